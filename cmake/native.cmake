@@ -28,3 +28,15 @@ foreach(src ${NITRO_FUZZ_SOURCES})
   target_link_libraries(${name} PRIVATE nitro_core)
   target_include_directories(${name} PRIVATE core/src)
 endforeach()
+
+# Native benchmark programs (bench/native/<name>_bench.cpp -> build/native/<name>_bench), spawned by
+# bench/<name>.mjs so native, wasm and JS peers print side by side in one run.
+file(GLOB NITRO_BENCH_SOURCES CONFIGURE_DEPENDS bench/native/*_bench.cpp)
+foreach(src ${NITRO_BENCH_SOURCES})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE nitro_core)
+  target_include_directories(${name} PRIVATE core/src)
+  target_compile_definitions(${name} PRIVATE NITRO_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+                                             NITRO_SHARED_DIR="${CMAKE_SOURCE_DIR}/../shared")
+endforeach()
