@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { init, Beacon, bls, threshold, NitroError } from '../js/dist/node.js';
+import { init, NitroError } from '../js/dist/node.js';
+import { Beacon, bls, threshold } from '../js/dist/beacon.js';
 
 await init();
 
