@@ -95,6 +95,11 @@ test('malformed input throws NitroError with INVALID_ARGUMENT or DECODE_ERROR', 
   assert.equal(code({ signature: 42 }), 'INVALID_ARGUMENT');
 });
 
+test('tokens match an independent HKDF-SHA256 computation', () => {
+  const r1 = vectors.chains.quicknet.rounds[0];
+  assert.equal(Beacon.token(r1.randomness, 1, 'lottery'), 'e7573b684283467b979386dbc4eee82a6fec7a052e3732a581381ec51913c498');
+});
+
 test('sign, verify, aggregate and proof of possession round trip', () => {
   for (const sigGroup of ['G1', 'G2']) {
     const keys = [1, 2, 3].map((i) => bls.keyGen(new Uint8Array(32).fill(i), { sigGroup }));
