@@ -90,6 +90,8 @@ struct Harness {
         if (!alive(i)) continue;
         members[i - 1]->tick(now_ms);
         drain(i, on_event);
+        auto deadline = members[i - 1]->next_deadline();  // after a tick, always in the future
+        if (deadline) REQUIRE(*deadline > now_ms);
       }
     }
   }

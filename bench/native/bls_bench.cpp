@@ -1,5 +1,6 @@
 // Native BLS timings of the core (blst with its assembly): quicknet verify, sign, aggregate of
-// 100 signatures, threshold recovery. One JSON line per operation: {"op", "ms"} (median of 7).
+// 100 signatures, threshold recovery. One JSON line per operation: {"op", "ms" (median of 7
+// samples), "min_ms" (fastest sample)}.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +20,8 @@ Bytes from_hex(const std::string& hex) {
   return out;
 }
 
+double g_min_ms = 0;  // fastest sample of the latest median_ms call (the machine is shared)
+
 template <typename F>
 double median_ms(F&& fn, int per_sample) {
   using clock = std::chrono::steady_clock;
@@ -30,10 +33,13 @@ double median_ms(F&& fn, int per_sample) {
     ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - start).count() / per_sample);
   }
   std::sort(ms.begin(), ms.end());
+  g_min_ms = ms[0];
   return ms[3];
 }
 
-void report(const char* op, double ms) { std::printf("{\"op\":\"%s\",\"ms\":%.4f}\n", op, ms); }
+void report(const char* op, double ms) {
+  std::printf("{\"op\":\"%s\",\"ms\":%.4f,\"min_ms\":%.4f}\n", op, ms, g_min_ms);
+}
 
 }  // namespace
 
