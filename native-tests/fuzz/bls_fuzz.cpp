@@ -1,6 +1,7 @@
-// Fuzz target: BLS point/signature decoding and the beacon wire decoder must be total. The
-// first byte picks the surface; the rest is the input. Accepted points must re-encode to the
-// same bytes (the compressed encoding is canonical); every rejection must be a typed error.
+// Fuzz target: BLS point/signature decoding, the beacon wire decoder and the DKG/beacon engines
+// handle() must be total. The first byte picks the surface; the rest is the input. Accepted
+// points must re-encode to the same bytes (the compressed encoding is canonical); every
+// rejection must be a typed error.
 #include <cstdint>
 #include <cstdlib>
 #include <span>
@@ -8,6 +9,7 @@
 #include "bls/curve.h"
 #include "bls/wire.h"
 #include "nitro/bls.h"
+#include "nitro/bls_beacon.h"
 
 namespace {
 
@@ -47,16 +49,51 @@ void check_wire(std::span<const std::uint8_t> in) {
   if (!again.ok()) std::abort();
 }
 
+// Any frame from a member leaves a beacon engine (and a DKG) running: typed errors only.
+void check_engines(std::span<const std::uint8_t> in) {
+  using namespace nitro::bls;
+  static const BeaconEngine beacon_proto = [] {
+    auto d = *threshold::deal(Group::kG2, 2, 3, nitro::Bytes(32, 5));
+    BeaconConfig c;
+    c.scheme = Scheme::kBlsUnchainedG1Rfc9380;
+    c.poly = d.poly;
+    c.share = d.shares[0];
+    c.n = 3;
+    c.genesis_ms = 0;
+    c.period_ms = 1000;
+    auto e = *BeaconEngine::create(c);
+    e.tick(4500);
+    while (e.poll_transmit()) {}
+    return e;
+  }();
+  static const Dkg dkg_proto = [] {
+    auto dkg = *Dkg::create(DkgConfig{Group::kG2, 3, 2, 1, 1000}, nitro::Bytes(32, 6));
+    dkg.start(0);
+    while (dkg.poll_transmit()) {}
+    return dkg;
+  }();
+  BeaconEngine beacon = beacon_proto;
+  (void)beacon.handle(2, in, 4600);
+  beacon.tick(6000);
+  while (beacon.poll_transmit()) {}
+  while (beacon.poll_event()) {}
+  Dkg dkg = dkg_proto;
+  (void)dkg.handle(3, in, 500);
+  dkg.tick(5000);  // runs every phase to the end
+  if (!dkg.poll_event()) std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   std::span<const std::uint8_t> in(data + 1, size - 1);
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0: check_point(nitro::bls::Group::kG1, in); break;
     case 1: check_point(nitro::bls::Group::kG2, in); break;
     case 2: check_beacon(in); break;
-    default: check_wire(in); break;
+    case 3: check_wire(in); break;
+    default: check_engines(in); break;
   }
   return 0;
 }
