@@ -141,8 +141,8 @@ Status BeaconEngine::on_partial(Index from, std::uint64_t round, ByteSpan sig, s
     reject(from, round, st);
     return st;
   }
-  auto& pending = pending_[round];
-  if (pending.partials.count(from)) return Status::ok_status();  // duplicate delivery
+  auto known = pending_.find(round);
+  if (known != pending_.end() && known->second.partials.count(from)) return Status::ok_status();  // duplicate
   auto msg = message_for(round);
   if (!msg) {  // chained: verify once the previous round is known
     if (sig.size() != point_bytes(suite_.sig_group)) {
@@ -150,7 +150,7 @@ Status BeaconEngine::on_partial(Index from, std::uint64_t round, ByteSpan sig, s
       reject(from, round, st);
       return st;
     }
-    pending.unverified[from] = Bytes(sig.begin(), sig.end());
+    pending_[round].unverified[from] = Bytes(sig.begin(), sig.end());
     return Status::ok_status();
   }
   auto ok = verify(suite_, member_keys_[from - 1], *msg, sig);
@@ -160,7 +160,7 @@ Status BeaconEngine::on_partial(Index from, std::uint64_t round, ByteSpan sig, s
     reject(from, round, st);
     return st;
   }
-  pending.partials[from] = Bytes(sig.begin(), sig.end());
+  pending_[round].partials[from] = Bytes(sig.begin(), sig.end());  // state changes only when valid
   try_recover(round);
   return Status::ok_status();
 }
