@@ -24,6 +24,9 @@
 // The pipe must preserve message boundaries (one handle() call per frame, as WebSocket, WebRTC
 // data channels and the in-memory transport do); a stream transport adds its own length prefix.
 //
+// No timers: a link never times out by itself. Its owner abandons a handshake that has not
+// established within its own deadline (e.g. handshake_timeout_ms on the node's clock).
+//
 // Polling rules: after constructing a link and after every handle()/send(), drain poll_transmit()
 // and poll_event(). Both queues are bounded (LinkLimits); when full, handle()/send() return
 // kResourceExhausted and change nothing.
