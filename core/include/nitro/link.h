@@ -19,7 +19,9 @@
 // key (Noise Split) and counter starting at 0; a counter is never reused (send() refuses at 2^64-1).
 // The receiver keeps a sliding window of kReplayWindow counters: replayed frames and frames older
 // than the window are rejected. Once established, a bad frame is dropped and counted, and the
-// link stays up (an injected frame cannot tear it down).
+// link stays up (an injected frame cannot tear it down). On a reordering pipe, transport frames
+// may overtake msg3: the responder keeps up to 8 of them (64 KiB in all; handle() returns OK) and
+// authenticates them when msg3 arrives (rejections are counted then), or drops them if it fails.
 //
 // The pipe must preserve message boundaries (one handle() call per frame, as WebSocket, WebRTC
 // data channels and the in-memory transport do); a stream transport adds its own length prefix.
