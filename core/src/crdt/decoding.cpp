@@ -1,0 +1,194 @@
+// Decoder for the update format (see encoding.cpp). Total and bounded: every count is checked
+// against the bytes left before anything is reserved, every clock against kClockMax, every table
+// index against its table. Structural validity only; references are checked by the integrator.
+#include <set>
+
+#include "crdt/state.h"
+#include "crdt/wire.h"
+#include "nitro/codec.h"
+
+namespace nitro::crdt::detail {
+namespace {
+
+constexpr std::uint8_t kHasOrigin = 0x08, kOriginOther = 0x10, kHasRight = 0x20, kRightOther = 0x40,
+                       kHasParent = 0x80;
+
+Status bad(const char* what) { return decode_error(std::string("crdt update: ") + what); }
+
+Status read_tables(Reader& r, Update& u, const Limits& limits) {
+  std::size_t n = r.count();
+  std::set<ClientId> seen;
+  for (std::size_t i = 0; i < n && r.ok(); ++i) {
+    std::uint64_t id = r.varint();
+    if (id > kClientIdMax || !seen.insert(id).second) return bad("bad or repeated client id");
+    u.clients.push_back(id);
+  }
+  n = r.count(2);
+  for (std::size_t i = 0; i < n && r.ok(); ++i) {
+    std::uint8_t kind = r.byte();
+    std::string_view name = r.str(limits.name_bytes_max);
+    if (kind > kTypeKindMax) return bad("unknown type kind");
+    u.types.emplace_back(static_cast<TypeKind>(kind), std::string(name));
+  }
+  n = r.count();
+  for (std::size_t i = 0; i < n && r.ok(); ++i) u.keys.emplace_back(r.str(limits.key_bytes_max));
+  return r.ok() ? Status{} : bad("truncated tables");
+}
+
+// A reference (client, clock) written as a delta from the item's clock; false if out of range.
+bool read_ref(Reader& r, const Update& u, bool other, std::uint32_t self, std::int64_t base,
+              std::uint32_t& client, std::uint32_t& clock) {
+  client = other ? static_cast<std::uint32_t>(std::min<std::uint64_t>(r.varint(), kNone)) : self;
+  const std::int64_t c = base - unzigzag(r.varint());
+  if (!r.ok() || client >= u.clients.size() || c < 0 || c >= std::int64_t{kClockMax}) return false;
+  clock = static_cast<std::uint32_t>(c);
+  return true;
+}
+
+Status read_value(Reader& r, std::vector<Value>& values) {
+  std::size_t n = r.count();
+  auto bytes = r.bytes(n);
+  if (!r.ok()) return bad("truncated value");
+  auto v = codec::decode(bytes);
+  if (!v.ok()) return v.status();
+  values.push_back(std::move(*v));
+  return {};
+}
+
+Status read_content(Reader& r, Update& u, Rec& rec, std::uint64_t& text_units) {
+  rec.content = static_cast<std::uint32_t>(rec.kind == Kind::kText ? text_units : u.values.size());
+  switch (rec.kind) {
+    case Kind::kText: text_units += rec.len; break;
+    case Kind::kValues:
+      if (rec.len > r.remaining()) return bad("value count exceeds input");
+      for (std::uint32_t k = 0; k < rec.len; ++k) NITRO_TRY(read_value(r, u.values));
+      break;
+    case Kind::kCounter: u.values.emplace_back(unzigzag(r.varint())); break;
+    case Kind::kElem: NITRO_TRY(read_value(r, u.values)); break;
+    case Kind::kDeleted:
+    case Kind::kMark: break;
+  }
+  const bool single = rec.kind == Kind::kCounter || rec.kind == Kind::kElem || rec.kind == Kind::kMark;
+  if (single && rec.len != 1) return bad("counter, set and mark items have length 1");
+  return r.ok() ? Status{} : bad("truncated content");
+}
+
+Status read_item(Reader& r, Update& u, std::uint32_t client, std::uint32_t clock, std::uint64_t& text_units) {
+  const std::uint8_t info = r.byte();
+  Rec rec;
+  rec.client = client;
+  rec.clock = clock;
+  if ((info & 7) > kKindMax) return bad("unknown item kind");
+  rec.kind = static_cast<Kind>(info & 7);
+  const std::uint64_t len = r.varint();
+  if (!r.ok() || len == 0 || len > kClockMax - clock) return bad("bad item length");
+  rec.len = static_cast<std::uint32_t>(len);
+  if ((info & kHasOrigin) &&
+      !read_ref(r, u, info & kOriginOther, client, std::int64_t{clock} - 1, rec.origin_client, rec.origin_clock)) {
+    return bad("bad origin");
+  }
+  if ((info & kHasRight) &&
+      !read_ref(r, u, info & kRightOther, client, clock, rec.right_client, rec.right_clock)) {
+    return bad("bad right origin");
+  }
+  if ((info & kOriginOther) && !(info & kHasOrigin)) return bad("stray flag");
+  if ((info & kRightOther) && !(info & kHasRight)) return bad("stray flag");
+  if (info & kHasParent) {
+    std::uint64_t t = r.varint();
+    if (!r.ok() || t >= u.types.size()) return bad("bad parent");
+    rec.type = static_cast<std::uint32_t>(t);
+    if (u.types[t].first == TypeKind::kMap) {
+      std::uint64_t k = r.varint();
+      if (!r.ok() || k >= u.keys.size()) return bad("bad key");
+      rec.key = static_cast<std::uint32_t>(k);
+    }
+  }
+  NITRO_TRY(read_content(r, u, rec, text_units));
+  u.recs.push_back(rec);
+  return {};
+}
+
+Status read_items(Reader& r, Update& u, std::uint64_t& text_units) {
+  const std::size_t groups = r.count(3);
+  std::vector<std::uint64_t> header(3 * groups);
+  for (auto& h : header) h = r.varint();
+  if (!r.ok()) return bad("truncated groups");
+  std::set<std::uint64_t> seen;
+  for (std::size_t g = 0; g < groups; ++g) {
+    const std::uint64_t client = header[3 * g], start = header[3 * g + 1], n = header[3 * g + 2];
+    if (client >= u.clients.size() || !seen.insert(client).second) return bad("bad group client");
+    if (start >= kClockMax || n == 0 || n > r.remaining()) return bad("bad group");
+    std::uint32_t clock = static_cast<std::uint32_t>(start);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      NITRO_TRY(read_item(r, u, static_cast<std::uint32_t>(client), clock, text_units));
+      clock = u.recs.back().clock + u.recs.back().len;
+    }
+  }
+  return {};
+}
+
+Status read_text(Reader& r, Update& u, std::uint64_t text_units) {
+  const std::size_t n = r.count();
+  auto bytes = r.bytes(n);
+  if (!r.ok()) return bad("truncated text");
+  if (text_units > n) return bad("text shorter than its items");
+  u.text.reserve(text_units);
+  if (!wtf8_to_utf16({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, u.text)) return bad("malformed text");
+  if (u.text.size() != text_units) return bad("text length does not match its items");
+  return {};
+}
+
+Status read_deletes(Reader& r, Update& u) {
+  const std::size_t groups = r.count(2);
+  for (std::size_t g = 0; g < groups && r.ok(); ++g) {
+    const std::uint64_t client = r.varint();
+    const std::size_t n = r.count(2);
+    if (!r.ok() || client >= u.clients.size()) return bad("bad delete group");
+    std::uint64_t end = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t gap = r.varint(), len = r.varint();
+      if (!r.ok() || len == 0 || gap > kClockMax || len > kClockMax || end + gap + len > kClockMax) {
+        return bad("bad delete range");
+      }
+      u.deletes.emplace_back(static_cast<std::uint32_t>(client),
+                             Range{static_cast<std::uint32_t>(end + gap), static_cast<std::uint32_t>(len)});
+      end += gap + len;
+    }
+  }
+  return r.ok() ? Status{} : bad("truncated deletes");
+}
+
+}  // namespace
+
+Result<Update> read_update(std::span<const std::uint8_t> bytes, const Limits& limits) {
+  if (bytes.size() > limits.update_bytes_max) return resource_exhausted("crdt update larger than the limit");
+  Reader r(bytes);
+  if (r.byte() != kVersion) return bad("unknown version");
+  if (r.byte() != static_cast<std::uint8_t>(Frame::kUpdate)) return bad("not a plain update");
+  Update u;
+  NITRO_TRY(read_tables(r, u, limits));
+  std::uint64_t text_units = 0;
+  NITRO_TRY(read_items(r, u, text_units));
+  NITRO_TRY(read_text(r, u, text_units));
+  NITRO_TRY(read_deletes(r, u));
+  if (!r.done()) return bad("trailing bytes");
+  return u;
+}
+
+Result<std::map<ClientId, std::uint32_t>> read_state_vector(std::span<const std::uint8_t> bytes) {
+  Reader r(bytes);
+  if (r.byte() != kVersion || r.byte() != static_cast<std::uint8_t>(Frame::kStateVector)) {
+    return bad("not a state vector");
+  }
+  std::map<ClientId, std::uint32_t> sv;
+  const std::size_t n = r.count(2);
+  for (std::size_t i = 0; i < n && r.ok(); ++i) {
+    const std::uint64_t client = r.varint(), clock = r.varint();
+    if (client > kClientIdMax || clock > kClockMax) return bad("bad state vector entry");
+    sv[client] = static_cast<std::uint32_t>(clock);
+  }
+  if (!r.ok() || !r.done()) return bad("malformed state vector");
+  return sv;
+}
+
+}  // namespace nitro::crdt::detail

@@ -1,0 +1,143 @@
+// The update format (version 1). All integers are LEB128 varints unless noted.
+//   update  := 0x01 0x00 body
+//   body    := clients: n, n x client_id
+//              types:   n, n x (kind:u8, name)          keys: n, n x key
+//              groups:  n, n x (client, start_clock, item_count)   (one group per client)
+//              items:   item_count x item, group after group, in clock order
+//              text:    WTF-8 of every text item's units in item order (byte length first)
+//              deletes: n, n x (client, ranges: m, m x (clock - previous range end, len))
+//   item    := info:u8 (bits 0-2 kind, 3 origin, 4 origin in another client, 5 right origin,
+//              6 right origin in another client, 7 explicit parent), len,
+//              [origin client] zigzag(clock - 1 - origin clock), [right client] zigzag(clock -
+//              right clock), [parent type, key if the type is a map], content (values: len x
+//              (byte length, msgpack); counter: zigzag delta; set element: one value).
+// Origins are deltas from the item's own clock, so runs and local edits cost a byte or two.
+#include <algorithm>
+
+#include "crdt/state.h"
+#include "crdt/wire.h"
+#include "nitro/codec.h"
+
+namespace nitro::crdt::detail {
+namespace {
+
+constexpr std::uint8_t kHasOrigin = 0x08, kOriginOther = 0x10, kHasRight = 0x20, kRightOther = 0x40,
+                       kHasParent = 0x80;
+
+void write_tables(const Update& u, Bytes& out) {
+  put_varint(out, u.clients.size());
+  for (ClientId c : u.clients) put_varint(out, c);
+  put_varint(out, u.types.size());
+  for (const auto& [kind, name] : u.types) {
+    out.push_back(static_cast<std::uint8_t>(kind));
+    put_bytes(out, name);
+  }
+  put_varint(out, u.keys.size());
+  for (const auto& k : u.keys) put_bytes(out, k);
+}
+
+void write_groups(const Update& u, Bytes& out) {
+  std::vector<std::pair<std::size_t, std::size_t>> groups;  // first rec, count
+  for (std::size_t i = 0; i < u.recs.size(); ++i) {
+    if (i == 0 || u.recs[i].client != u.recs[i - 1].client) groups.emplace_back(i, 0);
+    ++groups.back().second;
+  }
+  put_varint(out, groups.size());
+  for (auto [first, n] : groups) {
+    put_varint(out, u.recs[first].client);
+    put_varint(out, u.recs[first].clock);
+    put_varint(out, n);
+  }
+}
+
+void write_value(const Value& v, Bytes& out) {
+  Bytes b = codec::encode(v);
+  put_varint(out, b.size());
+  out.insert(out.end(), b.begin(), b.end());
+}
+
+void write_item(const Update& u, const Rec& r, Bytes& out, std::string& text) {
+  std::uint8_t info = static_cast<std::uint8_t>(r.kind);
+  if (r.origin_client != kNone) info |= kHasOrigin | (r.origin_client != r.client ? kOriginOther : 0);
+  if (r.right_client != kNone) info |= kHasRight | (r.right_client != r.client ? kRightOther : 0);
+  if (r.type != kNone) info |= kHasParent;
+  out.push_back(info);
+  put_varint(out, r.len);
+  if (info & kHasOrigin) {
+    if (info & kOriginOther) put_varint(out, r.origin_client);
+    put_varint(out, zigzag(std::int64_t{r.clock} - 1 - r.origin_clock));
+  }
+  if (info & kHasRight) {
+    if (info & kRightOther) put_varint(out, r.right_client);
+    put_varint(out, zigzag(std::int64_t{r.clock} - r.right_clock));
+  }
+  if (info & kHasParent) {
+    put_varint(out, r.type);
+    if (u.types[r.type].first == TypeKind::kMap) put_varint(out, r.key);
+  }
+  switch (r.kind) {
+    case Kind::kText: utf16_to_wtf8(std::u16string_view(u.text).substr(r.content, r.len), text); break;
+    case Kind::kValues:
+      for (std::uint32_t k = 0; k < r.len; ++k) write_value(u.values[r.content + k], out);
+      break;
+    case Kind::kCounter: put_varint(out, zigzag(u.values[r.content].as<std::int64_t>())); break;
+    case Kind::kElem: write_value(u.values[r.content], out); break;
+    case Kind::kDeleted:
+    case Kind::kMark: break;
+  }
+}
+
+}  // namespace
+
+// Sorted and merged per client, so every gap is non-negative.
+std::vector<std::pair<std::uint32_t, Range>> normalized(std::vector<std::pair<std::uint32_t, Range>> ds) {
+  std::sort(ds.begin(), ds.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second.clock < b.second.clock;
+  });
+  std::vector<std::pair<std::uint32_t, Range>> out;
+  for (const auto& [c, r] : ds) {
+    if (!out.empty() && out.back().first == c && r.clock <= out.back().second.clock + out.back().second.len) {
+      Range& last = out.back().second;
+      last.len = std::max(last.clock + last.len, r.clock + r.len) - last.clock;
+    } else {
+      out.emplace_back(c, r);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+void write_deletes(const Update& u, Bytes& out) {
+  auto ds = normalized(u.deletes);
+  std::size_t groups = 0;
+  for (std::size_t i = 0; i < ds.size(); ++i) groups += (i == 0 || ds[i].first != ds[i - 1].first);
+  put_varint(out, groups);
+  for (std::size_t i = 0; i < ds.size();) {
+    std::size_t j = i;
+    while (j < ds.size() && ds[j].first == ds[i].first) ++j;
+    put_varint(out, ds[i].first);
+    put_varint(out, j - i);
+    std::uint32_t prev_end = 0;
+    for (; i < j; ++i) {
+      put_varint(out, ds[i].second.clock - prev_end);
+      put_varint(out, ds[i].second.len);
+      prev_end = ds[i].second.clock + ds[i].second.len;
+    }
+  }
+}
+
+}  // namespace
+
+void write_update(const Update& u, Bytes& out) {
+  out.push_back(kVersion);
+  out.push_back(static_cast<std::uint8_t>(Frame::kUpdate));
+  write_tables(u, out);
+  write_groups(u, out);
+  std::string text;
+  for (const Rec& r : u.recs) write_item(u, r, out, text);
+  put_bytes(out, text);
+  write_deletes(u, out);
+}
+
+}  // namespace nitro::crdt::detail
