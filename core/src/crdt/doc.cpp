@@ -409,7 +409,7 @@ Status Doc::restrict_writers(const std::vector<std::vector<std::uint8_t>>& publi
   return {};
 }
 
-std::size_t Doc::item_count() const { return d_->items.size(); }
+std::size_t Doc::item_count() const { return d_->items.size() - d_->free_items.size(); }
 std::size_t Doc::pending_count() const { return d_->pending.recs.size() + d_->pending.deletes.size(); }
 
 }  // namespace nitro::crdt

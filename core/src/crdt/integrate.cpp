@@ -271,7 +271,7 @@ void integrate(DocState& d, const Update& u, const Rec& r, std::uint32_t offset,
     x.right_clock = r.right_clock;
   }
   std::uint32_t left = kNone, right = kNone;
-  if (t.seq) {  // split first so the new item is the newest in the arena (try_merge_left)
+  if (t.seq) {
     if (x.right_client != kNone) right = d.clean_start(x.right_client, x.right_clock);
     if (x.origin_client != kNone) left = d.clean_end(x.origin_client, x.origin_clock);
   }
@@ -282,14 +282,13 @@ void integrate(DocState& d, const Update& u, const Rec& r, std::uint32_t offset,
     x.content = static_cast<std::uint32_t>(d.values.size());
     d.values.insert(d.values.end(), u.values.begin() + r.content + offset, u.values.begin() + r.content + r.len);
   }
-  const auto j = static_cast<std::uint32_t>(d.items.size());
-  d.items.push_back(x);
+  const std::uint32_t j = d.alloc(x);
   Client& client = d.clients[x.client];
   client.index.append(j, x.clock);
   client.clock = x.end();
   if (t.seq) {
     link_after(d, j, yata_left(d, j, left, right));
-    d.try_merge_left(j);
+    d.merge_left(j);
   } else if (x.kind == Kind::kCounter) {
     auto& counter = d.types[x.type].counter;
     counter = static_cast<std::int64_t>(static_cast<std::uint64_t>(counter) +
@@ -302,13 +301,18 @@ void integrate(DocState& d, const Update& u, const Rec& r, std::uint32_t offset,
 bool delete_range(DocState& d, std::uint32_t c, Range r) {
   bool changed = false;
   const std::uint32_t end = r.clock + r.len;
-  std::uint32_t i = d.clean_start(c, r.clock);
-  for (;;) {
+  for (std::uint32_t clock = r.clock; clock < end;) {
+    const std::uint32_t i = d.clean_start(c, clock);
     if (d.items[i].end() > end) d.split(i, end - d.items[i].clock);
-    changed |= d.mark_deleted(i);
-    const std::uint32_t next = d.items[i].end();
-    if (next >= end) break;
-    i = d.find_item(c, next);
+    clock = d.items[i].end();
+    if (d.mark_deleted(i)) {
+      changed = true;
+      d.merge_left(i);
+    }
+  }
+  if (end < d.clients[c].clock) {  // the run after the range may now continue a tombstone
+    const std::uint32_t j = d.find_item(c, end);
+    if (d.items[j].clock == end) d.merge_left(j);
   }
   return changed;
 }

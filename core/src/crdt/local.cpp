@@ -43,8 +43,7 @@ std::uint32_t new_item(DocState& d, Kind kind, std::uint32_t len, std::uint32_t 
   x.kind = kind;
   x.type = type;
   x.content = content;
-  auto j = static_cast<std::uint32_t>(d.items.size());
-  d.items.push_back(x);
+  const std::uint32_t j = d.alloc(x);
   self.index.append(j, x.clock);
   self.clock += len;
   return j;
@@ -70,6 +69,16 @@ void link(DocState& d, std::uint32_t j, Neighbours n) {
 }
 
 }  // namespace
+
+// Merges the tombstones of [first, stop) with each other and their neighbours.
+void merge_deleted(DocState& d, std::uint32_t first, std::uint32_t stop) {
+  for (std::uint32_t it = first; it != stop;) {
+    const std::uint32_t next = d.items[it].right;
+    d.merge_left(it);
+    it = next;
+  }
+  if (stop != kNone) d.merge_left(stop);
+}
 
 Status check_room(const DocState& d, std::size_t n) {
   if (n > kClockMax - d.clients[d.self].clock) return resource_exhausted("client clock would exceed its limit");
@@ -97,6 +106,7 @@ void erase_run(DocState& d, std::uint32_t type, std::uint32_t pos, std::uint32_t
   std::uint32_t it = f.item;
   if (pos > f.pos) it = d.split(it, pos - f.pos);
   std::uint32_t remaining = n;
+  const std::uint32_t first = it;
   while (remaining > 0) {
     assert(it != kNone);
     if (d.items[it].visible()) {
@@ -108,6 +118,7 @@ void erase_run(DocState& d, std::uint32_t type, std::uint32_t pos, std::uint32_t
     }
     it = d.items[it].right;
   }
+  merge_deleted(d, first, it);
   markers_on_delete(d.types[type], pos, n);
 }
 

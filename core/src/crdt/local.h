@@ -7,6 +7,7 @@ namespace nitro::crdt::detail {
 
 Status check_room(const DocState& d, std::size_t n);
 void insert_run(DocState& d, std::uint32_t type, std::uint32_t pos, Kind kind, std::uint32_t content, std::uint32_t n);
+void merge_deleted(DocState& d, std::uint32_t first, std::uint32_t stop);
 void erase_run(DocState& d, std::uint32_t type, std::uint32_t pos, std::uint32_t n);
 void map_set(DocState& d, std::uint32_t type, std::uint32_t key, Value value);
 void map_link_tail(DocState& d, std::uint32_t type, std::uint32_t key, std::uint32_t item);

@@ -34,12 +34,18 @@ void ClientIndex::append(std::uint32_t item, std::uint32_t clock) {
   chunks_.back().push_back(item);
 }
 
-void ClientIndex::pop_back() {
-  assert(!chunks_.empty());
-  chunks_.back().pop_back();
-  if (chunks_.back().empty()) {
-    chunks_.pop_back();
-    first_clock_.pop_back();
+void ClientIndex::erase(const std::vector<Item>& items, std::uint32_t clock) {
+  std::size_t c = chunk_of(clock);
+  auto& chunk = chunks_[c];
+  auto pos = std::lower_bound(chunk.begin(), chunk.end(), clock,
+                              [&](std::uint32_t it, std::uint32_t k) { return items[it].clock < k; });
+  assert(pos != chunk.end() && items[*pos].clock == clock);
+  chunk.erase(pos);
+  if (chunk.empty()) {
+    chunks_.erase(chunks_.begin() + c);
+    first_clock_.erase(first_clock_.begin() + c);
+  } else {
+    first_clock_[c] = items[chunk.front()].clock;
   }
 }
 
@@ -111,8 +117,7 @@ std::uint32_t DocState::split(std::uint32_t i, std::uint32_t offset) {
   right.origin_clock = right.clock - 1;
   right.content += offset;
   right.left = i;
-  auto j = static_cast<std::uint32_t>(items.size());
-  items.push_back(right);
+  const std::uint32_t j = alloc(right);
   if (right.right != kNone) items[right.right].left = j;
   items[i].right = j;
   items[i].len = offset;
@@ -161,23 +166,38 @@ bool DocState::mark_deleted(std::uint32_t i) {
   return true;
 }
 
-// Merges the newest item (last in the arena and in its client's index) into its left neighbour
-// when it continues that run exactly, so remote runs cost one item like local ones.
-void DocState::try_merge_left(std::uint32_t i) {
-  const Item& x = items[i];
-  if (x.left == kNone || i + 1 != items.size() || x.key != kNone) return;
+std::uint32_t DocState::alloc(const Item& x) {
+  if (!free_items.empty()) {
+    const std::uint32_t j = free_items.back();
+    free_items.pop_back();
+    items[j] = x;
+    return j;
+  }
+  items.push_back(x);
+  return static_cast<std::uint32_t>(items.size() - 1);
+}
+
+// Merges item j into its left neighbour when j continues that run exactly (same client, next
+// clock, origin = the left's last unit, same right origin and state), as Yjs does after each
+// transaction: typing and runs of deletes then cost one item. Returns whether it merged.
+bool DocState::merge_left(std::uint32_t j) {
+  const Item& x = items[j];
+  if (x.left == kNone || x.key != kNone) return false;
+  if (x.kind != Kind::kText && x.kind != Kind::kValues && x.kind != Kind::kDeleted) return false;
   Item& l = items[x.left];
-  const bool run = l.client == x.client && l.end() == x.clock && l.kind == x.kind && l.deleted == x.deleted &&
-                   l.type == x.type && x.origin_client == l.client && x.origin_clock == l.end() - 1 &&
+  const bool run = l.client == x.client && l.end() == x.clock && l.deleted == x.deleted && l.type == x.type &&
+                   x.origin_client == l.client && x.origin_clock == l.end() - 1 &&
                    x.right_client == l.right_client && (x.right_client == kNone || x.right_clock == l.right_clock);
-  if (!run) return;
-  const bool contiguous = x.kind == Kind::kDeleted || l.content + l.len == x.content;
-  if (!contiguous || (x.kind != Kind::kText && x.kind != Kind::kValues && x.kind != Kind::kDeleted)) return;
+  if (!run) return false;
+  // deleted content is never read again, so only live runs need contiguous content
+  const bool same_kind = l.kind == x.kind || (x.deleted && l.kind != Kind::kElem);
+  if (!same_kind || (!x.deleted && l.content + l.len != x.content)) return false;
   l.len += x.len;
   l.right = x.right;
   if (x.right != kNone) items[x.right].left = x.left;
-  clients[x.client].index.pop_back();
-  items.pop_back();
+  clients[x.client].index.erase(items, x.clock);
+  free_items.push_back(j);
+  return true;
 }
 
 }  // namespace nitro::crdt::detail

@@ -56,7 +56,7 @@ class ClientIndex {
  public:
   std::uint32_t find(const std::vector<Item>& items, std::uint32_t clock) const;  // kNone if absent
   void append(std::uint32_t item, std::uint32_t clock);
-  void pop_back();
+  void erase(const std::vector<Item>& items, std::uint32_t clock);  // the item starting at clock
   void insert_after(const std::vector<Item>& items, std::uint32_t left_clock, std::uint32_t item,
                     std::uint32_t clock);
   template <typename F> void for_each_from(const std::vector<Item>& items, std::uint32_t clock, F&& f) const;
@@ -132,6 +132,7 @@ struct Envelope {  // a signed update kept verbatim by writer-restricted docs
 struct DocState {
   Limits limits;
   std::vector<Item> items;
+  std::vector<std::uint32_t> free_items;  // arena slots of merged items, reused first
   std::vector<Client> clients;
   std::map<ClientId, std::uint32_t> client_of;
   std::uint32_t self = 0;
@@ -171,7 +172,8 @@ struct DocState {
   std::uint32_t clean_end(std::uint32_t client, std::uint32_t clock);
   void note_delete(std::uint32_t client, std::uint32_t clock, std::uint32_t len);
   bool mark_deleted(std::uint32_t item);
-  void try_merge_left(std::uint32_t item);
+  std::uint32_t alloc(const Item& x);
+  bool merge_left(std::uint32_t item);
 };
 
 template <typename F>
