@@ -9,7 +9,7 @@ namespace nitro::crdt::detail {
 namespace {
 
 constexpr std::size_t kMarkersMax = 16;
-constexpr std::uint32_t kReuseSteps = 64;  // a walk shorter than this moves the marker it used
+constexpr std::uint32_t kReuseSteps = 16;  // a walk shorter than this moves the marker it used
 
 std::uint32_t distance(std::uint32_t a, std::uint32_t b) { return a > b ? a - b : b - a; }
 
