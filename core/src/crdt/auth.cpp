@@ -14,9 +14,13 @@ namespace {
 constexpr char kDomain[] = "nitro-crdt-v1";
 constexpr std::size_t kDomainLen = sizeof(kDomain) - 1;
 
+// Natively sodium_init() picks the fastest implementations; in wasm it is skipped (its
+// randombytes stir looks for a JS RNG, and signing/verifying/hashing need none).
 void ensure_sodium() {
+#ifndef __EMSCRIPTEN__
   static const int ready = sodium_init();
   (void)ready;
+#endif
 }
 
 Bytes signed_message(std::span<const std::uint8_t> body) {
