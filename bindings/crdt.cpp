@@ -1,6 +1,8 @@
 // Embind glue for crdt::Doc. Glue only: calls take plain numbers and strings and return a status
 // code (0 = ok; the error itself from lastError()) so per-keystroke edits allocate no JS objects.
 // Type handles are small integers indexing this wrapper's handle tables.
+#include <malloc.h>
+
 #include <string>
 #include <vector>
 
@@ -148,11 +150,15 @@ class CrdtDoc {
   Status last_;
 };
 
+// Bytes allocated on the wasm heap (benchmarks report memory with it).
+double crdt_malloc_bytes() { return static_cast<double>(mallinfo().uordblks); }
+
 }  // namespace
 }  // namespace nitro::bind
 
 EMSCRIPTEN_BINDINGS(nitro_crdt) {
   using nitro::bind::CrdtDoc;
+  emscripten::function("crdtMallocBytes", &nitro::bind::crdt_malloc_bytes);
   emscripten::class_<CrdtDoc>("CrdtDoc")
       .constructor<double>()
       .function("clientId", &CrdtDoc::clientId)
