@@ -1,4 +1,4 @@
-// Signed updates. An envelope is 0x01 0x01 || public key (32) || Ed25519 signature (64) || a
+// Signed updates. An envelope is 0x11 || public key (32) || Ed25519 signature (64) || a
 // plain update; the signature covers a domain tag and the plain update. All items in a signed
 // update must belong to the client derived from the key, so an item's author is its client.
 #include <sodium.h>
@@ -43,7 +43,7 @@ namespace detail {
 
 Bytes sign_envelope(const DocState& d, const Bytes& body) {
   ensure_sodium();
-  Bytes out{kVersion, static_cast<std::uint8_t>(Frame::kSigned)};
+  Bytes out{header(Frame::kSigned)};
   out.insert(out.end(), d.signer_sk.begin() + 32, d.signer_sk.end());
   std::uint8_t sig[crypto_sign_BYTES];
   Bytes msg = signed_message(body);
@@ -55,15 +55,15 @@ Bytes sign_envelope(const DocState& d, const Bytes& body) {
 
 Result<Opened> open_envelope(std::span<const std::uint8_t> bytes) {
   ensure_sodium();
-  constexpr std::size_t kHeader = 2 + crypto_sign_PUBLICKEYBYTES + crypto_sign_BYTES;
-  if (bytes.size() < kHeader + 2 || bytes[0] != kVersion || bytes[1] != static_cast<std::uint8_t>(Frame::kSigned)) {
+  constexpr std::size_t kHeader = 1 + crypto_sign_PUBLICKEYBYTES + crypto_sign_BYTES;
+  if (bytes.size() < kHeader + 1 || bytes[0] != header(Frame::kSigned)) {
     return decode_error("crdt: malformed signed update");
   }
   Opened o;
-  std::memcpy(o.public_key.data(), bytes.data() + 2, 32);
+  std::memcpy(o.public_key.data(), bytes.data() + 1, 32);
   o.body = bytes.subspan(kHeader);
   Bytes msg = signed_message(o.body);
-  if (crypto_sign_verify_detached(bytes.data() + 2 + 32, msg.data(), msg.size(), o.public_key.data()) != 0) {
+  if (crypto_sign_verify_detached(bytes.data() + 1 + 32, msg.data(), msg.size(), o.public_key.data()) != 0) {
     return unauthenticated("crdt: bad signature on update");
   }
   o.client = client_id_from_public_key(o.public_key);

@@ -23,11 +23,13 @@ Status read_tables(Reader& r, Update& u, const Limits& limits) {
     if (id > kClientIdMax || !seen.insert(id).second) return bad("bad or repeated client id");
     u.clients.push_back(id);
   }
-  n = r.count(2);
+  n = r.count();
   for (std::size_t i = 0; i < n && r.ok(); ++i) {
-    std::uint8_t kind = r.byte();
-    std::string_view name = r.str(limits.name_bytes_max);
-    if (kind > kTypeKindMax) return bad("unknown type kind");
+    const std::uint64_t word = r.varint();  // name length << 3 | kind
+    const std::uint64_t kind = word & 7, len = word >> 3;
+    if (!r.ok() || kind > kTypeKindMax || len > limits.name_bytes_max) return bad("bad type entry");
+    auto name_bytes = r.bytes(static_cast<std::size_t>(len));
+    std::string_view name(reinterpret_cast<const char*>(name_bytes.data()), name_bytes.size());
     u.types.emplace_back(static_cast<TypeKind>(kind), std::string(name));
   }
   n = r.count();
@@ -109,14 +111,14 @@ Status read_item(Reader& r, Update& u, std::uint32_t client, std::uint32_t clock
 }
 
 Status read_items(Reader& r, Update& u, std::uint64_t& text_units) {
-  const std::size_t groups = r.count(3);
-  std::vector<std::uint64_t> header(3 * groups);
+  // group g holds the items of client g, so a client has at most one group
+  const std::size_t groups = r.count(2);
+  if (groups > u.clients.size()) return bad("more groups than clients");
+  std::vector<std::uint64_t> header(2 * groups);
   for (auto& h : header) h = r.varint();
   if (!r.ok()) return bad("truncated groups");
-  std::set<std::uint64_t> seen;
   for (std::size_t g = 0; g < groups; ++g) {
-    const std::uint64_t client = header[3 * g], start = header[3 * g + 1], n = header[3 * g + 2];
-    if (client >= u.clients.size() || !seen.insert(client).second) return bad("bad group client");
+    const std::uint64_t client = g, start = header[2 * g], n = header[2 * g + 1];
     if (start >= kClockMax || n == 0 || n > r.remaining()) return bad("bad group");
     std::uint32_t clock = static_cast<std::uint32_t>(start);
     for (std::uint64_t i = 0; i < n; ++i) {
@@ -128,7 +130,7 @@ Status read_items(Reader& r, Update& u, std::uint64_t& text_units) {
 }
 
 Status read_text(Reader& r, Update& u, std::uint64_t text_units) {
-  const std::size_t n = r.count();
+  const std::size_t n = r.remaining();
   auto bytes = r.bytes(n);
   if (!r.ok()) return bad("truncated text");
   if (text_units > n) return bad("text shorter than its items");
@@ -163,21 +165,21 @@ Status read_deletes(Reader& r, Update& u) {
 Result<Update> read_update(std::span<const std::uint8_t> bytes, const Limits& limits) {
   if (bytes.size() > limits.update_bytes_max) return resource_exhausted("crdt update larger than the limit");
   Reader r(bytes);
-  if (r.byte() != kVersion) return bad("unknown version");
-  if (r.byte() != static_cast<std::uint8_t>(Frame::kUpdate)) return bad("not a plain update");
+  const std::uint8_t h = r.byte();
+  if (h >> 4 != kVersion) return bad("unknown version");
+  if (h != header(Frame::kUpdate)) return bad("not a plain update");
   Update u;
   NITRO_TRY(read_tables(r, u, limits));
   std::uint64_t text_units = 0;
   NITRO_TRY(read_items(r, u, text_units));
-  NITRO_TRY(read_text(r, u, text_units));
   NITRO_TRY(read_deletes(r, u));
-  if (!r.done()) return bad("trailing bytes");
+  NITRO_TRY(read_text(r, u, text_units));  // the rest of the input
   return u;
 }
 
 Result<std::map<ClientId, std::uint32_t>> read_state_vector(std::span<const std::uint8_t> bytes) {
   Reader r(bytes);
-  if (r.byte() != kVersion || r.byte() != static_cast<std::uint8_t>(Frame::kStateVector)) {
+  if (r.byte() != header(Frame::kStateVector)) {
     return bad("not a state vector");
   }
   std::map<ClientId, std::uint32_t> sv;

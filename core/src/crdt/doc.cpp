@@ -65,7 +65,7 @@ struct Txn {  // every edit runs in a transaction: an implicit one unless the ca
 };
 
 Bytes bundle(const DocState& d, const std::map<ClientId, std::uint32_t>& from) {
-  Bytes out{kVersion, static_cast<std::uint8_t>(Frame::kBundle)};
+  Bytes out{header(Frame::kBundle)};
   std::vector<const Envelope*> picked;
   for (const auto& [key, env] : d.envelopes) {
     auto it = from.find(env.client);
@@ -301,7 +301,7 @@ std::vector<std::uint8_t> Doc::encode_state() const {
 }
 
 std::vector<std::uint8_t> Doc::encode_state_vector() const {
-  Bytes out{detail::kVersion, static_cast<std::uint8_t>(detail::Frame::kStateVector)};
+  Bytes out{detail::header(detail::Frame::kStateVector)};
   std::size_t n = 0;
   for (const auto& c : d_->clients) n += c.clock > 0;
   detail::put_varint(out, n);
@@ -347,7 +347,7 @@ Status read_signed(const DocState& d, std::span<const std::uint8_t> bytes, Incom
 }
 
 Status read_bundle(const DocState& d, std::span<const std::uint8_t> bytes, Incoming& in) {
-  detail::Reader r(bytes.subspan(2));
+  detail::Reader r(bytes.subspan(1));
   const std::size_t n = r.count(2);
   for (std::size_t i = 0; i < n && r.ok(); ++i) {
     auto env = r.bytes(r.count());
@@ -360,8 +360,8 @@ Status read_bundle(const DocState& d, std::span<const std::uint8_t> bytes, Incom
 
 Status read_incoming(const DocState& d, std::span<const std::uint8_t> bytes, Incoming& in) {
   if (bytes.size() > d.limits.update_bytes_max) return resource_exhausted("crdt update larger than the limit");
-  if (bytes.size() < 2 || bytes[0] != detail::kVersion) return decode_error("crdt update: unknown version");
-  switch (static_cast<detail::Frame>(bytes[1])) {
+  if (bytes.empty() || bytes[0] >> 4 != detail::kVersion) return decode_error("crdt update: unknown version");
+  switch (static_cast<detail::Frame>(bytes[0] & 15)) {
     case detail::Frame::kUpdate: {
       if (!d.writers.empty()) return permission_denied("crdt: this document accepts only signed updates");
       auto u = detail::read_update(bytes, d.limits);

@@ -1,11 +1,11 @@
 // The update format (version 1). All integers are LEB128 varints unless noted.
-//   update  := 0x01 0x00 body
-//   body    := clients: n, n x client_id
-//              types:   n, n x (kind:u8, name)          keys: n, n x key
-//              groups:  n, n x (client, start_clock, item_count)   (one group per client)
+//   update  := 0x10 (version 1 << 4 | frame kind 0) body
+//   body    := clients: n, n x client_id            (clients with items first, group order)
+//              types:   n, n x (name length << 3 | kind, name)          keys: n, n x key
+//              groups:  n, n x (start_clock, item_count)   (group g = client g's items)
 //              items:   item_count x item, group after group, in clock order
-//              text:    WTF-8 of every text item's units in item order (byte length first)
 //              deletes: n, n x (client, ranges: m, m x (clock - previous range end, len))
+//              text:    the rest: WTF-8 of every text item's units in item order
 //   item    := info:u8 (bits 0-2 kind, 3 origin, 4 origin in another client, 5 right origin,
 //              6 right origin in another client, 7 explicit parent), len,
 //              [origin client] zigzag(clock - 1 - origin clock), [right client] zigzag(clock -
@@ -13,6 +13,7 @@
 //              (byte length, msgpack); counter: zigzag delta; set element: one value).
 // Origins are deltas from the item's own clock, so runs and local edits cost a byte or two.
 #include <algorithm>
+#include <cassert>
 
 #include "crdt/state.h"
 #include "crdt/wire.h"
@@ -29,8 +30,8 @@ void write_tables(const Update& u, Bytes& out) {
   for (ClientId c : u.clients) put_varint(out, c);
   put_varint(out, u.types.size());
   for (const auto& [kind, name] : u.types) {
-    out.push_back(static_cast<std::uint8_t>(kind));
-    put_bytes(out, name);
+    put_varint(out, std::uint64_t{name.size()} << 3 | static_cast<std::uint8_t>(kind));
+    out.insert(out.end(), name.begin(), name.end());
   }
   put_varint(out, u.keys.size());
   for (const auto& k : u.keys) put_bytes(out, k);
@@ -43,8 +44,9 @@ void write_groups(const Update& u, Bytes& out) {
     ++groups.back().second;
   }
   put_varint(out, groups.size());
-  for (auto [first, n] : groups) {
-    put_varint(out, u.recs[first].client);
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    auto [first, n] = groups[g];
+    assert(u.recs[first].client == g);  // group g is client g's (state_as_update orders the table)
     put_varint(out, u.recs[first].clock);
     put_varint(out, n);
   }
@@ -130,14 +132,13 @@ void write_deletes(const Update& u, Bytes& out) {
 }  // namespace
 
 void write_update(const Update& u, Bytes& out) {
-  out.push_back(kVersion);
-  out.push_back(static_cast<std::uint8_t>(Frame::kUpdate));
+  out.push_back(header(Frame::kUpdate));
   write_tables(u, out);
   write_groups(u, out);
   std::string text;
   for (const Rec& r : u.recs) write_item(u, r, out, text);
-  put_bytes(out, text);
   write_deletes(u, out);
+  out.insert(out.end(), text.begin(), text.end());
 }
 
 }  // namespace nitro::crdt::detail

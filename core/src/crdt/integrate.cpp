@@ -171,8 +171,13 @@ Status Planner::plan_client(std::uint32_t c) {
   return {};
 }
 
+// Clients go in descending id order: concurrent inserts at one place then land at the front of
+// their YATA conflict scan (ids order them), so merging n replicas stays linear (as Yjs).
 Status Planner::plan() {
-  for (std::uint32_t c = 0; c < queue.size(); ++c) NITRO_TRY(plan_client(c));
+  std::vector<std::uint32_t> clients(queue.size());
+  for (std::uint32_t c = 0; c < clients.size(); ++c) clients[c] = c;
+  std::sort(clients.begin(), clients.end(), [&](auto a, auto b) { return u.clients[a] > u.clients[b]; });
+  for (std::uint32_t c : clients) NITRO_TRY(plan_client(c));
   return {};
 }
 
@@ -181,11 +186,8 @@ Status Planner::plan() {
 std::uint32_t chain_start(const DocState& d, const Item& x) {
   const SharedType& t = d.types[x.type];
   if (x.key == kNone) return t.start;
-  auto it = t.entries.find(d.keys[x.key]);
-  if (it == t.entries.end()) return kNone;
-  std::uint32_t o = it->second;
-  while (d.items[o].left != kNone) o = d.items[o].left;
-  return o;
+  auto it = t.heads.find(x.key);
+  return it == t.heads.end() ? kNone : it->second;
 }
 
 bool same_ref(std::uint32_t c1, std::uint32_t k1, std::uint32_t c2, std::uint32_t k2) {
@@ -236,7 +238,7 @@ void link_after(DocState& d, std::uint32_t j, std::uint32_t left) {
     d.items[left].right = j;
   } else {
     r = chain_start(d, x);
-    if (x.key == kNone) t.start = j;
+    if (x.key == kNone) t.start = j; else t.heads[x.key] = j;
   }
   x.left = left;
   x.right = r;

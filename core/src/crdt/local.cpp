@@ -133,7 +133,10 @@ void map_set(DocState& d, std::uint32_t type, std::uint32_t key, Value value) {
 void map_link_tail(DocState& d, std::uint32_t type, std::uint32_t key, std::uint32_t j) {
   SharedType& t = d.types[type];
   auto [it, fresh] = t.entries.try_emplace(d.keys[key], j);
-  if (fresh) return;
+  if (fresh) {
+    t.heads[key] = j;
+    return;
+  }
   const std::uint32_t prev = it->second;
   it->second = j;
   Item& x = d.items[j];

@@ -66,10 +66,16 @@ void emit(Tables& tb, const Item& x, std::uint32_t offset) {
 Update state_as_update(const DocState& d, const std::map<ClientId, std::uint32_t>& from, bool only_listed) {
   Update u;
   Tables tb{u, d, {}, {}, {}};
-  for (const auto& [id, c] : d.client_of) {
+  auto start_of = [&](ClientId id, std::uint32_t c) -> std::uint32_t {
     auto it = from.find(id);
-    if (only_listed && it == from.end()) continue;
-    const std::uint32_t start = it == from.end() ? 0 : it->second;
+    if (only_listed && it == from.end()) return d.clients[c].clock;
+    return it == from.end() ? 0 : it->second;
+  };
+  for (const auto& [id, c] : d.client_of) {  // clients with items come first in the table
+    if (start_of(id, c) < d.clients[c].clock) tb.client(c);
+  }
+  for (const auto& [id, c] : d.client_of) {
+    const std::uint32_t start = start_of(id, c);
     if (start >= d.clients[c].clock) continue;
     d.clients[c].index.for_each_from(d.items, start, [&](std::uint32_t i) {
       const Item& x = d.items[i];

@@ -86,6 +86,7 @@ struct SharedType {
   std::uint32_t start = kNone;                    // sequence head (text/list)
   std::uint32_t length = 0;                       // visible units (text/list)
   std::map<std::string, std::uint32_t> entries;   // map: key -> rightmost item of its chain
+  std::map<std::uint32_t, std::uint32_t> heads;   // map: key index -> leftmost item of its chain
   std::int64_t counter = 0;
   std::map<Bytes, std::vector<std::uint32_t>> elems;  // set: msgpack(value) -> live items
   std::vector<Marker> markers;

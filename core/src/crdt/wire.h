@@ -8,8 +8,10 @@
 
 namespace nitro::crdt::detail {
 
+// Every frame starts with one byte: the format version (high nibble) and the frame kind.
 constexpr std::uint8_t kVersion = 1;
 enum class Frame : std::uint8_t { kUpdate = 0, kSigned = 1, kBundle = 2, kStateVector = 3 };
+constexpr std::uint8_t header(Frame f) { return static_cast<std::uint8_t>(kVersion << 4 | static_cast<std::uint8_t>(f)); }
 
 inline void put_varint(std::vector<std::uint8_t>& out, std::uint64_t v) {
   while (v >= 0x80) {
