@@ -38,9 +38,12 @@ Status read_tables(Reader& r, Update& u, const Limits& limits) {
 }
 
 // A reference (client, clock) written as a delta from the item's clock; false if out of range.
-bool read_ref(Reader& r, const Update& u, bool other, std::uint32_t self, std::int64_t base,
-              std::uint32_t& client, std::uint32_t& clock) {
-  client = other ? static_cast<std::uint32_t>(std::min<std::uint64_t>(r.varint(), kNone)) : self;
+bool read_ref(Reader& r, const Update& u, bool other, Rec& rec, bool right, std::uint32_t& client,
+              std::uint32_t& clock) {
+  client = other ? static_cast<std::uint32_t>(std::min<std::uint64_t>(r.varint(), kNone)) : rec.client;
+  const std::int64_t base = right ? right_base(Rec{rec.client, rec.clock, 0, Kind::kMark, rec.origin_client,
+                                                   rec.origin_clock, client})
+                                  : std::int64_t{rec.clock} - 1;
   const std::int64_t c = base - unzigzag(r.varint());
   if (!r.ok() || client >= u.clients.size() || c < 0 || c >= std::int64_t{kClockMax}) return false;
   clock = static_cast<std::uint32_t>(c);
@@ -86,11 +89,11 @@ Status read_item(Reader& r, Update& u, std::uint32_t client, std::uint32_t clock
   if (!r.ok() || len == 0 || len > kClockMax - clock) return bad("bad item length");
   rec.len = static_cast<std::uint32_t>(len);
   if ((info & kHasOrigin) &&
-      !read_ref(r, u, info & kOriginOther, client, std::int64_t{clock} - 1, rec.origin_client, rec.origin_clock)) {
+      !read_ref(r, u, info & kOriginOther, rec, false, rec.origin_client, rec.origin_clock)) {
     return bad("bad origin");
   }
   if ((info & kHasRight) &&
-      !read_ref(r, u, info & kRightOther, client, clock, rec.right_client, rec.right_clock)) {
+      !read_ref(r, u, info & kRightOther, rec, true, rec.right_client, rec.right_clock)) {
     return bad("bad right origin");
   }
   if ((info & kOriginOther) && !(info & kHasOrigin)) return bad("stray flag");

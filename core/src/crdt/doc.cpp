@@ -294,7 +294,6 @@ void Doc::set_update_handler(UpdateHandler handler) { d_->on_update = std::move(
 std::vector<std::uint8_t> Doc::encode_state() const {
   if (!d_->writers.empty()) return detail::bundle(*d_, {});
   detail::Update u = detail::state_as_update(*d_, {}, false);
-  detail::append_all_deletes(*d_, u);
   Bytes out;
   detail::write_update(u, out);
   return out;
@@ -318,7 +317,7 @@ Result<std::vector<std::uint8_t>> Doc::encode_state_as_update(std::span<const st
   if (!sv.ok()) return sv.status();
   if (!d_->writers.empty()) return detail::bundle(*d_, *sv);
   detail::Update u = detail::state_as_update(*d_, *sv, false);
-  detail::append_all_deletes(*d_, u);
+  detail::append_all_deletes(*d_, u, *sv);
   Bytes out;
   detail::write_update(u, out);
   return out;

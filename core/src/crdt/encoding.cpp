@@ -8,10 +8,13 @@
 //              text:    the rest: WTF-8 of every text item's units in item order
 //   item    := info:u8 (bits 0-2 kind, 3 origin, 4 origin in another client, 5 right origin,
 //              6 right origin in another client, 7 explicit parent), len,
-//              [origin client] zigzag(clock - 1 - origin clock), [right client] zigzag(clock -
-//              right clock), [parent type, key if the type is a map], content (values: len x
-//              (byte length, msgpack); counter: zigzag delta; set element: one value).
-// Origins are deltas from the item's own clock, so runs and local edits cost a byte or two.
+//              [origin client] zigzag(clock - 1 - origin clock), [right client] zigzag(base -
+//              right clock) where base is origin clock + 1 if the right origin is in the origin's
+//              client, else the item's clock; [parent type, key if the type is a map], content
+//              (values: len x (byte length, msgpack); counter: zigzag delta; set element: a value).
+// Origins are deltas from what they usually are (the unit before / after), so a split run or an
+// insert between two units typed in a row costs a byte each. Deleted items carry no content and
+// imply their own delete range, so the delete set lists only deletions of items not included.
 #include <algorithm>
 #include <cassert>
 
@@ -71,7 +74,7 @@ void write_item(const Update& u, const Rec& r, Bytes& out, std::string& text) {
   }
   if (info & kHasRight) {
     if (info & kRightOther) put_varint(out, r.right_client);
-    put_varint(out, zigzag(std::int64_t{r.clock} - r.right_clock));
+    put_varint(out, zigzag(right_base(r) - r.right_clock));
   }
   if (info & kHasParent) {
     put_varint(out, r.type);

@@ -408,6 +408,11 @@ Status apply_decoded(DocState& d, Update&& in, bool* changed) {
   std::uint64_t pending_recs = u.recs.size();
   for (auto [ri, off] : p.order) planned[ri] = 1, --pending_recs;
   std::vector<std::pair<std::uint32_t, Range>> now, later;
+  for (const Rec& r : u.recs) {  // a deleted record deletes the units the doc already had
+    if (r.kind == Kind::kDeleted && r.clock < p.base[r.client]) {
+      now.emplace_back(r.client, Range{r.clock, std::min(r.len, p.base[r.client] - r.clock)});
+    }
+  }
   for (const auto& [c, r] : u.deletes) {
     const std::uint32_t known = p.vclock[c];
     if (r.clock < known) now.emplace_back(c, Range{r.clock, std::min(r.len, known - r.clock)});

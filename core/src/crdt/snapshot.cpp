@@ -85,18 +85,24 @@ Update state_as_update(const DocState& d, const std::map<ClientId, std::uint32_t
   return u;
 }
 
-void append_all_deletes(const DocState& d, Update& u) {
+// Deletions of items below `from` (items at or above it travel as deleted items, which imply
+// their own range).
+void append_all_deletes(const DocState& d, Update& u, const std::map<ClientId, std::uint32_t>& from) {
   std::map<ClientId, std::uint32_t> index_of;
   for (std::uint32_t i = 0; i < u.clients.size(); ++i) index_of[u.clients[i]] = i;
   for (const auto& [id, c] : d.client_of) {
+    auto f = from.find(id);
+    const std::uint32_t limit = f == from.end() ? 0 : std::min(f->second, d.clients[c].clock);
+    if (limit == 0) continue;
     std::vector<Range> ranges;
     d.clients[c].index.for_each_from(d.items, 0, [&](std::uint32_t i) {
       const Item& x = d.items[i];
-      if (!x.deleted) return;
-      if (!ranges.empty() && ranges.back().clock + ranges.back().len == x.clock) {
-        ranges.back().len += x.len;
+      if (!x.deleted || x.clock >= limit) return;
+      const Range part{x.clock, std::min(x.end(), limit) - x.clock};
+      if (!ranges.empty() && ranges.back().clock + ranges.back().len == part.clock) {
+        ranges.back().len += part.len;
       } else {
-        ranges.push_back(Range{x.clock, x.len});
+        ranges.push_back(part);
       }
     });
     if (ranges.empty()) continue;

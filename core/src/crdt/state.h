@@ -210,11 +210,15 @@ Status apply_decoded(DocState& d, Update&& update, bool* changed);
 void absorb(Update& dst, const Update& src);
 
 // Encoding (encoding.cpp)
+inline std::int64_t right_base(const Rec& r) {  // the usual right origin: the unit after the origin
+  return r.origin_client != kNone && r.right_client == r.origin_client ? std::int64_t{r.origin_clock} + 1
+                                                                       : std::int64_t{r.clock};
+}
 std::vector<std::pair<std::uint32_t, Range>> normalized(std::vector<std::pair<std::uint32_t, Range>> deletes);
 void write_update(const Update& u, std::vector<std::uint8_t>& out);
 Result<Update> read_update(std::span<const std::uint8_t> body, const Limits& limits);
 Update state_as_update(const DocState& d, const std::map<ClientId, std::uint32_t>& from, bool only_listed);
-void append_all_deletes(const DocState& d, Update& u);
+void append_all_deletes(const DocState& d, Update& u, const std::map<ClientId, std::uint32_t>& from);
 void append_txn_deletes(const DocState& d, Update& u);
 Result<std::map<ClientId, std::uint32_t>> read_state_vector(std::span<const std::uint8_t> bytes);
 
