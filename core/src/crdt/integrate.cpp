@@ -77,20 +77,27 @@ Result<Target> Planner::parent_of(const Rec& r, std::uint32_t offset) const {
     if (origins || r.type != kNone) return invalid("a mark has no parent");
     return Target{};
   }
+  Target t;
+  bool known = false;
   if (r.type != kNone) {
     if (origins) return invalid("explicit parent and origins");
-    return Target{doc_type[r.type], r.key == kNone ? kNone : doc_key[r.key], false};
+    t = Target{doc_type[r.type], r.key == kNone ? kNone : doc_key[r.key], false};
+    known = true;
+  } else if (!origins) {
+    return invalid("item without parent");
   }
-  if (!origins) return invalid("item without parent");
-  Target t;
+  // the effective origin: the unit before when only a suffix of the record is new
   if (offset > 0 || r.origin_client != kNone) {
-    t = offset > 0 ? target(r.client, r.clock + offset - 1) : target(r.origin_client, r.origin_clock);
-    if (!t.seq) return invalid("origin is not a sequence item");
+    Target o = offset > 0 ? target(r.client, r.clock + offset - 1) : target(r.origin_client, r.origin_clock);
+    if (!o.seq) return invalid("origin is not a sequence item");
+    if (known && (o.type != t.type || o.key != t.key)) return invalid("origin in another parent");
+    t = o;
+    known = true;
   }
   if (r.right_client != kNone) {
     Target rt = target(r.right_client, r.right_clock);
     if (!rt.seq) return invalid("right origin is not a sequence item");
-    if (t.seq && (rt.type != t.type || rt.key != t.key)) return invalid("origins in different parents");
+    if (known && (rt.type != t.type || rt.key != t.key)) return invalid("origins in different parents");
     t = rt;
   }
   return t;
