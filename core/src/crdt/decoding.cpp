@@ -10,8 +10,7 @@
 namespace nitro::crdt::detail {
 namespace {
 
-constexpr std::uint8_t kHasOrigin = 0x08, kOriginOther = 0x10, kHasRight = 0x20, kRightOther = 0x40,
-                       kHasParent = 0x80;
+constexpr std::uint8_t kFull = 0x01, kHasOrigin = 0x10, kOriginOther = 0x20, kHasRight = 0x40, kRightOther = 0x80;
 
 Status bad(const char* what) { return decode_error(std::string("crdt update: ") + what); }
 
@@ -44,7 +43,10 @@ bool read_ref(Reader& r, const Update& u, bool other, Rec& rec, bool right, std:
   const std::int64_t base = right ? right_base(Rec{rec.client, rec.clock, 0, Kind::kMark, rec.origin_client,
                                                    rec.origin_clock, client})
                                   : std::int64_t{rec.clock} - 1;
-  const std::int64_t c = base - unzigzag(r.varint());
+  const std::uint64_t raw = r.varint();
+  const bool plain = !right && !other;  // same-client origins are older: unsigned delta
+  if (plain && raw > std::uint64_t{kClockMax}) return false;
+  const std::int64_t c = base - (plain ? static_cast<std::int64_t>(raw) : unzigzag(raw));
   if (!r.ok() || client >= u.clients.size() || c < 0 || c >= std::int64_t{kClockMax}) return false;
   clock = static_cast<std::uint32_t>(c);
   return true;
@@ -79,13 +81,22 @@ Status read_content(Reader& r, Update& u, Rec& rec, std::uint64_t& text_units) {
 }
 
 Status read_item(Reader& r, Update& u, std::uint32_t client, std::uint32_t clock, std::uint64_t& text_units) {
-  const std::uint8_t info = r.byte();
   Rec rec;
   rec.client = client;
   rec.clock = clock;
-  if ((info & 7) > kKindMax) return bad("unknown item kind");
-  rec.kind = static_cast<Kind>(info & 7);
-  const std::uint64_t len = r.varint();
+  std::uint8_t info;
+  std::uint64_t len;
+  if (r.peek() & kFull) {
+    info = r.byte();
+    if (((info >> 1) & 7) > kKindMax) return bad("unknown item kind");
+    rec.kind = static_cast<Kind>((info >> 1) & 7);
+    len = r.varint();
+  } else {  // compact: a text or deleted run with same-client origins
+    const std::uint64_t h = r.varint();
+    rec.kind = (h & 2) ? Kind::kDeleted : Kind::kText;
+    info = kHasOrigin | ((h & 4) ? kHasRight : 0);
+    len = h >> 3;
+  }
   if (!r.ok() || len == 0 || len > kClockMax - clock) return bad("bad item length");
   rec.len = static_cast<std::uint32_t>(len);
   if ((info & kHasOrigin) &&
@@ -98,7 +109,7 @@ Status read_item(Reader& r, Update& u, std::uint32_t client, std::uint32_t clock
   }
   if ((info & kOriginOther) && !(info & kHasOrigin)) return bad("stray flag");
   if ((info & kRightOther) && !(info & kHasRight)) return bad("stray flag");
-  if (info & kHasParent) {
+  if (!(info & (kHasOrigin | kHasRight)) && rec.kind != Kind::kMark) {  // explicit parent
     std::uint64_t t = r.varint();
     if (!r.ok() || t >= u.types.size()) return bad("bad parent");
     rec.type = static_cast<std::uint32_t>(t);

@@ -6,12 +6,16 @@
 //              items:   item_count x item, group after group, in clock order
 //              deletes: n, n x (client, ranges: m, m x (clock - previous range end, len))
 //              text:    the rest: WTF-8 of every text item's units in item order
-//   item    := info:u8 (bits 0-2 kind, 3 origin, 4 origin in another client, 5 right origin,
-//              6 right origin in another client, 7 explicit parent), len,
-//              [origin client] zigzag(clock - 1 - origin clock), [right client] zigzag(base -
-//              right clock) where base is origin clock + 1 if the right origin is in the origin's
-//              client, else the item's clock; [parent type, key if the type is a map], content
-//              (values: len x (byte length, msgpack); counter: zigzag delta; set element: a value).
+//   item    := header, [origin client] origin delta, [right client] right delta, [parent], content
+//     header  := compact, for a text or deleted run whose origin (and right origin, if any) are in
+//                its own client: varint(len << 3 | has right << 2 | deleted << 1)
+//              | full: u8 (1 | kind << 1 | origin 0x10 | origin in another client 0x20 | right
+//                origin 0x40 | right in another client 0x80), varint len
+//     origin delta: clock - 1 - origin clock (zigzag if in another client)
+//     right delta:  zigzag(base - right clock), base = origin clock + 1 if the right origin is in
+//                   the origin's client, else the item's clock
+//     parent: only without origins (and not for marks): type index, key index if a map
+//     content: values: len x (byte length, msgpack); counter: zigzag delta; set element: a value
 // Origins are deltas from what they usually are (the unit before / after), so a split run or an
 // insert between two units typed in a row costs a byte each. Deleted items carry no content and
 // imply their own delete range, so the delete set lists only deletions of items not included.
@@ -25,8 +29,7 @@
 namespace nitro::crdt::detail {
 namespace {
 
-constexpr std::uint8_t kHasOrigin = 0x08, kOriginOther = 0x10, kHasRight = 0x20, kRightOther = 0x40,
-                       kHasParent = 0x80;
+constexpr std::uint8_t kFull = 0x01, kHasOrigin = 0x10, kOriginOther = 0x20, kHasRight = 0x40, kRightOther = 0x80;
 
 void write_tables(const Update& u, Bytes& out) {
   put_varint(out, u.clients.size());
@@ -61,22 +64,34 @@ void write_value(const Value& v, Bytes& out) {
   out.insert(out.end(), b.begin(), b.end());
 }
 
-void write_item(const Update& u, const Rec& r, Bytes& out, std::string& text) {
-  std::uint8_t info = static_cast<std::uint8_t>(r.kind);
-  if (r.origin_client != kNone) info |= kHasOrigin | (r.origin_client != r.client ? kOriginOther : 0);
-  if (r.right_client != kNone) info |= kHasRight | (r.right_client != r.client ? kRightOther : 0);
-  if (r.type != kNone) info |= kHasParent;
-  out.push_back(info);
-  put_varint(out, r.len);
-  if (info & kHasOrigin) {
-    if (info & kOriginOther) put_varint(out, r.origin_client);
-    put_varint(out, zigzag(std::int64_t{r.clock} - 1 - r.origin_clock));
+void write_header(const Rec& r, Bytes& out) {
+  const bool origin = r.origin_client != kNone, origin_other = origin && r.origin_client != r.client;
+  const bool right = r.right_client != kNone, right_other = right && r.right_client != r.client;
+  const bool deleted = r.kind == Kind::kDeleted;
+  if (origin && !origin_other && !right_other && (r.kind == Kind::kText || deleted)) {
+    put_varint(out, std::uint64_t{r.len} << 3 | std::uint64_t{right} << 2 | std::uint64_t{deleted} << 1);
+  } else {
+    out.push_back(static_cast<std::uint8_t>(kFull | static_cast<std::uint8_t>(r.kind) << 1 | (origin ? kHasOrigin : 0) |
+                                            (origin_other ? kOriginOther : 0) | (right ? kHasRight : 0) |
+                                            (right_other ? kRightOther : 0)));
+    put_varint(out, r.len);
   }
-  if (info & kHasRight) {
-    if (info & kRightOther) put_varint(out, r.right_client);
+  if (origin) {
+    if (origin_other) put_varint(out, r.origin_client);
+    const std::int64_t delta = std::int64_t{r.clock} - 1 - r.origin_clock;
+    assert(origin_other || delta >= 0);  // an origin in the same client is older
+    put_varint(out, origin_other ? zigzag(delta) : static_cast<std::uint64_t>(delta));
+  }
+  if (right) {
+    if (right_other) put_varint(out, r.right_client);
     put_varint(out, zigzag(right_base(r) - r.right_clock));
   }
-  if (info & kHasParent) {
+}
+
+void write_item(const Update& u, const Rec& r, Bytes& out, std::string& text) {
+  write_header(r, out);
+  if (r.type != kNone) {
+    assert(r.origin_client == kNone && r.right_client == kNone);
     put_varint(out, r.type);
     if (u.types[r.type].first == TypeKind::kMap) put_varint(out, r.key);
   }

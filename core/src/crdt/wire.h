@@ -34,6 +34,7 @@ class Reader {
   bool ok() const { return ok_; }
   bool done() const { return pos_ == data_.size(); }
   std::size_t remaining() const { return data_.size() - pos_; }
+  std::uint8_t peek() const { return ok_ && pos_ < data_.size() ? data_[pos_] : 0; }
   std::uint8_t byte() {
     if (!ok_ || pos_ >= data_.size()) return fail(), 0;
     return data_[pos_++];
