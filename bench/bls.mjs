@@ -3,11 +3,9 @@
 // Operations: verify a quicknet beacon (G1 signature, G2 key), sign on G1, aggregate 100 G1
 // signatures, recover a 4-of-7 threshold signature. Times are medians (ms per operation).
 import { execFileSync } from 'node:child_process';
-import { performance } from 'node:perf_hooks';
 import { existsSync, readFileSync } from 'node:fs';
 import { bls12_381 as noble, bls12_381_Fr as Fr } from '@noble/curves/bls12-381.js';
-import { init } from '../js/dist/node.js';
-import { Beacon, bls, threshold } from '../js/dist/beacon.js';
+import { init, Beacon, bls, threshold } from '../js/dist/node.js';
 import { median, medianMs, table } from './lib.mjs';
 
 const DST_G1 = 'BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_';

@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { bls12_381 as noble } from '@noble/curves/bls12-381.js';
-import { init, NitroError } from '../js/dist/node.js';
-import { Beacon, bls, threshold } from '../js/dist/beacon.js';
+import { init, Beacon, bls, threshold, NitroError } from '../js/dist/node.js';
 
 await init();
 
