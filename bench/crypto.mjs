@@ -3,9 +3,10 @@
 // wasm build of libsodium) doing the same primitive operations in the same Node process.
 //
 // What one Nitro handshake costs (Noise_XX_25519_ChaChaPoly_SHA256, both sides together):
-//   2 X25519 ephemeral keygens, 6 X25519 DH (ee, es, se on each side), 4 Ed25519->X25519 key
-//   conversions (own static key on each side, peer's identity check on each side), 4 AEAD seals +
-//   4 opens of <= 48 bytes, plus SHA-256/HMAC transcript hashing (~20 compressions).
+//   2 X25519 ephemeral keygens, 6 X25519 DH (ee, es, se on each side), 2 Ed25519->X25519 public
+//   key conversions (each side checks the peer's identity key against the proven static key; an
+//   Identity converts its own keys once, at creation), 4 AEAD seals + 4 opens of <= 48 bytes,
+//   plus SHA-256/HMAC transcript hashing (~30 SHA-256 compressions).
 // libsodium-wrappers' standard build has no SHA-256/HMAC, so its row does every operation above
 // except the transcript hashing. A second row shows a signature-based alternative
 // (X25519 + Ed25519 sign/verify per side) for scale.
@@ -94,11 +95,11 @@ function sodiumNoiseOps() {
   const nonce = new Uint8Array(12);
   const ad = new Uint8Array(32);
   const pt = new Uint8Array(32);
+  const sa = sodium.crypto_sign_ed25519_sk_to_curve25519(ka.privateKey);  // once per identity
+  const sb = sodium.crypto_sign_ed25519_sk_to_curve25519(kb.privateKey);
+  const pa = sodium.crypto_sign_ed25519_pk_to_curve25519(ka.publicKey);
+  const pb = sodium.crypto_sign_ed25519_pk_to_curve25519(kb.publicKey);
   return () => {
-    const sa = sodium.crypto_sign_ed25519_sk_to_curve25519(ka.privateKey);
-    const sb = sodium.crypto_sign_ed25519_sk_to_curve25519(kb.privateKey);
-    const pa = sodium.crypto_sign_ed25519_pk_to_curve25519(ka.publicKey);
-    const pb = sodium.crypto_sign_ed25519_pk_to_curve25519(kb.publicKey);
     const ea = sodium.crypto_box_keypair();  // X25519 keygen (random scalar + base mult)
     const eb = sodium.crypto_box_keypair();
     sodium.crypto_scalarmult(eb.privateKey, ea.publicKey);  // responder: ee, es
