@@ -15,33 +15,13 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import * as nitro from '../js/dist/node.js';
+import { median, opsPerSecond, table } from './lib.mjs';
 
-const { init } = nitro;
-const api = nitro.SecureLink ? nitro : await import('../js/dist/crypto.js');
-const { Identity, SecureLink } = api;
+const { init, Identity, SecureLink } = nitro;
 // libsodium-wrappers' ESM entry points at a file its package does not ship; its CJS build works.
 const sodium = createRequire(import.meta.url)('libsodium-wrappers');
 
 const SAMPLES = 7;
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** Median calls/second of fn over SAMPLES samples of ~sampleMs each (after a warm-up). */
-function opsPerSecond(fn, sampleMs = 200) {
-  const sample = (ms) => {
-    let n = 0;
-    const start = performance.now();
-    let now = start;
-    while (now - start < ms) { fn(); n++; now = performance.now(); }
-    return (n * 1000) / (now - start);
-  };
-  sample(100);
-  return median(Array.from({ length: SAMPLES }, () => sample(sampleMs)));
-}
 
 /** Median items/second where each sample prepares `make()` untimed, then times `consume(items)`. */
 function batchRate(make, consume) {
@@ -53,14 +33,6 @@ function batchRate(make, consume) {
     if (i > 0) rates.push((items.length * 1000) / (performance.now() - start));  // first = warm-up
   }
   return median(rates);
-}
-
-function table(header, rows) {
-  const fmt = (c) => (typeof c === 'number' ? (c >= 100 ? Math.round(c).toLocaleString('en-US') : c.toFixed(1)) : String(c));
-  const all = [header, ...rows.map((r) => r.map(fmt))];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  const line = (r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return [line(all[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...all.slice(1).map(line)].join('\n');
 }
 
 function nativeResults() {

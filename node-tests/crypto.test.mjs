@@ -10,10 +10,7 @@ import * as nitro from '../js/dist/node.js';
 // libsodium-wrappers' ESM entry points at a file its package does not ship; its CJS build works.
 const sodium = createRequire(import.meta.url)('libsodium-wrappers');
 
-// Until js/src/index.ts re-exports ./crypto.js, take the module directly (same wasm instance).
-const api = nitro.SecureLink ? nitro : await import('../js/dist/crypto.js');
-const { Identity, SecureLink, envelope, peerId } = api;
-const { init, NitroError } = nitro;
+const { init, NitroError, Identity, SecureLink, envelope, peerId } = nitro;
 
 await init();
 await sodium.ready;
