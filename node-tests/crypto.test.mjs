@@ -301,3 +301,23 @@ test('golden vectors (shared with the Catch2 suite) check out against independen
     { seq: 7, timestampMs: 1_700_000_000_000, topic: 'orders.created', payload: text('{"id":1}') });
   assert.equal(hex(bytes), hex(env));
 });
+
+test('replay guard: each (origin, seq) once, stale and future envelopes refused', async () => {
+  // ReplayGuard is exported from the package once js/src/index.ts lists it; until then, directly.
+  const { ReplayGuard } = nitro.ReplayGuard ? nitro : await import('../js/dist/crypto.js');
+  const alice = Identity.fromSeed(seed(50));
+  const now = 1_700_000_000_000;
+  const guard = new ReplayGuard({ originsMax: 2 });
+  const env = (seq, timestampMs = now) =>
+    envelope.open(envelope.sign(alice, { seq, timestampMs, topic: 't', payload: new Uint8Array() }));
+  guard.accept(env(5), now);
+  assert.throws(() => guard.accept(env(5), now), { code: 'ALREADY_EXISTS' });
+  guard.accept(env(3), now);  // late, inside the window
+  guard.accept(env(2000), now);
+  assert.throws(() => guard.accept(env(4), now), { code: 'OUT_OF_RANGE' });  // below the window
+  assert.throws(() => guard.accept(env(2001, now - 600_001), now), { code: 'OUT_OF_RANGE' });
+  assert.throws(() => guard.accept(env(2002, now + 60_001), now), { code: 'OUT_OF_RANGE' });
+  assert.throws(() => guard.accept({ origin: 'nope', seq: 1, timestampMs: now }, now), { code: 'INVALID_ARGUMENT' });
+  assert.equal(guard.origins, 1);
+  guard.dispose();
+});
