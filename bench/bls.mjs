@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { existsSync, readFileSync } from 'node:fs';
 import { bls12_381 as noble, bls12_381_Fr as Fr } from '@noble/curves/bls12-381.js';
 import { init } from '../js/dist/node.js';
-import { Beacon, bls, threshold } from '../js/dist/beacon.js';
+import { Beacon, bls, threshold } from '../js/dist/node.js';
 import { medianMs, table } from './lib.mjs';
 
 const DST_G1 = 'BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { init, NitroError } from '../js/dist/node.js';
-import { Beacon, bls, threshold } from '../js/dist/beacon.js';
+import { Beacon, bls, threshold } from '../js/dist/node.js';
 
 await init();
 

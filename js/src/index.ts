@@ -11,3 +11,12 @@ export type {
   PeerIdText, PwhashParams, LinkOptions, LinkLimits, LinkEvent, LinkState, LinkCounters,
   OpenedEnvelope, EnvelopeFields,
 } from './crypto.js';
+export { Beacon, bls, threshold, toBytes, toHex } from './beacon.js';
+export type {
+  BeaconScheme, BeaconVerifyInput, BeaconVerifyResult, BytesLike, SigGroup, SuiteOptions,
+  KeyPair, Share, PartialSignature, Dealing,
+} from './beacon.js';
+export { Doc, SharedText, SharedList, SharedMap, SharedCounter, SharedSet } from './doc.js';
+export type { DocOptions, UpdateListener } from './doc.js';
+export { memoryStore, persist } from './store.js';
+export type { DocStore, Persistence } from './store.js';
