@@ -293,6 +293,12 @@ TEST_CASE("crypto: a static key not matching the claimed identity is rejected", 
   CHECK(link.state() == LinkState::kFailed);
   CHECK(link.last_error() == FrameError::kAuthFailed);
   CHECK_FALSE(link.poll_transmit().has_value());  // nothing leaks after failure
+  CHECK_FALSE(link.remote_peer().has_value());
+  CHECK(link.handshake_hash() == std::array<std::uint8_t, 32>{});
+  auto failed = link.poll_event();
+  REQUIRE(failed.has_value());
+  CHECK(failed->kind == LinkEvent::Kind::kFailed);
+  CHECK_FALSE(link.poll_event().has_value());  // exactly one event
 
   // With its own identity in the payload, the same forger is accepted (the check is real).
   auto link2 = SecureLink::initiator(alice, seed_of(33));
