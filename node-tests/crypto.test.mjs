@@ -321,3 +321,49 @@ test('replay guard: each (origin, seq) once, stale and future envelopes refused'
   assert.equal(guard.origins, 1);
   guard.dispose();
 });
+
+test('link: handshake and messages over a real WebSocket (ws) between two endpoints', async () => {
+  const { WebSocketServer, WebSocket } = await import('ws');
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise((resolve) => server.once('listening', resolve));
+  const alice = Identity.fromSeed(seed(60));
+  const bob = Identity.fromSeed(seed(61));
+  // Each endpoint: frames in from the socket go to handle(); pollTransmit() goes out; events resolve.
+  const wire = (socket, link, onEvent) => {
+    const flush = () => { for (let f = link.pollTransmit(); f; f = link.pollTransmit()) socket.send(f); };
+    socket.on('message', (data) => {
+      try { link.handle(new Uint8Array(data)); } catch { /* counted by the link */ }
+      flush();
+      for (let e = link.pollEvent(); e; e = link.pollEvent()) onEvent(e);
+    });
+    return flush;
+  };
+  const got = { bob: [], alice: [] };
+  const bobDone = new Promise((resolve) => {
+    server.on('connection', (socket) => {
+      const link = SecureLink.responder(bob);
+      wire(socket, link, (e) => {
+        got.bob.push(e);
+        if (e.type === 'message') { link.send(text(`echo ${new TextDecoder().decode(e.data)}`)); socket.send(link.pollTransmit()); }
+        if (got.bob.length === 2) resolve(link);
+      });
+    });
+  });
+  const client = new WebSocket(`ws://127.0.0.1:${server.address().port}`);
+  const aliceLink = SecureLink.initiator(alice, { expectedPeer: bob.peerId });
+  const aliceDone = new Promise((resolve) => {
+    const flush = wire(client, aliceLink, (e) => {
+      got.alice.push(e);
+      if (e.type === 'established') { aliceLink.send(text('hi')); flush(); }
+      if (e.type === 'message') resolve();
+    });
+    client.on('open', flush);
+  });
+  await Promise.all([aliceDone, bobDone]);
+  assert.deepEqual(got.alice.map((e) => e.type), ['established', 'message']);
+  assert.equal(got.alice[0].peer, bob.peerId);
+  assert.deepEqual(got.alice[1].data, text('echo hi'));
+  assert.equal(got.bob[0].peer, alice.peerId);
+  client.close();
+  await new Promise((resolve) => server.close(resolve));
+});
