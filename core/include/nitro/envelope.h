@@ -20,6 +20,7 @@
 #include <string>
 
 #include "nitro/identity.h"
+#include "nitro/seq_window.h"
 #include "nitro/status.h"
 #include "nitro/value.h"
 
@@ -65,7 +66,7 @@ struct Envelope {
 // `max_age_ms` become possible again, so size origins_max above the expected active origin count).
 // Freshness: envelopes with timestamp_ms older than now_ms - max_age_ms or newer than
 // now_ms + future_skew_ms are rejected, which bounds how old a replay can be.
-inline constexpr std::uint64_t kEnvelopeReplayWindow = 1024;
+inline constexpr std::uint64_t kEnvelopeReplayWindow = SeqWindow::kBits;
 
 struct ReplayGuardLimits {
   std::size_t origins_max = 4096;
@@ -78,7 +79,7 @@ class ReplayGuard {
   explicit ReplayGuard(const ReplayGuardLimits& limits = {});
 
   // Checks without recording: OK if fresh and not yet seen; kAlreadyExists for a replay,
-  // kOutOfRange for a seq below the window or a stale/future timestamp.
+  // kOutOfRange for a seq below the window (or UINT64_MAX) or a stale/future timestamp.
   Status check(const PeerId& origin, std::uint64_t seq, std::uint64_t timestamp_ms, std::uint64_t now_ms) const;
   // check() and, when OK, records (origin, seq). Call only after Envelope::verify() succeeded.
   Status accept(const PeerId& origin, std::uint64_t seq, std::uint64_t timestamp_ms, std::uint64_t now_ms);
@@ -90,16 +91,15 @@ class ReplayGuard {
   std::uint64_t evictions() const { return evictions_; }
 
  private:
-  struct Window {
-    std::uint64_t highest = 0;
-    std::array<std::uint64_t, kEnvelopeReplayWindow / 64> seen{};  // bit i: seq highest - i
+  struct Entry {
+    SeqWindow window;
     std::uint64_t last_used = 0;  // accept() tick, for LRU eviction
   };
-  static Status check_window(const Window& w, std::uint64_t seq);
+  Status check_freshness(std::uint64_t timestamp_ms, std::uint64_t now_ms) const;
   void evict_one();
 
   ReplayGuardLimits limits_;
-  std::map<PeerId, Window> by_origin_;
+  std::map<PeerId, Entry> by_origin_;
   std::map<std::uint64_t, PeerId> by_last_used_;  // tick -> origin, oldest first
   std::uint64_t tick_ = 0;
   std::uint64_t evictions_ = 0;
