@@ -6,3 +6,16 @@ export * from './errors.js';
 export { codec } from './codec.js';
 export type { NitroValue } from './codec.js';
 export { versions } from './versions.js';
+
+// ---- node host and transports (issue 4, branch `host`) ----
+export { createNode } from './create.js';
+export type { CreateNodeOptions } from './create.js';
+export { NitroNode } from './host/node.js';
+export type { MessageMeta, MessageHandler, NodeEvents, NodeEventName, NodeStore, PeerEvent, DirectMessage, ProtocolEvent } from './host/node.js';
+export type { NodeCore, PeerInfo, NodeStats, NodeTimers, NodeLimits, NodeTuning, BroadcastMode } from './host/core.js';
+export type { Transport, TransportInstance, TransportSink, TransportContext } from './host/transport.js';
+export { memory, memoryNetwork, MemoryNetwork } from './host/transports/memory.js';
+export type { MemoryOptions, MemoryFaults, MemoryFrame } from './host/transports/memory.js';
+export { websocket } from './host/transports/websocket.js';
+export type { WebSocketOptions } from './host/transports/websocket.js';
+// ---- end node host ----

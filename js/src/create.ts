@@ -1,0 +1,102 @@
+// createNode(options): loads the core, picks the identity (given, stored, or fresh), opens the
+// transport, builds the nitro::Node and joins the overlay.
+import { unwrap, NitroError } from './errors.js';
+import { init, getModule } from './wasm.js';
+import type { CoreConfig, NodeCore, NodeTuning } from './host/core.js';
+import { NitroNode, kStoreIdentityKey, kStoreStateKey, type NodeStore } from './host/node.js';
+import type { Transport, TransportSink } from './host/transport.js';
+import { memory } from './host/transports/memory.js';
+
+export interface CreateNodeOptions extends NodeTuning {
+  /** A label; the memory transport's address is `mem:<name>`. Default: a random name. */
+  name?: string;
+  /** Default memory() (nodes in one process find each other). */
+  transport?: Transport;
+  /** Contact addresses to join through; default: what the transport suggests. */
+  bootstrap?: string[];
+  /** The 32-byte Ed25519 seed of the node's identity (keep it secret). Default: stored or fresh. */
+  identity?: Uint8Array;
+  /** Persists the identity seed and, on close(), the node state (restored on the next start). */
+  store?: NodeStore;
+}
+
+const kSeedBytes = 32;
+
+function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  globalThis.crypto.getRandomValues(out);
+  return out;
+}
+
+function randomName(): string {
+  return 'node-' + Array.from(randomBytes(4), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+// Transport reports that arrive before the node exists (a fast inbound connection) wait here.
+class PendingSink implements TransportSink {
+  private target: TransportSink | undefined;
+  private readonly queue: Array<(s: TransportSink) => void> = [];
+  opened(address: string, initiator: boolean) { this.forward((s) => s.opened(address, initiator)); }
+  frame(address: string, bytes: Uint8Array) { this.forward((s) => s.frame(address, bytes)); }
+  closed(address: string) { this.forward((s) => s.closed(address)); }
+  attach(target: TransportSink): void {
+    this.target = target;
+    for (const call of this.queue.splice(0)) call(target);
+  }
+  private forward(call: (s: TransportSink) => void): void {
+    if (this.target) call(this.target);
+    else if (this.queue.length < 1024) this.queue.push(call);  // bounded; the core copes with loss
+  }
+}
+
+interface Identity { seed: Uint8Array; state?: Uint8Array }
+
+async function resolveIdentity(options: CreateNodeOptions): Promise<Identity> {
+  if (options.identity !== undefined && (!(options.identity instanceof Uint8Array) || options.identity.length !== kSeedBytes)) {
+    throw new NitroError('INVALID_ARGUMENT', 'identity must be a 32-byte Uint8Array seed');
+  }
+  const store = options.store;
+  const stored = store ? await store.get(kStoreIdentityKey) : undefined;
+  const seed = options.identity ?? stored ?? randomBytes(kSeedBytes);
+  if (store && !stored) await store.set(kStoreIdentityKey, seed);
+  // Saved state carries the identity it belongs to: only reuse it for the same identity.
+  const state = store && stored && sameBytes(stored, seed) ? await store.get(kStoreStateKey) : undefined;
+  return { seed, state };
+}
+
+/**
+ * Creates a node and joins the overlay. Resolves once the node exists (joining continues in the
+ * background; watch 'neighbor:up' or peers()).
+ */
+export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode> {
+  await init();
+  const name = options.name ?? randomName();
+  const identity = await resolveIdentity(options);
+  const pending = new PendingSink();
+  const transport = await (options.transport ?? memory()).open(pending, { name });
+  let core: NodeCore;
+  try {
+    const config: CoreConfig = {
+      mode: options.mode, activeViewMax: options.activeViewMax, passiveViewMax: options.passiveViewMax,
+      meshDegree: options.meshDegree, meshGossipPeers: options.meshGossipPeers,
+      timers: options.timers, limits: options.limits,
+      identitySeed: identity.seed,
+      entropy: randomBytes(kSeedBytes),
+      listenAddress: transport.listenAddress,
+      bootstrap: [...(options.bootstrap ?? []), ...transport.bootstrap].filter((a, i, all) => a !== transport.listenAddress && all.indexOf(a) === i),
+      state: identity.state,
+    };
+    core = unwrap<NodeCore>(getModule().nodeCreate(config));
+  } catch (e) {
+    await transport.close();
+    throw e;
+  }
+  const node = new NitroNode({ core, name, transport, store: options.store });
+  pending.attach(node.sink);
+  node.start();
+  return node;
+}
