@@ -18,6 +18,8 @@ export interface CreateNodeOptions extends NodeTuning {
   identity?: Uint8Array;
   /** Persists the identity seed and, on close(), the node state (restored on the next start). */
   store?: NodeStore;
+  /** publish/sendDirect reject with RESOURCE_EXHAUSTED above this many unsent transport bytes (8 MiB). */
+  sendBufferBytesMax?: number;
 }
 
 const kSeedBytes = 32;
@@ -95,7 +97,9 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
     await transport.close();
     throw e;
   }
-  const node = new NitroNode({ core, name, transport, store: options.store });
+  const node = new NitroNode({
+    core, name, transport, store: options.store, sendBufferBytesMax: options.sendBufferBytesMax,
+  });
   pending.attach(node.sink);
   node.start();
   return node;

@@ -60,6 +60,9 @@ const now = (): number => Math.floor(performance.now());
 // loop repeats while something asked for it, up to this many rounds per input.
 const kPumpRoundsMax = 64;
 
+/** publish/sendDirect refuse while the transport holds more unsent bytes than this. */
+export const kSendBufferBytesMaxDefault = 8 << 20;
+
 export class NitroNode {
   /** This node's peer id: base32 text of its Ed25519 public key. */
   readonly id: string;
@@ -71,6 +74,7 @@ export class NitroNode {
   private core_: NodeCore | undefined;
   private readonly transport: TransportInstance;
   private readonly store: NodeStore | undefined;
+  private readonly sendBufferBytesMax: number;
   private readonly topics = new Map<string, Set<MessageHandler>>();
   private readonly listeners = new Map<string, Set<(ev: never) => void>>();
   private readonly protocolListeners = new Map<string, Set<(bytes: Uint8Array) => void>>();
@@ -81,13 +85,16 @@ export class NitroNode {
   private closing: Promise<void> | undefined;
 
   /** Use createNode(); this constructor is for the host's own wiring. */
-  constructor(init: { core: NodeCore; name: string; transport: TransportInstance; store?: NodeStore }) {
+  constructor(init: {
+    core: NodeCore; name: string; transport: TransportInstance; store?: NodeStore; sendBufferBytesMax?: number;
+  }) {
     this.core_ = init.core;
     this.id = init.core.id();
     this.name = init.name;
     this.address = init.transport.listenAddress;
     this.transport = init.transport;
     this.store = init.store;
+    this.sendBufferBytesMax = init.sendBufferBytesMax ?? kSendBufferBytesMaxDefault;
   }
 
   /** The embind NodeCore, for bindings that attach C++ protocols. Throws after close(). */
@@ -140,11 +147,23 @@ export class NitroNode {
   /**
    * Publishes `value` (any Nitro value, msgpack-encoded by the core codec) to every subscriber of
    * `topic`. Resolves to its sequence number; rejects with RESOURCE_EXHAUSTED under backpressure
-   * (retry later) and INVALID_ARGUMENT for a bad topic, payload or value.
+   * (the core's outbound queue or the transport's send buffer is full: retry later) and
+   * INVALID_ARGUMENT for a bad topic, payload or value.
    */
   async publish(topic: string, value: NitroValue): Promise<number> {
+    this.checkBackpressure();
     const payload = codec.encode(value);
     return this.run((core, nowMs) => unwrap(core.publish(topic, payload, nowMs)));
+  }
+
+  // Two bounded queues can fill: the core's transmit queue (it answers RESOURCE_EXHAUSTED itself)
+  // and the transport's send buffer, checked here.
+  private checkBackpressure(): void {
+    if (this.closed) return;  // the core getter reports FAILED_PRECONDITION
+    const queued = this.transport.queuedBytes();
+    if (queued > this.sendBufferBytesMax) {
+      throw new NitroError('RESOURCE_EXHAUSTED', `transport send buffer holds ${queued} bytes (max ${this.sendBufferBytesMax}); retry later`);
+    }
   }
 
   // ---- direct channels ----------------------------------------------------------------------
@@ -156,6 +175,7 @@ export class NitroNode {
    */
   async sendDirect(peerId: string, channel: string, bytes: Uint8Array): Promise<void> {
     if (!(bytes instanceof Uint8Array)) throw new NitroError('INVALID_ARGUMENT', 'sendDirect expects a Uint8Array');
+    this.checkBackpressure();
     this.run((core, nowMs) => unwrap(core.send(peerId, channel, bytes, nowMs)));
   }
 

@@ -25,6 +25,8 @@ export interface TransportInstance {
   dial(address: string): void;
   /** Send one frame; silently dropped if the transport is not open (the core copes with loss). */
   send(address: string, bytes: Uint8Array): void;
+  /** Bytes sent but not yet handed to the other end (the host refuses to publish above a bound). */
+  queuedBytes(): number;
   /** Close the transport at `address` without reporting closed() for it. */
   hangup(address: string): void;
   /** Close everything (listeners, every connection). Idempotent. */

@@ -86,6 +86,7 @@ export function memoryNetwork(): MemoryNetwork {
 class Endpoint implements TransportInstance {
   readonly connections = new Map<string, HalfConnection>();
   closed = false;
+  private inFlightBytes = 0;
 
   constructor(
     readonly network: MemoryNetwork,
@@ -131,10 +132,16 @@ class Endpoint implements TransportInstance {
     const frame: MemoryFrame = { from: this.listenAddress, to: peer.endpoint.listenAddress, bytes };
     if (this.dropped(frame)) return;
     const delayMs = this.delay(frame);
+    this.inFlightBytes += bytes.length;
     this.network.later(() => {
+      this.inFlightBytes -= bytes.length;
       if (!peer.open || peer.endpoint.connections.get(peer.address) !== peer) return;
       peer.endpoint.sink.frame(peer.address, bytes);
     }, delayMs);
+  }
+
+  queuedBytes(): number {
+    return this.inFlightBytes;
   }
 
   hangup(address: string): void {

@@ -128,6 +128,12 @@ class WsEndpoint implements TransportInstance {
     socket.send(bytes);
   }
 
+  queuedBytes(): number {
+    let n = 0;
+    for (const socket of this.sockets.values()) n += socket.bufferedAmount;
+    return n;
+  }
+
   hangup(address: string): void {
     const socket = this.sockets.get(address);
     if (!socket) return;
