@@ -11,7 +11,6 @@
 #pragma once
 
 #include <array>
-#include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -48,8 +47,13 @@ class PeerId {
   // Ed25519 verification of `signature` over `message` by this key.
   bool verify(std::span<const std::uint8_t> message, std::span<const std::uint8_t> signature) const;
 
-  auto operator<=>(const PeerId&) const = default;
-  bool operator==(const PeerId&) const = default;
+  // Byte-wise order (explicit: Emscripten 3.1.6's libc++ has no operator<=> for std::array).
+  friend bool operator==(const PeerId& a, const PeerId& b) { return a.key_ == b.key_; }
+  friend bool operator!=(const PeerId& a, const PeerId& b) { return a.key_ != b.key_; }
+  friend bool operator<(const PeerId& a, const PeerId& b) { return a.key_ < b.key_; }
+  friend bool operator>(const PeerId& a, const PeerId& b) { return b.key_ < a.key_; }
+  friend bool operator<=(const PeerId& a, const PeerId& b) { return !(b.key_ < a.key_); }
+  friend bool operator>=(const PeerId& a, const PeerId& b) { return !(a.key_ < b.key_); }
 
  private:
   std::array<std::uint8_t, kPeerIdBytes> key_{};

@@ -157,10 +157,9 @@ Status SecureLink::Impl::handle_handshake(std::uint8_t type, std::span<const std
   if (type != awaited_type()) return reject(FrameError::kUnexpected, "handshake frame out of order");
   const std::size_t want = type == kMsg1 ? kMsg1FrameBytes : type == kMsg2 ? kMsg2FrameBytes : kMsg3FrameBytes;
   if (body.size() + 1 != want) return reject(FrameError::kMalformed, "handshake frame: wrong length");
-  counters.frames_received++;
-  if (type == kMsg1) return on_msg1(body);
-  if (type == kMsg2) return on_msg2(body);
-  return on_msg3(body);
+  Status s = type == kMsg1 ? on_msg1(body) : type == kMsg2 ? on_msg2(body) : on_msg3(body);
+  if (s.ok()) counters.frames_received++;
+  return s;
 }
 
 Status SecureLink::Impl::on_msg1(std::span<const std::uint8_t> body) {

@@ -82,7 +82,7 @@ class XXHandshake {
   Status mix_dh(const Key& sec, const Key& pub);
   Status read_payload(std::span<const std::uint8_t> ct, Bytes& payload);
 
-  bool initiator_;
+  [[maybe_unused]] bool initiator_;  // checked by asserts
   SymmetricState ss_;
   KeyPair s_;
   KeyPair e_;
