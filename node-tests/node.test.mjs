@@ -1,0 +1,212 @@
+// The node host over the memory() transport: nodes in one process find each other, pub/sub reaches
+// every subscriber in per-publisher order, unsubscribe stops delivery, membership events fire,
+// backpressure rejects, the identity persists through a store, and close() cleans up (this file's
+// process must exit by itself when the tests end).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createNode, memory, MemoryNetwork, NitroError, init } from '../js/dist/node.js';
+import { waitFor, overlayConnected, within } from './support/wait.mjs';
+
+await init();
+
+async function cluster(count, { network = new MemoryNetwork(), prefix = 'n', ...options } = {}) {
+  const nodes = [];
+  for (let i = 0; i < count; i++) {
+    nodes.push(await createNode({ name: `${prefix}${i}`, transport: memory({ network }), ...options }));
+  }
+  await waitFor(() => nodes.every((n) => n.neighbors().length > 0) && overlayConnected(nodes), {
+    what: `a connected overlay of ${count} nodes`,
+  });
+  return { nodes, network, close: () => Promise.all(nodes.map((n) => n.close())) };
+}
+
+function collect(node, topic) {
+  const got = [];
+  const off = node.subscribe(topic, (msg, meta) => got.push({ msg, meta }));
+  return { got, off };
+}
+
+test('node: createNode gives an id, a name and a mem: address; names are unique per network', async () => {
+  const network = new MemoryNetwork();
+  const a = await createNode({ name: 'alpha', transport: memory({ network }) });
+  assert.match(a.id, /^[a-z2-7]{52}$/);
+  assert.equal(a.name, 'alpha');
+  assert.equal(a.address, 'mem:alpha');
+  await assert.rejects(createNode({ name: 'alpha', transport: memory({ network }) }), { code: 'ALREADY_EXISTS' });
+  await a.close();
+  const again = await createNode({ name: 'alpha', transport: memory({ network }) });  // the name is free again
+  assert.notEqual(again.id, a.id);
+  await again.close();
+});
+
+test('node: nodes on the default memory network find each other without configuration', async () => {
+  const a = await createNode();
+  const b = await createNode();
+  const c = await createNode();
+  await waitFor(() => [a, b, c].every((n) => n.peers().length >= 2), { what: 'three default nodes linked' });
+  const ids = new Set(a.peers().map((p) => p.id));
+  assert.ok(ids.has(b.id) && ids.has(c.id));
+  await Promise.all([a.close(), b.close(), c.close()]);
+});
+
+test('node: 8 nodes — every subscriber gets every message, per publisher in order', async () => {
+  const { nodes, close } = await cluster(8);
+  const subscribers = nodes.slice(0, 6).map((n) => collect(n, 'orders'));
+  const bystander = collect(nodes[7], 'other');
+  const [p1, p2] = [nodes[3], nodes[7]];
+  const count = 25;
+  for (let i = 0; i < count; i++) {
+    await p1.publish('orders', { by: 'p1', i });
+    await p2.publish('orders', { by: 'p2', i, blob: new Uint8Array([i, 255]) });
+  }
+  await waitFor(() => subscribers.every((s) => s.got.length === 2 * count), { what: 'all deliveries' });
+  for (const [k, sub] of subscribers.entries()) {
+    for (const [origin, tag] of [[p1.id, 'p1'], [p2.id, 'p2']]) {
+      const mine = sub.got.filter((d) => d.meta.from === origin);
+      assert.deepEqual(mine.map((d) => d.meta.seq), Array.from({ length: count }, (_, i) => i + 1), `subscriber ${k} order`);
+      assert.deepEqual(mine.map((d) => d.msg.i), Array.from({ length: count }, (_, i) => i));
+      assert.ok(mine.every((d) => d.msg.by === tag && d.meta.topic === 'orders'));
+    }
+    const fromP2 = sub.got.find((d) => d.meta.from === p2.id);
+    assert.deepEqual(fromP2.msg.blob, new Uint8Array([0, 255]));
+  }
+  // The publisher's own subscription sees its message with 0 hops; others at least one.
+  assert.ok(subscribers[3].got.filter((d) => d.meta.from === p1.id).every((d) => d.meta.hops === 0));
+  assert.ok(subscribers[0].got.every((d) => d.meta.hops >= 1));
+  assert.equal(bystander.got.length, 0);
+  await close();
+});
+
+test('node: unsubscribe stops delivery; other handlers and nodes keep receiving', async () => {
+  const { nodes, close } = await cluster(5);
+  const a = collect(nodes[1], 'news');
+  const a2 = collect(nodes[1], 'news');
+  const b = collect(nodes[2], 'news');
+  await nodes[0].publish('news', 1);
+  await waitFor(() => a.got.length === 1 && a2.got.length === 1 && b.got.length === 1, { what: 'first delivery' });
+  a.off();
+  a.off();  // idempotent
+  await nodes[0].publish('news', 2);
+  await waitFor(() => b.got.length === 2 && a2.got.length === 2, { what: 'second delivery' });
+  assert.equal(a.got.length, 1);
+  a2.off();  // the last handler: the node unsubscribes in the core
+  await nodes[0].publish('news', 3);
+  await waitFor(() => b.got.length === 3, { what: 'third delivery' });
+  assert.equal(a2.got.length, 2);
+  await close();
+});
+
+test('node: membership events — peer and neighbor up on join, down when a node closes', async () => {
+  const { nodes, network, close } = await cluster(5);
+  const late = await createNode({ name: 'late', transport: memory({ network }) });
+  const up = await within(late.once('neighbor:up'), 10000, 'neighbor:up on the late node');
+  assert.match(up.id, /^[a-z2-7]{52}$/);
+  assert.ok(late.peers().some((p) => p.id === up.id && p.neighbor));
+  const victim = nodes.find((n) => n.id === up.id);
+  const rest = nodes.filter((n) => n !== victim);
+  const linked = rest.filter((n) => n.peers().some((p) => p.id === victim.id));
+  const downs = linked.map((n) => n.once('peer:down', (e) => e.id === victim.id));
+  const lateDown = late.once('neighbor:down', (e) => e.id === victim.id);
+  await victim.close();
+  await within(Promise.all([lateDown, ...downs]), 5000, 'peer:down and neighbor:down for the closed node');
+  assert.ok(rest.every((n) => !n.peers().some((p) => p.id === victim.id)));
+  await waitFor(() => overlayConnected([late, ...rest]), { what: 'overlay repaired' });
+  await Promise.all([close(), late.close()]);
+});
+
+test('node: sendDirect reaches one peer as a direct event', async () => {
+  const { nodes, close } = await cluster(4);
+  const [a, b] = nodes;
+  const got = b.once('direct');
+  await a.sendDirect(b.id, 'chat', new Uint8Array([1, 2, 3]));
+  const msg = await got;
+  assert.equal(msg.from, a.id);
+  assert.equal(msg.channel, 'chat');
+  assert.deepEqual([...msg.bytes], [1, 2, 3]);
+  await assert.rejects(a.sendDirect(b.id, '', new Uint8Array(1)), { code: 'INVALID_ARGUMENT' });
+  await assert.rejects(a.sendDirect('not-a-peer', 'chat', new Uint8Array(1)), { code: 'INVALID_ARGUMENT' });
+  await close();
+});
+
+test('node: publish rejects with typed errors (bad topic, bad value, backpressure)', async () => {
+  const network = new MemoryNetwork();
+  const slow = memory({ network, faults: { delayMs: 200 } });
+  const a = await createNode({ name: 'a', transport: slow, sendBufferBytesMax: 2000 });
+  const b = await createNode({ name: 'b', transport: memory({ network }) });
+  await waitFor(() => a.neighbors().length === 1, { what: 'a and b neighbors' });
+  await assert.rejects(a.publish('', 1), (e) => e instanceof NitroError && e.code === 'INVALID_ARGUMENT');
+  await assert.rejects(a.publish('t', () => 1), { code: 'INVALID_ARGUMENT' });
+  let refused;
+  for (let i = 0; i < 100 && !refused; i++) {
+    await a.publish('t', { i, pad: 'x'.repeat(200) }).catch((e) => { refused = e; });
+  }
+  assert.equal(refused?.code, 'RESOURCE_EXHAUSTED');
+  await waitFor(() => a.publish('t', 'again').then(() => true, () => false), { what: 'the buffer drained' });
+  await Promise.all([a.close(), b.close()]);
+});
+
+test('node: delivery survives frame loss and reordering delays (fault injector)', async () => {
+  const network = new MemoryNetwork();
+  let lossy = false;
+  const faults = {
+    drop: () => lossy && Math.random() < 0.05,
+    delayMs: () => (lossy ? Math.floor(Math.random() * 15) : 0),
+  };
+  const nodes = [];
+  for (let i = 0; i < 6; i++) nodes.push(await createNode({ name: `f${i}`, transport: memory({ network, faults }) }));
+  await waitFor(() => overlayConnected(nodes), { what: 'connected overlay' });
+  const subs = nodes.map((n) => collect(n, 'lossy'));
+  lossy = true;
+  for (let i = 0; i < 20; i++) await nodes[0].publish('lossy', i);
+  await waitFor(() => subs.every((s) => s.got.length === 20), { timeoutMs: 20000, what: 'all 20 through loss' });
+  for (const s of subs) assert.deepEqual(s.got.map((d) => d.msg), Array.from({ length: 20 }, (_, i) => i));
+  lossy = false;
+  await Promise.all(nodes.map((n) => n.close()));
+});
+
+test('node: a store keeps the identity (and state) across restarts', async () => {
+  const network = new MemoryNetwork();
+  const data = new Map();
+  const store = { get: (k) => data.get(k), set: (k, v) => void data.set(k, v) };
+  const first = await createNode({ name: 's', transport: memory({ network }), store });
+  const id = first.id;
+  assert.equal(data.get('nitro/node/identity').length, 32);
+  await first.close();
+  assert.ok(data.get('nitro/node/state') instanceof Uint8Array);
+  const second = await createNode({ name: 's', transport: memory({ network }), store });
+  assert.equal(second.id, id);
+  await second.close();
+  const seed = new Uint8Array(32).fill(7);
+  const fixed = await createNode({ name: 'fixed', transport: memory({ network }), identity: seed });
+  const fixedAgain = await createNode({ name: 'fixed2', transport: memory({ network }), identity: seed });
+  assert.equal(fixed.id, fixedAgain.id);
+  await Promise.all([fixed.close(), fixedAgain.close()]);
+  await assert.rejects(createNode({ identity: new Uint8Array(3) }), { code: 'INVALID_ARGUMENT' });
+});
+
+test('node: close() is idempotent, frees the core and refuses later use', async () => {
+  const { nodes, close } = await cluster(3);
+  const [a] = nodes;
+  const got = collect(nodes[1], 't');
+  await Promise.all([a.close(), a.close()]);
+  await a.close();
+  assert.equal(a.closed, true);
+  assert.deepEqual(a.peers(), []);
+  await assert.rejects(a.publish('t', 1), { code: 'FAILED_PRECONDITION' });
+  assert.throws(() => a.subscribe('t', () => {}), { code: 'FAILED_PRECONDITION' });
+  got.off();
+  await close();
+});
+
+test('node: a throwing handler is reported as an error event and does not stop delivery', async () => {
+  const { nodes, close } = await cluster(3);
+  const errors = [];
+  nodes[1].on('error', (e) => errors.push(e));
+  nodes[1].subscribe('t', () => { throw new Error('boom'); });
+  const ok = collect(nodes[1], 't');
+  await nodes[0].publish('t', 'x');
+  await waitFor(() => ok.got.length === 1, { what: 'delivery after a throwing handler' });
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0].message, 'boom');
+  await close();
+});
