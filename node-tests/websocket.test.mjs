@@ -1,6 +1,7 @@
 // Five Node.js processes, each one Nitro node, over WebSocket on loopback: pub/sub works across
 // processes, a SIGKILLed process is detected by the others (peer:down / neighbor:down within a
-// bound) and the rest keep delivering; after close() every process exits by itself.
+// bound: its sockets reset), a SIGSTOPped one too (sockets stay open: the SWIM probes must find
+// it), the rest keep delivering; after close() every process exits by itself.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -9,14 +10,19 @@ import { fileURLToPath } from 'node:url';
 import { waitFor, within } from './support/wait.mjs';
 
 const script = fileURLToPath(new URL('./support/ws-node.mjs', import.meta.url));
-const kDetectMs = 8000;  // bound for failure detection (a killed process resets its TCP sockets)
+const kDetectMs = 8000;  // bound for failure detection
+// Faster probing than the defaults so a hung process is found in ~2 s (still tolerant of a loaded machine).
+const timers = { probeIntervalMs: 250, probeTimeoutMs: 150, suspicionTimeoutMs: 1000 };
 
 class Proc {
   constructor(name, bootstrap) {
     this.name = name;
     this.events = [];
     this.waiters = new Set();
-    this.child = spawn(process.execPath, [script, name, ...bootstrap], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = spawn(process.execPath, [script, name, ...bootstrap], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, NITRO_TEST_TIMERS: JSON.stringify(timers) },
+    });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
     createInterface({ input: this.child.stdout }).on('line', (line) => this.onLine(JSON.parse(line)));
     this.pending = Promise.resolve();
@@ -88,7 +94,7 @@ function assertInOrder(proc, topic, publisherId, count) {
   assert.deepEqual(seqs, Array.from({ length: count }, (_, i) => i + 1), `${proc.name}: messages of ${publisherId.slice(0, 8)} in order`);
 }
 
-test('websocket: 5 processes — pub/sub, a killed process is detected, the rest keep delivering', async (t) => {
+test('websocket: 5 processes — pub/sub; killed and hung processes are detected; the rest keep delivering', async (t) => {
   const first = new Proc('p0', []);
   procs.push(first);
   const ready0 = await first.next((e) => e.ev === 'ready', 15000, 'ready');
@@ -149,8 +155,29 @@ test('websocket: 5 processes — pub/sub, a killed process is detected, the rest
   await waitFor(() => rest.every((p) => p.messages('chat').length === before[p.name] + 10), { timeoutMs: 15000, what: 'deliveries after the kill' });
   for (const p of rest) assertInOrder(p, 'chat', a.id, 20);
 
+  // A hung process (SIGSTOP: its sockets stay open) is found by probing and leaves the views.
+  const hung = rest.find((p) => p !== a && states[p.id]);
+  const live = rest.filter((p) => p !== hung);
+  const hungStates = await overlayStates(live);
+  const hungNeighbors = live.filter((p) => hungStates[p.id].neighbors.includes(hung.id));
+  const mark2 = Object.fromEntries(live.map((p) => [p.name, p.events.length]));
+  const stoppedAt = Date.now();
+  hung.child.kill('SIGSTOP');
+  await Promise.all(hungNeighbors.map((p) => p.next(
+    (e, i) => i >= mark2[p.name] && e.id === hung.id && e.ev === 'neighbor:down', kDetectMs, 'neighbor:down of the hung process')));
+  t.diagnostic(`hung ${hung.name} dropped by ${hungNeighbors.length} neighbors in ${Date.now() - stoppedAt} ms`);
+  await waitFor(async () => {
+    const s = await overlayStates(live);
+    return connected(s) && live.every((p) => !s[p.id].neighbors.includes(hung.id));
+  }, { timeoutMs: 15000, intervalMs: 100, what: 'the overlay of the 3 live processes' });
+  const before2 = Object.fromEntries(live.map((p) => [p.name, p.messages('chat').length]));
+  for (let i = 20; i < 30; i++) await a.request('publish', { topic: 'chat', value: { from: 'a', i } });
+  await waitFor(() => live.every((p) => p.messages('chat').length === before2[p.name] + 10), { timeoutMs: 15000, what: 'deliveries with a hung process' });
+  for (const p of live) assertInOrder(p, 'chat', a.id, 30);
+  hung.child.kill('SIGKILL');
+
   // close(): each process exits by itself (timers cleared, sockets and the server closed).
-  await Promise.all(rest.map((p) => p.request('close')));
-  const exits = await within(Promise.all(rest.map((p) => p.exited)), 10000, 'processes exiting after close()');
+  await Promise.all(live.map((p) => p.request('close')));
+  const exits = await within(Promise.all(live.map((p) => p.exited)), 10000, 'processes exiting after close()');
   for (const e of exits) assert.deepEqual(e, { code: 0, signal: null });
 });
