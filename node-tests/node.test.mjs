@@ -210,3 +210,22 @@ test('node: a throwing handler is reported as an error event and does not stop d
   assert.equal(errors[0].message, 'boom');
   await close();
 });
+
+test('node: run() is the hook for protocol bindings — calls into the core, then drains its output', async () => {
+  const network = new MemoryNetwork();
+  const a = await createNode({ name: 'a', transport: memory({ network }) });
+  const b = await createNode({ name: 'b', transport: memory({ network, bootstrapCount: 0 }) });  // isolated
+  assert.equal(a.peers().length + b.peers().length, 0);
+  // A raw core call (what a C++ protocol binding does through node.core) whose output — a kDial —
+  // only reaches the transport because run() drains afterwards.
+  const result = b.run((core, nowMs) => {
+    assert.equal(typeof nowMs, 'number');
+    core.join(a.address, nowMs);
+    return 'joined';
+  });
+  assert.equal(result, 'joined');
+  await waitFor(() => b.neighbors().includes(a.id) && a.neighbors().includes(b.id), { what: 'a and b joined by run()' });
+  assert.throws(() => b.run(() => { throw new RangeError('from the binding'); }), RangeError);
+  await Promise.all([a.close(), b.close()]);
+  assert.throws(() => b.run(() => 1), { code: 'FAILED_PRECONDITION' });
+});

@@ -12,7 +12,7 @@
 import { codec, type NitroValue } from '../codec.js';
 import { NitroError, unwrap } from '../errors.js';
 import type { CoreEvent, NodeCore, NodeStats, PeerInfo } from './core.js';
-import type { TransportInstance, TransportSink } from './transport.js';
+import { macrotask, type TransportInstance, type TransportSink } from './transport.js';
 
 /** What a subscriber learns about a delivered message besides its value. */
 export interface MessageMeta {
@@ -56,8 +56,8 @@ export const kStoreStateKey = 'nitro/node/state';
 
 const now = (): number => Math.floor(performance.now());
 
-// A protocol's input may cascade (a dial that fails at once, a handler that publishes): the drain
-// loop repeats while something asked for it, up to this many rounds per input.
+// A handler that publishes or sends re-enters the pump: the outer drain loop repeats instead, up to
+// this many rounds per input; anything left then is drained in the next macrotask.
 const kPumpRoundsMax = 64;
 
 /** publish/sendDirect refuse while the transport holds more unsent bytes than this. */
@@ -83,6 +83,7 @@ export class NitroNode {
   private pumping = false;
   private pumpAgain = false;
   private closing: Promise<void> | undefined;
+  private started = false;
 
   /** Use createNode(); this constructor is for the host's own wiring. */
   constructor(init: {
@@ -111,8 +112,10 @@ export class NitroNode {
     return this.closing !== undefined;
   }
 
-  /** Joins the overlay (bootstrap contacts from the config). Called once by createNode. */
+  /** Joins the overlay (bootstrap contacts from the config). createNode calls it; later calls do nothing. */
   start(): void {
+    if (this.started) return;
+    this.started = true;
     this.run((core, nowMs) => core.start(nowMs));
   }
 
@@ -140,7 +143,7 @@ export class NitroNode {
       const current = this.topics.get(topic);
       if (!current || !current.delete(mine) || current.size > 0) return;
       this.topics.delete(topic);
-      if (this.core_) unwrap(this.core_.unsubscribe(topic));
+      if (this.live) this.core_!.unsubscribe(topic);  // cannot fail: the topic is subscribed
     };
   }
 
@@ -312,7 +315,9 @@ export class NitroNode {
       this.pumping = false;
       if (this.closed) this.freeCore();
     }
-    if (this.core_ && !this.closed) this.arm(this.core_.nextDeadline());
+    if (!this.live) return;
+    if (this.pumpAgain) macrotask(() => this.live && this.pump());
+    this.arm(this.core_!.nextDeadline());
   }
 
   private drainOnce(core: NodeCore): void {
