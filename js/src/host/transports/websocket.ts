@@ -79,6 +79,7 @@ function toBytes(data: unknown): Uint8Array | undefined {
 }
 
 const kOpen = 1;
+const kCloseGraceMs = 500;
 
 class WsEndpoint implements TransportInstance {
   private readonly sockets = new Map<string, Socket>();
@@ -144,11 +145,33 @@ class WsEndpoint implements TransportInstance {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const address of [...this.sockets.keys()]) this.hangup(address);
+    // Gracefully, so frames still buffered (a last publish) go out; a peer that does not answer
+    // the close handshake within kCloseGraceMs is dropped.
+    const sockets = new Set([...this.sockets.values(), ...(this.server?.clients ?? [])]);
+    this.sockets.clear();
+    await Promise.all([...sockets].map((socket) => this.closeGracefully(socket)));
     const server = this.server;
-    if (!server) return;
-    for (const socket of server.clients) this.kill(socket);
-    await new Promise<void>((done) => server.close(() => done()));
+    if (server) await new Promise<void>((done) => server.close(() => done()));
+  }
+
+  private closeGracefully(socket: Socket): Promise<void> {
+    if (socket.readyState !== kOpen) {
+      this.kill(socket);
+      return Promise.resolve();
+    }
+    return new Promise((done) => {
+      const timer = setTimeout(() => {
+        this.kill(socket);
+        done();
+      }, kCloseGraceMs);
+      socket.onopen = socket.onmessage = null;
+      socket.onerror = () => {};
+      socket.onclose = () => {
+        clearTimeout(timer);
+        done();
+      };
+      socket.close();
+    });
   }
 
   private track(address: string, socket: Socket): void {
