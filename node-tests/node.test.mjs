@@ -229,3 +229,17 @@ test('node: run() is the hook for protocol bindings — calls into the core, the
   await Promise.all([a.close(), b.close()]);
   assert.throws(() => b.run(() => 1), { code: 'FAILED_PRECONDITION' });
 });
+
+// Known gap in the core (reported to the gossip engineer): while the overlay of a freshly created
+// crowd is still churning, a few deliveries are lost for good (Plumtree repair does not reach a
+// node whose neighbors changed while the message passed). Kept as a todo so it turns green by itself.
+test('node: 40 nodes publishing right after the overlay connects — no delivery lost', { todo: 'core: deliveries lost during initial churn' }, async () => {
+  const { nodes, close } = await cluster(40, { prefix: 'c' });
+  const subs = nodes.map((n) => collect(n, 'crowd'));
+  for (let i = 0; i < 20; i++) await nodes[i].publish('crowd', i);
+  try {
+    await waitFor(() => subs.every((s) => s.got.length === 20), { timeoutMs: 4000, what: 'all 800 deliveries' });
+  } finally {
+    await close();
+  }
+});
