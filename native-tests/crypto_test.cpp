@@ -366,7 +366,9 @@ TEST_CASE("crypto: out-of-order handshake frames are refused without failing the
   Bytes msg1 = *p.init.poll_transmit();
   CHECK(p.init.handle(msg1).code() == Code::kFailedPrecondition);  // initiator never takes msg1
   CHECK(p.resp.handle(Bytes{0x03}).code() == Code::kFailedPrecondition);
-  CHECK(p.resp.handle(Bytes{0x04, 0, 0}).code() == Code::kFailedPrecondition);
+  Bytes transport(9 + 16, 0);
+  transport[0] = 0x04;
+  CHECK(p.resp.handle(transport).code() == Code::kFailedPrecondition);  // before msg1: no keys
   CHECK(p.resp.handle(Bytes{0x09}).code() == Code::kDecodeError);
   CHECK(p.resp.handle(Bytes{}).code() == Code::kDecodeError);
   CHECK(p.resp.counters().rejected_of(FrameError::kUnexpected) == 2);
@@ -577,4 +579,45 @@ TEST_CASE("crypto: replay guard accepts each (origin, seq) once and bounds its m
   Envelope env = Envelope::sign(Identity::from_seed(seed_of(50)), 99, now, "t", {}).value();
   CHECK(g.accept(env, now).ok());
   CHECK(g.accept(env, now).code() == Code::kAlreadyExists);
+}
+
+TEST_CASE("crypto: transport frames that overtake msg3 wait for it, within bounds", "[crypto]") {
+  Pair p;
+  REQUIRE(p.resp.handle(*p.init.poll_transmit()).ok());  // msg1
+  REQUIRE(p.init.handle(*p.resp.poll_transmit()).ok());  // msg2: the initiator is established
+  Bytes msg3 = *p.init.poll_transmit();
+  std::vector<Bytes> frames;
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(p.init.send(bytes_of("early " + std::to_string(i))).ok());
+    frames.push_back(*p.init.poll_transmit());
+  }
+  Bytes forged = frames[9];  // a fresh counter, so the tag is what rejects it
+  forged.back() ^= 1;
+  REQUIRE(p.resp.handle(frames[1]).ok());  // stashed, out of order too
+  REQUIRE(p.resp.handle(frames[0]).ok());
+  REQUIRE(p.resp.handle(forged).ok());     // cannot be checked before the keys exist
+  for (int i = 2; i < 7; ++i) REQUIRE(p.resp.handle(frames[static_cast<std::size_t>(i)]).ok());
+  CHECK(p.resp.handle(frames[7]).code() == Code::kFailedPrecondition);  // 9th: over the bound
+  REQUIRE(p.resp.handle(msg3).ok());
+  p.drain_events();
+  REQUIRE(p.events_r.size() == 1 + 7);
+  CHECK(p.events_r[0].kind == LinkEvent::Kind::kEstablished);
+  CHECK(p.events_r[1].message == bytes_of("early 1"));
+  CHECK(p.events_r[2].message == bytes_of("early 0"));
+  CHECK(p.events_r[7].message == bytes_of("early 6"));
+  CHECK(p.resp.counters().rejected_of(FrameError::kAuthFailed) == 1);  // the forged one, now
+  REQUIRE(p.resp.handle(frames[7]).ok());  // resent after establishment: accepted
+
+  // A responder whose handshake fails drops what it stashed.
+  Pair q;
+  REQUIRE(q.resp.handle(*q.init.poll_transmit()).ok());
+  REQUIRE(q.init.handle(*q.resp.poll_transmit()).ok());
+  Bytes bad3 = *q.init.poll_transmit();
+  bad3[5] ^= 1;
+  REQUIRE(q.init.send(bytes_of("lost")).ok());
+  REQUIRE(q.resp.handle(*q.init.poll_transmit()).ok());
+  CHECK(q.resp.handle(bad3).code() == Code::kUnauthenticated);
+  q.drain_events();
+  REQUIRE(q.events_r.size() == 1);
+  CHECK(q.events_r[0].kind == LinkEvent::Kind::kFailed);
 }

@@ -19,10 +19,15 @@
 // key (Noise Split) and counter starting at 0; a counter is never reused (send() refuses at 2^64-1).
 // The receiver keeps a sliding window of kReplayWindow counters: replayed frames and frames older
 // than the window are rejected. Once established, a bad frame is dropped and counted, and the
-// link stays up (an injected frame cannot tear it down).
+// link stays up (an injected frame cannot tear it down). On a reordering pipe, transport frames
+// may overtake msg3: the responder keeps up to 8 of them (64 KiB in all; handle() returns OK) and
+// authenticates them when msg3 arrives (rejections are counted then), or drops them if it fails.
 //
 // The pipe must preserve message boundaries (one handle() call per frame, as WebSocket, WebRTC
 // data channels and the in-memory transport do); a stream transport adds its own length prefix.
+//
+// No timers: a link never times out by itself. Its owner abandons a handshake that has not
+// established within its own deadline (e.g. handshake_timeout_ms on the node's clock).
 //
 // Polling rules: after constructing a link and after every handle()/send(), drain poll_transmit()
 // and poll_event(). Both queues are bounded (LinkLimits); when full, handle()/send() return

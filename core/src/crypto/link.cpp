@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <deque>
+#include <vector>
 
 #include "crypto/noise.h"
 #include "nitro/seq_window.h"
@@ -21,6 +22,9 @@ constexpr std::size_t kMsg2FrameBytes = 1 + noise::XXHandshake::kMsg2Bytes + kEd
 constexpr std::size_t kMsg3FrameBytes = 1 + noise::XXHandshake::kMsg3Bytes + kEdKeyBytes + kLinkTagBytes;
 static_assert(kMsg1FrameBytes == 33 && kMsg2FrameBytes == 129 && kMsg3FrameBytes == 97);
 static_assert(kReplayWindow == SeqWindow::kBits);
+// Transport frames that overtake msg3 on a reordering pipe wait for it, within these bounds.
+constexpr std::size_t kEarlyFramesMax = 8;
+constexpr std::size_t kEarlyBytesMax = 64u << 10;
 
 Code code_for(FrameError e) {
   switch (e) {
@@ -91,6 +95,7 @@ struct SecureLink::Impl {
     last_error = e;
     wipe();
     transmit.clear();  // a failed handshake sends nothing more
+    early.clear();
     state = LinkState::kFailed;
     events.push_back(LinkEvent{LinkEvent::Kind::kFailed, PeerId{}, why, {}});
     return why;
@@ -110,6 +115,8 @@ struct SecureLink::Impl {
   Status accept_remote(const Bytes& ed_key);
   void establish();
   Status handle_transport(std::span<const std::uint8_t> frame);
+  Status stash_early(std::span<const std::uint8_t> frame);
+  void replay_early();
   Status send(std::span<const std::uint8_t> plaintext);
   void queue_frame(std::uint8_t type, const Bytes& body);
 
@@ -128,6 +135,8 @@ struct SecureLink::Impl {
   SeqWindow recv_window;
   std::deque<Bytes> transmit;
   std::deque<LinkEvent> events;
+  std::vector<Bytes> early;  // responder: transport frames that arrived before msg3
+  std::size_t early_bytes = 0;
   LinkCounters counters;
   FrameError last_error = FrameError::kNone;
 };
@@ -225,13 +234,40 @@ void SecureLink::Impl::establish() {
   hs.wipe();
   state = LinkState::kEstablished;
   events.push_back(LinkEvent{LinkEvent::Kind::kEstablished, *remote, {}, {}});
+  replay_early();
+}
+
+Status SecureLink::Impl::stash_early(std::span<const std::uint8_t> frame) {
+  if (early.size() >= kEarlyFramesMax || early_bytes + frame.size() > kEarlyBytesMax) {
+    return reject(FrameError::kUnexpected, "too many transport frames before the handshake finished");
+  }
+  early.emplace_back(frame.begin(), frame.end());
+  early_bytes += frame.size();
+  return {};
+}
+
+// Runs the stashed frames through the normal path now that keys exist; their rejections are
+// counted like any other. Frames that would overflow the event queue are dropped and counted.
+void SecureLink::Impl::replay_early() {
+  for (const Bytes& frame : early) {
+    if (events.size() >= limits.event_queue_max) {
+      (void)reject(FrameError::kBackpressure, "event queue full");
+      continue;
+    }
+    (void)handle_transport(frame);
+  }
+  early.clear();
+  early_bytes = 0;
 }
 
 Status SecureLink::Impl::handle_transport(std::span<const std::uint8_t> frame) {
-  if (state != LinkState::kEstablished) return reject(FrameError::kUnexpected, "transport frame before handshake");
   const std::size_t overhead = kLinkFrameHeaderBytes + kLinkTagBytes;
   if (frame.size() < overhead) return reject(FrameError::kMalformed, "transport frame truncated");
   if (frame.size() - overhead > limits.plaintext_bytes_max) return reject(FrameError::kOversize, "frame too large");
+  if (state != LinkState::kEstablished) {
+    if (!initiator && msg1_done) return stash_early(frame);
+    return reject(FrameError::kUnexpected, "transport frame before handshake");
+  }
   const std::uint64_t counter = get_u64_le(frame.data() + 1);
   switch (recv_window.check(counter)) {
     case SeqWindow::Verdict::kReplayed: return reject(FrameError::kReplayed, "replayed frame");
