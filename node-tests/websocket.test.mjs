@@ -181,3 +181,23 @@ test('websocket: 5 processes — pub/sub; killed and hung processes are detected
   const exits = await within(Promise.all(live.map((p) => p.exited)), 10000, 'processes exiting after close()');
   for (const e of exits) assert.deepEqual(e, { code: 0, signal: null });
 });
+
+test('websocket: a node shares an existing http server ({ server, path }); closing the node leaves it running', async () => {
+  const { createServer } = await import('node:http');
+  const { createNode, websocket } = await import('../js/dist/node.js');
+  const http = createServer((req, res) => res.end('app'));
+  await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const hub = await createNode({ name: 'hub', transport: websocket({ server: http, path: '/nitro' }) });
+  assert.equal(hub.address, `ws://127.0.0.1:${http.address().port}/nitro`);
+  const client = await createNode({ name: 'client', transport: websocket({ url: hub.address }) });
+  const got = [];
+  hub.subscribe('t', (msg) => got.push(msg));
+  await within(client.once('neighbor:up'), 10000, 'client joined the hub');
+  await client.publish('t', 'over the shared port');
+  await waitFor(() => got.length === 1, { what: 'delivery at the hub' });
+  assert.equal(got[0], 'over the shared port');
+  await Promise.all([client.close(), hub.close()]);
+  assert.equal(http.listening, true);
+  assert.equal(await (await fetch(`http://127.0.0.1:${http.address().port}/`)).text(), 'app');
+  await new Promise((resolve) => http.close(resolve));
+});

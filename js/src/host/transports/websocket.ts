@@ -8,6 +8,14 @@ import type { Transport, TransportInstance, TransportSink } from '../transport.j
 export interface WebSocketOptions {
   /** Node only: listen on this TCP port (0 picks a free one). */
   listen?: number;
+  /**
+   * Node only: accept WebSocket upgrades on this existing http(s).Server (e.g. the one serving the
+   * app) instead of a port of our own; it is not closed by the node. Advertised as
+   * `ws://127.0.0.1:<its port><path>` unless `advertise` says otherwise.
+   */
+  server?: unknown;
+  /** With `server`: the URL path to accept upgrades on (default: any). */
+  path?: string;
   /** Node only: interface to listen on (default '127.0.0.1'). */
   host?: string;
   /** The address to advertise for others to dial (default `ws://<host>:<port>`). */
@@ -50,7 +58,7 @@ interface WsServer {
 
 interface WsModule {
   WebSocket: new (url: string, options: { maxPayload: number }) => Socket;
-  WebSocketServer: new (options: { port: number; host: string; maxPayload: number }) => WsServer;
+  WebSocketServer: new (options: { port?: number; host?: string; server?: unknown; path?: string; maxPayload: number }) => WsServer;
 }
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
@@ -209,9 +217,26 @@ async function listen(ws: WsModule, port: number, host: string, maxPayload: numb
   return server;
 }
 
+interface HttpServerLike {
+  address(): { port: number } | string | null;
+}
+
+function attach(ws: WsModule, options: WebSocketOptions, maxPayload: number): { server: WsServer; listenAddress: string } {
+  const http = options.server as HttpServerLike;
+  if (typeof http?.address !== 'function') throw new NitroError('INVALID_ARGUMENT', 'websocket({ server }) needs an http.Server');
+  const bound = http.address();
+  if (!options.advertise && !(typeof bound === 'object' && bound)) {
+    throw new NitroError('FAILED_PRECONDITION', 'websocket({ server }): the server is not listening yet (or pass advertise)');
+  }
+  const server = new ws.WebSocketServer({ server: http, path: options.path, maxPayload });
+  server.on('error', () => {});  // errors of the shared http server belong to its owner
+  const port = typeof bound === 'object' && bound ? bound.port : 0;
+  return { server, listenAddress: options.advertise ?? `ws://127.0.0.1:${port}${options.path ?? ''}` };
+}
+
 /**
  * The WebSocket transport. `{ listen: port }` (Node) accepts connections and advertises
- * `ws://host:port`; `{ url }` joins through that address. Every node can dial ws:// addresses it
+ * `ws://host:port`; `{ server }` shares an existing http server; `{ url }` joins through that address. Every node can dial ws:// addresses it
  * learns from the overlay; browsers cannot listen, so they stay clients.
  */
 export function websocket(options: WebSocketOptions = {}): Transport {
@@ -229,7 +254,9 @@ export function websocket(options: WebSocketOptions = {}): Transport {
       if (isNode) {
         const ws = await loadWs();
         factory = (url, maxPayload) => new ws.WebSocket(url, { maxPayload });
-        if (options.listen !== undefined) {
+        if (options.server !== undefined) {
+          ({ server, listenAddress } = attach(ws, options, settings.maxFrameBytes));
+        } else if (options.listen !== undefined) {
           const host = options.host ?? '127.0.0.1';
           server = await listen(ws, options.listen, host, settings.maxFrameBytes);
           const bound = server.address();
@@ -237,7 +264,9 @@ export function websocket(options: WebSocketOptions = {}): Transport {
           listenAddress = options.advertise ?? `ws://${host}:${port}`;
         }
       } else {
-        if (options.listen !== undefined) throw new NitroError('INVALID_ARGUMENT', 'websocket({ listen }) needs Node; browsers can only dial');
+        if (options.listen !== undefined || options.server !== undefined) {
+          throw new NitroError('INVALID_ARGUMENT', 'websocket({ listen | server }) needs Node; browsers can only dial');
+        }
         const Ctor = (globalThis as { WebSocket?: new (url: string) => Socket }).WebSocket;
         if (!Ctor) throw new NitroError('UNAVAILABLE', 'websocket(): no global WebSocket here');
         factory = (url) => new Ctor(url);
