@@ -63,3 +63,26 @@ test('browser node: joins a Node process over WebSocket and exchanges pub/sub me
   await page.evaluate(() => window.nitroNode.close());
   await within(down, 10000, 'peer:down of the closed browser node');
 });
+
+test('browser node: memory() nodes in one page find each other and deliver in order', async () => {
+  const result = await page.evaluate(async () => {
+    const { createNode } = await import('/nitro/browser.js');
+    const nodes = [];
+    for (let i = 0; i < 4; i++) nodes.push(await createNode({ name: `page${i}` }));
+    const got = nodes.map(() => []);
+    nodes.forEach((n, i) => n.subscribe('local', (msg, meta) => got[i].push([meta.seq, msg])));
+    const start = performance.now();
+    while (!nodes.every((n) => n.neighbors().length > 0)) {
+      if (performance.now() - start > 10000) throw new Error('no overlay in the page');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (let i = 0; i < 10; i++) await nodes[0].publish('local', { i });
+    while (!got.every((g) => g.length === 10)) {
+      if (performance.now() - start > 15000) throw new Error(`deliveries: ${got.map((g) => g.length)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await Promise.all(nodes.map((n) => n.close()));
+    return got;
+  });
+  for (const g of result) assert.deepEqual(g, Array.from({ length: 10 }, (_, i) => [i + 1, { i }]));
+});
