@@ -4,7 +4,12 @@
 // process must exit by itself when the tests end).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createNode, memory, MemoryNetwork, NitroError, init } from '../js/dist/node.js';
+import { memoryStore } from '../js/dist/store.js';
+import { fileStore } from '../js/dist/store-file.js';
 import { waitFor, overlayConnected, within } from './support/wait.mjs';
 
 await init();
@@ -166,16 +171,42 @@ test('node: delivery survives frame loss and reordering delays (fault injector)'
 
 test('node: a store keeps the identity (and state) across restarts', async () => {
   const network = new MemoryNetwork();
-  const data = new Map();
-  const store = { get: (k) => data.get(k), set: (k, v) => void data.set(k, v) };
+  const store = memoryStore();
   const first = await createNode({ name: 's', transport: memory({ network }), store });
   const id = first.id;
-  assert.equal(data.get('nitro/node/identity').length, 32);
+  assert.equal((await store.load('nitro.node/s/identity'))[0].length, 32);
+  const peer = await createNode({ name: 'peer', transport: memory({ network }) });
+  await waitFor(() => first.neighbors().includes(peer.id), { what: 's and peer linked' });
   await first.close();
-  assert.ok(data.get('nitro/node/state') instanceof Uint8Array);
-  const second = await createNode({ name: 's', transport: memory({ network }), store });
+  const [state] = await store.load('nitro.node/s/state');
+  assert.ok(state instanceof Uint8Array && state.length > 32);
+  const second = await createNode({ name: 's', transport: memory({ network, bootstrapCount: 0 }), store });
   assert.equal(second.id, id);
-  await second.close();
+  // The restored state holds the old neighbor: the node rejoins without any bootstrap contact.
+  await waitFor(() => second.neighbors().includes(peer.id), { what: 'rejoin from saved state' });
+  await Promise.all([second.close(), peer.close()]);
+  const other = await createNode({ name: 'other', transport: memory({ network }), store });
+  assert.notEqual(other.id, id);  // records are per node name
+  await other.close();
+});
+
+test('node: fileStore keeps the identity on disk; an explicit identity seed fixes the id', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nitro-node-'));
+  try {
+    const network = new MemoryNetwork();
+    const store = fileStore(dir);
+    const first = await createNode({ name: 'disk', transport: memory({ network }), store });
+    await first.close();
+    await store.close();
+    const reopened = fileStore(dir);
+    const second = await createNode({ name: 'disk', transport: memory({ network }), store: reopened });
+    assert.equal(second.id, first.id);
+    await second.close();
+    await reopened.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const network = new MemoryNetwork();
   const seed = new Uint8Array(32).fill(7);
   const fixed = await createNode({ name: 'fixed', transport: memory({ network }), identity: seed });
   const fixedAgain = await createNode({ name: 'fixed2', transport: memory({ network }), identity: seed });

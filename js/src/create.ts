@@ -3,7 +3,9 @@
 import { unwrap, NitroError } from './errors.js';
 import { init, getModule } from './wasm.js';
 import type { CoreConfig, NodeCore, NodeTuning } from './host/core.js';
-import { NitroNode, kStoreIdentityKey, kStoreStateKey, type NodeStore } from './host/node.js';
+import { NitroNode } from './host/node.js';
+import { NodeRecords } from './host/records.js';
+import type { DocStore } from './store.js';
 import type { Transport, TransportSink } from './host/transport.js';
 import { memory } from './host/transports/memory.js';
 
@@ -16,8 +18,11 @@ export interface CreateNodeOptions extends NodeTuning {
   bootstrap?: string[];
   /** The 32-byte Ed25519 seed of the node's identity (keep it secret). Default: stored or fresh. */
   identity?: Uint8Array;
-  /** Persists the identity seed and, on close(), the node state (restored on the next start). */
-  store?: NodeStore;
+  /**
+   * Keeps the identity seed and, on close(), the node state (restored on the next start) — e.g.
+   * memoryStore() or fileStore(dir). Records are per node name, so give nodes a stable `name`.
+   */
+  store?: DocStore;
   /** publish/sendDirect reject with RESOURCE_EXHAUSTED above this many unsent transport bytes (8 MiB). */
   sendBufferBytesMax?: number;
 }
@@ -57,16 +62,15 @@ class PendingSink implements TransportSink {
 
 interface Identity { seed: Uint8Array; state?: Uint8Array }
 
-async function resolveIdentity(options: CreateNodeOptions): Promise<Identity> {
+async function resolveIdentity(options: CreateNodeOptions, records: NodeRecords | undefined): Promise<Identity> {
   if (options.identity !== undefined && (!(options.identity instanceof Uint8Array) || options.identity.length !== kSeedBytes)) {
     throw new NitroError('INVALID_ARGUMENT', 'identity must be a 32-byte Uint8Array seed');
   }
-  const store = options.store;
-  const stored = store ? await store.get(kStoreIdentityKey) : undefined;
+  const stored = records ? await records.get('identity') : undefined;
   const seed = options.identity ?? stored ?? randomBytes(kSeedBytes);
-  if (store && !stored) await store.set(kStoreIdentityKey, seed);
+  if (records && !stored) await records.set('identity', seed);
   // Saved state carries the identity it belongs to: only reuse it for the same identity.
-  const state = store && stored && sameBytes(stored, seed) ? await store.get(kStoreStateKey) : undefined;
+  const state = records && stored && sameBytes(stored, seed) ? await records.get('state') : undefined;
   return { seed, state };
 }
 
@@ -77,7 +81,8 @@ async function resolveIdentity(options: CreateNodeOptions): Promise<Identity> {
 export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode> {
   await init();
   const name = options.name ?? randomName();
-  const identity = await resolveIdentity(options);
+  const records = options.store ? new NodeRecords(options.store, name) : undefined;
+  const identity = await resolveIdentity(options, records);
   const pending = new PendingSink();
   const transport = await (options.transport ?? memory()).open(pending, { name });
   let core: NodeCore;
@@ -98,7 +103,7 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
     throw e;
   }
   const node = new NitroNode({
-    core, name, transport, store: options.store, sendBufferBytesMax: options.sendBufferBytesMax,
+    core, name, transport, records, sendBufferBytesMax: options.sendBufferBytesMax,
   });
   pending.attach(node.sink);
   node.start();

@@ -16,7 +16,7 @@ export type {
 export { createNode } from './create.js';
 export type { CreateNodeOptions } from './create.js';
 export { NitroNode } from './host/node.js';
-export type { MessageMeta, MessageHandler, NodeEvents, NodeEventName, NodeStore, PeerEvent, DirectMessage, ProtocolEvent } from './host/node.js';
+export type { MessageMeta, MessageHandler, NodeEvents, NodeEventName, PeerEvent, DirectMessage, ProtocolEvent } from './host/node.js';
 export type { NodeCore, PeerInfo, NodeStats, NodeTimers, NodeLimits, NodeTuning, BroadcastMode } from './host/core.js';
 export type { Transport, TransportInstance, TransportSink, TransportContext } from './host/transport.js';
 export { memory, memoryNetwork, MemoryNetwork } from './host/transports/memory.js';

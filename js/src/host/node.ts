@@ -12,6 +12,7 @@
 import { codec, type NitroValue } from '../codec.js';
 import { NitroError, unwrap } from '../errors.js';
 import type { CoreEvent, NodeCore, NodeStats, PeerInfo } from './core.js';
+import type { NodeRecords } from './records.js';
 import { macrotask, type TransportInstance, type TransportSink } from './transport.js';
 
 /** What a subscriber learns about a delivered message besides its value. */
@@ -45,15 +46,6 @@ export interface NodeEvents {
 
 export type NodeEventName = keyof NodeEvents;
 
-/** Key/value persistence for a node (memoryStore, fileStore, indexedDbStore fit this shape). */
-export interface NodeStore {
-  get(key: string): Promise<Uint8Array | undefined> | Uint8Array | undefined;
-  set(key: string, value: Uint8Array): Promise<void> | void;
-}
-
-export const kStoreIdentityKey = 'nitro/node/identity';
-export const kStoreStateKey = 'nitro/node/state';
-
 const now = (): number => Math.floor(performance.now());
 
 // A handler that publishes or sends re-enters the pump: the outer drain loop repeats instead, up to
@@ -73,7 +65,7 @@ export class NitroNode {
 
   private core_: NodeCore | undefined;
   private readonly transport: TransportInstance;
-  private readonly store: NodeStore | undefined;
+  private readonly records: NodeRecords | undefined;
   private readonly sendBufferBytesMax: number;
   private readonly topics = new Map<string, Set<MessageHandler>>();
   private readonly listeners = new Map<string, Set<(ev: never) => void>>();
@@ -87,14 +79,14 @@ export class NitroNode {
 
   /** Use createNode(); this constructor is for the host's own wiring. */
   constructor(init: {
-    core: NodeCore; name: string; transport: TransportInstance; store?: NodeStore; sendBufferBytesMax?: number;
+    core: NodeCore; name: string; transport: TransportInstance; records?: NodeRecords; sendBufferBytesMax?: number;
   }) {
     this.core_ = init.core;
     this.id = init.core.id();
     this.name = init.name;
     this.address = init.transport.listenAddress;
     this.transport = init.transport;
-    this.store = init.store;
+    this.records = init.records;
     this.sendBufferBytesMax = init.sendBufferBytesMax ?? kSendBufferBytesMaxDefault;
   }
 
@@ -285,7 +277,7 @@ export class NitroNode {
     if (!this.pumping) this.freeCore();
     try {
       await this.transport.close();
-      if (this.store && state) await this.store.set(kStoreStateKey, state);
+      if (this.records && state) await this.records.set('state', state);
     } finally {
       this.listeners.clear();
     }
