@@ -1,12 +1,11 @@
-// Reproductions of two core (gossip) behaviours seen through the JS host; not a test suite.
+// Stress checks of the core's dissemination through the JS host (not a test suite). Both used to
+// lose deliveries; gossip db22d6f (digest anti-entropy, JOIN fixes) repaired them.
 //   node node-tests/support/repro-gossip.mjs churn   50 nodes created back to back, 20 messages
-//        published as soon as the overlay is connected: a few deliveries never arrive, and some
-//        active views stay asymmetric (A lists B as neighbor, B does not list A) for seconds.
+//        published as soon as the overlay is connected (was: a few deliveries never arrived, and
+//        some active views stayed asymmetric for seconds).
 //   node node-tests/support/repro-gossip.mjs loss    6 nodes, 5% frame loss + 0-15 ms jitter, 20
-//        messages from 6 publishers: rarely (about one run in 25 with one publisher) a message is
-//        skipped (orderingGapsSkipped 1, graftsSent 0).
-//   With `joinTimeoutMs: 0` (createNode not waiting for a first neighbor) a node publishing before
-//   its active view has formed loses that message for everyone: it is never announced later.
+//        messages from 6 publishers (was: a skipped message now and then, orderingGapsSkipped 1).
+// Prints what is missing per node and any asymmetric active view (A lists B, B does not list A).
 import { createNode, memory, MemoryNetwork, init } from '../../js/dist/node.js';
 import { waitFor, overlayConnected } from './wait.mjs';
 
