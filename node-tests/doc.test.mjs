@@ -102,6 +102,28 @@ test('list, map, counter, set', () => {
   assert.deepEqual(copy.getSet('s').values(), s.values());
 });
 
+test('nested types inside maps and lists', () => {
+  const a = new Doc({ clientId: 1 });
+  const board = a.getMap('board');
+  const notes = board.setType('notes', 'text');
+  notes.insert(0, 'todo');
+  const cards = board.setType('cards', 'list');
+  const card = cards.insertType(0, 'map');
+  card.set('title', 'first');
+  card.setType('votes', 'counter').increment(3);
+  assert.equal(board.get('notes'), notes);
+  assert.deepEqual(board.toJSON(), { cards: [{ title: 'first', votes: 3 }], notes: 'todo' });
+
+  const b = new Doc({ clientId: 2 });
+  b.applyUpdate(a.encodeState());
+  const bCard = b.getMap('board').get('cards').get(0);
+  bCard.set('done', true);
+  b.getMap('board').get('notes').insert(4, '!');
+  a.applyUpdate(b.encodeStateAsUpdate(a.encodeStateVector()));
+  assert.deepEqual(a.getMap('board').toJSON(), { cards: [{ done: true, title: 'first', votes: 3 }], notes: 'todo!' });
+  assert.throws(() => board.setType('x', 'nope'), (e) => e.code === 'INVALID_ARGUMENT');
+});
+
 test('transactions batch edits into one update event carrying the origin', () => {
   const a = new Doc({ clientId: 1 });
   const b = new Doc({ clientId: 2 });

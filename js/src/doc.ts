@@ -11,6 +11,11 @@ type Core = Record<string, any>;
 
 export type UpdateListener = (update: Uint8Array, origin: unknown) => void;
 
+/** Kinds of shared types that can be nested in a SharedMap or SharedList. */
+export type SharedKind = 'text' | 'list' | 'map' | 'counter' | 'set';
+const kindNames: SharedKind[] = ['text', 'list', 'map', 'counter', 'set'];
+export type SharedType = SharedText | SharedList | SharedMap | SharedCounter | SharedSet;
+
 export interface DocOptions {
   /** Replica id (< 2^53); random when omitted. Ignored when `signer` is given. */
   clientId?: number;
@@ -145,6 +150,27 @@ export class Doc {
     for (const u of updates) for (const fn of [...this.#listeners]) fn(u, origin);
   }
 
+  /** @internal Wraps a packed nested-type result (kind << 24 | handle); throws on an error code. */
+  nested(packed: number): SharedType {
+    if (packed < 0) this.check(-packed);
+    const kind = kindNames[packed >>> 24]!;
+    const h = packed & 0xffffff;
+    const key = `#${kind}:${h}`;
+    let t = this.#types.get(key) as SharedType | undefined;
+    if (!t) {
+      const make = { text: SharedText, list: SharedList, map: SharedMap, counter: SharedCounter, set: SharedSet }[kind];
+      t = new make(this, h);
+      this.#types.set(key, t);
+    }
+    return t;
+  }
+  /** @internal */
+  kindIndex(kind: SharedKind): number {
+    const i = kindNames.indexOf(kind);
+    if (i < 0) throw errorFor('INVALID_ARGUMENT', `unknown shared type kind '${String(kind)}'`);
+    return i;
+  }
+
   private type<T>(kind: string, name: string, make: (handle: number) => T): T {
     if (typeof name !== 'string') throw new TypeError('a shared type name is a string');
     const key = `${kind}:${name}`;
@@ -187,12 +213,23 @@ export class SharedList {
   delete(index: number, count = 1): void {
     this.doc.edit(this.doc.core.listDelete(this.h, idx(index), idx(count)));
   }
-  get(index: number): NitroValue {
+  /** The value at index; a nested shared type comes back as its SharedText/SharedMap/... */
+  get(index: number): NitroValue | SharedType {
+    const packed: number = this.doc.core.listGetType(this.h, idx(index));
+    if (packed >= 0) return this.doc.nested(packed);
     return this.doc.core.listGet(this.h, idx(index));
+  }
+  /** Inserts a new, empty nested shared type at index and returns it. */
+  insertType<K extends SharedKind>(index: number, kind: K): KindMap[K] {
+    const packed: number = this.doc.core.listInsertType(this.h, idx(index), this.doc.kindIndex(kind));
+    const t = this.doc.nested(packed);
+    this.doc.edit(0);
+    return t as KindMap[K];
   }
   get length(): number {
     return this.doc.core.listLength(this.h);
   }
+  /** Plain values; nested shared types as their JSON. */
   toArray(): NitroValue[] {
     return this.doc.core.listToArray(this.h);
   }
@@ -206,8 +243,18 @@ export class SharedMap {
   set(key: string, value: NitroValue): void {
     this.doc.edit(this.doc.core.mapSet(this.h, key, value));
   }
-  get(key: string): NitroValue {
+  /** The value under key; a nested shared type comes back as its SharedText/SharedMap/... */
+  get(key: string): NitroValue | SharedType {
+    const packed: number = this.doc.core.mapGetType(this.h, key);
+    if (packed >= 0) return this.doc.nested(packed);
     return this.doc.core.mapGet(this.h, key);
+  }
+  /** Sets key to a new, empty nested shared type and returns it. */
+  setType<K extends SharedKind>(key: string, kind: K): KindMap[K] {
+    const packed: number = this.doc.core.mapSetType(this.h, key, this.doc.kindIndex(kind));
+    const t = this.doc.nested(packed);
+    this.doc.edit(0);
+    return t as KindMap[K];
   }
   has(key: string): boolean {
     return this.doc.core.mapHas(this.h, key);
@@ -218,6 +265,7 @@ export class SharedMap {
   keys(): string[] {
     return this.doc.core.mapKeys(this.h);
   }
+  /** Plain values; nested shared types as their JSON. */
   toJSON(): Record<string, NitroValue> {
     return this.doc.core.mapToJSON(this.h);
   }
@@ -254,4 +302,12 @@ export class SharedSet {
   get size(): number {
     return this.doc.core.setSize(this.h);
   }
+}
+
+interface KindMap {
+  text: SharedText;
+  list: SharedList;
+  map: SharedMap;
+  counter: SharedCounter;
+  set: SharedSet;
 }
