@@ -37,7 +37,7 @@ constexpr ClientId kClientIdMax = (ClientId{1} << 53) - 1;
 constexpr std::uint32_t kClockMax = 0xFFFFFFF0u;  // per-client operation count limit
 
 struct Limits {
-  std::size_t update_bytes_max = 64u << 20;      // one update (or bundle) on input
+  std::size_t update_bytes_max = 32u << 20;      // one update (or bundle); decoded form is <= ~25x
   std::size_t pending_items_max = 1u << 20;      // records waiting for missing dependencies
   std::size_t pending_ranges_max = 1u << 20;     // delete ranges waiting for their items
   std::size_t name_bytes_max = 1024;             // root type names
