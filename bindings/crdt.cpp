@@ -15,18 +15,24 @@ namespace {
 
 class CrdtDoc {
  public:
-  explicit CrdtDoc(double client) : doc_(static_cast<crdt::ClientId>(client)) {
+  explicit CrdtDoc(double client) : doc_(static_cast<crdt::ClientId>(client)) {}
+
+  double clientId() const { return static_cast<double>(doc_.client_id()); }
+  // With listeners on the JS side, local updates are captured and remote changes noted; without,
+  // no handler is installed and commits skip encoding updates altogether.
+  void setCapture(bool on) {
+    if (!on) {
+      doc_.set_update_handler(nullptr);
+      return;
+    }
     doc_.set_update_handler([this](std::span<const std::uint8_t> u, std::uint64_t origin) {
       if (origin == kRemote) {
         remote_changed_ = true;
-      } else if (capture_) {
+      } else {
         captured_.emplace_back(u.begin(), u.end());
       }
     });
   }
-
-  double clientId() const { return static_cast<double>(doc_.client_id()); }
-  void setCapture(bool on) { capture_ = on; }
   val takeUpdates() {
     if (captured_.empty()) return val::null();
     val out = val::array();
@@ -63,6 +69,11 @@ class CrdtDoc {
   }
 
   int textInsert(int h, double pos, const std::string& s) { return rc(texts_.at(h).insert(index(pos), s)); }
+  // One UTF-16 unit (a keystroke) passed as a number: no string marshalling.
+  int textInsertUnit(int h, double pos, int unit) {
+    const char16_t u = static_cast<char16_t>(unit);
+    return rc(texts_.at(h).insert_utf16(index(pos), std::u16string_view(&u, 1)));
+  }
   int textDelete(int h, double pos, double n) { return rc(texts_.at(h).erase(index(pos), index(n))); }
   double textLength(int h) const { return static_cast<double>(texts_.at(h).length()); }
   std::string textToString(int h) const { return texts_.at(h).to_string(); }
@@ -179,7 +190,6 @@ class CrdtDoc {
   std::vector<crdt::Set> sets_;
   std::map<std::uint32_t, int> handles_;  // doc type index -> handle in its kind's table
   std::vector<std::vector<std::uint8_t>> captured_;
-  bool capture_ = false;
   bool remote_changed_ = false;
   Status last_;
 };
@@ -209,6 +219,7 @@ EMSCRIPTEN_BINDINGS(nitro_crdt) {
       .function("listInsertType", &CrdtDoc::listInsertType)
       .function("listGetType", &CrdtDoc::listGetType)
       .function("textInsert", &CrdtDoc::textInsert)
+      .function("textInsertUnit", &CrdtDoc::textInsertUnit)
       .function("textDelete", &CrdtDoc::textDelete)
       .function("textLength", &CrdtDoc::textLength)
       .function("textToString", &CrdtDoc::textToString)

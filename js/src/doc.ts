@@ -186,7 +186,9 @@ export class Doc {
 export class SharedText {
   constructor(private readonly doc: Doc, private readonly h: number) {}
   insert(pos: number, text: string): void {
-    this.doc.edit(this.doc.core.textInsert(this.h, idx(pos), String(text)));
+    const s = String(text);
+    const core = this.doc.core;
+    this.doc.edit(s.length === 1 ? core.textInsertUnit(this.h, idx(pos), s.charCodeAt(0)) : core.textInsert(this.h, idx(pos), s));
   }
   delete(pos: number, length: number): void {
     this.doc.edit(this.doc.core.textDelete(this.h, idx(pos), idx(length)));
