@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import * as Y from 'yjs';
 import * as A from '@automerge/automerge';
 import { init, getModule } from '../js/dist/node.js';
-import { Doc } from '../js/dist/doc.js';
+import { Doc } from '../js/dist/node.js';
 import { median, table, formatNumber } from './lib.mjs';
 
 v8.setFlagsFromString('--expose-gc');

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { generateKeyPairSync } from 'node:crypto';
 import { init, NitroError, DecodeError } from '../js/dist/node.js';
-import { Doc } from '../js/dist/doc.js';
+import { Doc } from '../js/dist/node.js';
 
 await init();
 

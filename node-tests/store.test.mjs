@@ -7,9 +7,9 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { init } from '../js/dist/node.js';
-import { Doc } from '../js/dist/doc.js';
-import { memoryStore, persist } from '../js/dist/store.js';
-import { fileStore } from '../js/dist/store-file.js';
+import { Doc } from '../js/dist/node.js';
+import { memoryStore, persist } from '../js/dist/node.js';
+import { fileStore } from '../js/dist/node.js';
 
 await init();
 
