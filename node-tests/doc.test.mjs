@@ -54,6 +54,11 @@ test('text: insert, delete, UTF-16 positions like JS strings', () => {
   t.delete(8, 2); // the low surrogate and é, by UTF-16 index
   s = s.slice(0, 8) + s.slice(10);
   assert.equal(t.length, s.length);
+  const odd = new Doc({ clientId: 3 }).getText('t'); // lone surrogates keep UTF-16 positions
+  odd.insert(0, 'a\uD800b');
+  odd.insert(3, '\uDC00!');
+  assert.equal(odd.length, 5);
+  assert.equal(odd.toString(), 'a\uFFFDb\uFFFD!');
   assert.throws(() => t.insert(1000, 'x'), (e) => e instanceof NitroError && e.code === 'INVALID_ARGUMENT');
   assert.throws(() => t.delete(-1, 1), (e) => e.code === 'INVALID_ARGUMENT');
   doc.destroy();

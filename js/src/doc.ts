@@ -27,6 +27,8 @@ export interface DocOptions {
 
 const registry = new FinalizationRegistry<Core>((core) => core.delete());
 
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** A position or count: a non-negative integer (the core checks the upper bound). */
 function idx(n: number): number {
   if (!Number.isInteger(n) || n < 0) throw errorFor('INVALID_ARGUMENT', `expected a non-negative integer, got ${n}`);
@@ -188,7 +190,16 @@ export class SharedText {
   insert(pos: number, text: string): void {
     const s = String(text);
     const core = this.doc.core;
-    this.doc.edit(s.length === 1 ? core.textInsertUnit(this.h, idx(pos), s.charCodeAt(0)) : core.textInsert(this.h, idx(pos), s));
+    if (s.length === 1) {
+      this.doc.edit(core.textInsertUnit(this.h, idx(pos), s.charCodeAt(0)));
+    } else if (loneSurrogate.test(s)) {
+      // UTF-8 marshalling would pair a lone surrogate with its neighbour: send units one by one
+      this.doc.transact(() => {
+        for (let k = 0; k < s.length; k++) this.doc.edit(core.textInsertUnit(this.h, idx(pos) + k, s.charCodeAt(k)));
+      });
+    } else {
+      this.doc.edit(core.textInsert(this.h, idx(pos), s));
+    }
   }
   delete(pos: number, length: number): void {
     this.doc.edit(this.doc.core.textDelete(this.h, idx(pos), idx(length)));
@@ -196,6 +207,7 @@ export class SharedText {
   get length(): number {
     return this.doc.core.textLength(this.h);
   }
+  /** The text; a lone surrogate (half of a pair inserted alone) reads as U+FFFD. */
   toString(): string {
     return this.doc.core.textToString(this.h);
   }
