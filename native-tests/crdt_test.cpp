@@ -10,6 +10,7 @@
 #include "crdt_trace.h"
 #include "nitro/codec.h"
 #include "nitro/crdt.h"
+#include "nitro/identity.h"
 #include "test_util.h"
 
 using namespace nitro;
@@ -352,6 +353,14 @@ TEST_CASE("crdt: signed updates and restricted writers", "[crdt]") {
   REQUIRE(late.restrict_writers({pk1, pk2}).ok());
   REQUIRE(late.apply_update(reader.encode_state()).ok());
   CHECK(late.get_text("t").to_string() == ">igned");
+
+  crypto::Seed seed1;  // a node identity signs like the raw key it comes from
+  seed1.fill(1);
+  crdt::Doc w1_again(0);
+  REQUIRE(w1_again.set_signer(crypto::Identity::from_seed(seed1)).ok());
+  CHECK(w1_again.client_id() == w1.client_id());
+  CHECK(w1_again.set_signer(sk2).ok());  // no edit yet: may still switch
+  CHECK(w1_again.set_signer(Bytes(5)).code() == Code::kInvalidArgument);
 
   const Bytes before = reader.encode_state();
   SECTION("unsigned updates are refused") {

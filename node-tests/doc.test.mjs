@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { generateKeyPairSync } from 'node:crypto';
-import { init, NitroError, DecodeError } from '../js/dist/node.js';
+import { init, NitroError, DecodeError, Identity } from '../js/dist/node.js';
 import { Doc } from '../js/dist/node.js';
 
 await init();
@@ -256,7 +256,17 @@ test('signed updates: writers are restricted, forgeries refused', () => {
   assert.throws(() => reader.getText('t').insert(0, 'x'), (e) => e.code === 'PERMISSION_DENIED');
   assert.deepEqual(reader.encodeState(), before);
 
+  const viaIdentity = new Doc({ signer: Identity.fromSeed(alice.privateKey.subarray(0, 32)), writers });
+  assert.equal(viaIdentity.clientId, a.clientId);
+  viaIdentity.applyUpdate(reader.encodeState());
+  const fromIdentity = [];
+  viaIdentity.on('update', (u) => fromIdentity.push(u));
+  viaIdentity.getText('t').insert(0, '> ');
+  // a fresh replica id would be safer; here the same key continues alice's clock after syncing
+  reader.applyUpdate(fromIdentity[0]);
+  assert.equal(reader.getText('t').toString(), '> from alice');
+
   const late = new Doc({ writers }); // catches up from the reader's relayed signed updates
   late.applyUpdate(reader.encodeStateAsUpdate(late.encodeStateVector()));
-  assert.equal(late.getText('t').toString(), 'from alice');
+  assert.equal(late.getText('t').toString(), '> from alice');
 });

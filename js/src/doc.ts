@@ -19,8 +19,11 @@ export type SharedType = SharedText | SharedList | SharedMap | SharedCounter | S
 export interface DocOptions {
   /** Replica id (< 2^53); random when omitted. Ignored when `signer` is given. */
   clientId?: number;
-  /** Ed25519 secret key (64 bytes, libsodium layout): every local transaction is signed. */
-  signer?: Uint8Array;
+  /**
+   * Signs every local transaction: a node `Identity`, or key bytes (a 32-byte Ed25519 seed or
+   * libsodium's 64-byte secret key). The replica id then derives from the public key.
+   */
+  signer?: Uint8Array | { exportSeed(): Uint8Array };
   /** Accept only updates signed by these 32-byte public keys. */
   writers?: Uint8Array[];
 }
@@ -52,7 +55,10 @@ export class Doc {
     const m = getModule();
     this.core = new m.CrdtDoc(options.clientId ?? randomClientId());
     registry.register(this, this.core, this);
-    if (options.signer) this.check(this.core.setSigner(options.signer));
+    if (options.signer) {
+      const key = options.signer instanceof Uint8Array ? options.signer : options.signer.exportSeed();
+      this.check(this.core.setSigner(key));
+    }
     if (options.writers) this.check(this.core.restrictWriters(options.writers));
   }
 

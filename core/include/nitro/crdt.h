@@ -30,6 +30,8 @@
 #include "nitro/status.h"
 #include "nitro/value.h"
 
+namespace nitro::crypto { class Identity; }
+
 namespace nitro::crdt {
 
 using ClientId = std::uint64_t;  // < 2^53 so JS numbers hold it exactly
@@ -180,9 +182,10 @@ class Doc {
   Result<std::vector<std::uint8_t>> encode_state_as_update(std::span<const std::uint8_t> state_vector) const;
   Status apply_update(std::span<const std::uint8_t> update, std::uint64_t origin = 0);
 
-  // Authorship. set_signer takes a libsodium Ed25519 secret key (64 bytes: seed || public key);
-  // the Doc then writes under client_id_from_public_key(public key) and signs each transaction.
-  // Call before the first local edit.
+  // Authorship. The Doc then writes under client_id_from_public_key(public key) and signs each
+  // transaction. Call before the first local edit. Takes a node identity, or key bytes: a
+  // 32-byte Ed25519 seed or libsodium's 64-byte secret key (seed || public key).
+  Status set_signer(const crypto::Identity& identity);
   Status set_signer(std::span<const std::uint8_t> secret_key);
   // Accept only updates signed by one of these 32-byte public keys (an empty list lifts it).
   Status restrict_writers(const std::vector<std::vector<std::uint8_t>>& public_keys);

@@ -40,7 +40,7 @@ void txn_commit(DocState& d) {
   if (--d.txn_depth > 0) return;
   const bool structs = d.clients[d.self].clock > d.txn_start_clock;
   if (!structs && d.txn_deletes.empty()) return;
-  if (!d.signer_sk.empty() && !structs) add_mark(d);  // a signed transaction always has a clock range
+  if (d.signer && !structs) add_mark(d);  // a signed transaction always has a clock range
   const bool restricted = !d.writers.empty();
   if (d.on_update || restricted) {
     const ClientId self = d.clients[d.self].id;
@@ -48,7 +48,7 @@ void txn_commit(DocState& d) {
     append_txn_deletes(d, u);
     Bytes body;
     write_update(u, body);
-    Bytes out = d.signer_sk.empty() ? std::move(body) : sign_envelope(d, body);
+    Bytes out = d.signer ? sign_envelope(d, body) : std::move(body);
     if (restricted) retain_envelope(d, out, u);
     d.txn_deletes.clear();
     if (d.on_update) d.on_update(out, d.txn_origin);
@@ -447,14 +447,26 @@ Status Doc::apply_update(std::span<const std::uint8_t> update, std::uint64_t ori
 }
 
 Status Doc::set_signer(std::span<const std::uint8_t> secret_key) {
-  if (secret_key.size() != 64) return invalid_argument("crdt: an Ed25519 secret key is 64 bytes");
+  if (secret_key.size() != 64 && secret_key.size() != 32) {
+    return invalid_argument("crdt: a signer is a 32-byte Ed25519 seed or a 64-byte secret key");
+  }
+  auto identity = crypto::Identity::import_seed(secret_key.first(32));
+  if (!identity.ok()) return identity.status();
+  const auto& pk = identity->peer_id().bytes();
+  if (secret_key.size() == 64 && !std::equal(pk.begin(), pk.end(), secret_key.begin() + 32)) {
+    return invalid_argument("crdt: the secret key's public half does not match its seed");
+  }
+  return set_signer(*identity);
+}
+
+Status Doc::set_signer(const crypto::Identity& identity) {
   if (d_->clients[d_->self].clock > 0 || d_->txn_depth > 0) {
     return failed_precondition("crdt: set the signer before the first local edit");
   }
-  const ClientId id = client_id_from_public_key(std::span<const std::uint8_t, 32>(secret_key.data() + 32, 32));
+  const ClientId id = client_id_from_public_key(identity.peer_id().bytes());
+  if (d_->clock_of(id) > 0) return failed_precondition("crdt: this signer already wrote to the document");
   d_->self = d_->client_index(id);
-  if (d_->clients[d_->self].clock > 0) return failed_precondition("crdt: this signer already wrote to the document");
-  d_->signer_sk.assign(secret_key.begin(), secret_key.end());
+  d_->signer = identity;
   return {};
 }
 

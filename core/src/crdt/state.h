@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "nitro/crdt.h"
+#include "nitro/identity.h"
 
 namespace nitro::crdt::detail {
 
@@ -168,7 +170,7 @@ struct DocState {
   std::unordered_set<std::uint32_t> scratch_before, scratch_conflicting;  // YATA conflict scan (membership only)
 
   // authorship
-  std::vector<std::uint8_t> signer_sk;  // 64 bytes or empty
+  std::optional<crypto::Identity> signer;  // signs local transactions when set
   std::vector<std::vector<std::uint8_t>> writers;
   std::map<std::pair<ClientId, std::uint32_t>, Envelope> envelopes;  // (client, clock_start)
   std::uint64_t unsigned_deletes_seq = 0;
