@@ -1,6 +1,7 @@
 // Integration of remote records: plan (order by causal readiness and validate every reference)
 // then commit (YATA placement). Nothing is mutated until the whole plan has validated.
 #include <algorithm>
+#include <cassert>
 
 #include "crdt/state.h"
 #include "nitro/codec.h"
@@ -30,10 +31,14 @@ struct Planner {
   std::vector<std::vector<Seg>> segs;
   std::vector<Target> res;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> order;  // (rec, offset)
+  // Types and keys this update would create get the indices they will have after commit: roots
+  // first (vbase, vbase + 1, ...), then nested types in plan order; new keys likewise. Nothing is
+  // created before the commit, so a rejected update leaves no trace.
   std::vector<std::uint32_t> doc_type, doc_key;
-  std::uint32_t vbase = 0;                      // nested types created by this update get
-  std::vector<TypeKind> vkind;                  // indices vbase, vbase + 1, ... in plan order
-  std::vector<std::uint32_t> vdepth, vtype;     // vtype: per record, its new type (kNone)
+  std::uint32_t vbase = 0, kbase = 0;
+  std::vector<TypeKind> vkind;
+  std::vector<std::uint32_t> vdepth, vtype;     // vtype: per record, its new nested type (kNone)
+  std::vector<std::uint32_t> new_roots, new_keys;  // update table indices to create at commit
 
   Planner(DocState& doc, const Update& up) : d(doc), u(up) {
     const std::size_t n = u.clients.size();
@@ -50,10 +55,46 @@ struct Planner {
     for (auto& q : queue) {
       std::stable_sort(q.begin(), q.end(), [&](auto a, auto b) { return u.recs[a].clock < u.recs[b].clock; });
     }
-    for (const auto& [kind, name] : u.types) doc_type.push_back(d.type_index(kind, name));
-    for (const auto& k : u.keys) doc_key.push_back(d.key_index(k));
     vbase = static_cast<std::uint32_t>(d.types.size());
+    std::map<std::pair<TypeKind, std::string>, std::uint32_t> fresh_types;  // a table may repeat
+    for (std::uint32_t i = 0; i < u.types.size(); ++i) {
+      auto it = d.type_of.find(u.types[i]);
+      if (it != d.type_of.end()) {
+        doc_type.push_back(it->second);
+        continue;
+      }
+      auto [f, added] = fresh_types.try_emplace(u.types[i], vbase + static_cast<std::uint32_t>(vkind.size()));
+      doc_type.push_back(f->second);
+      if (!added) continue;
+      vkind.push_back(u.types[i].first);
+      vdepth.push_back(0);
+      new_roots.push_back(i);
+    }
+    kbase = static_cast<std::uint32_t>(d.keys.size());
+    std::map<std::string, std::uint32_t> fresh_keys;
+    for (std::uint32_t i = 0; i < u.keys.size(); ++i) {
+      auto it = d.key_of.find(u.keys[i]);
+      if (it != d.key_of.end()) {
+        doc_key.push_back(it->second);
+        continue;
+      }
+      auto [f, added] = fresh_keys.try_emplace(u.keys[i], kbase + static_cast<std::uint32_t>(new_keys.size()));
+      doc_key.push_back(f->second);
+      if (added) new_keys.push_back(i);
+    }
     vtype.assign(u.recs.size(), kNone);
+  }
+
+  // Creates the planned root types and keys, at the indices the plan used.
+  void create_tables() const {
+    for (std::uint32_t i : new_roots) {
+      [[maybe_unused]] const std::uint32_t t = d.type_index(u.types[i].first, u.types[i].second);
+      assert(t == doc_type[i]);
+    }
+    for (std::uint32_t i : new_keys) {
+      [[maybe_unused]] const std::uint32_t k = d.key_index(u.keys[i]);
+      assert(k == doc_key[i]);
+    }
   }
 
   TypeKind kind_of(std::uint32_t t) const { return t < vbase ? d.types[t].kind : vkind[t - vbase]; }
@@ -477,6 +518,7 @@ Status apply_decoded(DocState& d, Update&& in, bool* changed) {
     return resource_exhausted("crdt: too many updates waiting for missing dependencies");
   }
   // Commit: nothing below can fail.
+  p.create_tables();
   for (auto& t : d.types) t.markers.clear();
   for (auto [ri, off] : p.order) integrate(d, u, u.recs[ri], off, p.res[ri], p.vtype[ri]);
   bool deleted = false;
