@@ -56,6 +56,8 @@ test('doc-sync: 4 memory nodes, concurrent random edits on all converge; a late 
   const docs = nodes.map((n) => n.doc('board', { antiEntropyMs: 300 }));
   assert.equal(nodes[0].doc('board'), docs[0], 'the same Doc for the same name');
   await Promise.all(docs.map((d) => replicaOf(d).ready));
+  const local = docs.map(() => 0);  // updates each doc emitted for its own edits (origin null)
+  docs.forEach((d, i) => d.on('update', (_u, origin) => void (origin === null && local[i]++)));
   const random = rng(6);
   let inserted = 0;
   let deleted = 0;
@@ -85,7 +87,12 @@ test('doc-sync: 4 memory nodes, concurrent random edits on all converge; a late 
   assert.ok(text.length > 100 && inserted > 100 && deleted > 10, `a non-trivial history (${text.length} chars)`);
   assert.ok(docs[0].getCounter('c').value > 10 && docs[0].getMap('m').keys().length > 3);
   for (const d of docs) assert.equal(replicaOf(d).stats.rejected, 0);
-  assert.ok(docs.every((d) => replicaOf(d).stats.published > 0 && replicaOf(d).stats.applied > 0));
+  assert.ok(docs.every((d) => replicaOf(d).stats.applied > 0));
+  // Nothing echoes: each node published exactly its own updates, never the ones it received.
+  docs.forEach((d, i) => assert.equal(replicaOf(d).stats.published + replicaOf(d).stats.publishFailed, local[i]));
+  // Anti-entropy rounds keep running, each asking at most antiEntropyPeers (2) peers.
+  const sent = replicaOf(docs[1]).stats.vectorsSent;
+  await waitFor(() => replicaOf(docs[1]).stats.vectorsSent >= sent + 4, { timeoutMs: 5000, what: 'periodic vector exchanges' });
 
   // A doc opened on one node after another node edited it: the vector exchange brings the state.
   const first = nodes[0].doc('notes');
@@ -95,6 +102,44 @@ test('doc-sync: 4 memory nodes, concurrent random edits on all converge; a late 
   await waitFor(() => lateDoc.getText('t').toString() === 'written before anyone else opened notes', {
     timeoutMs: kConvergeMs, what: 'late opener caught up',
   });
+  await Promise.all(nodes.map((n) => n.close()));
+});
+
+test('doc-sync: edits on both sides of a partition converge after it heals', async () => {
+  let partitioned = false;
+  const side = (address) => (address === 'mem:p0' || address === 'mem:p1' ? 0 : 1);
+  const faults = { drop: (frame) => partitioned && side(frame.from) !== side(frame.to) };
+  const network = new MemoryNetwork();
+  const nodes = [];
+  for (let i = 0; i < 4; i++) nodes.push(await createNode({ name: `p${i}`, transport: memory({ network, faults }) }));
+  await waitFor(() => nodes.every((n) => n.neighbors().length > 0) && overlayConnected(nodes), { what: 'a connected overlay' });
+  const docs = nodes.map((n) => n.doc('split', { antiEntropyMs: 300 }));
+  docs[0].getText('t').insert(0, 'shared ');
+  await waitFor(() => docs.every((d) => d.getText('t').toString() === 'shared '), { what: 'the first edit everywhere' });
+  partitioned = true;
+  docs[0].getText('t').insert(7, 'left ');
+  docs[3].getMap('m').set('right', true);
+  docs[2].getText('t').insert(0, '>');
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assert.equal(docs[3].getText('t').toString(), '>shared ', 'no edit crossed the partition');
+  partitioned = false;
+  await waitFor(() => docs.every((d) => snapshot(d) === snapshot(docs[0])), { timeoutMs: kConvergeMs, what: 'convergence after healing' });
+  assert.equal(docs[0].getText('t').toString(), '>shared left ');
+  assert.equal(docs[1].getMap('m').get('right'), true);
+  await Promise.all(nodes.map((n) => n.close()));
+});
+
+test('doc-sync: updates larger than one gossip payload travel in parts, to peers and late openers', async () => {
+  const nodes = await cluster(3);
+  const [a, b] = [nodes[0].doc('big'), nodes[1].doc('big')];
+  const big = 'x'.repeat(1_200_000);  // an update of ~1.2 MB: three 448 KiB parts
+  a.getText('t').insert(0, big);
+  await waitFor(() => b.getText('t').length === big.length, { timeoutMs: kConvergeMs, what: 'the big update at b' });
+  assert.equal(replicaOf(a).stats.sentDirect, 1);
+  assert.equal(replicaOf(a).stats.published, 0);
+  const late = nodes[2].doc('big');  // its delta (the whole doc) comes in parts too
+  await waitFor(() => late.getText('t').length === big.length, { timeoutMs: kConvergeMs, what: 'the big doc at a late opener' });
+  assert.equal(late.getText('t').toString(), big);
   await Promise.all(nodes.map((n) => n.close()));
 });
 

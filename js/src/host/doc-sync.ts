@@ -84,8 +84,8 @@ export const kDocSyncChannel = 'doc.sync';
 
 const kNameBytesMax = 200;             // the topic `doc/<name>` stays under the 256-byte topic limit
 const kGossipBytesMax = 500 * 1024;    // under the core's 512 KiB publish payload, with msgpack overhead
-const kPartBytes = 512 * 1024;         // one direct frame carries at most 1 MiB
-const kPartsMax = 80;                  // 40 MiB: above the core's 32 MB update limit
+const kPartBytes = 448 * 1024;         // a direct message, like a publish, carries at most 512 KiB
+const kPartsMax = 80;                  // 35 MiB: above the core's 32 MB update limit
 const kDocsMax = 1024;
 const kPeerSyncMinMs = 1000;
 const kAntiEntropyMsDefault = 3000;
