@@ -23,11 +23,18 @@ export interface CreateNodeOptions extends NodeTuning {
    * memoryStore() or fileStore(dir). Records are per node name, so give nodes a stable `name`.
    */
   store?: DocStore;
+  /**
+   * With contacts to join through, createNode waits until the node has its first gossip neighbor,
+   * at most this long (default 5000 ms; 0: do not wait). A message published before the node has
+   * any neighbor reaches only its own subscribers.
+   */
+  joinTimeoutMs?: number;
   /** publish/sendDirect reject with RESOURCE_EXHAUSTED above this many unsent transport bytes (8 MiB). */
   sendBufferBytesMax?: number;
 }
 
 const kSeedBytes = 32;
+const kJoinTimeoutMsDefault = 5000;
 
 function randomBytes(n: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -75,8 +82,8 @@ async function resolveIdentity(options: CreateNodeOptions, records: NodeRecords 
 }
 
 /**
- * Creates a node and joins the overlay. Resolves once the node exists (joining continues in the
- * background; watch 'neighbor:up' or peers()).
+ * Creates a node and joins the overlay. Resolves once the node has a first neighbor (or has no
+ * contact, or joinTimeoutMs passed); the overlay keeps forming in the background.
  */
 export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode> {
   await init();
@@ -86,8 +93,9 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
   const pending = new PendingSink();
   const transport = await (options.transport ?? memory()).open(pending, { name });
   let core: NodeCore;
+  let config: CoreConfig;
   try {
-    const config: CoreConfig = {
+    config = {
       mode: options.mode, activeViewMax: options.activeViewMax, passiveViewMax: options.passiveViewMax,
       meshDegree: options.meshDegree, meshGossipPeers: options.meshGossipPeers,
       timers: options.timers, limits: options.limits,
@@ -107,5 +115,7 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
   });
   pending.attach(node.sink);
   node.start();
+  const joinTimeoutMs = options.joinTimeoutMs ?? kJoinTimeoutMsDefault;
+  if (joinTimeoutMs > 0 && (config.bootstrap.length > 0 || identity.state !== undefined)) await node.joined(joinTimeoutMs);
   return node;
 }

@@ -78,6 +78,7 @@ export class NitroNode {
   private pumpAgain = false;
   private closing: Promise<void> | undefined;
   private started = false;
+  private readonly joinWaiters = new Set<(ok: boolean) => void>();
 
   /** Use createNode(); this constructor is for the host's own wiring. */
   constructor(init: {
@@ -227,6 +228,26 @@ export class NitroNode {
     });
   }
 
+  /**
+   * Resolves true once the node has a gossip neighbor (at once if it has one), false after
+   * `timeoutMs` or on close(). createNode awaits this when the node has contacts to join through.
+   */
+  joined(timeoutMs = 5000): Promise<boolean> {
+    if (this.neighbors().length > 0) return Promise.resolve(true);
+    if (!this.live) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        offUp();
+        this.joinWaiters.delete(finish);
+        resolve(ok);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const offUp = this.on('neighbor:up', () => finish(true));
+      this.joinWaiters.add(finish);
+    });
+  }
+
   // ---- the protocol hook --------------------------------------------------------------------
 
   /**
@@ -278,6 +299,7 @@ export class NitroNode {
 
   private async shutdown(): Promise<void> {
     this.clearTimer();
+    for (const finish of [...this.joinWaiters]) finish(false);
     const state = this.core_?.saveState();
     this.topics.clear();
     this.protocolListeners.clear();
