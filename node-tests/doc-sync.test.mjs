@@ -143,6 +143,16 @@ test('doc-sync: updates larger than one gossip payload travel in parts, to peers
   await Promise.all(nodes.map((n) => n.close()));
 });
 
+test('doc-sync: a synchronous burst beyond the publication bound still converges', async () => {
+  const nodes = await cluster(2);
+  const [a, b] = nodes.map((n) => n.doc('burst', { antiEntropyMs: 60000 }));  // no periodic rounds
+  await Promise.all([a, b].map((d) => replicaOf(d).ready));
+  for (let i = 0; i < 3000; i++) a.getText('t').insert(i, 'k');  // 3000 updates in one macrotask
+  assert.ok(replicaOf(a).stats.publishFailed > 0, 'the outbox bound was hit');
+  await waitFor(() => b.getText('t').length === 3000, { timeoutMs: kConvergeMs, what: 'the burst at b' });
+  await Promise.all(nodes.map((n) => n.close()));
+});
+
 test('doc-sync: a writer-restricted doc refuses a non-writer and a forged update, unchanged', async () => {
   const [na, nr, nm] = await cluster(3);
   const alice = keypair();

@@ -14,7 +14,8 @@
 //     (`replicaOf(doc)`). Malformed sync messages are counted and dropped.
 //   * With `store`, stored updates are loaded first (`replica.ready`), then every update is
 //     appended through persist(); `replica.flush()` resolves when all updates so far are durable.
-// Bounds: one reassembly per peer (≤ kPartsMax parts of kPartBytes), ≤ kDocsMax docs per node,
+// Bounds: ≤ kOutboxMax local updates queued for publication (beyond: left to anti-entropy),
+// one reassembly per peer (≤ kPartsMax parts of kPartBytes), ≤ kDocsMax docs per node,
 // ≤ antiEntropyPeers vectors per doc per round, one vector exchange per peer and doc per
 // kPeerSyncMinMs when triggered by link events.
 import { codec, type NitroValue } from '../codec.js';
@@ -87,6 +88,7 @@ const kGossipBytesMax = 500 * 1024;    // under the core's 512 KiB publish paylo
 const kPartBytes = 448 * 1024;         // a direct message, like a publish, carries at most 512 KiB
 const kPartsMax = 80;                  // 35 MiB: above the core's 32 MB update limit
 const kDocsMax = 1024;
+const kOutboxMax = 1024;               // local updates awaiting publication (one microtask's worth)
 const kPeerSyncMinMs = 1000;
 const kAntiEntropyMsDefault = 3000;
 const kAntiEntropyPeersDefault = 2;
@@ -245,6 +247,7 @@ export class DocReplica {
   private loaded = false;
   private persisting = false;   // persist() listens to the Doc's updates
   private unpersisted = false;  // an update was emitted before it did
+  private overflowed = false;   // the outbox dropped updates since it was last drained
   private closed = false;
 
   constructor(private readonly hub: Hub, readonly name: string, options: DocSyncOptions) {
@@ -294,20 +297,25 @@ export class DocReplica {
 
   private async load(options: DocSyncOptions): Promise<void> {
     await null;  // the hub registers this replica before it talks to peers
-    const store = options.store;
-    if (store) {
-      const serial = serialized(store);
-      // persist() appends from here on; the stored updates are applied here so they are not gossiped.
-      const loading: DocStore = { ...serial, load: async (n) => this.applyStored(await serial.load(n)) };
-      this.persistence = await persist(this.doc, loading, this.name, { compactEvery: options.compactEvery });
-      this.persisting = true;
-      // Updates emitted before persist() listened are covered by one snapshot.
-      if (this.unpersisted) await serial.append(this.name, this.doc.encodeState());
+    try {
+      if (options.store) await this.attachStore(options.store, options.compactEvery);
+    } finally {
+      this.loaded = true;  // a failed store still leaves the replica syncing (`ready` rejects)
+      if (!this.closed) {
+        this.syncNow();
+        this.schedule();
+      }
     }
-    this.loaded = true;
-    if (this.closed) return;
-    this.syncNow();
-    this.schedule();
+  }
+
+  private async attachStore(store: DocStore, compactEvery: number | undefined): Promise<void> {
+    const serial = serialized(store);
+    // persist() appends from here on; the stored updates are applied here so they are not gossiped.
+    const loading: DocStore = { ...serial, load: async (n) => this.applyStored(await serial.load(n)) };
+    this.persistence = await persist(this.doc, loading, this.name, { compactEvery });
+    this.persisting = true;
+    // Updates emitted before persist() listened are covered by one snapshot.
+    if (this.unpersisted) await serial.append(this.name, this.doc.encodeState());
   }
 
   private applyStored(updates: Uint8Array[]): Uint8Array[] {
@@ -323,12 +331,21 @@ export class DocReplica {
     if (origin === this.origin || this.closed) return;
     // Published after the Doc's own listeners ran: publishing pumps the node, whose events must not
     // re-enter the Doc from inside its update dispatch.
+    if (this.outbox.length >= kOutboxMax) {
+      this.stats.publishFailed++;  // a burst beyond the bound: the next vector exchange carries it
+      this.overflowed = true;
+      return;
+    }
     if (this.outbox.push(update) === 1) queueMicrotask(() => this.drainOutbox());
   }
 
   private drainOutbox(): void {
     const updates = this.outbox;
     this.outbox = [];
+    if (this.overflowed) {
+      this.overflowed = false;
+      this.syncNow();
+    }
     const node = this.hub.node;
     for (const update of updates) {
       if (this.closed || node.closed) return;
