@@ -1,7 +1,10 @@
-// Replicated documents (node.doc): concurrent random edits on 4 in-process nodes converge; a doc
-// opened after the edits catches up; 3 processes over WebSocket plus a late-joining process
-// converge; a writer-restricted doc refuses a non-writer's and a forged update and stays unchanged;
-// a SIGKILLed process restarted from its fileStore has every acknowledged edit and re-syncs.
+// Replicated documents (node.doc): concurrent random edits on 4 in-process nodes converge (no echo,
+// periodic rounds); a doc opened after the edits catches up; a partition heals; updates above one
+// gossip payload travel in parts; a burst beyond the publication bound converges; a
+// writer-restricted doc refuses a non-writer's and a forged update and stays unchanged; edits made
+// while a store loads are stored; 3 processes over WebSocket plus a late-joining process converge;
+// a process SIGKILLed mid-editing, restarted from its fileStore, has every acknowledged edit and
+// re-syncs.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -297,7 +300,7 @@ test('doc-sync: 3 processes over WebSocket edit one doc concurrently; a late joi
   await Promise.all([a, b, c, late].map((p) => p.close()));
 });
 
-test('doc-sync: SIGKILL right after acknowledged edits; restart from fileStore has them and re-syncs', async () => {
+test('doc-sync: SIGKILL mid-editing; restart from fileStore has them and re-syncs', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nitro-docsync-'));
   try {
     const peer = new Proc({ name: 'fs-peer', doc: 'durable' });
@@ -305,8 +308,11 @@ test('doc-sync: SIGKILL right after acknowledged edits; restart from fileStore h
     const victim = new Proc({ name: 'fs-victim', doc: 'durable', bootstrap: [address], dir });
     await victim.ready();
     const { tokens } = await victim.request('edits', { count: 30, seed: 7, tag: 'v' });
-    victim.child.kill('SIGKILL');  // right after the acknowledgement
+    await victim.request('stream');  // then keeps editing, acknowledging each edit once durable
+    await victim.next((e) => e.ev === 'acked' && e.token === '[s20]', 15000, '21 streamed acknowledgements');
+    victim.child.kill('SIGKILL');  // mid-editing
     assert.equal((await within(victim.exited, 10000, 'victim killed')).signal, 'SIGKILL');
+    tokens.push(...victim.events.filter((e) => e.ev === 'acked').map((e) => e.token));
 
     const more = await peer.request('edits', { count: 10, seed: 8, tag: 'p' });  // made while it is down
     const restarted = new Proc({ name: 'fs-victim', doc: 'durable', bootstrap: [address], dir });

@@ -5,6 +5,8 @@
 //   in:   {"cmd":"edits","count","seed","tag"}: that many random edits (text inserts at random
 //           token boundaries, map sets), yielding to the event loop between them; replies once they are
 //           durable in the store (acknowledged) with {"tokens":[...]} — the inserted strings
+//         {"cmd":"stream"}: edits until the process dies, each acknowledged by {"ev":"acked","token"}
+//           once durable
 //         {"cmd":"state"} -> {"text","map","peers","stats"}
 //         {"cmd":"close"}: closes the node; the process must then exit by itself
 //   out:  {"ev":"reply","cmd",...} per command ({"error":code} on failure).
@@ -55,8 +57,22 @@ async function edits({ count, seed, tag }) {
   return { tokens };
 }
 
+// Edits until killed, each followed by its acknowledgement once durable: {"ev":"acked","token"}.
+async function stream({ tag }) {
+  for (let i = 0; ; i++) {
+    const token = `[${tag}${i}]`;
+    text.insert(text.length, token);
+    await replica.flush();
+    send({ ev: 'acked', token });
+  }
+}
+
 const commands = {
   edits,
+  stream: () => {
+    void stream({ tag: 's' });
+    return {};
+  },
   state: () => ({ text: text.toString(), map: map.toJSON(), peers: node.peers().map((p) => p.id), stats: replica.stats }),
   close: async () => {
     await replica.close();
