@@ -6,10 +6,10 @@ export * from './errors.js';
 export { codec } from './codec.js';
 export type { NitroValue } from './codec.js';
 export { versions } from './versions.js';
-export { Identity, SecureLink, envelope, peerId } from './crypto.js';
+export { Identity, SecureLink, ReplayGuard, envelope, peerId } from './crypto.js';
 export type {
   PeerIdText, PwhashParams, LinkOptions, LinkLimits, LinkEvent, LinkState, LinkCounters,
-  OpenedEnvelope, EnvelopeFields,
+  OpenedEnvelope, EnvelopeFields, ReplayGuardOptions,
 } from './crypto.js';
 export { Beacon, bls, threshold, toBytes, toHex } from './beacon.js';
 export type {
