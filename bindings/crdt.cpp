@@ -170,7 +170,11 @@ class CrdtDoc {
     }
     return static_cast<int>(n.kind) << 24 | h;
   }
-  static std::size_t index(double x) { return x <= 0 ? 0 : static_cast<std::size_t>(x); }
+  // JS validates positions; anything odd that slips through (NaN, negative, huge) becomes an
+  // out-of-range index, which the core rejects.
+  static std::size_t index(double x) {
+    return (x >= 0 && x < static_cast<double>(SIZE_MAX)) ? static_cast<std::size_t>(x) : SIZE_MAX;
+  }
   int rc(const Status& s) {
     if (s.ok()) return 0;
     last_ = s;

@@ -1,5 +1,6 @@
-// CRDT documents: a `Doc` holds named shared types (Text, List, Map, Counter, Set) that converge
-// under any delivery order and duplication of updates.
+// CRDT documents: a `Doc` holds named shared types (Text, List, Map, Counter, Set; Maps and Lists
+// hold msgpack values or nested shared types) that converge under any delivery order and
+// duplication of updates.
 //
 // Contract (sans-IO, deterministic): a Doc opens no socket, reads no clock, uses no randomness.
 // Local edits produce updates (bytes) through the update handler; remote updates go in through
