@@ -17,7 +17,7 @@ export type {
   KeyPair, Share, PartialSignature, Dealing,
 } from './beacon.js';
 export { Doc, SharedText, SharedList, SharedMap, SharedCounter, SharedSet } from './doc.js';
-export type { DocOptions, UpdateListener } from './doc.js';
+export type { DocOptions, UpdateListener, SharedKind, SharedType } from './doc.js';
 export { memoryStore, persist } from './store.js';
 export type { DocStore, Persistence } from './store.js';
 
