@@ -77,3 +77,8 @@ test('browser: the page joins the local network over WebSocket and chats by goss
   // alpha (a Node.js node) acknowledges every chat line: the ack proves the round trip.
   await page.waitForFunction(() => document.querySelector('#chat-log').textContent.includes('alpha heard "hello from chromium"'), null, { timeout: 20000 });
 });
+
+test('browser: the simulated network delivers a publish to every live node', async () => {
+  await page.click('#sim-publish');
+  await page.waitForFunction(() => Number(document.querySelector('#sim-info').dataset.delivered) === 64, null, { timeout: 20000 });
+});

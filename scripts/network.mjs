@@ -24,7 +24,7 @@ async function startNodes() {
     // Each node answers chat with a short acknowledgement, so a lone browser sees the overlay work.
     node.subscribe('demo.chat', (msg, meta) => {
       if (meta.from === node.id || msg?.kind !== 'say' || node !== nodes[0]) return;
-      node.publish('demo.chat', { kind: 'ack', text: `alpha heard "${String(msg.text).slice(0, 60)}" (${meta.hops} hops)` }).catch(() => {});
+      node.publish('demo.chat', { kind: 'ack', text: `alpha heard "${String(msg.text).slice(0, 60)}"` }).catch(() => {});
     });
   }
   let tick = 0;

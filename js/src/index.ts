@@ -38,3 +38,5 @@ export type { WebSocketOptions } from './host/transports/websocket.js';
 export { replicaOf, docTopic, kDocSyncChannel, DocReplica } from './host/doc-sync.js';
 export type { DocSyncOptions, DocSyncStats, RejectedUpdate, DocRejectedListener, DocErrorListener } from './host/doc-sync.js';
 // ---- end replicated documents ----
+export { Simulation } from './sim.js';
+export type { SimulationOptions, SimDelivery } from './sim.js';
