@@ -99,7 +99,7 @@ TEST_CASE("gossip sim: swarm of 200 seeds delivers to every live subscriber, in 
     INFO("delivered " << cov.delivered << "/" << cov.expected);
     CHECK(cov.ratio() >= 0.999);
     CHECK(ordered(s));
-    CHECK(converge_within(s, 10000).has_value());
+    CHECK(converge_within(s, 20000).has_value());  // views stay (or become again) symmetric and connected
     perfect += cov.delivered == cov.expected;
   }
   CHECK(perfect >= 195);
