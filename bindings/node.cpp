@@ -320,10 +320,6 @@ val core_neighbors(const NodeCore& c) { return ids_to_js(c.node().neighbors()); 
 val core_passive_view(const NodeCore& c) { return ids_to_js(c.node().passive_view()); }
 val core_save_state(const NodeCore& c) { return bytes_to_js(c.node().save_state()); }
 
-val core_stats(const NodeCore& c) { return stats_to_js(c.node().stats()); }
-
-}  // namespace
-
 val stats_to_js(const NodeStats& s) {
   val out = val::object();
   auto put = [&out](const char* key, std::uint64_t n) { out.set(key, static_cast<double>(n)); };
@@ -351,6 +347,9 @@ val stats_to_js(const NodeStats& s) {
   return out;
 }
 
+val core_stats(const NodeCore& c) { return stats_to_js(c.node().stats()); }
+
+}  // namespace
 }  // namespace nitro::bind
 
 EMSCRIPTEN_BINDINGS(nitro_node) {

@@ -9,13 +9,9 @@
 #include <memory>
 #include <utility>
 
-#include "bytes.h"
 #include "nitro/node.h"
 
 namespace nitro::bind {
-
-// NodeStats as a JS object of numbers (camelCase keys); shared with bindings/sim.cpp.
-val stats_to_js(const NodeStats& stats);
 
 class NodeCore {
  public:

@@ -1,12 +1,11 @@
-// Embind glue for nitro::sim::Simulator (class "SimCore"): the deterministic network, for the web
-// demo's live simulated network. Conversion only: bytes as Uint8Array, peer ids as base32 text,
-// times and sequence numbers as JS numbers (exact up to 2^53), errors as values. Written by the
-// gossip engineer (API in NOTES-gossip.md); split out of bindings/node.cpp, which holds NodeCore.
+// Embind glue for nitro::sim::Simulator: the deterministic network, driven from JS for the web
+// demo's live simulated network. Conversion only: node indices and times as JS numbers, bytes as
+// Uint8Array, errors as values (bytes.h error_to_js).
 #include <cmath>
 #include <memory>
 
 #include "bytes.h"
-#include "node_core.h"
+#include "nitro/node.h"
 #include "nitro/sim.h"
 
 namespace nitro::bind {
@@ -34,8 +33,34 @@ BroadcastMode mode_from(const val& v) {
   return s == "flood" ? BroadcastMode::kFlood : s == "mesh" ? BroadcastMode::kMesh : BroadcastMode::kPlumtree;
 }
 
-val status_to_js(const Status& s) { return s.ok() ? val::null() : error_to_js(s); }
+val status_to_js(const Status& s) { return s.ok() ? val::undefined() : error_to_js(s); }
 
+val stats_to_js(const NodeStats& s) {
+  val o = val::object();
+  auto put = [&o](const char* k, std::uint64_t v) { o.set(k, static_cast<double>(v)); };
+  put("framesIn", s.frames_in);
+  put("framesOut", s.frames_out);
+  put("bytesIn", s.bytes_in);
+  put("bytesOut", s.bytes_out);
+  put("decodeErrors", s.decode_errors);
+  put("authFailures", s.auth_failures);
+  put("droppedBackpressure", s.dropped_backpressure);
+  put("published", s.published);
+  put("delivered", s.delivered);
+  put("payloadsReceived", s.payloads_received);
+  put("duplicatePayloads", s.duplicate_payloads);
+  put("ihaveSent", s.ihave_sent);
+  put("graftsSent", s.grafts_sent);
+  put("prunesSent", s.prunes_sent);
+  put("orderingGapsSkipped", s.ordering_gaps_skipped);
+  put("neighborsUp", s.neighbors_up);
+  put("neighborsDown", s.neighbors_down);
+  put("suspicions", s.suspicions);
+  put("deaths", s.deaths);
+  put("handshakesOk", s.handshakes_ok);
+  put("handshakesFailed", s.handshakes_failed);
+  return o;
+}
 
 val sim_create(const val& o) {
   sim::SimConfig c;
@@ -161,3 +186,4 @@ EMSCRIPTEN_BINDINGS(nitro_sim) {
       .function("describe", &sim_describe);
   function("simCreate", &sim_create);
 }
+

@@ -1,5 +1,5 @@
 // The demo runs the browser entry of @gonitro/nitro, served from /nitro/ by scripts/serve.mjs.
-import { init, codec, versions, Doc, Beacon, Identity } from '/nitro/browser.js';
+import { init, codec, versions, Doc, Beacon, Identity, createNode, websocket } from '/nitro/browser.js';
 
 const $ = (id) => document.getElementById(id);
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -88,4 +88,34 @@ $('identity-new').onclick = () => {
   show($('identity-output'), `peer id: ${id.peerId}`);
 };
 
+// --- the local network: this page is a node too ---------------------------------------------------
+const log = (line) => {
+  const el = $('chat-log');
+  el.textContent = `${line}\n${el.textContent}`.split('\n').slice(0, 60).join('\n');
+};
+
+async function joinNetwork() {
+  const status = await (await fetch('/api/status')).json();
+  if (!status.nodes?.length) return show($('net-status'), 'no local network on this server', false);
+  const node = await createNode({ name: 'browser', transport: websocket({ url: status.nodes[0].address }) });
+  window.nitroNode = node;
+  const refresh = () => show($('net-status'), `connected as ${node.id.slice(0, 12)}… · ${node.neighbors().length} gossip neighbors · ${node.peers().length} links`);
+  for (const ev of ['neighbor:up', 'neighbor:down', 'peer:up', 'peer:down']) node.on(ev, refresh);
+  refresh();
+  node.subscribe('demo.chat', (msg, meta) => log(`${meta.from.slice(0, 8)} ${msg.kind === 'ack' ? '↩' : '»'} ${msg.text}  (${meta.hops} hops)`));
+  node.subscribe('demo.ticks', (msg, meta) => {
+    $('net-status').dataset.ticks = String(msg.tick);
+    log(`tick ${msg.tick} from ${msg.from} (${meta.from.slice(0, 8)}, ${meta.hops} hops)`);
+  });
+  $('chat-form').onsubmit = async (e) => {
+    e.preventDefault();
+    const text = $('chat-input').value.trim();
+    if (!text) return;
+    $('chat-input').value = '';
+    await node.publish('demo.chat', { kind: 'say', text });
+  };
+  document.body.dataset.joined = 'true';
+}
+
 document.body.dataset.ready = 'true';
+joinNetwork().catch((err) => show($('net-status'), `could not join: ${err.message}`, false));

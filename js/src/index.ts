@@ -33,3 +33,8 @@ export type { MemoryOptions, MemoryFaults, MemoryFrame } from './host/transports
 export { websocket } from './host/transports/websocket.js';
 export type { WebSocketOptions } from './host/transports/websocket.js';
 // ---- end node host ----
+
+// ---- replicated documents: node.doc(name) (issue 6, branch `docsync`) ----
+export { replicaOf, docTopic, kDocSyncChannel, DocReplica } from './host/doc-sync.js';
+export type { DocSyncOptions, DocSyncStats, RejectedUpdate, DocRejectedListener, DocErrorListener } from './host/doc-sync.js';
+// ---- end replicated documents ----

@@ -14,6 +14,8 @@ import { NitroError, unwrap } from '../errors.js';
 import type { CoreEvent, NodeCore, NodeStats, PeerInfo } from './core.js';
 import type { NodeRecords } from './records.js';
 import { macrotask, type TransportInstance, type TransportSink } from './transport.js';
+import type { Doc } from '../doc.js';
+import { openDoc, type DocSyncOptions } from './doc-sync.js';
 
 /** What a subscriber learns about a delivered message besides its value. */
 export interface MessageMeta {
@@ -199,6 +201,11 @@ export class NitroNode {
   /** Identity, publish sequence numbers and known peers, for restarting where we left off. */
   saveState(): Uint8Array {
     return this.core.saveState();
+  }
+
+  /** A CRDT document replicated over this node (doc-sync.ts); the same Doc for the same name. */
+  doc(name: string, options?: DocSyncOptions): Doc {
+    return openDoc(this, name, options);
   }
 
   // ---- events -------------------------------------------------------------------------------
