@@ -1,7 +1,7 @@
 // Embind glue for nitro::Node (class "NodeCore"). Conversion only: bytes as Uint8Array, peer ids as
 // their base32 text, times as JS numbers of milliseconds, errors as values (bytes.h error_to_js).
 // The per-frame boundary is kept cheap: `drain()` returns every pending transmit and event and the
-// next deadline in one call.
+// next deadline in one call. The JS-facing API is typed in js/src/host/core.ts (`NodeCore`).
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -134,6 +134,16 @@ val node_create(const val& js_config) {
   return val(NodeCore(std::move(*node)));
 }
 
+// nodeRestore(config, state): the same as nodeCreate({ ...config, state }).
+val node_restore(const val& js_config, const val& state) {
+  NodeConfig config;
+  Status s = config_from_js(js_config, config);
+  if (!s.ok()) return error_to_js(s);
+  auto node = Node::restore(config, bytes_from_js(state));
+  if (!node.ok()) return error_to_js(node.status());
+  return val(NodeCore(std::move(*node)));
+}
+
 val status_to_js(const Status& s) { return s.ok() ? val::undefined() : error_to_js(s); }
 
 val parse_peer(const std::string& text, PeerId& out) {
@@ -250,6 +260,26 @@ val core_drain(NodeCore& c) {
   return out;
 }
 
+// The queues separately, as arrays ([{address, bytes}...] and [event...]).
+val core_poll_transmits(NodeCore& c) {
+  val out = val::array();
+  std::size_t i = 0;
+  while (auto t = c.node().poll_transmit()) {
+    val o = val::object();
+    o.set("address", t->address);
+    o.set("bytes", bytes_to_js(t->bytes));
+    out.set(i++, o);
+  }
+  return out;
+}
+
+val core_poll_events(NodeCore& c) {
+  val out = val::array();
+  std::size_t i = 0;
+  while (auto e = c.node().poll_event()) out.set(i++, event_to_js(*e));
+  return out;
+}
+
 val core_subscribe(NodeCore& c, const std::string& topic) { return status_to_js(c.node().subscribe(topic)); }
 val core_unsubscribe(NodeCore& c, const std::string& topic) { return status_to_js(c.node().unsubscribe(topic)); }
 
@@ -290,8 +320,7 @@ val core_neighbors(const NodeCore& c) { return ids_to_js(c.node().neighbors()); 
 val core_passive_view(const NodeCore& c) { return ids_to_js(c.node().passive_view()); }
 val core_save_state(const NodeCore& c) { return bytes_to_js(c.node().save_state()); }
 
-val core_stats(const NodeCore& c) {
-  const NodeStats& s = c.node().stats();
+val stats_to_js(const NodeStats& s) {
   val out = val::object();
   auto put = [&out](const char* key, std::uint64_t n) { out.set(key, static_cast<double>(n)); };
   put("framesIn", s.frames_in);
@@ -318,6 +347,8 @@ val core_stats(const NodeCore& c) {
   return out;
 }
 
+val core_stats(const NodeCore& c) { return stats_to_js(c.node().stats()); }
+
 }  // namespace
 }  // namespace nitro::bind
 
@@ -335,6 +366,8 @@ EMSCRIPTEN_BINDINGS(nitro_node) {
       .function("tick", &core_tick)
       .function("pollTransmit", &core_poll_transmit)
       .function("pollEvent", &core_poll_event)
+      .function("pollTransmits", &core_poll_transmits)
+      .function("pollEvents", &core_poll_events)
       .function("nextDeadline", &core_next_deadline)
       .function("drain", &core_drain)
       .function("subscribe", &core_subscribe)
@@ -347,4 +380,5 @@ EMSCRIPTEN_BINDINGS(nitro_node) {
       .function("stats", &core_stats)
       .function("saveState", &core_save_state);
   function("nodeCreate", &node_create);
+  function("nodeRestore", &node_restore);
 }

@@ -242,8 +242,9 @@ test('node: fileStore keeps the identity on disk; an explicit identity seed fixe
   }
   const network = new MemoryNetwork();
   const seed = new Uint8Array(32).fill(7);
+  // (Separate networks: two nodes with one identity cannot link, so the second would wait to join.)
   const fixed = await createNode({ name: 'fixed', transport: memory({ network }), identity: seed });
-  const fixedAgain = await createNode({ name: 'fixed2', transport: memory({ network }), identity: seed });
+  const fixedAgain = await createNode({ name: 'fixed', transport: memory({ network: new MemoryNetwork() }), identity: seed });
   assert.equal(fixed.id, fixedAgain.id);
   await Promise.all([fixed.close(), fixedAgain.close()]);
   await assert.rejects(createNode({ identity: new Uint8Array(3) }), { code: 'INVALID_ARGUMENT' });
@@ -307,4 +308,24 @@ test('node: 40 nodes publishing right after the overlay connects — no delivery
   } finally {
     await close();
   }
+});
+
+test('node: the core surface — nodeRestore keeps the id; SimCore (bindings/sim.cpp) runs a network', limit, async () => {
+  const { getModule } = await import('../js/dist/node.js');
+  const m = getModule();
+  const seed = new Uint8Array(32).fill(1);
+  const core = m.nodeCreate({ identitySeed: seed, entropy: seed, listenAddress: 'mem:x', bootstrap: [] });
+  const back = m.nodeRestore({ identitySeed: new Uint8Array(32), entropy: seed, listenAddress: 'mem:x' }, core.saveState());
+  assert.equal(back.id(), core.id());
+  assert.equal(m.nodeCreate({ identitySeed: new Uint8Array(3), entropy: seed }).code, 'INVALID_ARGUMENT');
+  assert.equal(m.nodeRestore({ identitySeed: seed, entropy: seed }, new Uint8Array([1, 2])).code, 'DECODE_ERROR');
+  core.delete();
+  back.delete();
+  const sim = m.simCreate({ seed: 7, nodes: 20 });
+  sim.runFor(5000);
+  for (let i = 0; i < 20; i++) sim.subscribe(i, 't');
+  sim.publish(3, 't', new Uint8Array([1]));
+  sim.runFor(2000);
+  assert.equal(sim.takeDeliveries().length, 20);
+  sim.delete();
 });

@@ -116,6 +116,8 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
   pending.attach(node.sink);
   node.start();
   const joinTimeoutMs = options.joinTimeoutMs ?? kJoinTimeoutMsDefault;
-  if (joinTimeoutMs > 0 && (config.bootstrap.length > 0 || identity.state !== undefined)) await node.joined(joinTimeoutMs);
+  // Contacts: the bootstrap list, or peers remembered in restored state (now the passive view).
+  const hasContacts = config.bootstrap.length > 0 || node.passiveView().length > 0;
+  if (joinTimeoutMs > 0 && hasContacts) await node.joined(joinTimeoutMs);
   return node;
 }

@@ -94,6 +94,9 @@ export interface NodeCore {
   pollEvent(): CoreEvent | undefined;
   nextDeadline(): number;
   drain(): CoreDrain;
+  /** The queues separately (drain() takes both in one crossing). */
+  pollTransmits(): Array<{ address: string; bytes: Uint8Array }>;
+  pollEvents(): CoreEvent[];
   subscribe(topic: string): CoreError | undefined;
   unsubscribe(topic: string): CoreError | undefined;
   publish(topic: string, payload: Uint8Array, nowMs: number): CoreError | number;

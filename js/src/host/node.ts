@@ -189,6 +189,11 @@ export class NitroNode {
     return this.core_ ? this.core_.neighbors() : [];
   }
 
+  /** Peer ids in the passive view (known, not linked: candidates to replace a lost neighbor). */
+  passiveView(): string[] {
+    return this.core_ ? this.core_.passiveView() : [];
+  }
+
   stats(): NodeStats {
     return this.core.stats();
   }
