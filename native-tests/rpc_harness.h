@@ -46,6 +46,8 @@ class RpcNet {
   }
   rpc::Engine& at(const std::string& name) { return *nodes_.at(name); }
   void on_event(Handler h) { handler_ = std::move(h); }
+  void set_faults(Faults faults) { faults_ = faults; }
+  SplitMix& rng() { return rng_; }
   void partition(const std::string& a, const std::string& b, bool cut) {
     auto key = a < b ? std::make_pair(a, b) : std::make_pair(b, a);
     if (cut) cut_.insert(key); else cut_.erase(key);
