@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// The `nitro` command: starts nodes and speaks to them. Each command group lives in cli/<group>.ts
+// and exports a function taking argv and returning the exit code.
+import { init } from './node.js';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const groups: Record<string, { about: string; load: () => Promise<Command> }> = {
+  codec: { about: 'codec encode <json> | codec decode <hex>', load: async () => (await import('./cli/codec.js')).codecCommand },
+};
+
+function usage(): string {
+  const lines = Object.entries(groups).map(([name, g]) => `  nitro ${name.padEnd(10)} ${g.about}`);
+  return ['usage:', ...lines].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [group, ...rest] = argv;
+  const entry = group ? groups[group] : undefined;
+  if (!entry) {
+    console.error(group && group !== '--help' ? `nitro: unknown command '${group}'\n${usage()}` : usage());
+    return group === '--help' ? 0 : 2;
+  }
+  await init();
+  return (await entry.load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    console.error(`nitro: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,12 @@
+// Node.js entry: reads nitro.wasm from beside this file and hands the bytes to the loader
+// (Emscripten 3.1.6's fetch path misreads local files under Node 18+).
+import { readFile } from 'node:fs/promises';
+import { setLoader } from './wasm.js';
+
+setLoader(async (options) => {
+  if (options.wasmBinary) return options;
+  const wasmBinary = await readFile(new URL('./wasm/nitro.wasm', import.meta.url));
+  return { ...options, wasmBinary };
+});
+
+export * from './index.js';

@@ -1,0 +1,47 @@
+// The browser entry in real Chromium: the demo page loads the wasm core through /nitro/browser.js,
+// and the codec gives the same bytes and typed errors as under Node.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve } from '../scripts/serve.mjs';
+import { launchBrowser } from './support/browser.mjs';
+
+let site;
+let browser;
+let page;
+
+before(async () => {
+  site = await serve();
+  browser = await launchBrowser();
+  page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.goto(site.url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 20000 });
+  assert.deepEqual(errors, []);
+});
+
+after(async () => {
+  await browser?.close();
+  await site?.close();
+});
+
+test('browser: the demo page loads the wasm core', async () => {
+  assert.match(await page.textContent('#status'), /wasm core ready/);
+});
+
+test('browser: codec matches the golden bytes and throws typed errors', async () => {
+  const result = await page.evaluate(async () => {
+    const { codec } = await import('/nitro/browser.js');
+    const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    let error;
+    try { codec.decode(new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff])); } catch (e) { error = { name: e.name, code: e.code }; }
+    return { nested: hex(codec.encode({ a: 1, b: [true] })), error };
+  });
+  assert.equal(result.nested, '82a16101a16291c3');  // golden frame map_nested
+  assert.deepEqual(result.error, { name: 'DecodeError', code: 'DECODE_ERROR' });
+});
+
+test('browser: the demo encode button round-trips', async () => {
+  await page.click('#codec-encode');
+  assert.match(await page.textContent('#codec-output'), /bytes: [0-9a-f]+/);
+});

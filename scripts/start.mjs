@@ -1,0 +1,21 @@
+// `npm start`: a local Nitro network and the web demo on localhost. Ctrl-C stops it cleanly.
+import { serve } from './serve.mjs';
+import { startNetwork } from './network.mjs';
+
+const port = Number(process.env.PORT ?? 8080);
+const network = await startNetwork();
+const site = await serve({ port, routes: network.routes });
+console.log(`\nNitro is running: ${network.describe()}`);
+console.log(`Web demo: ${site.url}\n(Ctrl-C to stop)`);
+
+let stopping = false;
+async function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping…`);
+  await network.close();
+  await site.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
