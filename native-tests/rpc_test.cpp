@@ -148,9 +148,13 @@ TEST_CASE("rpc: malformed frames are decode errors", "[rpc]") {
        Value{0}, Value{0}, Value{0}, Value{100000}, Value{Bytes{}}});     // window above window_max
   SECTION("not an array") { CHECK(decode_frame(codec::encode(Value{"x"})).status().code() == Code::kDecodeError); }
   SECTION("extra trailing fields are ignored (minor versions)") {
-    auto r = decode_frame(codec::encode(Value{Array{Value{1}, Value{6}, Value{4}, Value{"future"}}}));
+    auto r = decode_frame(codec::encode(Value{Array{Value{1}, Value{6}, Value{4}, Value{4}, Value{"future"}}}));
     REQUIRE(r.ok());
     CHECK(r->call_id == 4);
+    CHECK(r->code == Code::kDeadlineExceeded);  // CANCEL's optional reason
+    auto plain = decode_frame(codec::encode(Value{Array{Value{1}, Value{6}, Value{4}}}));
+    REQUIRE(plain.ok());
+    CHECK(plain->code == Code::kCancelled);
   }
 }
 

@@ -57,7 +57,7 @@ inline constexpr std::uint8_t kWireVersion = 1;
 //   STREAM_MSG  [1, 3, id, dir, seq, payload]
 //   STREAM_END  [1, 4, id, dir, count]
 //   CREDIT      [1, 5, id, dir, limit]
-//   CANCEL      [1, 6, id]
+//   CANCEL      [1, 6, id, (reason)]   reason: absent = CANCELLED, 4 = DEADLINE_EXCEEDED
 // `deadline_ms` is relative (time remaining when sent, 0 = none), so peers need no shared clock.
 // `count` is the number of stream messages sent before the end, so the end is delivered after
 // them even when frames are reordered. `dir` says which side sent the frame.

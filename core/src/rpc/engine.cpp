@@ -59,7 +59,9 @@ void Engine::tick(std::int64_t now_ms) {
         end_server_call(h, deadline_exceeded("deadline exceeded"), true);
       }
     } else if (c.deadline_at_ms <= now_ms) {
-      push_frame(c.peer, control_frame(FrameType::kCancel, c.wire_id));
+      Frame cancel = control_frame(FrameType::kCancel, c.wire_id);
+      cancel.code = Code::kDeadlineExceeded;  // the handler learns why, even before its own timer
+      push_frame(c.peer, cancel);
       finish_client(h, c, deadline_exceeded("deadline exceeded"), {}, {}, {}, now_ms);
     } else if (c.attempt_deadline_at_ms <= now_ms) {
       push_frame(c.peer, control_frame(FrameType::kCancel, c.wire_id));

@@ -127,7 +127,9 @@ void encode_frame(const Frame& f, Bytes& out) {
     case FrameType::kCredit:
       append(Value{Array{Value{static_cast<std::uint64_t>(f.dir)}, Value{f.seq}}});
       break;
-    case FrameType::kCancel: break;
+    case FrameType::kCancel:
+      if (f.code != Code::kCancelled && f.code != Code::kOk) a.push_back(Value{static_cast<std::uint64_t>(f.code)});
+      break;
   }
   codec::encode(Value{std::move(a)}, out);
 }
@@ -170,7 +172,10 @@ Result<Frame> decode_frame(std::span<const std::uint8_t> bytes, const FrameLimit
       f.dir = static_cast<Dir>(r.uint(3, 1, "dir"));
       f.seq = r.uint(4, std::uint64_t{1} << 62, "count");
       break;
-    case FrameType::kCancel: break;
+    case FrameType::kCancel:  // optional reason: CANCELLED unless it says DEADLINE_EXCEEDED
+      f.code = r.has(3) && r.uint(3, 100, "reason") == static_cast<std::uint64_t>(Code::kDeadlineExceeded)
+                   ? Code::kDeadlineExceeded : Code::kCancelled;
+      break;
   }
   if (!r.status().ok()) return r.status();
   return f;

@@ -201,7 +201,9 @@ void Engine::on_cancel(const PeerKey& from, const Frame& f) {
     return;
   }
   remember_done(from, f.call_id, nullptr);
-  end_server_call(h, Status(Code::kCancelled, "cancelled by the caller"), true);
+  Status why = f.code == Code::kDeadlineExceeded ? deadline_exceeded("deadline exceeded")
+                                                 : Status(Code::kCancelled, "cancelled by the caller");
+  end_server_call(h, std::move(why), true);
 }
 
 Engine::Call* Engine::server_call_for(const PeerKey& from, std::uint64_t wire_id, CallHandle* handle) {

@@ -1,0 +1,271 @@
+// RPC through the JS API over in-process links: unary, every streaming kind, deadlines,
+// cancellation reaching the handler, error mapping, retries, round-robin, interceptors, JSON.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { init, NitroError } from '../js/dist/node.js';
+import { Rpc, MemoryNetwork } from '../js/dist/rpc.js';
+
+await init();
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A client node "cli" and server nodes serving `service`, all registered as its instances.
+function cluster(servers = ['srv'], service = 'greeter', options = {}) {
+  const net = new MemoryNetwork();
+  const nodes = {};
+  for (const id of servers) nodes[id] = new Rpc(net.link(id), { name: service, seed: 1, ...options });
+  const cli = new Rpc(net.link('cli'), { seed: 2, ...options });
+  for (const id of servers) cli.registry.add(service, id);
+  const close = () => { cli.close(); for (const n of Object.values(nodes)) n.close(); };
+  return { net, nodes, cli, close };
+}
+
+test('unary call with metadata and propagated deadline', async () => {
+  const { nodes, cli, close } = cluster();
+  let seen;
+  nodes.srv.handle('Greeter.Hello', async (req, ctx) => {
+    seen = ctx;
+    return { msg: 'hi ' + req.name };
+  });
+  const before = Date.now();
+  const rsp = await cli.call('greeter', 'Greeter.Hello', { name: 'x' }, { timeoutMs: 1000, metadata: { trace: 't1' } });
+  assert.deepEqual(rsp, { msg: 'hi x' });
+  assert.equal(seen.metadata.trace, 't1');
+  assert.equal(seen.peer, 'cli');
+  assert.equal(seen.method, 'Greeter.Hello');
+  assert.ok(seen.deadline >= before + 900 && seen.deadline <= Date.now() + 1000);
+  assert.equal(cli.activeCalls, 0);
+  close();
+});
+
+test('server streaming: an async generator handler, for await on the caller (with flow control)', async () => {
+  const { nodes, cli, close } = cluster(['srv'], 'greeter', { window: 4 });
+  nodes.srv.handle('Greeter.Count', async function* (req) {
+    for (let i = 0; i < req.to; i++) yield { i };
+  });
+  const got = [];
+  for await (const item of cli.stream('greeter', 'Greeter.Count', { to: 50 })) got.push(item.i);
+  assert.deepEqual(got, Array.from({ length: 50 }, (_, i) => i));
+  close();
+});
+
+test('client streaming: many requests, one response', async () => {
+  const { nodes, cli, close } = cluster(['srv'], 'greeter', { window: 4 });
+  nodes.srv.handle('Math.Sum', async (reqs) => {
+    let sum = 0;
+    for await (const r of reqs) sum += r.n;
+    return { sum };
+  }, { kind: 'client' });
+  const call = cli.clientStream('greeter', 'Math.Sum');
+  for (let n = 1; n <= 40; n++) await call.send({ n });
+  assert.deepEqual(await call.end(), { sum: 820 });
+  close();
+});
+
+test('bidi streaming: echo both ways', async () => {
+  const { nodes, cli, close } = cluster(['srv'], 'greeter', { window: 4 });
+  nodes.srv.handle('Chat.Echo', async function* (reqs) {
+    for await (const r of reqs) yield r.toUpperCase();
+  }, { kind: 'bidi' });
+  const chat = cli.bidi('greeter', 'Chat.Echo');
+  const words = Array.from({ length: 30 }, (_, i) => 'w' + i);
+  const reader = (async () => {
+    const out = [];
+    for await (const w of chat) out.push(w);
+    return out;
+  })();
+  for (const w of words) await chat.send(w);
+  await chat.end();
+  assert.deepEqual(await reader, words.map((w) => w.toUpperCase()));
+  close();
+});
+
+test('deadline exceeded: the caller gets DEADLINE_EXCEEDED and the handler is signalled', async () => {
+  const { nodes, cli, close } = cluster();
+  let handlerReason;
+  nodes.srv.handle('Slow.Op', (req, ctx) => new Promise((resolve) => {
+    ctx.signal.addEventListener('abort', () => { handlerReason = ctx.signal.reason; resolve('late'); });
+  }));
+  await assert.rejects(cli.call('greeter', 'Slow.Op', {}, { timeoutMs: 60 }), (err) => {
+    assert.ok(err instanceof NitroError);
+    assert.equal(err.code, 'DEADLINE_EXCEEDED');
+    assert.equal(err.name, 'DeadlineExceededError');
+    return true;
+  });
+  await sleep(30);
+  assert.equal(handlerReason?.code, 'DEADLINE_EXCEEDED');
+  close();
+});
+
+test('cancellation through an AbortSignal reaches the handler', async () => {
+  const { nodes, cli, close } = cluster();
+  let started;
+  const startedP = new Promise((r) => (started = r));
+  let aborted;
+  const abortedP = new Promise((r) => (aborted = r));
+  nodes.srv.handle('Slow.Op', (req, ctx) => new Promise(() => {
+    started();
+    ctx.signal.addEventListener('abort', () => aborted(ctx.signal.reason));
+  }));
+  const ac = new AbortController();
+  const p = cli.call('greeter', 'Slow.Op', {}, { signal: ac.signal, timeoutMs: 5000 });
+  await startedP;
+  ac.abort();
+  await assert.rejects(p, (err) => err.code === 'CANCELLED');
+  const reason = await abortedP;
+  assert.equal(reason.code, 'CANCELLED');
+  close();
+});
+
+test('breaking out of a server stream cancels the handler', async () => {
+  const { nodes, cli, close } = cluster();
+  let finished;
+  const finishedP = new Promise((r) => (finished = r));
+  nodes.srv.handle('Feed.Forever', async function* (req, ctx) {
+    try {
+      for (let i = 0; ; i++) {
+        yield i;
+        if (ctx.signal.aborted) return;
+      }
+    } finally {
+      finished(ctx.signal.aborted);
+    }
+  });
+  const got = [];
+  for await (const i of cli.stream('greeter', 'Feed.Forever', {})) {
+    got.push(i);
+    if (got.length === 5) break;
+  }
+  assert.deepEqual(got, [0, 1, 2, 3, 4]);
+  assert.equal(await finishedP, true);
+  close();
+});
+
+test('unknown service and unknown method are UNIMPLEMENTED', async () => {
+  const { nodes, cli, close } = cluster();
+  nodes.srv.handle('Greeter.Hello', async () => 'hi');
+  await assert.rejects(cli.call('greeter', 'Greeter.Nope', {}), (err) => err.code === 'UNIMPLEMENTED' && /unknown method/.test(err.message));
+  cli.registry.add('billing', 'srv');
+  await assert.rejects(cli.call('billing', 'Greeter.Hello', {}), (err) => err.code === 'UNIMPLEMENTED' && /unknown service/.test(err.message));
+  await assert.rejects(cli.call('nowhere', 'Greeter.Hello', {}), (err) => err.code === 'UNAVAILABLE');
+  close();
+});
+
+test('handler exceptions map to error codes with messages and details', async () => {
+  const { nodes, cli, close } = cluster();
+  nodes.srv.handle('Users.Get', async (req) => {
+    if (req.id === 1) throw new NitroError('NOT_FOUND', 'no user 1', { id: 1 });
+    if (req.id === 2) throw Object.assign(new Error('go away'), { code: 'PERMISSION_DENIED' });
+    throw new Error('boom');
+  });
+  await assert.rejects(cli.call('greeter', 'Users.Get', { id: 1 }), (err) => {
+    assert.equal(err.code, 'NOT_FOUND');
+    assert.equal(err.name, 'NotFoundError');
+    assert.equal(err.message, 'no user 1');
+    assert.deepEqual(err.details, { id: 1 });
+    return true;
+  });
+  await assert.rejects(cli.call('greeter', 'Users.Get', { id: 2 }), (err) => err.code === 'PERMISSION_DENIED' && err.message === 'go away');
+  await assert.rejects(cli.call('greeter', 'Users.Get', { id: 3 }), (err) => err.code === 'UNKNOWN' && err.message === 'boom');
+  close();
+});
+
+test('idempotent calls retry on another instance; non-idempotent ones do not', async () => {
+  const { nodes, cli, close } = cluster(['s1', 's2', 's3']);
+  const served = [];
+  for (const [id, node] of Object.entries(nodes)) {
+    node.handle('Greeter.Hello', async () => {
+      served.push(id);
+      if (id === 's1') throw new NitroError('UNAVAILABLE', 's1 is draining');
+      return id;
+    });
+  }
+  const rsp = await cli.call('greeter', 'Greeter.Hello', {}, { idempotent: true, retries: 2 });
+  assert.notEqual(rsp, 's1');
+  assert.equal(served[0], 's1');
+  assert.equal(served.length, 2);
+  served.length = 0;
+  await assert.rejects(cli.call('greeter', 'Greeter.Hello', {}, { retries: 2, peer: 's1' }), (err) => err.code === 'UNAVAILABLE');
+  assert.deepEqual(served, ['s1']);
+  close();
+});
+
+test('round-robin spreads load evenly over 3 instances', async () => {
+  const { nodes, cli, close } = cluster(['s1', 's2', 's3']);
+  const counts = { s1: 0, s2: 0, s3: 0 };
+  for (const [id, node] of Object.entries(nodes)) node.handle('Greeter.Hello', async () => { counts[id]++; return id; });
+  await Promise.all(Array.from({ length: 300 }, () => cli.call('greeter', 'Greeter.Hello', {})));
+  assert.deepEqual(counts, { s1: 100, s2: 100, s3: 100 });
+  close();
+});
+
+test('consistent hashing keeps one key on one instance', async () => {
+  const { nodes, cli, close } = cluster(['s1', 's2', 's3']);
+  for (const [id, node] of Object.entries(nodes)) node.handle('Cart.Get', async () => id);
+  for (const key of ['alice', 'bob', 'carol']) {
+    const owners = new Set();
+    for (let i = 0; i < 10; i++) owners.add(await cli.call('greeter', 'Cart.Get', {}, { strategy: 'hash', key }));
+    assert.equal(owners.size, 1);
+  }
+  close();
+});
+
+test('interceptors on client and server (auth and metrics)', async () => {
+  const { nodes, cli, close } = cluster();
+  const log = [];
+  nodes.srv.use({
+    server: async (req, ctx, next) => {
+      if (ctx.metadata.authorization !== 'Bearer good') throw new NitroError('UNAUTHENTICATED', 'bad token');
+      log.push('server:' + ctx.method);
+      return next(req, ctx);
+    },
+  });
+  nodes.srv.handle('Greeter.Hello', async (req) => 'hi ' + req);
+  cli.use({
+    client: async (call, next) => {
+      call.metadata.authorization = call.options.token ?? 'Bearer good';
+      const started = Date.now();
+      try {
+        return await next(call);
+      } finally {
+        log.push(`client:${call.method}:${Date.now() - started >= 0}`);
+      }
+    },
+  });
+  assert.equal(await cli.call('greeter', 'Greeter.Hello', 'x'), 'hi x');
+  await assert.rejects(cli.call('greeter', 'Greeter.Hello', 'x', { token: 'Bearer bad' }), (err) => err.code === 'UNAUTHENTICATED');
+  assert.deepEqual(log, ['server:Greeter.Hello', 'client:Greeter.Hello:true', 'client:Greeter.Hello:true']);
+  close();
+});
+
+test('JSON content type is accepted and answered in kind', async () => {
+  const { nodes, cli, close } = cluster();
+  nodes.srv.handle('Greeter.Hello', async (req) => ({ msg: 'hi ' + req.name, n: [1, 2] }));
+  assert.deepEqual(await cli.call('greeter', 'Greeter.Hello', { name: 'j' }, { contentType: 'json' }), { msg: 'hi j', n: [1, 2] });
+  close();
+});
+
+test('a peer going down fails its calls with UNAVAILABLE', async () => {
+  const { net, nodes, cli, close } = cluster();
+  nodes.srv.handle('Slow.Op', () => new Promise(() => {}));
+  const p = cli.call('greeter', 'Slow.Op', {}, { timeoutMs: 5000 });
+  await sleep(5);
+  net.down('srv');
+  await assert.rejects(p, (err) => err.code === 'UNAVAILABLE');
+  close();
+});
+
+test('advertisements feed the registry with a TTL', async () => {
+  const { nodes, cli, close } = cluster([]);
+  const net = new MemoryNetwork();
+  const srv = new Rpc(net.link('far'), { name: 'billing' });
+  cli.applyAdvertisement(srv.advertisement(60000));
+  const inst = cli.registry.instances('billing');
+  assert.equal(inst.length, 1);
+  assert.equal(inst[0].peer, 'far');
+  assert.ok(inst[0].expiresAtMs > 0);
+  assert.throws(() => cli.applyAdvertisement(new Uint8Array([1, 2, 3])), (err) => err.code === 'DECODE_ERROR');
+  srv.close();
+  void nodes;
+  close();
+});
