@@ -2,9 +2,11 @@
 // Glue only: every decision is the engine's. Payloads cross as raw bytes (the TS layer encodes
 // them with the core codec or as JSON text); call handles are small integers, exact as doubles.
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "bytes.h"
+#include "nitro/codec.h"
 #include "nitro/rpc.h"
 
 namespace nitro::bind {
@@ -41,6 +43,23 @@ rpc::Metadata metadata_from_js(const val& obj) {
   return md;
 }
 
+// Metadata packed by the TS layer as "k\0v\0k\0v" (one string crossing instead of an object walk;
+// the TS layer refuses NUL inside keys and values).
+Result<rpc::Metadata> metadata_from_packed(const std::string& packed) {
+  rpc::Metadata md;
+  if (packed.empty()) return md;
+  std::size_t pos = 0;
+  while (pos <= packed.size()) {
+    std::size_t k_end = packed.find('\0', pos);
+    if (k_end == std::string::npos) return invalid_argument("malformed packed metadata");
+    std::size_t v_end = packed.find('\0', k_end + 1);
+    if (v_end == std::string::npos) v_end = packed.size();
+    md[packed.substr(pos, k_end - pos)] = packed.substr(k_end + 1, v_end - k_end - 1);
+    pos = v_end + 1;
+  }
+  return md;
+}
+
 val metadata_to_js(const rpc::Metadata& md) {
   val obj = val::object();
   for (const auto& [k, v] : md) obj.set(k, v);
@@ -63,28 +82,6 @@ const char* event_kind_name(rpc::EventKind k) {
     case rpc::EventKind::kWritable: return "writable";
   }
   return "done";
-}
-
-Result<rpc::CallOptions> options_from_js(const val& o) {
-  rpc::CallOptions c;
-  c.peer = get_or<std::string>(o, "peer", "");
-  c.service = get_or<std::string>(o, "service", "");
-  c.method = get_or<std::string>(o, "method", "");
-  c.metadata = metadata_from_js(o["metadata"]);
-  if (!o["payload"].isUndefined()) c.payload = bytes_from_js(o["payload"]);
-  c.content_type = get_or<std::string>(o, "contentType", "msgpack") == "json" ? rpc::ContentType::kJson : rpc::ContentType::kMsgpack;
-  auto kind = kind_from_name(get_or<std::string>(o, "kind", "unary"));
-  if (!kind.ok()) return kind.status();
-  c.kind = *kind;
-  c.timeout_ms = ms(get_or<double>(o, "timeoutMs", 30000));
-  c.attempt_timeout_ms = ms(get_or<double>(o, "attemptTimeoutMs", 0));
-  c.idempotent = get_or<bool>(o, "idempotent", false);
-  c.retries = static_cast<std::uint32_t>(get_or<double>(o, "retries", 0));
-  std::string strategy = get_or<std::string>(o, "strategy", "round-robin");
-  c.strategy = strategy == "random" ? rpc::Strategy::kRandom
-               : strategy == "hash" ? rpc::Strategy::kConsistentHash : rpc::Strategy::kRoundRobin;
-  c.hash_key = get_or<std::string>(o, "key", "");
-  return c;
 }
 
 val event_to_js(rpc::Event& e) {
@@ -120,6 +117,66 @@ val event_to_js(rpc::Event& e) {
   return o;
 }
 
+// drain(): every pending transmit and event in one buffer, so a flush costs one boundary
+// crossing instead of dozens of property accesses. Layout (little endian), one record after another:
+//   f64 next deadline (-1: none), then records:
+//   u8 1, str peer, bin frame                                  a transmit
+//   u8 2, u8 kind, f64 handle, u8 stream kind, str peer, ...   an event; then by kind:
+//     request:   str service, str method, md, bin payload, u8 content (1 = json), f64 deadline (-1 none)
+//     message:   bin payload
+//     done:      str code, str message, bin payload, md, bin details (msgpack), u32 attempts
+//     cancelled: str code, str message
+//   str/bin = u32 length + bytes; md = u32 count + (str key, str value) pairs.
+class BatchWriter {
+ public:
+  void u8(std::uint8_t v) { out_.push_back(v); }
+  void u32(std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+  void f64(double d) {
+    std::uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);
+    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<std::uint8_t>(bits >> (8 * i)));
+  }
+  void bin(std::span<const std::uint8_t> b) {
+    u32(static_cast<std::uint32_t>(b.size()));
+    out_.insert(out_.end(), b.begin(), b.end());
+  }
+  void str(std::string_view s) { bin({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}); }
+  void md(const rpc::Metadata& m) {
+    u32(static_cast<std::uint32_t>(m.size()));
+    for (const auto& [k, v] : m) { str(k); str(v); }
+  }
+  void event(const rpc::Event& e) {
+    u8(2);
+    u8(static_cast<std::uint8_t>(e.kind));
+    f64(static_cast<double>(e.handle));
+    u8(static_cast<std::uint8_t>(e.stream_kind));
+    str(e.peer);
+    switch (e.kind) {
+      case rpc::EventKind::kRequest:
+        str(e.service); str(e.method); md(e.metadata); bin(e.payload);
+        u8(e.content_type == rpc::ContentType::kJson ? 1 : 0);
+        f64(e.deadline_at_ms == rpc::kNoDeadline ? -1.0 : static_cast<double>(e.deadline_at_ms));
+        break;
+      case rpc::EventKind::kMessage: bin(e.payload); break;
+      case rpc::EventKind::kDone:
+        str(code_name(e.status.code())); str(e.status.message()); bin(e.payload); md(e.metadata);
+        bin(e.details.is_nil() ? Bytes{} : codec::encode(e.details));
+        u32(e.attempts);
+        break;
+      case rpc::EventKind::kCancelled: str(code_name(e.status.code())); str(e.status.message()); break;
+      default: break;
+    }
+  }
+  bool empty() const { return out_.empty(); }
+  const Bytes& bytes() const { return out_; }
+  void clear() { out_.clear(); }
+
+ private:
+  Bytes out_;
+};
+
 class RpcEngineJs {
  public:
   RpcEngineJs(std::string self, double seed, val config) : engine_(std::move(self), static_cast<std::uint64_t>(seed), config_from_js(config)) {}
@@ -143,6 +200,43 @@ class RpcEngineJs {
     return d ? val(static_cast<double>(*d)) : val::null();
   }
   void peer_down(std::string peer, double now_ms) { engine_.peer_down(peer, ms(now_ms)); }
+  // Inbound frames batched by the TS layer ([str peer, bin frame]...) handled in one crossing,
+  // then drain(). Malformed frames are dropped (their error is the engine's to report: none here).
+  val step(val inbound, double now_ms) {
+    Bytes in = bytes_from_js(inbound);
+    std::size_t pos = 0;
+    auto read_len = [&](std::uint32_t& n) {
+      if (in.size() - pos < 4) return false;
+      n = static_cast<std::uint32_t>(in[pos]) | static_cast<std::uint32_t>(in[pos + 1]) << 8 |
+          static_cast<std::uint32_t>(in[pos + 2]) << 16 | static_cast<std::uint32_t>(in[pos + 3]) << 24;
+      pos += 4;
+      return in.size() - pos >= n;
+    };
+    while (pos < in.size()) {
+      std::uint32_t peer_len = 0, frame_len = 0;
+      if (!read_len(peer_len)) break;
+      std::string peer(reinterpret_cast<const char*>(in.data() + pos), peer_len);
+      pos += peer_len;
+      if (!read_len(frame_len)) break;
+      (void)engine_.handle(peer, std::span<const std::uint8_t>(in.data() + pos, frame_len), ms(now_ms));
+      pos += frame_len;
+    }
+    return drain();
+  }
+
+  // The batch starts with f64 next_deadline (-1: none), so scheduling needs no extra crossing.
+  val drain() {
+    batch_.clear();
+    auto deadline = engine_.next_deadline();
+    batch_.f64(deadline ? static_cast<double>(*deadline) : -1.0);
+    while (auto t = engine_.poll_transmit()) {
+      batch_.u8(1);
+      batch_.str(t->peer);
+      batch_.bin(t->bytes);
+    }
+    while (auto e = engine_.poll_event()) batch_.event(*e);
+    return bytes_to_js(batch_.bytes());
+  }
 
   void serve(std::string service) { engine_.serve(service); }
   val register_method(std::string method, std::string kind) {
@@ -151,21 +245,43 @@ class RpcEngineJs {
     return status_to_js(engine_.register_method(method, *k));
   }
   void unregister_method(std::string method) { engine_.unregister_method(method); }
-  val respond(double call, std::string code, std::string message, val payload, val trailer, val details, double now_ms) {
+  // details: msgpack bytes of the error details (empty: none); trailer: packed metadata.
+  val respond(double call, std::string code, std::string message, val payload, std::string trailer, val details, double now_ms) {
     Value d;
-    if (!details.isUndefined()) {
-      auto v = value_from_js(details);
-      if (v.ok()) d = std::move(*v);
+    Bytes details_bytes = bytes_from_js(details);
+    if (!details_bytes.empty()) {
+      auto v = codec::decode(details_bytes);
+      if (!v.ok()) return error_to_js(v.status());
+      d = std::move(*v);
     }
+    auto md = metadata_from_packed(trailer);
+    if (!md.ok()) return error_to_js(md.status());
     Status s = code == "OK" ? Status{} : Status(code_from_name(code), message);
-    return status_to_js(engine_.respond(static_cast<CallHandle>(call), s, payload.isUndefined() ? Bytes{} : bytes_from_js(payload),
-                                        metadata_from_js(trailer), d, ms(now_ms)));
+    return status_to_js(engine_.respond(static_cast<CallHandle>(call), s, bytes_from_js(payload), *md, d, ms(now_ms)));
   }
 
-  val start_call(val options, double now_ms) {
-    auto o = options_from_js(options);
-    if (!o.ok()) return error_to_js(o.status());
-    auto h = engine_.start_call(std::move(*o), ms(now_ms));
+  // Positional arguments (no option object to walk): kinds and strategies are the enum values.
+  val start_call(std::string peer, std::string service, std::string method, std::string metadata, val payload,
+                 int content_type, int kind, double timeout_ms, double attempt_timeout_ms, bool idempotent,
+                 double retries, int strategy, std::string key, double now_ms) {
+    rpc::CallOptions c;
+    auto md = metadata_from_packed(metadata);
+    if (!md.ok()) return error_to_js(md.status());
+    if (kind < 0 || kind > 3 || strategy < 0 || strategy > 2) return error_to_js(invalid_argument("bad kind or strategy"));
+    c.peer = std::move(peer);
+    c.service = std::move(service);
+    c.method = std::move(method);
+    c.metadata = std::move(*md);
+    c.payload = bytes_from_js(payload);
+    c.content_type = content_type == 1 ? rpc::ContentType::kJson : rpc::ContentType::kMsgpack;
+    c.kind = static_cast<StreamKind>(kind);
+    c.timeout_ms = ms(timeout_ms);
+    c.attempt_timeout_ms = ms(attempt_timeout_ms);
+    c.idempotent = idempotent;
+    c.retries = static_cast<std::uint32_t>(retries);
+    c.strategy = static_cast<rpc::Strategy>(strategy);
+    c.hash_key = std::move(key);
+    auto h = engine_.start_call(std::move(c), ms(now_ms));
     if (!h.ok()) return error_to_js(h.status());
     return val(static_cast<double>(*h));
   }
@@ -214,6 +330,7 @@ class RpcEngineJs {
   }
 
   rpc::Engine engine_;
+  BatchWriter batch_;
 };
 
 // [service names], ttlMs -> advertisement bytes for `peer`.
@@ -237,6 +354,8 @@ EMSCRIPTEN_BINDINGS(nitro_rpc) {
       .function("tick", &RpcEngineJs::tick)
       .function("pollTransmit", &RpcEngineJs::poll_transmit)
       .function("pollEvent", &RpcEngineJs::poll_event)
+      .function("drain", &RpcEngineJs::drain)
+      .function("step", &RpcEngineJs::step)
       .function("nextDeadline", &RpcEngineJs::next_deadline)
       .function("peerDown", &RpcEngineJs::peer_down)
       .function("serve", &RpcEngineJs::serve)

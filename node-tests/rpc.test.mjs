@@ -269,3 +269,25 @@ test('advertisements feed the registry with a TTL', async () => {
   void nodes;
   close();
 });
+
+test('the payload msgpack (js/src/msgpack.ts) is byte-identical to the core codec', async () => {
+  const { codec } = await import('../js/dist/node.js');
+  const { encode, decode } = await import('../js/dist/msgpack.js');
+  const values = [
+    null, true, false, 0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER,
+    -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, Number.MIN_SAFE_INTEGER,
+    2n ** 63n, 2n ** 64n - 1n, -(2n ** 63n), 1.5, -1e300, 0.1, '', 'a', 'héllo ✓', 'x'.repeat(31), 'x'.repeat(32),
+    'y'.repeat(300), 'z'.repeat(70000), new Uint8Array([1, 2, 3]), new Uint8Array(300), [], [1, [2, [3]]],
+    Array.from({ length: 20 }, (_, i) => i), {}, { a: 1, b: { c: [true, null] } },
+    Object.fromEntries(Array.from({ length: 20 }, (_, i) => ['k' + i, i])), new Map([[1, 'one'], ['two', 2]]),
+  ];
+  for (const v of values) {
+    const ours = encode(v);
+    assert.deepEqual(Buffer.from(ours).toString('hex'), Buffer.from(codec.encode(v)).toString('hex'), `encode ${String(v).slice(0, 20)}`);
+    assert.deepEqual(decode(ours), codec.decode(ours));
+  }
+  for (const bad of [[], [0xc1], [0xd4, 1, 0], [0x92, 1], [0xc0, 0xc0], [0xdb, 0xff, 0xff, 0xff, 0xff, 0x61], [0xa2, 0xff, 0xfe]]) {
+    assert.throws(() => decode(new Uint8Array(bad)), (err) => err.code === 'DECODE_ERROR');
+  }
+  assert.throws(() => encode(() => 1), (err) => err.code === 'INVALID_ARGUMENT');
+});

@@ -15,8 +15,7 @@
 //   * optionally `onPeerDown(listener)`: the link reports a peer it lost.
 import { errorFor, NitroError } from './errors.js';
 import type { ErrorCode } from './errors.js';
-import { codec } from './codec.js';
-import type { NitroValue } from './codec.js';
+import { decode as decodeMsgpack, encode as encodeMsgpack } from './msgpack.js';
 import { getModule } from './wasm.js';
 
 export interface RpcLink {
@@ -224,6 +223,8 @@ export class Rpc {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt: number | undefined;
   private flushing = false;
+  private flushQueued = false;
+  private readonly inbound = new InboundQueue();
   private again = false;
   private closed = false;
 
@@ -335,7 +336,7 @@ export class Rpc {
     for (const [handle, state] of this.calls) {
       if (!state.ended) this.engine.cancel(handle, this.now());
     }
-    this.flush();
+    this.drainNow();
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.engine.delete();
@@ -377,13 +378,13 @@ export class Rpc {
 
   private encode(value: unknown, contentType: ContentType): Uint8Array {
     if (contentType === 'json') return textEncoder.encode(JSON.stringify(value ?? null));
-    return codec.encode(value as NitroValue);
+    return encodeMsgpack(value);
   }
 
   private decode(bytes: Uint8Array | undefined, contentType: ContentType): unknown {
     if (!bytes || bytes.length === 0) return undefined;
     if (contentType === 'json') return JSON.parse(textDecoder.decode(bytes));
-    return codec.decode(bytes);
+    return decodeMsgpack(bytes);
   }
 
   private async open(info: ClientCallInfo): Promise<OpenCall> {
@@ -391,12 +392,11 @@ export class Rpc {
     const contentType = o.contentType ?? 'msgpack';
     if (o.signal?.aborted) throw new NitroError('CANCELLED', 'the call was aborted before it started');
     const carriesRequest = info.kind === 'unary' || info.kind === 'server';
-    const handle = this.engine.startCall({
-      peer: o.peer, service: info.service, method: info.method, metadata: info.metadata,
-      payload: carriesRequest ? this.encode(info.request, contentType) : EMPTY, contentType, kind: info.kind,
-      timeoutMs: o.timeoutMs ?? 30000, attemptTimeoutMs: o.attemptTimeoutMs, idempotent: o.idempotent ?? false,
-      retries: o.retries ?? 0, strategy: o.strategy, key: o.key,
-    }, this.now());
+    const handle = this.engine.startCall(
+      o.peer ?? '', info.service, info.method, packMetadata(info.metadata),
+      carriesRequest ? this.encode(info.request, contentType) : EMPTY, contentType === 'json' ? 1 : 0,
+      STREAM_KINDS.indexOf(info.kind), o.timeoutMs ?? 30000, o.attemptTimeoutMs ?? 0, o.idempotent ?? false,
+      o.retries ?? 0, STRATEGIES.indexOf(o.strategy ?? 'round-robin'), o.key ?? '', this.now());
     if (typeof handle !== 'number') throw errorFor(handle.code, handle.message);
     const state: CallState = { kind: info.kind, contentType, writable: [], ended: false };
     const result = new Promise<unknown>((resolve, reject) => (state.settle = { resolve, reject }));
@@ -452,43 +452,68 @@ export class Rpc {
     }
   }
 
+  // Inbound frames wait for the next drain and cross into the engine together with it.
   private receive(peer: string, bytes: Uint8Array): void {
     if (this.closed) return;
-    this.engine.handle(peer, bytes, this.now());  // malformed frames are dropped (error value)
+    this.inbound.push(peer, bytes);
     this.flush();
   }
 
-  // Drains the engine: frames to the link, events to their calls. Re-entrant calls (an event
-  // handler calling back into the engine) only ask for another round.
+  // Asks for a drain on a microtask: inputs arriving together (one socket read, a burst of calls)
+  // share one boundary crossing.
   private flush(): void {
+    if (this.flushQueued || this.closed) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.drainNow();
+    });
+  }
+
+  // Drains the engine: frames to the link, events to their calls. Engine calls made while
+  // dispatching queue their own flush.
+  private drainNow(): void {
     if (this.closed) return;
     if (this.flushing) {
       this.again = true;
       return;
     }
     this.flushing = true;
+    let deadline = -1;
     try {
       do {
         this.again = false;
-        for (let t = this.engine.pollTransmit(); t !== null; t = this.engine.pollTransmit()) {
-          try {
-            this.link.send(t.peer, t.bytes);
-          } catch {
-            this.engine.peerDown(t.peer, this.now());
-            this.again = true;
-          }
-        }
-        for (let e = this.engine.pollEvent(); e !== null; e = this.engine.pollEvent()) this.dispatch(e);
+        const r = new BatchReader(this.inbound.empty() ? this.engine.drain() : this.engine.step(this.inbound.take(), this.now()));
+        deadline = r.f64();
+        if (!r.done()) this.consume(r);  // sets `again` when a send failed (peerDown queued output)
       } while (this.again);
     } finally {
       this.flushing = false;
     }
-    this.schedule();
+    this.schedule(deadline);
   }
 
-  private schedule(): void {
-    const at: number | null = this.engine.nextDeadline();
-    if (at === null) return;
+  private consume(r: BatchReader): void {
+    const events: EngineEvent[] = [];
+    while (!r.done()) {
+      if (r.u8() === 1) {
+        const peer = r.str();
+        const bytes = r.bin();
+        try {
+          this.link.send(peer, bytes);
+        } catch {
+          this.engine.peerDown(peer, this.now());
+          this.again = true;
+        }
+      } else {
+        events.push(r.event());
+      }
+    }
+    for (const e of events) this.dispatch(e);
+  }
+
+  private schedule(at: number): void {
+    if (at < 0) return;
     if (this.timerAt !== undefined && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
@@ -497,7 +522,7 @@ export class Rpc {
       this.timerAt = undefined;
       if (this.closed) return;
       this.engine.tick(this.now());
-      this.flush();
+      this.drainNow();
     }, Math.max(0, at - this.now()));
   }
 
@@ -557,7 +582,7 @@ export class Rpc {
   private onRequest(e: EngineEvent): void {
     const h = this.handlers.get(e.method!);
     const contentType = e.contentType ?? 'msgpack';
-    const state: CallState = { kind: e.streamKind, contentType, writable: [], ended: false, controller: new AbortController() };
+    const state: CallState = { kind: e.streamKind, contentType, writable: [], ended: false };
     if (e.streamKind === 'client' || e.streamKind === 'bidi') {
       state.inbox = new Inbox(() => this.consumed(e.handle), () => undefined);
     }
@@ -565,7 +590,14 @@ export class Rpc {
     const deadline = e.deadlineAtMs == null ? undefined : Date.now() + (e.deadlineAtMs - this.now());
     const ctx: HandlerContext = {
       peer: e.peer, service: e.service ?? '', method: e.method ?? '', metadata: e.metadata ?? {}, deadline,
-      signal: state.controller!.signal, trailer: {},
+      get signal() {  // created on first use: most handlers never look
+        if (!state.controller) {
+          state.controller = new AbortController();
+          if (state.error) state.controller.abort(state.error);
+        }
+        return state.controller.signal;
+      },
+      trailer: {},
     };
     void this.runHandler(e.handle, h, ctx, state, e.payload);
   }
@@ -598,8 +630,144 @@ export class Rpc {
     if (state.ended || this.closed) return;  // cancelled or timed out: nobody is waiting
     state.ended = true;
     this.calls.delete(handle);
-    this.engine.respond(handle, code, message, payload, trailer, details, this.now());
+    this.engine.respond(handle, code, message, payload, packMetadata(trailer),
+                        details === undefined ? EMPTY : encodeMsgpack(details), this.now());
     this.flush();
+  }
+}
+
+const STRATEGIES: Strategy[] = ['random', 'round-robin', 'hash'];  // the core's Strategy values
+
+// "k\0v\0k\0v": one string across the boundary (see bindings/rpc.cpp).
+function packMetadata(md: Metadata): string {
+  let out = '';
+  for (const key in md) {
+    const value = String(md[key]);
+    if (key.includes('\0') || value.includes('\0')) throw new NitroError('INVALID_ARGUMENT', 'metadata may not contain NUL');
+    out += (out ? '\0' : '') + key + '\0' + value;
+  }
+  return out;
+}
+
+/** Frames received since the last drain, packed as [u32 len, peer utf-8, u32 len, frame]... */
+class InboundQueue {
+  private buf = new Uint8Array(4096);
+  private view = new DataView(this.buf.buffer);
+  private pos = 0;
+
+  empty(): boolean {
+    return this.pos === 0;
+  }
+  push(peer: string, frame: Uint8Array): void {
+    const id = textEncoder.encode(peer);
+    this.ensure(8 + id.length + frame.length);
+    this.view.setUint32(this.pos, id.length, true);
+    this.buf.set(id, this.pos + 4);
+    this.pos += 4 + id.length;
+    this.view.setUint32(this.pos, frame.length, true);
+    this.buf.set(frame, this.pos + 4);
+    this.pos += 4 + frame.length;
+  }
+  take(): Uint8Array {
+    const out = this.buf.subarray(0, this.pos);
+    this.pos = 0;
+    return out;  // read by the engine before the next push
+  }
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+}
+
+const EVENT_KINDS: EngineEvent['kind'][] = ['request', 'message', 'halfClose', 'done', 'cancelled', 'writable'];
+const STREAM_KINDS: StreamKind[] = ['unary', 'server', 'client', 'bidi'];
+
+/** Reads RpcEngine.drain() batches (layout in bindings/rpc.cpp). Byte fields are views into
+ *  the batch, which is a fresh copy owned by JS. */
+class BatchReader {
+  private offset = 0;
+  private readonly view: DataView;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  done(): boolean {
+    return this.offset >= this.bytes.length;
+  }
+  u8(): number {
+    return this.bytes[this.offset++];
+  }
+  u32(): number {
+    const v = this.view.getUint32(this.offset, true);
+    this.offset += 4;
+    return v;
+  }
+  f64(): number {
+    const v = this.view.getFloat64(this.offset, true);
+    this.offset += 8;
+    return v;
+  }
+  bin(): Uint8Array {
+    const n = this.u32();
+    const b = this.bytes.subarray(this.offset, this.offset + n);
+    this.offset += n;
+    return b;
+  }
+  str(): string {
+    const n = this.u32();
+    let s = '';
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      const c = this.bytes[this.offset + i];
+      if (c > 0x7f) { ascii = false; break; }
+      s += String.fromCharCode(c);
+    }
+    if (!ascii) s = textDecoder.decode(this.bytes.subarray(this.offset, this.offset + n));
+    this.offset += n;
+    return s;
+  }
+  md(): Metadata {
+    const m: Metadata = {};
+    for (let n = this.u32(); n > 0; n--) {
+      const k = this.str();
+      m[k] = this.str();
+    }
+    return m;
+  }
+  event(): EngineEvent {
+    const kind = EVENT_KINDS[this.u8()];
+    const handle = this.f64();
+    const streamKind = STREAM_KINDS[this.u8()];
+    const e: EngineEvent = { kind, handle, streamKind, peer: this.str() };
+    if (kind === 'request') {
+      e.service = this.str();
+      e.method = this.str();
+      e.metadata = this.md();
+      e.payload = this.bin();
+      e.contentType = this.u8() === 1 ? 'json' : 'msgpack';
+      const deadline = this.f64();
+      e.deadlineAtMs = deadline < 0 ? null : deadline;
+    } else if (kind === 'message') {
+      e.payload = this.bin();
+    } else if (kind === 'done') {
+      e.code = this.str() as ErrorCode | 'OK';
+      e.message = this.str();
+      e.payload = this.bin();
+      e.metadata = this.md();
+      const details = this.bin();
+      e.details = details.length ? decodeMsgpack(details) : undefined;
+      e.attempts = this.u32();
+    } else if (kind === 'cancelled') {
+      e.code = this.str() as ErrorCode;
+      e.message = this.str();
+    }
+    return e;
   }
 }
 
