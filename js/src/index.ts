@@ -6,3 +6,8 @@ export * from './errors.js';
 export { codec } from './codec.js';
 export type { NitroValue } from './codec.js';
 export { versions } from './versions.js';
+export { Identity, SecureLink, envelope, peerId } from './crypto.js';
+export type {
+  PeerIdText, PwhashParams, LinkOptions, LinkLimits, LinkEvent, LinkState, LinkCounters,
+  OpenedEnvelope, EnvelopeFields,
+} from './crypto.js';

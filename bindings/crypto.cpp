@@ -1,0 +1,233 @@
+// Embind glue for identities, secure links and signed envelopes. Conversion only: bytes as
+// Uint8Array, peer ids as their base32 text, errors as values (bytes.h error_to_js).
+#include <cmath>
+#include <cstring>
+
+#include "bytes.h"
+#include "nitro/envelope.h"
+#include "nitro/identity.h"
+#include "nitro/link.h"
+
+namespace nitro::bind {
+namespace {
+
+using crypto::Envelope;
+using crypto::Identity;
+using crypto::LinkEvent;
+using crypto::LinkLimits;
+using crypto::PeerId;
+using crypto::SecureLink;
+
+std::optional<crypto::Seed> seed_from_js(const val& v) {
+  Bytes b = bytes_from_js(v);
+  if (b.size() != crypto::kSeedBytes) return std::nullopt;
+  crypto::Seed s{};
+  std::memcpy(s.data(), b.data(), s.size());
+  return s;
+}
+
+val bad_seed() { return error_to_js(invalid_argument("seed must be 32 bytes")); }
+
+// JS numbers carry integers exactly up to 2^53 - 1.
+std::optional<std::uint64_t> u64_from_js(double d) {
+  if (!std::isfinite(d) || d < 0 || std::trunc(d) != d || d > 9007199254740991.0) return std::nullopt;
+  return static_cast<std::uint64_t>(d);
+}
+
+val identity_from_seed(const val& seed) {
+  auto s = seed_from_js(seed);
+  if (!s) return bad_seed();
+  return val(Identity::from_seed(*s));
+}
+
+val identity_import_sealed(const val& sealed, const std::string& passphrase) {
+  auto id = Identity::import_sealed(bytes_from_js(sealed), passphrase);
+  if (!id.ok()) return error_to_js(id.status());
+  return val(std::move(*id));
+}
+
+std::string identity_peer_id(const Identity& id) { return id.peer_id().to_string(); }
+val identity_public_key(const Identity& id) { return bytes_to_js(id.peer_id().bytes()); }
+val identity_sign(const Identity& id, const val& message) { return bytes_to_js(id.sign(bytes_from_js(message))); }
+val identity_export_seed(const Identity& id) { return bytes_to_js(id.export_seed()); }
+
+val identity_export_sealed(const Identity& id, const std::string& passphrase, const val& entropy, double ops,
+                           double mem_kib) {
+  auto s = seed_from_js(entropy);
+  if (!s) return bad_seed();
+  auto o = u64_from_js(ops), m = u64_from_js(mem_kib);
+  if (!o || !m || *o > UINT32_MAX || *m > UINT32_MAX) return error_to_js(invalid_argument("bad pwhash parameters"));
+  auto sealed = id.export_sealed(passphrase, *s, {static_cast<std::uint32_t>(*o), static_cast<std::uint32_t>(*m)});
+  if (!sealed.ok()) return error_to_js(sealed.status());
+  return bytes_to_js(*sealed);
+}
+
+// Peer id text -> public key bytes, or an error value.
+val peer_id_parse(const std::string& text) {
+  auto id = PeerId::parse(text);
+  if (!id.ok()) return error_to_js(id.status());
+  return bytes_to_js(id->bytes());
+}
+
+val peer_id_from_bytes(const val& bytes) {
+  auto id = PeerId::from_bytes(bytes_from_js(bytes));
+  if (!id.ok()) return error_to_js(id.status());
+  return val(id->to_string());
+}
+
+bool peer_id_verify(const std::string& peer, const val& message, const val& signature) {
+  auto id = PeerId::parse(peer);
+  return id.ok() && id->verify(bytes_from_js(message), bytes_from_js(signature));
+}
+
+LinkLimits limits_from_js(const val& v) {
+  LinkLimits limits;
+  if (v.isUndefined() || v.isNull()) return limits;
+  auto get = [&](const char* key, std::size_t& field) {
+    val x = v[key];
+    if (x.isNumber()) {
+      auto n = u64_from_js(x.as<double>());
+      if (n && *n > 0) field = static_cast<std::size_t>(*n);
+    }
+  };
+  get("plaintextBytesMax", limits.plaintext_bytes_max);
+  get("transmitQueueMax", limits.transmit_queue_max);
+  get("eventQueueMax", limits.event_queue_max);
+  return limits;
+}
+
+val link_create(bool initiator, const Identity& id, const val& ephemeral_seed, const std::string& expected_peer,
+                const val& limits) {
+  auto s = seed_from_js(ephemeral_seed);
+  if (!s) return bad_seed();
+  std::optional<PeerId> expected;
+  if (!expected_peer.empty()) {
+    auto p = PeerId::parse(expected_peer);
+    if (!p.ok()) return error_to_js(p.status());
+    expected = *p;
+  }
+  const LinkLimits l = limits_from_js(limits);
+  return initiator ? val(SecureLink::initiator(id, *s, expected, l)) : val(SecureLink::responder(id, *s, expected, l));
+}
+
+val status_to_js(const Status& s) { return s.ok() ? val::undefined() : error_to_js(s); }
+val link_handle(SecureLink& link, const val& frame) { return status_to_js(link.handle(bytes_from_js(frame))); }
+val link_send(SecureLink& link, const val& data) { return status_to_js(link.send(bytes_from_js(data))); }
+
+val link_poll_transmit(SecureLink& link) {
+  auto frame = link.poll_transmit();
+  return frame ? bytes_to_js(*frame) : val::undefined();
+}
+
+val link_poll_event(SecureLink& link) {
+  auto event = link.poll_event();
+  if (!event) return val::undefined();
+  val out = val::object();
+  switch (event->kind) {
+    case LinkEvent::Kind::kEstablished:
+      out.set("type", std::string("established"));
+      out.set("peer", event->peer.to_string());
+      break;
+    case LinkEvent::Kind::kFailed:
+      out.set("type", std::string("failed"));
+      out.set("error", error_to_js(event->status));
+      break;
+    case LinkEvent::Kind::kMessage:
+      out.set("type", std::string("message"));
+      out.set("data", bytes_to_js(event->message));
+      break;
+  }
+  return out;
+}
+
+std::string link_state(const SecureLink& link) {
+  switch (link.state()) {
+    case crypto::LinkState::kHandshaking: return "handshaking";
+    case crypto::LinkState::kEstablished: return "established";
+    case crypto::LinkState::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+val link_remote_peer(const SecureLink& link) {
+  const auto& peer = link.remote_peer();
+  return peer ? val(peer->to_string()) : val::undefined();
+}
+
+val link_handshake_hash(const SecureLink& link) { return bytes_to_js(link.handshake_hash()); }
+std::string link_last_error(const SecureLink& link) { return crypto::frame_error_name(link.last_error()); }
+
+val link_counters(const SecureLink& link) {
+  const auto& c = link.counters();
+  val out = val::object();
+  out.set("framesSent", static_cast<double>(c.frames_sent));
+  out.set("framesReceived", static_cast<double>(c.frames_received));
+  out.set("plaintextBytesSent", static_cast<double>(c.plaintext_bytes_sent));
+  out.set("plaintextBytesReceived", static_cast<double>(c.plaintext_bytes_received));
+  val rejected = val::object();
+  for (std::size_t i = 1; i < crypto::kFrameErrorCount; ++i) {
+    rejected.set(crypto::frame_error_name(static_cast<crypto::FrameError>(i)), static_cast<double>(c.rejected[i]));
+  }
+  out.set("rejected", rejected);
+  out.set("rejectedTotal", static_cast<double>(c.rejected_total()));
+  return out;
+}
+
+val envelope_to_js(const Envelope& e) {
+  val out = val::object();
+  out.set("origin", e.origin.to_string());
+  out.set("seq", static_cast<double>(e.seq));
+  out.set("timestampMs", static_cast<double>(e.timestamp_ms));
+  out.set("topic", e.topic);
+  out.set("payload", bytes_to_js(e.payload));
+  out.set("signature", bytes_to_js(e.signature));
+  return out;
+}
+
+val envelope_sign(const Identity& id, double seq, double timestamp_ms, const std::string& topic, const val& payload) {
+  auto s = u64_from_js(seq), t = u64_from_js(timestamp_ms);
+  if (!s || !t) return error_to_js(invalid_argument("seq and timestampMs must be safe non-negative integers"));
+  auto env = Envelope::sign(id, *s, *t, topic, bytes_from_js(payload));
+  if (!env.ok()) return error_to_js(env.status());
+  return bytes_to_js(env->encode());
+}
+
+val envelope_open(const val& bytes) {
+  auto env = Envelope::open(bytes_from_js(bytes));
+  if (!env.ok()) return error_to_js(env.status());
+  return envelope_to_js(*env);
+}
+
+}  // namespace
+}  // namespace nitro::bind
+
+EMSCRIPTEN_BINDINGS(nitro_crypto) {
+  using namespace emscripten;
+  using namespace nitro::bind;
+  class_<nitro::crypto::Identity>("IdentityCore")
+      .function("peerId", &identity_peer_id)
+      .function("publicKey", &identity_public_key)
+      .function("sign", &identity_sign)
+      .function("exportSeed", &identity_export_seed)
+      .function("exportSealed", &identity_export_sealed);
+  function("identityFromSeed", &identity_from_seed);
+  function("identityImportSealed", &identity_import_sealed);
+  function("peerIdParse", &peer_id_parse);
+  function("peerIdFromBytes", &peer_id_from_bytes);
+  function("peerIdVerify", &peer_id_verify);
+
+  class_<nitro::crypto::SecureLink>("SecureLinkCore")
+      .function("handle", &link_handle)
+      .function("send", &link_send)
+      .function("pollTransmit", &link_poll_transmit)
+      .function("pollEvent", &link_poll_event)
+      .function("state", &link_state)
+      .function("remotePeer", &link_remote_peer)
+      .function("handshakeHash", &link_handshake_hash)
+      .function("lastError", &link_last_error)
+      .function("counters", &link_counters);
+  function("linkCreate", &link_create);
+
+  function("envelopeSign", &envelope_sign);
+  function("envelopeOpen", &envelope_open);
+}
