@@ -295,6 +295,7 @@ class Engine {
   Balancer& balancer() { return balancer_; }
   const PeerKey& self() const { return self_; }
   std::size_t active_calls() const { return calls_.size(); }
+  bool has_transmits() const { return !transmits_.empty(); }
 
  private:
   struct StreamIn {       // a receiving stream direction
