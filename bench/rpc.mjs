@@ -2,8 +2,8 @@
 // calls of ~100-byte messages, side by side in one run with (a) a raw `ws` echo of the same bytes
 // (the transport's limit) and (b) JSON-RPC 2.0 over `ws`.
 //
-// The Nitro row runs the core RPC engine (wasm) through js/src/rpc.ts over a plain `ws` link
-// defined below (one binary WebSocket message per RPC frame, no secure link, no gossip node):
+// The Nitro row runs the core RPC engine (wasm) through js/src/rpc.ts over SocketLink (one binary
+// WebSocket message per RPC frame, no secure link, no gossip node):
 // it measures the RPC layer itself. Once the Node's WebSocket transport lands, add a row that
 // goes through createNode({ transport: websocket(...) }) next to it.
 //
@@ -42,34 +42,14 @@ function serveJsonRpc(wss) {
   }));
 }
 
-// A ws connection as an RpcLink: the first message names the peer, then one frame per message.
-function wsLink(id) {
-  const sockets = new Map();
-  let receiver = () => {};
-  const link = {
-    id,
-    send(peer, bytes) {
-      const ws = sockets.get(peer);
-      if (!ws || ws.readyState !== WebSocket.OPEN) throw new Error(`no link to ${peer}`);
-      ws.send(bytes);
-    },
-    onMessage(r) { receiver = r; },
-    attach(ws, peer) {
-      sockets.set(peer, ws);
-      ws.on('message', (data) => receiver(peer, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
-    },
-  };
-  return link;
-}
-
 async function serveNitro(wss) {
   const { init } = await import('../js/dist/node.js');
-  const { Rpc } = await import('../js/dist/rpc.js');
+  const { Rpc, SocketLink } = await import('../js/dist/rpc.js');
   await init();
-  const link = wsLink('server');
+  const link = new SocketLink('server');
   const rpc = new Rpc(link, { name: 'echo' });
   rpc.handle('Echo.Echo', async (req) => req);
-  wss.on('connection', (ws) => ws.once('message', (hello) => link.attach(ws, hello.toString())));
+  wss.on('connection', (ws) => void link.add(ws));
 }
 
 // --------------------------------------------------------------------------- client side
@@ -153,13 +133,11 @@ async function jsonRpcClient(port) {
 }
 
 async function nitroClient(port) {
-  const { Rpc } = await import('../js/dist/rpc.js');
+  const { Rpc, SocketLink } = await import('../js/dist/rpc.js');
   const ws = await connect(port);
-  ws.send('client');
-  const link = wsLink('client');
-  link.attach(ws, 'server');
+  const link = new SocketLink('client');
   const rpc = new Rpc(link);
-  rpc.registry.add('echo', 'server');
+  rpc.registry.add('echo', await link.add(ws));
   return {
     call: (i) => rpc.call('echo', 'Echo.Echo', { ...MESSAGE, id: i }, { timeoutMs: 10000 }),
     close: () => { rpc.close(); ws.close(); },
@@ -198,4 +176,7 @@ export async function run(args = []) {
   console.log(`\n${concurrency} calls in flight, ${calls} calls per round, median of ${rounds} rounds; server in a second Node process, loopback.`);
 }
 
-if (process.argv[2] === '--serve') await serve(process.argv[3]);
+if (process.argv[2] === '--serve') {
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(0));  // exit hooks (profilers) run
+  await serve(process.argv[3]);
+}

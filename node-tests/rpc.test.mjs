@@ -291,3 +291,58 @@ test('the payload msgpack (js/src/msgpack.ts) is byte-identical to the core code
   }
   assert.throws(() => encode(() => 1), (err) => err.code === 'INVALID_ARGUMENT');
 });
+
+test('over WebSocket between processes: every call kind, errors, deadlines, cancellation', async () => {
+  const { spawn } = await import('node:child_process');
+  const { WebSocket } = await import('ws');
+  const { SocketLink } = await import('../js/dist/rpc.js');
+  const child = spawn(process.execPath, [new URL('./support/rpc_ws_server.mjs', import.meta.url).pathname, 'srv-proc'],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise((resolve, reject) => {
+      child.stdout.once('data', (d) => resolve(Number(/port (\d+)/.exec(d.toString())[1])));
+      child.once('exit', (code) => reject(new Error('server exited ' + code)));
+    });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+    const link = new SocketLink('cli-proc');
+    const cli = new Rpc(link);
+    const peer = await link.add(ws);
+    assert.equal(peer, 'srv-proc');
+    cli.registry.add('greeter', peer);
+
+    const rsp = await cli.call('greeter', 'Greeter.Hello', { name: 'ws' }, { metadata: { trace: 't9' } });
+    assert.equal(rsp.msg, 'hi ws');
+    assert.equal(rsp.trace, 't9');
+    assert.equal(rsp.pid, child.pid);
+
+    const got = [];
+    for await (const i of cli.stream('greeter', 'Greeter.Count', { to: 100 })) got.push(i);
+    assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => i));
+
+    const sum = cli.clientStream('greeter', 'Math.Sum');
+    for (let n = 1; n <= 50; n++) await sum.send(n);
+    assert.equal(await sum.end(), 1275);
+
+    const chat = cli.bidi('greeter', 'Chat.Echo');
+    const reader = (async () => { const out = []; for await (const w of chat) out.push(w); return out; })();
+    for (const w of ['a', 'b', 'c']) await chat.send(w);
+    await chat.end();
+    assert.deepEqual(await reader, ['A', 'B', 'C']);
+
+    await assert.rejects(cli.call('greeter', 'Users.Get', {}), (err) => err.code === 'NOT_FOUND' && err.details.id === 7);
+    await assert.rejects(cli.call('greeter', 'Nope.Nope', {}), (err) => err.code === 'UNIMPLEMENTED');
+    await assert.rejects(cli.call('greeter', 'Slow.Op', {}, { timeoutMs: 50 }), (err) => err.code === 'DEADLINE_EXCEEDED');
+    const ac = new AbortController();
+    const slow = cli.call('greeter', 'Slow.Op', {}, { signal: ac.signal });
+    await sleep(30);
+    ac.abort();
+    await assert.rejects(slow, (err) => err.code === 'CANCELLED');
+    await sleep(30);
+    assert.equal(await cli.call('greeter', 'Stats.Cancelled', {}), 2);  // both reached the handler
+    cli.close();
+    link.close();
+  } finally {
+    child.kill();
+  }
+});

@@ -820,3 +820,76 @@ export class MemoryNetwork {
     for (const [other, listener] of this.downListeners) if (other !== id) listener(id);
   }
 }
+
+/** What SocketLink needs of a socket: the `ws` package's WebSocket and browsers' WebSocket fit. */
+export interface SocketLike {
+  send(data: Uint8Array | string): void;
+  close(): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener(type: 'close', listener: () => void): void;
+  binaryType?: string;
+}
+
+function bytesOf(data: unknown): Uint8Array | undefined {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return undefined;
+}
+
+/** An RpcLink over message sockets (WebSocket between processes or hosts), one RPC frame per
+ *  binary message. Each side first sends its id as one text message (the hello); frames that
+ *  arrive before the peer's hello are ignored. No authentication or encryption: the node's
+ *  secure links provide those; this link is for tests, benchmarks and trusted networks. */
+export class SocketLink implements RpcLink {
+  private readonly sockets = new Map<string, SocketLike>();
+  private receiver: (peer: string, bytes: Uint8Array) => void = () => undefined;
+  private downListener: (peer: string) => void = () => undefined;
+
+  constructor(readonly id: string) {}
+
+  /** Adopts an open socket; resolves with the peer's id once its hello arrives. */
+  add(socket: SocketLike): Promise<string> {
+    if (socket.binaryType !== undefined && socket.binaryType !== 'nodebuffer') socket.binaryType = 'arraybuffer';
+    return new Promise((resolve, reject) => {
+      let peer: string | undefined;
+      socket.addEventListener('message', (event) => {
+        if (peer === undefined) {
+          if (typeof event.data !== 'string' || event.data.length === 0) return;
+          peer = event.data;
+          this.sockets.get(peer)?.close();
+          this.sockets.set(peer, socket);
+          resolve(peer);
+          return;
+        }
+        const bytes = bytesOf(event.data);
+        if (bytes) this.receiver(peer, bytes);
+      });
+      socket.addEventListener('close', () => {
+        if (peer === undefined) return reject(new NitroError('UNAVAILABLE', 'socket closed before the hello'));
+        if (this.sockets.get(peer) !== socket) return;
+        this.sockets.delete(peer);
+        this.downListener(peer);
+      });
+      socket.send(this.id);
+    });
+  }
+
+  send(peer: string, bytes: Uint8Array): void {
+    const socket = this.sockets.get(peer);
+    if (!socket) throw new NitroError('UNAVAILABLE', `no socket to ${peer}`);
+    socket.send(bytes);
+  }
+
+  onMessage(receiver: (peer: string, bytes: Uint8Array) => void): void {
+    this.receiver = receiver;
+  }
+
+  onPeerDown(listener: (peer: string) => void): void {
+    this.downListener = listener;
+  }
+
+  close(): void {
+    for (const socket of this.sockets.values()) socket.close();
+    this.sockets.clear();
+  }
+}
