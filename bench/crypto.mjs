@@ -3,9 +3,10 @@
 // wasm build of libsodium) doing the same primitive operations in the same Node process.
 //
 // What one Nitro handshake costs (Noise_XX_25519_ChaChaPoly_SHA256, both sides together):
-//   2 X25519 ephemeral keygens, 6 X25519 DH (ee, es, se on each side), 4 Ed25519->X25519 key
-//   conversions (own static key on each side, peer's identity check on each side), 4 AEAD seals +
-//   4 opens of <= 48 bytes, plus SHA-256/HMAC transcript hashing (~20 compressions).
+//   2 X25519 ephemeral keygens, 6 X25519 DH (ee, es, se on each side), 2 Ed25519->X25519 public
+//   key conversions (each side checks the peer's identity key against the proven static key; an
+//   Identity converts its own keys once, at creation), 4 AEAD seals + 4 opens of <= 48 bytes,
+//   plus SHA-256/HMAC transcript hashing (~30 SHA-256 compressions).
 // libsodium-wrappers' standard build has no SHA-256/HMAC, so its row does every operation above
 // except the transcript hashing. A second row shows a signature-based alternative
 // (X25519 + Ed25519 sign/verify per side) for scale.
@@ -14,33 +15,13 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import * as nitro from '../js/dist/node.js';
+import { median, opsPerSecond, table } from './lib.mjs';
 
-const { init } = nitro;
-const api = nitro.SecureLink ? nitro : await import('../js/dist/crypto.js');
-const { Identity, SecureLink } = api;
+const { init, Identity, SecureLink } = nitro;
 // libsodium-wrappers' ESM entry points at a file its package does not ship; its CJS build works.
 const sodium = createRequire(import.meta.url)('libsodium-wrappers');
 
 const SAMPLES = 7;
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** Median calls/second of fn over SAMPLES samples of ~sampleMs each (after a warm-up). */
-function opsPerSecond(fn, sampleMs = 200) {
-  const sample = (ms) => {
-    let n = 0;
-    const start = performance.now();
-    let now = start;
-    while (now - start < ms) { fn(); n++; now = performance.now(); }
-    return (n * 1000) / (now - start);
-  };
-  sample(100);
-  return median(Array.from({ length: SAMPLES }, () => sample(sampleMs)));
-}
 
 /** Median items/second where each sample prepares `make()` untimed, then times `consume(items)`. */
 function batchRate(make, consume) {
@@ -52,14 +33,6 @@ function batchRate(make, consume) {
     if (i > 0) rates.push((items.length * 1000) / (performance.now() - start));  // first = warm-up
   }
   return median(rates);
-}
-
-function table(header, rows) {
-  const fmt = (c) => (typeof c === 'number' ? (c >= 100 ? Math.round(c).toLocaleString('en-US') : c.toFixed(1)) : String(c));
-  const all = [header, ...rows.map((r) => r.map(fmt))];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  const line = (r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return [line(all[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...all.slice(1).map(line)].join('\n');
 }
 
 function nativeResults() {
@@ -94,11 +67,11 @@ function sodiumNoiseOps() {
   const nonce = new Uint8Array(12);
   const ad = new Uint8Array(32);
   const pt = new Uint8Array(32);
+  const sa = sodium.crypto_sign_ed25519_sk_to_curve25519(ka.privateKey);  // once per identity
+  const sb = sodium.crypto_sign_ed25519_sk_to_curve25519(kb.privateKey);
+  const pa = sodium.crypto_sign_ed25519_pk_to_curve25519(ka.publicKey);
+  const pb = sodium.crypto_sign_ed25519_pk_to_curve25519(kb.publicKey);
   return () => {
-    const sa = sodium.crypto_sign_ed25519_sk_to_curve25519(ka.privateKey);
-    const sb = sodium.crypto_sign_ed25519_sk_to_curve25519(kb.privateKey);
-    const pa = sodium.crypto_sign_ed25519_pk_to_curve25519(ka.publicKey);
-    const pb = sodium.crypto_sign_ed25519_pk_to_curve25519(kb.publicKey);
     const ea = sodium.crypto_box_keypair();  // X25519 keygen (random scalar + base mult)
     const eb = sodium.crypto_box_keypair();
     sodium.crypto_scalarmult(eb.privateKey, ea.publicKey);  // responder: ee, es

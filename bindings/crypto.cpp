@@ -198,6 +198,27 @@ val envelope_open(const val& bytes) {
   return envelope_to_js(*env);
 }
 
+crypto::ReplayGuard* replay_guard_create(double origins_max, double max_age_ms, double future_skew_ms) {
+  crypto::ReplayGuardLimits limits;
+  auto o = u64_from_js(origins_max), a = u64_from_js(max_age_ms), f = u64_from_js(future_skew_ms);
+  if (o && *o > 0) limits.origins_max = static_cast<std::size_t>(*o);
+  if (a) limits.max_age_ms = *a;
+  if (f) limits.future_skew_ms = *f;
+  return new crypto::ReplayGuard(limits);
+}
+
+val replay_guard_accept(crypto::ReplayGuard& guard, const std::string& origin, double seq, double timestamp_ms,
+                        double now_ms) {
+  auto id = PeerId::parse(origin);
+  if (!id.ok()) return error_to_js(id.status());
+  auto s = u64_from_js(seq), t = u64_from_js(timestamp_ms), n = u64_from_js(now_ms);
+  if (!s || !t || !n) return error_to_js(invalid_argument("seq, timestampMs and nowMs must be safe non-negative integers"));
+  return status_to_js(guard.accept(*id, *s, *t, *n));
+}
+
+double replay_guard_origins(const crypto::ReplayGuard& guard) { return static_cast<double>(guard.origins()); }
+double replay_guard_evictions(const crypto::ReplayGuard& guard) { return static_cast<double>(guard.evictions()); }
+
 }  // namespace
 }  // namespace nitro::bind
 
@@ -227,6 +248,12 @@ EMSCRIPTEN_BINDINGS(nitro_crypto) {
       .function("lastError", &link_last_error)
       .function("counters", &link_counters);
   function("linkCreate", &link_create);
+
+  class_<nitro::crypto::ReplayGuard>("ReplayGuardCore")
+      .constructor(&replay_guard_create, allow_raw_pointers())
+      .function("accept", &replay_guard_accept)
+      .function("origins", &replay_guard_origins)
+      .function("evictions", &replay_guard_evictions);
 
   function("envelopeSign", &envelope_sign);
   function("envelopeOpen", &envelope_open);

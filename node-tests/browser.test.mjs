@@ -10,7 +10,8 @@ let browser;
 let page;
 
 before(async () => {
-  site = await serve();
+  const { startNetwork } = await import('../scripts/network.mjs');
+  site = await serve({ routes: (await startNetwork()).routes });
   browser = await launchBrowser();
   page = await browser.newPage();
   const errors = [];
@@ -44,4 +45,23 @@ test('browser: codec matches the golden bytes and throws typed errors', async ()
 test('browser: the demo encode button round-trips', async () => {
   await page.click('#codec-encode');
   assert.match(await page.textContent('#codec-output'), /bytes: [0-9a-f]+/);
+});
+
+test('browser: two CRDT replicas converge after an offline edit on each', async () => {
+  await page.uncheck('#crdt-online');
+  await page.fill('#crdt-a', 'Alpha ');
+  await page.fill('#crdt-b', 'Beta ');
+  await page.check('#crdt-online');
+  const [a, b] = [await page.inputValue('#crdt-a'), await page.inputValue('#crdt-b')];
+  assert.equal(a, b);
+  assert.match(a, /Alpha/);
+  assert.match(a, /Beta/);
+});
+
+test('browser: drand beacons verify in wasm', async () => {
+  await page.click('#beacon-verify');
+  await page.waitForFunction(() => document.querySelector('#beacon-output').textContent.length > 0);
+  const out = await page.textContent('#beacon-output');
+  assert.match(out, /quicknet round 1: valid/);
+  assert.doesNotMatch(out, /INVALID/);
 });

@@ -6,6 +6,10 @@ import { init } from './node.js';
 type Command = (argv: string[]) => Promise<number>;
 
 const groups: Record<string, { about: string; load: () => Promise<Command> }> = {
+  beacon: {
+    about: 'beacon verify --scheme <id> --public-key <hex> --round <n> --signature <hex> [--previous-signature <hex>]',
+    load: async () => (await import('./cli/beacon.js')).beaconCommand,
+  },
   codec: { about: 'codec encode <json> | codec decode <hex>', load: async () => (await import('./cli/codec.js')).codecCommand },
 };
 

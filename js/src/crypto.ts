@@ -268,3 +268,43 @@ export const envelope = {
     return unwrap<OpenedEnvelope>(getModule().envelopeOpen(checkBytes('bytes', bytes)));
   },
 };
+
+export interface ReplayGuardOptions {
+  /** Origins tracked at most; the least recently active is forgotten first (default 4096). */
+  originsMax?: number;
+  /** Envelopes older than this are refused (default 10 minutes). */
+  maxAgeMs?: number;
+  /** Envelopes stamped further in the future than this are refused (default 1 minute). */
+  futureSkewMs?: number;
+}
+
+/**
+ * Accepts each (origin, seq) once: per origin, the highest seq and a window of the 1024 below it.
+ * Use after `envelope.open` (which verifies the signature).
+ */
+export class ReplayGuard {
+  private readonly core: Core;
+
+  constructor(options: ReplayGuardOptions = {}) {
+    this.core = new (getModule().ReplayGuardCore)(options.originsMax ?? 4096, options.maxAgeMs ?? 600_000,
+      options.futureSkewMs ?? 60_000);
+    registry.register(this, this.core, this);
+  }
+
+  /**
+   * Records the envelope, or throws ALREADY_EXISTS (a replay) or OUT_OF_RANGE (seq below the window,
+   * or a timestamp outside [nowMs - maxAgeMs, nowMs + futureSkewMs]).
+   */
+  accept(env: Pick<OpenedEnvelope, 'origin' | 'seq' | 'timestampMs'>, nowMs: number): void {
+    unwrap(this.core.accept(env.origin, env.seq, env.timestampMs, nowMs));
+  }
+
+  get origins(): number {
+    return this.core.origins() as number;
+  }
+
+  dispose(): void {
+    registry.unregister(this);
+    this.core.delete();
+  }
+}

@@ -10,3 +10,5 @@ setLoader(async (options) => {
 });
 
 export * from './index.js';
+// Node-only additions: storage on the file system.
+export { fileStore } from './store-file.js';

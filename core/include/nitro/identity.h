@@ -90,9 +90,9 @@ class Identity {
   static Result<Identity> import_sealed(std::span<const std::uint8_t> sealed, std::string_view passphrase);
 
   // X25519 key pair derived from the Ed25519 one (crypto_sign_ed25519_*_to_curve25519); used by
-  // SecureLink as the Noise static key.
-  std::array<std::uint8_t, 32> x25519_public() const;
-  std::array<std::uint8_t, 32> x25519_secret() const;
+  // SecureLink as the Noise static key. Computed once, in from_seed.
+  const std::array<std::uint8_t, 32>& x25519_public() const { return x25519_public_; }
+  const std::array<std::uint8_t, 32>& x25519_secret() const { return x25519_secret_; }
 
   Identity(const Identity& other);
   Identity& operator=(const Identity& other);
@@ -102,6 +102,8 @@ class Identity {
   Identity() = default;
   Seed seed_{};
   std::array<std::uint8_t, 64> secret_key_{};  // libsodium's seed||pk form
+  std::array<std::uint8_t, 32> x25519_secret_{};
+  std::array<std::uint8_t, 32> x25519_public_{};
   PeerId peer_id_;
 };
 

@@ -81,6 +81,11 @@ Identity Identity::from_seed(const Seed& seed) {
   std::array<std::uint8_t, kPeerIdBytes> pk{};
   crypto_sign_seed_keypair(pk.data(), id.secret_key_.data(), seed.data());
   id.peer_id_ = PeerId(pk);
+  // Cannot fail for a key produced by crypto_sign_seed_keypair.
+  int rc = crypto_sign_ed25519_pk_to_curve25519(id.x25519_public_.data(), pk.data());
+  assert(rc == 0);
+  (void)rc;
+  crypto_sign_ed25519_sk_to_curve25519(id.x25519_secret_.data(), id.secret_key_.data());
   return id;
 }
 
@@ -101,27 +106,13 @@ Result<Identity> Identity::import_seed(std::span<const std::uint8_t> seed) {
   return id;
 }
 
-std::array<std::uint8_t, 32> Identity::x25519_public() const {
-  std::array<std::uint8_t, 32> out{};
-  // Cannot fail for a key produced by crypto_sign_seed_keypair.
-  int rc = crypto_sign_ed25519_pk_to_curve25519(out.data(), peer_id_.bytes().data());
-  assert(rc == 0);
-  (void)rc;
-  return out;
-}
-
-std::array<std::uint8_t, 32> Identity::x25519_secret() const {
-  std::array<std::uint8_t, 32> out{};
-  crypto_sign_ed25519_sk_to_curve25519(out.data(), secret_key_.data());
-  return out;
-}
-
 Identity::Identity(const Identity& other) = default;
 Identity& Identity::operator=(const Identity& other) = default;
 
 Identity::~Identity() {
   sodium_memzero(seed_.data(), seed_.size());
   sodium_memzero(secret_key_.data(), secret_key_.size());
+  sodium_memzero(x25519_secret_.data(), x25519_secret_.size());
 }
 
 }  // namespace nitro::crypto

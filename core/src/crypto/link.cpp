@@ -76,7 +76,10 @@ struct SecureLink::Impl {
         local_ed(identity.peer_id()),
         expected(std::move(expected)),
         hs(initiator, noise::KeyPair{identity.x25519_public(), identity.x25519_secret()},
-           noise::KeyPair::from_secret(ephemeral_seed), as_bytes(kPrologue)) {}
+           noise::KeyPair::from_secret(ephemeral_seed), as_bytes(kPrologue)) {
+    assert(limits.transmit_queue_max > 0);  // room for at least one handshake frame
+    assert(limits.event_queue_max > 0);     // room for the Established/Failed event
+  }
   ~Impl() { wipe(); }
 
   void wipe() {

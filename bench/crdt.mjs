@@ -1,0 +1,240 @@
+// CRDT documents: Nitro (wasm core through js/dist) side by side with Yjs and Automerge in one
+// Node process. The automerge-paper editing trace (replay time, encoded size, load time, memory)
+// and crdt-benchmarks cases B1.1, B1.4 and B3.1. Medians over runs; ratios against Yjs.
+//   npm run bench -- crdt [--runs N] [--trace-runs N] [--no-automerge-trace]
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { gunzipSync } from 'node:zlib';
+import * as Y from 'yjs';
+import * as A from '@automerge/automerge';
+import { init, getModule } from '../js/dist/node.js';
+import { Doc } from '../js/dist/node.js';
+import { median, table, formatNumber } from './lib.mjs';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+
+function loadTrace(name) {
+  const url = new URL(`../../shared/data/editing-traces/${name}.json.gz`, import.meta.url);
+  return JSON.parse(gunzipSync(readFileSync(url)).toString());
+}
+
+// Deterministic PRNG (mulberry32) so B1.4 inserts at the same positions for every library.
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// One adapter per library: the same operations, each library's idiomatic calls.
+const libs = {
+  nitro: {
+    create: (id) => new Doc({ clientId: id ?? 1 }),
+    text: (d) => d.getText('text'),
+    insert: (d, t, pos, s) => t.insert(pos, s),
+    remove: (d, t, pos, n) => t.delete(pos, n),
+    content: (d) => d.getText('text').toString(),
+    length: (d, t) => t.length,
+    encode: (d) => d.encodeState(),
+    load: (bytes) => { const d = new Doc({ clientId: 2 }); d.applyUpdate(bytes); return d; },
+    setKey: (d, k, v) => d.getMap('map').set(k, v),
+    merge: (updates) => { const d = new Doc({ clientId: 1 }); for (const u of updates) d.applyUpdate(u); return d; },
+    mapSize: (d) => d.getMap('map').keys().length,
+    free: (d) => d.destroy(),
+  },
+  yjs: {
+    create: (id) => { const d = new Y.Doc(); if (id !== undefined) d.clientID = id; return d; },
+    text: (d) => d.getText('text'),
+    insert: (d, t, pos, s) => t.insert(pos, s),
+    remove: (d, t, pos, n) => t.delete(pos, n),
+    content: (d) => d.getText('text').toString(),
+    length: (d, t) => t.length,
+    encode: (d) => Y.encodeStateAsUpdate(d),
+    load: (bytes) => { const d = new Y.Doc(); Y.applyUpdate(d, bytes); return d; },
+    setKey: (d, k, v) => d.getMap('map').set(k, v),
+    merge: (updates) => { const d = new Y.Doc(); Y.transact(d, () => { for (const u of updates) Y.applyUpdate(d, u); }); return d; },
+    mapSize: (d) => d.getMap('map').size,
+    free: (d) => d.destroy(),
+  },
+  automerge: {
+    create: () => ({ doc: A.from({ text: '' }) }),
+    text: () => null,
+    insert: (h, t, pos, s) => { h.doc = A.change(h.doc, (x) => A.splice(x, ['text'], pos, 0, s)); },
+    remove: (h, t, pos, n) => { h.doc = A.change(h.doc, (x) => A.splice(x, ['text'], pos, n)); },
+    content: (h) => h.doc.text,
+    length: (h) => h.doc.text.length,
+    encode: (h) => A.save(h.doc),
+    load: (bytes) => ({ doc: A.load(bytes) }),
+    setKey: (h, k, v) => { h.doc = A.change(h.doc, (x) => { x[k] = v; }); },
+    createMap: () => ({ doc: A.init() }),
+    merge: (changes) => ({ doc: A.applyChanges(A.init(), changes.flat())[0] }),
+    mapSize: (h) => Object.keys(h.doc).length,
+    free: () => {},
+  },
+};
+
+function time(fn) {
+  const t0 = performance.now();
+  const out = fn();
+  return [performance.now() - t0, out];
+}
+
+function replayTrace(lib, trace) {
+  const d = lib.create();
+  const t = lib.text(d);
+  if (lib === libs.automerge) {  // one change per transaction of the trace, like the others
+    for (const txn of trace.txns) {
+      d.doc = A.change(d.doc, (x) => { for (const [pos, del, ins] of txn.patches) A.splice(x, ['text'], pos, del, ins); });
+    }
+    return d;
+  }
+  for (const txn of trace.txns) {
+    for (const [pos, del, ins] of txn.patches) {
+      if (del) lib.remove(d, t, pos, del);
+      if (ins) lib.insert(d, t, pos, ins);
+    }
+  }
+  return d;
+}
+
+function memoryOf(lib, build) {
+  gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  const wasm0 = lib === libs.nitro ? getModule().crdtMallocBytes() : 0;
+  const d = build();
+  gc();
+  const heap = process.memoryUsage().heapUsed - heap0;
+  const wasm = lib === libs.nitro ? getModule().crdtMallocBytes() - wasm0 : 0;
+  lib.free(d);
+  return heap + wasm;
+}
+
+function traceRows(trace, names, runs) {
+  const res = {};
+  for (const name of names) {
+    const lib = libs[name];
+    const n = name === 'automerge' ? 1 : runs;
+    const replay = [], load = [];
+    let bytes;
+    for (let r = 0; r < n; r++) {
+      const [ms, d] = time(() => replayTrace(lib, trace));
+      if (lib.content(d) !== trace.endContent) throw new Error(`${name}: trace replay diverged`);
+      replay.push(ms);
+      bytes = lib.encode(d);
+      const [lms, loaded] = time(() => lib.load(bytes));
+      if (lib.content(loaded) !== trace.endContent) throw new Error(`${name}: load diverged`);
+      load.push(lms);
+      lib.free(d);
+      lib.free(loaded);
+    }
+    const memory = name === 'automerge' ? NaN : memoryOf(lib, () => replayTrace(lib, trace));
+    res[name] = { replay: median(replay), bytes: bytes.length, load: median(load), memory, runs: n };
+    console.error(`crdt: trace ${name} done`);
+  }
+  return res;
+}
+
+function b1(lib, n, random) {
+  const d = lib.create();
+  const t = lib.text(d);
+  const next = rng(42);
+  for (let i = 0; i < n; i++) {
+    const pos = random ? Math.floor(next() * (lib.length(d, t) + 1)) : lib.length(d, t);
+    lib.insert(d, t, pos, String.fromCharCode(97 + (i % 26)));
+  }
+  return d;
+}
+
+function b31(lib, replicas) {
+  const updates = [];
+  for (let i = 0; i < replicas; i++) {
+    if (lib === libs.automerge) {
+      const h = { doc: A.init() };
+      lib.setKey(h, 'v', i);
+      updates.push(A.getAllChanges(h.doc));
+      continue;
+    }
+    const d = lib.create(1000 + i);
+    lib.setKey(d, 'v', i);
+    updates.push(lib.encode(d));
+    lib.free(d);
+  }
+  return lib.merge(updates);
+}
+
+function caseRows(label, names, runs, make, check) {
+  const res = {};
+  for (const name of names) {
+    const lib = libs[name];
+    const times = [], loads = [];
+    let bytes;
+    for (let r = 0; r < runs; r++) {
+      const [ms, d] = time(() => make(lib));
+      check(lib, d);
+      times.push(ms);
+      bytes = lib.encode(d);
+      const [lms, loaded] = time(() => lib.load(bytes));
+      loads.push(lms);
+      lib.free(d);
+      lib.free(loaded);
+    }
+    res[name] = { time: median(times), bytes: bytes.length, load: median(loads) };
+  }
+  console.error(`crdt: ${label} done`);
+  return res;
+}
+
+function nativeTrace() {
+  const exe = new URL('../build/native/crdt_bench', import.meta.url).pathname;
+  if (!existsSync(exe)) return null;
+  return JSON.parse(execFileSync(exe, ['automerge-paper', '5']).toString());
+}
+
+const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
+
+export async function run(args = []) {
+  await init();
+  const arg = (flag, dflt) => { const i = args.indexOf(flag); return i >= 0 ? Number(args[i + 1]) : dflt; };
+  const runs = arg('--runs', 5);
+  const traceRuns = arg('--trace-runs', 3);
+  const traceLibs = args.includes('--no-automerge-trace') ? ['nitro', 'yjs'] : ['nitro', 'yjs', 'automerge'];
+  const trace = loadTrace('automerge-paper');
+
+  const tr = traceRows(trace, traceLibs, traceRuns);
+  const rows = Object.entries(tr).map(([name, r]) => [name, r.replay, ratio(r.replay, tr.yjs.replay), r.bytes,
+    ratio(r.bytes, tr.yjs.bytes), r.load, ratio(r.load, tr.yjs.load),
+    Number.isNaN(r.memory) ? 'n/a' : `${formatNumber(r.memory / 1e6)} MB`, r.runs]);
+  const native = nativeTrace();
+  if (native) rows.push(['nitro native (C++, reference)', native.replay_ms, ratio(native.replay_ms, tr.yjs.replay),
+    native.bytes, ratio(native.bytes, tr.yjs.bytes), native.load_ms, ratio(native.load_ms, tr.yjs.load), 'n/a', 5]);
+  console.log(`automerge-paper trace: ${trace.txns.length.toLocaleString('en-US')} edits, ${trace.endContent.length.toLocaleString('en-US')} chars at the end\n`);
+  console.log(table(['library', 'replay ms', 'vs Yjs', 'encoded bytes', 'vs Yjs', 'load ms', 'vs Yjs', 'memory', 'runs'], rows));
+  const yv2 = Y.encodeStateAsUpdateV2(replayTrace(libs.yjs, trace)).length;
+  console.log(`\nYjs's encodeStateAsUpdateV2 (columnar, not its default) is ${yv2.toLocaleString('en-US')} bytes for the same trace.`);
+
+  const names = ['nitro', 'yjs', 'automerge'];
+  const cases = [
+    ['B1.1 append 6,000 chars one at a time', (lib) => b1(lib, 6000, false), (lib, d) => { if (lib.content(d).length !== 6000) throw new Error('B1.1'); }],
+    ['B1.4 6,000 single-char inserts at random positions (seed 42)', (lib) => b1(lib, 6000, true), (lib, d) => { if (lib.content(d).length !== 6000) throw new Error('B1.4'); }],
+    ['B3.1 1,540 replicas each set map key "v", merged into one', (lib) => b31(lib, 1540), (lib, d) => { if (lib.mapSize(d) !== 1) throw new Error('B3.1'); }],
+  ];
+  const crows = [];
+  for (const [label, make, check] of cases) {
+    const r = caseRows(label, names, runs, make, check);
+    for (const name of names) {
+      crows.push([label, name, r[name].time, ratio(r[name].time, r.yjs.time), r[name].bytes, ratio(r[name].bytes, r.yjs.bytes), r[name].load, ratio(r[name].load, r.yjs.load)]);
+    }
+  }
+  console.log('');
+  console.log(table(['case', 'library', 'time ms', 'vs Yjs', 'encoded bytes', 'vs Yjs', 'load ms', 'vs Yjs'], crows));
+  console.log(`\nMedians of ${traceRuns} trace runs (Automerge: 1 — one change per edit takes ~a minute) and ${runs} runs per case.` +
+    ' Every edit is its own transaction in every library. Memory: JS heap delta after GC, plus the wasm heap delta for Nitro.');
+}

@@ -1,0 +1,57 @@
+// Native reference for bench/crdt.mjs: replays an editing trace into a crdt::Doc and prints one
+// JSON line {trace, replay_ms, encode_ms, load_ms, bytes, items} (median of the given runs).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "../../native-tests/crdt_trace.h"
+#include "nitro/crdt.h"
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string name = argc > 1 ? argv[1] : "automerge-paper";
+  const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
+  auto trace = nitro::test::load_trace(std::string(NITRO_SHARED_DIR) + "/data/editing-traces/" + name + ".json.gz");
+  std::vector<double> replay, encode, load;
+  std::size_t bytes = 0, items = 0;
+  bool ok = true;
+  for (int r = 0; r < runs; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    nitro::crdt::Doc d(1);
+    auto text = d.get_text("text");
+    for (const auto& txn : trace.txns) {
+      for (const auto& p : txn) {
+        if (p.del) ok &= text.erase(p.pos, p.del).ok();
+        if (!p.ins.empty()) ok &= text.insert_utf16(p.pos, p.ins).ok();
+      }
+    }
+    replay.push_back(ms_since(t0));
+    t0 = std::chrono::steady_clock::now();
+    auto state = d.encode_state();
+    encode.push_back(ms_since(t0));
+    t0 = std::chrono::steady_clock::now();
+    nitro::crdt::Doc loaded(2);
+    ok &= loaded.apply_update(state).ok();
+    load.push_back(ms_since(t0));
+    ok &= loaded.get_text("text").to_utf16() == trace.end_content;
+    bytes = state.size();
+    items = d.item_count();
+  }
+  std::printf("{\"trace\":\"%s\",\"ok\":%s,\"replay_ms\":%.3f,\"encode_ms\":%.3f,\"load_ms\":%.3f,\"bytes\":%zu,\"items\":%zu}\n",
+              name.c_str(), ok ? "true" : "false", median(replay), median(encode), median(load), bytes, items);
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,205 @@
+// Embind glue for crdt::Doc. Glue only: calls take plain numbers and strings and return a status
+// code (0 = ok; the error itself from lastError()) so per-keystroke edits allocate no JS objects.
+// Type handles are small integers indexing this wrapper's handle tables.
+#include <malloc.h>
+
+#include <string>
+#include <vector>
+
+#include "bytes.h"
+#include "nitro/crdt.h"
+
+namespace nitro::bind {
+namespace {
+
+class CrdtDoc {
+ public:
+  explicit CrdtDoc(double client) : doc_(static_cast<crdt::ClientId>(client)) {
+    doc_.set_update_handler([this](std::span<const std::uint8_t> u, std::uint64_t origin) {
+      if (origin == kRemote) {
+        remote_changed_ = true;
+      } else if (capture_) {
+        captured_.emplace_back(u.begin(), u.end());
+      }
+    });
+  }
+
+  double clientId() const { return static_cast<double>(doc_.client_id()); }
+  void setCapture(bool on) { capture_ = on; }
+  val takeUpdates() {
+    if (captured_.empty()) return val::null();
+    val out = val::array();
+    for (std::size_t i = 0; i < captured_.size(); ++i) out.set(i, bytes_to_js(captured_[i]));
+    captured_.clear();
+    return out;
+  }
+  val lastError() const { return error_to_js(last_); }
+
+  int text(const std::string& name) { return add(texts_, doc_.get_text(name)); }
+  int list(const std::string& name) { return add(lists_, doc_.get_list(name)); }
+  int map(const std::string& name) { return add(maps_, doc_.get_map(name)); }
+  int counter(const std::string& name) { return add(counters_, doc_.get_counter(name)); }
+  int set(const std::string& name) { return add(sets_, doc_.get_set(name)); }
+
+  int textInsert(int h, double pos, const std::string& s) { return rc(texts_.at(h).insert(index(pos), s)); }
+  int textDelete(int h, double pos, double n) { return rc(texts_.at(h).erase(index(pos), index(n))); }
+  double textLength(int h) const { return static_cast<double>(texts_.at(h).length()); }
+  std::string textToString(int h) const { return texts_.at(h).to_string(); }
+
+  int listInsert(int h, double i, const val& items) {
+    const auto n = items["length"].as<std::size_t>();
+    std::vector<Value> values;
+    values.reserve(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      auto v = value_from_js(items[k]);
+      if (!v.ok()) return rc(v.status());
+      values.push_back(std::move(*v));
+    }
+    return rc(lists_.at(h).insert(index(i), values));
+  }
+  int listDelete(int h, double i, double n) { return rc(lists_.at(h).erase(index(i), index(n))); }
+  double listLength(int h) const { return static_cast<double>(lists_.at(h).length()); }
+  val listGet(int h, double i) const {
+    auto v = lists_.at(h).get(index(i));
+    return v ? value_to_js(*v) : val::undefined();
+  }
+  val listToArray(int h) const { return value_to_js(Value{lists_.at(h).to_array()}); }
+
+  int mapSet(int h, const std::string& key, const val& v) {
+    auto value = value_from_js(v);
+    if (!value.ok()) return rc(value.status());
+    return rc(maps_.at(h).set(key, *value));
+  }
+  int mapDelete(int h, const std::string& key) { return rc(maps_.at(h).erase(key)); }
+  val mapGet(int h, const std::string& key) const {
+    const Value* v = maps_.at(h).get(key);
+    return v ? value_to_js(*v) : val::undefined();
+  }
+  bool mapHas(int h, const std::string& key) const { return maps_.at(h).get(key) != nullptr; }
+  val mapKeys(int h) const {
+    val out = val::array();
+    auto keys = maps_.at(h).keys();
+    for (std::size_t i = 0; i < keys.size(); ++i) out.set(i, keys[i]);
+    return out;
+  }
+  val mapToJSON(int h) const { return value_to_js(Value{maps_.at(h).to_map()}); }
+
+  int counterIncrement(int h, double delta) { return rc(counters_.at(h).increment(static_cast<std::int64_t>(delta))); }
+  double counterValue(int h) const { return static_cast<double>(counters_.at(h).value()); }
+
+  int setAdd(int h, const val& v) { return with_value(v, [&](const Value& x) { return sets_.at(h).add(x); }); }
+  int setDelete(int h, const val& v) { return with_value(v, [&](const Value& x) { return sets_.at(h).erase(x); }); }
+  bool setHas(int h, const val& v) const {
+    auto value = value_from_js(v);
+    return value.ok() && sets_.at(h).has(*value);
+  }
+  val setValues(int h) const { return value_to_js(Value{sets_.at(h).values()}); }
+  double setSize(int h) const { return static_cast<double>(sets_.at(h).size()); }
+
+  void begin() { doc_.begin(kLocal); }
+  void commit() { doc_.commit(); }
+  val encodeState() const { return bytes_to_js(doc_.encode_state()); }
+  val encodeStateVector() const { return bytes_to_js(doc_.encode_state_vector()); }
+  val encodeStateAsUpdate(const val& sv) const {
+    auto u = doc_.encode_state_as_update(bytes_from_js(sv));
+    return u.ok() ? bytes_to_js(*u) : error_to_js(u.status());
+  }
+  // 0 = applied (changed() says whether anything was new), else an error code (see lastError()).
+  int applyUpdate(const val& bytes) {
+    remote_changed_ = false;
+    return rc(doc_.apply_update(bytes_from_js(bytes), kRemote));
+  }
+  bool changed() const { return remote_changed_; }
+  int setSigner(const val& sk) { return rc(doc_.set_signer(bytes_from_js(sk))); }
+  int restrictWriters(const val& keys) {
+    std::vector<std::vector<std::uint8_t>> list;
+    const auto n = keys["length"].as<std::size_t>();
+    for (std::size_t i = 0; i < n; ++i) list.push_back(bytes_from_js(keys[i]));
+    return rc(doc_.restrict_writers(list));
+  }
+  double itemCount() const { return static_cast<double>(doc_.item_count()); }
+
+ private:
+  static constexpr std::uint64_t kLocal = 0, kRemote = 1;
+
+  template <typename T> static int add(std::vector<T>& table, T handle) {
+    table.push_back(handle);
+    return static_cast<int>(table.size() - 1);
+  }
+  static std::size_t index(double x) { return x <= 0 ? 0 : static_cast<std::size_t>(x); }
+  int rc(const Status& s) {
+    if (s.ok()) return 0;
+    last_ = s;
+    return static_cast<int>(s.code());
+  }
+  template <typename F> int with_value(const val& v, F&& f) {
+    auto value = value_from_js(v);
+    if (!value.ok()) return rc(value.status());
+    return rc(f(*value));
+  }
+
+  crdt::Doc doc_;
+  std::vector<crdt::Text> texts_;
+  std::vector<crdt::List> lists_;
+  std::vector<crdt::Map> maps_;
+  std::vector<crdt::Counter> counters_;
+  std::vector<crdt::Set> sets_;
+  std::vector<std::vector<std::uint8_t>> captured_;
+  bool capture_ = false;
+  bool remote_changed_ = false;
+  Status last_;
+};
+
+// Bytes allocated on the wasm heap (benchmarks report memory with it).
+double crdt_malloc_bytes() { return static_cast<double>(mallinfo().uordblks); }
+
+}  // namespace
+}  // namespace nitro::bind
+
+EMSCRIPTEN_BINDINGS(nitro_crdt) {
+  using nitro::bind::CrdtDoc;
+  emscripten::function("crdtMallocBytes", &nitro::bind::crdt_malloc_bytes);
+  emscripten::class_<CrdtDoc>("CrdtDoc")
+      .constructor<double>()
+      .function("clientId", &CrdtDoc::clientId)
+      .function("setCapture", &CrdtDoc::setCapture)
+      .function("takeUpdates", &CrdtDoc::takeUpdates)
+      .function("lastError", &CrdtDoc::lastError)
+      .function("text", &CrdtDoc::text)
+      .function("list", &CrdtDoc::list)
+      .function("map", &CrdtDoc::map)
+      .function("counter", &CrdtDoc::counter)
+      .function("set", &CrdtDoc::set)
+      .function("textInsert", &CrdtDoc::textInsert)
+      .function("textDelete", &CrdtDoc::textDelete)
+      .function("textLength", &CrdtDoc::textLength)
+      .function("textToString", &CrdtDoc::textToString)
+      .function("listInsert", &CrdtDoc::listInsert)
+      .function("listDelete", &CrdtDoc::listDelete)
+      .function("listLength", &CrdtDoc::listLength)
+      .function("listGet", &CrdtDoc::listGet)
+      .function("listToArray", &CrdtDoc::listToArray)
+      .function("mapSet", &CrdtDoc::mapSet)
+      .function("mapDelete", &CrdtDoc::mapDelete)
+      .function("mapGet", &CrdtDoc::mapGet)
+      .function("mapHas", &CrdtDoc::mapHas)
+      .function("mapKeys", &CrdtDoc::mapKeys)
+      .function("mapToJSON", &CrdtDoc::mapToJSON)
+      .function("counterIncrement", &CrdtDoc::counterIncrement)
+      .function("counterValue", &CrdtDoc::counterValue)
+      .function("setAdd", &CrdtDoc::setAdd)
+      .function("setDelete", &CrdtDoc::setDelete)
+      .function("setHas", &CrdtDoc::setHas)
+      .function("setValues", &CrdtDoc::setValues)
+      .function("setSize", &CrdtDoc::setSize)
+      .function("begin", &CrdtDoc::begin)
+      .function("commit", &CrdtDoc::commit)
+      .function("encodeState", &CrdtDoc::encodeState)
+      .function("encodeStateVector", &CrdtDoc::encodeStateVector)
+      .function("encodeStateAsUpdate", &CrdtDoc::encodeStateAsUpdate)
+      .function("applyUpdate", &CrdtDoc::applyUpdate)
+      .function("changed", &CrdtDoc::changed)
+      .function("setSigner", &CrdtDoc::setSigner)
+      .function("restrictWriters", &CrdtDoc::restrictWriters)
+      .function("itemCount", &CrdtDoc::itemCount);
+}

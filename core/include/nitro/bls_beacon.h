@@ -1,0 +1,179 @@
+// The threshold beacon's protocol engines, both sans-IO state machines (quinn-proto style):
+//   - Dkg: distributed key generation without a trusted dealer (joint-Feldman VSS with
+//     complaints, justifications and disqualification);
+//   - BeaconEngine: one member of a threshold group producing drand-compatible rounds.
+//
+// Contract: deterministic, no clock (time is `now_ms`), no randomness (seeds are injected), no
+// I/O. Push input with handle(from, bytes, now_ms) and tick(now_ms) (extra ticks are harmless);
+// after every call drain poll_transmit() and poll_event() until empty; call tick again at
+// next_deadline(). Peers are member indices 1..n; the host maps them to network peers and must
+// deliver `from` authenticated (the node layer's signed gossip / encrypted links do). Messages
+// marked to_all go to every other member; private DKG shares go to one peer and must travel on
+// an encrypted link. Each handle/tick call appends at most n + sync_batch_max items to a queue.
+// A malformed or invalid message is rejected with a Status (and, for beacon partials, a
+// Rejected event naming the sender) and leaves the state unchanged.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <variant>
+#include <vector>
+
+#include "nitro/bls.h"
+#include "nitro/bls_threshold.h"
+#include "nitro/status.h"
+
+namespace nitro::bls {
+
+using threshold::Index;
+
+struct Outgoing {
+  std::optional<Index> to;  // nullopt: to every other member
+  Bytes bytes;
+};
+
+// ---- DKG ----------------------------------------------------------------------------------------
+
+struct DkgConfig {
+  Group pk_group = Group::kG1;
+  std::uint32_t n = 0;
+  std::uint32_t threshold = 0;
+  Index self = 0;
+  std::uint64_t phase_ms = 1000;  // each of deal, complaint, justification lasts this long
+};
+
+struct DkgFinished {
+  threshold::Share share;
+  threshold::PublicPoly poly;  // the group's public polynomial; poly.group_key() is the group key
+  std::vector<Index> qualified;
+};
+struct DkgFailed {
+  Status reason;
+};
+using DkgEvent = std::variant<DkgFinished, DkgFailed>;
+
+// Phases run on fixed deadlines from start(): deal -> complaint -> justification -> done. The
+// protocol assumes the synchronous model of Pedersen's DKG: a broadcast reaches every honest
+// member within phase_ms (the gossip layer's job). A dealer that sends no commitments, or fails
+// to answer a complaint with a share matching its commitments, is disqualified; the group key
+// is the sum of the qualified dealers' constant terms.
+class Dkg {
+ public:
+  static Result<Dkg> create(const DkgConfig& config, ByteSpan seed);
+  void start(std::uint64_t now_ms);
+  Status handle(Index from, ByteSpan bytes, std::uint64_t now_ms);
+  void tick(std::uint64_t now_ms);
+  std::optional<Outgoing> poll_transmit();
+  std::optional<DkgEvent> poll_event();
+  std::optional<std::uint64_t> next_deadline() const;
+
+  enum class Phase { kIdle, kDeal, kComplaint, kJustify, kDone };
+  Phase phase() const { return phase_; }
+
+ private:
+  struct Dealer {
+    std::optional<threshold::PublicPoly> poly;
+    std::optional<SecretKey> share;   // the share this dealer gave us
+    std::set<Index> complaints;       // members who complained about this dealer
+    std::set<Index> justified;        // complaints answered with a valid share
+    bool disqualified = false;
+  };
+  Status on_deal(Index from, const threshold::PublicPoly& poly);
+  Status on_share(Index from, ByteSpan share);
+  Status on_complaint(Index from, Index dealer);
+  Status on_justification(Index from, Index complainer, ByteSpan share);
+  bool share_valid(Index dealer, Index member, const SecretKey& share) const;
+  void send_complaints();
+  void send_justifications();
+  void finish();
+
+  DkgConfig config_;
+  std::optional<threshold::SecretPoly> poly_;
+  Phase phase_ = Phase::kIdle;
+  std::uint64_t deadline_ms_ = 0;
+  std::map<Index, Dealer> dealers_;
+  std::deque<Outgoing> out_;
+  std::deque<DkgEvent> events_;
+};
+
+// ---- beacon engine ----------------------------------------------------------------------------
+
+struct BeaconConfig {
+  Scheme scheme = Scheme::kPedersenBlsUnchained;  // chaining and signature group of the rounds
+  threshold::PublicPoly poly;                     // group public polynomial (from DKG or dealer)
+  threshold::Share share;                         // this member's share; share.index is its id
+  std::uint32_t n = 0;
+  std::uint64_t genesis_ms = 0;                   // round 1 starts here
+  std::uint64_t period_ms = 3000;
+  Bytes genesis_seed;                             // chained: the "previous signature" of round 1
+  std::uint32_t history_rounds_max = 1024;        // past rounds kept to serve catch-up
+  std::uint32_t pending_rounds_max = 8;           // rounds back for which partials are accepted
+  std::uint32_t sync_batch_max = 32;              // rounds per catch-up response
+};
+
+struct RoundEvent {
+  std::uint64_t round = 0;
+  Bytes signature;
+  Bytes previous_signature;  // chained schemes
+  std::array<std::uint8_t, kDigestBytes> randomness{};
+};
+struct RejectedEvent {
+  Index from = 0;
+  std::uint64_t round = 0;
+  Status reason;
+};
+using BeaconEvent = std::variant<RoundEvent, RejectedEvent>;
+
+class BeaconEngine {
+ public:
+  static Result<BeaconEngine> create(BeaconConfig config);
+  void tick(std::uint64_t now_ms);
+  Status handle(Index from, ByteSpan bytes, std::uint64_t now_ms);
+  std::optional<Outgoing> poll_transmit();
+  std::optional<BeaconEvent> poll_event();
+  std::optional<std::uint64_t> next_deadline() const;
+
+  // 0 before genesis.
+  std::uint64_t round_at(std::uint64_t now_ms) const;
+  std::uint64_t latest_round() const { return rounds_.empty() ? 0 : rounds_.rbegin()->first; }
+  std::optional<Bytes> signature(std::uint64_t round) const;
+  const BeaconConfig& config() const { return config_; }
+
+ private:
+  struct Pending {
+    std::map<Index, Bytes> partials;  // verified
+    std::map<Index, Bytes> unverified;  // chained: waiting for the previous round
+  };
+  Status on_partial(Index from, std::uint64_t round, ByteSpan sig, std::uint64_t now_ms);
+  Status on_sync_request(Index from, std::uint64_t first, std::uint64_t last);
+  Status on_sync_response(Index from, std::span<const std::pair<std::uint64_t, Bytes>> rounds, std::uint64_t now_ms);
+  std::optional<Bytes> message_for(std::uint64_t round) const;
+  void maybe_sign(std::uint64_t now_ms);
+  void try_recover(std::uint64_t round);
+  void accept_round(std::uint64_t round, Bytes sig);
+  void maybe_sync(std::uint64_t now_ms);
+  void prune(std::uint64_t now_ms);
+  void reject(Index from, std::uint64_t round, const Status& why);
+
+  BeaconConfig config_;
+  Suite suite_{};
+  PublicKey group_key_;
+  std::vector<PublicKey> member_keys_;  // index i at [i - 1]
+  std::uint64_t signed_round_ = 0;
+  std::uint64_t now_ms_ = 0;  // latest time seen by tick/handle
+  std::uint64_t sync_next_ms_ = 0;
+  Index sync_peer_ = 0;
+  std::uint64_t sync_first_ = 0;   // first round of the latest catch-up request
+  std::uint32_t sync_misses_ = 0;  // responses in a row lacking sync_first_
+  std::uint64_t sync_floor_ = 0;   // rounds below are not asked for again
+  std::map<std::uint64_t, Bytes> rounds_;  // recovered signatures, bounded by history_rounds_max
+  std::map<std::uint64_t, Pending> pending_;
+  std::deque<Outgoing> out_;
+  std::deque<BeaconEvent> events_;
+};
+
+}  // namespace nitro::bls

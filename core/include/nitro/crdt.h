@@ -1,0 +1,175 @@
+// CRDT documents: a `Doc` holds named shared types (Text, List, Map, Counter, Set) that converge
+// under any delivery order and duplication of updates.
+//
+// Contract (sans-IO, deterministic): a Doc opens no socket, reads no clock, uses no randomness.
+// Local edits produce updates (bytes) through the update handler; remote updates go in through
+// apply_update(). Sequences (Text, List) use YATA ordering (as Yjs): concurrent runs never
+// interleave character by character. Items are run-length: a run of consecutive inserts by one
+// client is one item, split on demand. Text positions are UTF-16 code-unit indices, like JS.
+//
+// Sync: encode_state_vector() says what a replica has; encode_state_as_update(vector) is the
+// delta the holder of `vector` lacks; apply_update() accepts updates out of order (items wait in
+// a bounded pending set until causally ready) and duplicated (idempotent). Decoding is total and
+// validated in full before anything is applied: a malformed, forged or unauthorized update is a
+// typed error and leaves the document unchanged.
+//
+// Authorship: with a signer, every local transaction is signed (Ed25519) and the client id is
+// derived from the signer's public key. A Doc restricted to a set of writer keys accepts only
+// signed updates from those keys and keeps the signed envelopes, so it can relay them verbatim.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nitro/status.h"
+#include "nitro/value.h"
+
+namespace nitro::crdt {
+
+using ClientId = std::uint64_t;  // < 2^53 so JS numbers hold it exactly
+constexpr ClientId kClientIdMax = (ClientId{1} << 53) - 1;
+constexpr std::uint32_t kClockMax = 0xFFFFFFF0u;  // per-client operation count limit
+
+struct Limits {
+  std::size_t update_bytes_max = 64u << 20;      // one update (or bundle) on input
+  std::size_t pending_items_max = 1u << 20;      // records waiting for missing dependencies
+  std::size_t pending_ranges_max = 1u << 20;     // delete ranges waiting for their items
+  std::size_t name_bytes_max = 1024;             // root type names
+  std::size_t key_bytes_max = 1u << 16;          // map keys
+};
+
+// The client id a signing identity writes under: the first 53 bits of BLAKE2b(public key).
+ClientId client_id_from_public_key(std::span<const std::uint8_t, 32> public_key);
+
+class Doc;
+namespace detail { struct DocState; }
+
+// Handles to shared types; cheap to copy, valid while their Doc lives.
+class Text {
+ public:
+  Status insert(std::size_t pos_u16, std::string_view utf8);
+  Status insert_utf16(std::size_t pos_u16, std::u16string_view units);
+  Status erase(std::size_t pos_u16, std::size_t len_u16);
+  std::size_t length() const;  // UTF-16 code units
+  std::string to_string() const;
+  std::u16string to_utf16() const;
+
+ private:
+  friend class Doc;
+  Text(detail::DocState* d, std::uint32_t t) : d_(d), t_(t) {}
+  detail::DocState* d_;
+  std::uint32_t t_;
+};
+
+class List {
+ public:
+  Status insert(std::size_t index, std::span<const Value> values);
+  Status push(const Value& value);
+  Status erase(std::size_t index, std::size_t count);
+  std::size_t length() const;
+  std::optional<Value> get(std::size_t index) const;
+  Array to_array() const;
+
+ private:
+  friend class Doc;
+  List(detail::DocState* d, std::uint32_t t) : d_(d), t_(t) {}
+  detail::DocState* d_;
+  std::uint32_t t_;
+};
+
+class Map {
+ public:
+  Status set(std::string_view key, const Value& value);
+  Status erase(std::string_view key);
+  const Value* get(std::string_view key) const;  // nullptr when absent
+  std::vector<std::string> keys() const;          // sorted
+  nitro::Map to_map() const;                       // sorted by key
+
+ private:
+  friend class Doc;
+  Map(detail::DocState* d, std::uint32_t t) : d_(d), t_(t) {}
+  detail::DocState* d_;
+  std::uint32_t t_;
+};
+
+class Counter {  // PN counter: the sum of every replica's increments
+ public:
+  Status increment(std::int64_t delta);
+  std::int64_t value() const;
+
+ private:
+  friend class Doc;
+  Counter(detail::DocState* d, std::uint32_t t) : d_(d), t_(t) {}
+  detail::DocState* d_;
+  std::uint32_t t_;
+};
+
+class Set {  // observed-remove set: a concurrent add wins over a remove
+ public:
+  Status add(const Value& value);
+  Status erase(const Value& value);
+  bool has(const Value& value) const;
+  Array values() const;  // sorted by msgpack encoding
+  std::size_t size() const;
+
+ private:
+  friend class Doc;
+  Set(detail::DocState* d, std::uint32_t t) : d_(d), t_(t) {}
+  detail::DocState* d_;
+  std::uint32_t t_;
+};
+
+// Called with each update this Doc produces (local commit) or accepts (apply_update, the input
+// bytes), and the origin passed to transact()/apply_update(). Not called for duplicates.
+using UpdateHandler = std::function<void(std::span<const std::uint8_t> update, std::uint64_t origin)>;
+
+class Doc {
+ public:
+  explicit Doc(ClientId client, Limits limits = {});
+  ~Doc();
+  Doc(const Doc&) = delete;
+  Doc& operator=(const Doc&) = delete;
+
+  ClientId client_id() const;
+
+  // Root types by name; each kind has its own namespace (text "a" and map "a" are distinct).
+  Text get_text(std::string_view name);
+  List get_list(std::string_view name);
+  Map get_map(std::string_view name);
+  Counter get_counter(std::string_view name);
+  Set get_set(std::string_view name);
+
+  // Batches every edit made between begin and commit into one update. Nests; the outermost
+  // commit emits. transact() is begin + fn + commit.
+  void begin(std::uint64_t origin = 0);
+  void commit();
+  void transact(const std::function<void()>& fn, std::uint64_t origin = 0);
+  void set_update_handler(UpdateHandler handler);
+
+  std::vector<std::uint8_t> encode_state() const;
+  std::vector<std::uint8_t> encode_state_vector() const;
+  Result<std::vector<std::uint8_t>> encode_state_as_update(std::span<const std::uint8_t> state_vector) const;
+  Status apply_update(std::span<const std::uint8_t> update, std::uint64_t origin = 0);
+
+  // Authorship. set_signer takes a libsodium Ed25519 secret key (64 bytes: seed || public key);
+  // the Doc then writes under client_id_from_public_key(public key) and signs each transaction.
+  // Call before the first local edit.
+  Status set_signer(std::span<const std::uint8_t> secret_key);
+  // Accept only updates signed by one of these 32-byte public keys (an empty list lifts it).
+  Status restrict_writers(const std::vector<std::vector<std::uint8_t>>& public_keys);
+
+  // Diagnostics: items in memory, items waiting for dependencies.
+  std::size_t item_count() const;
+  std::size_t pending_count() const;
+
+ private:
+  std::unique_ptr<detail::DocState> d_;
+};
+
+}  // namespace nitro::crdt

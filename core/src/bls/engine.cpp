@@ -1,0 +1,233 @@
+// One member of a threshold beacon group: signs each round's message with its share when the
+// round starts, collects and verifies peers' partials, recovers the group signature at t, and
+// catches up on missed rounds by asking a peer (rotating) for recovered signatures.
+#include <algorithm>
+#include <string>
+
+#include "bls/wire.h"
+#include "nitro/bls_beacon.h"
+
+namespace nitro::bls {
+namespace {
+
+Status check_config(const BeaconConfig& c) {
+  if (c.n == 0 || c.n > threshold::kMembersMax) return invalid_argument("beacon: bad group size");
+  if (c.poly.threshold() == 0 || c.poly.threshold() > c.n) return invalid_argument("beacon: bad threshold");
+  if (c.share.index == 0 || c.share.index > c.n) return invalid_argument("beacon: share index not in the group");
+  if (c.period_ms == 0) return invalid_argument("beacon: period_ms must be positive");
+  if (c.history_rounds_max == 0 || c.pending_rounds_max == 0) return invalid_argument("beacon: zero bounds");
+  if (c.sync_batch_max == 0 || c.sync_batch_max > wire::kSyncEntriesMax) return invalid_argument("beacon: bad sync batch");
+  if (scheme_chained(c.scheme) && (c.genesis_seed.empty() || c.genesis_seed.size() > kG2Bytes)) {
+    return invalid_argument("beacon: chained schemes need a genesis seed of 1..96 bytes");
+  }
+  if (c.poly.group != scheme_suite(c.scheme).pk_group()) return invalid_argument("beacon: key group does not fit the scheme");
+  return threshold::validate(c.poly);
+}
+
+}  // namespace
+
+Result<BeaconEngine> BeaconEngine::create(BeaconConfig config) {
+  NITRO_TRY(check_config(config));
+  auto matches = threshold::share_matches(config.poly, config.share);
+  if (!matches.ok()) return matches.status();
+  if (!*matches) return invalid_argument("beacon: share does not match the public polynomial");
+  BeaconEngine e;
+  e.suite_ = scheme_suite(config.scheme);
+  auto gk = PublicKey::decode(config.poly.group, config.poly.group_key());
+  if (!gk.ok()) return gk.status();
+  e.group_key_ = *gk;
+  for (Index i = 1; i <= config.n; ++i) {
+    auto pk = threshold::public_share(config.poly, i);
+    if (!pk.ok()) return pk.status();
+    auto key = PublicKey::decode(config.poly.group, *pk);
+    if (!key.ok()) return key.status();
+    e.member_keys_.push_back(*key);
+  }
+  e.sync_peer_ = config.share.index;
+  e.config_ = std::move(config);
+  return e;
+}
+
+std::uint64_t BeaconEngine::round_at(std::uint64_t now_ms) const {
+  if (now_ms < config_.genesis_ms) return 0;
+  return (now_ms - config_.genesis_ms) / config_.period_ms + 1;
+}
+
+std::optional<Bytes> BeaconEngine::signature(std::uint64_t round) const {
+  auto it = rounds_.find(round);
+  if (it == rounds_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<Bytes> BeaconEngine::message_for(std::uint64_t round) const {
+  if (!scheme_chained(config_.scheme)) {
+    auto m = beacon_message(config_.scheme, round, {});
+    return Bytes(m.begin(), m.end());
+  }
+  ByteSpan prev;
+  if (round == 1) {
+    prev = config_.genesis_seed;
+  } else {
+    auto it = rounds_.find(round - 1);
+    if (it == rounds_.end()) return std::nullopt;
+    prev = it->second;
+  }
+  auto m = beacon_message(config_.scheme, round, prev);
+  return Bytes(m.begin(), m.end());
+}
+
+void BeaconEngine::tick(std::uint64_t now_ms) {
+  now_ms_ = std::max(now_ms_, now_ms);
+  maybe_sign(now_ms);
+  maybe_sync(now_ms);
+  prune(now_ms);
+}
+
+void BeaconEngine::maybe_sign(std::uint64_t now_ms) {
+  const std::uint64_t cur = round_at(now_ms);
+  if (cur == 0 || cur <= signed_round_) return;
+  if (rounds_.count(cur)) {
+    signed_round_ = cur;
+    return;
+  }
+  auto msg = message_for(cur);
+  if (!msg) return;  // chained and the previous round is unknown: catch up first
+  signed_round_ = cur;
+  auto partial = threshold::partial_sign(config_.share, suite_, *msg);
+  pending_[cur].partials[config_.share.index] = partial.sig;
+  out_.push_back(Outgoing{std::nullopt, wire::encode(wire::Partial{cur, partial.sig})});
+  try_recover(cur);
+}
+
+Status BeaconEngine::handle(Index from, ByteSpan bytes, std::uint64_t now_ms) {
+  if (from == 0 || from > config_.n || from == config_.share.index) {
+    return permission_denied("beacon: sender is not another member");
+  }
+  now_ms_ = std::max(now_ms_, now_ms);
+  auto msg = wire::decode(bytes);
+  if (!msg.ok()) {
+    reject(from, 0, msg.status());
+    return msg.status();
+  }
+  Status st;
+  if (auto* p = std::get_if<wire::Partial>(&*msg)) {
+    st = on_partial(from, p->round, p->sig, now_ms);
+  } else if (auto* q = std::get_if<wire::SyncRequest>(&*msg)) {
+    st = on_sync_request(from, q->first, q->last);
+  } else if (auto* r = std::get_if<wire::SyncResponse>(&*msg)) {
+    st = on_sync_response(from, r->rounds, now_ms);
+  } else {
+    st = invalid_argument("beacon: not a beacon message");
+    reject(from, 0, st);
+  }
+  maybe_sign(now_ms);
+  maybe_sync(now_ms);
+  return st;
+}
+
+Status BeaconEngine::on_partial(Index from, std::uint64_t round, ByteSpan sig, std::uint64_t now_ms) {
+  const std::uint64_t cur = round_at(now_ms);
+  if (round == 0 || round > cur + 1) {  // one round of clock skew tolerated
+    Status st{Code::kOutOfRange, "beacon: partial for a future round " + std::to_string(round)};
+    reject(from, round, st);
+    return st;
+  }
+  if (rounds_.count(round)) return Status::ok_status();  // late partial of a recovered round
+  if (round + config_.pending_rounds_max < cur) {
+    Status st{Code::kOutOfRange, "beacon: partial for a round too old to recover " + std::to_string(round)};
+    reject(from, round, st);
+    return st;
+  }
+  auto& pending = pending_[round];
+  if (pending.partials.count(from)) return Status::ok_status();  // duplicate delivery
+  auto msg = message_for(round);
+  if (!msg) {  // chained: verify once the previous round is known
+    if (sig.size() != point_bytes(suite_.sig_group)) {
+      Status st = decode_error("beacon: partial signature of a wrong length");
+      reject(from, round, st);
+      return st;
+    }
+    pending.unverified[from] = Bytes(sig.begin(), sig.end());
+    return Status::ok_status();
+  }
+  auto ok = verify(suite_, member_keys_[from - 1], *msg, sig);
+  if (!ok.ok() || !*ok) {
+    Status st = ok.ok() ? permission_denied("beacon: partial does not verify under the sender's share key")
+                        : ok.status();
+    reject(from, round, st);
+    return st;
+  }
+  pending.partials[from] = Bytes(sig.begin(), sig.end());
+  try_recover(round);
+  return Status::ok_status();
+}
+
+void BeaconEngine::try_recover(std::uint64_t round) {
+  if (rounds_.count(round)) return;
+  auto it = pending_.find(round);
+  if (it == pending_.end()) return;
+  auto msg = message_for(round);
+  if (!msg) return;
+  auto& pending = it->second;
+  for (auto& [from, sig] : pending.unverified) {  // chained partials that arrived early
+    auto ok = verify(suite_, member_keys_[from - 1], *msg, sig);
+    if (ok.ok() && *ok) pending.partials[from] = sig;
+    else reject(from, round, ok.ok() ? permission_denied("beacon: partial does not verify") : ok.status());
+  }
+  pending.unverified.clear();
+  const std::uint32_t t = config_.poly.threshold();
+  if (pending.partials.size() < t) return;
+  std::vector<threshold::Partial> partials;
+  for (const auto& [index, sig] : pending.partials) {
+    partials.push_back(threshold::Partial{index, sig});
+    if (partials.size() == t) break;
+  }
+  auto sig = threshold::recover(suite_.sig_group, partials, t);
+  if (!sig.ok()) return;
+  auto ok = verify(suite_, group_key_, *msg, *sig);
+  if (!ok.ok() || !*ok) return;  // unreachable with verified partials; never emit a bad round
+  accept_round(round, *sig);
+}
+
+void BeaconEngine::accept_round(std::uint64_t round, Bytes sig) {
+  RoundEvent ev;
+  ev.round = round;
+  ev.randomness = beacon_randomness(sig);
+  if (scheme_chained(config_.scheme)) {
+    if (round == 1) ev.previous_signature = config_.genesis_seed;
+    else ev.previous_signature = rounds_.at(round - 1);
+  }
+  ev.signature = sig;
+  rounds_[round] = std::move(sig);
+  pending_.erase(round);
+  while (rounds_.size() > config_.history_rounds_max) rounds_.erase(rounds_.begin());
+  events_.push_back(std::move(ev));
+  if (scheme_chained(config_.scheme)) try_recover(round + 1);  // depth bounded by pending rounds
+}
+
+void BeaconEngine::reject(Index from, std::uint64_t round, const Status& why) {
+  events_.push_back(RejectedEvent{from, round, why});
+}
+
+void BeaconEngine::prune(std::uint64_t now_ms) {
+  const std::uint64_t cur = round_at(now_ms);
+  while (!pending_.empty() && pending_.begin()->first + config_.pending_rounds_max < cur) {
+    pending_.erase(pending_.begin());
+  }
+}
+
+std::optional<Outgoing> BeaconEngine::poll_transmit() {
+  if (out_.empty()) return std::nullopt;
+  auto o = std::move(out_.front());
+  out_.pop_front();
+  return o;
+}
+
+std::optional<BeaconEvent> BeaconEngine::poll_event() {
+  if (events_.empty()) return std::nullopt;
+  auto e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
+
+}  // namespace nitro::bls

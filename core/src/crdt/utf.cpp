@@ -1,0 +1,110 @@
+// UTF-16 <-> UTF-8. Updates carry text as WTF-8 (UTF-8 that also encodes lone surrogates) so any
+// JS string, including one split inside a surrogate pair, round-trips unit for unit. API strings
+// are UTF-8 in and out; lone surrogates become U+FFFD on the way out, as TextEncoder does.
+#include "crdt/state.h"
+
+namespace nitro::crdt::detail {
+namespace {
+
+void put_utf8(std::uint32_t cp, std::string& out) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+bool is_high(char16_t u) { return u >= 0xD800 && u <= 0xDBFF; }
+bool is_low(char16_t u) { return u >= 0xDC00 && u <= 0xDFFF; }
+
+void put_utf16(std::uint32_t cp, std::u16string& out) {
+  if (cp < 0x10000) {
+    out += static_cast<char16_t>(cp);
+  } else {
+    cp -= 0x10000;
+    out += static_cast<char16_t>(0xD800 + (cp >> 10));
+    out += static_cast<char16_t>(0xDC00 + (cp & 0x3FF));
+  }
+}
+
+void to_utf8(std::u16string_view in, std::string& out, bool lossy) {
+  out.reserve(out.size() + in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char16_t u = in[i];
+    if (u < 0x80) {
+      out += static_cast<char>(u);
+    } else if (is_high(u) && i + 1 < in.size() && is_low(in[i + 1])) {
+      put_utf8(0x10000 + ((std::uint32_t(u) - 0xD800) << 10) + (in[i + 1] - 0xDC00), out);
+      ++i;
+    } else if (lossy && (is_high(u) || is_low(u))) {
+      put_utf8(0xFFFD, out);
+    } else {
+      put_utf8(u, out);
+    }
+  }
+}
+
+// Decodes one sequence starting at in[i]; returns the code point or -1 when malformed.
+std::int64_t next_cp(std::string_view in, std::size_t& i) {
+  const auto b0 = static_cast<unsigned char>(in[i]);
+  if (b0 < 0x80) return ++i, b0;
+  const int n = b0 >= 0xF0 ? 3 : b0 >= 0xE0 ? 2 : b0 >= 0xC0 ? 1 : -1;
+  if (n < 0 || b0 > 0xF4) return -1;
+  std::uint32_t cp = b0 & (0x3F >> n);
+  for (int k = 1; k <= n; ++k) {
+    if (i + k >= in.size()) return -1;
+    const auto b = static_cast<unsigned char>(in[i + k]);
+    if ((b & 0xC0) != 0x80) return -1;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  static constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10FFFF) return -1;  // overlong or out of range
+  i += n + 1;
+  return cp;
+}
+
+}  // namespace
+
+void utf16_to_wtf8(std::u16string_view in, std::string& out) { to_utf8(in, out, false); }
+
+std::string utf16_to_utf8_lossy(std::u16string_view in) {
+  std::string out;
+  to_utf8(in, out, true);
+  return out;
+}
+
+bool wtf8_to_utf16(std::string_view in, std::u16string& out) {
+  out.reserve(out.size() + in.size());
+  for (std::size_t i = 0; i < in.size();) {
+    std::int64_t cp = next_cp(in, i);
+    if (cp < 0) return false;
+    put_utf16(static_cast<std::uint32_t>(cp), out);
+  }
+  return true;
+}
+
+std::u16string utf8_to_utf16_lossy(std::string_view in) {
+  std::u16string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size();) {
+    std::int64_t cp = next_cp(in, i);
+    if (cp < 0) {
+      cp = 0xFFFD;
+      ++i;
+    }
+    put_utf16(static_cast<std::uint32_t>(cp), out);
+  }
+  return out;
+}
+
+}  // namespace nitro::crdt::detail

@@ -1,0 +1,257 @@
+// CRDT documents (standalone, no node needed): `new Doc()` with named shared types. The core
+// (C++/wasm) does the work; this layer maps calls to it, turns error codes into NitroErrors and
+// emits 'update' events with the caller's origin. Positions are UTF-16 indices, like JS strings.
+import { NitroError, errorFor, unwrap, type ErrorCode } from './errors.js';
+import type { NitroValue } from './codec.js';
+import { getModule } from './wasm.js';
+
+/** The wasm-side document (bindings/crdt.cpp). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Core = Record<string, any>;
+
+export type UpdateListener = (update: Uint8Array, origin: unknown) => void;
+
+export interface DocOptions {
+  /** Replica id (< 2^53); random when omitted. Ignored when `signer` is given. */
+  clientId?: number;
+  /** Ed25519 secret key (64 bytes, libsodium layout): every local transaction is signed. */
+  signer?: Uint8Array;
+  /** Accept only updates signed by these 32-byte public keys. */
+  writers?: Uint8Array[];
+}
+
+const registry = new FinalizationRegistry<Core>((core) => core.delete());
+
+/** A position or count: a non-negative integer (the core checks the upper bound). */
+function idx(n: number): number {
+  if (!Number.isInteger(n) || n < 0) throw errorFor('INVALID_ARGUMENT', `expected a non-negative integer, got ${n}`);
+  return n;
+}
+
+function randomClientId(): number {
+  const words = new Uint32Array(2);
+  globalThis.crypto.getRandomValues(words);
+  return (words[0]! & 0x1fffff) * 0x100000000 + words[1]!;
+}
+
+export class Doc {
+  /** @internal */ readonly core: Core;
+  #listeners = new Set<UpdateListener>();
+  #depth = 0;
+  #origin: unknown = null;
+  #types = new Map<string, unknown>();
+
+  constructor(options: DocOptions = {}) {
+    const m = getModule();
+    this.core = new m.CrdtDoc(options.clientId ?? randomClientId());
+    registry.register(this, this.core, this);
+    if (options.signer) this.check(this.core.setSigner(options.signer));
+    if (options.writers) this.check(this.core.restrictWriters(options.writers));
+  }
+
+  get clientId(): number {
+    return this.core.clientId();
+  }
+
+  getText(name: string): SharedText {
+    return this.type('text', name, (h) => new SharedText(this, h));
+  }
+  getList(name: string): SharedList {
+    return this.type('list', name, (h) => new SharedList(this, h));
+  }
+  getMap(name: string): SharedMap {
+    return this.type('map', name, (h) => new SharedMap(this, h));
+  }
+  getCounter(name: string): SharedCounter {
+    return this.type('counter', name, (h) => new SharedCounter(this, h));
+  }
+  getSet(name: string): SharedSet {
+    return this.type('set', name, (h) => new SharedSet(this, h));
+  }
+
+  /** Runs fn as one transaction: its edits become one update, emitted with `origin`. */
+  transact<T>(fn: () => T, origin: unknown = null): T {
+    if (this.#depth === 0) this.#origin = origin;
+    this.#depth++;
+    this.core.begin();
+    try {
+      return fn();
+    } finally {
+      this.core.commit();
+      if (--this.#depth === 0) this.flush();
+    }
+  }
+
+  /** The whole document as one update. */
+  encodeState(): Uint8Array {
+    return this.core.encodeState();
+  }
+  /** What this replica has: pass to another replica's encodeStateAsUpdate. */
+  encodeStateVector(): Uint8Array {
+    return this.core.encodeStateVector();
+  }
+  /** The update a replica with `vector` lacks (everything when omitted). */
+  encodeStateAsUpdate(vector?: Uint8Array): Uint8Array {
+    if (!vector) return this.encodeState();
+    return unwrap<Uint8Array>(this.core.encodeStateAsUpdate(vector));
+  }
+  /**
+   * Applies a remote update (any order, duplicates are harmless). Throws DecodeError for
+   * malformed bytes, PERMISSION_DENIED / UNAUTHENTICATED for refused writers; the document is
+   * then unchanged. Emits 'update' with `origin` when something new was accepted.
+   */
+  applyUpdate(update: Uint8Array, origin: unknown = null): void {
+    if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate expects a Uint8Array');
+    if (this.#depth > 0) throw new NitroError('FAILED_PRECONDITION', 'applyUpdate inside a transaction');
+    this.check(this.core.applyUpdate(update));
+    if (this.core.changed()) for (const fn of [...this.#listeners]) fn(update, origin);
+  }
+
+  on(event: 'update', fn: UpdateListener): () => void {
+    if (event !== 'update') throw new TypeError(`unknown Doc event '${String(event)}'`);
+    this.#listeners.add(fn);
+    this.core.setCapture(true);
+    return () => this.off(event, fn);
+  }
+  off(event: 'update', fn: UpdateListener): void {
+    this.#listeners.delete(fn);
+    if (this.#listeners.size === 0) this.core.setCapture(false);
+  }
+
+  /** Frees the wasm memory now instead of at garbage collection. */
+  destroy(): void {
+    registry.unregister(this);
+    this.core.delete();
+  }
+
+  /** @internal Runs one edit: in the open transaction, or as its own. */
+  edit(rc: number): void {
+    this.check(rc);
+    if (this.#depth === 0 && this.#listeners.size > 0) this.flush();
+  }
+  /** @internal */
+  check(rc: number): void {
+    if (rc !== 0) {
+      const e = this.core.lastError() as { code: ErrorCode; message: string };
+      throw errorFor(e.code, e.message);
+    }
+  }
+
+  private flush(): void {
+    const updates: Uint8Array[] | null = this.core.takeUpdates();
+    const origin = this.#origin;
+    this.#origin = null;
+    if (!updates) return;
+    for (const u of updates) for (const fn of [...this.#listeners]) fn(u, origin);
+  }
+
+  private type<T>(kind: string, name: string, make: (handle: number) => T): T {
+    if (typeof name !== 'string') throw new TypeError('a shared type name is a string');
+    const key = `${kind}:${name}`;
+    let t = this.#types.get(key) as T | undefined;
+    if (!t) {
+      t = make(this.core[kind](name) as number);
+      this.#types.set(key, t);
+    }
+    return t;
+  }
+}
+
+export class SharedText {
+  constructor(private readonly doc: Doc, private readonly h: number) {}
+  insert(pos: number, text: string): void {
+    this.doc.edit(this.doc.core.textInsert(this.h, idx(pos), String(text)));
+  }
+  delete(pos: number, length: number): void {
+    this.doc.edit(this.doc.core.textDelete(this.h, idx(pos), idx(length)));
+  }
+  get length(): number {
+    return this.doc.core.textLength(this.h);
+  }
+  toString(): string {
+    return this.doc.core.textToString(this.h);
+  }
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
+export class SharedList {
+  constructor(private readonly doc: Doc, private readonly h: number) {}
+  insert(index: number, values: NitroValue[]): void {
+    this.doc.edit(this.doc.core.listInsert(this.h, idx(index), values));
+  }
+  push(...values: NitroValue[]): void {
+    this.insert(this.length, values);
+  }
+  delete(index: number, count = 1): void {
+    this.doc.edit(this.doc.core.listDelete(this.h, idx(index), idx(count)));
+  }
+  get(index: number): NitroValue {
+    return this.doc.core.listGet(this.h, idx(index));
+  }
+  get length(): number {
+    return this.doc.core.listLength(this.h);
+  }
+  toArray(): NitroValue[] {
+    return this.doc.core.listToArray(this.h);
+  }
+  toJSON(): NitroValue[] {
+    return this.toArray();
+  }
+}
+
+export class SharedMap {
+  constructor(private readonly doc: Doc, private readonly h: number) {}
+  set(key: string, value: NitroValue): void {
+    this.doc.edit(this.doc.core.mapSet(this.h, key, value));
+  }
+  get(key: string): NitroValue {
+    return this.doc.core.mapGet(this.h, key);
+  }
+  has(key: string): boolean {
+    return this.doc.core.mapHas(this.h, key);
+  }
+  delete(key: string): void {
+    this.doc.edit(this.doc.core.mapDelete(this.h, key));
+  }
+  keys(): string[] {
+    return this.doc.core.mapKeys(this.h);
+  }
+  toJSON(): Record<string, NitroValue> {
+    return this.doc.core.mapToJSON(this.h);
+  }
+}
+
+export class SharedCounter {
+  constructor(private readonly doc: Doc, private readonly h: number) {}
+  increment(delta = 1): void {
+    if (!Number.isSafeInteger(delta)) throw errorFor('INVALID_ARGUMENT', 'counter deltas are safe integers');
+    this.doc.edit(this.doc.core.counterIncrement(this.h, delta));
+  }
+  decrement(delta = 1): void {
+    this.increment(-delta);
+  }
+  get value(): number {
+    return this.doc.core.counterValue(this.h);
+  }
+}
+
+export class SharedSet {
+  constructor(private readonly doc: Doc, private readonly h: number) {}
+  add(value: NitroValue): void {
+    this.doc.edit(this.doc.core.setAdd(this.h, value));
+  }
+  delete(value: NitroValue): void {
+    this.doc.edit(this.doc.core.setDelete(this.h, value));
+  }
+  has(value: NitroValue): boolean {
+    return this.doc.core.setHas(this.h, value);
+  }
+  values(): NitroValue[] {
+    return this.doc.core.setValues(this.h);
+  }
+  get size(): number {
+    return this.doc.core.setSize(this.h);
+  }
+}

@@ -1,0 +1,441 @@
+// Threshold BLS, DKG and the beacon engine, driven by a small deterministic multi-member
+// harness: virtual clock, per-message delay and loss, crashed members, all from one seed.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "nitro/bls.h"
+#include "nitro/bls_beacon.h"
+#include "nitro/bls_threshold.h"
+
+using namespace nitro;
+using namespace nitro::bls;
+namespace th = nitro::bls::threshold;
+
+namespace {
+
+// splitmix64: the harness's only source of randomness.
+struct Rng {
+  std::uint64_t s;
+  std::uint64_t next() {
+    std::uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  std::uint64_t below(std::uint64_t n) { return next() % n; }
+  bool chance(double p) { return static_cast<double>(next() >> 11) / static_cast<double>(1ULL << 53) < p; }
+};
+
+Bytes seed_bytes(std::uint64_t seed, std::uint8_t tag) {
+  Bytes b(32, tag);
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<std::uint8_t>(seed >> (8 * i));
+  return b;
+}
+
+struct InFlight {
+  Index from = 0, to = 0;
+  Bytes bytes;
+};
+
+// A network of engines (BeaconEngine or Dkg) on a virtual clock.
+template <typename Engine>
+struct Harness {
+  Rng rng;
+  double loss = 0;
+  std::uint64_t now_ms = 0;
+  std::uint64_t seq = 0;
+  std::vector<std::optional<Engine>> members;  // index i at [i - 1]
+  std::set<Index> crashed;
+  std::multimap<std::pair<std::uint64_t, std::uint64_t>, InFlight> queue;  // (deliver_ms, seq)
+  // Optional tamper hook: returns false to drop a message, may rewrite it.
+  std::function<bool(InFlight&)> tamper;
+
+  Index n() const { return static_cast<Index>(members.size()); }
+  bool alive(Index i) const { return members[i - 1].has_value() && !crashed.count(i); }
+
+  void send(Index from, const Outgoing& o) {
+    for (Index to = 1; to <= n(); ++to) {
+      if (to == from || (o.to && *o.to != to)) continue;
+      if (rng.chance(loss)) continue;
+      InFlight m{from, to, o.bytes};
+      if (tamper && !tamper(m)) continue;
+      queue.emplace(std::make_pair(now_ms + 5 + rng.below(45), seq++), std::move(m));
+    }
+  }
+
+  template <typename OnEvent>
+  void drain(Index i, OnEvent&& on_event) {
+    auto& e = *members[i - 1];
+    while (auto o = e.poll_transmit()) send(i, *o);
+    while (auto ev = e.poll_event()) on_event(i, *ev);
+  }
+
+  // Advances the clock in 10 ms steps to end_ms, delivering and ticking.
+  template <typename OnEvent>
+  void run_until(std::uint64_t end_ms, OnEvent&& on_event) {
+    for (; now_ms <= end_ms; now_ms += 10) {
+      while (!queue.empty() && queue.begin()->first.first <= now_ms) {
+        InFlight m = std::move(queue.begin()->second);
+        queue.erase(queue.begin());
+        if (!alive(m.to)) continue;
+        (void)members[m.to - 1]->handle(m.from, m.bytes, now_ms);
+        drain(m.to, on_event);
+      }
+      for (Index i = 1; i <= n(); ++i) {
+        if (!alive(i)) continue;
+        members[i - 1]->tick(now_ms);
+        drain(i, on_event);
+        auto deadline = members[i - 1]->next_deadline();  // after a tick, always in the future
+        if (deadline) REQUIRE(*deadline > now_ms);
+      }
+    }
+  }
+};
+
+constexpr std::uint64_t kGenesisMs = 1000;
+constexpr std::uint64_t kPeriodMs = 1000;
+
+BeaconConfig beacon_config(const th::Dealing& d, std::uint32_t n, Index i, Scheme scheme) {
+  BeaconConfig c;
+  c.scheme = scheme;
+  c.poly = d.poly;
+  c.share = d.shares[i - 1];
+  c.n = n;
+  c.genesis_ms = kGenesisMs;
+  c.period_ms = kPeriodMs;
+  c.genesis_seed = Bytes(32, 0x42);
+  return c;
+}
+
+struct BeaconRun {
+  th::Dealing dealing;
+  Harness<BeaconEngine> net;
+  std::map<Index, std::map<std::uint64_t, Bytes>> seen;  // member -> round -> signature
+  std::vector<RejectedEvent> rejected;
+
+  BeaconRun(std::uint64_t seed, std::uint32_t n, std::uint32_t t, Scheme scheme) {
+    auto pk_group = scheme_suite(scheme).pk_group();
+    dealing = *th::deal(pk_group, t, n, seed_bytes(seed, 1));
+    net.rng = Rng{seed};
+    for (Index i = 1; i <= n; ++i) net.members.emplace_back(*BeaconEngine::create(beacon_config(dealing, n, i, scheme)));
+  }
+  void run(std::uint64_t end_ms) {
+    net.run_until(end_ms, [this](Index i, const BeaconEvent& ev) {
+      if (auto* r = std::get_if<RoundEvent>(&ev)) {
+        CHECK(seen[i].count(r->round) == 0);  // each round emitted once per member
+        seen[i][r->round] = r->signature;
+      } else {
+        rejected.push_back(std::get<RejectedEvent>(ev));
+      }
+    });
+  }
+  void restart(Index i, Scheme scheme) {
+    net.members[i - 1].emplace(*BeaconEngine::create(beacon_config(dealing, net.n(), i, scheme)));
+    net.crashed.erase(i);
+    seen.erase(i);  // a fresh engine re-emits what it catches up on
+  }
+};
+
+// Every alive member saw rounds first..last with one signature per round, valid as a drand beacon.
+void check_rounds(BeaconRun& run, Scheme scheme, std::uint64_t first, std::uint64_t last) {
+  std::map<std::uint64_t, Bytes> agreed;
+  for (Index i = 1; i <= run.net.n(); ++i) {
+    if (!run.net.alive(i)) continue;
+    for (std::uint64_t r = first; r <= last; ++r) {
+      INFO("member " << i << " round " << r);
+      REQUIRE(run.seen[i].count(r) == 1);
+      auto [it, fresh] = agreed.emplace(r, run.seen[i][r]);
+      CHECK(it->second == run.seen[i][r]);
+    }
+  }
+  for (const auto& [r, sig] : agreed) {
+    Bytes prev = r == 1 ? Bytes(32, 0x42) : agreed.count(r - 1) ? agreed[r - 1] : Bytes{};
+    if (scheme_chained(scheme) && prev.empty()) continue;
+    auto res = verify_beacon(scheme, run.dealing.poly.group_key(), r, sig, prev);
+    REQUIRE(res.ok());
+    CHECK(res->valid);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("bls: any t partials recover the same group signature", "[bls]") {
+  auto d = *th::deal(Group::kG2, 4, 7, seed_bytes(1, 9));
+  auto msg = beacon_message(Scheme::kBlsUnchainedG1Rfc9380, 17, {});
+  std::vector<th::Partial> partials;
+  for (const auto& s : d.shares) partials.push_back(th::partial_sign(s, kMinSigBasic, msg));
+  for (const auto& p : partials) CHECK(*th::partial_verify(kMinSigBasic, d.poly, p, msg));
+  std::set<Bytes> recovered;
+  for (unsigned mask = 0; mask < 128; ++mask) {  // all 35 subsets of size 4
+    if (__builtin_popcount(mask) != 4) continue;
+    std::vector<th::Partial> subset;
+    for (int i = 0; i < 7; ++i) if (mask & (1u << i)) subset.push_back(partials[i]);
+    auto sig = th::recover(Group::kG1, subset, 4);
+    REQUIRE(sig.ok());
+    recovered.insert(*sig);
+  }
+  REQUIRE(recovered.size() == 1);
+  auto res = verify_beacon(Scheme::kBlsUnchainedG1Rfc9380, d.poly.group_key(), 17, *recovered.begin());
+  REQUIRE(res.ok());
+  CHECK(res->valid);
+  // Three partials interpolate to something else, which does not verify.
+  auto three = *th::recover(Group::kG1, std::span(partials).first(3), 3);
+  CHECK_FALSE(verify_beacon(Scheme::kBlsUnchainedG1Rfc9380, d.poly.group_key(), 17, three)->valid);
+  // The shares interpolate to the dealer's secret.
+  auto secret = th::recover_secret(std::span(d.shares).subspan(2, 4), 4);
+  REQUIRE(secret.ok());
+  CHECK(sk_to_pk(*secret, Group::kG2) == d.poly.group_key());
+}
+
+TEST_CASE("bls: threshold inputs are checked", "[bls]") {
+  auto d = *th::deal(Group::kG1, 3, 5, seed_bytes(2, 9));
+  Bytes msg(32, 7);
+  std::vector<th::Partial> p;
+  for (const auto& s : d.shares) p.push_back(th::partial_sign(s, kMinPkBasic, msg));
+  CHECK(th::recover(Group::kG2, std::span(p).first(2), 3).status().code() == Code::kFailedPrecondition);
+  std::vector<th::Partial> dup = {p[0], p[0], p[1]};
+  CHECK(th::recover(Group::kG2, dup, 3).status().code() == Code::kInvalidArgument);
+  // A partial under the wrong index does not verify.
+  th::Partial wrong = p[1];
+  wrong.index = 3;
+  CHECK_FALSE(*th::partial_verify(kMinPkBasic, d.poly, wrong, msg));
+  CHECK(th::deal(Group::kG1, 0, 5, seed_bytes(2, 9)).status().code() == Code::kInvalidArgument);
+  CHECK(th::deal(Group::kG1, 6, 5, seed_bytes(2, 9)).status().code() == Code::kInvalidArgument);
+  CHECK(th::deal(Group::kG1, 2, 5, Bytes(8, 1)).status().code() == Code::kInvalidArgument);
+  for (const auto& s : d.shares) CHECK(*th::share_matches(d.poly, s));
+  CHECK_FALSE(*th::share_matches(d.poly, th::Share{1, d.shares[1].key}));
+  CHECK(th::validate(d.poly).ok());
+}
+
+TEST_CASE("bls: 7 members with t=4 produce identical rounds with up to 3 crashed", "[bls]") {
+  const auto scheme = Scheme::kBlsUnchainedG1Rfc9380;
+  for (std::uint64_t seed : {11u, 12u, 13u}) {
+    INFO("reproduce with seed=" << seed);
+    BeaconRun run(seed, 7, 4, scheme);
+    Rng pick{seed * 7919};
+    std::uint32_t crash_count = static_cast<std::uint32_t>(seed % 4);  // 3, 0, 1 crashed
+    while (run.net.crashed.size() < crash_count) run.net.crashed.insert(static_cast<Index>(pick.below(7) + 1));
+    run.run(kGenesisMs + 6 * kPeriodMs);
+    check_rounds(run, scheme, 1, 6);
+    CHECK(run.rejected.empty());
+  }
+}
+
+TEST_CASE("bls: the harness replays exactly from its seed", "[bls]") {
+  auto once = [](std::uint64_t seed) {
+    BeaconRun run(seed, 5, 3, Scheme::kBlsUnchainedG1Rfc9380);
+    run.net.loss = 0.3;
+    run.run(kGenesisMs + 3 * kPeriodMs);
+    return std::make_pair(run.seen, run.net.seq);
+  };
+  auto a = once(77), b = once(77);
+  CHECK(a == b);
+  CHECK(a.first != once(78).first);  // another seed, another group and schedule
+}
+
+TEST_CASE("bls: with fewer than t members alive no round is produced", "[bls]") {
+  BeaconRun run(21, 7, 4, Scheme::kBlsUnchainedG1Rfc9380);
+  run.net.crashed = {1, 4, 6, 7};
+  run.run(kGenesisMs + 4 * kPeriodMs);
+  for (const auto& [member, rounds] : run.seen) CHECK(rounds.empty());
+  // Recovering the fourth member restores progress from its next round on.
+  run.net.crashed.erase(6);
+  run.run(kGenesisMs + 7 * kPeriodMs);
+  for (Index i : {2u, 3u, 5u, 6u}) {
+    INFO("member " << i);
+    CHECK(run.seen[i].count(6) == 1);
+    CHECK(run.seen[i].count(7) == 1);
+    CHECK(run.seen[i].count(2) == 0);
+  }
+}
+
+TEST_CASE("bls: rounds survive message loss and a crashed member catches up", "[bls]") {
+  const auto scheme = Scheme::kBlsUnchainedG1Rfc9380;
+  BeaconRun run(31, 7, 4, scheme);
+  run.net.loss = 0.2;
+  run.run(kGenesisMs + 2 * kPeriodMs + 500);
+  run.net.crashed.insert(5);
+  run.run(kGenesisMs + 7 * kPeriodMs);
+  run.restart(5, scheme);  // fresh state: knows nothing
+  run.run(kGenesisMs + 10 * kPeriodMs);
+  check_rounds(run, scheme, 1, 9);
+  CHECK(run.rejected.empty());
+}
+
+TEST_CASE("bls: chained beacon rounds link and catch up in order", "[bls]") {
+  const auto scheme = Scheme::kPedersenBlsChained;
+  BeaconRun run(41, 5, 3, scheme);
+  run.run(kGenesisMs + 2 * kPeriodMs + 500);
+  run.net.crashed.insert(2);
+  run.run(kGenesisMs + 5 * kPeriodMs + 500);
+  run.restart(2, scheme);
+  run.run(kGenesisMs + 8 * kPeriodMs);
+  check_rounds(run, scheme, 1, 7);
+  CHECK(run.rejected.empty());
+}
+
+TEST_CASE("bls: invalid partials are rejected and the sender reported", "[bls]") {
+  const auto scheme = Scheme::kBlsUnchainedG1Rfc9380;
+  auto d = *th::deal(Group::kG2, 3, 4, seed_bytes(5, 1));
+  auto e = *BeaconEngine::create(beacon_config(d, 4, 1, scheme));
+  const std::uint64_t now = kGenesisMs + 2 * kPeriodMs + 10;  // round 3
+  e.tick(now);
+  auto partial_frame = [&](const th::Share& s, std::uint64_t round, std::uint64_t signed_round) {
+    auto msg = beacon_message(scheme, signed_round, {});
+    auto p = th::partial_sign(s, kMinSigBasic, msg);
+    // Encoded as the engine's wire frame [10, round, sig] (msgpack): built by a peer engine.
+    auto peer = *BeaconEngine::create(beacon_config(d, 4, s.index, scheme));
+    (void)p;
+    peer.tick(kGenesisMs + (signed_round - 1) * kPeriodMs + 10);
+    auto o = peer.poll_transmit();
+    REQUIRE(o.has_value());
+    return o->bytes;
+  };
+  auto drain_rejections = [&]() {
+    std::vector<RejectedEvent> out;
+    while (auto ev = e.poll_event()) if (auto* r = std::get_if<RejectedEvent>(&*ev)) out.push_back(*r);
+    return out;
+  };
+  // Wrong key: member 3's partial delivered as coming from member 2.
+  CHECK(e.handle(2, partial_frame(d.shares[2], 3, 3), now).code() == Code::kPermissionDenied);
+  auto r1 = drain_rejections();
+  REQUIRE(r1.size() == 1);
+  CHECK(r1[0].from == 2);
+  // Wrong round: member 2's partial of round 2 claims round 2 but we are at round 3 -> it is
+  // valid for round 2; a partial of round 2 relabelled as round 3 is rejected.
+  Bytes relabelled = partial_frame(d.shares[1], 2, 2);
+  auto pos = std::find(relabelled.begin(), relabelled.end(), std::uint8_t{2});
+  REQUIRE(pos != relabelled.end());
+  *pos = 3;  // [10, 2, sig] -> [10, 3, sig]
+  CHECK(e.handle(2, relabelled, now).code() == Code::kPermissionDenied);
+  CHECK(drain_rejections().size() == 1);
+  // Future round and malformed frames.
+  CHECK(e.handle(3, partial_frame(d.shares[2], 9, 9), now).code() == Code::kOutOfRange);
+  CHECK(e.handle(3, Bytes{0x93, 0x0a, 0x03}, now).code() == Code::kDecodeError);
+  CHECK(e.handle(3, Bytes{0xc1}, now).code() == Code::kDecodeError);
+  auto r3 = drain_rejections();
+  REQUIRE(r3.size() == 3);
+  for (const auto& r : r3) CHECK(r.from == 3);
+  // Not a member, or self.
+  CHECK(e.handle(9, Bytes{0xc0}, now).code() == Code::kPermissionDenied);
+  CHECK(e.handle(1, Bytes{0xc0}, now).code() == Code::kPermissionDenied);
+  // Valid partials from two peers complete round 3 (t = 3 with our own).
+  CHECK(e.handle(2, partial_frame(d.shares[1], 3, 3), now).ok());
+  CHECK(e.handle(4, partial_frame(d.shares[3], 3, 3), now).ok());
+  bool got = false;
+  while (auto ev = e.poll_event()) if (auto* r = std::get_if<RoundEvent>(&*ev)) got = got || r->round == 3;
+  CHECK(got);
+}
+
+TEST_CASE("bls: beacon engine configuration is checked", "[bls]") {
+  auto d = *th::deal(Group::kG2, 3, 4, seed_bytes(6, 1));
+  auto c = beacon_config(d, 4, 1, Scheme::kBlsUnchainedG1Rfc9380);
+  c.share = d.shares[1];  // index 2's share claimed as... still index 2: fine
+  CHECK(BeaconEngine::create(c).ok());
+  c.share.index = 1;  // share of 2 under index 1
+  CHECK(BeaconEngine::create(c).status().code() == Code::kInvalidArgument);
+  auto wrong_group = beacon_config(d, 4, 1, Scheme::kPedersenBlsUnchained);
+  CHECK(BeaconEngine::create(wrong_group).status().code() == Code::kInvalidArgument);
+  auto zero_period = beacon_config(d, 4, 1, Scheme::kBlsUnchainedG1Rfc9380);
+  zero_period.period_ms = 0;
+  CHECK(BeaconEngine::create(zero_period).status().code() == Code::kInvalidArgument);
+}
+
+namespace {
+
+struct DkgRun {
+  Harness<Dkg> net;
+  std::map<Index, DkgFinished> done;
+  std::map<Index, Status> failed;
+  DkgRun(std::uint64_t seed, std::uint32_t n, std::uint32_t t) {
+    net.rng = Rng{seed};
+    for (Index i = 1; i <= n; ++i) {
+      DkgConfig c{Group::kG2, n, t, i, 1000};
+      net.members.emplace_back(*Dkg::create(c, seed_bytes(seed * 100 + i, 3)));
+    }
+  }
+  void run() {
+    auto on = [this](Index i, const DkgEvent& ev) {
+      if (auto* f = std::get_if<DkgFinished>(&ev)) done[i] = *f;
+      else failed[i] = std::get<DkgFailed>(ev).reason;
+    };
+    for (Index i = 1; i <= net.n(); ++i) {
+      if (!net.alive(i)) continue;
+      net.members[i - 1]->start(0);
+      net.drain(i, on);
+    }
+    net.run_until(3500, on);
+  }
+};
+
+// The DKG output works as a beacon group: t members' partials recover a signature valid under
+// the group key, identical whichever t.
+void check_dkg_group(DkgRun& run, std::uint32_t t) {
+  REQUIRE(!run.done.empty());
+  const auto& poly = run.done.begin()->second.poly;
+  std::vector<th::Partial> partials;
+  auto msg = beacon_message(Scheme::kBlsUnchainedG1Rfc9380, 5, {});
+  for (const auto& [i, f] : run.done) {
+    CHECK(f.poly.commitments == poly.commitments);
+    CHECK(*th::share_matches(poly, f.share));
+    partials.push_back(th::partial_sign(f.share, kMinSigBasic, msg));
+  }
+  REQUIRE(partials.size() >= t + 1);
+  auto a = *th::recover(Group::kG1, std::span(partials).first(t), t);
+  auto b = *th::recover(Group::kG1, std::span(partials).last(t), t);
+  CHECK(a == b);
+  CHECK(verify_beacon(Scheme::kBlsUnchainedG1Rfc9380, poly.group_key(), 5, a)->valid);
+}
+
+}  // namespace
+
+TEST_CASE("bls: DKG without a dealer gives every member a share of one group key", "[bls]") {
+  DkgRun run(7, 7, 4);
+  run.run();
+  CHECK(run.done.size() == 7);
+  CHECK(run.failed.empty());
+  CHECK(run.done[1].qualified.size() == 7);
+  check_dkg_group(run, 4);
+}
+
+TEST_CASE("bls: DKG excludes a silent dealer and disqualifies one that will not justify", "[bls]") {
+  DkgRun run(8, 7, 4);
+  run.net.crashed.insert(7);  // never deals
+  // Dealer 3 sends member 2 a wrong share and then withholds every justification.
+  run.net.tamper = [](InFlight& m) {
+    if (m.from == 3 && m.to == 2 && m.bytes.size() > 30 && m.bytes[1] == 0x02) m.bytes.back() ^= 1;
+    if (m.from == 3 && m.bytes.size() > 2 && m.bytes[1] == 0x04) return false;
+    return true;
+  };
+  run.run();
+  CHECK(run.done.size() == 6);
+  run.done.erase(3);  // the cheater believes its withheld answers arrived; its view is moot
+  for (const auto& [i, f] : run.done) CHECK(f.qualified == std::vector<Index>{1, 2, 4, 5, 6});
+  check_dkg_group(run, 4);
+}
+
+TEST_CASE("bls: DKG keeps a dealer that answers a complaint correctly", "[bls]") {
+  DkgRun run(9, 5, 3);
+  // Dealer 2's private share to member 4 is corrupted in transit; 2 reveals it publicly.
+  run.net.tamper = [](InFlight& m) {
+    if (m.from == 2 && m.to == 4 && m.bytes.size() > 30 && m.bytes[1] == 0x02) m.bytes.back() ^= 1;
+    return true;
+  };
+  run.run();
+  CHECK(run.done.size() == 5);
+  for (const auto& [i, f] : run.done) CHECK(f.qualified.size() == 5);
+  check_dkg_group(run, 3);
+}
+
+TEST_CASE("bls: DKG with fewer than t dealers fails", "[bls]") {
+  DkgRun run(10, 5, 3);
+  run.net.crashed = {1, 2, 3};
+  run.run();
+  CHECK(run.done.empty());
+  CHECK(run.failed.size() == 2);
+}
