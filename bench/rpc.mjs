@@ -134,10 +134,11 @@ async function jsonRpcClient(port) {
 
 async function nitroClient(port) {
   const { Rpc, SocketLink } = await import('../js/dist/rpc.js');
-  const ws = await connect(port);
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`);
   const link = new SocketLink('client');
+  const hello = link.add(ws);  // before 'open': the server's hello may come with it
   const rpc = new Rpc(link);
-  rpc.registry.add('echo', await link.add(ws));
+  rpc.registry.add('echo', await hello);
   return {
     call: (i) => rpc.call('echo', 'Echo.Echo', { ...MESSAGE, id: i }, { timeoutMs: 10000 }),
     close: () => { rpc.close(); ws.close(); },

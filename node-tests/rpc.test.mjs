@@ -304,10 +304,10 @@ test('over WebSocket between processes: every call kind, errors, deadlines, canc
       child.once('exit', (code) => reject(new Error('server exited ' + code)));
     });
     const ws = new WebSocket(`ws://127.0.0.1:${port}`);
-    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
     const link = new SocketLink('cli-proc');
+    const hello = link.add(ws);  // before 'open': the server's hello may come with it
     const cli = new Rpc(link);
-    const peer = await link.add(ws);
+    const peer = await hello;
     assert.equal(peer, 'srv-proc');
     cli.registry.add('greeter', peer);
 
@@ -345,4 +345,35 @@ test('over WebSocket between processes: every call kind, errors, deadlines, canc
   } finally {
     child.kill();
   }
+});
+
+test('nitro call (js/src/cli/call.ts) against a server process', async () => {
+  const { spawn } = await import('node:child_process');
+  const { callCommand } = await import('../js/dist/cli/call.js');
+  const child = spawn(process.execPath, [new URL('./support/rpc_ws_server.mjs', import.meta.url).pathname, 'srv-cli'],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = [];
+  const err = [];
+  const log = console.log;
+  const error = console.error;
+  try {
+    const port = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(Number(/port (\d+)/.exec(d.toString())[1]))));
+    console.log = (line) => out.push(line);
+    console.error = (line) => err.push(line);
+    const url = `ws://127.0.0.1:${port}`;
+    assert.equal(await callCommand(['greeter', 'Greeter.Hello', '{"name":"cli"}', '--url', url, '--metadata', 'trace=x']), 0);
+    assert.equal(await callCommand(['greeter', 'Greeter.Count', '{"to":3}', '--url', url, '--stream']), 0);
+    assert.equal(await callCommand(['greeter', 'Users.Get', '{}', '--url', url]), 1);
+    assert.equal(await callCommand(['greeter']), 2);
+  } finally {
+    console.log = log;
+    console.error = error;
+    child.kill();
+  }
+  const hello = JSON.parse(out[0]);
+  assert.equal(hello.msg, 'hi cli');
+  assert.equal(hello.trace, 'x');
+  assert.deepEqual(out.slice(1), ['0', '1', '2']);
+  assert.match(err[0], /NOT_FOUND: no such user/);
+  assert.match(err[1], /usage: nitro call/);
 });

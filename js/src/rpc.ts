@@ -826,7 +826,8 @@ export interface SocketLike {
   send(data: Uint8Array | string): void;
   close(): void;
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
-  addEventListener(type: 'close', listener: () => void): void;
+  addEventListener(type: 'open' | 'close', listener: () => void): void;
+  readonly readyState: number;  // 0 connecting, 1 open
   binaryType?: string;
 }
 
@@ -847,7 +848,8 @@ export class SocketLink implements RpcLink {
 
   constructor(readonly id: string) {}
 
-  /** Adopts an open socket; resolves with the peer's id once its hello arrives. */
+  /** Adopts a socket, connecting or open; resolves with the peer's id once its hello arrives.
+   *  Call it right after creating the socket: a hello that arrives before then is missed. */
   add(socket: SocketLike): Promise<string> {
     if (socket.binaryType !== undefined && socket.binaryType !== 'nodebuffer') socket.binaryType = 'arraybuffer';
     return new Promise((resolve, reject) => {
@@ -870,7 +872,8 @@ export class SocketLink implements RpcLink {
         this.sockets.delete(peer);
         this.downListener(peer);
       });
-      socket.send(this.id);
+      if (socket.readyState === 0) socket.addEventListener('open', () => socket.send(this.id));
+      else socket.send(this.id);
     });
   }
 
