@@ -153,28 +153,35 @@ export async function run(args = []) {
   };
   const calls = opt('--calls', 20000);
   const concurrency = opt('--concurrency', 64);
-  const rounds = opt('--rounds', 3);
+  const rounds = opt('--rounds', 5);
   const { init } = await import('../js/dist/node.js');
   await init();
   const impls = [['raw ws echo', 'raw', rawClient], ['JSON-RPC 2.0 over ws', 'jsonrpc', jsonRpcClient], ['Nitro RPC (wasm engine, ws link)', 'nitro', nitroClient]];
-  const results = {};
+  // All three servers stay up and the rounds interleave (raw, JSON-RPC, Nitro, raw, ...), so a
+  // load change on a shared machine hits every implementation alike.
+  const running = [];
   for (const [label, mode, makeClient] of impls) {
     const { child, port } = await startServer(mode);
     const client = await makeClient(port);
     await drive(client.call, Math.min(2000, calls), concurrency);  // warm-up (JIT, wasm tiers)
-    const samples = [];
-    for (let r = 0; r < rounds; r++) samples.push(await drive(client.call, calls, concurrency));
+    running.push({ label, child, client, samples: [] });
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const impl of running) impl.samples.push(await drive(impl.client.call, calls, concurrency));
+    console.error(`rpc: round ${r + 1}/${rounds} done`);
+  }
+  const results = {};
+  for (const { label, child, client, samples } of running) {
     client.close();
     child.kill();
     results[label] = {
       rate: median(samples.map((s) => s.rate)), p50: median(samples.map((s) => s.p50)), p99: median(samples.map((s) => s.p99)),
     };
-    console.error(`rpc: ${label} done`);
   }
   const base = results['raw ws echo'].rate;
   console.log(table(['implementation', 'calls/s', 'vs raw ws', 'p50 ms', 'p99 ms'],
     Object.entries(results).map(([k, v]) => [k, v.rate, `${((100 * v.rate) / base).toFixed(0)}%`, v.p50.toFixed(2), v.p99.toFixed(2)])));
-  console.log(`\n${concurrency} calls in flight, ${calls} calls per round, median of ${rounds} rounds; server in a second Node process, loopback.`);
+  console.log(`\n${concurrency} calls in flight, ${calls} calls per round, median of ${rounds} interleaved rounds; each server in its own Node process, loopback.`);
 }
 
 if (process.argv[2] === '--serve') {
