@@ -78,23 +78,31 @@ function encodeInt(w: Writer, v: number | bigint): void {
   w.pos += 8;
 }
 
+function strHead(w: Writer, n: number): void {
+  if (n < 32) w.u8(0xa0 | n);
+  else if (n < 0x100) w.head(0xd9, n, 1);
+  else if (n < 0x10000) w.head(0xda, n, 2);
+  else w.head(0xdb, n, 4);
+}
+
 function encodeStr(w: Writer, s: string): void {
-  // Short ASCII strings are the common case (keys): write them without TextEncoder.
-  if (s.length < 32) {
-    let ascii = true;
-    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) { ascii = false; break; }
-    if (ascii) {
-      w.ensure(1 + s.length);
-      w.buf[w.pos++] = 0xa0 | s.length;
-      for (let i = 0; i < s.length; i++) w.buf[w.pos++] = s.charCodeAt(i);
-      return;
+  // ASCII strings (keys, most text) are written without TextEncoder: their byte length is their
+  // length, so the header is known up front; on the first non-ASCII char, start over.
+  if (s.length < 4096) {
+    const start = w.pos;
+    strHead(w, s.length);
+    w.ensure(s.length);
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) break;
+      w.buf[w.pos++] = c;
     }
+    if (i === s.length) return;
+    w.pos = start;
   }
   const b = utf8.encode(s);
-  if (b.length < 32) w.u8(0xa0 | b.length);
-  else if (b.length < 0x100) w.head(0xd9, b.length, 1);
-  else if (b.length < 0x10000) w.head(0xda, b.length, 2);
-  else w.head(0xdb, b.length, 4);
+  strHead(w, b.length);
   w.raw(b);
 }
 

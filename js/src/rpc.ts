@@ -588,17 +588,7 @@ export class Rpc {
     }
     this.calls.set(e.handle, state);
     const deadline = e.deadlineAtMs == null ? undefined : Date.now() + (e.deadlineAtMs - this.now());
-    const ctx: HandlerContext = {
-      peer: e.peer, service: e.service ?? '', method: e.method ?? '', metadata: e.metadata ?? {}, deadline,
-      get signal() {  // created on first use: most handlers never look
-        if (!state.controller) {
-          state.controller = new AbortController();
-          if (state.error) state.controller.abort(state.error);
-        }
-        return state.controller.signal;
-      },
-      trailer: {},
-    };
+    const ctx = new ServerContext(e, deadline, state);
     void this.runHandler(e.handle, h, ctx, state, e.payload);
   }
 
@@ -649,6 +639,31 @@ function packMetadata(md: Metadata): string {
   return out;
 }
 
+/** A handler's context; the AbortController behind `signal` is made on first use (most handlers
+ *  never look at it). */
+class ServerContext implements HandlerContext {
+  readonly peer: string;
+  readonly service: string;
+  readonly method: string;
+  readonly metadata: Readonly<Metadata>;
+  readonly trailer: Metadata = {};
+
+  constructor(e: EngineEvent, readonly deadline: number | undefined, private readonly state: CallState) {
+    this.peer = e.peer;
+    this.service = e.service ?? '';
+    this.method = e.method ?? '';
+    this.metadata = e.metadata ?? {};
+  }
+
+  get signal(): AbortSignal {
+    if (!this.state.controller) {
+      this.state.controller = new AbortController();
+      if (this.state.error) this.state.controller.abort(this.state.error);
+    }
+    return this.state.controller.signal;
+  }
+}
+
 /** Frames received since the last drain, packed as [u32 len, peer utf-8, u32 len, frame]... */
 class InboundQueue {
   private buf = new Uint8Array(4096);
@@ -658,8 +673,15 @@ class InboundQueue {
   empty(): boolean {
     return this.pos === 0;
   }
+  private readonly ids = new Map<string, Uint8Array>();  // peer -> UTF-8, bounded below
+
   push(peer: string, frame: Uint8Array): void {
-    const id = textEncoder.encode(peer);
+    let id = this.ids.get(peer);
+    if (!id) {
+      if (this.ids.size >= 4096) this.ids.clear();
+      id = textEncoder.encode(peer);
+      this.ids.set(peer, id);
+    }
     this.ensure(8 + id.length + frame.length);
     this.view.setUint32(this.pos, id.length, true);
     this.buf.set(id, this.pos + 4);
