@@ -177,6 +177,52 @@ class BatchWriter {
   Bytes out_;
 };
 
+// Reads step() input; any overrun marks the reader failed and stops the batch.
+class BatchInput {
+ public:
+  explicit BatchInput(const std::string& bytes)
+      : p_(reinterpret_cast<const std::uint8_t*>(bytes.data())), n_(bytes.size()) {}
+  bool done() const { return pos_ >= n_; }
+  bool ok() const { return ok_; }
+  std::uint8_t u8() { return need(1) ? p_[pos_++] : 0; }
+  std::uint32_t u32() {
+    if (!need(4)) return 0;
+    std::uint32_t v = static_cast<std::uint32_t>(p_[pos_]) | static_cast<std::uint32_t>(p_[pos_ + 1]) << 8 |
+                      static_cast<std::uint32_t>(p_[pos_ + 2]) << 16 | static_cast<std::uint32_t>(p_[pos_ + 3]) << 24;
+    pos_ += 4;
+    return v;
+  }
+  double f64() {
+    if (!need(8)) return 0;
+    double d;
+    std::memcpy(&d, p_ + pos_, 8);  // wasm is little endian, like the TS writer
+    pos_ += 8;
+    return d;
+  }
+  std::span<const std::uint8_t> bin() {
+    std::uint32_t len = u32();
+    if (!need(len)) return {};
+    std::span<const std::uint8_t> out(p_ + pos_, len);
+    pos_ += len;
+    return out;
+  }
+  std::string_view str() {
+    auto b = bin();
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+  }
+
+ private:
+  bool need(std::size_t k) {
+    if (ok_ && n_ - pos_ >= k) return true;
+    ok_ = false;
+    return false;
+  }
+  const std::uint8_t* p_;
+  std::size_t n_;
+  std::size_t pos_ = 0;
+  bool ok_ = true;
+};
+
 class RpcEngineJs {
  public:
   RpcEngineJs(std::string self, double seed, val config) : engine_(std::move(self), static_cast<std::uint64_t>(seed), config_from_js(config)) {}
@@ -200,28 +246,26 @@ class RpcEngineJs {
     return d ? val(static_cast<double>(*d)) : val::null();
   }
   void peer_down(std::string peer, double now_ms) { engine_.peer_down(peer, ms(now_ms)); }
-  // Inbound frames batched by the TS layer ([str peer, bin frame]...) handled in one crossing,
-  // then drain(). Malformed frames are dropped (their error is the engine's to report: none here).
-  // Byte arguments are taken as std::string: embind copies a Uint8Array into it directly, with
-  // no emscripten::val property traffic (the hot path's main cost).
-  val step(const std::string& inbound, double now_ms) {
-    std::span<const std::uint8_t> in(reinterpret_cast<const std::uint8_t*>(inbound.data()), inbound.size());
-    std::size_t pos = 0;
-    auto read_len = [&](std::uint32_t& n) {
-      if (in.size() - pos < 4) return false;
-      n = static_cast<std::uint32_t>(in[pos]) | static_cast<std::uint32_t>(in[pos + 1]) << 8 |
-          static_cast<std::uint32_t>(in[pos + 2]) << 16 | static_cast<std::uint32_t>(in[pos + 3]) << 24;
-      pos += 4;
-      return in.size() - pos >= n;
-    };
-    while (pos < in.size()) {
-      std::uint32_t peer_len = 0, frame_len = 0;
-      if (!read_len(peer_len)) break;
-      std::string peer(reinterpret_cast<const char*>(in.data() + pos), peer_len);
-      pos += peer_len;
-      if (!read_len(frame_len)) break;
-      (void)engine_.handle(peer, std::span<const std::uint8_t>(in.data() + pos, frame_len), ms(now_ms));
-      pos += frame_len;
+  // step(): the TS layer's queued input in one crossing, then drain(). Records (little endian):
+  //   u8 1, str peer, bin frame                                  a frame from a peer
+  //   u8 2, f64 call, str code, str message, bin payload, str trailer (packed), bin details
+  //                                                              a handler's respond()
+  // Malformed frames are dropped; a respond for a call that already ended (cancelled, timed
+  // out) is a no-op. Byte arguments arrive as std::string: embind copies a Uint8Array into it
+  // directly, with no emscripten::val property traffic.
+  val step(const std::string& input, double now_ms) {
+    BatchInput in(input);
+    while (!in.done() && in.ok()) {
+      std::uint8_t type = in.u8();
+      if (type == 1) {
+        std::string peer(in.str());
+        auto frame = in.bin();
+        if (in.ok()) (void)engine_.handle(peer, frame, ms(now_ms));
+      } else if (type == 2) {
+        step_respond(in, now_ms);
+      } else {
+        break;
+      }
     }
     return drain();
   }
@@ -330,6 +374,23 @@ class RpcEngineJs {
     if (config.window == 0 || config.window > config.limits.window_max) config.window = rpc::EngineConfig{}.window;
     config.retransmit_ms = ms(get_or<double>(c, "retransmitMs", 0));
     return config;
+  }
+
+  void step_respond(BatchInput& in, double now_ms) {
+    double call = in.f64();
+    std::string code(in.str());
+    std::string message(in.str());
+    auto payload = in.bin();
+    auto trailer = metadata_from_packed(std::string(in.str()));
+    auto details = in.bin();
+    if (!in.ok() || !trailer.ok()) return;
+    Value d;
+    if (!details.empty()) {
+      auto v = codec::decode(details);
+      if (v.ok()) d = std::move(*v);
+    }
+    Status s = code == "OK" ? Status{} : Status(code_from_name(code), message);
+    (void)engine_.respond(static_cast<CallHandle>(call), s, Bytes(payload.begin(), payload.end()), *trailer, d, ms(now_ms));
   }
 
   rpc::Engine engine_;

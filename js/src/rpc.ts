@@ -620,8 +620,20 @@ export class Rpc {
     if (state.ended || this.closed) return;  // cancelled or timed out: nobody is waiting
     state.ended = true;
     this.calls.delete(handle);
-    this.engine.respond(handle, code, message, payload, packMetadata(trailer),
-                        details === undefined ? EMPTY : encodeMsgpack(details), this.now());
+    // Queued: it crosses into the engine with the next step(), together with inbound frames.
+    let detailBytes = EMPTY;
+    try {
+      if (details !== undefined) detailBytes = encodeMsgpack(details);
+    } catch {
+      // details outside the data model are dropped; the code and message still go out
+    }
+    let packed = '';
+    try {
+      packed = packMetadata(trailer);
+    } catch {
+      // a trailer with NUL bytes is dropped
+    }
+    this.inbound.respond(handle, code, message, payload, packed, detailBytes);
     this.flush();
   }
 }
@@ -664,36 +676,54 @@ class ServerContext implements HandlerContext {
   }
 }
 
-/** Frames received since the last drain, packed as [u32 len, peer utf-8, u32 len, frame]... */
+/** Input for the engine's next step() (layout in bindings/rpc.cpp): frames received and handler
+ *  responses since the last drain, so they cross into wasm together. */
 class InboundQueue {
   private buf = new Uint8Array(4096);
   private view = new DataView(this.buf.buffer);
   private pos = 0;
+  private readonly ids = new Map<string, Uint8Array>();  // peer -> UTF-8, bounded below
 
   empty(): boolean {
     return this.pos === 0;
   }
-  private readonly ids = new Map<string, Uint8Array>();  // peer -> UTF-8, bounded below
-
   push(peer: string, frame: Uint8Array): void {
+    this.ensure(9 + peer.length * 3 + frame.length);
+    this.buf[this.pos++] = 1;
+    this.bin(this.utf8Id(peer));
+    this.bin(frame);
+  }
+  respond(handle: number, code: string, message: string, payload: Uint8Array, trailer: string, details: Uint8Array): void {
+    const m = textEncoder.encode(message);
+    const t = textEncoder.encode(trailer);
+    this.ensure(29 + code.length + m.length + payload.length + t.length + details.length);
+    this.buf[this.pos++] = 2;
+    this.view.setFloat64(this.pos, handle, true);
+    this.pos += 8;
+    this.bin(textEncoder.encode(code));
+    this.bin(m);
+    this.bin(payload);
+    this.bin(t);
+    this.bin(details);
+  }
+  take(): Uint8Array {
+    const out = this.buf.subarray(0, this.pos);
+    this.pos = 0;
+    return out;  // copied by the engine call before the next push
+  }
+  private utf8Id(peer: string): Uint8Array {
     let id = this.ids.get(peer);
     if (!id) {
       if (this.ids.size >= 4096) this.ids.clear();
       id = textEncoder.encode(peer);
       this.ids.set(peer, id);
     }
-    this.ensure(8 + id.length + frame.length);
-    this.view.setUint32(this.pos, id.length, true);
-    this.buf.set(id, this.pos + 4);
-    this.pos += 4 + id.length;
-    this.view.setUint32(this.pos, frame.length, true);
-    this.buf.set(frame, this.pos + 4);
-    this.pos += 4 + frame.length;
+    return id;
   }
-  take(): Uint8Array {
-    const out = this.buf.subarray(0, this.pos);
-    this.pos = 0;
-    return out;  // read by the engine before the next push
+  private bin(b: Uint8Array): void {
+    this.view.setUint32(this.pos, b.length, true);
+    this.buf.set(b, this.pos + 4);
+    this.pos += 4 + b.length;
   }
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
