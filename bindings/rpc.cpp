@@ -250,6 +250,11 @@ class RpcEngineJs {
   //   u8 1, str peer, bin frame                                  a frame from a peer
   //   u8 2, f64 call, str code, str message, bin payload, str trailer (packed), bin details
   //                                                              a handler's respond()
+  //   u8 3, f64 reserved handle, str peer, str service, str method, str metadata (packed),
+  //         bin payload, u8 content, u8 kind, f64 timeout_ms, f64 attempt_timeout_ms,
+  //         u8 idempotent, u32 retries, u8 strategy, str hash key    a call start (see
+  //                                                              Engine::start_reserved_call)
+  //   u8 4, f64 call                                             a cancel (no-op once ended)
   // Malformed frames are dropped; a respond for a call that already ended (cancelled, timed
   // out) is a no-op. Byte arguments arrive as std::string: embind copies a Uint8Array into it
   // directly, with no emscripten::val property traffic.
@@ -263,6 +268,11 @@ class RpcEngineJs {
         if (in.ok()) (void)engine_.handle(peer, frame, ms(now_ms));
       } else if (type == 2) {
         step_respond(in, now_ms);
+      } else if (type == 3) {
+        step_start(in, now_ms);
+      } else if (type == 4) {
+        double call = in.f64();
+        if (in.ok()) (void)engine_.cancel(static_cast<CallHandle>(call), ms(now_ms));
       } else {
         break;
       }
@@ -332,6 +342,7 @@ class RpcEngineJs {
     if (!h.ok()) return error_to_js(h.status());
     return val(static_cast<double>(*h));
   }
+  double reserve_handles(double n) { return static_cast<double>(engine_.reserve_handles(static_cast<std::uint32_t>(n))); }
   val cancel(double call, double now_ms) { return status_to_js(engine_.cancel(static_cast<CallHandle>(call), ms(now_ms))); }
   val end_stream(double call, double now_ms) { return status_to_js(engine_.end_stream(static_cast<CallHandle>(call), ms(now_ms))); }
   val send(double call, const std::string& bytes, double now_ms) {
@@ -374,6 +385,31 @@ class RpcEngineJs {
     if (config.window == 0 || config.window > config.limits.window_max) config.window = rpc::EngineConfig{}.window;
     config.retransmit_ms = ms(get_or<double>(c, "retransmitMs", 0));
     return config;
+  }
+
+  void step_start(BatchInput& in, double now_ms) {
+    auto handle = static_cast<CallHandle>(in.f64());
+    rpc::CallOptions c;
+    c.peer = in.str();
+    c.service = in.str();
+    c.method = in.str();
+    auto md = metadata_from_packed(std::string(in.str()));
+    auto payload = in.bin();
+    c.payload.assign(payload.begin(), payload.end());
+    c.content_type = in.u8() == 1 ? rpc::ContentType::kJson : rpc::ContentType::kMsgpack;
+    std::uint8_t kind = in.u8();
+    c.timeout_ms = ms(in.f64());
+    c.attempt_timeout_ms = ms(in.f64());
+    c.idempotent = in.u8() != 0;
+    c.retries = in.u32();
+    std::uint8_t strategy = in.u8();
+    c.hash_key = in.str();
+    if (!in.ok()) return;
+    if (md.ok()) c.metadata = std::move(*md);
+    c.kind = static_cast<StreamKind>(kind <= 3 ? kind : 0);
+    c.strategy = static_cast<rpc::Strategy>(strategy <= 2 ? strategy : 1);
+    if (kind > 3 || strategy > 2 || !md.ok()) c.timeout_ms = 0;  // rejected, reported as kDone
+    (void)engine_.start_reserved_call(handle, std::move(c), ms(now_ms));  // errors arrive as kDone
   }
 
   void step_respond(BatchInput& in, double now_ms) {
@@ -427,6 +463,7 @@ EMSCRIPTEN_BINDINGS(nitro_rpc) {
       .function("unregisterMethod", &RpcEngineJs::unregister_method)
       .function("respond", &RpcEngineJs::respond)
       .function("startCall", &RpcEngineJs::start_call)
+      .function("reserveHandles", &RpcEngineJs::reserve_handles)
       .function("cancel", &RpcEngineJs::cancel)
       .function("endStream", &RpcEngineJs::end_stream)
       .function("send", &RpcEngineJs::send)

@@ -770,3 +770,30 @@ TEST_CASE("rpc: an attempt timeout moves an idempotent call off a silent instanc
   CHECK(done[0].peer == "live");
   CHECK(net.now() >= 100);
 }
+
+TEST_CASE("rpc: reserved handles start queued calls; a failed start is a kDone event", "[rpc]") {
+  Pair p;
+  REQUIRE(p.srv().register_method("A.B", StreamKind::kUnary).ok());
+  p.serve_fn = [&](Event& e) {
+    if (e.kind == EventKind::kRequest) REQUIRE(p.srv().respond(e.handle, {}, e.payload, {}, {}, 0).ok());
+  };
+  CallHandle first = p.cli().reserve_handles(3);
+  auto o = opts("srv", "A.B");
+  o.payload = bytes_of("r");
+  REQUIRE(p.cli().start_reserved_call(first + 1, o, 0).ok());
+  CHECK(p.cli().start_reserved_call(first + 1, o, 0).code() == Code::kInvalidArgument);  // in use
+  CHECK(p.cli().start_reserved_call(first + 7, o, 0).code() == Code::kInvalidArgument);  // not reserved
+  auto bad = opts("", "A.B");  // no instance of "svc" in the registry
+  CHECK(p.cli().start_reserved_call(first, bad, 0).code() == Code::kUnavailable);
+  auto h = p.cli().start_call(o, 0);  // ordinary handles come after the reserved range
+  REQUIRE(h.ok());
+  CHECK(*h == first + 3);
+  p.net.pump();
+  auto done = p.client_of(EventKind::kDone);
+  REQUIRE(done.size() == 3);
+  CHECK(done[0].handle == first);
+  CHECK(done[0].status.code() == Code::kUnavailable);
+  std::set<CallHandle> ok;
+  for (const auto& d : done) if (d.status.ok()) ok.insert(d.handle);
+  CHECK(ok == std::set<CallHandle>{first + 1, first + 3});
+}

@@ -135,6 +135,7 @@ interface CallState {
 }
 
 const textEncoder = new TextEncoder();
+const HANDLE_BLOCK = 256;  // call handles reserved per crossing
 const textDecoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
@@ -225,6 +226,8 @@ export class Rpc {
   private flushing = false;
   private flushQueued = false;
   private readonly inbound = new InboundQueue();
+  private nextHandle = 0;
+  private handlesLeft = 0;
   private again = false;
   private closed = false;
 
@@ -334,7 +337,7 @@ export class Rpc {
   close(): void {
     if (this.closed) return;
     for (const [handle, state] of this.calls) {
-      if (!state.ended) this.engine.cancel(handle, this.now());
+      if (!state.ended) this.inbound.cancel(handle);
     }
     this.drainNow();
     this.closed = true;
@@ -392,12 +395,22 @@ export class Rpc {
     const contentType = o.contentType ?? 'msgpack';
     if (o.signal?.aborted) throw new NitroError('CANCELLED', 'the call was aborted before it started');
     const carriesRequest = info.kind === 'unary' || info.kind === 'server';
-    const handle = this.engine.startCall(
-      o.peer ?? '', info.service, info.method, packMetadata(info.metadata),
-      carriesRequest ? this.encode(info.request, contentType) : EMPTY, contentType === 'json' ? 1 : 0,
+    const payload = carriesRequest ? this.encode(info.request, contentType) : EMPTY;
+    const args = [o.peer ?? '', info.service, info.method, packMetadata(info.metadata), payload, contentType === 'json' ? 1 : 0,
       STREAM_KINDS.indexOf(info.kind), o.timeoutMs ?? 30000, o.attemptTimeoutMs ?? 0, o.idempotent ?? false,
-      o.retries ?? 0, STRATEGIES.indexOf(o.strategy ?? 'round-robin'), o.key ?? '', this.now());
-    if (typeof handle !== 'number') throw errorFor(handle.code, handle.message);
+      o.retries ?? 0, STRATEGIES.indexOf(o.strategy ?? 'round-robin'), o.key ?? ''] as const;
+    let handle: number;
+    if (info.kind === 'unary') {
+      // Queued for the next step() crossing; a failure to start comes back as the call's `done`
+      // event and rejects `result` like any other outcome. (Streams start at once: their
+      // send/end calls need the engine to know the call.)
+      handle = this.reserveHandle();
+      this.inbound.start(handle, ...args);
+    } else {
+      const h = this.engine.startCall(...args, this.now());
+      if (typeof h !== 'number') throw errorFor(h.code, h.message);
+      handle = h;
+    }
     const state: CallState = { kind: info.kind, contentType, writable: [], ended: false };
     const result = new Promise<unknown>((resolve, reject) => (state.settle = { resolve, reject }));
     result.catch(() => undefined);  // stream errors surface through the iterator or end()
@@ -414,16 +427,26 @@ export class Rpc {
     return { handle, state, result };
   }
 
+  private reserveHandle(): number {
+    if (this.handlesLeft === 0) {
+      this.nextHandle = this.engine.reserveHandles(HANDLE_BLOCK);
+      this.handlesLeft = HANDLE_BLOCK;
+    }
+    this.handlesLeft--;
+    return this.nextHandle++;
+  }
+
   private consumed(handle: number): void {
     if (this.closed || !this.calls.has(handle)) return;
     this.engine.consumed(handle, 1, this.now());
     this.flush();
   }
 
+  // Queued like starts, so a cancel never overtakes the start of its own call.
   private cancelCall(handle: number): void {
     const state = this.calls.get(handle);
     if (this.closed || !state || state.ended) return;
-    this.engine.cancel(handle, this.now());
+    this.inbound.cancel(handle);
     this.flush();
   }
 
@@ -706,6 +729,30 @@ class InboundQueue {
     this.bin(t);
     this.bin(details);
   }
+  start(handle: number, peer: string, service: string, method: string, metadata: string, payload: Uint8Array,
+        content: number, kind: number, timeoutMs: number, attemptTimeoutMs: number, idempotent: boolean,
+        retries: number, strategy: number, key: string): void {
+    const strs = [peer, service, method, metadata, key].map((x) => textEncoder.encode(x));
+    this.ensure(64 + strs.reduce((n, b) => n + b.length, 0) + payload.length);
+    this.buf[this.pos++] = 3;
+    this.f64(handle);
+    for (const b of strs.slice(0, 4)) this.bin(b);
+    this.bin(payload);
+    this.buf[this.pos++] = content;
+    this.buf[this.pos++] = kind;
+    this.f64(timeoutMs);
+    this.f64(attemptTimeoutMs);
+    this.buf[this.pos++] = idempotent ? 1 : 0;
+    this.view.setUint32(this.pos, retries >>> 0, true);
+    this.pos += 4;
+    this.buf[this.pos++] = strategy;
+    this.bin(strs[4]);
+  }
+  cancel(handle: number): void {
+    this.ensure(9);
+    this.buf[this.pos++] = 4;
+    this.f64(handle);
+  }
   take(): Uint8Array {
     const out = this.buf.subarray(0, this.pos);
     this.pos = 0;
@@ -719,6 +766,10 @@ class InboundQueue {
       this.ids.set(peer, id);
     }
     return id;
+  }
+  private f64(v: number): void {
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
   }
   private bin(b: Uint8Array): void {
     this.view.setUint32(this.pos, b.length, true);

@@ -281,6 +281,11 @@ class Engine {
 
   // --- client side ---
   Result<CallHandle> start_call(CallOptions options, std::int64_t now_ms);
+  // For hosts that queue call starts and submit them in batches: reserve handles up front
+  // ([first, first + n)), then start a call on one. A failure to start is returned and also
+  // delivered as that handle's kDone event, like any other outcome of the call.
+  CallHandle reserve_handles(std::uint32_t n);
+  Status start_reserved_call(CallHandle handle, CallOptions options, std::int64_t now_ms);
   Status cancel(CallHandle call, std::int64_t now_ms);
   Status end_stream(CallHandle call, std::int64_t now_ms);  // client half-close
 
@@ -359,6 +364,8 @@ class Engine {
   void remember_done(const PeerKey& from, std::uint64_t wire_id, const Bytes* response);
   void trim_dedupe(PeerDedupe& touched);
   // client internals
+  Status check_options(const CallOptions& options) const;
+  Status begin_call(CallHandle handle, CallOptions options, std::int64_t now_ms);
   Status start_attempt(CallHandle handle, Call& call, std::int64_t now_ms);
   void send_request(Call& call, std::int64_t now_ms);
   void finish_client(CallHandle handle, Call& call, Status status, Bytes payload, Metadata trailer,

@@ -8,7 +8,7 @@
 namespace nitro::rpc {
 
 using namespace detail;
-Result<CallHandle> Engine::start_call(CallOptions options, std::int64_t now_ms) {
+Status Engine::check_options(const CallOptions& options) const {
   const auto& lim = config_.limits;
   if (options.method.empty() || options.method.size() > lim.name_bytes_max) return invalid_argument("bad method name");
   if (options.service.size() > lim.name_bytes_max) return invalid_argument("bad service name");
@@ -22,18 +22,45 @@ Result<CallHandle> Engine::start_call(CallOptions options, std::int64_t now_ms) 
   if (options.payload.size() > lim.frame_bytes_max / 2) return invalid_argument("request payload too large");
   if (calls_.size() >= config_.calls_max) return resource_exhausted("too many active calls");
   if (transmits_.size() >= config_.transmit_queue_max) return resource_exhausted("transmit queue full: drain poll_transmit");
-  CallHandle h = next_handle_++;
+  return {};
+}
+
+Status Engine::begin_call(CallHandle handle, CallOptions options, std::int64_t now_ms) {
   Call c;
   c.kind = options.kind;
   c.deadline_at_ms = now_ms + options.timeout_ms;
   c.options = std::move(options);
-  Call& call = calls_.emplace(h, std::move(c)).first->second;
-  Status s = start_attempt(h, call, now_ms);
-  if (!s.ok()) {
-    calls_.erase(h);
-    return s;
-  }
+  Call& call = calls_.emplace(handle, std::move(c)).first->second;
+  Status s = start_attempt(handle, call, now_ms);
+  if (!s.ok()) calls_.erase(handle);
+  return s;
+}
+
+Result<CallHandle> Engine::start_call(CallOptions options, std::int64_t now_ms) {
+  NITRO_TRY(check_options(options));
+  CallHandle h = next_handle_++;
+  NITRO_TRY(begin_call(h, std::move(options), now_ms));
   return h;
+}
+
+CallHandle Engine::reserve_handles(std::uint32_t n) {
+  CallHandle first = next_handle_;
+  next_handle_ += n;
+  return first;
+}
+
+Status Engine::start_reserved_call(CallHandle handle, CallOptions options, std::int64_t now_ms) {
+  if (handle == 0 || handle >= next_handle_ || calls_.count(handle)) return invalid_argument("handle not reserved or in use");
+  Status s = check_options(options);
+  if (s.ok()) s = begin_call(handle, options, now_ms);
+  if (!s.ok()) {
+    Event e = make_event(EventKind::kDone, handle, options.peer, options.kind);
+    e.service = options.service;
+    e.method = options.method;
+    e.status = s;
+    push_event(std::move(e));
+  }
+  return s;
 }
 
 Status Engine::start_attempt(CallHandle handle, Call& call, std::int64_t now_ms) {
