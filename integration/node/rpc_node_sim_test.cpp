@@ -157,9 +157,5 @@ TEST_CASE("rpc: on simulated nodes with gossip discovery under loss, duplication
 }
 
 TEST_CASE("rpc: on simulated nodes through partitions and healing", "[rpc][sim][node]") {
-  // Seeds 2, 8, 10, 12 and 14 are left out until a gossip fix: with these fault mixes, after the
-  // partition one node's Membership::next_deadline() stays <= now after tick(now), and
-  // Simulator::run_until spins at one instant (seen with seed 8 at t=11036 ms). RPC itself is not
-  // involved: the spinning deadline is the membership's.
-  for (std::uint64_t seed : {1, 3, 4, 5, 6, 7, 9, 11, 13, 15, 16}) run_seed(seed, true);
+  for (std::uint64_t seed = 1; seed <= 16; ++seed) run_seed(seed, true);
 }
