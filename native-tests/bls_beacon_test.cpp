@@ -279,6 +279,26 @@ TEST_CASE("bls: chained beacon rounds link and catch up in order", "[bls]") {
   CHECK(run.rejected.empty());
 }
 
+TEST_CASE("bls: a chained member that keeps little history joins late from an anchored round", "[bls]") {
+  const auto scheme = Scheme::kPedersenBlsChained;
+  BeaconRun run(43, 5, 3, scheme);
+  run.net.crashed.insert(4);  // member 4 is offline from genesis
+  run.run(kGenesisMs + 8 * kPeriodMs + 500);
+  auto c = beacon_config(run.dealing, 5, 4, scheme);
+  c.history_rounds_max = 3;  // asks only for the last 3 settled rounds: round 6 has no predecessor
+  run.net.members[3].emplace(*BeaconEngine::create(c));
+  run.net.crashed.erase(4);
+  run.run(kGenesisMs + 11 * kPeriodMs);
+  CHECK(run.seen[4].count(5) == 0);
+  for (std::uint64_t r = 7; r <= 11; ++r) {
+    INFO("round " << r);
+    REQUIRE(run.seen[4].count(r) == 1);
+    CHECK(run.seen[4][r] == run.seen[1][r]);
+  }
+  CHECK(run.net.members[3]->latest_round() == 11);
+  CHECK(run.rejected.empty());
+}
+
 TEST_CASE("bls: invalid partials are rejected and the sender reported", "[bls]") {
   const auto scheme = Scheme::kBlsUnchainedG1Rfc9380;
   auto d = *th::deal(Group::kG2, 3, 4, seed_bytes(5, 1));

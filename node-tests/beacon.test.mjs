@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { init, NitroError } from '../js/dist/node.js';
-import { Beacon, bls, threshold } from '../js/dist/node.js';
+import { bls12_381 as noble } from '@noble/curves/bls12-381.js';
+import { init, Beacon, bls, threshold, NitroError } from '../js/dist/node.js';
 
 await init();
 
@@ -115,6 +115,22 @@ test('sign, verify, aggregate and proof of possession round trip', () => {
     const proof = bls.popProve(keys[0].secretKey, { sigGroup });
     assert.equal(bls.popVerify(keys[0].publicKey, proof, { sigGroup }), true);
     assert.equal(bls.popVerify(keys[1].publicKey, proof, { sigGroup }), false);
+  }
+});
+
+test('signatures and keys are byte-identical to @noble/curves (both modes, basic and PoP DSTs)', () => {
+  const sk = bls.keyGen(new Uint8Array(32).fill(5)).secretKey;
+  const msg = new TextEncoder().encode('interop');
+  const modes = [
+    ['G1', noble.shortSignatures, 'BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_'],
+    ['G2', noble.longSignatures, 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_'],
+  ];
+  for (const [sigGroup, mode, dst] of modes) {
+    assert.deepEqual(bls.publicKey(sk, { sigGroup }), mode.getPublicKey(sk).toBytes());
+    for (const pop of [false, true]) {
+      const theirs = mode.sign(mode.hash(msg, dst + (pop ? 'POP_' : 'NUL_')), sk).toBytes();
+      assert.deepEqual(bls.sign(sk, msg, { sigGroup, pop }), theirs, `${sigGroup} pop=${pop}`);
+    }
   }
 });
 

@@ -1,9 +1,10 @@
 // Native BLS timings of the core (blst with its assembly): quicknet verify, sign, aggregate of
-// 100 signatures, threshold recovery. One JSON line per operation: {"op", "ms" (median of 7
-// samples), "min_ms" (fastest sample)}.
+// 100 signatures, threshold recovery. One JSON line per operation: {"op", "ms" (median wall time
+// of 7 samples), "cpu_ms" (median CPU time)}.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -20,25 +21,28 @@ Bytes from_hex(const std::string& hex) {
   return out;
 }
 
-double g_min_ms = 0;  // fastest sample of the latest median_ms call (the machine is shared)
+double g_cpu_ms = 0;  // median CPU ms per op of the latest median_ms call (the machine is shared)
 
 template <typename F>
 double median_ms(F&& fn, int per_sample) {
   using clock = std::chrono::steady_clock;
-  std::vector<double> ms;
+  std::vector<double> ms, cpu;
   fn();  // warm-up
   for (int s = 0; s < 7; ++s) {
     auto start = clock::now();
+    std::clock_t c0 = std::clock();
     for (int i = 0; i < per_sample; ++i) fn();
+    cpu.push_back(static_cast<double>(std::clock() - c0) * 1000.0 / CLOCKS_PER_SEC / per_sample);
     ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - start).count() / per_sample);
   }
   std::sort(ms.begin(), ms.end());
-  g_min_ms = ms[0];
+  std::sort(cpu.begin(), cpu.end());
+  g_cpu_ms = cpu[3];
   return ms[3];
 }
 
 void report(const char* op, double ms) {
-  std::printf("{\"op\":\"%s\",\"ms\":%.4f,\"min_ms\":%.4f}\n", op, ms, g_min_ms);
+  std::printf("{\"op\":\"%s\",\"ms\":%.4f,\"cpu_ms\":%.4f}\n", op, ms, g_cpu_ms);
 }
 
 }  // namespace

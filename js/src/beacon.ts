@@ -4,6 +4,8 @@
 import { NitroError, unwrap } from './errors.js';
 import { getModule } from './wasm.js';
 
+/** Keys, signatures, seeds: a hex string (optionally 0x-prefixed) or bytes. Messages given to
+ * sign/verify are bytes, or a string taken as UTF-8 text (not hex). */
 export type BytesLike = string | Uint8Array;
 
 /** drand scheme ids (drand's crypto/schemes.go). */

@@ -150,11 +150,16 @@ class BeaconEngine {
   };
   Status on_partial(Index from, std::uint64_t round, ByteSpan sig, std::uint64_t now_ms);
   Status on_sync_request(Index from, std::uint64_t first, std::uint64_t last);
-  Status on_sync_response(Index from, std::span<const std::pair<std::uint64_t, Bytes>> rounds, std::uint64_t now_ms);
+  struct Synced {
+    std::uint64_t round;
+    Bytes sig, prev;
+  };
+  Status on_sync_response(Index from, std::vector<Synced> rounds, std::uint64_t now_ms);
+  std::optional<Bytes> previous_of(std::uint64_t round) const;  // chained: the prev signature
   std::optional<Bytes> message_for(std::uint64_t round) const;
   void maybe_sign(std::uint64_t now_ms);
   void try_recover(std::uint64_t round);
-  void accept_round(std::uint64_t round, Bytes sig);
+  void accept_round(std::uint64_t round, Bytes sig, Bytes prev);
   void maybe_sync(std::uint64_t now_ms);
   void prune(std::uint64_t now_ms);
   void reject(Index from, std::uint64_t round, const Status& why);
@@ -170,6 +175,7 @@ class BeaconEngine {
   std::uint64_t sync_first_ = 0;   // first round of the latest catch-up request
   std::uint32_t sync_misses_ = 0;  // responses in a row lacking sync_first_
   std::uint64_t sync_floor_ = 0;   // rounds below are not asked for again
+  std::uint64_t forgotten_ = 0;    // rounds up to here fell out of the history: never re-emitted
   std::map<std::uint64_t, Bytes> rounds_;  // recovered signatures, bounded by history_rounds_max
   std::map<std::uint64_t, Pending> pending_;
   std::deque<Outgoing> out_;

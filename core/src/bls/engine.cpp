@@ -59,20 +59,21 @@ std::optional<Bytes> BeaconEngine::signature(std::uint64_t round) const {
   return it->second;
 }
 
+std::optional<Bytes> BeaconEngine::previous_of(std::uint64_t round) const {
+  if (round == 1) return config_.genesis_seed;
+  auto it = rounds_.find(round - 1);
+  if (it == rounds_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::optional<Bytes> BeaconEngine::message_for(std::uint64_t round) const {
   if (!scheme_chained(config_.scheme)) {
     auto m = beacon_message(config_.scheme, round, {});
     return Bytes(m.begin(), m.end());
   }
-  ByteSpan prev;
-  if (round == 1) {
-    prev = config_.genesis_seed;
-  } else {
-    auto it = rounds_.find(round - 1);
-    if (it == rounds_.end()) return std::nullopt;
-    prev = it->second;
-  }
-  auto m = beacon_message(config_.scheme, round, prev);
+  auto prev = previous_of(round);
+  if (!prev) return std::nullopt;
+  auto m = beacon_message(config_.scheme, round, *prev);
   return Bytes(m.begin(), m.end());
 }
 
@@ -115,7 +116,9 @@ Status BeaconEngine::handle(Index from, ByteSpan bytes, std::uint64_t now_ms) {
   } else if (auto* q = std::get_if<wire::SyncRequest>(&*msg)) {
     st = on_sync_request(from, q->first, q->last);
   } else if (auto* r = std::get_if<wire::SyncResponse>(&*msg)) {
-    st = on_sync_response(from, r->rounds, now_ms);
+    std::vector<Synced> rounds;
+    for (auto& e : r->rounds) rounds.push_back(Synced{e.round, std::move(e.sig), std::move(e.prev)});
+    st = on_sync_response(from, std::move(rounds), now_ms);
   } else {
     st = invalid_argument("beacon: not a beacon message");
     reject(from, 0, st);
@@ -132,14 +135,14 @@ Status BeaconEngine::on_partial(Index from, std::uint64_t round, ByteSpan sig, s
     reject(from, round, st);
     return st;
   }
-  if (rounds_.count(round)) return Status::ok_status();  // late partial of a recovered round
+  if (rounds_.count(round) || round <= forgotten_) return Status::ok_status();  // late partial
   if (round + config_.pending_rounds_max < cur) {
     Status st{Code::kOutOfRange, "beacon: partial for a round too old to recover " + std::to_string(round)};
     reject(from, round, st);
     return st;
   }
-  auto& pending = pending_[round];
-  if (pending.partials.count(from)) return Status::ok_status();  // duplicate delivery
+  auto known = pending_.find(round);
+  if (known != pending_.end() && known->second.partials.count(from)) return Status::ok_status();  // duplicate
   auto msg = message_for(round);
   if (!msg) {  // chained: verify once the previous round is known
     if (sig.size() != point_bytes(suite_.sig_group)) {
@@ -147,7 +150,7 @@ Status BeaconEngine::on_partial(Index from, std::uint64_t round, ByteSpan sig, s
       reject(from, round, st);
       return st;
     }
-    pending.unverified[from] = Bytes(sig.begin(), sig.end());
+    pending_[round].unverified[from] = Bytes(sig.begin(), sig.end());
     return Status::ok_status();
   }
   auto ok = verify(suite_, member_keys_[from - 1], *msg, sig);
@@ -157,13 +160,13 @@ Status BeaconEngine::on_partial(Index from, std::uint64_t round, ByteSpan sig, s
     reject(from, round, st);
     return st;
   }
-  pending.partials[from] = Bytes(sig.begin(), sig.end());
+  pending_[round].partials[from] = Bytes(sig.begin(), sig.end());  // state changes only when valid
   try_recover(round);
   return Status::ok_status();
 }
 
 void BeaconEngine::try_recover(std::uint64_t round) {
-  if (rounds_.count(round)) return;
+  if (rounds_.count(round) || round <= forgotten_) return;
   auto it = pending_.find(round);
   if (it == pending_.end()) return;
   auto msg = message_for(round);
@@ -186,21 +189,22 @@ void BeaconEngine::try_recover(std::uint64_t round) {
   if (!sig.ok()) return;
   auto ok = verify(suite_, group_key_, *msg, *sig);
   if (!ok.ok() || !*ok) return;  // unreachable with verified partials; never emit a bad round
-  accept_round(round, *sig);
+  Bytes prev = scheme_chained(config_.scheme) ? *previous_of(round) : Bytes{};
+  accept_round(round, *sig, std::move(prev));
 }
 
-void BeaconEngine::accept_round(std::uint64_t round, Bytes sig) {
+void BeaconEngine::accept_round(std::uint64_t round, Bytes sig, Bytes prev) {
   RoundEvent ev;
   ev.round = round;
   ev.randomness = beacon_randomness(sig);
-  if (scheme_chained(config_.scheme)) {
-    if (round == 1) ev.previous_signature = config_.genesis_seed;
-    else ev.previous_signature = rounds_.at(round - 1);
-  }
+  ev.previous_signature = std::move(prev);
   ev.signature = sig;
   rounds_[round] = std::move(sig);
   pending_.erase(round);
-  while (rounds_.size() > config_.history_rounds_max) rounds_.erase(rounds_.begin());
+  while (rounds_.size() > config_.history_rounds_max) {
+    forgotten_ = std::max(forgotten_, rounds_.begin()->first);
+    rounds_.erase(rounds_.begin());
+  }
   events_.push_back(std::move(ev));
   if (scheme_chained(config_.scheme)) try_recover(round + 1);  // depth bounded by pending rounds
 }

@@ -18,7 +18,7 @@ void BeaconEngine::maybe_sync(std::uint64_t now_ms) {
   const std::uint64_t window_start =
       last_wanted > config_.history_rounds_max ? last_wanted - config_.history_rounds_max + 1 : 1;
   // The first missing round at or above the floor (rounds below it no peer could serve).
-  std::uint64_t first = std::max(window_start, sync_floor_);
+  std::uint64_t first = std::max({window_start, sync_floor_, forgotten_ + 1});
   for (auto it = rounds_.lower_bound(first); it != rounds_.end() && it->first == first; ++it) ++first;
   if (first > last_wanted) return;
   const std::uint64_t last = std::min(last_wanted, first + config_.sync_batch_max - 1);
@@ -38,35 +38,40 @@ Status BeaconEngine::on_sync_request(Index from, std::uint64_t first, std::uint6
   }
   last = std::min(last, first + config_.sync_batch_max - 1);
   wire::SyncResponse resp;
+  const bool chained = scheme_chained(config_.scheme);
   for (auto it = rounds_.lower_bound(first); it != rounds_.end() && it->first <= last; ++it) {
-    resp.rounds.emplace_back(it->first, it->second);
+    auto prev = chained ? previous_of(it->first) : std::nullopt;
+    resp.rounds.push_back(wire::SyncEntry{it->first, it->second, prev ? *prev : Bytes{}});
   }
   out_.push_back(Outgoing{from, wire::encode(resp)});
   return Status::ok_status();
 }
 
-Status BeaconEngine::on_sync_response(Index from, std::span<const std::pair<std::uint64_t, Bytes>> rounds,
-                                      std::uint64_t now_ms) {
-  std::vector<std::pair<std::uint64_t, Bytes>> sorted(rounds.begin(), rounds.end());
-  std::sort(sorted.begin(), sorted.end());
+Status BeaconEngine::on_sync_response(Index from, std::vector<Synced> rounds, std::uint64_t now_ms) {
+  std::sort(rounds.begin(), rounds.end(), [](const Synced& a, const Synced& b) { return a.round < b.round; });
   const std::uint64_t cur = round_at(now_ms);
+  const bool chained = scheme_chained(config_.scheme);
   bool progressed = false;
-  for (const auto& [round, sig] : sorted) {
-    if (rounds_.count(round)) continue;
+  for (auto& [round, sig, prev] : rounds) {
+    if (rounds_.count(round) || round <= forgotten_) continue;
     if (round == 0 || round > cur) {
       Status st{Code::kOutOfRange, "beacon: synced round " + std::to_string(round) + " is in the future"};
       reject(from, round, st);
       return st;
     }
-    auto msg = message_for(round);
-    if (!msg) continue;  // chained with a gap: the next request fills it first
-    auto ok = verify(suite_, group_key_, *msg, sig);
+    // Chained: the entry's own previous signature anchors a round whose predecessor we lack (a
+    // valid group signature over (prev, round) proves prev is the chain's previous signature).
+    auto known_prev = chained ? previous_of(round) : std::optional<Bytes>(Bytes{});
+    if (chained && !known_prev && prev.empty()) continue;
+    Bytes use_prev = known_prev ? *known_prev : prev;
+    auto m = beacon_message(config_.scheme, round, use_prev);
+    auto ok = verify(suite_, group_key_, m, sig);
     if (!ok.ok() || !*ok) {
       Status st = ok.ok() ? permission_denied("beacon: synced round does not verify") : ok.status();
       reject(from, round, st);
       return st;
     }
-    accept_round(round, sig);
+    accept_round(round, std::move(sig), chained ? std::move(use_prev) : Bytes{});
     progressed = true;
   }
   if (progressed) sync_next_ms_ = now_ms;  // keep pulling while behind

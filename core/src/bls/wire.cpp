@@ -86,11 +86,19 @@ Result<Message> decode_beacon(std::int64_t kind, const Array& a) {
   if (items.size() > kSyncEntriesMax) return decode_error("sync response: too many rounds");
   SyncResponse resp;
   for (const auto& item : items) {
-    if (!item.is<Array>() || item.as<Array>().size() != 2) return decode_error("sync response: bad entry");
-    auto r = get_u64(item.as<Array>()[0]);
-    auto s = get_bytes(item.as<Array>()[1], kG2Bytes);
+    if (!item.is<Array>()) return decode_error("sync response: bad entry");
+    const auto& e = item.as<Array>();
+    if (e.size() != 2 && e.size() != 3) return decode_error("sync response: bad entry");
+    auto r = get_u64(e[0]);
+    auto s = get_bytes(e[1], kG2Bytes);
     if (!r.ok() || !s.ok()) return decode_error("sync response: bad entry");
-    resp.rounds.emplace_back(*r, *s);
+    SyncEntry entry{*r, *s, {}};
+    if (e.size() == 3) {
+      auto prev = get_bytes(e[2], kG2Bytes);
+      if (!prev.ok()) return prev.status();
+      entry.prev = *prev;
+    }
+    resp.rounds.push_back(std::move(entry));
   }
   return Message{resp};
 }
@@ -110,7 +118,11 @@ Bytes encode(const Message& msg) {
         else if constexpr (std::is_same_v<T, SyncRequest>) return {Value(kSyncRequest), Value(m.first), Value(m.last)};
         else {
           Array items;
-          for (const auto& [r, s] : m.rounds) items.push_back(Value(Array{Value(r), bytes_value(s)}));
+          for (const auto& e : m.rounds) {
+            Array item{Value(e.round), bytes_value(e.sig)};
+            if (!e.prev.empty()) item.push_back(bytes_value(e.prev));
+            items.push_back(Value(std::move(item)));
+          }
           return {Value(kSyncResponse), Value(items)};
         }
       },

@@ -19,7 +19,7 @@ enum Kind : std::int64_t {
   kDkgJustification = 4,  // [4, complainer, share(32)]          to all
   kPartial = 10,          // [10, round, sig]                    to all
   kSyncRequest = 11,      // [11, first_round, last_round]       to one peer
-  kSyncResponse = 12,     // [12, [[round, sig]...]]             to one peer
+  kSyncResponse = 12,     // [12, [[round, sig(, prev)]...]]     to one peer; prev: chained only
 };
 
 inline constexpr std::size_t kFrameBytesMax = 256 * 1024;
@@ -31,7 +31,14 @@ struct DkgComplaint { threshold::Index dealer = 0; };
 struct DkgJustification { threshold::Index complainer = 0; Bytes share; };
 struct Partial { std::uint64_t round = 0; Bytes sig; };
 struct SyncRequest { std::uint64_t first = 0, last = 0; };
-struct SyncResponse { std::vector<std::pair<std::uint64_t, Bytes>> rounds; };
+// A recovered round; `prev` (chained schemes) is the previous round's signature, which makes the
+// entry verifiable on its own: the group signs only over the true previous signature.
+struct SyncEntry {
+  std::uint64_t round = 0;
+  Bytes sig;
+  Bytes prev;
+};
+struct SyncResponse { std::vector<SyncEntry> rounds; };
 using Message = std::variant<DkgDeal, DkgShare, DkgComplaint, DkgJustification, Partial, SyncRequest, SyncResponse>;
 
 Bytes encode(const Message& msg);

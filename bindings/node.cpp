@@ -1,0 +1,350 @@
+// Embind glue for nitro::Node (class "NodeCore"). Conversion only: bytes as Uint8Array, peer ids as
+// their base32 text, times as JS numbers of milliseconds, errors as values (bytes.h error_to_js).
+// The per-frame boundary is kept cheap: `drain()` returns every pending transmit and event and the
+// next deadline in one call.
+#include <cmath>
+#include <cstring>
+#include <optional>
+
+#include "bytes.h"
+#include "node_core.h"
+
+namespace nitro::bind {
+namespace {
+
+// JS numbers carry integers exactly up to 2^53 - 1; anything else is refused.
+std::optional<std::uint64_t> u64_from_js(const val& x) {
+  if (!x.isNumber()) return std::nullopt;
+  const double d = x.as<double>();
+  if (!std::isfinite(d) || d < 0 || std::trunc(d) != d || d > 9007199254740991.0) return std::nullopt;
+  return static_cast<std::uint64_t>(d);
+}
+
+// Times come from performance.now(): fractional milliseconds, truncated here.
+std::uint64_t ms_from_js(double now_ms) {
+  if (!std::isfinite(now_ms) || now_ms < 0) return 0;
+  if (now_ms > 9007199254740991.0) return 9007199254740991ULL;
+  return static_cast<std::uint64_t>(now_ms);
+}
+
+bool seed_from_js(const val& v, crypto::Seed& out) {
+  if (v.isUndefined() || v.isNull() || !v["length"].isNumber()) return false;
+  Bytes b = bytes_from_js(v);
+  if (b.size() != out.size()) return false;
+  std::memcpy(out.data(), b.data(), out.size());
+  return true;
+}
+
+template <typename T, typename Field>
+Status read_number(const val& obj, const char* key, Field T::*member, T& target) {
+  const val x = obj[key];
+  if (x.isUndefined()) return Status::ok_status();
+  auto n = u64_from_js(x);
+  if (!n) return invalid_argument(std::string(key) + " must be a non-negative safe integer");
+  target.*member = static_cast<Field>(*n);
+  return Status::ok_status();
+}
+
+Status timers_from_js(const val& v, NodeTimers& t) {
+  if (v.isUndefined() || v.isNull()) return Status::ok_status();
+  NITRO_TRY(read_number(v, "probeIntervalMs", &NodeTimers::probe_interval_ms, t));
+  NITRO_TRY(read_number(v, "probeTimeoutMs", &NodeTimers::probe_timeout_ms, t));
+  NITRO_TRY(read_number(v, "suspicionTimeoutMs", &NodeTimers::suspicion_timeout_ms, t));
+  NITRO_TRY(read_number(v, "shuffleIntervalMs", &NodeTimers::shuffle_interval_ms, t));
+  NITRO_TRY(read_number(v, "repairIntervalMs", &NodeTimers::repair_interval_ms, t));
+  NITRO_TRY(read_number(v, "reconnectIntervalMs", &NodeTimers::reconnect_interval_ms, t));
+  NITRO_TRY(read_number(v, "neighborTimeoutMs", &NodeTimers::neighbor_timeout_ms, t));
+  NITRO_TRY(read_number(v, "handshakeTimeoutMs", &NodeTimers::handshake_timeout_ms, t));
+  NITRO_TRY(read_number(v, "linkIdleMs", &NodeTimers::link_idle_ms, t));
+  NITRO_TRY(read_number(v, "ihaveTimeoutMs", &NodeTimers::ihave_timeout_ms, t));
+  NITRO_TRY(read_number(v, "graftRetryMs", &NodeTimers::graft_retry_ms, t));
+  NITRO_TRY(read_number(v, "lazyFlushMs", &NodeTimers::lazy_flush_ms, t));
+  NITRO_TRY(read_number(v, "reorderWaitMs", &NodeTimers::reorder_wait_ms, t));
+  NITRO_TRY(read_number(v, "meshHeartbeatMs", &NodeTimers::mesh_heartbeat_ms, t));
+  NITRO_TRY(read_number(v, "messageTtlMs", &NodeTimers::message_ttl_ms, t));
+  return Status::ok_status();
+}
+
+Status limits_from_js(const val& v, NodeLimits& l) {
+  if (v.isUndefined() || v.isNull()) return Status::ok_status();
+  NITRO_TRY(read_number(v, "frameBytesMax", &NodeLimits::frame_bytes_max, l));
+  NITRO_TRY(read_number(v, "payloadBytesMax", &NodeLimits::payload_bytes_max, l));
+  NITRO_TRY(read_number(v, "topicBytesMax", &NodeLimits::topic_bytes_max, l));
+  NITRO_TRY(read_number(v, "transmitQueueMax", &NodeLimits::transmit_queue_max, l));
+  NITRO_TRY(read_number(v, "transmitQueueHighWater", &NodeLimits::transmit_queue_high_water, l));
+  NITRO_TRY(read_number(v, "eventQueueMax", &NodeLimits::event_queue_max, l));
+  NITRO_TRY(read_number(v, "linksMax", &NodeLimits::links_max, l));
+  NITRO_TRY(read_number(v, "pendingFramesPerLinkMax", &NodeLimits::pending_frames_per_link_max, l));
+  NITRO_TRY(read_number(v, "messageCacheMax", &NodeLimits::message_cache_max, l));
+  NITRO_TRY(read_number(v, "seenStreamsMax", &NodeLimits::seen_streams_max, l));
+  NITRO_TRY(read_number(v, "holdBackPerStreamMax", &NodeLimits::hold_back_per_stream_max, l));
+  NITRO_TRY(read_number(v, "lazyQueuePerPeerMax", &NodeLimits::lazy_queue_per_peer_max, l));
+  NITRO_TRY(read_number(v, "topicsMax", &NodeLimits::topics_max, l));
+  return Status::ok_status();
+}
+
+Status mode_from_js(const val& v, BroadcastMode& mode) {
+  if (v.isUndefined() || v.isNull()) return Status::ok_status();
+  if (!v.isString()) return invalid_argument("mode must be 'plumtree', 'flood' or 'mesh'");
+  const std::string m = v.as<std::string>();
+  if (m == "plumtree") mode = BroadcastMode::kPlumtree;
+  else if (m == "flood") mode = BroadcastMode::kFlood;
+  else if (m == "mesh") mode = BroadcastMode::kMesh;
+  else return invalid_argument("mode must be 'plumtree', 'flood' or 'mesh'");
+  return Status::ok_status();
+}
+
+Status strings_from_js(const val& v, std::vector<Address>& out) {
+  if (v.isUndefined() || v.isNull()) return Status::ok_status();
+  if (!val::global("Array").call<bool>("isArray", v)) return invalid_argument("bootstrap must be an array of strings");
+  const auto n = v["length"].as<std::size_t>();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!v[i].isString()) return invalid_argument("bootstrap must be an array of strings");
+    out.push_back(v[i].as<std::string>());
+  }
+  return Status::ok_status();
+}
+
+Status config_from_js(const val& v, NodeConfig& c) {
+  if (!seed_from_js(v["identitySeed"], c.identity_seed)) return invalid_argument("identitySeed must be 32 bytes");
+  if (!seed_from_js(v["entropy"], c.entropy)) return invalid_argument("entropy must be 32 bytes");
+  const val listen = v["listenAddress"];
+  if (listen.isString()) c.listen_address = listen.as<std::string>();
+  NITRO_TRY(strings_from_js(v["bootstrap"], c.bootstrap));
+  NITRO_TRY(mode_from_js(v["mode"], c.mode));
+  NITRO_TRY(read_number(v, "activeViewMax", &NodeConfig::active_view_max, c));
+  NITRO_TRY(read_number(v, "passiveViewMax", &NodeConfig::passive_view_max, c));
+  NITRO_TRY(read_number(v, "meshDegree", &NodeConfig::mesh_degree, c));
+  NITRO_TRY(read_number(v, "meshGossipPeers", &NodeConfig::mesh_gossip_peers, c));
+  if (v["secureLinks"].isFalse()) c.secure_links = false;
+  NITRO_TRY(timers_from_js(v["timers"], c.timers));
+  return limits_from_js(v["limits"], c.limits);
+}
+
+// config: see js/src/host/core.ts `CoreConfig`. With `state` (save_state() bytes) the node is
+// restored — its identity then comes from the state, not from identitySeed.
+val node_create(const val& js_config) {
+  NodeConfig config;
+  Status s = config_from_js(js_config, config);
+  if (!s.ok()) return error_to_js(s);
+  const val state = js_config["state"];
+  if (state.isUndefined() || state.isNull()) return val(NodeCore(std::make_unique<Node>(config)));
+  auto node = Node::restore(config, bytes_from_js(state));
+  if (!node.ok()) return error_to_js(node.status());
+  return val(NodeCore(std::move(*node)));
+}
+
+val status_to_js(const Status& s) { return s.ok() ? val::undefined() : error_to_js(s); }
+
+val parse_peer(const std::string& text, PeerId& out) {
+  auto p = PeerId::parse(text);
+  if (!p.ok()) return error_to_js(p.status());
+  out = *p;
+  return val::undefined();
+}
+
+const char* event_type_name(EventType t) {
+  switch (t) {
+    case EventType::kMessage: return "message";
+    case EventType::kPeerUp: return "peer:up";
+    case EventType::kPeerDown: return "peer:down";
+    case EventType::kNeighborUp: return "neighbor:up";
+    case EventType::kNeighborDown: return "neighbor:down";
+    case EventType::kDirect: return "direct";
+    case EventType::kDial: return "dial";
+    case EventType::kHangup: return "hangup";
+    case EventType::kProtocol: return "protocol";
+  }
+  return "unknown";
+}
+
+// Only the fields that mean something for the event's type cross the boundary.
+val event_to_js(const Event& e) {
+  val out = val::object();
+  out.set("type", std::string(event_type_name(e.type)));
+  switch (e.type) {
+    case EventType::kMessage:
+      out.set("peer", e.peer.to_string());
+      out.set("topic", e.topic);
+      out.set("origin", e.origin.to_string());
+      out.set("seq", static_cast<double>(e.seq));
+      out.set("hops", static_cast<double>(e.hops));
+      out.set("payload", bytes_to_js(e.payload));
+      break;
+    case EventType::kPeerUp:
+    case EventType::kPeerDown:
+    case EventType::kNeighborUp:
+    case EventType::kNeighborDown:
+      out.set("peer", e.peer.to_string());
+      out.set("address", e.address);
+      break;
+    case EventType::kDirect:
+      out.set("peer", e.peer.to_string());
+      out.set("channel", e.topic);
+      out.set("payload", bytes_to_js(e.payload));
+      break;
+    case EventType::kDial:
+    case EventType::kHangup: out.set("address", e.address); break;
+    case EventType::kProtocol:
+      out.set("channel", e.topic);
+      out.set("payload", bytes_to_js(e.payload));
+      break;
+  }
+  return out;
+}
+
+double deadline_to_js(const Node& node) {
+  auto d = node.next_deadline();
+  return d ? static_cast<double>(*d) : -1.0;
+}
+
+// ---- NodeCore methods ------------------------------------------------------------------------
+
+std::string core_id(const NodeCore& c) { return c.node().id().to_string(); }
+std::string core_listen_address(const NodeCore& c) { return c.node().config().listen_address; }
+void core_start(NodeCore& c, double now_ms) { c.node().start(ms_from_js(now_ms)); }
+void core_join(NodeCore& c, const std::string& contact, double now_ms) { c.node().join(contact, ms_from_js(now_ms)); }
+void core_connect(NodeCore& c, const std::string& address, bool initiator, double now_ms) {
+  c.node().connect(address, initiator, ms_from_js(now_ms));
+}
+void core_disconnect(NodeCore& c, const std::string& address, double now_ms) {
+  c.node().disconnect(address, ms_from_js(now_ms));
+}
+val core_handle(NodeCore& c, const std::string& address, const val& bytes, double now_ms) {
+  return status_to_js(c.node().handle(address, bytes_from_js(bytes), ms_from_js(now_ms)));
+}
+void core_tick(NodeCore& c, double now_ms) { c.node().tick(ms_from_js(now_ms)); }
+
+val core_poll_transmit(NodeCore& c) {
+  auto t = c.node().poll_transmit();
+  if (!t) return val::undefined();
+  val out = val::object();
+  out.set("address", t->address);
+  out.set("bytes", bytes_to_js(t->bytes));
+  return out;
+}
+
+val core_poll_event(NodeCore& c) {
+  auto e = c.node().poll_event();
+  return e ? event_to_js(*e) : val::undefined();
+}
+
+double core_next_deadline(const NodeCore& c) { return deadline_to_js(c.node()); }
+
+// Everything pending, in one crossing: { transmits: [address, bytes, address, bytes, ...],
+// events: [event...], deadline: ms or -1 }. Bounded by the node's queue limits.
+val core_drain(NodeCore& c) {
+  val transmits = val::array();
+  std::size_t i = 0;
+  while (auto t = c.node().poll_transmit()) {
+    transmits.set(i++, t->address);
+    transmits.set(i++, bytes_to_js(t->bytes));
+  }
+  val events = val::array();
+  std::size_t j = 0;
+  while (auto e = c.node().poll_event()) events.set(j++, event_to_js(*e));
+  val out = val::object();
+  out.set("transmits", transmits);
+  out.set("events", events);
+  out.set("deadline", deadline_to_js(c.node()));
+  return out;
+}
+
+val core_subscribe(NodeCore& c, const std::string& topic) { return status_to_js(c.node().subscribe(topic)); }
+val core_unsubscribe(NodeCore& c, const std::string& topic) { return status_to_js(c.node().unsubscribe(topic)); }
+
+val core_publish(NodeCore& c, const std::string& topic, const val& payload, double now_ms) {
+  auto seq = c.node().publish(topic, bytes_from_js(payload), ms_from_js(now_ms));
+  if (!seq.ok()) return error_to_js(seq.status());
+  return val(static_cast<double>(*seq));
+}
+
+val core_send(NodeCore& c, const std::string& peer, const std::string& channel, const val& bytes, double now_ms) {
+  PeerId id;
+  val bad = parse_peer(peer, id);
+  if (!bad.isUndefined()) return bad;
+  return status_to_js(c.node().send(id, channel, bytes_from_js(bytes), ms_from_js(now_ms)));
+}
+
+val core_peers(const NodeCore& c) {
+  val out = val::array();
+  std::size_t i = 0;
+  for (const auto& p : c.node().peers()) {
+    val info = val::object();
+    info.set("id", p.peer.to_string());
+    info.set("address", p.address);
+    info.set("listenAddress", p.listen_address);
+    info.set("neighbor", p.neighbor);
+    out.set(i++, info);
+  }
+  return out;
+}
+
+val ids_to_js(const std::vector<PeerId>& ids) {
+  val out = val::array();
+  for (std::size_t i = 0; i < ids.size(); ++i) out.set(i, ids[i].to_string());
+  return out;
+}
+
+val core_neighbors(const NodeCore& c) { return ids_to_js(c.node().neighbors()); }
+val core_passive_view(const NodeCore& c) { return ids_to_js(c.node().passive_view()); }
+val core_save_state(const NodeCore& c) { return bytes_to_js(c.node().save_state()); }
+
+val core_stats(const NodeCore& c) {
+  const NodeStats& s = c.node().stats();
+  val out = val::object();
+  auto put = [&out](const char* key, std::uint64_t n) { out.set(key, static_cast<double>(n)); };
+  put("framesIn", s.frames_in);
+  put("framesOut", s.frames_out);
+  put("bytesIn", s.bytes_in);
+  put("bytesOut", s.bytes_out);
+  put("decodeErrors", s.decode_errors);
+  put("authFailures", s.auth_failures);
+  put("droppedBackpressure", s.dropped_backpressure);
+  put("published", s.published);
+  put("delivered", s.delivered);
+  put("payloadsReceived", s.payloads_received);
+  put("duplicatePayloads", s.duplicate_payloads);
+  put("ihaveSent", s.ihave_sent);
+  put("graftsSent", s.grafts_sent);
+  put("prunesSent", s.prunes_sent);
+  put("orderingGapsSkipped", s.ordering_gaps_skipped);
+  put("neighborsUp", s.neighbors_up);
+  put("neighborsDown", s.neighbors_down);
+  put("suspicions", s.suspicions);
+  put("deaths", s.deaths);
+  put("handshakesOk", s.handshakes_ok);
+  put("handshakesFailed", s.handshakes_failed);
+  return out;
+}
+
+}  // namespace
+}  // namespace nitro::bind
+
+EMSCRIPTEN_BINDINGS(nitro_node) {
+  using namespace emscripten;
+  using namespace nitro::bind;
+  class_<NodeCore>("NodeCore")
+      .function("id", &core_id)
+      .function("listenAddress", &core_listen_address)
+      .function("start", &core_start)
+      .function("join", &core_join)
+      .function("connect", &core_connect)
+      .function("disconnect", &core_disconnect)
+      .function("handle", &core_handle)
+      .function("tick", &core_tick)
+      .function("pollTransmit", &core_poll_transmit)
+      .function("pollEvent", &core_poll_event)
+      .function("nextDeadline", &core_next_deadline)
+      .function("drain", &core_drain)
+      .function("subscribe", &core_subscribe)
+      .function("unsubscribe", &core_unsubscribe)
+      .function("publish", &core_publish)
+      .function("send", &core_send)
+      .function("peers", &core_peers)
+      .function("neighbors", &core_neighbors)
+      .function("passiveView", &core_passive_view)
+      .function("stats", &core_stats)
+      .function("saveState", &core_save_state);
+  function("nodeCreate", &node_create);
+}

@@ -1,0 +1,151 @@
+// Broadcast: pub/sub dissemination over the membership's active view.
+//
+// kPlumtree (Leitão, Pereira, Rodrigues, SRDS 2007 "Epidemic Broadcast Trees"): a new message is
+// pushed in full to eager peers and announced by id (IHAVE, batched) to lazy peers. A duplicate
+// payload turns its sender lazy (PRUNE); a missing message announced by IHAVE is pulled after
+// ihave_timeout (GRAFT, which also turns that link eager again), cycling through announcers with a
+// bounded number of attempts. Eager/lazy state is per topic; all nodes relay every topic, and the
+// node delivers a topic only to its subscribers.
+// Anti-entropy (kPlumtree): every heartbeat each neighbor gets an IHAVE digest of the ids received
+// in the last kMeshHistoryHeartbeats heartbeats (only while there are any), so an eager push lost
+// on the only link to a leaf is still pulled (Plumtree alone has no lazy path to a node of degree
+// one, nor a second chance when an IHAVE is lost).
+// kFlood and kMesh (gossipsub-like: D-regular mesh per topic, IHAVE/IWANT gossip to D_lazy
+// non-mesh peers each heartbeat) are baselines measured in the same simulator.
+//
+// Every message is a signed crypto::Envelope (origin, per-topic seq, timestamp, topic, payload);
+// the signature is verified once, on first receipt, before relaying or delivering. Identity of a
+// message: (origin, topic, seq). Per (origin, topic) stream the node keeps the next seq to deliver
+// and a bounded hold-back buffer, which gives both per-publisher ordering and duplicate detection
+// in bounded memory: a gap is waited for at most reorder_wait_ms, then skipped (counted).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "gossip/rng.h"
+#include "gossip/wire.h"
+#include "nitro/envelope.h"
+#include "nitro/node.h"
+
+namespace nitro::gossip {
+
+class BroadcastHost {
+ public:
+  virtual ~BroadcastHost() = default;
+  virtual void send(const PeerId& to, const Msg& msg) = 0;
+  // In order per (origin, topic); `from` is the neighbor that relayed it (self for own messages).
+  virtual void deliver(const crypto::Envelope& envelope, const PeerId& from, std::uint32_t hops,
+                       std::uint64_t now_ms) = 0;
+  virtual Rng& rng() = 0;
+  virtual NodeStats& stats() = 0;
+};
+
+class Broadcast {
+ public:
+  static constexpr std::size_t kAnnouncersMax = 8;
+  static constexpr std::uint32_t kGraftAttemptsMax = 8;
+  static constexpr std::size_t kMissingMax = 8192;
+  static constexpr std::uint64_t kMeshHistoryHeartbeats = 3;
+
+  Broadcast(PeerId self, const NodeConfig& config, BroadcastHost& host);
+
+  void neighbor_up(const PeerId& peer);
+  void neighbor_down(const PeerId& peer);
+  // kMesh keeps a mesh per known topic; subscribing makes a topic known before traffic arrives.
+  void add_topic(const std::string& topic);
+  // Disseminates an envelope this node signed (seq is the next of its stream).
+  void originate(const crypto::Envelope& envelope, std::uint64_t now_ms);
+  // kDecodeError / kUnauthenticated for a bad payload frame; OK otherwise.
+  Status on_frame(const PeerId& from, const Msg& msg, std::uint64_t now_ms);
+  void tick(std::uint64_t now_ms);
+  std::optional<std::uint64_t> next_deadline() const;
+
+  std::size_t eager_count(const std::string& topic) const;
+  std::size_t streams() const { return streams_.size(); }
+  std::size_t cached() const { return cache_.size(); }
+
+ private:
+  struct Held {
+    crypto::Envelope envelope;
+    PeerId from;
+    std::uint32_t hops = 0;
+  };
+  struct Stream {
+    std::uint64_t next_seq = 0;  // 0: not known yet (first contact mid-stream)
+    std::map<std::uint64_t, Held> held;
+    std::uint64_t gap_since_ms = 0;  // when the lowest held message started waiting
+    std::uint64_t use = 0;           // LRU stamp
+  };
+  using StreamKey = std::pair<PeerId, std::string>;
+  struct Cached {
+    Bytes envelope;
+    std::uint32_t hops = 0;
+    std::uint64_t at_ms = 0;
+  };
+  struct Missing {
+    std::vector<PeerId> announcers;
+    std::uint32_t round = 0;
+    std::uint32_t attempts = 0;
+    std::uint64_t deadline_ms = 0;
+  };
+  struct LazyQueue {
+    std::vector<IdRound> ids;
+    std::uint64_t flush_ms = 0;
+  };
+  struct Recent {
+    MsgId id;
+    std::uint32_t round = 0;
+    std::uint64_t at_ms = 0;
+  };
+
+  Status on_gossip(const PeerId& from, const Msg& msg, std::uint64_t now_ms);
+  void on_ihave(const PeerId& from, const Msg& msg, std::uint64_t now_ms);
+  void on_graft(const PeerId& from, const Msg& msg);
+  void on_mesh_graft(const PeerId& from, const std::string& topic);
+  void accept(const crypto::Envelope& env, const Bytes& bytes, const PeerId& from, std::uint32_t hops,
+              std::uint64_t now_ms);
+  void forward(const MsgId& id, const Bytes& bytes, std::uint32_t hops, const PeerId& except,
+               std::uint64_t now_ms);
+  std::vector<PeerId> eager_targets(const std::string& topic) const;
+  bool is_lazy(const std::string& topic, const PeerId& peer) const;
+  void set_lazy(const std::string& topic, const PeerId& peer, bool lazy);
+
+  bool received(const MsgId& id) const;
+  Stream& stream(const PeerId& origin, const std::string& topic);
+  void hold(const crypto::Envelope& env, const PeerId& from, std::uint32_t hops, std::uint64_t now_ms);
+  void release(Stream& s, std::uint64_t now_ms);
+  void cache_put(const MsgId& id, const Bytes& bytes, std::uint32_t hops, std::uint64_t now_ms);
+  void send_payload(const PeerId& to, const MsgId& id);
+
+  void tick_missing(std::uint64_t now_ms);
+  void tick_lazy(std::uint64_t now_ms, bool force);
+  void tick_gaps(std::uint64_t now_ms);
+  void tick_mesh(std::uint64_t now_ms);
+  void mesh_gossip(const std::string& topic, std::uint64_t now_ms);
+  void tick_digest(std::uint64_t now_ms);
+  void prune_recent(std::uint64_t now_ms);
+
+  PeerId self_;
+  const NodeConfig& config_;
+  BroadcastHost& host_;
+  std::set<PeerId> neighbors_;
+  std::map<std::string, std::set<PeerId>> lazy_;  // kPlumtree: lazy peers per topic
+  std::map<std::string, std::set<PeerId>> mesh_;  // kMesh: mesh peers per topic
+  std::map<StreamKey, Stream> streams_;
+  std::map<std::uint64_t, StreamKey> streams_by_use_;
+  std::uint64_t use_clock_ = 0;
+  std::map<MsgId, Cached> cache_;
+  std::deque<MsgId> cache_order_;
+  std::map<MsgId, Missing> missing_;
+  std::map<PeerId, LazyQueue> lazy_queues_;
+  std::map<std::string, std::deque<Recent>> recent_;  // kMesh: ids for heartbeat gossip
+  std::uint64_t next_heartbeat_ms_ = 0;  // kMesh heartbeat; kPlumtree digest
+  std::set<StreamKey> waiting_;  // streams holding messages behind a gap
+};
+
+}  // namespace nitro::gossip

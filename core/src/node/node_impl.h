@@ -1,0 +1,146 @@
+// NodeImpl: composes the secure link layer (crypto::SecureLink per transport address), the
+// membership (HyParView + SWIM), the broadcast (Plumtree) and the attached protocols behind the
+// public nitro::Node. See nitro/node.h for the contract.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "gossip/broadcast.h"
+#include "gossip/membership.h"
+#include "gossip/rng.h"
+#include "gossip/wire.h"
+#include "nitro/envelope.h"
+#include "nitro/link.h"
+#include "nitro/node.h"
+
+namespace nitro {
+
+class NodeImpl;
+
+// The ProtocolContext given to one attached protocol: everything bound to its channel.
+class ProtocolSlot final : public ProtocolContext {
+ public:
+  ProtocolSlot(NodeImpl& node, std::string channel, std::unique_ptr<Protocol> protocol)
+      : node_(node), channel_(std::move(channel)), protocol_(std::move(protocol)) {}
+  const PeerId& local_id() const override;
+  Status send(const PeerId& peer, std::span<const std::uint8_t> bytes) override;
+  Result<std::uint64_t> publish(const std::string& topic, std::span<const std::uint8_t> payload) override;
+  Status subscribe(const std::string& topic) override;
+  Status unsubscribe(const std::string& topic) override;
+  std::vector<PeerInfo> peers() const override;
+  std::vector<PeerId> neighbors() const override;
+  void emit(Bytes payload) override;
+  void random_bytes(std::span<std::uint8_t> out) override;
+  std::uint64_t now_ms() const override;
+
+  Protocol& protocol() { return *protocol_; }
+  const std::set<std::string>& topics() const { return topics_; }
+
+ private:
+  NodeImpl& node_;
+  std::string channel_;
+  std::unique_ptr<Protocol> protocol_;
+  std::set<std::string> topics_;
+};
+
+class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHost {
+ public:
+  NodeImpl(const NodeConfig& config, const crypto::Identity& identity);
+
+  // Public API (see nitro/node.h).
+  void start(std::uint64_t now_ms);
+  void join(const Address& contact, std::uint64_t now_ms);
+  void connect(const Address& address, bool initiator, std::uint64_t now_ms);
+  void disconnect(const Address& address, std::uint64_t now_ms);
+  Status handle(const Address& address, std::span<const std::uint8_t> bytes, std::uint64_t now_ms);
+  void tick(std::uint64_t now_ms);
+  std::optional<Transmit> poll_transmit();
+  std::optional<Event> poll_event();
+  std::optional<std::uint64_t> next_deadline() const;
+  Status subscribe(const std::string& topic);
+  Status unsubscribe(const std::string& topic);
+  Result<std::uint64_t> publish(const std::string& topic, std::span<const std::uint8_t> payload, std::uint64_t now_ms);
+  Status send_channel(const PeerId& peer, const std::string& channel, std::span<const std::uint8_t> bytes,
+                      std::uint64_t now_ms);
+  Status add_protocol(const std::string& channel, std::unique_ptr<Protocol> protocol);
+  Protocol* protocol(const std::string& channel) const;
+  std::vector<PeerInfo> peers() const;
+  std::vector<PeerId> neighbors() const { return membership_.active(); }
+  std::vector<PeerId> passive_view() const;
+  Bytes save_state() const;
+  Status restore_state(std::span<const std::uint8_t> state);
+
+  const PeerId& id() const { return identity_.peer_id(); }
+  const NodeConfig& config() const { return config_; }
+  const NodeStats& stats_view() const { return stats_; }
+  std::uint64_t now_ms() const { return now_ms_; }
+  void emit(Event event);
+  void random_bytes(std::span<std::uint8_t> out);
+  bool backpressured() const { return transmits_.size() >= config_.limits.transmit_queue_high_water; }
+
+  // MembershipHost / BroadcastHost.
+  void send(const gossip::PeerRef& to, const gossip::Msg& msg) override;
+  void send_address(const Address& address, const gossip::Msg& msg) override;
+  void send(const PeerId& to, const gossip::Msg& msg) override;
+  void hangup(const PeerId& peer) override;
+  void hangup_address(const Address& address) override;
+  void neighbor_up(const PeerId& peer, std::uint64_t now_ms) override;
+  void neighbor_down(const PeerId& peer, std::uint64_t now_ms) override;
+  void deliver(const crypto::Envelope& envelope, const PeerId& from, std::uint32_t hops,
+               std::uint64_t now_ms) override;
+  gossip::Rng& rng() override { return rng_; }
+  NodeStats& stats() override { return stats_; }
+
+ private:
+  struct Link {
+    Address address;
+    bool dialing = false;  // kDial emitted, waiting for connect()
+    std::optional<crypto::SecureLink> secure;
+    bool established = false;
+    PeerId peer;
+    Address listen_address;
+    std::uint64_t created_ms = 0;
+    std::uint64_t active_ms = 0;  // last frame in or out
+    std::deque<Bytes> pending;    // plaintext frames waiting for the handshake
+    std::deque<Bytes> early;      // transport frames that overtook the last handshake frame
+  };
+
+  Link& open_link(const Address& address);
+  void send_plain(Link& link, Bytes plaintext);
+  void drain_link(Link& link, std::uint64_t now_ms);
+  void on_established(Link& link, const PeerId& peer, std::uint64_t now_ms);
+  Status on_plaintext(Link& link, std::span<const std::uint8_t> bytes, std::uint64_t now_ms);
+  void dispatch(const gossip::PeerRef& from, gossip::Msg& msg, std::uint64_t now_ms);
+  void close_link(Address address, bool hangup, std::uint64_t now_ms);
+  void tick_links(std::uint64_t now_ms);
+  void push_transmit(const Address& address, Bytes bytes);
+  crypto::Seed fresh_seed();
+  Status check_topic(const std::string& topic) const;
+
+  static constexpr std::size_t kEarlyFramesMax = 16;
+
+  NodeConfig config_;
+  crypto::Identity identity_;
+  gossip::Rng rng_;
+  std::uint64_t seed_counter_ = 0;
+  gossip::Membership membership_;
+  gossip::Broadcast broadcast_;
+  std::map<Address, Link> links_;
+  std::map<PeerId, Address> by_peer_;  // established links
+  std::deque<Transmit> transmits_;
+  std::deque<Event> events_;
+  std::set<std::string> subscriptions_;
+  std::map<std::string, std::uint64_t> publish_seq_;
+  std::map<std::string, std::unique_ptr<ProtocolSlot>> protocols_;
+  NodeStats stats_;
+  std::uint64_t now_ms_ = 0;
+  // Earliest handshake-timeout / idle deadline over links_; may be early (then tick_links
+  // rescans), never late. Keeps tick() and next_deadline() from walking every link each call.
+  std::uint64_t links_deadline_ms_ = UINT64_MAX;
+};
+
+}  // namespace nitro

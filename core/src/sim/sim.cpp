@@ -1,0 +1,175 @@
+#include "nitro/sim.h"
+
+#include <algorithm>
+#include <cassert>
+#include <set>
+#include <sstream>
+
+#include "gossip/rng.h"
+
+namespace nitro::sim {
+namespace {
+
+crypto::Seed seed_bytes(std::uint64_t seed, std::uint64_t index, std::uint64_t purpose) {
+  std::uint64_t x = seed ^ (index * 0x9e3779b97f4a7c15ULL) ^ (purpose << 56);
+  crypto::Seed out{};
+  for (std::size_t i = 0; i < out.size(); i += 8) {
+    const std::uint64_t r = gossip::Rng::splitmix(x);
+    for (std::size_t j = 0; j < 8; ++j) out[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
+  }
+  return out;
+}
+
+}  // namespace
+
+SimConfig SimConfig::swarm(std::uint64_t seed, std::size_t nodes) {
+  gossip::Rng r(seed ^ 0x5377a4d5ULL);
+  SimConfig c;
+  c.seed = seed;
+  c.nodes = nodes;
+  c.delay_min_ms = r.range(1, 30);
+  c.delay_max_ms = c.delay_min_ms + r.range(0, 80);
+  c.jitter_ms = r.range(0, 20);
+  c.drop_rate = r.chance(0.3) ? 0.0 : r.unit() * 0.05;
+  c.duplicate_rate = r.chance(0.5) ? 0.0 : r.unit() * 0.05;
+  c.reorder_rate = r.chance(0.5) ? 0.0 : r.unit() * 0.10;
+  c.reset_on_crash = r.unit();
+  c.contacts = r.range(1, 3);
+  return c;
+}
+
+Simulator::Simulator(const SimConfig& config) : config_(config), rng_(std::make_unique<gossip::Rng>(config.seed)) {
+  slots_.resize(config_.nodes);
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    s.config = config_.node;
+    s.config.identity_seed = seed_bytes(config_.seed, i, 1);
+    s.config.entropy = seed_bytes(config_.seed, i, 2);
+    s.config.listen_address = address(i);
+    s.config.bootstrap.clear();
+    for (std::size_t k = 0; k < config_.contacts && i > 0; ++k) {
+      s.config.bootstrap.push_back(address(rng_->below(i)));
+    }
+    s.node = std::make_unique<Node>(s.config);
+    by_peer_[s.node->id()] = i;
+    const std::uint64_t start = config_.start_spread_ms ? rng_->below(config_.start_spread_ms) : 0;
+    // Node 0 starts first so that every contact exists when it is dialed.
+    schedule(Ev{i == 0 ? 0 : start + 1, 0, Kind::kStart, i, i, 0, 0, false, nullptr});
+  }
+}
+
+Simulator::~Simulator() = default;
+
+std::size_t Simulator::index_of(const PeerId& peer) const {
+  auto it = by_peer_.find(peer);
+  return it == by_peer_.end() ? slots_.size() : it->second;
+}
+
+std::optional<std::size_t> Simulator::parse(const Address& address) const {
+  if (address.size() < 2 || address[0] != 'n') return std::nullopt;
+  std::size_t v = 0;
+  for (std::size_t k = 1; k < address.size(); ++k) {
+    if (address[k] < '0' || address[k] > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::size_t>(address[k] - '0');
+    if (v >= slots_.size()) return std::nullopt;
+  }
+  return v;
+}
+
+void Simulator::schedule(Ev ev) {
+  ev.order = ++order_;
+  queue_.push(std::move(ev));
+}
+
+std::uint64_t Simulator::link_delay_ms(std::size_t from, std::size_t to) {
+  // Base latency is a pure function of (seed, link): a stable per-link distribution.
+  std::uint64_t x = config_.seed ^ (std::min(from, to) * 1000003ULL + std::max(from, to));
+  const std::uint64_t span = config_.delay_max_ms - config_.delay_min_ms + 1;
+  const std::uint64_t base = config_.delay_min_ms + gossip::Rng::splitmix(x) % span;
+  std::uint64_t d = base + (config_.jitter_ms ? rng_->below(config_.jitter_ms + 1) : 0);
+  if (config_.reorder_rate > 0 && rng_->chance(config_.reorder_rate)) d += rng_->below(4 * base + 1);
+  return d;
+}
+
+bool Simulator::blocked(std::size_t from, std::size_t to) const {
+  if (!partitioned_ || slots_[from].group == slots_[to].group) return false;
+  return partition_symmetric_ || slots_[from].group == 1;  // asymmetric: only side A -> side B is lost
+}
+
+std::uint64_t Simulator::conn_id(std::size_t a, std::size_t b) const {
+  auto it = conns_.find({std::min(a, b), std::max(a, b)});
+  return it == conns_.end() ? 0 : it->second.id;
+}
+
+bool Simulator::conn_alive(std::size_t a, std::size_t b) const {
+  auto it = conns_.find({std::min(a, b), std::max(a, b)});
+  if (it == conns_.end()) return false;
+  const std::size_t lo = std::min(a, b), hi = std::max(a, b);
+  return alive(a) && alive(b) && it->second.inc_a == slots_[lo].incarnation && it->second.inc_b == slots_[hi].incarnation;
+}
+
+void Simulator::run_until(std::uint64_t t_ms) {
+  while (!queue_.empty() && queue_.top().at_ms <= t_ms) {
+    Ev ev = queue_.top();
+    queue_.pop();
+    now_ms_ = std::max(now_ms_, ev.at_ms);
+    net_.events_processed++;
+    process(ev);
+  }
+  now_ms_ = std::max(now_ms_, t_ms);
+}
+
+void Simulator::start_node(std::size_t i) {
+  slots_[i].node->start(now_ms_);
+  pump(i);
+}
+
+void Simulator::process(const Ev& ev) {
+  const std::size_t i = ev.to;
+  if (!alive(i)) return;
+  Node& n = *slots_[i].node;
+  switch (ev.kind) {
+    case Kind::kStart:
+      if (ev.gen != slots_[i].incarnation) return;
+      start_node(i);
+      return;
+    case Kind::kTimer:
+      if (ev.gen != slots_[i].timer_gen) return;
+      slots_[i].ticks_at_same_ms = slots_[i].last_tick_ms == now_ms_ ? slots_[i].ticks_at_same_ms + 1 : 0;
+      slots_[i].last_tick_ms = now_ms_;
+      assert(slots_[i].ticks_at_same_ms < 100000 && "next_deadline() does not advance after tick()");
+      slots_[i].timer_ms = UINT64_MAX;
+      n.tick(now_ms_);
+      break;
+    case Kind::kConnect:
+      if (!conn_alive(i, ev.from)) return;
+      n.connect(address(ev.from), ev.initiator, now_ms_);
+      break;
+    case Kind::kDisconnect:
+      // Stale notice: the connection it ended was since replaced by a new one.
+      if (ev.gen != slots_[i].incarnation || conn_id(i, ev.from) != ev.from_inc) return;
+      n.disconnect(address(ev.from), now_ms_);
+      break;
+    case Kind::kFrame:
+      if (!conn_alive(i, ev.from) || ev.from_inc != slots_[ev.from].incarnation || blocked(ev.from, i)) {
+        net_.frames_dropped++;
+        return;
+      }
+      net_.frames_delivered++;
+      (void)n.handle(address(ev.from), *ev.bytes, now_ms_);
+      break;
+  }
+  pump(i);
+}
+
+void Simulator::reschedule_timer(std::size_t i) {
+  Slot& s = slots_[i];
+  auto deadline = s.node->next_deadline();
+  if (!deadline) return;
+  const std::uint64_t at = std::max(*deadline, now_ms_);
+  if (at == s.timer_ms) return;
+  s.timer_ms = at;
+  schedule(Ev{at, 0, Kind::kTimer, i, i, ++s.timer_gen, 0, false, nullptr});
+}
+
+}  // namespace nitro::sim
