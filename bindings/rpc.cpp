@@ -370,9 +370,11 @@ class RpcEngineJs {
     }
     return out;
   }
-  val apply_advertisement(val bytes, double now_ms) {
+  // `origin`: the verified publisher ('' = unchecked); an ad may only speak for its origin.
+  val apply_advertisement(val bytes, std::string origin, double now_ms) {
     auto ad = rpc::decode_advertisement(bytes_from_js(bytes));
     if (!ad.ok()) return error_to_js(ad.status());
+    if (!origin.empty() && ad->peer != origin) return error_to_js(permission_denied("advertisement for another peer"));
     return status_to_js(engine_.registry().apply(*ad, ms(now_ms)));
   }
   int active_calls() const { return static_cast<int>(engine_.active_calls()); }

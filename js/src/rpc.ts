@@ -325,8 +325,10 @@ export class Rpc {
     return getModule().rpcEncodeAdvertisement(this.link.id, [...this.services], ttlMs);
   }
 
-  applyAdvertisement(bytes: Uint8Array): void {
-    this.check(this.engine.applyAdvertisement(bytes, this.now()));
+  /** Feeds an advertisement into the registry; with `origin` (its verified publisher), an ad for
+   *  another peer is refused with PERMISSION_DENIED. */
+  applyAdvertisement(bytes: Uint8Array, origin = ''): void {
+    this.check(this.engine.applyAdvertisement(bytes, origin, this.now()));
   }
 
   get activeCalls(): number {
