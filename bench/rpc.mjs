@@ -1,0 +1,190 @@
+// RPC throughput and latency: two Node processes over WebSocket on loopback, 64 concurrent unary
+// calls of ~100-byte messages, side by side in one run with (a) a raw `ws` echo of the same bytes
+// (the transport's limit) and (b) JSON-RPC 2.0 over `ws`.
+//
+// The Nitro row runs the core RPC engine (wasm) through js/src/rpc.ts over SocketLink (one binary
+// WebSocket message per RPC frame, no secure link, no gossip node):
+// it measures the RPC layer itself. Once the Node's WebSocket transport lands, add a row that
+// goes through createNode({ transport: websocket(...) }) next to it.
+//
+//   npm run bench -- rpc [--calls N] [--concurrency C]
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { WebSocket, WebSocketServer } from 'ws';
+import { table, median } from './lib.mjs';
+
+const MESSAGE = { id: 0, user: 'ada@example.org', text: 'the quick brown fox jumps over the lazy dog 0123456789', ok: true };
+
+// --------------------------------------------------------------------------- server process
+
+async function serve(mode) {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  if (mode === 'nitro') await serveNitro(wss);
+  else if (mode === 'jsonrpc') serveJsonRpc(wss);
+  else serveRaw(wss);
+  process.stdout.write(`port ${wss.address().port}\n`);
+}
+
+function serveRaw(wss) {
+  wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+}
+
+function serveJsonRpc(wss) {
+  const methods = { 'Echo.Echo': (params) => params };
+  wss.on('connection', (ws) => ws.on('message', (data) => {
+    const req = JSON.parse(data.toString());
+    const fn = methods[req.method];
+    const rsp = fn ? { jsonrpc: '2.0', id: req.id, result: fn(req.params) }
+      : { jsonrpc: '2.0', id: req.id, error: { code: -32601, message: 'Method not found' } };
+    ws.send(JSON.stringify(rsp));
+  }));
+}
+
+async function serveNitro(wss) {
+  const { init } = await import('../js/dist/node.js');
+  const { Rpc, SocketLink } = await import('../js/dist/rpc.js');
+  await init();
+  const link = new SocketLink('server');
+  const rpc = new Rpc(link, { name: 'echo' });
+  rpc.handle('Echo.Echo', async (req) => req);
+  wss.on('connection', (ws) => void link.add(ws));
+}
+
+// --------------------------------------------------------------------------- client side
+
+function startServer(mode) {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => {
+      const m = /port (\d+)/.exec(d.toString());
+      m ? resolve({ child, port: Number(m[1]) }) : reject(new Error('server did not start: ' + d));
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+async function connect(port) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  return ws;
+}
+
+// Runs `calls` calls with `concurrency` in flight; `call(i)` returns a promise. Latencies in ms.
+async function drive(call, calls, concurrency) {
+  const latencies = new Float64Array(calls);
+  let next = 0;
+  const start = performance.now();
+  async function worker() {
+    while (next < calls) {
+      const i = next++;
+      const t0 = performance.now();
+      await call(i);
+      latencies[i] = performance.now() - t0;
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - start) / 1000;
+  const sorted = Array.from(latencies).sort((a, b) => a - b);
+  return { rate: calls / seconds, p50: sorted[Math.floor(calls * 0.5)], p99: sorted[Math.floor(calls * 0.99)] };
+}
+
+async function rawClient(port) {
+  const ws = await connect(port);
+  const pending = new Map();
+  ws.on('message', (data) => {
+    const id = data.readUInt32LE(0);
+    pending.get(id)?.();
+    pending.delete(id);
+  });
+  const { codec } = await import('../js/dist/node.js');
+  const body = Buffer.from(codec.encode(MESSAGE));  // the same bytes an RPC request carries
+  return {
+    call: (i) => new Promise((resolve) => {
+      const frame = Buffer.allocUnsafe(body.length + 4);
+      frame.writeUInt32LE(i, 0);
+      body.copy(frame, 4);
+      pending.set(i, resolve);
+      ws.send(frame);
+    }),
+    close: () => ws.close(),
+    bytes: body.length + 4,
+  };
+}
+
+async function jsonRpcClient(port) {
+  const ws = await connect(port);
+  const pending = new Map();
+  ws.on('message', (data) => {
+    const rsp = JSON.parse(data.toString());
+    pending.get(rsp.id)?.(rsp.result);
+    pending.delete(rsp.id);
+  });
+  const sample = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'Echo.Echo', params: MESSAGE });
+  return {
+    call: (i) => new Promise((resolve) => {
+      pending.set(i, resolve);
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'Echo.Echo', params: { ...MESSAGE, id: i } }));
+    }),
+    close: () => ws.close(),
+    bytes: sample.length,
+  };
+}
+
+async function nitroClient(port) {
+  const { Rpc, SocketLink } = await import('../js/dist/rpc.js');
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+  const link = new SocketLink('client');
+  const hello = link.add(ws);  // before 'open': the server's hello may come with it
+  const rpc = new Rpc(link);
+  rpc.registry.add('echo', await hello);
+  return {
+    call: (i) => rpc.call('echo', 'Echo.Echo', { ...MESSAGE, id: i }, { timeoutMs: 10000 }),
+    close: () => { rpc.close(); ws.close(); },
+    bytes: null,
+  };
+}
+
+export async function run(args = []) {
+  const opt = (name, def) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? Number(args[i + 1]) : def;
+  };
+  const calls = opt('--calls', 20000);
+  const concurrency = opt('--concurrency', 64);
+  const rounds = opt('--rounds', 5);
+  const { init } = await import('../js/dist/node.js');
+  await init();
+  const impls = [['raw ws echo', 'raw', rawClient], ['JSON-RPC 2.0 over ws', 'jsonrpc', jsonRpcClient], ['Nitro RPC (wasm engine, ws link)', 'nitro', nitroClient]];
+  // All three servers stay up and the rounds interleave (raw, JSON-RPC, Nitro, raw, ...), so a
+  // load change on a shared machine hits every implementation alike.
+  const running = [];
+  for (const [label, mode, makeClient] of impls) {
+    const { child, port } = await startServer(mode);
+    const client = await makeClient(port);
+    await drive(client.call, Math.min(2000, calls), concurrency);  // warm-up (JIT, wasm tiers)
+    running.push({ label, child, client, samples: [] });
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const impl of running) impl.samples.push(await drive(impl.client.call, calls, concurrency));
+    console.error(`rpc: round ${r + 1}/${rounds} done`);
+  }
+  const results = {};
+  for (const { label, child, client, samples } of running) {
+    client.close();
+    child.kill();
+    results[label] = {
+      rate: median(samples.map((s) => s.rate)), p50: median(samples.map((s) => s.p50)), p99: median(samples.map((s) => s.p99)),
+    };
+  }
+  const base = results['raw ws echo'].rate;
+  console.log(table(['implementation', 'calls/s', 'vs raw ws', 'p50 ms', 'p99 ms'],
+    Object.entries(results).map(([k, v]) => [k, v.rate, `${((100 * v.rate) / base).toFixed(0)}%`, v.p50.toFixed(2), v.p99.toFixed(2)])));
+  console.log(`\n${concurrency} calls in flight, ${calls} calls per round, median of ${rounds} interleaved rounds; each server in its own Node process, loopback.`);
+}
+
+if (process.argv[2] === '--serve') {
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(0));  // exit hooks (profilers) run
+  await serve(process.argv[3]);
+}

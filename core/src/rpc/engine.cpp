@@ -1,0 +1,140 @@
+// The RPC engine: call state machines for both sides, matched strictly by (peer, wire call id).
+// See nitro/rpc.h for the contract. Wire call ids are (session << 32 | counter): the session is
+// drawn from the injected seed, so a restarted client does not reuse ids of its previous run, and
+// the server's anti-replay window is kept per (peer, session).
+#include <algorithm>
+
+#include "nitro/rpc.h"
+#include "rpc/internal.h"
+
+namespace nitro::rpc {
+
+using namespace detail;
+std::uint64_t Engine::Entropy::next() {
+  state += 0x9e3779b97f4a7c15ull;
+  std::uint64_t z = state;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+Engine::Engine(PeerKey self, std::uint64_t seed, EngineConfig config)
+    : self_(std::move(self)), config_(config), entropy_{seed}, session_(0), balancer_(seed ^ 0x5bd1e995ull, config.outlier) {
+  session_ = entropy_.next() & kSessionMask;
+  assert(config_.window > 0 && config_.window <= config_.limits.window_max);
+  assert(config_.dedupe_window > 0);
+}
+
+// ------------------------------------------------------------------------------------ driving
+
+Status Engine::handle(const PeerKey& from, std::span<const std::uint8_t> bytes, std::int64_t now_ms) {
+  auto decoded = decode_frame(bytes, config_.limits);
+  if (!decoded.ok()) return decoded.status();
+  Frame& f = *decoded;
+  switch (f.type) {
+    case FrameType::kRequest: on_request(from, std::move(f), now_ms); break;
+    case FrameType::kResponse: on_response(from, std::move(f), now_ms); break;
+    case FrameType::kStreamMsg: on_stream_msg(from, std::move(f), now_ms); break;
+    case FrameType::kStreamEnd: on_stream_end(from, f, now_ms); break;
+    case FrameType::kCredit: on_credit(from, f); break;
+    case FrameType::kCancel: on_cancel(from, f); break;
+  }
+  return {};
+}
+
+void Engine::tick(std::int64_t now_ms) {
+  std::vector<CallHandle> due;
+  for (const auto& [h, c] : calls_) {
+    std::int64_t at = std::min(c.deadline_at_ms, c.attempt_deadline_at_ms);
+    if (c.is_client && !c.heard) at = std::min(at, c.retransmit_at_ms);
+    if (at <= now_ms) due.push_back(h);
+  }
+  for (CallHandle h : due) {
+    auto it = calls_.find(h);
+    if (it == calls_.end()) continue;
+    Call& c = it->second;
+    if (!c.is_client) {
+      if (c.deadline_at_ms <= now_ms) {
+        remember_done(c.peer, c.wire_id, nullptr);
+        end_server_call(h, deadline_exceeded("deadline exceeded"), true);
+      }
+    } else if (c.deadline_at_ms <= now_ms) {
+      Frame cancel = control_frame(FrameType::kCancel, c.wire_id);
+      cancel.code = Code::kDeadlineExceeded;  // the handler learns why, even before its own timer
+      push_frame(c.peer, cancel);
+      finish_client(h, c, deadline_exceeded("deadline exceeded"), {}, {}, {}, now_ms);
+    } else if (c.attempt_deadline_at_ms <= now_ms) {
+      push_frame(c.peer, control_frame(FrameType::kCancel, c.wire_id));
+      if (!maybe_retry(h, c, Code::kDeadlineExceeded, now_ms)) {
+        finish_client(h, c, deadline_exceeded("attempt deadline exceeded"), {}, {}, {}, now_ms);
+      }
+    } else if (!c.heard && c.retransmit_at_ms <= now_ms) {
+      ++c.retransmits;
+      send_request(c, now_ms);
+      int shift = static_cast<int>(std::min<std::uint32_t>(c.retransmits, 6));
+      c.retransmit_at_ms = c.retransmits >= config_.retransmits_max ? kNoDeadline
+                                                                    : now_ms + (config_.retransmit_ms << shift);
+    }
+  }
+}
+
+std::optional<Transmit> Engine::poll_transmit() {
+  if (transmits_.empty()) return std::nullopt;
+  Transmit t = std::move(transmits_.front());
+  transmits_.pop_front();
+  return t;
+}
+
+std::optional<Event> Engine::poll_event() {
+  if (events_.empty()) return std::nullopt;
+  Event e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
+
+std::optional<std::int64_t> Engine::next_deadline() const {
+  std::int64_t at = kNoDeadline;
+  for (const auto& [h, c] : calls_) {
+    at = std::min({at, c.deadline_at_ms, c.attempt_deadline_at_ms});
+    if (c.is_client && !c.heard) at = std::min(at, c.retransmit_at_ms);
+  }
+  if (at == kNoDeadline) return std::nullopt;
+  return at;
+}
+
+void Engine::peer_down(const PeerKey& peer, std::int64_t now_ms) {
+  std::vector<CallHandle> affected;
+  for (const auto& [h, c] : calls_) {
+    if (c.peer == peer) affected.push_back(h);
+  }
+  for (CallHandle h : affected) {
+    auto it = calls_.find(h);
+    if (it == calls_.end()) continue;
+    Call& c = it->second;
+    if (!c.is_client) {
+      remember_done(c.peer, c.wire_id, nullptr);
+      end_server_call(h, Status(Code::kCancelled, "the calling peer disconnected"), true);
+    } else if (!maybe_retry(h, c, Code::kUnavailable, now_ms)) {
+      finish_client(h, c, unavailable("peer disconnected"), {}, {}, {}, now_ms);
+    }
+  }
+}
+
+void Engine::push_frame(const PeerKey& to, const Frame& frame) {
+  // The host drains after every call; a full queue means it does not, and the protocol tolerates
+  // a lost frame (deadlines end what it leaves hanging), so the frame is dropped.
+  if (transmits_.size() >= config_.transmit_queue_max) return;
+  Transmit t{to, {}};
+  encode_frame(frame, t.bytes);
+  transmits_.push_back(std::move(t));
+}
+
+void Engine::push_event(Event event) { events_.push_back(std::move(event)); }
+
+Status Engine::check_call(CallHandle call) const {
+  if (!calls_.count(call)) return not_found("no active call " + std::to_string(call));
+  if (transmits_.size() >= config_.transmit_queue_max) return resource_exhausted("transmit queue full: drain poll_transmit");
+  return {};
+}
+
+}  // namespace nitro::rpc

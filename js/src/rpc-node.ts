@@ -1,0 +1,104 @@
+// RPC on a NitroNode (createNode): the issue-5 API — node.handle / node.call / node.stream /
+// node.clientStream / node.bidi / node.useRpc — over the node's secure links (direct channel
+// "rpc"), with discovery by gossip: every node publishes an advertisement of the services it
+// serves (its name) on topic "rpc.ads", with a TTL, and feeds the ads it hears into its registry.
+// Same engine and wire as the C++ NodeRpc protocol (core/include/nitro/rpc_node.h).
+import type { NitroNode } from './host/node.js';
+import { Rpc } from './rpc.js';
+import type {
+  BidiStream, CallOptions, ClientInterceptor, ClientStream, RpcLink, RpcOptions, ServerInterceptor, StreamKind,
+} from './rpc.js';
+
+export const RPC_CHANNEL = 'rpc';
+export const ADS_TOPIC = 'rpc.ads';
+
+export interface NodeRpcOptions extends RpcOptions {
+  /** An instance disappears from other nodes' registries this long after its last ad. */
+  adTtlMs?: number;
+  /** Re-advertise period (well under the TTL); a new neighbor also triggers an ad. */
+  adIntervalMs?: number;
+}
+
+/** The RPC methods attachRpc adds to a node. */
+export interface RpcNodeMethods {
+  readonly rpc: Rpc;
+  handle(method: string, handler: (request: any, ctx: import('./rpc.js').HandlerContext) => unknown, // eslint-disable-line @typescript-eslint/no-explicit-any
+         options?: { kind?: StreamKind }): () => void;
+  call<Res = unknown>(service: string, method: string, request: unknown, options?: CallOptions): Promise<Res>;
+  stream<Res = unknown>(service: string, method: string, request: unknown, options?: CallOptions): AsyncIterable<Res>;
+  clientStream<Res = unknown>(service: string, method: string, options?: CallOptions): ClientStream<Res>;
+  bidi<Res = unknown>(service: string, method: string, options?: CallOptions): BidiStream<Res>;
+  useRpc(interceptors: { client?: ClientInterceptor; server?: ServerInterceptor }): void;
+}
+
+/** An RpcLink over the node's direct channel "rpc". */
+export function nodeLink(node: NitroNode): RpcLink {
+  let down: (peer: string) => void = () => undefined;
+  return {
+    id: node.id,
+    send(peer, bytes) {
+      // Rejections (no address, backpressure) mean the frame did not leave: fail that peer's
+      // calls now rather than at their deadlines.
+      node.sendDirect(peer, RPC_CHANNEL, bytes).catch(() => down(peer));
+    },
+    onMessage(receiver) {
+      node.on('direct', (m) => {
+        if (m.channel === RPC_CHANNEL) receiver(m.from, m.bytes);
+      });
+    },
+    onPeerDown(listener) {
+      down = listener;
+      node.on('peer:down', (e) => listener(e.id));
+    },
+  };
+}
+
+/** Adds RPC to a node (idempotent) and returns it with the RPC methods. The node serves calls
+ *  addressed to its name; callers name the service, the registry picks an instance. */
+export function attachRpc<N extends NitroNode>(node: N, options: NodeRpcOptions = {}): N & RpcNodeMethods {
+  const existing = (node as Partial<RpcNodeMethods>).rpc;
+  if (existing) return node as N & RpcNodeMethods;
+  const rpc = new Rpc(nodeLink(node), { name: node.name, ...options });
+  const ttlMs = options.adTtlMs ?? 30000;
+  const intervalMs = options.adIntervalMs ?? 10000;
+  const advertise = () => {
+    if (node.closed) return;
+    node.publish(ADS_TOPIC, rpc.advertisement(ttlMs)).catch(() => undefined);  // next period retries
+  };
+  node.subscribe(ADS_TOPIC, (msg, meta) => {
+    // The origin signed the broadcast; an ad may only speak for its origin.
+    if (!(msg instanceof Uint8Array) || meta.from === node.id) return;
+    try {
+      rpc.applyAdvertisement(msg, meta.from);
+    } catch {
+      // malformed or forged advertisement: ignored
+    }
+  });
+  let lastAd = 0;
+  node.on('neighbor:up', () => {
+    if (Date.now() - lastAd < 1000) return;
+    lastAd = Date.now();
+    advertise();
+  });
+  const timer = setInterval(advertise, intervalMs);
+  (timer as { unref?: () => void }).unref?.();
+  advertise();
+  const close = node.close.bind(node);
+  const methods: RpcNodeMethods = {
+    rpc,
+    handle: (method, handler, opts) => rpc.handle(method, handler, opts),
+    call: (service, method, request, opts) => rpc.call(service, method, request, opts),
+    stream: (service, method, request, opts) => rpc.stream(service, method, request, opts),
+    clientStream: (service, method, opts) => rpc.clientStream(service, method, opts),
+    bidi: (service, method, opts) => rpc.bidi(service, method, opts),
+    useRpc: (interceptors) => rpc.use(interceptors),
+  };
+  Object.assign(node, methods, {
+    close: async () => {
+      clearInterval(timer);
+      rpc.close();
+      return close();
+    },
+  });
+  return node as N & RpcNodeMethods;
+}
