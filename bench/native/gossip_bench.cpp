@@ -19,7 +19,7 @@ namespace {
 
 struct Args {
   std::size_t nodes = 1000;
-  std::size_t messages = 100;
+  std::size_t messages = 50;
   std::uint64_t seed = 1;
   double drop = 0.0;
   std::string modes = "plumtree,flood,mesh";

@@ -69,7 +69,7 @@ struct NodeTimers {
   std::uint64_t probe_interval_ms = 1000;      // SWIM: one active-view peer probed per interval
   std::uint64_t probe_timeout_ms = 400;        // direct ping ack wait, then indirect ping-req
   std::uint64_t suspicion_timeout_ms = 3000;   // suspect -> dead (scaled by Lifeguard local health)
-  std::uint64_t shuffle_interval_ms = 5000;    // HyParView passive-view shuffle
+  std::uint64_t shuffle_interval_ms = 10000;   // HyParView passive-view shuffle
   std::uint64_t repair_interval_ms = 500;      // refill the active view from the passive view
   std::uint64_t reconnect_interval_ms = 2000;  // retry one recently failed peer (partition healing)
   std::uint64_t neighbor_timeout_ms = 2000;    // NEIGHBOR / JOIN request without answer

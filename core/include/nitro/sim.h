@@ -93,6 +93,9 @@ class Simulator {
   Status subscribe(std::size_t i, const std::string& topic);
   Result<std::uint64_t> publish(std::size_t i, const std::string& topic, const Bytes& payload);
 
+  // Runs `fn` on live node i, then pumps its output (for calls the simulator does not wrap).
+  void with_node(std::size_t i, const std::function<void(Node&)>& fn);
+
   // Observations.
   const std::vector<Delivery>& deliveries() const { return deliveries_; }
   void clear_deliveries() { deliveries_.clear(); }
@@ -110,6 +113,8 @@ class Simulator {
     std::uint64_t incarnation = 0;
     std::uint64_t timer_ms = UINT64_MAX;  // deadline currently scheduled
     std::uint64_t timer_gen = 0;
+    std::uint64_t last_tick_ms = UINT64_MAX;
+    std::uint64_t ticks_at_same_ms = 0;  // a node whose deadline never moves is a bug: asserted
     int group = 0;
     NodeStats dead_stats;
   };
@@ -128,6 +133,7 @@ class Simulator {
   };
   struct Conn {
     std::uint64_t inc_a = 0, inc_b = 0;  // incarnations of (min, max) at creation
+    std::uint64_t id = 0;                // a disconnect notice names the connection it ends
   };
 
   void schedule(Ev ev);
@@ -137,6 +143,7 @@ class Simulator {
   void dial(std::size_t from, std::size_t to);
   void hangup(std::size_t from, std::size_t to);
   bool conn_alive(std::size_t a, std::size_t b) const;
+  std::uint64_t conn_id(std::size_t a, std::size_t b) const;  // 0 if none
   bool blocked(std::size_t from, std::size_t to) const;
   std::uint64_t link_delay_ms(std::size_t from, std::size_t to);
   std::optional<std::size_t> parse(const Address& address) const;
@@ -145,6 +152,7 @@ class Simulator {
   SimConfig config_;
   std::uint64_t now_ms_ = 0;
   std::uint64_t order_ = 0;
+  std::uint64_t conn_ids_ = 0;
   std::unique_ptr<gossip::Rng> rng_;
   std::vector<Slot> slots_;
   std::map<std::pair<std::size_t, std::size_t>, Conn> conns_;

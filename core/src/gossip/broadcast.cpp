@@ -128,11 +128,10 @@ void Broadcast::forward(const MsgId& id, const Bytes& bytes, std::uint32_t hops,
   for (const auto& p : eager_targets(id.topic)) {
     if (p != except) host_.send(p, gossip);
   }
-  if (config_.mode == BroadcastMode::kMesh) {
+  if (config_.mode != BroadcastMode::kFlood && recent_.size() < config_.limits.topics_max) {
     auto& recent = recent_[id.topic];
     recent.push_back(Recent{id, hops, now_ms});
     if (recent.size() > config_.limits.lazy_queue_per_peer_max) recent.pop_front();
-    return;
   }
   if (config_.mode != BroadcastMode::kPlumtree) return;
   auto it = lazy_.find(id.topic);

@@ -6,6 +6,10 @@
 // ihave_timeout (GRAFT, which also turns that link eager again), cycling through announcers with a
 // bounded number of attempts. Eager/lazy state is per topic; all nodes relay every topic, and the
 // node delivers a topic only to its subscribers.
+// Anti-entropy (kPlumtree): every heartbeat each neighbor gets an IHAVE digest of the ids received
+// in the last kMeshHistoryHeartbeats heartbeats (only while there are any), so an eager push lost
+// on the only link to a leaf is still pulled (Plumtree alone has no lazy path to a node of degree
+// one, nor a second chance when an IHAVE is lost).
 // kFlood and kMesh (gossipsub-like: D-regular mesh per topic, IHAVE/IWANT gossip to D_lazy
 // non-mesh peers each heartbeat) are baselines measured in the same simulator.
 //
@@ -123,6 +127,8 @@ class Broadcast {
   void tick_gaps(std::uint64_t now_ms);
   void tick_mesh(std::uint64_t now_ms);
   void mesh_gossip(const std::string& topic, std::uint64_t now_ms);
+  void tick_digest(std::uint64_t now_ms);
+  void prune_recent(std::uint64_t now_ms);
 
   PeerId self_;
   const NodeConfig& config_;
@@ -138,7 +144,7 @@ class Broadcast {
   std::map<MsgId, Missing> missing_;
   std::map<PeerId, LazyQueue> lazy_queues_;
   std::map<std::string, std::deque<Recent>> recent_;  // kMesh: ids for heartbeat gossip
-  std::uint64_t next_heartbeat_ms_ = 0;
+  std::uint64_t next_heartbeat_ms_ = 0;  // kMesh heartbeat; kPlumtree digest
   std::set<StreamKey> waiting_;  // streams holding messages behind a gap
 };
 

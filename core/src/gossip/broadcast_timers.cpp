@@ -120,6 +120,7 @@ void Broadcast::tick(std::uint64_t now_ms) {
   tick_missing(now_ms);
   if (!waiting_.empty()) tick_gaps(now_ms);
   if (config_.mode == BroadcastMode::kMesh && now_ms >= next_heartbeat_ms_) tick_mesh(now_ms);
+  if (config_.mode == BroadcastMode::kPlumtree && now_ms >= next_heartbeat_ms_) tick_digest(now_ms);
   // Old cache entries go by age too (GRAFTs for them would come far too late to help).
   while (!cache_order_.empty()) {
     auto it = cache_.find(cache_order_.front());
@@ -140,7 +141,7 @@ std::optional<std::uint64_t> Broadcast::next_deadline() const {
     auto it = streams_.find(key);
     if (it != streams_.end()) take(it->second.gap_since_ms + config_.timers.reorder_wait_ms);
   }
-  if (config_.mode == BroadcastMode::kMesh) take(next_heartbeat_ms_);
+  if (config_.mode == BroadcastMode::kMesh || !recent_.empty()) take(next_heartbeat_ms_);
   if (!cache_order_.empty()) {
     auto it = cache_.find(cache_order_.front());
     if (it != cache_.end()) take(it->second.at_ms + config_.timers.message_ttl_ms);
@@ -179,13 +180,37 @@ void Broadcast::tick_mesh(std::uint64_t now_ms) {
   }
 }
 
+void Broadcast::prune_recent(std::uint64_t now_ms) {
+  const std::uint64_t window_ms = kMeshHistoryHeartbeats * config_.timers.mesh_heartbeat_ms;
+  for (auto it = recent_.begin(); it != recent_.end();) {
+    auto& recent = it->second;
+    while (!recent.empty() && recent.front().at_ms + window_ms <= now_ms) recent.pop_front();
+    it = recent.empty() ? recent_.erase(it) : std::next(it);
+  }
+}
+
+void Broadcast::tick_digest(std::uint64_t now_ms) {
+  next_heartbeat_ms_ = now_ms + config_.timers.mesh_heartbeat_ms;
+  prune_recent(now_ms);
+  if (recent_.empty() || neighbors_.empty()) return;
+  Msg ihave;
+  ihave.kind = Kind::kIHave;
+  for (const auto& [topic, recent] : recent_) {
+    for (const auto& r : recent) {
+      if (ihave.ids.size() < config_.limits.lazy_queue_per_peer_max) ihave.ids.push_back(IdRound{r.id, r.round});
+    }
+  }
+  for (const auto& to : neighbors_) {
+    host_.stats().ihave_sent++;
+    host_.send(to, ihave);
+  }
+}
+
 void Broadcast::mesh_gossip(const std::string& topic, std::uint64_t now_ms) {
+  prune_recent(now_ms);
   auto rit = recent_.find(topic);
   if (rit == recent_.end()) return;
   auto& recent = rit->second;
-  const std::uint64_t window_ms = kMeshHistoryHeartbeats * config_.timers.mesh_heartbeat_ms;
-  while (!recent.empty() && recent.front().at_ms + window_ms <= now_ms) recent.pop_front();
-  if (recent.empty()) return;
   Msg ihave;
   ihave.kind = Kind::kIHave;
   for (const auto& r : recent) {

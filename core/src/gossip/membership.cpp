@@ -33,7 +33,14 @@ void Membership::start(std::uint64_t now_ms) {
 }
 
 void Membership::join(const Address& contact, bool rejoin, std::uint64_t now_ms) {
-  (void)now_ms;
+  if (contact.empty() || contact == self_.address) return;
+  auto it = joins_.find(contact);
+  if (it == joins_.end() && joins_.size() < kJoinsMax) it = joins_.emplace(contact, JoinAttempt{}).first;
+  if (it != joins_.end()) {
+    it->second.deadline_ms = now_ms + config_.timers.neighbor_timeout_ms;
+    it->second.rejoin = rejoin;
+    it->second.attempts++;
+  }
   Msg m = make(Kind::kJoin);
   m.flag = rejoin;
   host_.send_address(contact, m);
@@ -53,6 +60,7 @@ void Membership::on_frame(const PeerRef& from, const Msg& msg, std::uint64_t now
     case Kind::kForwardJoin: on_forward_join(from, msg, now_ms); break;
     case Kind::kNeighbor: on_neighbor(from, msg, now_ms); break;
     case Kind::kNeighborReply:
+      if (!from.address.empty()) joins_.erase(from.address);  // the contact answered our JOIN
       if (msg.flag) {
         add_active(from, now_ms);
       } else {
@@ -75,6 +83,13 @@ void Membership::on_join(const PeerRef& from, const Msg& msg, std::uint64_t now_
   Msg reply = make(Kind::kNeighborReply);
   reply.flag = true;
   host_.send(from, reply);
+  // Welcome sample: the joiner starts with a passive view instead of waiting for shuffles.
+  Msg welcome = make(Kind::kShuffleReply);
+  welcome.peers = sample_passive(kShuffleActive + kShufflePassive);
+  for (const auto& [id, address] : active_) {
+    if (id != from.id && welcome.peers.size() < 2 * (kShuffleActive + kShufflePassive)) welcome.peers.push_back(PeerRef{id, address});
+  }
+  if (!welcome.peers.empty()) host_.send(from, welcome);
   if (msg.flag || known || from.address.empty()) return;  // rejoin: one edge, no walk
   Msg fwd = make(Kind::kForwardJoin);
   fwd.has_peer = true;
@@ -188,11 +203,24 @@ void Membership::add_active(const PeerRef& ref, std::uint64_t now_ms) {
   }
   if (active_.size() >= config_.active_view_max) drop_random_active(now_ms);
   active_[ref.id] = ref.address;
+  remember(ref);
   passive_.erase(ref.id);
   dead_.erase(ref.id);
   suspects_.erase(ref.id);
   host_.stats().neighbors_up++;
   host_.neighbor_up(ref.id, now_ms);
+}
+
+void Membership::remember(const PeerRef& ref) {
+  if (ref.address.empty()) return;
+  if (known_.count(ref.id) == 0) {
+    if (known_order_.size() >= kKnownMax) {
+      known_.erase(known_order_.front());
+      known_order_.pop_front();
+    }
+    known_order_.push_back(ref.id);
+  }
+  known_[ref.id] = ref.address;
 }
 
 void Membership::drop_random_active(std::uint64_t now_ms) {
@@ -210,6 +238,7 @@ void Membership::drop_random_active(std::uint64_t now_ms) {
 }
 
 void Membership::remove_failed(const PeerId& peer, std::uint64_t now_ms) {
+  suspects_.erase(peer);
   auto it = active_.find(peer);
   if (it == active_.end()) return;
   const Address address = it->second;
@@ -236,11 +265,7 @@ void Membership::mark_dead(const PeerId& peer, const Address& address, std::uint
 }
 
 void Membership::on_link_down(const PeerId& peer, std::uint64_t now_ms) {
-  auto pending = pending_.find(peer);
-  if (pending != pending_.end()) {
-    mark_dead(peer, pending->second.address, now_ms);
-    pending_.erase(pending);
-  }
+  if (pending_.erase(peer) != 0) passive_.erase(peer);
   remove_failed(peer, now_ms);
 }
 
@@ -252,9 +277,12 @@ void Membership::on_dial_failed(const Address& address, std::uint64_t now_ms) {
   for (const auto& [id, a] : passive_) {
     if (a == address) failed.push_back(id);
   }
+  (void)now_ms;
+  // Only neighbors that failed while active are remembered as dead (and retried); a passive
+  // candidate that cannot be reached is simply forgotten.
   for (const auto& id : failed) {
     pending_.erase(id);
-    mark_dead(id, address, now_ms);
+    passive_.erase(id);
   }
 }
 

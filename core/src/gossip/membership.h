@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <vector>
@@ -33,6 +34,8 @@ class MembershipHost {
   virtual void send(const PeerRef& to, const Msg& msg) = 0;
   virtual void send_address(const Address& address, const Msg& msg) = 0;
   virtual void hangup(const PeerId& peer) = 0;
+  // Close whatever link runs to `address` (a JOIN went unanswered: the next attempt redials).
+  virtual void hangup_address(const Address& address) = 0;
   virtual void neighbor_up(const PeerId& peer, std::uint64_t now_ms) = 0;
   virtual void neighbor_down(const PeerId& peer, std::uint64_t now_ms) = 0;
   virtual Rng& rng() = 0;
@@ -48,6 +51,9 @@ class Membership {
   static constexpr std::size_t kShufflePassive = 4;
   static constexpr std::size_t kIndirectProbes = 3;
   static constexpr std::size_t kDeadMax = 64;
+  static constexpr std::size_t kKnownMax = 64;
+  static constexpr std::size_t kJoinsMax = 16;
+  static constexpr std::uint32_t kJoinAttemptsMax = 4;
   static constexpr std::size_t kRelaysMax = 64;
   static constexpr std::uint64_t kDeadTtlMs = 10 * 60 * 1000;
   static constexpr int kHealthMax = 8;
@@ -108,6 +114,9 @@ class Membership {
   void tick_repair(std::uint64_t now_ms);
   void tick_shuffle(std::uint64_t now_ms);
   void tick_reconnect(std::uint64_t now_ms);
+  void rejoin(std::uint64_t now_ms);
+  void tick_joins(std::uint64_t now_ms);
+  void remember(const PeerRef& ref);
   std::uint64_t probe_timeout_ms() const;
 
   PeerRef self_;
@@ -117,6 +126,13 @@ class Membership {
   std::map<PeerId, Address> passive_;
   std::map<PeerId, Pending> pending_;
   std::map<PeerId, Dead> dead_;
+  // Every peer that was ever an active neighbor (bounded, oldest forgotten first): when the
+  // passive view runs dry, rejoining through one of these reconnects an island to the rest.
+  struct JoinAttempt { std::uint64_t deadline_ms = 0; std::uint32_t attempts = 0; bool rejoin = false; };
+  std::map<Address, JoinAttempt> joins_;  // JOINs not yet answered by their contact (<= kJoinsMax)
+  std::map<PeerId, Address> known_;
+  std::deque<PeerId> known_order_;
+  std::size_t rejoin_index_ = 0;
   std::map<PeerId, std::uint64_t> suspects_;  // peer -> suspicion deadline
   std::map<std::uint64_t, Relay> relays_;     // our ping nonce -> who asked (PING-REQ)
   std::vector<PeerId> last_shuffle_sent_;

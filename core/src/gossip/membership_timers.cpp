@@ -15,6 +15,7 @@ void Membership::tick(std::uint64_t now_ms) {
   tick_probe(now_ms);
   tick_suspects(now_ms);
   tick_pending(now_ms);
+  tick_joins(now_ms);
   for (auto it = relays_.begin(); it != relays_.end();) {
     it = it->second.deadline_ms <= now_ms ? relays_.erase(it) : std::next(it);
   }
@@ -25,13 +26,17 @@ void Membership::tick(std::uint64_t now_ms) {
 
 std::optional<std::uint64_t> Membership::next_deadline() const {
   if (!started_) return std::nullopt;
-  std::uint64_t t = std::min({next_probe_ms_, next_shuffle_ms_, next_repair_ms_, next_reconnect_ms_});
+  // While a probe runs (it may outlast probe_interval when local health scales its timeout),
+  // the next probe waits for it: only the running probe's own deadline counts.
+  std::uint64_t t = std::min({next_shuffle_ms_, next_repair_ms_, next_reconnect_ms_});
+  if (!probe_.running) t = std::min(t, next_probe_ms_);
   if (probe_.running) {
     t = std::min(t, probe_.indirect_sent ? probe_.sent_ms + 2 * probe_timeout_ms()
                                          : probe_.sent_ms + probe_timeout_ms());
   }
   for (const auto& [id, deadline] : suspects_) t = std::min(t, deadline);
   for (const auto& [id, p] : pending_) t = std::min(t, p.deadline_ms);
+  for (const auto& [address, j] : joins_) t = std::min(t, j.deadline_ms);
   for (const auto& [nonce, r] : relays_) t = std::min(t, r.deadline_ms);
   return t;
 }
@@ -99,17 +104,37 @@ void Membership::tick_pending(std::uint64_t now_ms) {
     if (p.deadline_ms <= now_ms) expired.push_back(id);
   }
   for (const auto& id : expired) {
-    mark_dead(id, pending_[id].address, now_ms);
     pending_.erase(id);
+    passive_.erase(id);
+  }
+}
+
+void Membership::tick_joins(std::uint64_t now_ms) {
+  std::vector<std::pair<Address, bool>> retry;
+  for (auto it = joins_.begin(); it != joins_.end();) {
+    if (it->second.deadline_ms > now_ms) {
+      ++it;
+    } else if (it->second.attempts >= kJoinAttemptsMax) {
+      it = joins_.erase(it);  // give up on this contact; repair/rejoin will pick another
+    } else {
+      retry.emplace_back(it->first, it->second.rejoin);
+      ++it;
+    }
+  }
+  for (const auto& [address, rejoin] : retry) {
+    host_.hangup_address(address);
+    join(address, rejoin, now_ms);
   }
 }
 
 void Membership::tick_repair(std::uint64_t now_ms) {
   next_repair_ms_ = now_ms + config_.timers.repair_interval_ms;
-  if (active_.empty() && pending_.empty() && passive_.empty()) {
-    if (config_.bootstrap.empty()) return;
-    const Address& contact = config_.bootstrap[bootstrap_index_++ % config_.bootstrap.size()];
-    if (contact != self_.address) join(contact, false, now_ms);
+  // An empty passive view means we know nobody beyond our neighbors: either the view ran dry
+  // (a lost JOIN, churn) or we sit in a closed clique of active_view_max + 1 nodes that shuffles
+  // can never open. Join again through a bootstrap contact or a peer we once knew; a contact that
+  // already counts us as its neighbor just answers.
+  if (passive_.empty() && pending_.empty()) {
+    rejoin(now_ms);
     next_repair_ms_ = now_ms + config_.timers.reconnect_interval_ms;
     return;
   }
@@ -144,6 +169,18 @@ void Membership::tick_shuffle(std::uint64_t now_ms) {
   for (const auto& r : m.peers) last_shuffle_sent_.push_back(r.id);
   const PeerId to = act[0];
   host_.send(PeerRef{to, active_[to]}, m);
+}
+
+void Membership::rejoin(std::uint64_t now_ms) {
+  std::vector<Address> candidates;
+  for (const auto& contact : config_.bootstrap) {
+    if (contact != self_.address) candidates.push_back(contact);
+  }
+  for (const auto& [id, address] : known_) {
+    if (!is_active(id)) candidates.push_back(address);
+  }
+  if (candidates.empty()) return;
+  join(candidates[rejoin_index_++ % candidates.size()], false, now_ms);
 }
 
 void Membership::tick_reconnect(std::uint64_t now_ms) {

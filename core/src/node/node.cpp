@@ -102,13 +102,7 @@ std::optional<std::uint64_t> NodeImpl::next_deadline() const {
   };
   take(membership_.next_deadline());
   take(broadcast_.next_deadline());
-  for (const auto& [address, link] : links_) {
-    if (!link.established) {
-      take(link.created_ms + config_.timers.handshake_timeout_ms);
-    } else if (!membership_.is_active(link.peer)) {
-      take(link.active_ms + config_.timers.link_idle_ms);
-    }
-  }
+  if (links_deadline_ms_ != UINT64_MAX) take(links_deadline_ms_);
   for (const auto& [channel, slot] : protocols_) take(slot->protocol().next_deadline());
   return t;
 }
@@ -139,7 +133,7 @@ void NodeImpl::neighbor_up(const PeerId& peer, std::uint64_t now_ms) {
 }
 
 void NodeImpl::neighbor_down(const PeerId& peer, std::uint64_t now_ms) {
-  (void)now_ms;
+  links_deadline_ms_ = std::min(links_deadline_ms_, now_ms + config_.timers.link_idle_ms);  // may idle out now
   broadcast_.neighbor_down(peer);
   Event e;
   e.type = EventType::kNeighborDown;

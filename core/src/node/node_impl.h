@@ -87,6 +87,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   void send_address(const Address& address, const gossip::Msg& msg) override;
   void send(const PeerId& to, const gossip::Msg& msg) override;
   void hangup(const PeerId& peer) override;
+  void hangup_address(const Address& address) override;
   void neighbor_up(const PeerId& peer, std::uint64_t now_ms) override;
   void neighbor_down(const PeerId& peer, std::uint64_t now_ms) override;
   void deliver(const crypto::Envelope& envelope, const PeerId& from, std::uint32_t hops,
@@ -105,6 +106,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
     std::uint64_t created_ms = 0;
     std::uint64_t active_ms = 0;  // last frame in or out
     std::deque<Bytes> pending;    // plaintext frames waiting for the handshake
+    std::deque<Bytes> early;      // transport frames that overtook the last handshake frame
   };
 
   Link& open_link(const Address& address);
@@ -118,6 +120,8 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   void push_transmit(const Address& address, Bytes bytes);
   crypto::Seed fresh_seed();
   Status check_topic(const std::string& topic) const;
+
+  static constexpr std::size_t kEarlyFramesMax = 16;
 
   NodeConfig config_;
   crypto::Identity identity_;
@@ -134,7 +138,9 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   std::map<std::string, std::unique_ptr<ProtocolSlot>> protocols_;
   NodeStats stats_;
   std::uint64_t now_ms_ = 0;
-  bool closing_link_ = false;
+  // Earliest handshake-timeout / idle deadline over links_; may be early (then tick_links
+  // rescans), never late. Keeps tick() and next_deadline() from walking every link each call.
+  std::uint64_t links_deadline_ms_ = UINT64_MAX;
 };
 
 }  // namespace nitro

@@ -3,6 +3,8 @@
 // is resolved the same way on both ends (the link dialed by the smaller PeerId wins).
 #include <sodium.h>
 
+#include <algorithm>
+
 #include "node/node_impl.h"
 
 namespace nitro {
@@ -49,6 +51,7 @@ NodeImpl::Link& NodeImpl::open_link(const Address& address) {
   link.address = address;
   link.dialing = true;
   link.created_ms = now_ms_;
+  links_deadline_ms_ = std::min(links_deadline_ms_, now_ms_ + config_.timers.handshake_timeout_ms);
   link.active_ms = now_ms_;
   Event dial;
   dial.type = EventType::kDial;
@@ -102,6 +105,14 @@ void NodeImpl::hangup(const PeerId& peer) {
   close_link(it->second, true, now_ms_);
 }
 
+void NodeImpl::hangup_address(const Address& address) {
+  auto it = links_.find(address);
+  if (it == links_.end()) return;
+  // Keep a link that is an active neighbor's: membership would notice its failure itself.
+  if (it->second.established && membership_.is_active(it->second.peer)) return;
+  close_link(address, true, now_ms_);
+}
+
 void NodeImpl::connect(const Address& address, bool initiator, std::uint64_t now_ms) {
   now_ms_ = now_ms;
   auto it = links_.find(address);
@@ -117,6 +128,7 @@ void NodeImpl::connect(const Address& address, bool initiator, std::uint64_t now
   link.address = address;
   link.dialing = false;
   link.created_ms = now_ms;
+  links_deadline_ms_ = std::min(links_deadline_ms_, now_ms + config_.timers.handshake_timeout_ms);
   link.active_ms = now_ms;
   link.secure = initiator ? crypto::SecureLink::initiator(identity_, fresh_seed())
                           : crypto::SecureLink::responder(identity_, fresh_seed());
@@ -141,6 +153,13 @@ Status NodeImpl::handle(const Address& address, std::span<const std::uint8_t> by
     return failed_precondition("no transport connected for this address");
   }
   Link& link = it->second;
+  constexpr std::uint8_t kTransportFrame = 0x04;  // crypto/link.h transport frame type
+  if (!link.established && !bytes.empty() && bytes[0] == kTransportFrame &&
+      link.secure->state() == crypto::LinkState::kHandshaking) {
+    // The network reordered it ahead of the handshake's last message: replay it once established.
+    if (link.early.size() < kEarlyFramesMax) link.early.emplace_back(bytes.begin(), bytes.end());
+    return Status::ok_status();
+  }
   Status s = link.secure->handle(bytes);
   if (!s.ok()) {
     if (s.code() == Code::kUnauthenticated) stats_.auth_failures++;
@@ -211,6 +230,11 @@ void NodeImpl::on_established(Link& link, const PeerId& peer, std::uint64_t now_
   link.pending.clear();
   send_plain(link, gossip::encode(hello));
   for (auto& f : pending) send_plain(link, std::move(f));
+  std::deque<Bytes> early = std::move(link.early);
+  link.early.clear();
+  for (auto& f : early) {
+    if (link.secure->handle(f).ok()) link.active_ms = now_ms;
+  }
   Event up;
   up.type = EventType::kPeerUp;
   up.peer = peer;
@@ -247,12 +271,20 @@ void NodeImpl::close_link(Address address, bool hangup, std::uint64_t now_ms) {
 }
 
 void NodeImpl::tick_links(std::uint64_t now_ms) {
+  if (now_ms < links_deadline_ms_) return;
+  links_deadline_ms_ = UINT64_MAX;
   std::vector<Address> expired;
   for (const auto& [address, link] : links_) {
+    std::uint64_t deadline = UINT64_MAX;
     if (!link.established) {
-      if (now_ms >= link.created_ms + config_.timers.handshake_timeout_ms) expired.push_back(address);
-    } else if (!membership_.is_active(link.peer) && now_ms >= link.active_ms + config_.timers.link_idle_ms) {
+      deadline = link.created_ms + config_.timers.handshake_timeout_ms;
+    } else if (!membership_.is_active(link.peer)) {
+      deadline = link.active_ms + config_.timers.link_idle_ms;
+    }
+    if (deadline <= now_ms) {
       expired.push_back(address);
+    } else {
+      links_deadline_ms_ = std::min(links_deadline_ms_, deadline);
     }
   }
   for (const auto& address : expired) close_link(address, true, now_ms);

@@ -1,6 +1,7 @@
 #include "nitro/sim.h"
 
 #include <algorithm>
+#include <cassert>
 #include <set>
 #include <sstream>
 
@@ -95,6 +96,11 @@ bool Simulator::blocked(std::size_t from, std::size_t to) const {
   return partition_symmetric_ || slots_[from].group == 1;  // asymmetric: only side A -> side B is lost
 }
 
+std::uint64_t Simulator::conn_id(std::size_t a, std::size_t b) const {
+  auto it = conns_.find({std::min(a, b), std::max(a, b)});
+  return it == conns_.end() ? 0 : it->second.id;
+}
+
 bool Simulator::conn_alive(std::size_t a, std::size_t b) const {
   auto it = conns_.find({std::min(a, b), std::max(a, b)});
   if (it == conns_.end()) return false;
@@ -129,6 +135,9 @@ void Simulator::process(const Ev& ev) {
       return;
     case Kind::kTimer:
       if (ev.gen != slots_[i].timer_gen) return;
+      slots_[i].ticks_at_same_ms = slots_[i].last_tick_ms == now_ms_ ? slots_[i].ticks_at_same_ms + 1 : 0;
+      slots_[i].last_tick_ms = now_ms_;
+      assert(slots_[i].ticks_at_same_ms < 100000 && "next_deadline() does not advance after tick()");
       slots_[i].timer_ms = UINT64_MAX;
       n.tick(now_ms_);
       break;
@@ -137,7 +146,8 @@ void Simulator::process(const Ev& ev) {
       n.connect(address(ev.from), ev.initiator, now_ms_);
       break;
     case Kind::kDisconnect:
-      if (ev.gen != slots_[i].incarnation) return;
+      // Stale notice: the connection it ended was since replaced by a new one.
+      if (ev.gen != slots_[i].incarnation || conn_id(i, ev.from) != ev.from_inc) return;
       n.disconnect(address(ev.from), now_ms_);
       break;
     case Kind::kFrame:

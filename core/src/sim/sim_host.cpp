@@ -34,8 +34,7 @@ void Simulator::pump(std::size_t i) {
     switch (e->type) {
       case EventType::kDial: {
         auto to = parse(e->address);
-        if (to) dial(i, *to);
-        else schedule(Ev{now_ms_ + 1, 0, Kind::kDisconnect, i, i, s.incarnation, 0, false, nullptr});
+        if (to) dial(i, *to);  // an unknown address never answers: the handshake times out
         break;
       }
       case EventType::kHangup: {
@@ -56,23 +55,23 @@ void Simulator::dial(std::size_t from, std::size_t to) {
   const std::uint64_t d = link_delay_ms(from, to);
   if (from == to || !alive(to) || blocked(from, to) || blocked(to, from)) {
     // Connection refused or timed out: the dialer learns after a round trip.
-    schedule(Ev{now_ms_ + 2 * d, 0, Kind::kDisconnect, from, to, slots_[from].incarnation, 0, false, nullptr});
+    schedule(Ev{now_ms_ + 2 * d, 0, Kind::kDisconnect, from, to, slots_[from].incarnation, conn_id(from, to), false,
+                nullptr});
     return;
   }
   if (conn_alive(from, to)) return;  // the other side dialed first; its connect() is on the way
   const std::size_t lo = std::min(from, to), hi = std::max(from, to);
-  conns_[{lo, hi}] = Conn{slots_[lo].incarnation, slots_[hi].incarnation};
+  conns_[{lo, hi}] = Conn{slots_[lo].incarnation, slots_[hi].incarnation, ++conn_ids_};
   schedule(Ev{now_ms_ + d, 0, Kind::kConnect, to, from, 0, 0, false, nullptr});
   schedule(Ev{now_ms_ + d, 0, Kind::kConnect, from, to, 0, 0, true, nullptr});
 }
 
 void Simulator::hangup(std::size_t from, std::size_t to) {
-  const bool was_alive = conn_alive(from, to);
+  if (!conn_alive(from, to)) return;
   conns_.erase({std::min(from, to), std::max(from, to)});
-  if (was_alive) {
-    schedule(Ev{now_ms_ + link_delay_ms(from, to), 0, Kind::kDisconnect, to, from, slots_[to].incarnation, 0, false,
-                nullptr});
-  }
+  // The far end learns after one link delay, unless a newer connection replaced this one by then.
+  schedule(Ev{now_ms_ + link_delay_ms(from, to), 0, Kind::kDisconnect, to, from, slots_[to].incarnation, 0, false,
+              nullptr});
 }
 
 void Simulator::partition(const std::vector<std::size_t>& side_a, bool symmetric) {
@@ -102,7 +101,7 @@ void Simulator::crash(std::size_t i) {
     const std::size_t other = it->first.first == i ? it->first.second : it->first.first;
     if (alive(other) && rng_->chance(config_.reset_on_crash)) {
       schedule(Ev{now_ms_ + link_delay_ms(i, other), 0, Kind::kDisconnect, other, i, slots_[other].incarnation, 0,
-                  false, nullptr});
+                  false, nullptr});  // conn id 0: applies only while no new connection exists
     }
     it = conns_.erase(it);
   }
@@ -135,6 +134,12 @@ Result<std::uint64_t> Simulator::publish(std::size_t i, const std::string& topic
   auto r = slots_[i].node->publish(topic, payload, now_ms_);
   pump(i);
   return r;
+}
+
+void Simulator::with_node(std::size_t i, const std::function<void(Node&)>& fn) {
+  if (!alive(i)) return;
+  fn(*slots_[i].node);
+  pump(i);
 }
 
 NodeStats Simulator::total_stats() const {
