@@ -11,6 +11,7 @@
 
 #include "gossip/rng.h"
 #include "nitro/beacon_protocol.h"
+#include "nitro/codec.h"
 #include "nitro/sim.h"
 
 using namespace nitro;
@@ -234,3 +235,114 @@ TEST_CASE("beacon sim: config checks", "[beacon]") {
   CHECK((*ok)->group_key() == std::optional<Bytes>(d.poly.group_key()));
 }
 
+
+TEST_CASE("beacon sim: DKG over the network hands over to the engine; rounds verify", "[beacon]") {
+  SimConfig c = sim_config(41, false);
+  c.nodes = 5;
+  Simulator s(c);
+  INFO(s.describe());
+  std::vector<PeerId> group;
+  for (std::size_t i = 0; i < s.size(); ++i) group.push_back(s.node(i)->id());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    BeaconNodeConfig cfg;
+    cfg.group = group;
+    cfg.threshold = 3;
+    cfg.scheme = bls::Scheme::kPedersenBlsChained;
+    cfg.dkg_start_ms = 4000;
+    cfg.dkg_phase_ms = 1000;
+    cfg.genesis_ms = 8000;
+    cfg.period_ms = kPeriodMs;
+    auto p = BeaconProtocol::create(cfg, s.node(i)->id());
+    REQUIRE(p.ok());
+    REQUIRE(s.node(i)->add_protocol(beacon::kDefaultChannel, std::move(*p)).ok());
+  }
+  s.run_until(8000 + 5 * kPeriodMs + 500);
+  std::optional<Bytes> key;
+  std::map<std::uint64_t, Bytes> sigs;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto* p = dynamic_cast<BeaconProtocol*>(s.node(i)->protocol(beacon::kDefaultChannel));
+    INFO("node " << i);
+    REQUIRE(p->engine() != nullptr);
+    CHECK_FALSE(p->dkg_failed());
+    if (!key) key = p->group_key();
+    CHECK(p->group_key() == key);
+    CHECK(p->engine()->latest_round() >= 5);
+    for (std::uint64_t r = 1; r <= p->engine()->latest_round(); ++r) {
+      auto sig = p->engine()->signature(r);
+      REQUIRE(sig.has_value());
+      auto [it, fresh] = sigs.emplace(r, *sig);
+      CHECK(it->second == *sig);
+      const Bytes prev = r == 1 ? p->engine()->config().genesis_seed : *p->engine()->signature(r - 1);
+      auto res = bls::verify_beacon(bls::Scheme::kPedersenBlsChained, *key, r, *sig, prev);
+      REQUIRE(res.ok());
+      CHECK(res->valid);
+    }
+  }
+}
+
+TEST_CASE("beacon sim: a member with a foreign share is rejected and named", "[beacon]") {
+  BeaconSim b(sim_config(51, false), bls::Scheme::kPedersenBlsUnchained, 4);
+  INFO(b.sim.describe());
+  // Node 2 restarts with a share of another dealing (same index): its partials do not verify.
+  b.sim.run_until(kGenesisMs - 500);
+  b.sim.crash(2);
+  b.sim.restart(2);
+  std::vector<PeerId> sorted = b.group;
+  std::sort(sorted.begin(), sorted.end());
+  const auto index = static_cast<bls::Index>(std::find(sorted.begin(), sorted.end(), b.group[2]) - sorted.begin() + 1);
+  auto other = *th::deal(bls::Group::kG1, 4, 7, Bytes(32, 0xee));
+  BeaconNodeConfig cfg;
+  cfg.group = b.group;
+  cfg.threshold = 4;
+  cfg.scheme = bls::Scheme::kPedersenBlsUnchained;
+  cfg.genesis_ms = kGenesisMs;
+  cfg.period_ms = kPeriodMs;
+  cfg.poly = other.poly;
+  cfg.share = other.shares[index - 1];
+  auto bad = BeaconProtocol::create(cfg, b.group[2]);
+  REQUIRE(bad.ok());
+  REQUIRE(b.sim.node(2)->add_protocol(beacon::kDefaultChannel, std::move(*bad)).ok());
+  b.sim.run_until(kGenesisMs + 4 * kPeriodMs + 500);
+  for (std::size_t i = 0; i < 7; ++i) {
+    if (i == 2) continue;
+    auto* p = dynamic_cast<BeaconProtocol*>(b.sim.node(i)->protocol(beacon::kDefaultChannel));
+    INFO("node " << i);
+    CHECK(p->stats().rejected >= 1);  // a partial arriving after recovery is not checked
+    CHECK(p->engine()->latest_round() >= 4);  // the six honest members still reach t = 4
+  }
+}
+
+TEST_CASE("beacon sim: events are msgpack maps (round, ready)", "[beacon]") {
+  NodeConfig nc;
+  nc.identity_seed[0] = 9;
+  Node node(nc);
+  auto d = *th::deal(bls::Group::kG1, 1, 1, Bytes(32, 5));
+  BeaconNodeConfig cfg;
+  cfg.group = {node.id()};
+  cfg.threshold = 1;
+  cfg.genesis_ms = 1000;
+  cfg.period_ms = 1000;
+  cfg.poly = d.poly;
+  cfg.share = d.shares[0];
+  auto p = BeaconProtocol::create(cfg, node.id());
+  REQUIRE(p.ok());
+  REQUIRE(node.add_protocol("beacon", std::move(*p)).ok());
+  node.tick(1500);  // round 1 (a later tick would make this one-member engine look for catch-up peers)
+  std::vector<Value> events;
+  while (auto e = node.poll_event()) {
+    if (e->type == EventType::kProtocol && e->topic == "beacon") events.push_back(*codec::decode(e->payload));
+  }
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].find("type")->as<std::string>() == "ready");
+  CHECK(events[0].find("group_key")->as<Bytes>() == d.poly.group_key());
+  const Value& round = events[1];
+  CHECK(round.find("type")->as<std::string>() == "round");
+  CHECK(round.find("round")->as<std::int64_t>() == 1);
+  const Bytes sig = round.find("signature")->as<Bytes>();
+  const Bytes prev = round.find("previous_signature")->as<Bytes>();
+  auto res = bls::verify_beacon(bls::Scheme::kPedersenBlsChained, d.poly.group_key(), 1, sig, prev);
+  REQUIRE(res.ok());
+  CHECK(res->valid);
+  const auto rnd = round.find("randomness")->as<Bytes>();
+  CHECK(rnd == Bytes(res->randomness.begin(), res->randomness.end()));
+}
