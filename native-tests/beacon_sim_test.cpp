@@ -345,4 +345,11 @@ TEST_CASE("beacon sim: events are msgpack maps (round, ready)", "[beacon]") {
   CHECK(res->valid);
   const auto rnd = round.find("randomness")->as<Bytes>();
   CHECK(rnd == Bytes(res->randomness.begin(), res->randomness.end()));
+  auto* bp = dynamic_cast<BeaconProtocol*>(node.protocol("beacon"));
+  REQUIRE(bp != nullptr);
+  bp->close();
+  CHECK(bp->closed());
+  CHECK_FALSE(bp->next_deadline().has_value());
+  node.tick(1800);
+  while (auto e = node.poll_event()) CHECK(e->type != EventType::kProtocol);
 }

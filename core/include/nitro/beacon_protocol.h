@@ -84,6 +84,10 @@ class BeaconProtocol final : public Protocol {
   std::optional<Bytes> group_key() const;
   bool dkg_failed() const { return dkg_failed_; }
   const BeaconNodeStats& stats() const { return stats_; }
+  // Stops for good: leaves the topic, drops the engines; later frames and ticks are ignored (the
+  // node keeps the channel attached, since a Node cannot detach a protocol).
+  void close();
+  bool closed() const { return closed_; }
 
  private:
   BeaconProtocol(BeaconNodeConfig config, std::vector<PeerId> members, bls::Index self);
@@ -104,6 +108,7 @@ class BeaconProtocol final : public Protocol {
   std::optional<bls::Dkg> dkg_;
   bool dkg_started_ = false;
   bool dkg_failed_ = false;
+  bool closed_ = false;
   std::deque<std::pair<bls::Index, Bytes>> early_;  // frames before the DKG started
   std::optional<bls::BeaconEngine> engine_;
   BeaconNodeStats stats_;

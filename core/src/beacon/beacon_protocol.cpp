@@ -114,6 +114,15 @@ void BeaconProtocol::attach(ProtocolContext& ctx) {
   maybe_start_dkg(ctx.now_ms());
 }
 
+void BeaconProtocol::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (ctx_) (void)ctx_->unsubscribe(topic_);
+  engine_.reset();
+  dkg_.reset();
+  early_.clear();
+}
+
 std::optional<Bytes> BeaconProtocol::group_key() const {
   if (!engine_) return std::nullopt;
   return engine_->config().poly.group_key();
@@ -126,6 +135,7 @@ std::optional<bls::Index> BeaconProtocol::index_of(const PeerId& peer) const {
 }
 
 void BeaconProtocol::on_message(const PeerId& from, std::span<const std::uint8_t> bytes, std::uint64_t now_ms) {
+  if (closed_) return;
   auto index = index_of(from);
   if (!index || *index == self_) {
     stats_.foreign++;
