@@ -33,3 +33,8 @@ export type { MemoryOptions, MemoryFaults, MemoryFrame } from './host/transports
 export { websocket } from './host/transports/websocket.js';
 export type { WebSocketOptions } from './host/transports/websocket.js';
 // ---- end node host ----
+
+// ---- beacon on a node (issue 7, branch `beaconnode`) ----
+export { NodeBeacon, kBeaconHistoryMax } from './host/beacon.js';
+export type { BeaconNodeOptions, BeaconDealer, BeaconRound, BeaconRejected, NodeBeaconEvents } from './host/beacon.js';
+// ---- end beacon on a node ----

@@ -13,6 +13,7 @@ import { codec, type NitroValue } from '../codec.js';
 import { NitroError, unwrap } from '../errors.js';
 import type { CoreEvent, NodeCore, NodeStats, PeerInfo } from './core.js';
 import type { NodeRecords } from './records.js';
+import { openBeacon, type BeaconNodeOptions, type NodeBeacon } from './beacon.js';
 import { macrotask, type TransportInstance, type TransportSink } from './transport.js';
 
 /** What a subscriber learns about a delivered message besides its value. */
@@ -234,6 +235,11 @@ export class NitroNode {
     } finally {
       this.pump();
     }
+  }
+
+  /** The threshold BLS beacon on this node (js/src/host/beacon.ts, by the beacon engineer). */
+  beacon(options: BeaconNodeOptions): NodeBeacon {
+    return openBeacon(this, options);
   }
 
   /** Hears the events a C++ protocol attached on `channel` emits (kProtocol). */
