@@ -22,6 +22,10 @@ const groups: Record<string, { about: string; load: () => Promise<Command> }> = 
     about: 'subscribe --bootstrap URL [--count N] <topic>',
     load: async () => (await import('./cli/node.js')).subscribeCommand,
   },
+  call: {
+    about: "call <service> <Method> '<json>' --url ws://host:port [--stream]",
+    load: async () => (await import('./cli/call.js')).callCommand,
+  },
   codec: { about: 'codec encode <json> | codec decode <hex>', load: async () => (await import('./cli/codec.js')).codecCommand },
 };
 

@@ -4,6 +4,7 @@ import { unwrap, NitroError } from './errors.js';
 import { init, getModule } from './wasm.js';
 import type { CoreConfig, NodeCore, NodeTuning } from './host/core.js';
 import { NitroNode } from './host/node.js';
+import { attachRpc, type RpcNodeMethods } from './rpc-node.js';
 import { NodeRecords } from './host/records.js';
 import type { DocStore } from './store.js';
 import type { Transport, TransportSink } from './host/transport.js';
@@ -85,7 +86,7 @@ async function resolveIdentity(options: CreateNodeOptions, records: NodeRecords 
  * Creates a node and joins the overlay. Resolves once the node has a first neighbor (or has no
  * contact, or joinTimeoutMs passed); the overlay keeps forming in the background.
  */
-export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode> {
+export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode & RpcNodeMethods> {
   await init();
   const name = options.name ?? randomName();
   const records = options.store ? new NodeRecords(options.store, name) : undefined;
@@ -119,5 +120,6 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
   // Contacts: the bootstrap list, or peers remembered in restored state (now the passive view).
   const hasContacts = config.bootstrap.length > 0 || node.passiveView().length > 0;
   if (joinTimeoutMs > 0 && hasContacts) await node.joined(joinTimeoutMs);
-  return node;
+  // Every node speaks RPC: handle/call/stream/clientStream/bidi, with services advertised by gossip.
+  return attachRpc(node);
 }

@@ -40,3 +40,15 @@ export type { DocSyncOptions, DocSyncStats, RejectedUpdate, DocRejectedListener,
 // ---- end replicated documents ----
 export { Simulation } from './sim.js';
 export type { SimulationOptions, SimDelivery } from './sim.js';
+// ---- beacon on a node (issue 7, branch `beaconnode`) ----
+export { NodeBeacon, kBeaconHistoryMax } from './host/beacon.js';
+export type { BeaconNodeOptions, BeaconDealer, BeaconRound, BeaconRejected, NodeBeaconEvents } from './host/beacon.js';
+// ---- end beacon on a node ----
+
+// ---- RPC (issue 5, branch rpc) ----
+export { Rpc, MemoryNetwork as RpcMemoryNetwork, SocketLink } from './rpc.js';
+export type { RpcLink, SocketLike, CallOptions, HandlerContext, ClientCallInfo, ClientInterceptor, ServerInterceptor,
+  RpcOptions, ClientStream, BidiStream, StreamKind, ContentType, Strategy, Metadata } from './rpc.js';
+export { attachRpc, nodeLink, RPC_CHANNEL, ADS_TOPIC } from './rpc-node.js';
+export type { NodeRpcOptions, RpcNodeMethods } from './rpc-node.js';
+// ---- end RPC ----

@@ -55,6 +55,27 @@ export function nodeLink(node: NitroNode): RpcLink {
 
 /** Adds RPC to a node (idempotent) and returns it with the RPC methods. The node serves calls
  *  addressed to its name; callers name the service, the registry picks an instance. */
+const kHeardFromMax = 4096;
+/** Direct channel for advertisements between linked peers. */
+export const ADS_CHANNEL = 'rpc.ad';
+const kDiscoveryWaitMsMax = 2000;
+
+/**
+ * Right after a node starts, a service may not be advertised to it yet: wait (within the call's
+ * own timeout, at most 2 s) until the registry knows an instance. Calls with `peer` skip this.
+ */
+async function discovered(rpc: Rpc, service: string, timeoutMs = kDiscoveryWaitMsMax): Promise<void> {
+  const until = Date.now() + Math.min(timeoutMs, kDiscoveryWaitMsMax);
+  while (rpc.registry.instances(service).length === 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function* streamAfterDiscovery<T>(rpc: Rpc, service: string, timeoutMs: number | undefined, open: () => AsyncIterable<T>): AsyncGenerator<T> {
+  await discovered(rpc, service, timeoutMs);
+  yield* open();
+}
+
 export function attachRpc<N extends NitroNode>(node: N, options: NodeRpcOptions = {}): N & RpcNodeMethods {
   const existing = (node as Partial<RpcNodeMethods>).rpc;
   if (existing) return node as N & RpcNodeMethods;
@@ -65,13 +86,20 @@ export function attachRpc<N extends NitroNode>(node: N, options: NodeRpcOptions 
     if (node.closed) return;
     node.publish(ADS_TOPIC, rpc.advertisement(ttlMs)).catch(() => undefined);  // next period retries
   };
+  const heardFrom = new Set<string>();
   node.subscribe(ADS_TOPIC, (msg, meta) => {
     // The origin signed the broadcast; an ad may only speak for its origin.
     if (!(msg instanceof Uint8Array) || meta.from === node.id) return;
     try {
       rpc.applyAdvertisement(msg, meta.from);
     } catch {
-      // malformed or forged advertisement: ignored
+      return;  // malformed or forged advertisement: ignored
+    }
+    // A node we had not heard from joined after our last ad: answer with ours, so discovery
+    // does not wait for the next period (bounded: once per new origin).
+    if (!heardFrom.has(meta.from) && heardFrom.size < kHeardFromMax) {
+      heardFrom.add(meta.from);
+      advertise();
     }
   });
   let lastAd = 0;
@@ -80,6 +108,24 @@ export function attachRpc<N extends NitroNode>(node: N, options: NodeRpcOptions 
     lastAd = Date.now();
     advertise();
   });
+  // Direct exchange with linked peers: gossip ads of a publisher are delivered in sequence order,
+  // so a node that joins later waits for the gap to be repaired; a direct ad to each peer whose
+  // link comes up (and to the peers linked at attach time) makes discovery immediate.
+  const sendAd = (peer: string) => node.sendDirect(peer, ADS_CHANNEL, rpc.advertisement(ttlMs)).catch(() => undefined);
+  node.on('peer:up', ({ id }) => { void sendAd(id); });
+  node.on('direct', ({ from, channel, bytes }) => {
+    if (channel !== ADS_CHANNEL) return;
+    try {
+      rpc.applyAdvertisement(bytes, from);
+    } catch {
+      return;  // malformed or forged: ignored
+    }
+    if (!heardFrom.has(from) && heardFrom.size < kHeardFromMax) {
+      heardFrom.add(from);
+      void sendAd(from);
+    }
+  });
+  for (const peer of node.peers()) void sendAd(peer.id);
   const timer = setInterval(advertise, intervalMs);
   (timer as { unref?: () => void }).unref?.();
   advertise();
@@ -87,8 +133,11 @@ export function attachRpc<N extends NitroNode>(node: N, options: NodeRpcOptions 
   const methods: RpcNodeMethods = {
     rpc,
     handle: (method, handler, opts) => rpc.handle(method, handler, opts),
-    call: (service, method, request, opts) => rpc.call(service, method, request, opts),
-    stream: (service, method, request, opts) => rpc.stream(service, method, request, opts),
+    call: async (service, method, request, opts) => {
+      if (opts?.peer === undefined) await discovered(rpc, service, opts?.timeoutMs);
+      return rpc.call(service, method, request, opts);
+    },
+    stream: (service, method, request, opts) => streamAfterDiscovery(rpc, service, opts?.timeoutMs, () => rpc.stream(service, method, request, opts)),
     clientStream: (service, method, opts) => rpc.clientStream(service, method, opts),
     bidi: (service, method, opts) => rpc.bidi(service, method, opts),
     useRpc: (interceptors) => rpc.use(interceptors),

@@ -13,6 +13,7 @@ import { codec, type NitroValue } from '../codec.js';
 import { NitroError, unwrap } from '../errors.js';
 import type { CoreEvent, NodeCore, NodeStats, PeerInfo } from './core.js';
 import type { NodeRecords } from './records.js';
+import { openBeacon, type BeaconNodeOptions, type NodeBeacon } from './beacon.js';
 import { macrotask, type TransportInstance, type TransportSink } from './transport.js';
 import type { Doc } from '../doc.js';
 import { openDoc, type DocSyncOptions } from './doc-sync.js';
@@ -267,6 +268,11 @@ export class NitroNode {
     } finally {
       this.pump();
     }
+  }
+
+  /** The threshold BLS beacon on this node (js/src/host/beacon.ts, by the beacon engineer). */
+  beacon(options: BeaconNodeOptions): NodeBeacon {
+    return openBeacon(this, options);
   }
 
   /** Hears the events a C++ protocol attached on `channel` emits (kProtocol). */
