@@ -211,10 +211,10 @@ export async function run(args = []) {
   const tr = traceRows(trace, traceLibs, traceRuns);
   const rows = Object.entries(tr).map(([name, r]) => [name, r.replay, ratio(r.replay, tr.yjs.replay), r.bytes,
     ratio(r.bytes, tr.yjs.bytes), r.load, ratio(r.load, tr.yjs.load),
-    Number.isNaN(r.memory) ? 'n/a' : `${formatNumber(r.memory / 1e6)} MB`, r.runs]);
+    Number.isNaN(r.memory) ? 'n/a' : `${formatNumber(r.memory / 1e6)} MB`, String(r.runs)]);
   const native = nativeTrace();
   if (native) rows.push(['nitro native (C++, reference)', native.replay_ms, ratio(native.replay_ms, tr.yjs.replay),
-    native.bytes, ratio(native.bytes, tr.yjs.bytes), native.load_ms, ratio(native.load_ms, tr.yjs.load), 'n/a', 5]);
+    native.bytes, ratio(native.bytes, tr.yjs.bytes), native.load_ms, ratio(native.load_ms, tr.yjs.load), 'n/a', '5']);
   console.log(`automerge-paper trace: ${trace.txns.length.toLocaleString('en-US')} edits, ${trace.endContent.length.toLocaleString('en-US')} chars at the end\n`);
   console.log(table(['library', 'replay ms', 'vs Yjs', 'encoded bytes', 'vs Yjs', 'load ms', 'vs Yjs', 'memory', 'runs'], rows));
   const yv2 = Y.encodeStateAsUpdateV2(replayTrace(libs.yjs, trace)).length;

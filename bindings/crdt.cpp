@@ -3,6 +3,7 @@
 // Type handles are small integers indexing this wrapper's handle tables.
 #include <malloc.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,18 +15,24 @@ namespace {
 
 class CrdtDoc {
  public:
-  explicit CrdtDoc(double client) : doc_(static_cast<crdt::ClientId>(client)) {
+  explicit CrdtDoc(double client) : doc_(static_cast<crdt::ClientId>(client)) {}
+
+  double clientId() const { return static_cast<double>(doc_.client_id()); }
+  // With listeners on the JS side, local updates are captured and remote changes noted; without,
+  // no handler is installed and commits skip encoding updates altogether.
+  void setCapture(bool on) {
+    if (!on) {
+      doc_.set_update_handler(nullptr);
+      return;
+    }
     doc_.set_update_handler([this](std::span<const std::uint8_t> u, std::uint64_t origin) {
       if (origin == kRemote) {
         remote_changed_ = true;
-      } else if (capture_) {
+      } else {
         captured_.emplace_back(u.begin(), u.end());
       }
     });
   }
-
-  double clientId() const { return static_cast<double>(doc_.client_id()); }
-  void setCapture(bool on) { capture_ = on; }
   val takeUpdates() {
     if (captured_.empty()) return val::null();
     val out = val::array();
@@ -41,7 +48,32 @@ class CrdtDoc {
   int counter(const std::string& name) { return add(counters_, doc_.get_counter(name)); }
   int set(const std::string& name) { return add(sets_, doc_.get_set(name)); }
 
+  // Nested types: results pack (kind << 24 | handle); negative = -(error code) or -1 for none.
+  int mapSetType(int h, const std::string& key, int kind) {
+    if (kind < 0 || kind > 4) return -rc(invalid_argument("unknown shared type kind"));
+    auto n = maps_.at(h).set_nested(key, static_cast<crdt::SharedKind>(kind));
+    return n.ok() ? nested(*n) : -rc(n.status());
+  }
+  int mapGetType(int h, const std::string& key) {
+    auto n = maps_.at(h).get_nested(key);
+    return n ? nested(*n) : -1;
+  }
+  int listInsertType(int h, double i, int kind) {
+    if (kind < 0 || kind > 4) return -rc(invalid_argument("unknown shared type kind"));
+    auto n = lists_.at(h).insert_nested(index(i), static_cast<crdt::SharedKind>(kind));
+    return n.ok() ? nested(*n) : -rc(n.status());
+  }
+  int listGetType(int h, double i) {
+    auto n = lists_.at(h).get_nested(index(i));
+    return n ? nested(*n) : -1;
+  }
+
   int textInsert(int h, double pos, const std::string& s) { return rc(texts_.at(h).insert(index(pos), s)); }
+  // One UTF-16 unit (a keystroke) passed as a number: no string marshalling.
+  int textInsertUnit(int h, double pos, int unit) {
+    const char16_t u = static_cast<char16_t>(unit);
+    return rc(texts_.at(h).insert_utf16(index(pos), std::u16string_view(&u, 1)));
+  }
   int textDelete(int h, double pos, double n) { return rc(texts_.at(h).erase(index(pos), index(n))); }
   double textLength(int h) const { return static_cast<double>(texts_.at(h).length()); }
   std::string textToString(int h) const { return texts_.at(h).to_string(); }
@@ -122,11 +154,27 @@ class CrdtDoc {
  private:
   static constexpr std::uint64_t kLocal = 0, kRemote = 1;
 
-  template <typename T> static int add(std::vector<T>& table, T handle) {
-    table.push_back(handle);
-    return static_cast<int>(table.size() - 1);
+  template <typename T> int add(std::vector<T>& table, T handle) {  // one handle per type
+    auto [it, fresh] = handles_.try_emplace(handle.id(), static_cast<int>(table.size()));
+    if (fresh) table.push_back(handle);
+    return it->second;
   }
-  static std::size_t index(double x) { return x <= 0 ? 0 : static_cast<std::size_t>(x); }
+  int nested(crdt::Nested n) {
+    int h = 0;
+    switch (n.kind) {
+      case crdt::SharedKind::kText: h = add(texts_, doc_.text(n)); break;
+      case crdt::SharedKind::kList: h = add(lists_, doc_.list(n)); break;
+      case crdt::SharedKind::kMap: h = add(maps_, doc_.map(n)); break;
+      case crdt::SharedKind::kCounter: h = add(counters_, doc_.counter(n)); break;
+      case crdt::SharedKind::kSet: h = add(sets_, doc_.set(n)); break;
+    }
+    return static_cast<int>(n.kind) << 24 | h;
+  }
+  // JS validates positions; anything odd that slips through (NaN, negative, huge) becomes an
+  // out-of-range index, which the core rejects.
+  static std::size_t index(double x) {
+    return (x >= 0 && x < static_cast<double>(SIZE_MAX)) ? static_cast<std::size_t>(x) : SIZE_MAX;
+  }
   int rc(const Status& s) {
     if (s.ok()) return 0;
     last_ = s;
@@ -144,8 +192,8 @@ class CrdtDoc {
   std::vector<crdt::Map> maps_;
   std::vector<crdt::Counter> counters_;
   std::vector<crdt::Set> sets_;
+  std::map<std::uint32_t, int> handles_;  // doc type index -> handle in its kind's table
   std::vector<std::vector<std::uint8_t>> captured_;
-  bool capture_ = false;
   bool remote_changed_ = false;
   Status last_;
 };
@@ -170,7 +218,12 @@ EMSCRIPTEN_BINDINGS(nitro_crdt) {
       .function("map", &CrdtDoc::map)
       .function("counter", &CrdtDoc::counter)
       .function("set", &CrdtDoc::set)
+      .function("mapSetType", &CrdtDoc::mapSetType)
+      .function("mapGetType", &CrdtDoc::mapGetType)
+      .function("listInsertType", &CrdtDoc::listInsertType)
+      .function("listGetType", &CrdtDoc::listGetType)
       .function("textInsert", &CrdtDoc::textInsert)
+      .function("textInsertUnit", &CrdtDoc::textInsertUnit)
       .function("textDelete", &CrdtDoc::textDelete)
       .function("textLength", &CrdtDoc::textLength)
       .function("textToString", &CrdtDoc::textToString)

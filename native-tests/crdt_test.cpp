@@ -10,6 +10,7 @@
 #include "crdt_trace.h"
 #include "nitro/codec.h"
 #include "nitro/crdt.h"
+#include "nitro/identity.h"
 #include "test_util.h"
 
 using namespace nitro;
@@ -123,6 +124,54 @@ TEST_CASE("crdt: list, map, counter, set", "[crdt]") {
   REQUIRE(e.apply_update(d.encode_state()).ok());
   CHECK(snapshot(e) == snapshot(d));
   CHECK(d.get_text("m").length() == 0);  // kinds have separate namespaces
+}
+
+TEST_CASE("crdt: nested types in maps and lists", "[crdt]") {
+  crdt::Doc a(1), b(2);
+  auto m = a.get_map("m");
+  auto nt = m.set_nested("notes", crdt::SharedKind::kText);
+  REQUIRE(nt.ok());
+  REQUIRE(a.text(*nt).insert(0, "nested").ok());
+  auto l = a.get_list("l");
+  auto nm = l.insert_nested(0, crdt::SharedKind::kMap);
+  REQUIRE(nm.ok());
+  REQUIRE(a.map(*nm).set("k", Value{1}).ok());
+  auto deep = a.map(*nm).set_nested("c", crdt::SharedKind::kCounter);
+  REQUIRE(deep.ok());
+  REQUIRE(a.counter(*deep).increment(4).ok());
+  CHECK(m.get("notes") == nullptr);
+  CHECK(m.to_map() == nitro::Map{{Value{"notes"}, Value{"nested"}}});
+  CHECK(l.to_array() == Array{Value{nitro::Map{{Value{"c"}, Value{4}}, {Value{"k"}, Value{1}}}}});
+
+  REQUIRE(b.apply_update(a.encode_state()).ok());
+  auto bn = b.get_map("m").get_nested("notes");
+  REQUIRE(bn.has_value());
+  CHECK(bn->kind == crdt::SharedKind::kText);
+  REQUIRE(b.text(*bn).insert(6, "!").ok());
+  REQUIRE(a.text(*nt).insert(0, ">").ok());
+  REQUIRE(sync(a, b).ok());
+  REQUIRE(sync(b, a).ok());
+  CHECK(a.text(*nt).to_string() == ">nested!");
+  CHECK(snapshot(a) == snapshot(b));
+
+  REQUIRE(b.get_map("m").set("notes", Value{"plain"}).ok());  // replace the nested text by a value
+  REQUIRE(sync(b, a).ok());
+  CHECK(*a.get_map("m").get("notes") == Value{"plain"});
+  CHECK_FALSE(a.get_map("m").get_nested("notes").has_value());
+  crdt::Doc c(3);  // a deleted nested type still decodes (its content stays addressable)
+  REQUIRE(c.apply_update(a.encode_state()).ok());
+  CHECK(snapshot(c) == snapshot(a));
+
+  crdt::Doc e(4);
+  auto cur = e.get_map("root");
+  for (std::uint32_t level = 0; level < crdt::kNestingMax; ++level) {
+    auto next = cur.set_nested("down", crdt::SharedKind::kMap);
+    REQUIRE(next.ok());
+    cur = e.map(*next);
+  }
+  CHECK(cur.set_nested("down", crdt::SharedKind::kMap).status().code() == Code::kInvalidArgument);
+  crdt::Doc f(5);
+  REQUIRE(f.apply_update(e.encode_state()).ok());
 }
 
 TEST_CASE("crdt: concurrent semantics", "[crdt]") {
@@ -305,6 +354,14 @@ TEST_CASE("crdt: signed updates and restricted writers", "[crdt]") {
   REQUIRE(late.apply_update(reader.encode_state()).ok());
   CHECK(late.get_text("t").to_string() == ">igned");
 
+  crypto::Seed seed1;  // a node identity signs like the raw key it comes from
+  seed1.fill(1);
+  crdt::Doc w1_again(0);
+  REQUIRE(w1_again.set_signer(crypto::Identity::from_seed(seed1)).ok());
+  CHECK(w1_again.client_id() == w1.client_id());
+  CHECK(w1_again.set_signer(sk2).ok());  // no edit yet: may still switch
+  CHECK(w1_again.set_signer(Bytes(5)).code() == Code::kInvalidArgument);
+
   const Bytes before = reader.encode_state();
   SECTION("unsigned updates are refused") {
     crdt::Doc plain(11);
@@ -333,7 +390,8 @@ TEST_CASE("crdt: signed updates and restricted writers", "[crdt]") {
 }
 
 TEST_CASE("crdt: 5 replicas converge under reordering, duplication and partitions", "[crdt][random]") {
-  const int seeds = 150;
+  const char* env_seeds = std::getenv("NITRO_CRDT_SEEDS");  // soak runs: more seeds
+  const int seeds = env_seeds ? std::atoi(env_seeds) : 150;
   for (int seed = 1; seed <= seeds; ++seed) {
     INFO("reproduce with seed=" << seed);
     Rng rng{static_cast<std::uint64_t>(seed)};
@@ -362,7 +420,7 @@ TEST_CASE("crdt: 5 replicas converge under reordering, duplication and partition
         crdt::Doc& d = *docs[rng.below(kReplicas)];
         auto edit = [&] {
           auto t = d.get_text("t");
-          switch (rng.below(9)) {
+          switch (rng.below(10)) {
             case 0: case 1: case 2: {
               static const char* pieces[] = {"a", "bc", "def", "\xC3\xA9", "\xF0\x9F\x98\x80", "xyz12"};
               REQUIRE(t.insert(rng.below(t.length() + 1), pieces[rng.below(6)]).ok());
@@ -388,6 +446,21 @@ TEST_CASE("crdt: 5 replicas converge under reordering, duplication and partition
               break;
             }
             case 6: REQUIRE(d.get_counter("c").increment(int(rng.below(11)) - 5).ok()); break;
+            case 7: {  // nested types: a text inside the map, a map inside the list
+              auto m = d.get_map("m");
+              auto n = m.get_nested("n");
+              if (!n || rng.chance(10)) {
+                REQUIRE(m.set_nested("n", crdt::SharedKind::kText).ok());
+              } else {
+                auto nt = d.text(*n);
+                REQUIRE(nt.insert(rng.below(nt.length() + 1), std::string(1, char('A' + rng.below(26)))).ok());
+              }
+              auto l = d.get_list("l");
+              auto first = l.length() ? l.get_nested(0) : std::nullopt;
+              if (first) REQUIRE(d.map(*first).set("x", Value{int(rng.below(9))}).ok());
+              else if (rng.chance(30)) REQUIRE(l.insert_nested(0, crdt::SharedKind::kMap).ok());
+              break;
+            }
             default: {
               auto s = d.get_set("s");
               Value v{int(rng.below(5))};

@@ -6,12 +6,14 @@ import { serve } from '../scripts/serve.mjs';
 import { launchBrowser } from './support/browser.mjs';
 
 let site;
+let network;
 let browser;
 let page;
 
 before(async () => {
   const { startNetwork } = await import('../scripts/network.mjs');
-  site = await serve({ routes: (await startNetwork()).routes });
+  network = await startNetwork();
+  site = await serve({ routes: network.routes });
   browser = await launchBrowser();
   page = await browser.newPage();
   const errors = [];
@@ -24,6 +26,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await site?.close();
+  await network?.close();
 });
 
 test('browser: the demo page loads the wasm core', async () => {
@@ -64,4 +67,18 @@ test('browser: drand beacons verify in wasm', async () => {
   const out = await page.textContent('#beacon-output');
   assert.match(out, /quicknet round 1: valid/);
   assert.doesNotMatch(out, /INVALID/);
+});
+
+test('browser: the page joins the local network over WebSocket and chats by gossip', async () => {
+  await page.waitForSelector('body[data-joined="true"]', { timeout: 20000 });
+  await page.waitForFunction(() => window.nitroNode.neighbors().length > 0, null, { timeout: 20000 });
+  await page.fill('#chat-input', 'hello from chromium');
+  await page.click('#chat-form button');
+  // alpha (a Node.js node) acknowledges every chat line: the ack proves the round trip.
+  await page.waitForFunction(() => document.querySelector('#chat-log').textContent.includes('alpha heard "hello from chromium"'), null, { timeout: 20000 });
+});
+
+test('browser: the simulated network delivers a publish to every live node', async () => {
+  await page.click('#sim-publish');
+  await page.waitForFunction(() => Number(document.querySelector('#sim-info').dataset.delivered) === 64, null, { timeout: 20000 });
 });

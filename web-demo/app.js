@@ -1,5 +1,5 @@
 // The demo runs the browser entry of @gonitro/nitro, served from /nitro/ by scripts/serve.mjs.
-import { init, codec, versions, Doc, Beacon, Identity } from '/nitro/browser.js';
+import { init, codec, versions, Doc, Beacon, Identity, createNode, websocket, Simulation } from '/nitro/browser.js';
 
 const $ = (id) => document.getElementById(id);
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -88,4 +88,86 @@ $('identity-new').onclick = () => {
   show($('identity-output'), `peer id: ${id.peerId}`);
 };
 
+// --- the local network: this page is a node too ---------------------------------------------------
+const log = (line) => {
+  const el = $('chat-log');
+  el.textContent = `${line}\n${el.textContent}`.split('\n').slice(0, 60).join('\n');
+};
+
+async function joinNetwork() {
+  const status = await (await fetch('/api/status')).json();
+  if (!status.nodes?.length) return show($('net-status'), 'no local network on this server', false);
+  const node = await createNode({ name: 'browser', transport: websocket({ url: status.nodes[0].address }) });
+  window.nitroNode = node;
+  const refresh = () => show($('net-status'), `connected as ${node.id.slice(0, 12)}… · ${node.neighbors().length} gossip neighbors · ${node.peers().length} links`);
+  for (const ev of ['neighbor:up', 'neighbor:down', 'peer:up', 'peer:down']) node.on(ev, refresh);
+  refresh();
+  node.subscribe('demo.chat', (msg, meta) => log(`${meta.from.slice(0, 8)} ${msg.kind === 'ack' ? '↩' : '»'} ${msg.text}  (${meta.hops} hops)`));
+  node.subscribe('demo.ticks', (msg, meta) => {
+    $('net-status').dataset.ticks = String(msg.tick);
+    log(`tick ${msg.tick} from ${msg.from} (${meta.from.slice(0, 8)}, ${meta.hops} hops)`);
+  });
+  $('chat-form').onsubmit = async (e) => {
+    e.preventDefault();
+    const text = $('chat-input').value.trim();
+    if (!text) return;
+    $('chat-input').value = '';
+    await node.publish('demo.chat', { kind: 'say', text });
+  };
+  document.body.dataset.joined = 'true';
+}
+
+// --- the simulated network ------------------------------------------------------------------------
+function startSimulation() {
+  const n = 64;
+  const sim = new Simulation({ seed: 7, nodes: n });
+  for (let i = 0; i < n; i++) sim.subscribe(i, 'demo');
+  sim.runFor(15000);  // let membership settle
+  const canvas = $('sim-canvas');
+  const ctx = canvas.getContext('2d');
+  const pos = Array.from({ length: n }, (_, i) => {
+    const a = (2 * Math.PI * i) / n;
+    return [canvas.width / 2 + 160 * Math.cos(a) * 1.5, canvas.height / 2 + 160 * Math.sin(a)];
+  });
+  let got = new Set();
+  let published = 0;
+  let lastHops = 0;
+  const draw = () => {
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    ctx.strokeStyle = '#2a3b5c';
+    for (let i = 0; i < n; i++) {
+      if (!sim.alive(i)) continue;
+      for (const j of sim.neighbors(i)) if (j > i) { ctx.beginPath(); ctx.moveTo(...pos[i]); ctx.lineTo(...pos[j]); ctx.stroke(); }
+    }
+    for (let i = 0; i < n; i++) {
+      ctx.fillStyle = !sim.alive(i) ? '#5f2120' : got.has(i) ? '#3ddc84' : '#8ab4f8';
+      ctx.beginPath(); ctx.arc(...pos[i], 5, 0, 2 * Math.PI); ctx.fill();
+    }
+    const alive = Array.from({ length: n }, (_, i) => sim.alive(i)).filter(Boolean).length;
+    const st = sim.stats();
+    $('sim-info').textContent = `virtual time ${(sim.nowMs / 1000).toFixed(1)} s · ${alive}/${n} alive · last message: ${got.size}/${alive} delivered, max ${lastHops} hops · duplicates so far ${st.duplicatePayloads ?? 0}`;
+    $('sim-info').dataset.delivered = String(got.size);
+  };
+  const step = () => {
+    sim.runFor(50);  // 50 ms of virtual time per frame
+    for (const d of sim.takeDeliveries()) if (d.seq === published && d.topic === 'demo') { got.add(d.node); lastHops = Math.max(lastHops, d.hops); }
+    draw();
+    requestAnimationFrame(step);
+  };
+  $('sim-publish').onclick = () => {
+    if (!sim.alive(0)) sim.restart(0);
+    got = new Set([0]);
+    lastHops = 0;
+    published = sim.publish(0, 'demo', new TextEncoder().encode(`hello ${Date.now()}`));
+  };
+  $('sim-crash').onclick = () => { for (let i = 1; i < n; i++) if (Math.random() < 0.2) sim.crash(i); };
+  $('sim-restart').onclick = () => { for (let i = 0; i < n; i++) if (!sim.alive(i)) sim.restart(i); };
+  $('sim-loss').onchange = (e) => sim.setDropRate(e.target.checked ? 0.1 : 0);
+  window.nitroSim = sim;
+  draw();
+  requestAnimationFrame(step);
+}
+
+startSimulation();
 document.body.dataset.ready = 'true';
+joinNetwork().catch((err) => show($('net-status'), `could not join: ${err.message}`, false));

@@ -10,6 +10,18 @@ const groups: Record<string, { about: string; load: () => Promise<Command> }> = 
     about: 'beacon verify --scheme <id> --public-key <hex> --round <n> --signature <hex> [--previous-signature <hex>]',
     load: async () => (await import('./cli/beacon.js')).beaconCommand,
   },
+  node: {
+    about: 'node start [--listen PORT] [--host H] [--name N] [--bootstrap URL]... [--subscribe TOPIC]...',
+    load: async () => (await import('./cli/node.js')).nodeCommand,
+  },
+  publish: {
+    about: 'publish --bootstrap URL <topic> <json>',
+    load: async () => (await import('./cli/node.js')).publishCommand,
+  },
+  subscribe: {
+    about: 'subscribe --bootstrap URL [--count N] <topic>',
+    load: async () => (await import('./cli/node.js')).subscribeCommand,
+  },
   codec: { about: 'codec encode <json> | codec decode <hex>', load: async () => (await import('./cli/codec.js')).codecCommand },
 };
 

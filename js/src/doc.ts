@@ -11,16 +11,26 @@ type Core = Record<string, any>;
 
 export type UpdateListener = (update: Uint8Array, origin: unknown) => void;
 
+/** Kinds of shared types that can be nested in a SharedMap or SharedList. */
+export type SharedKind = 'text' | 'list' | 'map' | 'counter' | 'set';
+const kindNames: SharedKind[] = ['text', 'list', 'map', 'counter', 'set'];
+export type SharedType = SharedText | SharedList | SharedMap | SharedCounter | SharedSet;
+
 export interface DocOptions {
   /** Replica id (< 2^53); random when omitted. Ignored when `signer` is given. */
   clientId?: number;
-  /** Ed25519 secret key (64 bytes, libsodium layout): every local transaction is signed. */
-  signer?: Uint8Array;
+  /**
+   * Signs every local transaction: a node `Identity`, or key bytes (a 32-byte Ed25519 seed or
+   * libsodium's 64-byte secret key). The replica id then derives from the public key.
+   */
+  signer?: Uint8Array | { exportSeed(): Uint8Array };
   /** Accept only updates signed by these 32-byte public keys. */
   writers?: Uint8Array[];
 }
 
 const registry = new FinalizationRegistry<Core>((core) => core.delete());
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** A position or count: a non-negative integer (the core checks the upper bound). */
 function idx(n: number): number {
@@ -45,7 +55,10 @@ export class Doc {
     const m = getModule();
     this.core = new m.CrdtDoc(options.clientId ?? randomClientId());
     registry.register(this, this.core, this);
-    if (options.signer) this.check(this.core.setSigner(options.signer));
+    if (options.signer) {
+      const key = options.signer instanceof Uint8Array ? options.signer : options.signer.exportSeed();
+      this.check(this.core.setSigner(key));
+    }
     if (options.writers) this.check(this.core.restrictWriters(options.writers));
   }
 
@@ -145,6 +158,27 @@ export class Doc {
     for (const u of updates) for (const fn of [...this.#listeners]) fn(u, origin);
   }
 
+  /** @internal Wraps a packed nested-type result (kind << 24 | handle); throws on an error code. */
+  nested(packed: number): SharedType {
+    if (packed < 0) this.check(-packed);
+    const kind = kindNames[packed >>> 24]!;
+    const h = packed & 0xffffff;
+    const key = `#${kind}:${h}`;
+    let t = this.#types.get(key) as SharedType | undefined;
+    if (!t) {
+      const make = { text: SharedText, list: SharedList, map: SharedMap, counter: SharedCounter, set: SharedSet }[kind];
+      t = new make(this, h);
+      this.#types.set(key, t);
+    }
+    return t;
+  }
+  /** @internal */
+  kindIndex(kind: SharedKind): number {
+    const i = kindNames.indexOf(kind);
+    if (i < 0) throw errorFor('INVALID_ARGUMENT', `unknown shared type kind '${String(kind)}'`);
+    return i;
+  }
+
   private type<T>(kind: string, name: string, make: (handle: number) => T): T {
     if (typeof name !== 'string') throw new TypeError('a shared type name is a string');
     const key = `${kind}:${name}`;
@@ -160,7 +194,18 @@ export class Doc {
 export class SharedText {
   constructor(private readonly doc: Doc, private readonly h: number) {}
   insert(pos: number, text: string): void {
-    this.doc.edit(this.doc.core.textInsert(this.h, idx(pos), String(text)));
+    const s = String(text);
+    const core = this.doc.core;
+    if (s.length === 1) {
+      this.doc.edit(core.textInsertUnit(this.h, idx(pos), s.charCodeAt(0)));
+    } else if (loneSurrogate.test(s)) {
+      // UTF-8 marshalling would pair a lone surrogate with its neighbour: send units one by one
+      this.doc.transact(() => {
+        for (let k = 0; k < s.length; k++) this.doc.edit(core.textInsertUnit(this.h, idx(pos) + k, s.charCodeAt(k)));
+      });
+    } else {
+      this.doc.edit(core.textInsert(this.h, idx(pos), s));
+    }
   }
   delete(pos: number, length: number): void {
     this.doc.edit(this.doc.core.textDelete(this.h, idx(pos), idx(length)));
@@ -168,6 +213,7 @@ export class SharedText {
   get length(): number {
     return this.doc.core.textLength(this.h);
   }
+  /** The text; a lone surrogate (half of a pair inserted alone) reads as U+FFFD. */
   toString(): string {
     return this.doc.core.textToString(this.h);
   }
@@ -187,12 +233,23 @@ export class SharedList {
   delete(index: number, count = 1): void {
     this.doc.edit(this.doc.core.listDelete(this.h, idx(index), idx(count)));
   }
-  get(index: number): NitroValue {
+  /** The value at index; a nested shared type comes back as its SharedText/SharedMap/... */
+  get(index: number): NitroValue | SharedType {
+    const packed: number = this.doc.core.listGetType(this.h, idx(index));
+    if (packed >= 0) return this.doc.nested(packed);
     return this.doc.core.listGet(this.h, idx(index));
+  }
+  /** Inserts a new, empty nested shared type at index and returns it. */
+  insertType<K extends SharedKind>(index: number, kind: K): KindMap[K] {
+    const packed: number = this.doc.core.listInsertType(this.h, idx(index), this.doc.kindIndex(kind));
+    const t = this.doc.nested(packed);
+    this.doc.edit(0);
+    return t as KindMap[K];
   }
   get length(): number {
     return this.doc.core.listLength(this.h);
   }
+  /** Plain values; nested shared types as their JSON. */
   toArray(): NitroValue[] {
     return this.doc.core.listToArray(this.h);
   }
@@ -206,8 +263,18 @@ export class SharedMap {
   set(key: string, value: NitroValue): void {
     this.doc.edit(this.doc.core.mapSet(this.h, key, value));
   }
-  get(key: string): NitroValue {
+  /** The value under key; a nested shared type comes back as its SharedText/SharedMap/... */
+  get(key: string): NitroValue | SharedType {
+    const packed: number = this.doc.core.mapGetType(this.h, key);
+    if (packed >= 0) return this.doc.nested(packed);
     return this.doc.core.mapGet(this.h, key);
+  }
+  /** Sets key to a new, empty nested shared type and returns it. */
+  setType<K extends SharedKind>(key: string, kind: K): KindMap[K] {
+    const packed: number = this.doc.core.mapSetType(this.h, key, this.doc.kindIndex(kind));
+    const t = this.doc.nested(packed);
+    this.doc.edit(0);
+    return t as KindMap[K];
   }
   has(key: string): boolean {
     return this.doc.core.mapHas(this.h, key);
@@ -218,6 +285,7 @@ export class SharedMap {
   keys(): string[] {
     return this.doc.core.mapKeys(this.h);
   }
+  /** Plain values; nested shared types as their JSON. */
   toJSON(): Record<string, NitroValue> {
     return this.doc.core.mapToJSON(this.h);
   }
@@ -254,4 +322,12 @@ export class SharedSet {
   get size(): number {
     return this.doc.core.setSize(this.h);
   }
+}
+
+interface KindMap {
+  text: SharedText;
+  list: SharedList;
+  map: SharedMap;
+  counter: SharedCounter;
+  set: SharedSet;
 }

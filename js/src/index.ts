@@ -17,6 +17,26 @@ export type {
   KeyPair, Share, PartialSignature, Dealing,
 } from './beacon.js';
 export { Doc, SharedText, SharedList, SharedMap, SharedCounter, SharedSet } from './doc.js';
-export type { DocOptions, UpdateListener } from './doc.js';
+export type { DocOptions, UpdateListener, SharedKind, SharedType } from './doc.js';
 export { memoryStore, persist } from './store.js';
 export type { DocStore, Persistence } from './store.js';
+
+// ---- node host and transports (issue 4, branch `host`) ----
+export { createNode } from './create.js';
+export type { CreateNodeOptions } from './create.js';
+export { NitroNode } from './host/node.js';
+export type { MessageMeta, MessageHandler, NodeEvents, NodeEventName, PeerEvent, DirectMessage, ProtocolEvent } from './host/node.js';
+export type { NodeCore, PeerInfo, NodeStats, NodeTimers, NodeLimits, NodeTuning, BroadcastMode } from './host/core.js';
+export type { Transport, TransportInstance, TransportSink, TransportContext } from './host/transport.js';
+export { memory, memoryNetwork, MemoryNetwork } from './host/transports/memory.js';
+export type { MemoryOptions, MemoryFaults, MemoryFrame } from './host/transports/memory.js';
+export { websocket } from './host/transports/websocket.js';
+export type { WebSocketOptions } from './host/transports/websocket.js';
+// ---- end node host ----
+
+// ---- replicated documents: node.doc(name) (issue 6, branch `docsync`) ----
+export { replicaOf, docTopic, kDocSyncChannel, DocReplica } from './host/doc-sync.js';
+export type { DocSyncOptions, DocSyncStats, RejectedUpdate, DocRejectedListener, DocErrorListener } from './host/doc-sync.js';
+// ---- end replicated documents ----
+export { Simulation } from './sim.js';
+export type { SimulationOptions, SimDelivery } from './sim.js';

@@ -1,5 +1,6 @@
-// CRDT documents: a `Doc` holds named shared types (Text, List, Map, Counter, Set) that converge
-// under any delivery order and duplication of updates.
+// CRDT documents: a `Doc` holds named shared types (Text, List, Map, Counter, Set; Maps and Lists
+// hold msgpack values or nested shared types) that converge under any delivery order and
+// duplication of updates.
 //
 // Contract (sans-IO, deterministic): a Doc opens no socket, reads no clock, uses no randomness.
 // Local edits produce updates (bytes) through the update handler; remote updates go in through
@@ -30,6 +31,8 @@
 #include "nitro/status.h"
 #include "nitro/value.h"
 
+namespace nitro::crypto { class Identity; }
+
 namespace nitro::crdt {
 
 using ClientId = std::uint64_t;  // < 2^53 so JS numbers hold it exactly
@@ -37,7 +40,7 @@ constexpr ClientId kClientIdMax = (ClientId{1} << 53) - 1;
 constexpr std::uint32_t kClockMax = 0xFFFFFFF0u;  // per-client operation count limit
 
 struct Limits {
-  std::size_t update_bytes_max = 64u << 20;      // one update (or bundle) on input
+  std::size_t update_bytes_max = 32u << 20;      // one update (or bundle); decoded form is <= ~25x
   std::size_t pending_items_max = 1u << 20;      // records waiting for missing dependencies
   std::size_t pending_ranges_max = 1u << 20;     // delete ranges waiting for their items
   std::size_t name_bytes_max = 1024;             // root type names
@@ -50,6 +53,14 @@ ClientId client_id_from_public_key(std::span<const std::uint8_t, 32> public_key)
 class Doc;
 namespace detail { struct DocState; }
 
+// Kinds of shared types, for nested types inside a Map or List.
+enum class SharedKind : std::uint8_t { kText = 0, kList = 1, kMap = 2, kCounter = 3, kSet = 4 };
+struct Nested {  // a nested shared type; open it with Doc::text()/list()/map()/counter()/set()
+  SharedKind kind;
+  std::uint32_t type;
+};
+constexpr std::uint32_t kNestingMax = 32;  // nested types inside nested types
+
 // Handles to shared types; cheap to copy, valid while their Doc lives.
 class Text {
  public:
@@ -59,6 +70,7 @@ class Text {
   std::size_t length() const;  // UTF-16 code units
   std::string to_string() const;
   std::u16string to_utf16() const;
+  std::uint32_t id() const { return t_; }
 
  private:
   friend class Doc;
@@ -73,8 +85,11 @@ class List {
   Status push(const Value& value);
   Status erase(std::size_t index, std::size_t count);
   std::size_t length() const;
-  std::optional<Value> get(std::size_t index) const;
-  Array to_array() const;
+  std::optional<Value> get(std::size_t index) const;  // a nested type reads as its JSON value
+  Array to_array() const;                              // nested types as JSON values
+  Result<Nested> insert_nested(std::size_t index, SharedKind kind);
+  std::optional<Nested> get_nested(std::size_t index) const;
+  std::uint32_t id() const { return t_; }
 
  private:
   friend class Doc;
@@ -87,9 +102,12 @@ class Map {
  public:
   Status set(std::string_view key, const Value& value);
   Status erase(std::string_view key);
-  const Value* get(std::string_view key) const;  // nullptr when absent
+  const Value* get(std::string_view key) const;  // nullptr when absent or a nested type
   std::vector<std::string> keys() const;          // sorted
-  nitro::Map to_map() const;                       // sorted by key
+  nitro::Map to_map() const;                       // sorted by key; nested types as JSON values
+  Result<Nested> set_nested(std::string_view key, SharedKind kind);
+  std::optional<Nested> get_nested(std::string_view key) const;
+  std::uint32_t id() const { return t_; }
 
  private:
   friend class Doc;
@@ -102,6 +120,7 @@ class Counter {  // PN counter: the sum of every replica's increments
  public:
   Status increment(std::int64_t delta);
   std::int64_t value() const;
+  std::uint32_t id() const { return t_; }
 
  private:
   friend class Doc;
@@ -117,6 +136,7 @@ class Set {  // observed-remove set: a concurrent add wins over a remove
   bool has(const Value& value) const;
   Array values() const;  // sorted by msgpack encoding
   std::size_t size() const;
+  std::uint32_t id() const { return t_; }
 
  private:
   friend class Doc;
@@ -144,6 +164,12 @@ class Doc {
   Map get_map(std::string_view name);
   Counter get_counter(std::string_view name);
   Set get_set(std::string_view name);
+  // Nested types (from Map::get_nested / List::get_nested); the kind must match.
+  Text text(Nested n);
+  List list(Nested n);
+  Map map(Nested n);
+  Counter counter(Nested n);
+  Set set(Nested n);
 
   // Batches every edit made between begin and commit into one update. Nests; the outermost
   // commit emits. transact() is begin + fn + commit.
@@ -157,9 +183,10 @@ class Doc {
   Result<std::vector<std::uint8_t>> encode_state_as_update(std::span<const std::uint8_t> state_vector) const;
   Status apply_update(std::span<const std::uint8_t> update, std::uint64_t origin = 0);
 
-  // Authorship. set_signer takes a libsodium Ed25519 secret key (64 bytes: seed || public key);
-  // the Doc then writes under client_id_from_public_key(public key) and signs each transaction.
-  // Call before the first local edit.
+  // Authorship. The Doc then writes under client_id_from_public_key(public key) and signs each
+  // transaction. Call before the first local edit. Takes a node identity, or key bytes: a
+  // 32-byte Ed25519 seed or libsodium's 64-byte secret key (seed || public key).
+  Status set_signer(const crypto::Identity& identity);
   Status set_signer(std::span<const std::uint8_t> secret_key);
   // Accept only updates signed by one of these 32-byte public keys (an empty list lifts it).
   Status restrict_writers(const std::vector<std::vector<std::uint8_t>>& public_keys);

@@ -44,11 +44,10 @@ namespace detail {
 Bytes sign_envelope(const DocState& d, const Bytes& body) {
   ensure_sodium();
   Bytes out{header(Frame::kSigned)};
-  out.insert(out.end(), d.signer_sk.begin() + 32, d.signer_sk.end());
-  std::uint8_t sig[crypto_sign_BYTES];
-  Bytes msg = signed_message(body);
-  crypto_sign_detached(sig, nullptr, msg.data(), msg.size(), d.signer_sk.data());
-  out.insert(out.end(), sig, sig + sizeof sig);
+  const auto& pk = d.signer->peer_id().bytes();
+  out.insert(out.end(), pk.begin(), pk.end());
+  const crypto::Signature sig = d.signer->sign(signed_message(body));
+  out.insert(out.end(), sig.begin(), sig.end());
   out.insert(out.end(), body.begin(), body.end());
   return out;
 }
@@ -80,8 +79,8 @@ bool writer_allowed(const DocState& d, std::span<const std::uint8_t, 32> public_
 
 Status local_write_allowed(const DocState& d) {
   if (d.writers.empty()) return {};
-  if (d.signer_sk.empty()) return permission_denied("crdt: this document accepts only signed writes");
-  if (!writer_allowed(d, std::span<const std::uint8_t, 32>(d.signer_sk.data() + 32, 32))) {
+  if (!d.signer) return permission_denied("crdt: this document accepts only signed writes");
+  if (!writer_allowed(d, d.signer->peer_id().bytes())) {
     return permission_denied("crdt: the signer is not an allowed writer of this document");
   }
   return {};

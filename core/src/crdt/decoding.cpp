@@ -52,6 +52,28 @@ bool read_ref(Reader& r, const Update& u, bool other, Rec& rec, bool right, std:
   return true;
 }
 
+// An explicit parent: a root type (index into the table) or a nested type (its item's id).
+Status read_parent(Reader& r, const Update& u, Rec& rec) {
+  const std::uint64_t ref = r.varint();
+  const std::uint64_t index = ref >> 2;
+  if (ref & 1) {
+    const std::uint64_t clock = r.varint();
+    if (!r.ok() || index >= u.clients.size() || clock >= kClockMax) return bad("bad nested parent");
+    rec.parent_client = static_cast<std::uint32_t>(index);
+    rec.parent_clock = static_cast<std::uint32_t>(clock);
+  } else {
+    if (!r.ok() || index >= u.types.size()) return bad("bad parent");
+    rec.type = static_cast<std::uint32_t>(index);
+    if (((ref >> 1) & 1) != (u.types[index].first == TypeKind::kMap)) return bad("map parents need a key");
+  }
+  if (ref & 2) {
+    const std::uint64_t k = r.varint();
+    if (!r.ok() || k >= u.keys.size()) return bad("bad key");
+    rec.key = static_cast<std::uint32_t>(k);
+  }
+  return {};
+}
+
 Status read_value(Reader& r, std::vector<Value>& values) {
   std::size_t n = r.count();
   auto bytes = r.bytes(n);
@@ -72,10 +94,15 @@ Status read_content(Reader& r, Update& u, Rec& rec, std::uint64_t& text_units) {
       break;
     case Kind::kCounter: u.values.emplace_back(unzigzag(r.varint())); break;
     case Kind::kElem: NITRO_TRY(read_value(r, u.values)); break;
+    case Kind::kType:
+      rec.content = r.byte();
+      if (rec.content > kTypeKindMax) return bad("unknown nested type kind");
+      break;
     case Kind::kDeleted:
     case Kind::kMark: break;
   }
-  const bool single = rec.kind == Kind::kCounter || rec.kind == Kind::kElem || rec.kind == Kind::kMark;
+  const bool single = rec.kind == Kind::kCounter || rec.kind == Kind::kElem || rec.kind == Kind::kMark ||
+                      rec.kind == Kind::kType;
   if (single && rec.len != 1) return bad("counter, set and mark items have length 1");
   return r.ok() ? Status{} : bad("truncated content");
 }
@@ -109,16 +136,7 @@ Status read_item(Reader& r, Update& u, std::uint32_t client, std::uint32_t clock
   }
   if ((info & kOriginOther) && !(info & kHasOrigin)) return bad("stray flag");
   if ((info & kRightOther) && !(info & kHasRight)) return bad("stray flag");
-  if (!(info & (kHasOrigin | kHasRight)) && rec.kind != Kind::kMark) {  // explicit parent
-    std::uint64_t t = r.varint();
-    if (!r.ok() || t >= u.types.size()) return bad("bad parent");
-    rec.type = static_cast<std::uint32_t>(t);
-    if (u.types[t].first == TypeKind::kMap) {
-      std::uint64_t k = r.varint();
-      if (!r.ok() || k >= u.keys.size()) return bad("bad key");
-      rec.key = static_cast<std::uint32_t>(k);
-    }
-  }
+  if (!(info & (kHasOrigin | kHasRight)) && rec.kind != Kind::kMark) NITRO_TRY(read_parent(r, u, rec));
   NITRO_TRY(read_content(r, u, rec, text_units));
   u.recs.push_back(rec);
   return {};

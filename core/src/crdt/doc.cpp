@@ -40,7 +40,7 @@ void txn_commit(DocState& d) {
   if (--d.txn_depth > 0) return;
   const bool structs = d.clients[d.self].clock > d.txn_start_clock;
   if (!structs && d.txn_deletes.empty()) return;
-  if (!d.signer_sk.empty() && !structs) add_mark(d);  // a signed transaction always has a clock range
+  if (d.signer && !structs) add_mark(d);  // a signed transaction always has a clock range
   const bool restricted = !d.writers.empty();
   if (d.on_update || restricted) {
     const ClientId self = d.clients[d.self].id;
@@ -48,7 +48,7 @@ void txn_commit(DocState& d) {
     append_txn_deletes(d, u);
     Bytes body;
     write_update(u, body);
-    Bytes out = d.signer_sk.empty() ? std::move(body) : sign_envelope(d, body);
+    Bytes out = d.signer ? sign_envelope(d, body) : std::move(body);
     if (restricted) retain_envelope(d, out, u);
     d.txn_deletes.clear();
     if (d.on_update) d.on_update(out, d.txn_origin);
@@ -162,7 +162,25 @@ std::size_t List::length() const { return d_->types[t_].length; }
 std::optional<Value> List::get(std::size_t index) const {
   if (index >= length()) return std::nullopt;
   auto f = detail::find_visible(*d_, t_, static_cast<std::uint32_t>(index));
-  return d_->values[d_->items[f.item].content + (index - f.pos)];
+  return detail::item_value(*d_, d_->items[f.item], static_cast<std::uint32_t>(index - f.pos));
+}
+
+Result<Nested> List::insert_nested(std::size_t index, SharedKind kind) {
+  DocState& d = *d_;
+  NITRO_TRY(detail::local_write_allowed(d));
+  if (index > d.types[t_].length) return invalid_argument("list insert index beyond the end");
+  if (d.types[t_].depth >= detail::kDepthMax) return invalid_argument("nested types nest too deep");
+  NITRO_TRY(detail::check_room(d, 1));
+  detail::Txn txn(d);
+  return Nested{kind, detail::list_insert_type(d, t_, static_cast<std::uint32_t>(index), static_cast<TypeKind>(kind))};
+}
+
+std::optional<Nested> List::get_nested(std::size_t index) const {
+  if (index >= length()) return std::nullopt;
+  auto f = detail::find_visible(*d_, t_, static_cast<std::uint32_t>(index));
+  const auto& x = d_->items[f.item];
+  if (x.kind != Kind::kType) return std::nullopt;
+  return Nested{static_cast<SharedKind>(d_->types[x.content].kind), x.content};
 }
 
 Array List::to_array() const {
@@ -171,7 +189,7 @@ Array List::to_array() const {
   out.reserve(d.types[t_].length);
   for (std::uint32_t i = d.types[t_].start; i != kNone; i = d.items[i].right) {
     const auto& x = d.items[i];
-    if (x.visible()) out.insert(out.end(), d.values.begin() + x.content, d.values.begin() + x.content + x.len);
+    for (std::uint32_t k = 0; x.visible() && k < x.len; ++k) out.push_back(detail::item_value(d, x, k));
   }
   return out;
 }
@@ -200,8 +218,27 @@ const Value* Map::get(std::string_view key) const {
   const DocState& d = *d_;
   const auto& entries = d.types[t_].entries;
   auto it = entries.find(std::string(key));
-  if (it == entries.end() || !d.items[it->second].visible()) return nullptr;
+  if (it == entries.end() || !d.items[it->second].visible() || d.items[it->second].kind == Kind::kType) return nullptr;
   return &d.values[d.items[it->second].content];
+}
+
+Result<Nested> Map::set_nested(std::string_view key, SharedKind kind) {
+  DocState& d = *d_;
+  NITRO_TRY(detail::local_write_allowed(d));
+  if (key.size() > d.limits.key_bytes_max) return invalid_argument("map key longer than the limit");
+  if (d.types[t_].depth >= detail::kDepthMax) return invalid_argument("nested types nest too deep");
+  NITRO_TRY(detail::check_room(d, 1));
+  detail::Txn txn(d);
+  return Nested{kind, detail::map_set_type(d, t_, d.key_index(key), static_cast<TypeKind>(kind))};
+}
+
+std::optional<Nested> Map::get_nested(std::string_view key) const {
+  const DocState& d = *d_;
+  const auto& entries = d.types[t_].entries;
+  auto it = entries.find(std::string(key));
+  if (it == entries.end() || !d.items[it->second].visible() || d.items[it->second].kind != Kind::kType) return std::nullopt;
+  const std::uint32_t nested = d.items[it->second].content;
+  return Nested{static_cast<SharedKind>(d.types[nested].kind), nested};
 }
 
 std::vector<std::string> Map::keys() const {
@@ -215,7 +252,7 @@ std::vector<std::string> Map::keys() const {
 nitro::Map Map::to_map() const {
   nitro::Map out;
   for (const auto& [k, i] : d_->types[t_].entries) {
-    if (d_->items[i].visible()) out.emplace_back(Value{k}, d_->values[d_->items[i].content]);
+    if (d_->items[i].visible()) out.emplace_back(Value{k}, detail::item_value(*d_, d_->items[i], 0));
   }
   return out;
 }
@@ -280,6 +317,27 @@ Map Doc::get_map(std::string_view name) { return Map(d_.get(), d_->type_index(Ty
 Counter Doc::get_counter(std::string_view name) { return Counter(d_.get(), d_->type_index(TypeKind::kCounter, name)); }
 Set Doc::get_set(std::string_view name) { return Set(d_.get(), d_->type_index(TypeKind::kSet, name)); }
 
+Text Doc::text(Nested n) {
+  assert(n.kind == SharedKind::kText && d_->types[n.type].kind == TypeKind::kText);
+  return Text(d_.get(), n.type);
+}
+List Doc::list(Nested n) {
+  assert(n.kind == SharedKind::kList && d_->types[n.type].kind == TypeKind::kList);
+  return List(d_.get(), n.type);
+}
+Map Doc::map(Nested n) {
+  assert(n.kind == SharedKind::kMap && d_->types[n.type].kind == TypeKind::kMap);
+  return Map(d_.get(), n.type);
+}
+Counter Doc::counter(Nested n) {
+  assert(n.kind == SharedKind::kCounter && d_->types[n.type].kind == TypeKind::kCounter);
+  return Counter(d_.get(), n.type);
+}
+Set Doc::set(Nested n) {
+  assert(n.kind == SharedKind::kSet && d_->types[n.type].kind == TypeKind::kSet);
+  return Set(d_.get(), n.type);
+}
+
 void Doc::begin(std::uint64_t origin) { detail::txn_begin(*d_, origin); }
 void Doc::commit() { detail::txn_commit(*d_); }
 
@@ -294,6 +352,7 @@ void Doc::set_update_handler(UpdateHandler handler) { d_->on_update = std::move(
 std::vector<std::uint8_t> Doc::encode_state() const {
   if (!d_->writers.empty()) return detail::bundle(*d_, {});
   detail::Update u = detail::state_as_update(*d_, {}, false);
+  detail::append_all_deletes(*d_, u, {});  // lists only deleted nested types
   Bytes out;
   detail::write_update(u, out);
   return out;
@@ -388,14 +447,26 @@ Status Doc::apply_update(std::span<const std::uint8_t> update, std::uint64_t ori
 }
 
 Status Doc::set_signer(std::span<const std::uint8_t> secret_key) {
-  if (secret_key.size() != 64) return invalid_argument("crdt: an Ed25519 secret key is 64 bytes");
+  if (secret_key.size() != 64 && secret_key.size() != 32) {
+    return invalid_argument("crdt: a signer is a 32-byte Ed25519 seed or a 64-byte secret key");
+  }
+  auto identity = crypto::Identity::import_seed(secret_key.first(32));
+  if (!identity.ok()) return identity.status();
+  const auto& pk = identity->peer_id().bytes();
+  if (secret_key.size() == 64 && !std::equal(pk.begin(), pk.end(), secret_key.begin() + 32)) {
+    return invalid_argument("crdt: the secret key's public half does not match its seed");
+  }
+  return set_signer(*identity);
+}
+
+Status Doc::set_signer(const crypto::Identity& identity) {
   if (d_->clients[d_->self].clock > 0 || d_->txn_depth > 0) {
     return failed_precondition("crdt: set the signer before the first local edit");
   }
-  const ClientId id = client_id_from_public_key(std::span<const std::uint8_t, 32>(secret_key.data() + 32, 32));
+  const ClientId id = client_id_from_public_key(identity.peer_id().bytes());
+  if (d_->clock_of(id) > 0) return failed_precondition("crdt: this signer already wrote to the document");
   d_->self = d_->client_index(id);
-  if (d_->clients[d_->self].clock > 0) return failed_precondition("crdt: this signer already wrote to the document");
-  d_->signer_sk.assign(secret_key.begin(), secret_key.end());
+  d_->signer = identity;
   return {};
 }
 

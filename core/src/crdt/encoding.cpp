@@ -14,8 +14,11 @@
 //     origin delta: clock - 1 - origin clock (zigzag if in another client)
 //     right delta:  zigzag(base - right clock), base = origin clock + 1 if the right origin is in
 //                   the origin's client, else the item's clock
-//     parent: only without origins (and not for marks): type index, key index if a map
-//     content: values: len x (byte length, msgpack); counter: zigzag delta; set element: a value
+//     parent: only without origins (and not for marks): varint(index << 2 | has key << 1 |
+//             nested), then for a nested parent the clock of its item (index = its client), then
+//             the key index if any
+//     content: values: len x (byte length, msgpack); counter: zigzag delta; set element: a value;
+//              nested type: u8 type kind
 // Origins are deltas from what they usually are (the unit before / after), so a split run or an
 // insert between two units typed in a row costs a byte each. Deleted items carry no content and
 // imply their own delete range, so the delete set lists only deletions of items not included.
@@ -90,10 +93,12 @@ void write_header(const Rec& r, Bytes& out) {
 
 void write_item(const Update& u, const Rec& r, Bytes& out, std::string& text) {
   write_header(r, out);
-  if (r.type != kNone) {
+  if (r.type != kNone || r.parent_client != kNone) {  // ref := index << 2 | has key << 1 | nested
     assert(r.origin_client == kNone && r.right_client == kNone);
-    put_varint(out, r.type);
-    if (u.types[r.type].first == TypeKind::kMap) put_varint(out, r.key);
+    const bool nested = r.parent_client != kNone;
+    put_varint(out, std::uint64_t{nested ? r.parent_client : r.type} << 2 | std::uint64_t{r.key != kNone} << 1 | nested);
+    if (nested) put_varint(out, r.parent_clock);
+    if (r.key != kNone) put_varint(out, r.key);
   }
   switch (r.kind) {
     case Kind::kText: utf16_to_wtf8(std::u16string_view(u.text).substr(r.content, r.len), text); break;
@@ -102,6 +107,7 @@ void write_item(const Update& u, const Rec& r, Bytes& out, std::string& text) {
       break;
     case Kind::kCounter: put_varint(out, zigzag(u.values[r.content].as<std::int64_t>())); break;
     case Kind::kElem: write_value(u.values[r.content], out); break;
+    case Kind::kType: out.push_back(static_cast<std::uint8_t>(r.content)); break;
     case Kind::kDeleted:
     case Kind::kMark: break;
   }

@@ -1,6 +1,7 @@
 // Integration of remote records: plan (order by causal readiness and validate every reference)
 // then commit (YATA placement). Nothing is mutated until the whole plan has validated.
 #include <algorithm>
+#include <cassert>
 
 #include "crdt/state.h"
 #include "nitro/codec.h"
@@ -30,7 +31,14 @@ struct Planner {
   std::vector<std::vector<Seg>> segs;
   std::vector<Target> res;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> order;  // (rec, offset)
+  // Types and keys this update would create get the indices they will have after commit: roots
+  // first (vbase, vbase + 1, ...), then nested types in plan order; new keys likewise. Nothing is
+  // created before the commit, so a rejected update leaves no trace.
   std::vector<std::uint32_t> doc_type, doc_key;
+  std::uint32_t vbase = 0, kbase = 0;
+  std::vector<TypeKind> vkind;
+  std::vector<std::uint32_t> vdepth, vtype;     // vtype: per record, its new nested type (kNone)
+  std::vector<std::uint32_t> new_roots, new_keys;  // update table indices to create at commit
 
   Planner(DocState& doc, const Update& up) : d(doc), u(up) {
     const std::size_t n = u.clients.size();
@@ -47,21 +55,77 @@ struct Planner {
     for (auto& q : queue) {
       std::stable_sort(q.begin(), q.end(), [&](auto a, auto b) { return u.recs[a].clock < u.recs[b].clock; });
     }
-    for (const auto& [kind, name] : u.types) doc_type.push_back(d.type_index(kind, name));
-    for (const auto& k : u.keys) doc_key.push_back(d.key_index(k));
+    vbase = static_cast<std::uint32_t>(d.types.size());
+    std::map<std::pair<TypeKind, std::string>, std::uint32_t> fresh_types;  // a table may repeat
+    for (std::uint32_t i = 0; i < u.types.size(); ++i) {
+      auto it = d.type_of.find(u.types[i]);
+      if (it != d.type_of.end()) {
+        doc_type.push_back(it->second);
+        continue;
+      }
+      auto [f, added] = fresh_types.try_emplace(u.types[i], vbase + static_cast<std::uint32_t>(vkind.size()));
+      doc_type.push_back(f->second);
+      if (!added) continue;
+      vkind.push_back(u.types[i].first);
+      vdepth.push_back(0);
+      new_roots.push_back(i);
+    }
+    kbase = static_cast<std::uint32_t>(d.keys.size());
+    std::map<std::string, std::uint32_t> fresh_keys;
+    for (std::uint32_t i = 0; i < u.keys.size(); ++i) {
+      auto it = d.key_of.find(u.keys[i]);
+      if (it != d.key_of.end()) {
+        doc_key.push_back(it->second);
+        continue;
+      }
+      auto [f, added] = fresh_keys.try_emplace(u.keys[i], kbase + static_cast<std::uint32_t>(new_keys.size()));
+      doc_key.push_back(f->second);
+      if (added) new_keys.push_back(i);
+    }
+    vtype.assign(u.recs.size(), kNone);
+  }
+
+  // Creates the planned root types and keys, at the indices the plan used.
+  void create_tables() const {
+    for (std::uint32_t i : new_roots) {
+      [[maybe_unused]] const std::uint32_t t = d.type_index(u.types[i].first, u.types[i].second);
+      assert(t == doc_type[i]);
+    }
+    for (std::uint32_t i : new_keys) {
+      [[maybe_unused]] const std::uint32_t k = d.key_index(u.keys[i]);
+      assert(k == doc_key[i]);
+    }
+  }
+
+  TypeKind kind_of(std::uint32_t t) const { return t < vbase ? d.types[t].kind : vkind[t - vbase]; }
+  std::uint32_t depth_of(std::uint32_t t) const { return t < vbase ? d.types[t].depth : vdepth[t - vbase]; }
+
+  // The record planned (in this update) that holds unit (uc, clock), or kNone.
+  std::uint32_t planned_rec(std::uint32_t uc, std::uint32_t clock) const {
+    const auto& s = segs[uc];
+    auto it = std::upper_bound(s.begin(), s.end(), clock, [](std::uint32_t k, const Seg& g) { return k < g.clock; });
+    return (it == s.begin() || clock >= (it - 1)->end) ? kNone : (it - 1)->rec;
+  }
+
+  Result<std::uint32_t> nested_type(std::uint32_t uc, std::uint32_t clock) const {
+    if (clock < base[uc]) {
+      const Item& x = d.items[d.find_item(d.client_of.at(u.clients[uc]), clock)];
+      if (x.kind != Kind::kType) return invalid("nested parent is not a nested type");
+      return x.content;
+    }
+    const std::uint32_t ri = planned_rec(uc, clock);
+    if (ri == kNone || u.recs[ri].kind != Kind::kType) return invalid("nested parent is not a nested type");
+    return vtype[ri];
   }
 
   Target target(std::uint32_t uc, std::uint32_t clock) const {
     if (clock < base[uc]) {
       const Item& x = d.items[d.find_item(d.client_of.at(u.clients[uc]), clock)];
-      const bool seq = (x.kind == Kind::kText || x.kind == Kind::kValues || x.kind == Kind::kDeleted) &&
-                       x.type != kNone && is_sequence(d.types[x.type].kind);
+      const bool seq = is_placed(x.kind) && x.type != kNone && is_sequence(d.types[x.type].kind);
       return Target{x.type, x.key, seq};
     }
-    const auto& s = segs[uc];
-    auto it = std::upper_bound(s.begin(), s.end(), clock, [](std::uint32_t k, const Seg& g) { return k < g.clock; });
-    if (it == s.begin() || clock >= (it - 1)->end) return Target{};
-    return res[(it - 1)->rec];
+    const std::uint32_t ri = planned_rec(uc, clock);
+    return ri == kNone ? Target{} : res[ri];
   }
 
   Result<Target> parent_of(const Rec& r, std::uint32_t offset) const;
@@ -74,7 +138,7 @@ struct Planner {
 Result<Target> Planner::parent_of(const Rec& r, std::uint32_t offset) const {
   const bool origins = r.origin_client != kNone || r.right_client != kNone;
   if (r.kind == Kind::kMark) {
-    if (origins || r.type != kNone) return invalid("a mark has no parent");
+    if (origins || r.type != kNone || r.parent_client != kNone) return invalid("a mark has no parent");
     return Target{};
   }
   Target t;
@@ -82,6 +146,12 @@ Result<Target> Planner::parent_of(const Rec& r, std::uint32_t offset) const {
   if (r.type != kNone) {
     if (origins) return invalid("explicit parent and origins");
     t = Target{doc_type[r.type], r.key == kNone ? kNone : doc_key[r.key], false};
+    known = true;
+  } else if (r.parent_client != kNone) {
+    if (origins) return invalid("explicit parent and origins");
+    auto nested = nested_type(r.parent_client, r.parent_clock);
+    if (!nested.ok()) return nested.status();
+    t = Target{*nested, r.key == kNone ? kNone : doc_key[r.key], false};
     known = true;
   } else if (!origins) {
     return invalid("item without parent");
@@ -105,7 +175,7 @@ Result<Target> Planner::parent_of(const Rec& r, std::uint32_t offset) const {
 
 Status Planner::check_kind(const Rec& r, const Target& t) const {
   if (r.kind == Kind::kMark) return {};
-  const TypeKind k = d.types[t.type].kind;
+  const TypeKind k = kind_of(t.type);
   const bool origins = r.origin_client != kNone || r.right_client != kNone;
   const bool one = r.len == 1;
   bool ok = false;
@@ -118,6 +188,9 @@ Status Planner::check_kind(const Rec& r, const Target& t) const {
       break;
     case Kind::kCounter: ok = k == TypeKind::kCounter && !origins; break;
     case Kind::kElem: ok = k == TypeKind::kSet && !origins; break;
+    case Kind::kType:
+      ok = (k == TypeKind::kList || (k == TypeKind::kMap && one)) && depth_of(t.type) < kDepthMax;
+      break;
     case Kind::kMark: break;
   }
   if (!ok) return invalid("item kind does not fit its parent type");
@@ -128,6 +201,7 @@ Status Planner::check_kind(const Rec& r, const Target& t) const {
 std::uint32_t Planner::unmet(const Rec& r, std::uint32_t offset) const {
   if (offset == 0 && r.origin_client != kNone && r.origin_clock >= vclock[r.origin_client]) return r.origin_client;
   if (r.right_client != kNone && r.right_clock >= vclock[r.right_client]) return r.right_client;
+  if (r.parent_client != kNone && r.parent_clock >= vclock[r.parent_client]) return r.parent_client;
   return kNone;
 }
 
@@ -154,8 +228,12 @@ Status Planner::plan_client(std::uint32_t c) {
       auto t = parent_of(r, offset);
       if (!t.ok()) return t.status();
       NITRO_TRY(check_kind(r, *t));
-      res[ri] = Target{t->type, t->key, r.kind == Kind::kText || r.kind == Kind::kValues ||
-                                            (r.kind == Kind::kDeleted && is_sequence(d.types[t->type].kind))};
+      res[ri] = Target{t->type, t->key, is_placed(r.kind) && is_sequence(kind_of(t->type))};
+      if (r.kind == Kind::kType) {
+        vtype[ri] = vbase + static_cast<std::uint32_t>(vkind.size());
+        vkind.push_back(static_cast<TypeKind>(r.content));
+        vdepth.push_back(depth_of(t->type) + 1);
+      }
       order.emplace_back(ri, offset);
       segs[k].push_back(Seg{vclock[k], r.clock + r.len, ri});
       vclock[k] = r.clock + r.len;
@@ -259,7 +337,8 @@ void link_after(DocState& d, std::uint32_t j, std::uint32_t left) {
   if (x.key != kNone && r != kNone) d.mark_deleted(j);
 }
 
-void integrate(DocState& d, const Update& u, const Rec& r, std::uint32_t offset, const Target& t) {
+void integrate(DocState& d, const Update& u, const Rec& r, std::uint32_t offset, const Target& t,
+               std::uint32_t new_type) {
   Item x;
   x.client = d.client_index(u.clients[r.client]);
   x.clock = r.clock + offset;
@@ -290,7 +369,11 @@ void integrate(DocState& d, const Update& u, const Rec& r, std::uint32_t offset,
   } else if (x.kind == Kind::kValues || x.kind == Kind::kCounter || x.kind == Kind::kElem) {
     x.content = static_cast<std::uint32_t>(d.values.size());
     d.values.insert(d.values.end(), u.values.begin() + r.content + offset, u.values.begin() + r.content + r.len);
+  } else if (x.kind == Kind::kType) {
+    x.content = d.new_nested(static_cast<TypeKind>(r.content), x.type, x.client, x.clock);
+    assert(x.content == new_type);  // the index the plan gave it
   }
+  (void)new_type;
   const std::uint32_t j = d.alloc(x);
   Client& client = d.clients[x.client];
   client.index.append(j, x.clock);
@@ -395,7 +478,9 @@ void absorb(Update& dst, const Update& src) {
     if (r.right_client != kNone) r.right_client = cmap[r.right_client];
     if (r.type != kNone) r.type = tmap[r.type];
     if (r.key != kNone) r.key = kmap[r.key];
-    r.content += r.kind == Kind::kText ? text_base : value_base;
+    if (r.parent_client != kNone) r.parent_client = cmap[r.parent_client];
+    if (r.kind == Kind::kText) r.content += text_base;
+    if (r.kind == Kind::kValues || r.kind == Kind::kCounter || r.kind == Kind::kElem) r.content += value_base;
     dst.recs.push_back(r);
   }
   for (auto [c, range] : src.deletes) dst.deletes.emplace_back(cmap[c], range);
@@ -433,8 +518,9 @@ Status apply_decoded(DocState& d, Update&& in, bool* changed) {
     return resource_exhausted("crdt: too many updates waiting for missing dependencies");
   }
   // Commit: nothing below can fail.
+  p.create_tables();
   for (auto& t : d.types) t.markers.clear();
-  for (auto [ri, off] : p.order) integrate(d, u, u.recs[ri], off, p.res[ri]);
+  for (auto [ri, off] : p.order) integrate(d, u, u.recs[ri], off, p.res[ri], p.vtype[ri]);
   bool deleted = false;
   for (const auto& [c, r] : now) deleted |= delete_range(d, d.client_index(u.clients[c]), r);
   Update rest = leftovers(u, p, planned, later);

@@ -27,6 +27,7 @@ bool can_extend(const DocState& d, Neighbours n, Kind kind, std::uint32_t conten
   if (n.left == kNone) return false;
   const Item& l = d.items[n.left];
   const Client& self = d.clients[d.self];
+  if (kind == Kind::kType) return false;  // one nested type per item
   if (l.client != d.self || l.end() != self.clock || l.kind != kind || l.deleted) return false;
   if (l.content + l.len != content || l.key != kNone) return false;
   if (n.right == kNone) return l.right_client == kNone;
@@ -148,6 +149,20 @@ void map_link_tail(DocState& d, std::uint32_t type, std::uint32_t key, std::uint
     d.note_delete(d.items[prev].client, d.items[prev].clock, 1);
     d.mark_deleted(prev);
   }
+}
+
+std::uint32_t map_set_type(DocState& d, std::uint32_t type, std::uint32_t key, TypeKind kind) {
+  const std::uint32_t nested = d.new_nested(kind, type, d.self, d.clients[d.self].clock);
+  std::uint32_t j = new_item(d, Kind::kType, 1, type, nested);
+  d.items[j].key = key;
+  map_link_tail(d, type, key, j);
+  return nested;
+}
+
+std::uint32_t list_insert_type(DocState& d, std::uint32_t type, std::uint32_t index, TypeKind kind) {
+  const std::uint32_t nested = d.new_nested(kind, type, d.self, d.clients[d.self].clock);
+  insert_run(d, type, index, Kind::kType, nested, 1);
+  return nested;
 }
 
 bool map_erase(DocState& d, std::uint32_t type, std::string_view key) {

@@ -11,6 +11,8 @@ void merge_deleted(DocState& d, std::uint32_t first, std::uint32_t stop);
 void erase_run(DocState& d, std::uint32_t type, std::uint32_t pos, std::uint32_t n);
 void map_set(DocState& d, std::uint32_t type, std::uint32_t key, Value value);
 void map_link_tail(DocState& d, std::uint32_t type, std::uint32_t key, std::uint32_t item);
+std::uint32_t map_set_type(DocState& d, std::uint32_t type, std::uint32_t key, TypeKind kind);
+std::uint32_t list_insert_type(DocState& d, std::uint32_t type, std::uint32_t index, TypeKind kind);
 bool map_erase(DocState& d, std::uint32_t type, std::string_view key);
 void counter_add(DocState& d, std::uint32_t type, std::int64_t delta);
 void set_add(DocState& d, std::uint32_t type, Value value);

@@ -48,9 +48,16 @@ void emit(Tables& tb, const Item& x, std::uint32_t offset) {
     r.right_clock = x.right_clock;
   }
   if (r.origin_client == kNone && r.right_client == kNone && x.type != kNone) {
-    r.type = tb.type(x.type);
+    const SharedType& parent = d.types[x.type];
+    if (parent.owner_client == kNone) {
+      r.type = tb.type(x.type);
+    } else {
+      r.parent_client = tb.client(parent.owner_client);
+      r.parent_clock = parent.owner_clock;
+    }
     if (x.key != kNone) r.key = tb.key(x.key);
   }
+  if (r.kind == Kind::kType) r.content = static_cast<std::uint32_t>(d.types[x.content].kind);
   if (r.kind == Kind::kText) {
     r.content = static_cast<std::uint32_t>(u.text.size());
     u.text.append(d.text, x.content + offset, r.len);
@@ -86,19 +93,18 @@ Update state_as_update(const DocState& d, const std::map<ClientId, std::uint32_t
 }
 
 // Deletions of items below `from` (items at or above it travel as deleted items, which imply
-// their own range).
+// their own range; a nested type's item keeps its kind when deleted, so it is always listed).
 void append_all_deletes(const DocState& d, Update& u, const std::map<ClientId, std::uint32_t>& from) {
   std::map<ClientId, std::uint32_t> index_of;
   for (std::uint32_t i = 0; i < u.clients.size(); ++i) index_of[u.clients[i]] = i;
   for (const auto& [id, c] : d.client_of) {
     auto f = from.find(id);
     const std::uint32_t limit = f == from.end() ? 0 : std::min(f->second, d.clients[c].clock);
-    if (limit == 0) continue;
     std::vector<Range> ranges;
     d.clients[c].index.for_each_from(d.items, 0, [&](std::uint32_t i) {
       const Item& x = d.items[i];
-      if (!x.deleted || x.clock >= limit) return;
-      const Range part{x.clock, std::min(x.end(), limit) - x.clock};
+      if (!x.deleted || (x.clock >= limit && x.kind != Kind::kType)) return;
+      const Range part{x.clock, x.kind == Kind::kType ? 1 : std::min(x.end(), limit) - x.clock};
       if (!ranges.empty() && ranges.back().clock + ranges.back().len == part.clock) {
         ranges.back().len += part.len;
       } else {

@@ -88,6 +88,20 @@ std::uint32_t DocState::type_index(TypeKind kind, std::string_view name) {
   return idx;
 }
 
+std::uint32_t DocState::new_nested(TypeKind kind, std::uint32_t parent, std::uint32_t owner_client,
+                                   std::uint32_t owner_clock) {
+  auto idx = static_cast<std::uint32_t>(types.size());
+  SharedType t;
+  t.kind = kind;
+  t.depth = types[parent].depth + 1;
+  assert(t.depth <= kDepthMax);
+  t.owner_client = owner_client;
+  t.owner_clock = owner_clock;
+  types.push_back(std::move(t));
+  nested_of.emplace(std::make_pair(owner_client, owner_clock), idx);
+  return idx;
+}
+
 std::uint32_t DocState::key_index(std::string_view key) {
   auto it = key_of.find(key);
   if (it != key_of.end()) return it->second;
@@ -185,6 +199,7 @@ bool DocState::merge_left(std::uint32_t j) {
   if (x.left == kNone || x.key != kNone) return false;
   if (x.kind != Kind::kText && x.kind != Kind::kValues && x.kind != Kind::kDeleted) return false;
   Item& l = items[x.left];
+  if (l.kind == Kind::kType) return false;
   const bool run = l.client == x.client && l.end() == x.clock && l.deleted == x.deleted && l.type == x.type &&
                    x.origin_client == l.client && x.origin_clock == l.end() - 1 &&
                    x.right_client == l.right_client && (x.right_client == kNone || x.right_clock == l.right_clock);
@@ -198,6 +213,45 @@ bool DocState::merge_left(std::uint32_t j) {
   clients[x.client].index.erase(items, x.clock);
   free_items.push_back(j);
   return true;
+}
+
+Value item_value(const DocState& d, const Item& x, std::uint32_t offset) {
+  return x.kind == Kind::kType ? json_of(d, x.content) : d.values[x.content + offset];
+}
+
+Value json_of(const DocState& d, std::uint32_t type) {
+  const SharedType& t = d.types[type];
+  switch (t.kind) {
+    case TypeKind::kText: {
+      std::u16string units;
+      for (std::uint32_t i = t.start; i != kNone; i = d.items[i].right) {
+        if (d.items[i].visible()) units.append(d.text, d.items[i].content, d.items[i].len);
+      }
+      return Value{utf16_to_utf8_lossy(units)};
+    }
+    case TypeKind::kList: {
+      Array out;
+      for (std::uint32_t i = t.start; i != kNone; i = d.items[i].right) {
+        const Item& x = d.items[i];
+        for (std::uint32_t k = 0; x.visible() && k < x.len; ++k) out.push_back(item_value(d, x, k));
+      }
+      return Value{std::move(out)};
+    }
+    case TypeKind::kMap: {
+      nitro::Map out;
+      for (const auto& [k, i] : t.entries) {
+        if (d.items[i].visible()) out.emplace_back(Value{k}, item_value(d, d.items[i], 0));
+      }
+      return Value{std::move(out)};
+    }
+    case TypeKind::kCounter: return Value{t.counter};
+    case TypeKind::kSet: {
+      Array out;
+      for (const auto& [bytes, items] : t.elems) out.push_back(d.values[d.items[items.front()].content]);
+      return Value{std::move(out)};
+    }
+  }
+  return Value{};
 }
 
 }  // namespace nitro::crdt::detail

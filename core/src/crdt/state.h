@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "nitro/crdt.h"
+#include "nitro/identity.h"
 
 namespace nitro::crdt::detail {
 
@@ -22,13 +24,18 @@ enum class Kind : std::uint8_t {
   kCounter = 3,  // one increment; its delta is a Value(int64) in DocState::values
   kElem = 4,     // one set element; its Value in DocState::values
   kMark = 5,     // consumes a clock (a signed delete-only transaction); no parent
+  kType = 6,     // a nested shared type (in a List or Map); content is its type index
 };
-constexpr std::uint8_t kKindMax = 5;
+constexpr std::uint8_t kKindMax = 6;
 
 enum class TypeKind : std::uint8_t { kText = 0, kList = 1, kMap = 2, kCounter = 3, kSet = 4 };
 constexpr std::uint8_t kTypeKindMax = 4;
+constexpr std::uint32_t kDepthMax = kNestingMax;  // bounds recursion over nested types
+static_assert(static_cast<int>(SharedKind::kSet) == static_cast<int>(TypeKind::kSet));
 
 inline bool is_sequence(TypeKind k) { return k == TypeKind::kText || k == TypeKind::kList || k == TypeKind::kMap; }
+// Item kinds that take a place in a sequence or key chain (and can be origins).
+inline bool is_placed(Kind k) { return k == Kind::kText || k == Kind::kValues || k == Kind::kDeleted || k == Kind::kType; }
 
 // One run of consecutive operations of one client: [clock, clock + len).
 struct Item {
@@ -82,7 +89,10 @@ struct Marker {  // a known visible item and its position, to start position wal
 
 struct SharedType {
   TypeKind kind;
-  std::string name;
+  std::string name;                               // root types
+  std::uint32_t owner_client = kNone;             // nested types: the kType item that holds it
+  std::uint32_t owner_clock = 0;
+  std::uint32_t depth = 0;                        // nesting depth (roots 0), at most kDepthMax
   std::uint32_t start = kNone;                    // sequence head (text/list)
   std::uint32_t length = 0;                       // visible units (text/list)
   std::map<std::string, std::uint32_t> entries;   // map: key -> rightmost item of its chain
@@ -109,7 +119,9 @@ struct Rec {
   std::uint32_t origin_clock = 0;
   std::uint32_t right_client = kNone;
   std::uint32_t right_clock = 0;
-  std::uint32_t type = kNone;           // index into Update::types (explicit parent)
+  std::uint32_t type = kNone;           // index into Update::types (explicit root parent)
+  std::uint32_t parent_client = kNone;  // explicit nested parent: the kType item's id
+  std::uint32_t parent_clock = 0;
   std::uint32_t key = kNone;            // index into Update::keys
   std::uint32_t content = 0;
 };
@@ -143,6 +155,7 @@ struct DocState {
   std::map<std::string, std::uint32_t, std::less<>> key_of;
   std::u16string text;
   std::vector<Value> values;
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint32_t> nested_of;  // kType item id -> type
 
   // transaction
   int txn_depth = 0;
@@ -157,7 +170,7 @@ struct DocState {
   std::unordered_set<std::uint32_t> scratch_before, scratch_conflicting;  // YATA conflict scan (membership only)
 
   // authorship
-  std::vector<std::uint8_t> signer_sk;  // 64 bytes or empty
+  std::optional<crypto::Identity> signer;  // signs local transactions when set
   std::vector<std::vector<std::uint8_t>> writers;
   std::map<std::pair<ClientId, std::uint32_t>, Envelope> envelopes;  // (client, clock_start)
   std::uint64_t unsigned_deletes_seq = 0;
@@ -165,6 +178,7 @@ struct DocState {
   // helpers (state.cpp)
   std::uint32_t client_index(ClientId id);
   std::uint32_t type_index(TypeKind kind, std::string_view name);
+  std::uint32_t new_nested(TypeKind kind, std::uint32_t parent, std::uint32_t owner_client, std::uint32_t owner_clock);
   std::uint32_t key_index(std::string_view key);
   std::uint32_t clock_of(ClientId id) const;
   std::uint32_t find_item(std::uint32_t client, std::uint32_t clock) const;
@@ -192,6 +206,10 @@ void ClientIndex::for_each_from(const std::vector<Item>& items, std::uint32_t cl
     for (std::uint32_t it : chunks_[k]) f(it);
   }
 }
+
+// A shared type's content as a plain value (nested types included), for to_map/to_array.
+Value json_of(const DocState& d, std::uint32_t type);
+Value item_value(const DocState& d, const Item& x, std::uint32_t offset);
 
 // Sequence positions (position.cpp)
 struct Found {

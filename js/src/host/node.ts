@@ -1,0 +1,428 @@
+// The JS host of a nitro::Node: it drives the sans-IO core (bindings/node.cpp) with a transport,
+// timers and the clock, per the contract in core/include/nitro/node.h:
+//   * every input (a frame, a transport opening or closing, a timer, an API call) is pushed into
+//     the core, then the core's output is drained at once: frames go to the transport, kDial and
+//     kHangup open and close transports, the rest become JS events;
+//   * one timer is armed for next_deadline(); time is performance.now() in milliseconds.
+//
+// Hook for protocols written in C++ (RPC, CRDT sync, beacon): their binding takes the NodeCore
+// (`node.core`) and attaches a nitro::Protocol; the JS layer calls it through `node.run(fn)`, which
+// drains the node afterwards, and hears the protocol's events with `node.onProtocol(channel, fn)`.
+// JS-only protocols use `sendDirect(peer, channel, bytes)` and the 'direct' event instead.
+import { codec, type NitroValue } from '../codec.js';
+import { NitroError, unwrap } from '../errors.js';
+import type { CoreEvent, NodeCore, NodeStats, PeerInfo } from './core.js';
+import type { NodeRecords } from './records.js';
+import { macrotask, type TransportInstance, type TransportSink } from './transport.js';
+import type { Doc } from '../doc.js';
+import { openDoc, type DocSyncOptions } from './doc-sync.js';
+
+/** What a subscriber learns about a delivered message besides its value. */
+export interface MessageMeta {
+  /** The publisher's peer id (its signature was verified). */
+  from: string;
+  topic: string;
+  /** The publisher's sequence number on this topic (1, 2, ...); per publisher, delivery is in order. */
+  seq: number;
+  /** Overlay hops from the publisher (0 for our own messages). */
+  hops: number;
+  /** The neighbor that relayed it to us. */
+  via: string;
+}
+
+export type MessageHandler = (msg: NitroValue, meta: MessageMeta) => void;
+
+export interface PeerEvent { id: string; address: string }
+export interface DirectMessage { from: string; channel: string; bytes: Uint8Array }
+export interface ProtocolEvent { channel: string; bytes: Uint8Array }
+
+export interface NodeEvents {
+  'peer:up': PeerEvent;        // a secure link to a peer came up
+  'peer:down': PeerEvent;      // that link closed or failed
+  'neighbor:up': PeerEvent;    // the peer entered our gossip active view
+  'neighbor:down': PeerEvent;  // it left it (failure detected, churn, replaced)
+  direct: DirectMessage;       // sendDirect() from a peer, on a channel no C++ protocol claimed
+  protocol: ProtocolEvent;     // an event emitted by an attached C++ protocol
+  error: Error;                // a handler threw, or a delivered payload did not decode
+}
+
+export type NodeEventName = keyof NodeEvents;
+
+const now = (): number => Math.floor(performance.now());
+
+// A handler that publishes or sends re-enters the pump: the outer drain loop repeats instead, up to
+// this many rounds per input; anything left then is drained in the next macrotask.
+const kPumpRoundsMax = 64;
+
+/** publish/sendDirect refuse while the transport holds more unsent bytes than this. */
+export const kSendBufferBytesMaxDefault = 8 << 20;
+
+export class NitroNode {
+  /** This node's peer id: base32 text of its Ed25519 public key. */
+  readonly id: string;
+  /** The name given to createNode (the memory transport's address is `mem:<name>`). */
+  readonly name: string;
+  /** How other nodes dial this one ('' for a client-only node). */
+  readonly address: string;
+
+  private core_: NodeCore | undefined;
+  private readonly transport: TransportInstance;
+  private readonly records: NodeRecords | undefined;
+  private readonly sendBufferBytesMax: number;
+  private readonly topics = new Map<string, Set<MessageHandler>>();
+  private readonly listeners = new Map<string, Set<(ev: never) => void>>();
+  private readonly protocolListeners = new Map<string, Set<(bytes: Uint8Array) => void>>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerDeadline = -1;
+  private pumping = false;
+  private pumpAgain = false;
+  private closing: Promise<void> | undefined;
+  private started = false;
+  private readonly joinWaiters = new Set<(ok: boolean) => void>();
+
+  /** Use createNode(); this constructor is for the host's own wiring. */
+  constructor(init: {
+    core: NodeCore; name: string; transport: TransportInstance; records?: NodeRecords; sendBufferBytesMax?: number;
+  }) {
+    this.core_ = init.core;
+    this.id = init.core.id();
+    this.name = init.name;
+    this.address = init.transport.listenAddress;
+    this.transport = init.transport;
+    this.records = init.records;
+    this.sendBufferBytesMax = init.sendBufferBytesMax ?? kSendBufferBytesMaxDefault;
+  }
+
+  /** The embind NodeCore, for bindings that attach C++ protocols. Throws after close(). */
+  get core(): NodeCore {
+    if (!this.core_ || this.closed) throw new NitroError('FAILED_PRECONDITION', 'node is closed');
+    return this.core_;
+  }
+
+  private get live(): boolean {
+    return this.core_ !== undefined && this.closing === undefined;
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** Joins the overlay (bootstrap contacts from the config). createNode calls it; later calls do nothing. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.run((core, nowMs) => core.start(nowMs));
+  }
+
+  /** Joins through one more contact address. */
+  join(contact: string): void {
+    this.run((core, nowMs) => core.join(contact, nowMs));
+  }
+
+  // ---- pub/sub ------------------------------------------------------------------------------
+
+  /**
+   * Calls `handler(msg, meta)` for every message on `topic` (including our own). Returns `off`,
+   * which is idempotent; the core unsubscribes when a topic's last handler goes.
+   */
+  subscribe(topic: string, handler: MessageHandler): () => void {
+    let handlers = this.topics.get(topic);
+    if (!handlers) {
+      unwrap(this.core.subscribe(topic));
+      handlers = new Set();
+      this.topics.set(topic, handlers);
+    }
+    const mine = (msg: NitroValue, meta: MessageMeta) => handler(msg, meta);  // one entry per call
+    handlers.add(mine);
+    return () => {
+      const current = this.topics.get(topic);
+      if (!current || !current.delete(mine) || current.size > 0) return;
+      this.topics.delete(topic);
+      if (this.live) this.core_!.unsubscribe(topic);  // cannot fail: the topic is subscribed
+    };
+  }
+
+  /**
+   * Publishes `value` (any Nitro value, msgpack-encoded by the core codec) to every subscriber of
+   * `topic`. Resolves to its sequence number; rejects with RESOURCE_EXHAUSTED under backpressure
+   * (the core's outbound queue or the transport's send buffer is full: retry later) and
+   * INVALID_ARGUMENT for a bad topic, payload or value.
+   */
+  async publish(topic: string, value: NitroValue): Promise<number> {
+    this.checkBackpressure();
+    const payload = codec.encode(value);
+    return this.run((core, nowMs) => unwrap(core.publish(topic, payload, nowMs)));
+  }
+
+  // Two bounded queues can fill: the core's transmit queue (it answers RESOURCE_EXHAUSTED itself)
+  // and the transport's send buffer, checked here.
+  private checkBackpressure(): void {
+    if (this.closed) return;  // the core getter reports FAILED_PRECONDITION
+    const queued = this.transport.queuedBytes();
+    if (queued > this.sendBufferBytesMax) {
+      throw new NitroError('RESOURCE_EXHAUSTED', `transport send buffer holds ${queued} bytes (max ${this.sendBufferBytesMax}); retry later`);
+    }
+  }
+
+  // ---- direct channels ----------------------------------------------------------------------
+
+  /**
+   * Sends `bytes` to one peer on `channel` (1..32 bytes; 'nitro.' is reserved) over its secure
+   * link, dialing its known address if needed. It arrives there as a 'direct' event. Rejects with
+   * UNAVAILABLE when the peer has no known address, RESOURCE_EXHAUSTED under backpressure.
+   */
+  async sendDirect(peerId: string, channel: string, bytes: Uint8Array): Promise<void> {
+    if (!(bytes instanceof Uint8Array)) throw new NitroError('INVALID_ARGUMENT', 'sendDirect expects a Uint8Array');
+    this.checkBackpressure();
+    this.run((core, nowMs) => unwrap(core.send(peerId, channel, bytes, nowMs)));
+  }
+
+  // ---- membership and introspection ---------------------------------------------------------
+
+  /** Peers with an established secure link. */
+  peers(): PeerInfo[] {
+    return this.core_ ? this.core_.peers() : [];
+  }
+
+  /** Peer ids in the gossip active view. */
+  neighbors(): string[] {
+    return this.core_ ? this.core_.neighbors() : [];
+  }
+
+  stats(): NodeStats {
+    return this.core.stats();
+  }
+
+  /** Identity, publish sequence numbers and known peers, for restarting where we left off. */
+  saveState(): Uint8Array {
+    return this.core.saveState();
+  }
+
+  /** A CRDT document replicated over this node (doc-sync.ts); the same Doc for the same name. */
+  doc(name: string, options?: DocSyncOptions): Doc {
+    return openDoc(this, name, options);
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  /** Adds a listener; returns a function that removes it. */
+  on<E extends NodeEventName>(event: E, fn: (ev: NodeEvents[E]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(fn as (ev: never) => void);
+    return () => this.off(event, fn);
+  }
+
+  off<E extends NodeEventName>(event: E, fn: (ev: NodeEvents[E]) => void): void {
+    this.listeners.get(event)?.delete(fn as (ev: never) => void);
+  }
+
+  /** Resolves with the next `event` for which `filter` holds. */
+  once<E extends NodeEventName>(event: E, filter: (ev: NodeEvents[E]) => boolean = () => true): Promise<NodeEvents[E]> {
+    return new Promise((resolve) => {
+      const off = this.on(event, (ev) => {
+        if (!filter(ev)) return;
+        off();
+        resolve(ev);
+      });
+    });
+  }
+
+  /**
+   * Resolves true once the node has a gossip neighbor (at once if it has one), false after
+   * `timeoutMs` or on close(). createNode awaits this when the node has contacts to join through.
+   */
+  joined(timeoutMs = 5000): Promise<boolean> {
+    if (this.neighbors().length > 0) return Promise.resolve(true);
+    if (!this.live) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        offUp();
+        this.joinWaiters.delete(finish);
+        resolve(ok);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const offUp = this.on('neighbor:up', () => finish(true));
+      this.joinWaiters.add(finish);
+    });
+  }
+
+  // ---- the protocol hook --------------------------------------------------------------------
+
+  /**
+   * Runs `fn` against the core — e.g. a binding call that attaches a C++ protocol or feeds it
+   * input — then drains the node's output. Returns what `fn` returns (errors thrown by `fn`
+   * propagate after the drain).
+   */
+  run<T>(fn: (core: NodeCore, nowMs: number) => T): T {
+    const core = this.core;
+    try {
+      return fn(core, now());
+    } finally {
+      this.pump();
+    }
+  }
+
+  /** Hears the events a C++ protocol attached on `channel` emits (kProtocol). */
+  onProtocol(channel: string, fn: (bytes: Uint8Array) => void): () => void {
+    let set = this.protocolListeners.get(channel);
+    if (!set) this.protocolListeners.set(channel, (set = new Set()));
+    set.add(fn);
+    return () => void this.protocolListeners.get(channel)?.delete(fn);
+  }
+
+  // ---- transport input ----------------------------------------------------------------------
+
+  /** Where the transport reports to: each call is pushed into the core, then the core is drained. */
+  readonly sink: TransportSink = {
+    opened: (address, initiator) => {
+      if (this.live) this.run((core, nowMs) => core.connect(address, initiator, nowMs));
+    },
+    // A malformed or unauthenticated frame is counted in stats() and may hang up the link: the core
+    // already handled it, so its status is not an error of the host.
+    frame: (address, bytes) => {
+      if (this.live) this.run((core, nowMs) => void core.handle(address, bytes, nowMs));
+    },
+    closed: (address) => {
+      if (this.live) this.run((core, nowMs) => core.disconnect(address, nowMs));
+    },
+  };
+
+  // ---- close --------------------------------------------------------------------------------
+
+  /** Saves state to the store (if any), closes the transport and frees the core. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.clearTimer();
+    for (const finish of [...this.joinWaiters]) finish(false);
+    const state = this.core_?.saveState();
+    this.topics.clear();
+    this.protocolListeners.clear();
+    if (!this.pumping) this.freeCore();
+    try {
+      await this.transport.close();
+      if (this.records && state) await this.records.set('state', state);
+    } finally {
+      this.listeners.clear();
+    }
+  }
+
+  private freeCore(): void {
+    const core = this.core_;
+    this.core_ = undefined;
+    core?.delete();
+  }
+
+  // ---- the drain loop -----------------------------------------------------------------------
+
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;  // re-entered from a handler: the outer loop drains again
+      return;
+    }
+    this.pumping = true;
+    try {
+      for (let round = 0; round < kPumpRoundsMax && this.core_ && !this.closed; round++) {
+        this.pumpAgain = false;
+        this.drainOnce(this.core_);
+        if (!this.pumpAgain) break;
+      }
+    } finally {
+      this.pumping = false;
+      if (this.closed) this.freeCore();
+    }
+    if (!this.live) return;
+    if (this.pumpAgain) macrotask(() => this.live && this.pump());
+    this.arm(this.core_!.nextDeadline());
+  }
+
+  private drainOnce(core: NodeCore): void {
+    const out = core.drain();
+    const t = out.transmits;
+    for (let i = 0; i < t.length; i += 2) this.transport.send(t[i] as string, t[i + 1] as Uint8Array);
+    for (const ev of out.events) {
+      if (this.closed) return;
+      this.dispatch(ev);
+    }
+  }
+
+  private dispatch(ev: CoreEvent): void {
+    switch (ev.type) {
+      case 'dial': return this.transport.dial(ev.address);
+      case 'hangup': return this.transport.hangup(ev.address);
+      case 'message': return this.deliver(ev);
+      case 'direct': return this.emit('direct', { from: ev.peer, channel: ev.channel, bytes: ev.payload });
+      case 'protocol': {
+        for (const fn of this.protocolListeners.get(ev.channel) ?? []) this.guard(() => fn(ev.payload));
+        return this.emit('protocol', { channel: ev.channel, bytes: ev.payload });
+      }
+      default: return this.emit(ev.type, { id: ev.peer, address: ev.address });
+    }
+  }
+
+  private deliver(ev: Extract<CoreEvent, { type: 'message' }>): void {
+    const handlers = this.topics.get(ev.topic);
+    if (!handlers || handlers.size === 0) return;
+    let msg: NitroValue;
+    try {
+      msg = codec.decode(ev.payload);
+    } catch (e) {
+      this.emit('error', e as Error);
+      return;
+    }
+    const meta: MessageMeta = { from: ev.origin, topic: ev.topic, seq: ev.seq, hops: ev.hops, via: ev.peer };
+    for (const handler of [...handlers]) this.guard(() => handler(msg, meta));
+  }
+
+  private emit<E extends NodeEventName>(event: E, payload: NodeEvents[E]): void {
+    const set = this.listeners.get(event);
+    if (!set || set.size === 0) {
+      if (event === 'error') reportUnhandled(payload as Error);
+      return;
+    }
+    for (const fn of [...set]) this.guard(() => (fn as (ev: NodeEvents[E]) => void)(payload), event === 'error');
+  }
+
+  // A throwing handler must not break the drain loop (the frames after it still go out).
+  private guard(fn: () => void, isErrorHandler = false): void {
+    try {
+      fn();
+    } catch (e) {
+      if (isErrorHandler) reportUnhandled(e as Error);
+      else this.emit('error', e as Error);
+    }
+  }
+
+  // ---- the timer ----------------------------------------------------------------------------
+
+  private arm(deadline: number): void {
+    if (deadline < 0) return this.clearTimer();
+    if (this.timer !== undefined && deadline === this.timerDeadline) return;
+    this.clearTimer();
+    this.timerDeadline = deadline;
+    const delayMs = Math.max(0, Math.ceil(deadline - performance.now()));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerDeadline = -1;
+      // Fired early by a fraction of a millisecond, tick() is a no-op and the timer is re-armed.
+      if (this.core_ && !this.closed) this.run((core, nowMs) => core.tick(nowMs));
+    }, delayMs);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDeadline = -1;
+  }
+}
+
+function reportUnhandled(error: Error): void {
+  const g = globalThis as { reportError?: (e: unknown) => void };
+  if (typeof g.reportError === 'function') g.reportError(error);
+  else console.error('nitro: unhandled node error:', error);
+}
