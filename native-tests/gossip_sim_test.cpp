@@ -85,7 +85,7 @@ bool ordered(const Simulator& s) {
   return true;
 }
 
-TEST_CASE("gossip sim: swarm of 200 seeds delivers to every live subscriber, in order", "[gossip][swarm]") {
+TEST_CASE("gossip sim: swarm of 200 seeds delivers to every live subscriber in order", "[gossip][swarm]") {
   std::size_t perfect = 0;
   for (std::uint64_t seed = 1; seed <= 200; ++seed) {
     SimConfig c = SimConfig::swarm(seed, 8 + seed % 17);
@@ -105,7 +105,7 @@ TEST_CASE("gossip sim: swarm of 200 seeds delivers to every live subscriber, in 
   CHECK(perfect >= 195);
 }
 
-TEST_CASE("gossip sim: 200 nodes without faults, every message reaches every subscriber", "[gossip][large]") {
+TEST_CASE("gossip sim: 200 nodes without faults - every message reaches every subscriber", "[gossip][large]") {
   for (std::uint64_t seed : {101u, 202u}) {
     SimConfig c;
     c.seed = seed;
@@ -123,7 +123,7 @@ TEST_CASE("gossip sim: 200 nodes without faults, every message reaches every sub
   }
 }
 
-TEST_CASE("gossip sim: 200 nodes, 20% crashed and 10% loss, >= 99.9% of live subscribers", "[gossip][large]") {
+TEST_CASE("gossip sim: 200 nodes with 20% crashed and 10% loss reach at least 99.9% of live subscribers", "[gossip][large]") {
   for (std::uint64_t seed : {303u, 404u}) {
     SimConfig c;
     c.seed = seed;
@@ -151,7 +151,7 @@ TEST_CASE("gossip sim: 200 nodes, 20% crashed and 10% loss, >= 99.9% of live sub
   }
 }
 
-TEST_CASE("gossip sim: after a partition heals, membership re-converges within 30 s", "[gossip][partition]") {
+TEST_CASE("gossip sim: after a partition heals membership re-converges within 30 s", "[gossip][partition]") {
   // Stated bound: 30 s of virtual time after heal() (reconnect_interval 2 s, suspicion 3 s).
   constexpr std::uint64_t kBoundMs = 30000;
   for (std::uint64_t seed = 500; seed < 510; ++seed) {

@@ -12,8 +12,9 @@ using namespace nitro;
 
 namespace {
 
-NodeConfig config_for(std::uint8_t n, const std::string& address) {
+NodeConfig config_for(std::uint8_t n, const std::string& address, const NodeLimits& limits = {}) {
   NodeConfig c;
+  c.limits = limits;
   c.identity_seed[0] = n;
   c.entropy[0] = static_cast<std::uint8_t>(n + 100);
   c.listen_address = address;
@@ -22,8 +23,9 @@ NodeConfig config_for(std::uint8_t n, const std::string& address) {
 
 // A two-node host: an ordered, lossless pipe between "a" and "b" (like one WebSocket).
 struct Pair {
-  Node a{config_for(1, "a")};
-  Node b{config_for(2, "b")};
+  explicit Pair(const NodeLimits& limits = {}) : a(config_for(1, "a", limits)), b(config_for(2, "b", limits)) {}
+  Node a;
+  Node b;
   std::uint64_t now_ms = 0;
   std::vector<Event> events_a, events_b;
   bool drain_a_transmits = true;
@@ -91,7 +93,7 @@ class EchoProtocol : public Protocol {
 
 }  // namespace
 
-TEST_CASE("node: two nodes handshake, join, pub/sub and direct channels through the public API", "[node]") {
+TEST_CASE("node: two nodes handshake and join and exchange pub/sub and direct messages through the public API", "[node]") {
   Pair p;
   REQUIRE(p.b.subscribe("news").ok());
   p.a.start(0);
@@ -178,7 +180,9 @@ TEST_CASE("node: malformed input is a typed error and changes nothing", "[node]"
 }
 
 TEST_CASE("node: publish refuses above the outbound high-water mark (backpressure)", "[node]") {
-  Pair p;
+  NodeLimits limits;
+  limits.transmit_queue_high_water = 64;
+  Pair p(limits);
   p.a.start(0);
   p.b.start(0);
   p.a.join("b", 0);
@@ -205,7 +209,7 @@ TEST_CASE("node: publish refuses above the outbound high-water mark (backpressur
   CHECK(p.a.publish("t", Bytes{1}, p.now_ms).ok());
 }
 
-TEST_CASE("node: state survives save/restore; a bad state is a decode error", "[node]") {
+TEST_CASE("node: state survives save and restore and a bad state is a decode error", "[node]") {
   Node a(config_for(1, "a"));
   REQUIRE(a.publish("t", Bytes{1}, 0).ok());
   REQUIRE(a.publish("t", Bytes{1}, 0).ok());
@@ -219,7 +223,7 @@ TEST_CASE("node: state survives save/restore; a bad state is a decode error", "[
   CHECK(Node::restore(config_for(1, "a"), Bytes{0x80}).status().code() == Code::kDecodeError);
 }
 
-TEST_CASE("gossip: wire frames round-trip; garbage is a decode error", "[gossip]") {
+TEST_CASE("gossip: wire frames round-trip and garbage is a decode error", "[gossip]") {
   gossip::Msg m;
   m.kind = gossip::Kind::kShuffle;
   m.has_peer = true;
