@@ -82,3 +82,40 @@ test('browser: the simulated network delivers a publish to every live node', asy
   await page.click('#sim-publish');
   await page.waitForFunction(() => Number(document.querySelector('#sim-info').dataset.delivered) === 64, null, { timeout: 20000 });
 });
+
+test('browser: indexedDbStore keeps a document across a reload, and compaction keeps its state', async () => {
+  const write = await page.evaluate(async () => {
+    const { Doc, persist, indexedDbStore } = await import('/nitro/browser.js');
+    const store = indexedDbStore('nitro-test');
+    const doc = new Doc();
+    const p = await persist(doc, store, 'notes');
+    for (let i = 0; i < 20; i++) doc.getText('t').insert(i, String(i % 10));
+    doc.getMap('m').set('k', { v: 1 });
+    await p.flush();
+    const text = doc.getText('t').toString();
+    await p.close();
+    await store.close();
+    return text;
+  });
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  const read = await page.evaluate(async () => {
+    const { Doc, persist, indexedDbStore } = await import('/nitro/browser.js');
+    const store = indexedDbStore('nitro-test');
+    const doc = new Doc();
+    const p = await persist(doc, store, 'notes');
+    const before = { text: doc.getText('t').toString(), m: doc.getMap('m').toJSON(), records: (await store.load('notes')).length };
+    await p.compact();
+    const after = (await store.load('notes')).length;
+    const again = new Doc();
+    for (const u of await store.load('notes')) again.applyUpdate(u);
+    await p.close();
+    await store.close();
+    return { ...before, after, againText: again.getText('t').toString() };
+  });
+  assert.equal(read.text, write);
+  assert.deepEqual(read.m, { k: { v: 1 } });
+  assert.ok(read.records > 1);
+  assert.equal(read.after, 1);
+  assert.equal(read.againText, write);
+});

@@ -8,3 +8,5 @@ setLoader(async (options) => {
 });
 
 export * from './index.js';
+// Browser-only additions: storage in IndexedDB.
+export { indexedDbStore } from './store-indexeddb.js';
