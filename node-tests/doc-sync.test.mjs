@@ -315,10 +315,15 @@ test('doc-sync: SIGKILL mid-editing; restart from fileStore has them and re-sync
     tokens.push(...victim.events.filter((e) => e.ev === 'acked').map((e) => e.token));
 
     const more = await peer.request('edits', { count: 10, seed: 8, tag: 'p' });  // made while it is down
-    const restarted = new Proc({ name: 'fs-victim', doc: 'durable', bootstrap: [address], dir });
-    const hello = await restarted.ready();  // loaded from the store, before any sync
-    assert.equal(hello.applied, 0, 'nothing came from peers yet');
+    // First restart alone (no bootstrap: no peer can send anything), so the text can only come
+    // from the store; then restart joined to the peer and re-sync.
+    const alone = new Proc({ name: 'fs-victim', doc: 'durable', dir });
+    const hello = await alone.ready();
+    assert.equal(hello.applied, 0, 'nothing came from peers');
     for (const t of tokens) assert.ok(hello.text.includes(t), `acknowledged ${t} survived the kill`);
+    await alone.close();
+    const restarted = new Proc({ name: 'fs-victim', doc: 'durable', bootstrap: [address], dir });
+    await restarted.ready();
     const state = await converged([peer, restarted], 'restarted process re-synced');
     for (const t of [...tokens, ...more.tokens]) assert.ok(state.text.includes(t), `${t} after re-sync`);
     await Promise.all([peer.close(), restarted.close()]);
