@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "bytes.h"
+#include "node_stats.h"
 #include "node_core.h"
 
 namespace nitro::bind {
@@ -320,32 +321,6 @@ val core_neighbors(const NodeCore& c) { return ids_to_js(c.node().neighbors()); 
 val core_passive_view(const NodeCore& c) { return ids_to_js(c.node().passive_view()); }
 val core_save_state(const NodeCore& c) { return bytes_to_js(c.node().save_state()); }
 
-val stats_to_js(const NodeStats& s) {
-  val out = val::object();
-  auto put = [&out](const char* key, std::uint64_t n) { out.set(key, static_cast<double>(n)); };
-  put("framesIn", s.frames_in);
-  put("framesOut", s.frames_out);
-  put("bytesIn", s.bytes_in);
-  put("bytesOut", s.bytes_out);
-  put("decodeErrors", s.decode_errors);
-  put("authFailures", s.auth_failures);
-  put("droppedBackpressure", s.dropped_backpressure);
-  put("published", s.published);
-  put("delivered", s.delivered);
-  put("payloadsReceived", s.payloads_received);
-  put("duplicatePayloads", s.duplicate_payloads);
-  put("ihaveSent", s.ihave_sent);
-  put("graftsSent", s.grafts_sent);
-  put("prunesSent", s.prunes_sent);
-  put("orderingGapsSkipped", s.ordering_gaps_skipped);
-  put("neighborsUp", s.neighbors_up);
-  put("neighborsDown", s.neighbors_down);
-  put("suspicions", s.suspicions);
-  put("deaths", s.deaths);
-  put("handshakesOk", s.handshakes_ok);
-  put("handshakesFailed", s.handshakes_failed);
-  return out;
-}
 
 val core_stats(const NodeCore& c) { return stats_to_js(c.node().stats()); }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "bytes.h"
+#include "node_stats.h"
 #include "nitro/node.h"
 #include "nitro/sim.h"
 
@@ -35,32 +36,6 @@ BroadcastMode mode_from(const val& v) {
 
 val status_to_js(const Status& s) { return s.ok() ? val::undefined() : error_to_js(s); }
 
-val stats_to_js(const NodeStats& s) {
-  val o = val::object();
-  auto put = [&o](const char* k, std::uint64_t v) { o.set(k, static_cast<double>(v)); };
-  put("framesIn", s.frames_in);
-  put("framesOut", s.frames_out);
-  put("bytesIn", s.bytes_in);
-  put("bytesOut", s.bytes_out);
-  put("decodeErrors", s.decode_errors);
-  put("authFailures", s.auth_failures);
-  put("droppedBackpressure", s.dropped_backpressure);
-  put("published", s.published);
-  put("delivered", s.delivered);
-  put("payloadsReceived", s.payloads_received);
-  put("duplicatePayloads", s.duplicate_payloads);
-  put("ihaveSent", s.ihave_sent);
-  put("graftsSent", s.grafts_sent);
-  put("prunesSent", s.prunes_sent);
-  put("orderingGapsSkipped", s.ordering_gaps_skipped);
-  put("neighborsUp", s.neighbors_up);
-  put("neighborsDown", s.neighbors_down);
-  put("suspicions", s.suspicions);
-  put("deaths", s.deaths);
-  put("handshakesOk", s.handshakes_ok);
-  put("handshakesFailed", s.handshakes_failed);
-  return o;
-}
 
 val sim_create(const val& o) {
   sim::SimConfig c;
