@@ -13,6 +13,7 @@ import * as A from '@automerge/automerge';
 import { init, getModule } from '../js/dist/node.js';
 import { Doc } from '../js/dist/node.js';
 import { median, table, formatNumber } from './lib.mjs';
+import { rng } from '../node-tests/support/rng.mjs';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -20,18 +21,6 @@ const gc = vm.runInNewContext('gc');
 function loadTrace(name) {
   const url = new URL(`../../shared/data/editing-traces/${name}.json.gz`, import.meta.url);
   return JSON.parse(gunzipSync(readFileSync(url)).toString());
-}
-
-// Deterministic PRNG (mulberry32) so B1.4 inserts at the same positions for every library.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // One adapter per library: the same operations, each library's idiomatic calls.

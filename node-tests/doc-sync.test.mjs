@@ -7,8 +7,6 @@
 // re-syncs.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +15,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createNode, memory, MemoryNetwork, init, replicaOf, docTopic, Doc } from '../js/dist/node.js';
 import { memoryStore } from '../js/dist/store.js';
 import { waitFor, overlayConnected, within } from './support/wait.mjs';
+import { ChildProcess } from './support/child.mjs';
+import { rng } from './support/rng.mjs';
 
 await init();
 
@@ -30,17 +30,6 @@ async function cluster(count, options = {}) {
     what: `a connected overlay of ${count} nodes`,
   });
   return nodes;
-}
-
-function rng(seed) {  // mulberry32
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const snapshot = (doc) => JSON.stringify({ text: doc.getText('t').toString(), map: doc.getMap('m').toJSON(), n: doc.getCounter('c').value });
@@ -216,51 +205,14 @@ after(() => {
   for (const p of procs) p.child.kill('SIGKILL');  // only if a test failed half-way
 });
 
-class Proc {
+class Proc extends ChildProcess {
   constructor(config) {
-    this.name = config.name;
-    this.events = [];
-    this.waiters = new Set();
-    this.child = spawn(process.execPath, [script, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
-    createInterface({ input: this.child.stdout }).on('line', (line) => this.onLine(JSON.parse(line)));
-    this.pending = Promise.resolve();
+    super(config.name, script, [JSON.stringify(config)], { replyTimeoutMs: 15000 });
     procs.push(this);
-  }
-
-  onLine(msg) {
-    this.events.push(msg);
-    for (const w of [...this.waiters]) w();
-  }
-
-  next(pred, timeoutMs, what) {
-    const found = this.events.find(pred);
-    if (found) return Promise.resolve(found);
-    return within(new Promise((resolve) => {
-      const w = () => {
-        const hit = this.events.find(pred);
-        if (!hit) return;
-        this.waiters.delete(w);
-        resolve(hit);
-      };
-      this.waiters.add(w);
-    }), timeoutMs, `${what} on ${this.name}`);
   }
 
   ready() {
     return this.next((e) => e.ev === 'ready', 15000, 'ready');
-  }
-
-  request(cmd, args = {}) {
-    const run = async () => {
-      const seen = this.events.length;
-      this.child.stdin.write(JSON.stringify({ cmd, ...args }) + '\n');
-      const reply = await this.next((e, i) => i >= seen && e.ev === 'reply' && e.cmd === cmd, 15000, `reply to ${cmd}`);
-      if (reply.error) throw new Error(`${this.name} ${cmd}: ${reply.error}`);
-      return reply;
-    };
-    this.pending = this.pending.then(run, run);
-    return this.pending;
   }
 
   async close() {

@@ -4,61 +4,18 @@
 // it), the rest keep delivering; after close() every process exits by itself.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { waitFor, within } from './support/wait.mjs';
+import { ChildProcess } from './support/child.mjs';
 
 const script = fileURLToPath(new URL('./support/ws-node.mjs', import.meta.url));
 const kDetectMs = 8000;  // bound for failure detection
 // Faster probing than the defaults so a hung process is found in ~2 s (still tolerant of a loaded machine).
 const timers = { probeIntervalMs: 250, probeTimeoutMs: 150, suspicionTimeoutMs: 1000 };
 
-class Proc {
+class Proc extends ChildProcess {
   constructor(name, bootstrap) {
-    this.name = name;
-    this.events = [];
-    this.waiters = new Set();
-    this.child = spawn(process.execPath, [script, name, ...bootstrap], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      env: { ...process.env, NITRO_TEST_TIMERS: JSON.stringify(timers) },
-    });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
-    createInterface({ input: this.child.stdout }).on('line', (line) => this.onLine(JSON.parse(line)));
-    this.pending = Promise.resolve();
-  }
-
-  onLine(msg) {
-    this.events.push(msg);
-    for (const w of [...this.waiters]) w();
-  }
-
-  /** The first event (already seen or future) matching `pred`. */
-  next(pred, timeoutMs = 10000, what = 'an event') {
-    const found = this.events.find(pred);
-    if (found) return Promise.resolve(found);
-    return within(new Promise((resolve) => {
-      const w = () => {
-        const hit = this.events.find(pred);
-        if (!hit) return;
-        this.waiters.delete(w);
-        resolve(hit);
-      };
-      this.waiters.add(w);
-    }), timeoutMs, `${what} on ${this.name}`);
-  }
-
-  /** Commands run one at a time per process; resolves with the reply. */
-  request(cmd, args = {}) {
-    const run = async () => {
-      const seen = this.events.length;
-      this.child.stdin.write(JSON.stringify({ cmd, ...args }) + '\n');
-      const reply = await this.next((e, i) => i >= seen && e.ev === 'reply' && e.cmd === cmd, 10000, `reply to ${cmd}`);
-      if (reply.error) throw new Error(`${this.name} ${cmd}: ${reply.error}`);
-      return reply;
-    };
-    this.pending = this.pending.then(run, run);
-    return this.pending;
+    super(name, script, [name, ...bootstrap], { env: { ...process.env, NITRO_TEST_TIMERS: JSON.stringify(timers) } });
   }
 
   messages(topic) {

@@ -13,10 +13,16 @@ const DEPTH_MAX = 64;
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
-class Writer {
-  buf = new Uint8Array(256);
-  view = new DataView(this.buf.buffer);
+/** A byte buffer that doubles when a write would overflow it (shared with rpc.ts's batch writer). */
+export class GrowableBuffer {
+  buf: Uint8Array;
+  view: DataView;
   pos = 0;
+
+  constructor(initialBytes: number) {
+    this.buf = new Uint8Array(initialBytes);
+    this.view = new DataView(this.buf.buffer);
+  }
 
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -27,6 +33,13 @@ class Writer {
     this.buf = next;
     this.view = new DataView(next.buffer);
   }
+}
+
+class Writer extends GrowableBuffer {
+  constructor() {
+    super(256);
+  }
+
   u8(v: number): void {
     this.ensure(1);
     this.buf[this.pos++] = v;

@@ -15,7 +15,7 @@
 //   * optionally `onPeerDown(listener)`: the link reports a peer it lost.
 import { errorFor, NitroError } from './errors.js';
 import type { ErrorCode } from './errors.js';
-import { decode as decodeMsgpack, encode as encodeMsgpack } from './msgpack.js';
+import { decode as decodeMsgpack, encode as encodeMsgpack, GrowableBuffer } from './msgpack.js';
 import { getModule } from './wasm.js';
 
 export interface RpcLink {
@@ -703,10 +703,10 @@ class ServerContext implements HandlerContext {
 
 /** Input for the engine's next step() (layout in bindings/rpc.cpp): frames received and handler
  *  responses since the last drain, so they cross into wasm together. */
-class InboundQueue {
-  private buf = new Uint8Array(4096);
-  private view = new DataView(this.buf.buffer);
-  private pos = 0;
+class InboundQueue extends GrowableBuffer {
+  constructor() {
+    super(4096);
+  }
   private readonly ids = new Map<string, Uint8Array>();  // peer -> UTF-8, bounded below
 
   empty(): boolean {
@@ -777,15 +777,6 @@ class InboundQueue {
     this.view.setUint32(this.pos, b.length, true);
     this.buf.set(b, this.pos + 4);
     this.pos += 4 + b.length;
-  }
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
   }
 }
 

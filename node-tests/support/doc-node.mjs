@@ -13,6 +13,7 @@
 import { createInterface } from 'node:readline';
 import { createNode, websocket, replicaOf } from '../../js/dist/node.js';
 import { fileStore } from '../../js/dist/store-file.js';
+import { rng } from './rng.mjs';
 
 const config = JSON.parse(process.argv[2]);
 const send = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
@@ -26,18 +27,6 @@ await replica.ready;
 const text = doc.getText('text');
 const map = doc.getMap('map');
 send({ ev: 'ready', id: node.id, address: node.address, text: text.toString(), map: map.toJSON(), applied: replica.stats.applied });
-
-// mulberry32: reproducible edits per seed.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function edits({ count, seed, tag }) {
   const random = rng(seed);
