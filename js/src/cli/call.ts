@@ -1,77 +1,247 @@
-// `nitro call <service> <Method> '<json>' --url ws://host:port [--timeout ms] [--stream]
-//   [--metadata k=v ...] [--json]`: one call against a running node that serves RPC over
-// WebSocket (SocketLink); prints the response as JSON (one line per message with --stream).
-// Exit codes: 0 ok, 1 the call failed (the error code is printed), 2 usage.
+// `nitro call <service> <Method> ['<json>'] [--peer ws://host:port] [--timeout-ms N] [--stream]
+//   [--metadata k=v]... [--json] [--link socket]`: one RPC call from the shell.
+//
+// Default (node link): a short-lived client-only node (createNode over the WebSocket transport,
+// listening nowhere) dials --peer — the address `nitro node start` prints, by default
+// ws://127.0.0.1:<kDefaultPort> — over a secure link, waits until the service is discovered (a node
+// serves its name; ads arrive right after the link comes up), calls, prints, closes. With
+// `--link socket` it speaks the raw SocketLink protocol instead (an Rpc served over a plain
+// WebSocket, no node); `--url URL` is the older spelling of `--link socket --peer URL`.
+//
+// Output: the response as one JSON line on stdout; with --stream one line per message. Bytes are
+// {"$bytes": hex} (accepted in the request too), bigints strings. --timeout-ms bounds everything:
+// connecting, discovery and the call.
+// Exit codes: 0 ok; 1 the call failed (stderr: `error: <CODE>: <message>`); 2 usage; 130 interrupted.
+import { parseArgs } from 'node:util';
 import { NitroError } from '../errors.js';
-import { Rpc, SocketLink } from '../rpc.js';
-import type { CallOptions } from '../rpc.js';
+import { createNode } from '../create.js';
+import type { NitroNode } from '../host/node.js';
+import type { TransportSink, Transport } from '../host/transport.js';
+import { websocket } from '../host/transports/websocket.js';
+import { Rpc, SocketLink, type CallOptions } from '../rpc.js';
+import type { RpcNodeMethods } from '../rpc-node.js';
+import { init } from '../wasm.js';
+import { kDefaultPort, toJson } from './node.js';
 
-const USAGE = "usage: nitro call <service> <Method> '<json>' --url ws://host:port [--timeout ms] [--stream] [--metadata k=v] [--json]";
+const USAGE = `usage: nitro call <service> <Method> ['<json>'] [--peer ws://host:port (default ws://127.0.0.1:${kDefaultPort})]
+       [--timeout-ms N (default 10000)] [--stream] [--metadata k=v]... [--json] [--link node|socket]`;
 
-interface Parsed { service: string; method: string; request: unknown; url: string; stream: boolean; options: CallOptions }
+const kTimeoutMsDefault = 10000;
+const kTimeoutMsMax = 24 * 3600 * 1000;
+/** A service not advertised this long after the link came up is reported NOT_FOUND. */
+const kDiscoveryWaitMsMax = 3000;
+const kDiscoveryPollMs = 20;
+const kExitInterrupted = 130;
 
-function parse(argv: string[]): Parsed | undefined {
-  const positional: string[] = [];
-  const options: CallOptions = { timeoutMs: 10000, metadata: {} };
-  let url = '';
-  let stream = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--url') url = argv[++i] ?? '';
-    else if (a === '--timeout') options.timeoutMs = Number(argv[++i]);
-    else if (a === '--stream') stream = true;
-    else if (a === '--json') options.contentType = 'json';
-    else if (a === '--metadata') {
-      const [k, ...v] = (argv[++i] ?? '').split('=');
-      options.metadata![k] = v.join('=');
-    } else positional.push(a);
-  }
-  if (positional.length < 2 || !url || !(Number(options.timeoutMs) > 0)) return undefined;
-  const [service, method, json] = positional;
-  return { service, method, request: json === undefined ? null : JSON.parse(json), url, stream, options };
+interface Parsed {
+  service: string;
+  method: string;
+  request: unknown;
+  peer: string;
+  link: 'node' | 'socket';
+  stream: boolean;
+  timeoutMs: number;
+  options: CallOptions;
 }
 
-const show = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x));
+class UsageError extends Error {}
 
+/** JSON with {"$bytes": hex} read back as bytes (what the output writes for bytes). */
+function parseRequest(json: string): unknown {
+  return JSON.parse(json, (_key, v) => {
+    const hex = v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 ? v.$bytes : undefined;
+    if (typeof hex === 'string' && /^(?:[0-9a-fA-F]{2})*$/.test(hex)) return Uint8Array.from(Buffer.from(hex, 'hex'));
+    return v;
+  });
+}
+
+function parseMetadata(pairs: string[]): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError(`--metadata needs key=value, got '${pair}'`);
+    metadata[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return metadata;
+}
+
+function parse(argv: string[]): Parsed {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, allowPositionals: true,
+      options: {
+        peer: { type: 'string' }, url: { type: 'string' }, link: { type: 'string' },
+        'timeout-ms': { type: 'string' }, stream: { type: 'boolean' }, json: { type: 'boolean' },
+        metadata: { type: 'string', multiple: true },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [service, method, json, ...extra] = positionals;
+  if (!service || !method) throw new UsageError('missing <service> or <Method>');
+  if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}' (quote the JSON request)`);
+  const link = values.url !== undefined ? 'socket' : values.link ?? 'node';
+  if (link !== 'node' && link !== 'socket') throw new UsageError(`--link is node or socket, not '${link}'`);
+  const peer = values.peer ?? values.url ?? `ws://127.0.0.1:${kDefaultPort}`;
+  if (!/^wss?:\/\/[^/\s]+/.test(peer)) throw new UsageError(`--peer needs a ws:// or wss:// address, got '${peer}'`);
+  const timeoutMs = values['timeout-ms'] === undefined ? kTimeoutMsDefault : Number(values['timeout-ms']);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > kTimeoutMsMax) throw new UsageError('--timeout-ms needs a positive integer');
+  let request: unknown;
+  try {
+    request = json === undefined ? {} : parseRequest(json);
+  } catch (err) {
+    throw new UsageError(`bad JSON request: ${(err as Error).message}`);
+  }
+  const options: CallOptions = { metadata: parseMetadata(values.metadata ?? []), contentType: values.json ? 'json' : 'msgpack' };
+  return { service, method, request, peer, link, stream: values.stream ?? false, timeoutMs, options };
+}
+
+/** One open connection that can make the call. */
+interface Session {
+  call(p: Parsed, timeoutMs: number, signal: AbortSignal): Promise<unknown>;
+  stream(p: Parsed, timeoutMs: number, signal: AbortSignal): AsyncIterable<unknown>;
+  close(): Promise<void>;
+}
+
+/** A websocket() transport that reports when the dial to `url` fails or closes before `up()`. */
+function watchedWebsocket(url: string): { transport: Transport; lost: Promise<never> } {
+  let fail: (err: Error) => void = () => undefined;
+  const lost = new Promise<never>((_, reject) => { fail = reject; });
+  lost.catch(() => undefined);
+  const inner = websocket({ url });
+  const transport: Transport = {
+    kind: inner.kind,
+    open: (sink, context) => inner.open({
+      opened: (address, initiator) => sink.opened(address, initiator),
+      frame: (address, bytes) => sink.frame(address, bytes),
+      closed: (address) => {
+        if (address === url) fail(new NitroError('UNAVAILABLE', `cannot reach a nitro node at ${url}`));
+        sink.closed(address);
+      },
+    } satisfies TransportSink, context),
+  };
+  return { transport, lost };
+}
+
+function deadline<T>(ms: number, what: string): { expired: Promise<T>; clear: () => void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<T>((_, reject) => {
+    timer = setTimeout(() => reject(new NitroError('DEADLINE_EXCEEDED', what)), ms);
+  });
+  return { expired, clear: () => clearTimeout(timer) };
+}
+
+async function discovered(node: NitroNode & RpcNodeMethods, service: string, waitMs: number): Promise<boolean> {
+  const until = Date.now() + waitMs;
+  while (node.rpc.registry.instances(service).length === 0) {
+    if (Date.now() >= until || node.closed) return false;
+    await new Promise((resolve) => setTimeout(resolve, kDiscoveryPollMs));
+  }
+  return true;
+}
+
+/** Joins the node at p.peer with a throwaway identity and waits until p.service is discovered. */
+async function openNodeSession(p: Parsed, endsAt: number): Promise<Session> {
+  const { transport, lost } = watchedWebsocket(p.peer);
+  const node = await createNode({ transport, joinTimeoutMs: 0 });
+  const session: Session = {
+    call: (q, timeoutMs, signal) => node.call(q.service, q.method, q.request, { ...q.options, timeoutMs, signal }),
+    stream: (q, timeoutMs, signal) => node.stream(q.service, q.method, q.request, { ...q.options, timeoutMs, signal }),
+    close: () => node.close(),
+  };
+  const linkUp = deadline<never>(Math.max(0, endsAt - Date.now()), `no secure link to ${p.peer} within the timeout`);
+  try {
+    if (node.peers().length === 0) await Promise.race([node.once('peer:up'), lost, linkUp.expired]);
+    const waitMs = Math.min(kDiscoveryWaitMsMax, endsAt - Date.now());
+    if (!(await discovered(node, p.service, waitMs))) {
+      if (Date.now() >= endsAt) throw new NitroError('DEADLINE_EXCEEDED', `service '${p.service}' not discovered within the timeout`);
+      throw new NitroError('NOT_FOUND', `no node serving '${p.service}' is known to ${p.peer} (a node serves its --name)`);
+    }
+    return session;
+  } catch (err) {
+    await node.close();
+    throw err;
+  } finally {
+    linkUp.clear();
+  }
+}
+
+/** The SocketLink mode: p.peer is an Rpc served over a plain WebSocket (no node, no security). */
+async function openSocketSession(p: Parsed, endsAt: number): Promise<Session> {
+  await init();
+  const { WebSocket } = await import('ws');
+  const socket = new WebSocket(p.peer);
+  const link = new SocketLink(`cli-${process.pid}`);
+  const hello = link.add(socket);
+  hello.catch(() => undefined);
+  const opened = new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', (err) => reject(new NitroError('UNAVAILABLE', `cannot connect to ${p.peer}: ${err.message}`)));
+  });
+  const linkUp = deadline<never>(Math.max(0, endsAt - Date.now()), `no hello from ${p.peer} within the timeout`);
+  const rpc = new Rpc(link);
+  const close = async () => { rpc.close(); link.close(); };
+  try {
+    await Promise.race([opened.then(() => hello), linkUp.expired]);
+    rpc.registry.add(p.service, await hello);
+  } catch (err) {
+    await close();
+    throw err;
+  } finally {
+    linkUp.clear();
+  }
+  return {
+    call: (q, timeoutMs, signal) => rpc.call(q.service, q.method, q.request, { ...q.options, timeoutMs, signal }),
+    stream: (q, timeoutMs, signal) => rpc.stream(q.service, q.method, q.request, { ...q.options, timeoutMs, signal }),
+    close,
+  };
+}
+
+async function run(p: Parsed, signal: AbortSignal): Promise<void> {
+  const endsAt = Date.now() + p.timeoutMs;
+  const session = await (p.link === 'socket' ? openSocketSession(p, endsAt) : openNodeSession(p, endsAt));
+  try {
+    const left = Math.max(1, endsAt - Date.now());
+    if (p.stream) {
+      for await (const item of session.stream(p, left, signal)) console.log(toJson(item));
+    } else {
+      console.log(toJson(await session.call(p, left, signal)));
+    }
+  } finally {
+    await session.close();
+  }
+}
+
+function report(err: unknown): void {
+  const e = err as Partial<NitroError>;
+  const code = typeof e?.code === 'string' ? e.code : 'UNKNOWN';
+  const details = e?.details === undefined || e.details === null ? '' : ` (details: ${toJson(e.details)})`;
+  console.error(`error: ${code}: ${e?.message ?? String(err)}${details}`);
+}
+
+/** `nitro call ...`: returns the exit code. */
 export async function callCommand(argv: string[]): Promise<number> {
-  let p: Parsed | undefined;
+  let p: Parsed;
   try {
     p = parse(argv);
   } catch (err) {
-    console.error(`nitro call: bad JSON request: ${(err as Error).message}`);
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`nitro call: ${err.message}\n${USAGE}`);
     return 2;
   }
-  if (!p) {
-    console.error(USAGE);
-    return 2;
-  }
-  const { WebSocket } = await import('ws');
-  const socket = new WebSocket(p.url);
-  const link = new SocketLink(`cli-${process.pid}`);
-  const hello = link.add(socket);
+  const abort = new AbortController();
+  const interrupt = () => abort.abort();
+  process.once('SIGINT', interrupt);
   try {
-    await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
-  } catch (err) {
-    hello.catch(() => undefined);
-    console.error(`nitro call: UNAVAILABLE: cannot connect to ${p.url}: ${(err as Error).message}`);
-    return 1;
-  }
-  const rpc = new Rpc(link);
-  try {
-    const peer = await hello;
-    rpc.registry.add(p.service, peer);
-    if (p.stream) {
-      for await (const item of rpc.stream(p.service, p.method, p.request, p.options)) console.log(show(item));
-    } else {
-      console.log(show(await rpc.call(p.service, p.method, p.request, p.options)));
-    }
+    await run(p, abort.signal);
     return 0;
   } catch (err) {
-    const e = err as NitroError;
-    console.error(`nitro call: ${e.code ?? 'UNKNOWN'}: ${e.message}${e.details !== undefined ? ' ' + show(e.details) : ''}`);
-    return 1;
+    report(err);
+    return abort.signal.aborted ? kExitInterrupted : 1;
   } finally {
-    rpc.close();
-    link.close();
+    process.off('SIGINT', interrupt);
   }
 }

@@ -1,15 +1,23 @@
 // `nitro node start`, `nitro publish`, `nitro subscribe`: a node over WebSocket from the shell.
 // Output is JSON lines on stdout (one event per line), so scripts and tests can follow it.
-//   nitro node start [--listen PORT] [--host HOST] [--name NAME] [--bootstrap URL]... [--subscribe TOPIC]...
+//   nitro node start [--listen PORT] [--host HOST] [--name NAME] [--bootstrap URL]... [--subscribe TOPIC]... [--echo]
+// A started node serves RPC under its name (`nitro call <name> Node.Info '{}' --peer <address>`):
+// Node.Info always, the Echo.* debug service with --echo. Without --listen and --bootstrap it
+// listens on kDefaultPort, the port `nitro call` dials by default.
 //   nitro publish --bootstrap URL [--wait-ms MS] <topic> <json>
 //   nitro subscribe --bootstrap URL [--count N] <topic>
 import { parseArgs } from 'node:util';
-import { createNode, websocket, type NitroNode, type NitroValue } from '../node.js';
+import { createNode, websocket, NitroError, versions, type NitroNode, type NitroValue, type HandlerContext, type RpcNodeMethods } from '../node.js';
 
 const kJoinTimeoutMs = 10000;
+/** `nitro node start` listens here when given neither --listen nor --bootstrap. */
+export const kDefaultPort = 7400;
+// Bounds of the Echo.* debug service: a caller cannot make it stream or wait without end.
+const kEchoCountMax = 100000;
+const kEchoWaitMsMax = 600000;
 
 /** JSON for Nitro values: bytes as {"$bytes": hex}, bigints as strings, Maps as entry lists. */
-function toJson(value: unknown): string {
+export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) => {
     if (typeof v === 'bigint') return v.toString();
     if (v instanceof Uint8Array) return { $bytes: Buffer.from(v).toString('hex') };
@@ -63,23 +71,89 @@ function untilSignal(): { done: Promise<void>; stop: () => void } {
   return { done, stop };
 }
 
+/** Node.Info: who this node is and whom it is linked to (served by every `nitro node start`). */
+function serveInfo(node: NitroNode & RpcNodeMethods, methods: string[]): void {
+  const startedAt = Date.now();
+  node.handle('Node.Info', () => ({
+    id: node.id, name: node.name, address: node.address, version: versions.nitro,
+    uptimeMs: Date.now() - startedAt, methods,
+    peers: node.peers().map((p) => ({ id: p.id, address: p.listenAddress || p.address, neighbor: p.neighbor })),
+  }));
+}
+
+function boundedNumber(value: unknown, max: number, what: string): number {
+  const n = value === undefined ? 0 : Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > max) throw new NitroError('INVALID_ARGUMENT', `${what} must be a number in [0, ${max}]`);
+  return n;
+}
+
+/** Resolves after `ms`, or rejects with CANCELLED when the call is cancelled or times out. */
+function wait(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new NitroError('CANCELLED', 'call cancelled'));
+    const timer = setTimeout(() => { signal.removeEventListener('abort', stop); resolve(); }, ms);
+    const stop = () => { clearTimeout(timer); reject(new NitroError('CANCELLED', 'call cancelled')); };
+    signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
+type Request = Record<string, unknown> | undefined;
+
+/** The Echo.* debug service (--echo): echo, call context, a bounded stream, a bounded wait. */
+function serveEcho(node: NitroNode & RpcNodeMethods): string[] {
+  node.handle('Echo.Echo', (req: unknown) => req);
+  node.handle('Echo.Context', (_req: unknown, ctx: HandlerContext) => ({
+    peer: ctx.peer, service: ctx.service, method: ctx.method, metadata: ctx.metadata,
+    deadlineInMs: ctx.deadline === undefined ? null : ctx.deadline - Date.now(),
+  }));
+  node.handle('Echo.Count', async function* (req: Request, ctx: HandlerContext) {
+    const to = boundedNumber(req?.to ?? 3, kEchoCountMax, 'to');
+    const intervalMs = boundedNumber(req?.intervalMs, kEchoWaitMsMax, 'intervalMs');
+    for (let n = 0; n < to; n++) {
+      if (n > 0 && intervalMs > 0) await wait(intervalMs, ctx.signal);
+      yield n;
+    }
+  });
+  node.handle('Echo.Sleep', async (req: Request, ctx: HandlerContext) => {
+    const ms = boundedNumber(req?.ms, kEchoWaitMsMax, 'ms');
+    await wait(ms, ctx.signal);
+    return { sleptMs: ms };
+  });
+  return ['Echo.Echo', 'Echo.Context', 'Echo.Count', 'Echo.Sleep'];
+}
+
+/** The shell line that calls this node, printed with 'ready'. */
+function callHint(node: NitroNode): string | undefined {
+  if (!node.address) return undefined;
+  const quote = (s: string) => (/^[\w./:@=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  return `nitro call ${quote(node.name)} Node.Info '{}' --peer ${quote(node.address)}`;
+}
+
 async function start(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       listen: { type: 'string' }, host: { type: 'string' }, name: { type: 'string' },
       bootstrap: { type: 'string', multiple: true }, subscribe: { type: 'string', multiple: true },
+      echo: { type: 'boolean' },
     },
   });
-  const port = values.listen === undefined ? undefined : Number(values.listen);
+  // A first node (no contact) listens on the default port; one that joins others only dials
+  // unless told to listen (two nodes on one host cannot share a port).
+  const port = values.listen === undefined ? (values.bootstrap?.length ? undefined : kDefaultPort) : Number(values.listen);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new Error('--listen needs a port');
   const node = await createNode({
     name: values.name,
     transport: websocket({ listen: port, host: values.host, url: values.bootstrap }),
+  }).catch((err: Error) => {
+    if (values.listen === undefined) err.message += ` (the default port; pass --listen PORT, or --listen 0 for any free port)`;
+    throw err;
   });
   printEvents(node);
   for (const topic of values.subscribe ?? []) printMessages(node, topic);
-  out({ event: 'ready', id: node.id, address: node.address });
+  const methods = ['Node.Info', ...(values.echo ? serveEcho(node) : [])];
+  serveInfo(node, methods);
+  out({ event: 'ready', id: node.id, name: node.name, address: node.address, methods, call: callHint(node) });
   await untilSignal().done;
   await node.close();
   out({ event: 'closed' });
@@ -144,7 +218,7 @@ function wrap(name: string, fn: (argv: string[]) => Promise<number>) {
 export const nodeCommand = wrap('node', async (argv) => {
   const [op, ...rest] = argv;
   if (op === 'start') return start(rest);
-  throw new Error('usage: nitro node start [--listen PORT] [--host HOST] [--name NAME] [--bootstrap URL]... [--subscribe TOPIC]...');
+  throw new Error(`usage: nitro node start [--listen PORT (default ${kDefaultPort} without --bootstrap)] [--host HOST] [--name NAME] [--bootstrap URL]... [--subscribe TOPIC]... [--echo]`);
 });
 /** `nitro publish --bootstrap URL <topic> <json>` */
 export const publishCommand = wrap('publish', publish);
