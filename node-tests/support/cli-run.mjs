@@ -1,5 +1,5 @@
-// Runs one command of js/dist/cli/node.js as `nitro` would once the lead registers the groups in
-// cli.ts: node cli-run.mjs <node|publish|subscribe> [args...]
+// Runs one command of js/dist/cli/*.js as `nitro` does, without the dispatcher:
+// node cli-run.mjs <node|publish|subscribe|call> [args...]
 const [group, ...argv] = process.argv.slice(2);
-const commands = await import('../../js/dist/cli/node.js');
+const commands = await import(group === 'call' ? '../../js/dist/cli/call.js' : '../../js/dist/cli/node.js');
 process.exitCode = await commands[`${group}Command`](argv);

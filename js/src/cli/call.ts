@@ -29,7 +29,7 @@ const USAGE = `usage: nitro call <service> <Method> ['<json>'] [--peer ws://host
 const kTimeoutMsDefault = 10000;
 const kTimeoutMsMax = 24 * 3600 * 1000;
 /** A service not advertised this long after the link came up is reported NOT_FOUND. */
-const kDiscoveryWaitMsMax = 3000;
+const kDiscoveryWaitMsMax = 2000;
 const kDiscoveryPollMs = 20;
 const kExitInterrupted = 130;
 

@@ -1,0 +1,134 @@
+// `nitro call` against a running `nitro node start` (separate processes, the node's WebSocket
+// transport with secure links): unary, server stream, metadata and deadline reaching the handler,
+// error codes (UNIMPLEMENTED, DEADLINE_EXCEEDED, NOT_FOUND, UNAVAILABLE) with exit 1, usage errors
+// with exit 2. The calls run concurrently (one process each) against one node to keep the suite short.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { ChildProcess } from './support/child.mjs';
+import { within } from './support/wait.mjs';
+
+const runner = fileURLToPath(new URL('./support/cli-run.mjs', import.meta.url));
+const nitro = fileURLToPath(new URL('../js/dist/cli.js', import.meta.url));
+
+/** Runs a command to completion: { code, stdout, stderr, ms }. */
+function exec(script, args) {
+  const startedAt = Date.now();
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const done = new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - startedAt })));
+  return within(done, 20000, `nitro ${args.join(' ')}`);
+}
+
+const call = (...args) => exec(runner, ['call', ...args]);
+
+/** A port nothing listens on (bound, then released). */
+async function closedPort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+let server;
+let ready;
+
+before(async () => {
+  server = new ChildProcess('node start', runner, ['node', 'start', '--listen', '0', '--name', 'svc', '--echo']);
+  ready = await server.next((e) => e.event === 'ready', 15000, 'ready');
+});
+
+after(async () => {
+  server.child.kill('SIGTERM');
+  assert.equal((await within(server.exited, 10000, 'node exit')).code, 0);
+});
+
+test('node start prints the exact call line for its address and name', () => {
+  assert.match(ready.address, /^ws:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(ready.name, 'svc');
+  assert.equal(ready.call, `nitro call svc Node.Info '{}' --peer ${ready.address}`);
+  assert.deepEqual(ready.methods, ['Node.Info', 'Echo.Echo', 'Echo.Context', 'Echo.Count', 'Echo.Sleep']);
+});
+
+test('nitro call against the node: results, errors (exit 1), usage (exit 2)', { concurrency: true }, async (t) => {
+  const peer = ['--peer', ready.address];
+  await Promise.all([
+    t.test('unary Node.Info: the node answers with its identity, exit 0', async () => {
+      const r = await call('svc', 'Node.Info', '{}', ...peer);
+      assert.equal(r.code, 0, r.stderr);
+      const info = JSON.parse(r.stdout);
+      assert.equal(info.id, ready.id);
+      assert.equal(info.name, 'svc');
+      assert.equal(info.address, ready.address);
+      assert.ok(info.peers.length >= 1, 'the caller is linked');
+    }),
+    t.test('unary Echo.Echo round-trips JSON, bytes included', async () => {
+      const request = { s: 'x', n: [1, 2.5, null], nested: { ok: true }, b: { $bytes: '00ff' } };
+      const r = await call('svc', 'Echo.Echo', JSON.stringify(request), ...peer);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, JSON.stringify(request) + '\n');
+    }),
+    t.test('metadata and the deadline reach the handler', async () => {
+      const r = await call('svc', 'Echo.Context', '{}', ...peer, '--metadata', 'trace=abc', '--metadata', 'k==v', '--timeout-ms', '8000');
+      assert.equal(r.code, 0, r.stderr);
+      const ctx = JSON.parse(r.stdout);
+      assert.deepEqual(ctx.metadata, { trace: 'abc', k: '=v' });
+      assert.equal(ctx.method, 'Echo.Context');
+      assert.ok(ctx.deadlineInMs > 0 && ctx.deadlineInMs <= 8000, `deadline ${ctx.deadlineInMs}`);
+    }),
+    t.test('--stream prints one JSON line per message', async () => {
+      const r = await call('svc', 'Echo.Count', '{"to":4}', '--stream', ...peer);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), [0, 1, 2, 3]);
+    }),
+    t.test('an unknown method exits 1 with UNIMPLEMENTED', async () => {
+      const r = await call('svc', 'Echo.Nope', '{}', ...peer);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^error: UNIMPLEMENTED: unknown method 'Echo.Nope'\n$/);
+    }),
+    t.test('a handler slower than --timeout-ms exits 1 with DEADLINE_EXCEEDED', async () => {
+      const r = await call('svc', 'Echo.Sleep', '{"ms":30000}', '--timeout-ms', '500', ...peer);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^error: DEADLINE_EXCEEDED: /);
+      assert.ok(r.ms < 15000, `waited ${r.ms} ms for a 500 ms deadline`);
+    }),
+    t.test('a handler error keeps its code and message', async () => {
+      const r = await call('svc', 'Echo.Sleep', '{"ms":-1}', ...peer);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^error: INVALID_ARGUMENT: ms must be a number/);
+    }),
+    t.test('a service nobody serves exits 1 with NOT_FOUND', async () => {
+      const r = await call('nobody', 'Node.Info', '{}', ...peer);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^error: NOT_FOUND: no node serving 'nobody'/);
+    }),
+    t.test('a peer address where nothing listens exits 1 with UNAVAILABLE', async () => {
+      const r = await call('svc', 'Node.Info', '{}', '--peer', `ws://127.0.0.1:${await closedPort()}`);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^error: UNAVAILABLE: cannot reach a nitro node at ws:\/\/127\.0\.0\.1:\d+\n$/);
+    }),
+    t.test('bad JSON exits 2 without calling', async () => {
+      const r = await call('svc', 'Echo.Echo', '{"a":', ...peer);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /^nitro call: bad JSON request: .*\nusage: nitro call /);
+    }),
+    t.test('a missing Method exits 2, through the nitro binary', async () => {
+      const r = await exec(nitro, ['call', 'svc']);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /missing <service> or <Method>\nusage: nitro call /);
+    }),
+    ...[['--timeout-ms', '0'], ['--metadata', 'novalue'], ['--peer', 'http://x'], ['--bogus'], ['{}', 'extra']].map((args) =>
+      t.test(`usage error exits 2: ${args.join(' ')}`, async () => {
+        const r = await call('svc', 'Node.Info', ...(args[0] === '{}' ? args : ['{}', ...args]));
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /usage: nitro call /);
+      })),
+  ]);
+});
