@@ -93,6 +93,11 @@ test('nitro call against the node: results, errors (exit 1), usage (exit 2)', { 
       assert.equal(r.stdout, '');
       assert.match(r.stderr, /^error: UNIMPLEMENTED: unknown method 'Echo.Nope'\n$/);
     }),
+    t.test('a streaming method called without --stream exits 1 with a hint', async () => {
+      const r = await call('svc', 'Echo.Count', '{}', ...peer);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^error: UNIMPLEMENTED: .*\(use --stream\)\n$/);
+    }),
     t.test('a handler slower than --timeout-ms exits 1 with DEADLINE_EXCEEDED', async () => {
       const r = await call('svc', 'Echo.Sleep', '{"ms":30000}', '--timeout-ms', '500', ...peer);
       assert.equal(r.code, 1);
@@ -118,6 +123,11 @@ test('nitro call against the node: results, errors (exit 1), usage (exit 2)', { 
       const r = await call('svc', 'Echo.Echo', '{"a":', ...peer);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /^nitro call: bad JSON request: .*\nusage: nitro call /);
+    }),
+    t.test('--help prints the usage, exit 0', async () => {
+      const r = await exec(nitro, ['call', '--help']);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /^usage: nitro call /);
     }),
     t.test('a missing Method exits 2, through the nitro binary', async () => {
       const r = await exec(nitro, ['call', 'svc']);

@@ -23,7 +23,7 @@ const groups: Record<string, { about: string; load: () => Promise<Command> }> = 
     load: async () => (await import('./cli/node.js')).subscribeCommand,
   },
   call: {
-    about: "call <service> <Method> '<json>' --url ws://host:port [--stream]",
+    about: "call <service> <Method> '<json>' [--peer ws://host:port] [--timeout-ms N] [--stream] [--metadata k=v]...",
     load: async () => (await import('./cli/call.js')).callCommand,
   },
   codec: { about: 'codec encode <json> | codec decode <hex>', load: async () => (await import('./cli/codec.js')).codecCommand },

@@ -45,6 +45,7 @@ interface Parsed {
 }
 
 class UsageError extends Error {}
+class HelpRequested extends Error {}
 
 /** JSON with {"$bytes": hex} read back as bytes (what the output writes for bytes). */
 function parseRequest(json: string): unknown {
@@ -73,13 +74,14 @@ function parse(argv: string[]): Parsed {
       options: {
         peer: { type: 'string' }, url: { type: 'string' }, link: { type: 'string' },
         'timeout-ms': { type: 'string' }, stream: { type: 'boolean' }, json: { type: 'boolean' },
-        metadata: { type: 'string', multiple: true },
+        metadata: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   const { values, positionals } = parsed;
+  if (values.help) throw new HelpRequested();
   const [service, method, json, ...extra] = positionals;
   if (!service || !method) throw new UsageError('missing <service> or <Method>');
   if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}' (quote the JSON request)`);
@@ -219,7 +221,8 @@ function report(err: unknown): void {
   const e = err as Partial<NitroError>;
   const code = typeof e?.code === 'string' ? e.code : 'UNKNOWN';
   const details = e?.details === undefined || e.details === null ? '' : ` (details: ${toJson(e.details)})`;
-  console.error(`error: ${code}: ${e?.message ?? String(err)}${details}`);
+  const hint = code === 'UNIMPLEMENTED' && /is server, called as unary/.test(e?.message ?? '') ? ' (use --stream)' : '';
+  console.error(`error: ${code}: ${e?.message ?? String(err)}${details}${hint}`);
 }
 
 /** `nitro call ...`: returns the exit code. */
@@ -228,6 +231,10 @@ export async function callCommand(argv: string[]): Promise<number> {
   try {
     p = parse(argv);
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      console.log(USAGE);
+      return 0;
+    }
     if (!(err instanceof UsageError)) throw err;
     console.error(`nitro call: ${err.message}\n${USAGE}`);
     return 2;
