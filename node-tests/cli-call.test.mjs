@@ -119,6 +119,19 @@ test('nitro call against the node: results, errors (exit 1), usage (exit 2)', { 
       assert.equal(r.code, 1);
       assert.match(r.stderr, /^error: UNAVAILABLE: cannot reach a nitro node at ws:\/\/127\.0\.0\.1:\d+\n$/);
     }),
+    t.test('a peer that accepts but never answers exits 1 with DEADLINE_EXCEEDED', async () => {
+      const sockets = new Set();
+      const silent = createServer((socket) => sockets.add(socket));
+      await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      try {
+        const r = await call('svc', 'Node.Info', '{}', '--timeout-ms', '500', '--peer', `ws://127.0.0.1:${silent.address().port}`);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /^error: DEADLINE_EXCEEDED: no secure link to ws:/);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => silent.close(resolve));
+      }
+    }),
     t.test('bad JSON exits 2 without calling', async () => {
       const r = await call('svc', 'Echo.Echo', '{"a":', ...peer);
       assert.equal(r.code, 2);

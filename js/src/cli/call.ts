@@ -108,7 +108,7 @@ interface Session {
   close(): Promise<void>;
 }
 
-/** A websocket() transport that reports when the dial to `url` fails or closes before `up()`. */
+/** A websocket() transport whose `lost` rejects when the connection to `url` fails or closes. */
 function watchedWebsocket(url: string): { transport: Transport; lost: Promise<never> } {
   let fail: (err: Error) => void = () => undefined;
   const lost = new Promise<never>((_, reject) => { fail = reject; });
@@ -128,17 +128,23 @@ function watchedWebsocket(url: string): { transport: Transport; lost: Promise<ne
   return { transport, lost };
 }
 
-function deadline<T>(ms: number, what: string): { expired: Promise<T>; clear: () => void } {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<T>((_, reject) => {
-    timer = setTimeout(() => reject(new NitroError('DEADLINE_EXCEEDED', what)), ms);
+/** Rejects with DEADLINE_EXCEEDED after `ms`, or with CANCELLED when `signal` aborts (Ctrl-C). */
+function deadline(ms: number, what: string, signal: AbortSignal): { expired: Promise<never>; clear: () => void } {
+  let clear = () => {};
+  const expired = new Promise<never>((_, reject) => {
+    const cancel = () => reject(new NitroError('CANCELLED', 'interrupted'));
+    const timer = setTimeout(() => reject(new NitroError('DEADLINE_EXCEEDED', what)), ms);
+    signal.addEventListener('abort', cancel, { once: true });
+    clear = () => { clearTimeout(timer); signal.removeEventListener('abort', cancel); };
   });
-  return { expired, clear: () => clearTimeout(timer) };
+  expired.catch(() => undefined);  // also raced where it matters; never an unhandled rejection
+  return { expired, clear };
 }
 
-async function discovered(node: NitroNode & RpcNodeMethods, service: string, waitMs: number): Promise<boolean> {
+async function discovered(node: NitroNode & RpcNodeMethods, service: string, waitMs: number, signal: AbortSignal): Promise<boolean> {
   const until = Date.now() + waitMs;
   while (node.rpc.registry.instances(service).length === 0) {
+    if (signal.aborted) throw new NitroError('CANCELLED', 'interrupted');
     if (Date.now() >= until || node.closed) return false;
     await new Promise((resolve) => setTimeout(resolve, kDiscoveryPollMs));
   }
@@ -146,7 +152,7 @@ async function discovered(node: NitroNode & RpcNodeMethods, service: string, wai
 }
 
 /** Joins the node at p.peer with a throwaway identity and waits until p.service is discovered. */
-async function openNodeSession(p: Parsed, endsAt: number): Promise<Session> {
+async function openNodeSession(p: Parsed, endsAt: number, signal: AbortSignal): Promise<Session> {
   const { transport, lost } = watchedWebsocket(p.peer);
   const node = await createNode({ transport, joinTimeoutMs: 0 });
   const session: Session = {
@@ -154,11 +160,11 @@ async function openNodeSession(p: Parsed, endsAt: number): Promise<Session> {
     stream: (q, timeoutMs, signal) => node.stream(q.service, q.method, q.request, { ...q.options, timeoutMs, signal }),
     close: () => node.close(),
   };
-  const linkUp = deadline<never>(Math.max(0, endsAt - Date.now()), `no secure link to ${p.peer} within the timeout`);
+  const linkUp = deadline(Math.max(0, endsAt - Date.now()), `no secure link to ${p.peer} within the timeout`, signal);
   try {
     if (node.peers().length === 0) await Promise.race([node.once('peer:up'), lost, linkUp.expired]);
     const waitMs = Math.min(kDiscoveryWaitMsMax, endsAt - Date.now());
-    if (!(await discovered(node, p.service, waitMs))) {
+    if (!(await discovered(node, p.service, waitMs, signal))) {
       if (Date.now() >= endsAt) throw new NitroError('DEADLINE_EXCEEDED', `service '${p.service}' not discovered within the timeout`);
       throw new NitroError('NOT_FOUND', `no node serving '${p.service}' is known to ${p.peer} (a node serves its --name)`);
     }
@@ -172,7 +178,7 @@ async function openNodeSession(p: Parsed, endsAt: number): Promise<Session> {
 }
 
 /** The SocketLink mode: p.peer is an Rpc served over a plain WebSocket (no node, no security). */
-async function openSocketSession(p: Parsed, endsAt: number): Promise<Session> {
+async function openSocketSession(p: Parsed, endsAt: number, signal: AbortSignal): Promise<Session> {
   await init();
   const { WebSocket } = await import('ws');
   const socket = new WebSocket(p.peer);
@@ -183,7 +189,7 @@ async function openSocketSession(p: Parsed, endsAt: number): Promise<Session> {
     socket.once('open', resolve);
     socket.once('error', (err) => reject(new NitroError('UNAVAILABLE', `cannot connect to ${p.peer}: ${err.message}`)));
   });
-  const linkUp = deadline<never>(Math.max(0, endsAt - Date.now()), `no hello from ${p.peer} within the timeout`);
+  const linkUp = deadline(Math.max(0, endsAt - Date.now()), `no hello from ${p.peer} within the timeout`, signal);
   const rpc = new Rpc(link);
   const close = async () => { rpc.close(); link.close(); };
   try {
@@ -204,7 +210,7 @@ async function openSocketSession(p: Parsed, endsAt: number): Promise<Session> {
 
 async function run(p: Parsed, signal: AbortSignal): Promise<void> {
   const endsAt = Date.now() + p.timeoutMs;
-  const session = await (p.link === 'socket' ? openSocketSession(p, endsAt) : openNodeSession(p, endsAt));
+  const session = await (p.link === 'socket' ? openSocketSession(p, endsAt, signal) : openNodeSession(p, endsAt, signal));
   try {
     const left = Math.max(1, endsAt - Date.now());
     if (p.stream) {
