@@ -10,7 +10,8 @@
 //
 // Output: the response as one JSON line on stdout; with --stream one line per message. Bytes are
 // {"$bytes": hex} (accepted in the request too), bigints strings. --timeout-ms bounds everything:
-// connecting, discovery and the call.
+// connecting, discovery and the call. --json sends JSON on the wire (content type) instead of
+// msgpack, so bytes arrive as plain objects.
 // Exit codes: 0 ok; 1 the call failed (stderr: `error: <CODE>: <message>`); 2 usage; 130 interrupted.
 import { parseArgs } from 'node:util';
 import { NitroError } from '../errors.js';
