@@ -9,6 +9,7 @@
 //
 //   npm run bench -- rpc [--calls N] [--concurrency C]
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -71,10 +72,22 @@ async function connect(port) {
   return ws;
 }
 
-// Runs `calls` calls with `concurrency` in flight; `call(i)` returns a promise. Latencies in ms.
-async function drive(call, calls, concurrency) {
+// CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere.
+function cpuSecondsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;  // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
+// Runs `calls` calls with `concurrency` in flight; `call(i)` returns a promise. Latencies in ms;
+// `cpuUs`: CPU microseconds per call, client and server process together.
+async function drive(call, calls, concurrency, serverPid) {
   const latencies = new Float64Array(calls);
   let next = 0;
+  const cpu0 = cpuSecondsOf(process.pid) + cpuSecondsOf(serverPid);
   const start = performance.now();
   async function worker() {
     while (next < calls) {
@@ -86,8 +99,9 @@ async function drive(call, calls, concurrency) {
   }
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - start) / 1000;
+  const cpuUs = ((cpuSecondsOf(process.pid) + cpuSecondsOf(serverPid) - cpu0) * 1e6) / calls;
   const sorted = Array.from(latencies).sort((a, b) => a - b);
-  return { rate: calls / seconds, p50: sorted[Math.floor(calls * 0.5)], p99: sorted[Math.floor(calls * 0.99)] };
+  return { rate: calls / seconds, p50: sorted[Math.floor(calls * 0.5)], p99: sorted[Math.floor(calls * 0.99)], cpuUs };
 }
 
 async function rawClient(port) {
@@ -163,11 +177,11 @@ export async function run(args = []) {
   for (const [label, mode, makeClient] of impls) {
     const { child, port } = await startServer(mode);
     const client = await makeClient(port);
-    await drive(client.call, Math.min(2000, calls), concurrency);  // warm-up (JIT, wasm tiers)
+    await drive(client.call, Math.min(2000, calls), concurrency, child.pid);  // warm-up (JIT, wasm tiers)
     running.push({ label, child, client, samples: [] });
   }
   for (let r = 0; r < rounds; r++) {
-    for (const impl of running) impl.samples.push(await drive(impl.client.call, calls, concurrency));
+    for (const impl of running) impl.samples.push(await drive(impl.client.call, calls, concurrency, impl.child.pid));
     console.error(`rpc: round ${r + 1}/${rounds} done`);
   }
   const results = {};
@@ -176,11 +190,13 @@ export async function run(args = []) {
     child.kill();
     results[label] = {
       rate: median(samples.map((s) => s.rate)), p50: median(samples.map((s) => s.p50)), p99: median(samples.map((s) => s.p99)),
+      cpuUs: median(samples.map((s) => s.cpuUs)),
     };
   }
   const base = results['raw ws echo'].rate;
-  console.log(table(['implementation', 'calls/s', 'vs raw ws', 'p50 ms', 'p99 ms'],
-    Object.entries(results).map(([k, v]) => [k, v.rate, `${((100 * v.rate) / base).toFixed(0)}%`, v.p50.toFixed(2), v.p99.toFixed(2)])));
+  console.log(table(['implementation', 'calls/s', 'vs raw ws', 'p50 ms', 'p99 ms', 'CPU µs/call'],
+    Object.entries(results).map(([k, v]) => [k, v.rate, `${((100 * v.rate) / base).toFixed(0)}%`, v.p50.toFixed(2), v.p99.toFixed(2), v.cpuUs.toFixed(1)])));
+  console.log(`CPU µs/call: client and server process together (user + system, from /proc).`);
   console.log(`\n${concurrency} calls in flight, ${calls} calls per round, median of ${rounds} interleaved rounds; each server in its own Node process, loopback.`);
 }
 

@@ -5,6 +5,7 @@
 // Same engine and wire as the C++ NodeRpc protocol (core/include/nitro/rpc_node.h).
 import type { NitroNode } from './host/node.js';
 import { Rpc } from './rpc.js';
+import { FrameBatcher, splitFrames } from './rpc-batch.js';
 import type {
   BidiStream, CallOptions, ClientInterceptor, ClientStream, RpcLink, RpcOptions, ServerInterceptor, StreamKind,
 } from './rpc.js';
@@ -31,24 +32,36 @@ export interface RpcNodeMethods {
   useRpc(interceptors: { client?: ClientInterceptor; server?: ServerInterceptor }): void;
 }
 
-/** An RpcLink over the node's direct channel "rpc". */
+/** An RpcLink over the node's direct channel "rpc"; the frames for one peer within a microtask
+ *  travel as one direct message (rpc-batch.ts), so a burst costs one seal and one write. */
 export function nodeLink(node: NitroNode): RpcLink {
   let down: (peer: string) => void = () => undefined;
+  // A rejected send (no address, backpressure) means the batch did not leave: fail that peer's
+  // calls now rather than at their deadlines.
+  const batcher = new FrameBatcher(
+    (peer, message) => { node.sendDirect(peer, RPC_CHANNEL, message).catch(() => down(peer)); },
+    (peer) => down(peer));
   return {
     id: node.id,
     send(peer, bytes) {
-      // Rejections (no address, backpressure) mean the frame did not leave: fail that peer's
-      // calls now rather than at their deadlines.
-      node.sendDirect(peer, RPC_CHANNEL, bytes).catch(() => down(peer));
+      batcher.push(peer, bytes);
     },
     onMessage(receiver) {
       node.on('direct', (m) => {
-        if (m.channel === RPC_CHANNEL) receiver(m.from, m.bytes);
+        if (m.channel !== RPC_CHANNEL) return;
+        try {
+          splitFrames(m.bytes, (frame) => receiver(m.from, frame));
+        } catch {
+          // a malformed batch from an authenticated peer: dropped whole (the engine retransmits)
+        }
       });
     },
     onPeerDown(listener) {
       down = listener;
-      node.on('peer:down', (e) => listener(e.id));
+      node.on('peer:down', (e) => {
+        batcher.forget(e.id);
+        listener(e.id);
+      });
     },
   };
 }

@@ -17,6 +17,7 @@ import { errorFor, NitroError } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import { decode as decodeMsgpack, encode as encodeMsgpack, GrowableBuffer } from './msgpack.js';
 import { getModule } from './wasm.js';
+import { FrameBatcher, splitFrames } from './rpc-batch.js';
 
 export interface RpcLink {
   readonly id: string;
@@ -508,7 +509,7 @@ export class Rpc {
     try {
       do {
         this.again = false;
-        const r = new BatchReader(this.inbound.empty() ? this.engine.drain() : this.engine.step(this.inbound.take(), this.now()));
+        const r = new BatchReader(this.inbound.empty() ? this.engine.drain().slice() : this.step());
         deadline = r.f64();
         if (!r.done()) this.consume(r);  // sets `again` when a send failed (peerDown queued output)
       } while (this.again);
@@ -516,6 +517,14 @@ export class Rpc {
       this.flushing = false;
     }
     this.schedule(deadline);
+  }
+
+  // One crossing for everything queued: the input is copied straight into the engine's buffer,
+  // the output batch copied out once (both views into wasm memory, valid until the next call).
+  private step(): Uint8Array {
+    const input = this.inbound.take();
+    this.engine.inputView(input.length).set(input);
+    return this.engine.step(input.length, this.now()).slice();
   }
 
   private consume(r: BatchReader): void {
@@ -707,39 +716,38 @@ class InboundQueue extends GrowableBuffer {
   constructor() {
     super(4096);
   }
-  private readonly ids = new Map<string, Uint8Array>();  // peer -> UTF-8, bounded below
 
   empty(): boolean {
     return this.pos === 0;
   }
   push(peer: string, frame: Uint8Array): void {
-    this.ensure(9 + peer.length * 3 + frame.length);
+    this.ensure(1);
     this.buf[this.pos++] = 1;
-    this.bin(this.utf8Id(peer));
+    this.str(peer);
     this.bin(frame);
   }
   respond(handle: number, code: string, message: string, payload: Uint8Array, trailer: string, details: Uint8Array): void {
-    const m = textEncoder.encode(message);
-    const t = textEncoder.encode(trailer);
-    this.ensure(29 + code.length + m.length + payload.length + t.length + details.length);
+    this.ensure(9 + payload.length + details.length);
     this.buf[this.pos++] = 2;
-    this.view.setFloat64(this.pos, handle, true);
-    this.pos += 8;
-    this.bin(textEncoder.encode(code));
-    this.bin(m);
+    this.f64(handle);
+    this.str(code);
+    this.str(message);
     this.bin(payload);
-    this.bin(t);
+    this.str(trailer);
     this.bin(details);
   }
   start(handle: number, peer: string, service: string, method: string, metadata: string, payload: Uint8Array,
         content: number, kind: number, timeoutMs: number, attemptTimeoutMs: number, idempotent: boolean,
         retries: number, strategy: number, key: string): void {
-    const strs = [peer, service, method, metadata, key].map((x) => textEncoder.encode(x));
-    this.ensure(64 + strs.reduce((n, b) => n + b.length, 0) + payload.length);
+    this.ensure(9);
     this.buf[this.pos++] = 3;
     this.f64(handle);
-    for (const b of strs.slice(0, 4)) this.bin(b);
+    this.str(peer);
+    this.str(service);
+    this.str(method);
+    this.str(metadata);
     this.bin(payload);
+    this.ensure(32);
     this.buf[this.pos++] = content;
     this.buf[this.pos++] = kind;
     this.f64(timeoutMs);
@@ -748,7 +756,7 @@ class InboundQueue extends GrowableBuffer {
     this.view.setUint32(this.pos, retries >>> 0, true);
     this.pos += 4;
     this.buf[this.pos++] = strategy;
-    this.bin(strs[4]);
+    this.str(key);
   }
   cancel(handle: number): void {
     this.ensure(9);
@@ -760,23 +768,32 @@ class InboundQueue extends GrowableBuffer {
     this.pos = 0;
     return out;  // copied by the engine call before the next push
   }
-  private utf8Id(peer: string): Uint8Array {
-    let id = this.ids.get(peer);
-    if (!id) {
-      if (this.ids.size >= 4096) this.ids.clear();
-      id = textEncoder.encode(peer);
-      this.ids.set(peer, id);
-    }
-    return id;
-  }
   private f64(v: number): void {
     this.view.setFloat64(this.pos, v, true);
     this.pos += 8;
   }
   private bin(b: Uint8Array): void {
+    this.ensure(4 + b.length);
     this.view.setUint32(this.pos, b.length, true);
     this.buf.set(b, this.pos + 4);
     this.pos += 4 + b.length;
+  }
+  // u32 length + UTF-8, written in place: ASCII (names, codes, ids) without TextEncoder.
+  private str(s: string): void {
+    this.ensure(4 + s.length);
+    const start = this.pos + 4;
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) break;
+      this.buf[start + i] = c;
+    }
+    if (i < s.length) {
+      this.ensure(4 + 3 * s.length);  // UTF-8 is at most 3 bytes per UTF-16 unit
+      i = textEncoder.encodeInto(s, this.buf.subarray(start)).written;
+    }
+    this.view.setUint32(this.pos, i, true);
+    this.pos = start + i;
   }
 }
 
@@ -933,14 +950,18 @@ function bytesOf(data: unknown): Uint8Array | undefined {
   return undefined;
 }
 
-/** An RpcLink over message sockets (WebSocket between processes or hosts), one RPC frame per
- *  binary message. Each side first sends its id as one text message (the hello); frames that
- *  arrive before the peer's hello are ignored. No authentication or encryption: the node's
+/** An RpcLink over message sockets (WebSocket between processes or hosts). The frames for one
+ *  peer within a microtask travel as one binary message (rpc-batch.ts). Each side first sends its
+ *  id as one text message (the hello); frames that arrive before the peer's hello are ignored,
+ *  and a malformed batch closes the socket. No authentication or encryption: the node's
  *  secure links provide those; this link is for tests, benchmarks and trusted networks. */
 export class SocketLink implements RpcLink {
   private readonly sockets = new Map<string, SocketLike>();
   private receiver: (peer: string, bytes: Uint8Array) => void = () => undefined;
   private downListener: (peer: string) => void = () => undefined;
+  private readonly batcher = new FrameBatcher(
+    (peer, message) => this.sockets.get(peer)?.send(message),
+    (peer) => this.sockets.get(peer)?.close());
 
   constructor(readonly id: string) {}
 
@@ -960,12 +981,18 @@ export class SocketLink implements RpcLink {
           return;
         }
         const bytes = bytesOf(event.data);
-        if (bytes) this.receiver(peer, bytes);
+        if (!bytes) return;
+        try {
+          splitFrames(bytes, (frame) => this.receiver(peer!, frame));
+        } catch {
+          socket.close();
+        }
       });
       socket.addEventListener('close', () => {
         if (peer === undefined) return reject(new NitroError('UNAVAILABLE', 'socket closed before the hello'));
         if (this.sockets.get(peer) !== socket) return;
         this.sockets.delete(peer);
+        this.batcher.forget(peer);
         this.downListener(peer);
       });
       if (socket.readyState === 0) socket.addEventListener('open', () => socket.send(this.id));
@@ -976,7 +1003,7 @@ export class SocketLink implements RpcLink {
   send(peer: string, bytes: Uint8Array): void {
     const socket = this.sockets.get(peer);
     if (!socket) throw new NitroError('UNAVAILABLE', `no socket to ${peer}`);
-    socket.send(bytes);
+    this.batcher.push(peer, bytes);
   }
 
   onMessage(receiver: (peer: string, bytes: Uint8Array) => void): void {
