@@ -235,19 +235,28 @@ function decodeArray(r: Reader, n: number, depth: number): unknown[] {
   return out;
 }
 
+// String keys (the common case) build a plain object directly; the first other key switches
+// to a Map holding every entry.
 function decodeMap(r: Reader, n: number, depth: number): unknown {
   if (2 * n > r.buf.length - r.pos) throw new NitroError('DECODE_ERROR', `map length ${n} exceeds the frame`);
-  const entries: Array<[unknown, unknown]> = [];
-  let stringKeys = true;
+  const obj: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) {
     const k = decodeValue(r, depth + 1);
-    stringKeys &&= typeof k === 'string';
-    entries.push([k, decodeValue(r, depth + 1)]);
+    if (typeof k !== 'string') return decodeMapRest(r, n - i, depth, new Map<unknown, unknown>(Object.entries(obj)), k);
+    const v = decodeValue(r, depth + 1);
+    if (k === '__proto__') Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else obj[k] = v;
   }
-  if (!stringKeys) return new Map(entries);
-  const obj: Record<string, unknown> = {};
-  for (const [k, v] of entries) obj[k as string] = v;
   return obj;
+}
+
+function decodeMapRest(r: Reader, left: number, depth: number, map: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> {
+  map.set(key, decodeValue(r, depth + 1));
+  for (let i = 1; i < left; i++) {
+    const k = decodeValue(r, depth + 1);
+    map.set(k, decodeValue(r, depth + 1));
+  }
+  return map;
 }
 
 function decodeValue(r: Reader, depth: number): unknown {
