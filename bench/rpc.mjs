@@ -1,13 +1,12 @@
 // RPC throughput and latency: two Node processes over WebSocket on loopback, 64 concurrent unary
 // calls of ~100-byte messages, side by side in one run with (a) a raw `ws` echo of the same bytes
-// (the transport's limit) and (b) JSON-RPC 2.0 over `ws`.
+// (the transport's limit) and (b) JSON-RPC 2.0 over `ws`. Two Nitro rows:
+//   * "ws link": the core RPC engine (wasm) through js/src/rpc.ts over SocketLink (frames for one
+//     peer coalesced per microtask into one WebSocket message; no secure link) — the RPC layer;
+//   * "node": two createNode() nodes on the websocket transport — Noise-XX secure link, gossip
+//     membership, discovery by advertisement — what an application gets.
 //
-// The Nitro row runs the core RPC engine (wasm) through js/src/rpc.ts over SocketLink (one binary
-// WebSocket message per RPC frame, no secure link, no gossip node):
-// it measures the RPC layer itself. Once the Node's WebSocket transport lands, add a row that
-// goes through createNode({ transport: websocket(...) }) next to it.
-//
-//   npm run bench -- rpc [--calls N] [--concurrency C]
+//   npm run bench -- rpc [--calls N] [--concurrency C] [--rounds R]
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +19,7 @@ const MESSAGE = { id: 0, user: 'ada@example.org', text: 'the quick brown fox jum
 // --------------------------------------------------------------------------- server process
 
 async function serve(mode) {
+  if (mode === 'node') return serveNode();
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.once('listening', r));
   if (mode === 'nitro') await serveNitro(wss);
@@ -53,14 +53,23 @@ async function serveNitro(wss) {
   wss.on('connection', (ws) => void link.add(ws));
 }
 
+// A full Nitro node (createNode, websocket transport: Noise-XX secure link, gossip membership,
+// discovery by advertisement) serving Echo.Echo; prints its address as the port line.
+async function serveNode() {
+  const { createNode, websocket } = await import('../js/dist/node.js');
+  const node = await createNode({ name: 'echo', transport: websocket({ listen: 0 }) });
+  node.handle('Echo.Echo', async (req) => req);
+  process.stdout.write(`port ${node.address}\n`);
+}
+
 // --------------------------------------------------------------------------- client side
 
 function startServer(mode) {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout.once('data', (d) => {
-      const m = /port (\d+)/.exec(d.toString());
-      m ? resolve({ child, port: Number(m[1]) }) : reject(new Error('server did not start: ' + d));
+      const m = /port (\S+)/.exec(d.toString());
+      m ? resolve({ child, port: /^\d+$/.test(m[1]) ? Number(m[1]) : m[1] }) : reject(new Error('server did not start: ' + d));
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
@@ -160,6 +169,18 @@ async function nitroClient(port) {
   };
 }
 
+// The client is a node too: it dials the server's address and calls through discovery.
+async function nodeClient(address) {
+  const { createNode, websocket } = await import('../js/dist/node.js');
+  const node = await createNode({ name: 'bench-client', transport: websocket({ url: [address] }) });
+  await node.call('echo', 'Echo.Echo', MESSAGE, { timeoutMs: 10000 });  // link up, service discovered
+  return {
+    call: (i) => node.call('echo', 'Echo.Echo', { ...MESSAGE, id: i }, { timeoutMs: 10000 }),
+    close: () => node.close(),
+    bytes: null,
+  };
+}
+
 export async function run(args = []) {
   const opt = (name, def) => {
     const i = args.indexOf(name);
@@ -170,8 +191,10 @@ export async function run(args = []) {
   const rounds = opt('--rounds', 5);
   const { init } = await import('../js/dist/node.js');
   await init();
-  const impls = [['raw ws echo', 'raw', rawClient], ['JSON-RPC 2.0 over ws', 'jsonrpc', jsonRpcClient], ['Nitro RPC (wasm engine, ws link)', 'nitro', nitroClient]];
-  // All three servers stay up and the rounds interleave (raw, JSON-RPC, Nitro, raw, ...), so a
+  const impls = [['raw ws echo', 'raw', rawClient], ['JSON-RPC 2.0 over ws', 'jsonrpc', jsonRpcClient]];
+  impls.push(['Nitro RPC (wasm engine, ws link)', 'nitro', nitroClient]);
+  impls.push(['Nitro node (createNode, websocket transport)', 'node', nodeClient]);
+  // All servers stay up and the rounds interleave (raw, JSON-RPC, Nitro, raw, ...), so a
   // load change on a shared machine hits every implementation alike.
   const running = [];
   for (const [label, mode, makeClient] of impls) {

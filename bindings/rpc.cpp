@@ -376,6 +376,10 @@ class RpcEngineJs {
     }
     return out;
   }
+  // How many live instances `service` has: the cheap question asked before every call.
+  double registry_count(std::string service, double now_ms) {
+    return static_cast<double>(engine_.registry().instances(service, ms(now_ms)).size());
+  }
   // `origin`: the verified publisher ('' = unchecked); an ad may only speak for its origin.
   val apply_advertisement(val bytes, std::string origin, double now_ms) {
     auto ad = rpc::decode_advertisement(bytes_from_js(bytes));
@@ -482,6 +486,7 @@ EMSCRIPTEN_BINDINGS(nitro_rpc) {
       .function("registryUpsert", &RpcEngineJs::registry_upsert)
       .function("registryRemove", &RpcEngineJs::registry_remove)
       .function("registryInstances", &RpcEngineJs::registry_instances)
+      .function("registryCount", &RpcEngineJs::registry_count)
       .function("applyAdvertisement", &RpcEngineJs::apply_advertisement)
       .function("activeCalls", &RpcEngineJs::active_calls);
   emscripten::function("rpcEncodeAdvertisement", &nitro::bind::encode_advertisement);

@@ -11,12 +11,17 @@ import { GrowableBuffer } from './msgpack.js';
 
 export const kBatchBytesMax = 256 * 1024;
 
+const kSpareBuffersMax = 4;
+const kBufferBytesInitial = 16 * 1024;
+
 /** Collects frames per peer and hands each peer's batch to `write` on the next microtask. */
 export class FrameBatcher {
   private readonly pending = new Map<string, GrowableBuffer>();
+  private readonly spare: GrowableBuffer[] = [];  // reused: a batch buffer is grown once, not per burst
   private scheduled = false;
 
-  /** `write(peer, message)` sends one batch; `fail(peer)` is told when that throws. */
+  /** `write(peer, message)` sends one batch; `message` is valid only during the call (copy it to
+   *  keep it). `fail(peer)` is told when `write` throws. */
   constructor(private readonly write: (peer: string, message: Uint8Array) => void,
               private readonly fail: (peer: string) => void) {}
 
@@ -28,7 +33,7 @@ export class FrameBatcher {
       batch = undefined;
     }
     if (!batch) {
-      batch = new GrowableBuffer(Math.min(kBatchBytesMax, Math.max(512, 2 * (frame.length + 5))));
+      batch = this.spare.pop() ?? new GrowableBuffer(kBufferBytesInitial);
       this.pending.set(peer, batch);
     }
     batch.ensure(frame.length + 5);
@@ -51,7 +56,9 @@ export class FrameBatcher {
 
   /** Drops what is pending for `peer` (its link went away). */
   forget(peer: string): void {
+    const batch = this.pending.get(peer);
     this.pending.delete(peer);
+    if (batch) this.recycle(batch);
   }
 
   private send(peer: string, batch: GrowableBuffer): void {
@@ -60,7 +67,14 @@ export class FrameBatcher {
       this.write(peer, batch.buf.subarray(0, batch.pos));
     } catch {
       this.fail(peer);
+    } finally {
+      this.recycle(batch);
     }
+  }
+
+  private recycle(batch: GrowableBuffer): void {
+    batch.pos = 0;
+    if (this.spare.length < kSpareBuffersMax && batch.buf.length <= kBatchBytesMax) this.spare.push(batch);
   }
 }
 

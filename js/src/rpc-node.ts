@@ -79,7 +79,7 @@ const kDiscoveryWaitMsMax = 2000;
  */
 async function discovered(rpc: Rpc, service: string, timeoutMs = kDiscoveryWaitMsMax): Promise<void> {
   const until = Date.now() + Math.min(timeoutMs, kDiscoveryWaitMsMax);
-  while (rpc.registry.instances(service).length === 0 && Date.now() < until) {
+  while (rpc.registry.count(service) === 0 && Date.now() < until) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -146,9 +146,10 @@ export function attachRpc<N extends NitroNode>(node: N, options: NodeRpcOptions 
   const methods: RpcNodeMethods = {
     rpc,
     handle: (method, handler, opts) => rpc.handle(method, handler, opts),
-    call: async (service, method, request, opts) => {
-      if (opts?.peer === undefined) await discovered(rpc, service, opts?.timeoutMs);
-      return rpc.call(service, method, request, opts);
+    call: (service, method, request, opts) => {
+      // The common case (an instance is known) goes straight to the engine, without an await.
+      if (opts?.peer !== undefined || rpc.registry.count(service) > 0) return rpc.call(service, method, request, opts);
+      return discovered(rpc, service, opts?.timeoutMs).then(() => rpc.call(service, method, request, opts));
     },
     stream: (service, method, request, opts) => streamAfterDiscovery(rpc, service, opts?.timeoutMs, () => rpc.stream(service, method, request, opts)),
     clientStream: (service, method, opts) => rpc.clientStream(service, method, opts),

@@ -319,6 +319,8 @@ export class Rpc {
     remove: (service: string, peer: string): void => this.engine.registryRemove(service, peer),
     instances: (service: string): Array<{ peer: string; metadata: Metadata; expiresAtMs: number | null }> =>
       this.engine.registryInstances(service, this.now()),
+    /** How many live instances `service` has (cheaper than instances()). */
+    count: (service: string): number => this.engine.registryCount(service, this.now()),
   };
 
   /** This node's advertisement (the services it serves), for the gossip layer to spread. */
@@ -478,7 +480,9 @@ export class Rpc {
     }
   }
 
-  // Inbound frames wait for the next drain and cross into the engine together with it.
+  // Inbound frames wait for the next drain and cross into the engine together with it. (Working
+  // a burst through in smaller steps, to pipeline two processes, was measured slower: each step
+  // costs a crossing and a link message, and the peer's work overlaps little with it.)
   private receive(peer: string, bytes: Uint8Array): void {
     if (this.closed) return;
     this.inbound.push(peer, bytes);
@@ -960,7 +964,7 @@ export class SocketLink implements RpcLink {
   private receiver: (peer: string, bytes: Uint8Array) => void = () => undefined;
   private downListener: (peer: string) => void = () => undefined;
   private readonly batcher = new FrameBatcher(
-    (peer, message) => this.sockets.get(peer)?.send(message),
+    (peer, message) => this.sockets.get(peer)?.send(message.slice()),  // the socket may queue it
     (peer) => this.sockets.get(peer)?.close());
 
   constructor(readonly id: string) {}
