@@ -141,6 +141,16 @@ test('breaking out of a server stream cancels the handler', async () => {
   close();
 });
 
+test('a request outside the data model is INVALID_ARGUMENT and the calls queued with it still run', async () => {
+  const { nodes, cli, close } = cluster();
+  nodes.srv.handle('Greeter.Hello', async (req) => ({ msg: 'hi ' + req.name }));
+  const first = cli.call('greeter', 'Greeter.Hello', { name: 'a' });
+  await assert.rejects(cli.call('greeter', 'Greeter.Hello', { name: 'b', bad: () => 1 }), (err) => err.code === 'INVALID_ARGUMENT');
+  const third = cli.call('greeter', 'Greeter.Hello', { name: 'c' });
+  assert.deepEqual(await Promise.all([first, third]), [{ msg: 'hi a' }, { msg: 'hi c' }]);
+  close();
+});
+
 test('unknown service and unknown method are UNIMPLEMENTED', async () => {
   const { nodes, cli, close } = cluster();
   nodes.srv.handle('Greeter.Hello', async () => 'hi');

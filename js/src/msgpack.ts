@@ -35,9 +35,10 @@ export class GrowableBuffer {
   }
 }
 
-class Writer extends GrowableBuffer {
-  constructor() {
-    super(256);
+/** A GrowableBuffer that msgpack can be encoded into (encodeInto). */
+export class Writer extends GrowableBuffer {
+  constructor(initialBytes = 256) {
+    super(initialBytes);
   }
 
   u8(v: number): void {
@@ -176,6 +177,18 @@ export function encode(value: unknown): Uint8Array {
   shared.pos = 0;
   encodeValue(shared, value, 0);
   return shared.buf.slice(0, shared.pos);
+}
+
+/** Appends the encoding of `value` to `w` (no intermediate buffer). On a value outside the data
+ *  model it throws INVALID_ARGUMENT with `w.pos` back where it was. */
+export function encodeInto(w: Writer, value: unknown): void {
+  const start = w.pos;
+  try {
+    encodeValue(w, value, 0);
+  } catch (err) {
+    w.pos = start;
+    throw err;
+  }
 }
 
 class Reader {

@@ -15,7 +15,7 @@
 //   * optionally `onPeerDown(listener)`: the link reports a peer it lost.
 import { errorFor, NitroError } from './errors.js';
 import type { ErrorCode } from './errors.js';
-import { decode as decodeMsgpack, encode as encodeMsgpack, GrowableBuffer } from './msgpack.js';
+import { decode as decodeMsgpack, encode as encodeMsgpack, encodeInto, Writer } from './msgpack.js';
 import { getModule } from './wasm.js';
 import { FrameBatcher, splitFrames } from './rpc-batch.js';
 
@@ -276,7 +276,7 @@ export class Rpc {
   /** Unary call. Rejects with a NitroError subclass carrying a stable `code`. */
   call<Res = unknown>(service: string, method: string, request: unknown, options: CallOptions = {}): Promise<Res> {
     const info = this.info(service, method, 'unary', request, options);
-    return this.intercept(info, (i) => this.open(i).then((c) => c.result)) as Promise<Res>;
+    return this.intercept(info, (i) => this.open(i).result) as Promise<Res>;
   }
 
   /** Server streaming: iterate the handler's messages with `for await`; breaking out cancels. */
@@ -376,7 +376,7 @@ export class Rpc {
 
   private openIntercepted(info: ClientCallInfo): Promise<OpenCall> {
     let opened: OpenCall | undefined;
-    const p = this.intercept(info, async (i) => (opened = await this.open(i))).then(() => {
+    const p = this.intercept(info, async (i) => (opened = this.open(i))).then(() => {
       if (!opened) throw new NitroError('FAILED_PRECONDITION', 'a client interceptor did not call next()');
       return opened;
     });
@@ -395,24 +395,24 @@ export class Rpc {
     return decodeMsgpack(bytes);
   }
 
-  private async open(info: ClientCallInfo): Promise<OpenCall> {
+  // Starts a call (synchronously: throws on a bad request). A unary start is queued for the next
+  // step() crossing, its msgpack request encoded straight into the queue; a failure to start comes
+  // back as the call's `done` event and rejects `result` like any other outcome. Streams start at
+  // once: their send/end calls need the engine to know the call.
+  private open(info: ClientCallInfo): OpenCall {
     const o = info.options;
     const contentType = o.contentType ?? 'msgpack';
     if (o.signal?.aborted) throw new NitroError('CANCELLED', 'the call was aborted before it started');
-    const carriesRequest = info.kind === 'unary' || info.kind === 'server';
-    const payload = carriesRequest ? this.encode(info.request, contentType) : EMPTY;
-    const args = [o.peer ?? '', info.service, info.method, packMetadata(info.metadata), payload, contentType === 'json' ? 1 : 0,
-      STREAM_KINDS.indexOf(info.kind), o.timeoutMs ?? 30000, o.attemptTimeoutMs ?? 0, o.idempotent ?? false,
-      o.retries ?? 0, STRATEGIES.indexOf(o.strategy ?? 'round-robin'), o.key ?? ''] as const;
+    const metadata = packMetadata(info.metadata);
     let handle: number;
     if (info.kind === 'unary') {
-      // Queued for the next step() crossing; a failure to start comes back as the call's `done`
-      // event and rejects `result` like any other outcome. (Streams start at once: their
-      // send/end calls need the engine to know the call.)
       handle = this.reserveHandle();
-      this.inbound.start(handle, ...args);
+      this.inbound.start(handle, info, metadata, contentType === 'json' ? this.encode(info.request, contentType) : null);
     } else {
-      const h = this.engine.startCall(...args, this.now());
+      const payload = info.kind === 'server' ? this.encode(info.request, contentType) : EMPTY;
+      const h = this.engine.startCall(o.peer ?? '', info.service, info.method, metadata, payload, contentType === 'json' ? 1 : 0,
+        STREAM_KINDS.indexOf(info.kind), o.timeoutMs ?? 30000, o.attemptTimeoutMs ?? 0, o.idempotent ?? false,
+        o.retries ?? 0, STRATEGIES.indexOf(o.strategy ?? 'round-robin'), o.key ?? '', this.now());
       if (typeof h !== 'number') throw errorFor(h.code, h.message);
       handle = h;
     }
@@ -716,7 +716,7 @@ class ServerContext implements HandlerContext {
 
 /** Input for the engine's next step() (layout in bindings/rpc.cpp): frames received and handler
  *  responses since the last drain, so they cross into wasm together. */
-class InboundQueue extends GrowableBuffer {
+class InboundQueue extends Writer {
   constructor() {
     super(4096);
   }
@@ -740,27 +740,42 @@ class InboundQueue extends GrowableBuffer {
     this.str(trailer);
     this.bin(details);
   }
-  start(handle: number, peer: string, service: string, method: string, metadata: string, payload: Uint8Array,
-        content: number, kind: number, timeoutMs: number, attemptTimeoutMs: number, idempotent: boolean,
-        retries: number, strategy: number, key: string): void {
+  // A unary call start: a JSON request comes encoded, a msgpack one is encoded in place. Throws with the
+  // queue unchanged when it cannot be encoded.
+  start(handle: number, info: ClientCallInfo, metadata: string, jsonPayload: Uint8Array | null): void {
+    const o = info.options;
+    const start = this.pos;
     this.ensure(9);
     this.buf[this.pos++] = 3;
     this.f64(handle);
-    this.str(peer);
-    this.str(service);
-    this.str(method);
+    this.str(o.peer ?? '');
+    this.str(info.service);
+    this.str(info.method);
     this.str(metadata);
-    this.bin(payload);
+    if (jsonPayload) {
+      this.bin(jsonPayload);
+    } else {
+      this.ensure(4);
+      const lengthAt = this.pos;
+      this.pos += 4;
+      try {
+        encodeInto(this, info.request);
+      } catch (err) {
+        this.pos = start;
+        throw err;
+      }
+      this.view.setUint32(lengthAt, this.pos - lengthAt - 4, true);
+    }
     this.ensure(32);
-    this.buf[this.pos++] = content;
-    this.buf[this.pos++] = kind;
-    this.f64(timeoutMs);
-    this.f64(attemptTimeoutMs);
-    this.buf[this.pos++] = idempotent ? 1 : 0;
-    this.view.setUint32(this.pos, retries >>> 0, true);
+    this.buf[this.pos++] = jsonPayload ? 1 : 0;  // content type
+    this.buf[this.pos++] = STREAM_KINDS.indexOf(info.kind);
+    this.f64(o.timeoutMs ?? 30000);
+    this.f64(o.attemptTimeoutMs ?? 0);
+    this.buf[this.pos++] = o.idempotent ? 1 : 0;
+    this.view.setUint32(this.pos, (o.retries ?? 0) >>> 0, true);
     this.pos += 4;
-    this.buf[this.pos++] = strategy;
-    this.str(key);
+    this.buf[this.pos++] = STRATEGIES.indexOf(o.strategy ?? 'round-robin');
+    this.str(o.key ?? '');
   }
   cancel(handle: number): void {
     this.ensure(9);
