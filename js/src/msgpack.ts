@@ -228,17 +228,22 @@ function safe(v: bigint): number | bigint {
   return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
 }
 
-function decodeStr(r: Reader, n: number): string {
-  const b = r.bytes(n);
-  if (n < 32) {
-    let s = '';
-    for (let i = 0; i < n; i++) {
-      if (b[i] > 0x7f) return utf8Decoder.decode(b);
-      s += String.fromCharCode(b[i]);
-    }
-    return s;
+const lenientDecoder = new TextDecoder('utf-8');
+
+/** UTF-8 bytes as a string: invalid UTF-8 throws (DECODE_ERROR via decode()), or with `lenient`
+ *  becomes U+FFFD. Short ASCII strings skip TextDecoder, and come out flat: built char by char
+ *  with `+=` they would be ropes, slow to hash as Map keys (peer ids) and to read. */
+export function utf8String(b: Uint8Array, lenient = false): string {
+  const decoder = lenient ? lenientDecoder : utf8Decoder;
+  if (b.length > 64) return decoder.decode(b);
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] > 0x7f) return decoder.decode(b);
   }
-  return utf8Decoder.decode(b);
+  return String.fromCharCode.apply(null, b as unknown as number[]);
+}
+
+function decodeStr(r: Reader, n: number): string {
+  return utf8String(r.bytes(n));
 }
 
 function decodeArray(r: Reader, n: number, depth: number): unknown[] {

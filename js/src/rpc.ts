@@ -15,7 +15,7 @@
 //   * optionally `onPeerDown(listener)`: the link reports a peer it lost.
 import { errorFor, NitroError } from './errors.js';
 import type { ErrorCode } from './errors.js';
-import { decode as decodeMsgpack, encode as encodeMsgpack, encodeInto, Writer } from './msgpack.js';
+import { decode as decodeMsgpack, encode as encodeMsgpack, encodeInto, utf8String, Writer } from './msgpack.js';
 import { getModule } from './wasm.js';
 import { FrameBatcher, splitFrames } from './rpc-batch.js';
 
@@ -853,14 +853,7 @@ class BatchReader {
   }
   str(): string {
     const n = this.u32();
-    let s = '';
-    let ascii = true;
-    for (let i = 0; i < n; i++) {
-      const c = this.bytes[this.offset + i];
-      if (c > 0x7f) { ascii = false; break; }
-      s += String.fromCharCode(c);
-    }
-    if (!ascii) s = textDecoder.decode(this.bytes.subarray(this.offset, this.offset + n));
+    const s = utf8String(this.bytes.subarray(this.offset, this.offset + n), true);  // peers' text: never throws
     this.offset += n;
     return s;
   }
