@@ -1,14 +1,14 @@
 // RPC throughput and latency: two Node processes over WebSocket on loopback, 64 concurrent unary
 // calls of ~100-byte messages, side by side in one run with (a) a raw `ws` echo of the same bytes
-// (the transport's limit) and (b) JSON-RPC 2.0 over `ws`.
+// (the transport's limit) and (b) JSON-RPC 2.0 over `ws`. Two Nitro rows:
+//   * "ws link": the core RPC engine (wasm) through js/src/rpc.ts over SocketLink (frames for one
+//     peer coalesced per microtask into one WebSocket message; no secure link) — the RPC layer;
+//   * "node": two createNode() nodes on the websocket transport — Noise-XX secure link, gossip
+//     membership, discovery by advertisement — what an application gets.
 //
-// The Nitro row runs the core RPC engine (wasm) through js/src/rpc.ts over SocketLink (one binary
-// WebSocket message per RPC frame, no secure link, no gossip node):
-// it measures the RPC layer itself. Once the Node's WebSocket transport lands, add a row that
-// goes through createNode({ transport: websocket(...) }) next to it.
-//
-//   npm run bench -- rpc [--calls N] [--concurrency C]
+//   npm run bench -- rpc [--calls N] [--concurrency C] [--rounds R]
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -19,6 +19,7 @@ const MESSAGE = { id: 0, user: 'ada@example.org', text: 'the quick brown fox jum
 // --------------------------------------------------------------------------- server process
 
 async function serve(mode) {
+  if (mode === 'node') return serveNode();
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.once('listening', r));
   if (mode === 'nitro') await serveNitro(wss);
@@ -52,14 +53,23 @@ async function serveNitro(wss) {
   wss.on('connection', (ws) => void link.add(ws));
 }
 
+// A full Nitro node (createNode, websocket transport: Noise-XX secure link, gossip membership,
+// discovery by advertisement) serving Echo.Echo; prints its address as the port line.
+async function serveNode() {
+  const { createNode, websocket } = await import('../js/dist/node.js');
+  const node = await createNode({ name: 'echo', transport: websocket({ listen: 0 }) });
+  node.handle('Echo.Echo', async (req) => req);
+  process.stdout.write(`port ${node.address}\n`);
+}
+
 // --------------------------------------------------------------------------- client side
 
 function startServer(mode) {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout.once('data', (d) => {
-      const m = /port (\d+)/.exec(d.toString());
-      m ? resolve({ child, port: Number(m[1]) }) : reject(new Error('server did not start: ' + d));
+      const m = /port (\S+)/.exec(d.toString());
+      m ? resolve({ child, port: /^\d+$/.test(m[1]) ? Number(m[1]) : m[1] }) : reject(new Error('server did not start: ' + d));
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
@@ -71,10 +81,22 @@ async function connect(port) {
   return ws;
 }
 
-// Runs `calls` calls with `concurrency` in flight; `call(i)` returns a promise. Latencies in ms.
-async function drive(call, calls, concurrency) {
+// CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere.
+function cpuSecondsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;  // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
+// Runs `calls` calls with `concurrency` in flight; `call(i)` returns a promise. Latencies in ms;
+// `cpuUs`: CPU microseconds per call, client and server process together.
+async function drive(call, calls, concurrency, serverPid) {
   const latencies = new Float64Array(calls);
   let next = 0;
+  const cpu0 = cpuSecondsOf(process.pid) + cpuSecondsOf(serverPid);
   const start = performance.now();
   async function worker() {
     while (next < calls) {
@@ -86,8 +108,9 @@ async function drive(call, calls, concurrency) {
   }
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - start) / 1000;
+  const cpuUs = ((cpuSecondsOf(process.pid) + cpuSecondsOf(serverPid) - cpu0) * 1e6) / calls;
   const sorted = Array.from(latencies).sort((a, b) => a - b);
-  return { rate: calls / seconds, p50: sorted[Math.floor(calls * 0.5)], p99: sorted[Math.floor(calls * 0.99)] };
+  return { rate: calls / seconds, p50: sorted[Math.floor(calls * 0.5)], p99: sorted[Math.floor(calls * 0.99)], cpuUs };
 }
 
 async function rawClient(port) {
@@ -146,6 +169,18 @@ async function nitroClient(port) {
   };
 }
 
+// The client is a node too: it dials the server's address and calls through discovery.
+async function nodeClient(address) {
+  const { createNode, websocket } = await import('../js/dist/node.js');
+  const node = await createNode({ name: 'bench-client', transport: websocket({ url: [address] }) });
+  await node.call('echo', 'Echo.Echo', MESSAGE, { timeoutMs: 10000 });  // link up, service discovered
+  return {
+    call: (i) => node.call('echo', 'Echo.Echo', { ...MESSAGE, id: i }, { timeoutMs: 10000 }),
+    close: () => node.close(),
+    bytes: null,
+  };
+}
+
 export async function run(args = []) {
   const opt = (name, def) => {
     const i = args.indexOf(name);
@@ -156,18 +191,20 @@ export async function run(args = []) {
   const rounds = opt('--rounds', 5);
   const { init } = await import('../js/dist/node.js');
   await init();
-  const impls = [['raw ws echo', 'raw', rawClient], ['JSON-RPC 2.0 over ws', 'jsonrpc', jsonRpcClient], ['Nitro RPC (wasm engine, ws link)', 'nitro', nitroClient]];
-  // All three servers stay up and the rounds interleave (raw, JSON-RPC, Nitro, raw, ...), so a
+  const impls = [['raw ws echo', 'raw', rawClient], ['JSON-RPC 2.0 over ws', 'jsonrpc', jsonRpcClient]];
+  impls.push(['Nitro RPC (wasm engine, ws link)', 'nitro', nitroClient]);
+  impls.push(['Nitro node (createNode, websocket transport)', 'node', nodeClient]);
+  // All servers stay up and the rounds interleave (raw, JSON-RPC, Nitro, raw, ...), so a
   // load change on a shared machine hits every implementation alike.
   const running = [];
   for (const [label, mode, makeClient] of impls) {
     const { child, port } = await startServer(mode);
     const client = await makeClient(port);
-    await drive(client.call, Math.min(2000, calls), concurrency);  // warm-up (JIT, wasm tiers)
+    await drive(client.call, Math.min(2000, calls), concurrency, child.pid);  // warm-up (JIT, wasm tiers)
     running.push({ label, child, client, samples: [] });
   }
   for (let r = 0; r < rounds; r++) {
-    for (const impl of running) impl.samples.push(await drive(impl.client.call, calls, concurrency));
+    for (const impl of running) impl.samples.push(await drive(impl.client.call, calls, concurrency, impl.child.pid));
     console.error(`rpc: round ${r + 1}/${rounds} done`);
   }
   const results = {};
@@ -176,11 +213,13 @@ export async function run(args = []) {
     child.kill();
     results[label] = {
       rate: median(samples.map((s) => s.rate)), p50: median(samples.map((s) => s.p50)), p99: median(samples.map((s) => s.p99)),
+      cpuUs: median(samples.map((s) => s.cpuUs)),
     };
   }
   const base = results['raw ws echo'].rate;
-  console.log(table(['implementation', 'calls/s', 'vs raw ws', 'p50 ms', 'p99 ms'],
-    Object.entries(results).map(([k, v]) => [k, v.rate, `${((100 * v.rate) / base).toFixed(0)}%`, v.p50.toFixed(2), v.p99.toFixed(2)])));
+  console.log(table(['implementation', 'calls/s', 'vs raw ws', 'p50 ms', 'p99 ms', 'CPU µs/call'],
+    Object.entries(results).map(([k, v]) => [k, v.rate, `${((100 * v.rate) / base).toFixed(0)}%`, v.p50.toFixed(2), v.p99.toFixed(2), v.cpuUs.toFixed(1)])));
+  console.log(`CPU µs/call: client and server process together (user + system, from /proc).`);
   console.log(`\n${concurrency} calls in flight, ${calls} calls per round, median of ${rounds} interleaved rounds; each server in its own Node process, loopback.`);
 }
 

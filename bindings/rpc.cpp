@@ -1,6 +1,7 @@
 // Embind glue for the RPC engine (nitro/rpc.h): JS objects <-> CallOptions / Event / Transmit.
 // Glue only: every decision is the engine's. Payloads cross as raw bytes (the TS layer encodes
 // them with the core codec or as JSON text); call handles are small integers, exact as doubles.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -180,8 +181,7 @@ class BatchWriter {
 // Reads step() input; any overrun marks the reader failed and stops the batch.
 class BatchInput {
  public:
-  explicit BatchInput(const std::string& bytes)
-      : p_(reinterpret_cast<const std::uint8_t*>(bytes.data())), n_(bytes.size()) {}
+  explicit BatchInput(std::span<const std::uint8_t> bytes) : p_(bytes.data()), n_(bytes.size()) {}
   bool done() const { return pos_ >= n_; }
   bool ok() const { return ok_; }
   std::uint8_t u8() { return need(1) ? p_[pos_++] : 0; }
@@ -256,10 +256,14 @@ class RpcEngineJs {
   //                                                              Engine::start_reserved_call)
   //   u8 4, f64 call                                             a cancel (no-op once ended)
   // Malformed frames are dropped; a respond for a call that already ended (cancelled, timed
-  // out) is a no-op. Byte arguments arrive as std::string: embind copies a Uint8Array into it
-  // directly, with no emscripten::val property traffic.
-  val step(const std::string& input, double now_ms) {
-    BatchInput in(input);
+  // out) is a no-op. The input crosses without embind marshalling: the TS layer writes it into
+  // the view input_view(n) returns, then calls step(n, now_ms).
+  val input_view(double n) {
+    input_.resize(static_cast<std::size_t>(n));
+    return val(emscripten::typed_memory_view(input_.size(), input_.data()));
+  }
+  val step(double n, double now_ms) {
+    BatchInput in(std::span<const std::uint8_t>(input_.data(), std::min(input_.size(), static_cast<std::size_t>(n))));
     while (!in.done() && in.ok()) {
       std::uint8_t type = in.u8();
       if (type == 1) {
@@ -281,6 +285,8 @@ class RpcEngineJs {
   }
 
   // The batch starts with f64 next_deadline (-1: none), so scheduling needs no extra crossing.
+  // Returns a view into wasm memory, valid until the next call into the engine: the TS layer
+  // copies it once (one memcpy instead of embind's per-value conversions).
   val drain() {
     batch_.clear();
     auto deadline = engine_.next_deadline();
@@ -291,7 +297,7 @@ class RpcEngineJs {
       batch_.bin(t->bytes);
     }
     while (auto e = engine_.poll_event()) batch_.event(*e);
-    return bytes_to_js(batch_.bytes());
+    return val(emscripten::typed_memory_view(batch_.bytes().size(), batch_.bytes().data()));
   }
 
   void serve(std::string service) { engine_.serve(service); }
@@ -370,6 +376,10 @@ class RpcEngineJs {
     }
     return out;
   }
+  // How many live instances `service` has: the cheap question asked before every call.
+  double registry_count(std::string service, double now_ms) {
+    return static_cast<double>(engine_.registry().instances(service, ms(now_ms)).size());
+  }
   // `origin`: the verified publisher ('' = unchecked); an ad may only speak for its origin.
   val apply_advertisement(val bytes, std::string origin, double now_ms) {
     auto ad = rpc::decode_advertisement(bytes_from_js(bytes));
@@ -433,6 +443,7 @@ class RpcEngineJs {
 
   rpc::Engine engine_;
   BatchWriter batch_;
+  Bytes input_;  // step() input, written by the TS layer through input_view()
 };
 
 // [service names], ttlMs -> advertisement bytes for `peer`.
@@ -458,6 +469,7 @@ EMSCRIPTEN_BINDINGS(nitro_rpc) {
       .function("pollEvent", &RpcEngineJs::poll_event)
       .function("drain", &RpcEngineJs::drain)
       .function("step", &RpcEngineJs::step)
+      .function("inputView", &RpcEngineJs::input_view)
       .function("nextDeadline", &RpcEngineJs::next_deadline)
       .function("peerDown", &RpcEngineJs::peer_down)
       .function("serve", &RpcEngineJs::serve)
@@ -474,6 +486,7 @@ EMSCRIPTEN_BINDINGS(nitro_rpc) {
       .function("registryUpsert", &RpcEngineJs::registry_upsert)
       .function("registryRemove", &RpcEngineJs::registry_remove)
       .function("registryInstances", &RpcEngineJs::registry_instances)
+      .function("registryCount", &RpcEngineJs::registry_count)
       .function("applyAdvertisement", &RpcEngineJs::apply_advertisement)
       .function("activeCalls", &RpcEngineJs::active_calls);
   emscripten::function("rpcEncodeAdvertisement", &nitro::bind::encode_advertisement);

@@ -141,6 +141,16 @@ test('breaking out of a server stream cancels the handler', async () => {
   close();
 });
 
+test('a request outside the data model is INVALID_ARGUMENT and the calls queued with it still run', async () => {
+  const { nodes, cli, close } = cluster();
+  nodes.srv.handle('Greeter.Hello', async (req) => ({ msg: 'hi ' + req.name }));
+  const first = cli.call('greeter', 'Greeter.Hello', { name: 'a' });
+  await assert.rejects(cli.call('greeter', 'Greeter.Hello', { name: 'b', bad: () => 1 }), (err) => err.code === 'INVALID_ARGUMENT');
+  const third = cli.call('greeter', 'Greeter.Hello', { name: 'c' });
+  assert.deepEqual(await Promise.all([first, third]), [{ msg: 'hi a' }, { msg: 'hi c' }]);
+  close();
+});
+
 test('unknown service and unknown method are UNIMPLEMENTED', async () => {
   const { nodes, cli, close } = cluster();
   nodes.srv.handle('Greeter.Hello', async () => 'hi');
@@ -290,6 +300,13 @@ test('the payload msgpack (js/src/msgpack.ts) is byte-identical to the core code
     assert.throws(() => decode(new Uint8Array(bad)), (err) => err.code === 'DECODE_ERROR');
   }
   assert.throws(() => encode(() => 1), (err) => err.code === 'INVALID_ARGUMENT');
+  // A map whose keys turn non-string midway becomes a Map of every entry; a "__proto__" key is
+  // an own property, never the object's prototype.
+  assert.deepEqual(decode(encode(new Map([['a', 1], [2, 'b'], ['c', 3]]))), new Map([['a', 1], [2, 'b'], ['c', 3]]));
+  const tricky = decode(new Uint8Array([0x81, 0xa9, ...Buffer.from('__proto__'), 0x81, 0xa1, 0x78, 0x01]));
+  assert.equal(Object.getPrototypeOf(tricky), Object.prototype);
+  assert.deepEqual(Object.keys(tricky), ['__proto__']);
+  assert.equal(tricky.x, undefined);
 });
 
 test('over WebSocket between processes: every call kind, errors, deadlines, cancellation', async () => {

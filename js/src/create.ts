@@ -4,7 +4,7 @@ import { unwrap, NitroError } from './errors.js';
 import { init, getModule } from './wasm.js';
 import type { CoreConfig, NodeCore, NodeTuning } from './host/core.js';
 import { NitroNode } from './host/node.js';
-import { attachRpc, type RpcNodeMethods } from './rpc-node.js';
+import { attachRpc, type NodeRpcOptions, type RpcNodeMethods } from './rpc-node.js';
 import { NodeRecords } from './host/records.js';
 import type { DocStore } from './store.js';
 import type { Transport, TransportSink } from './host/transport.js';
@@ -32,6 +32,8 @@ export interface CreateNodeOptions extends NodeTuning {
   joinTimeoutMs?: number;
   /** publish/sendDirect reject with RESOURCE_EXHAUSTED above this many unsent transport bytes (8 MiB). */
   sendBufferBytesMax?: number;
+  /** RPC settings: advertisement TTL and period, stream window, retransmit. */
+  rpc?: NodeRpcOptions;
 }
 
 const kSeedBytes = 32;
@@ -121,5 +123,5 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
   const hasContacts = config.bootstrap.length > 0 || node.passiveView().length > 0;
   if (joinTimeoutMs > 0 && hasContacts) await node.joined(joinTimeoutMs);
   // Every node speaks RPC: handle/call/stream/clientStream/bidi, with services advertised by gossip.
-  return attachRpc(node);
+  return attachRpc(node, options.rpc);
 }

@@ -35,9 +35,10 @@ export class GrowableBuffer {
   }
 }
 
-class Writer extends GrowableBuffer {
-  constructor() {
-    super(256);
+/** A GrowableBuffer that msgpack can be encoded into (encodeInto). */
+export class Writer extends GrowableBuffer {
+  constructor(initialBytes = 256) {
+    super(initialBytes);
   }
 
   u8(v: number): void {
@@ -178,6 +179,18 @@ export function encode(value: unknown): Uint8Array {
   return shared.buf.slice(0, shared.pos);
 }
 
+/** Appends the encoding of `value` to `w` (no intermediate buffer). On a value outside the data
+ *  model it throws INVALID_ARGUMENT with `w.pos` back where it was. */
+export function encodeInto(w: Writer, value: unknown): void {
+  const start = w.pos;
+  try {
+    encodeValue(w, value, 0);
+  } catch (err) {
+    w.pos = start;
+    throw err;
+  }
+}
+
 class Reader {
   pos = 0;
   readonly view: DataView;
@@ -215,17 +228,22 @@ function safe(v: bigint): number | bigint {
   return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
 }
 
-function decodeStr(r: Reader, n: number): string {
-  const b = r.bytes(n);
-  if (n < 32) {
-    let s = '';
-    for (let i = 0; i < n; i++) {
-      if (b[i] > 0x7f) return utf8Decoder.decode(b);
-      s += String.fromCharCode(b[i]);
-    }
-    return s;
+const lenientDecoder = new TextDecoder('utf-8');
+
+/** UTF-8 bytes as a string: invalid UTF-8 throws (DECODE_ERROR via decode()), or with `lenient`
+ *  becomes U+FFFD. Short ASCII strings skip TextDecoder, and come out flat: built char by char
+ *  with `+=` they would be ropes, slow to hash as Map keys (peer ids) and to read. */
+export function utf8String(b: Uint8Array, lenient = false): string {
+  const decoder = lenient ? lenientDecoder : utf8Decoder;
+  if (b.length > 64) return decoder.decode(b);
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] > 0x7f) return decoder.decode(b);
   }
-  return utf8Decoder.decode(b);
+  return String.fromCharCode.apply(null, b as unknown as number[]);
+}
+
+function decodeStr(r: Reader, n: number): string {
+  return utf8String(r.bytes(n));
 }
 
 function decodeArray(r: Reader, n: number, depth: number): unknown[] {
@@ -235,19 +253,28 @@ function decodeArray(r: Reader, n: number, depth: number): unknown[] {
   return out;
 }
 
+// String keys (the common case) build a plain object directly; the first other key switches
+// to a Map holding every entry.
 function decodeMap(r: Reader, n: number, depth: number): unknown {
   if (2 * n > r.buf.length - r.pos) throw new NitroError('DECODE_ERROR', `map length ${n} exceeds the frame`);
-  const entries: Array<[unknown, unknown]> = [];
-  let stringKeys = true;
+  const obj: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) {
     const k = decodeValue(r, depth + 1);
-    stringKeys &&= typeof k === 'string';
-    entries.push([k, decodeValue(r, depth + 1)]);
+    if (typeof k !== 'string') return decodeMapRest(r, n - i, depth, new Map<unknown, unknown>(Object.entries(obj)), k);
+    const v = decodeValue(r, depth + 1);
+    if (k === '__proto__') Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else obj[k] = v;
   }
-  if (!stringKeys) return new Map(entries);
-  const obj: Record<string, unknown> = {};
-  for (const [k, v] of entries) obj[k as string] = v;
   return obj;
+}
+
+function decodeMapRest(r: Reader, left: number, depth: number, map: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> {
+  map.set(key, decodeValue(r, depth + 1));
+  for (let i = 1; i < left; i++) {
+    const k = decodeValue(r, depth + 1);
+    map.set(k, decodeValue(r, depth + 1));
+  }
+  return map;
 }
 
 function decodeValue(r: Reader, depth: number): unknown {

@@ -5,6 +5,7 @@
 // Same engine and wire as the C++ NodeRpc protocol (core/include/nitro/rpc_node.h).
 import type { NitroNode } from './host/node.js';
 import { Rpc } from './rpc.js';
+import { FrameBatcher, splitFrames } from './rpc-batch.js';
 import type {
   BidiStream, CallOptions, ClientInterceptor, ClientStream, RpcLink, RpcOptions, ServerInterceptor, StreamKind,
 } from './rpc.js';
@@ -31,24 +32,36 @@ export interface RpcNodeMethods {
   useRpc(interceptors: { client?: ClientInterceptor; server?: ServerInterceptor }): void;
 }
 
-/** An RpcLink over the node's direct channel "rpc". */
+/** An RpcLink over the node's direct channel "rpc"; the frames for one peer within a microtask
+ *  travel as one direct message (rpc-batch.ts), so a burst costs one seal and one write. */
 export function nodeLink(node: NitroNode): RpcLink {
   let down: (peer: string) => void = () => undefined;
+  // A rejected send (no address, backpressure) means the batch did not leave: fail that peer's
+  // calls now rather than at their deadlines.
+  const batcher = new FrameBatcher(
+    (peer, message) => { node.sendDirect(peer, RPC_CHANNEL, message).catch(() => down(peer)); },
+    (peer) => down(peer));
   return {
     id: node.id,
     send(peer, bytes) {
-      // Rejections (no address, backpressure) mean the frame did not leave: fail that peer's
-      // calls now rather than at their deadlines.
-      node.sendDirect(peer, RPC_CHANNEL, bytes).catch(() => down(peer));
+      batcher.push(peer, bytes);
     },
     onMessage(receiver) {
       node.on('direct', (m) => {
-        if (m.channel === RPC_CHANNEL) receiver(m.from, m.bytes);
+        if (m.channel !== RPC_CHANNEL) return;
+        try {
+          splitFrames(m.bytes, (frame) => receiver(m.from, frame));
+        } catch {
+          // a malformed batch from an authenticated peer: dropped whole (the engine retransmits)
+        }
       });
     },
     onPeerDown(listener) {
       down = listener;
-      node.on('peer:down', (e) => listener(e.id));
+      node.on('peer:down', (e) => {
+        batcher.forget(e.id);
+        listener(e.id);
+      });
     },
   };
 }
@@ -66,7 +79,7 @@ const kDiscoveryWaitMsMax = 2000;
  */
 async function discovered(rpc: Rpc, service: string, timeoutMs = kDiscoveryWaitMsMax): Promise<void> {
   const until = Date.now() + Math.min(timeoutMs, kDiscoveryWaitMsMax);
-  while (rpc.registry.instances(service).length === 0 && Date.now() < until) {
+  while (rpc.registry.count(service) === 0 && Date.now() < until) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -133,9 +146,10 @@ export function attachRpc<N extends NitroNode>(node: N, options: NodeRpcOptions 
   const methods: RpcNodeMethods = {
     rpc,
     handle: (method, handler, opts) => rpc.handle(method, handler, opts),
-    call: async (service, method, request, opts) => {
-      if (opts?.peer === undefined) await discovered(rpc, service, opts?.timeoutMs);
-      return rpc.call(service, method, request, opts);
+    call: (service, method, request, opts) => {
+      // The common case (an instance is known) goes straight to the engine, without an await.
+      if (opts?.peer !== undefined || rpc.registry.count(service) > 0) return rpc.call(service, method, request, opts);
+      return discovered(rpc, service, opts?.timeoutMs).then(() => rpc.call(service, method, request, opts));
     },
     stream: (service, method, request, opts) => streamAfterDiscovery(rpc, service, opts?.timeoutMs, () => rpc.stream(service, method, request, opts)),
     clientStream: (service, method, opts) => rpc.clientStream(service, method, opts),

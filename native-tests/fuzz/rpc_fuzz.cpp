@@ -1,4 +1,5 @@
-// Fuzz target: the RPC frame and advertisement decoders must be total, and whatever they accept
+// Fuzz target: the RPC frame and advertisement decoders must be total, the frame decoder must agree
+// with the Value-tree reference decoder (rpc_frame_reference.h), and whatever they accept
 // must re-encode to bytes that decode to the same frame (canonical round trip). The bytes are
 // also fed to a live engine pair (client with one open call, server with methods registered):
 // no input may crash it or break its bounds.
@@ -7,11 +8,15 @@
 #include <span>
 
 #include "nitro/rpc.h"
+#include "../rpc_frame_reference.h"
 
 namespace {
 
 void check_frame(std::span<const std::uint8_t> bytes) {
   auto f = nitro::rpc::decode_frame(bytes);
+  auto ref = nitro::rpc::reference::decode_frame(bytes);  // differential: same verdict, same frame
+  if (f.ok() != ref.ok()) std::abort();
+  if (f.ok() && nitro::rpc::encode_frame(*f) != nitro::rpc::encode_frame(*ref)) std::abort();
   if (!f.ok()) {
     if (f.status().code() != nitro::Code::kDecodeError) std::abort();
     return;

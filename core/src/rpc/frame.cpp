@@ -1,6 +1,11 @@
-// RPC frame codec: msgpack arrays (see nitro/rpc.h for the layout). Decoding goes through the
-// bounded Value decoder, then every field is type- and range-checked; any violation is a
-// kDecodeError and nothing is returned half-built.
+// RPC frame codec: msgpack arrays (see nitro/rpc.h for the layout), written and read directly,
+// with no Value tree in between (frames are on every call's hot path). Encoding uses msgpack-c's
+// packer, so the bytes are exactly what codec::encode gives for the same array. Decoding walks
+// the bytes with a bounded cursor: every field is type- and range-checked, extra trailing fields
+// (a later minor version) are skipped under the codec's own limits, and any violation is a
+// kDecodeError with nothing returned half-built.
+#include <msgpack.hpp>
+
 #include <string>
 
 #include "nitro/codec.h"
@@ -9,129 +14,279 @@
 namespace nitro::rpc {
 namespace {
 
-Value metadata_value(const Metadata& md) {
-  Map m;
-  m.reserve(md.size());
-  for (const auto& [k, v] : md) m.emplace_back(Value{k}, Value{v});
-  return Value{std::move(m)};
+constexpr std::size_t kDepthMax = 16;              // as codec::Limits for the whole frame
+constexpr std::uint32_t kCollectionLenMax = 4096;
+
+struct BytesWriter {
+  Bytes& out;
+  void write(const char* data, std::size_t len) { out.insert(out.end(), data, data + len); }
+};
+using Packer = msgpack::packer<BytesWriter>;
+
+void pack_str(Packer& pk, std::string_view s) {
+  pk.pack_str(static_cast<std::uint32_t>(s.size()));
+  pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
 }
 
-// Reads fields of a decoded frame array in order, remembering the first error.
-class Reader {
- public:
-  Reader(const Array& items, const FrameLimits& limits) : items_(items), limits_(limits) {}
+void pack_bin(Packer& pk, const Bytes& b) {
+  pk.pack_bin(static_cast<std::uint32_t>(b.size()));
+  pk.pack_bin_body(reinterpret_cast<const char*>(b.data()), static_cast<std::uint32_t>(b.size()));
+}
 
-  bool has(std::size_t i) const { return i < items_.size(); }
-  std::uint64_t uint(std::size_t i, std::uint64_t max, const char* what) {
-    if (!has(i)) return fail(what, "missing"), 0;
-    const Value& v = items_[i];
+void pack_metadata(Packer& pk, const Metadata& md) {
+  pk.pack_map(static_cast<std::uint32_t>(md.size()));
+  for (const auto& [k, v] : md) {
+    pack_str(pk, k);
+    pack_str(pk, v);
+  }
+}
+
+std::uint32_t field_count(const Frame& f) {
+  switch (f.type) {
+    case FrameType::kRequest: return 12;
+    case FrameType::kResponse: return 9;
+    case FrameType::kStreamMsg: return 6;
+    case FrameType::kStreamEnd:
+    case FrameType::kCredit: return 5;
+    case FrameType::kCancel: return f.code != Code::kCancelled && f.code != Code::kOk ? 4 : 3;
+  }
+  return 3;
+}
+
+// Reads msgpack values in order from a span; the first error sticks and later reads return
+// zero values, so field readers need no error plumbing.
+class Cursor {
+ public:
+  explicit Cursor(std::span<const std::uint8_t> bytes) : p_(bytes.data()), n_(bytes.size()) {}
+
+  bool at_end() const { return pos_ >= n_; }
+  const Status& status() const { return status_; }
+
+  std::uint32_t array(const char* what) { return header(0x90, 0xdc, what, 1); }
+
+  std::uint64_t uint(std::uint64_t max, const char* what) {
     std::uint64_t u = 0;
-    if (v.is<std::int64_t>() && v.as<std::int64_t>() >= 0) {
-      u = static_cast<std::uint64_t>(v.as<std::int64_t>());
-    } else if (v.is<std::uint64_t>()) {
-      u = v.as<std::uint64_t>();
-    } else {
-      return fail(what, "not an unsigned integer"), 0;
-    }
+    if (!read_uint(u, what)) return 0;
     if (u > max) return fail(what, "out of range"), 0;
     return u;
   }
-  std::string str(std::size_t i, std::size_t max_bytes, const char* what) {
-    if (!has(i) || !items_[i].is<std::string>()) return fail(what, "not a string"), std::string{};
-    const auto& s = items_[i].as<std::string>();
-    if (s.size() > max_bytes) return fail(what, "too long"), std::string{};
-    return s;
+  std::string str(std::size_t max_bytes, const char* what) {
+    auto b = str_bytes(what);
+    if (b.size() > max_bytes) return fail(what, "too long"), std::string{};
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
   }
-  Bytes bin(std::size_t i, const char* what) {
-    if (!has(i) || !items_[i].is<Bytes>()) return fail(what, "not bytes"), Bytes{};
-    return items_[i].as<Bytes>();
+  Bytes bin(const char* what) {
+    std::uint8_t t = byte();
+    std::size_t len = t == 0xc4 ? be(1) : t == 0xc5 ? be(2) : t == 0xc6 ? be(4) : (fail(what, "not bytes"), 0);
+    auto b = take(len, what);
+    return Bytes(b.begin(), b.end());
   }
-  Metadata metadata(std::size_t i, const char* what) {
+  Metadata metadata(const FrameLimits& limits, const char* what) {
     Metadata md;
-    if (!has(i) || !items_[i].is<Map>()) return fail(what, "not a map"), md;
-    const Map& m = items_[i].as<Map>();
-    if (m.size() > limits_.metadata_entries_max) return fail(what, "too many entries"), md;
-    for (const auto& [k, v] : m) {
-      if (!k.is<std::string>() || !v.is<std::string>()) return fail(what, "entry not string->string"), md;
-      if (k.as<std::string>().size() > limits_.name_bytes_max) return fail(what, "key too long"), md;
-      if (v.as<std::string>().size() > limits_.metadata_value_bytes_max) return fail(what, "value too long"), md;
-      if (!md.emplace(k.as<std::string>(), v.as<std::string>()).second) return fail(what, "duplicate key"), md;
+    std::uint32_t n = header(0x80, 0xde, what, 2);
+    if (n > limits.metadata_entries_max) return fail(what, "too many entries"), md;
+    for (std::uint32_t i = 0; i < n && status_.ok(); ++i) {
+      auto k = str_bytes(what);
+      auto v = str_bytes(what);
+      if (!status_.ok()) return fail(what, "entry not string->string"), Metadata{};
+      if (k.size() > limits.name_bytes_max) return fail(what, "key too long"), Metadata{};
+      if (v.size() > limits.metadata_value_bytes_max) return fail(what, "value too long"), Metadata{};
+      std::string key(reinterpret_cast<const char*>(k.data()), k.size());
+      if (!md.emplace(std::move(key), std::string(reinterpret_cast<const char*>(v.data()), v.size())).second) {
+        return fail(what, "duplicate key"), Metadata{};
+      }
     }
     return md;
   }
-  const Value& any(std::size_t i, const char* what) {
-    static const Value kNil;
-    if (!has(i)) return fail(what, "missing"), kNil;
-    return items_[i];
+  // Any value (error details): its bytes are found by skipping, then decoded as a Value.
+  Value any(const char* what) {
+    std::size_t start = pos_;
+    skip(1);
+    if (!status_.ok()) return {};
+    codec::Limits cl;
+    cl.depth_max = kDepthMax - 1;
+    cl.collection_len_max = kCollectionLenMax;
+    auto v = codec::decode(std::span<const std::uint8_t>(p_ + start, pos_ - start), cl);
+    if (!v.ok()) return fail(what, "malformed"), Value{};
+    return std::move(*v);
   }
-  const Status& status() const { return status_; }
+  // Skips one value of any type at `depth`, checked like the codec checks it (depth, lengths,
+  // no ext types).
+  void skip(std::size_t depth) {
+    if (!status_.ok()) return;
+    std::uint8_t t = byte();
+    if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) return;
+    if (t >= 0xa0 && t <= 0xbf) return void(take(t & 0x1f, "string"));
+    if (t >= 0x80 && t <= 0x9f) return skip_items(t < 0x90 ? 2u * (t & 0x0f) : t & 0x0f, t < 0x90 ? 2 : 1, depth);
+    switch (t) {
+      case 0xcc: case 0xd0: return void(take(1, "int"));
+      case 0xcd: case 0xd1: return void(take(2, "int"));
+      case 0xce: case 0xd2: case 0xca: return void(take(4, "number"));
+      case 0xcf: case 0xd3: case 0xcb: return void(take(8, "number"));
+      case 0xc4: case 0xd9: return void(take(be(1), "string"));
+      case 0xc5: case 0xda: return void(take(be(2), "string"));
+      case 0xc6: case 0xdb: return void(take(be(4), "string"));
+      case 0xdc: return skip_items(be(2), 1, depth);
+      case 0xdd: return skip_items(be(4), 1, depth);
+      case 0xde: return skip_items(2 * be(2), 2, depth);
+      case 0xdf: return skip_items(2 * be(4), 2, depth);
+      default: return fail("value", t == 0xc1 ? "invalid msgpack byte 0xc1" : "ext types are not part of the data model");
+    }
+  }
 
  private:
   void fail(const char* what, const char* why) {
     if (status_.ok()) status_ = decode_error(std::string("rpc frame field ") + what + ": " + why);
+    pos_ = n_;  // stop every later read
   }
-  const Array& items_;
-  const FrameLimits& limits_;
+  std::uint8_t byte() {
+    if (pos_ >= n_) return fail("frame", "truncated"), 0xc1;
+    return p_[pos_++];
+  }
+  std::uint64_t be(int bytes) {
+    if (n_ - pos_ < static_cast<std::size_t>(bytes)) return fail("frame", "truncated"), 0;
+    std::uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) v = v << 8 | p_[pos_++];
+    return v;
+  }
+  std::span<const std::uint8_t> take(std::uint64_t len, const char* what) {
+    if (len > n_ - pos_) return fail(what, "runs past the frame"), std::span<const std::uint8_t>{};
+    std::span<const std::uint8_t> out(p_ + pos_, static_cast<std::size_t>(len));
+    pos_ += static_cast<std::size_t>(len);
+    return out;
+  }
+  // fix/16/32 headers of arrays (0x90, 0xdc) and maps (0x80, 0xde); every item costs a byte.
+  std::uint32_t header(std::uint8_t fix, std::uint8_t t16, const char* what, std::size_t per_item) {
+    std::uint8_t t = byte();
+    std::uint64_t n = (t & 0xf0) == fix ? (t & 0x0f) : t == t16 ? be(2) : t == t16 + 1 ? be(4) : (fail(what, fix == 0x90 ? "not an array" : "not a map"), 0);
+    if (n > kCollectionLenMax || n * per_item > n_ - pos_) return fail(what, "too long"), 0;
+    return static_cast<std::uint32_t>(n);
+  }
+  std::span<const std::uint8_t> str_bytes(const char* what) {
+    std::uint8_t t = byte();
+    std::size_t len = (t & 0xe0) == 0xa0 ? (t & 0x1f) : t == 0xd9 ? be(1) : t == 0xda ? be(2) : t == 0xdb ? be(4) : (fail(what, "not a string"), 0);
+    return take(len, what);
+  }
+  bool read_uint(std::uint64_t& u, const char* what) {
+    std::uint8_t t = byte();
+    std::int64_t s = 0;
+    if (t <= 0x7f) u = t;
+    else if (t >= 0xcc && t <= 0xcf) u = be(1 << (t - 0xcc));
+    else if (t >= 0xd0 && t <= 0xd3) s = signed_be(1 << (t - 0xd0)), u = static_cast<std::uint64_t>(s);
+    else return fail(what, "not an unsigned integer"), false;
+    if (s < 0) return fail(what, "not an unsigned integer"), false;
+    return status_.ok();
+  }
+  std::int64_t signed_be(int bytes) {
+    std::uint64_t v = be(bytes);
+    int shift = 64 - 8 * bytes;
+    return static_cast<std::int64_t>(v << shift) >> shift;
+  }
+  // The items of a container at `depth` (the frame's array is depth 0).
+  void skip_items(std::uint64_t n, std::size_t per_item, std::size_t depth) {
+    if (depth >= kDepthMax) return fail("value", "nested too deep");
+    if (n / per_item > kCollectionLenMax || n > n_ - pos_) return fail("collection", "too long");
+    for (std::uint64_t i = 0; i < n && status_.ok(); ++i) skip(depth + 1);
+  }
+
+  const std::uint8_t* p_;
+  std::size_t n_;
+  std::size_t pos_ = 0;
   Status status_;
 };
 
-Value request_value(const Frame& f) {
-  return Value{Array{Value{f.service}, Value{f.method}, metadata_value(f.metadata), Value{f.deadline_ms},
-                     Value{static_cast<std::uint64_t>(f.content_type)}, Value{std::uint64_t{f.flags}},
-                     Value{static_cast<std::uint64_t>(f.kind)}, Value{std::uint64_t{f.window}}, Value{f.payload}}};
+void read_request(Cursor& c, Frame& f, const FrameLimits& limits) {
+  f.service = c.str(limits.name_bytes_max, "service");
+  f.method = c.str(limits.name_bytes_max, "method");
+  f.metadata = c.metadata(limits, "metadata");
+  f.deadline_ms = c.uint(std::uint64_t{1} << 52, "deadline_ms");
+  f.content_type = static_cast<ContentType>(c.uint(1, "content_type"));
+  f.flags = static_cast<std::uint32_t>(c.uint(0xffffffffu, "flags"));
+  f.kind = static_cast<StreamKind>(c.uint(3, "kind"));
+  f.window = static_cast<std::uint32_t>(c.uint(limits.window_max, "window"));
+  f.payload = c.bin("payload");
 }
 
-Value response_value(const Frame& f) {
-  return Value{Array{Value{static_cast<std::uint64_t>(f.code)}, Value{f.message}, f.details,
-                     metadata_value(f.metadata), Value{f.seq}, Value{f.payload}}};
-}
-
-void read_request(Reader& r, Frame& f, const FrameLimits& limits) {
-  f.service = r.str(3, limits.name_bytes_max, "service");
-  f.method = r.str(4, limits.name_bytes_max, "method");
-  f.metadata = r.metadata(5, "metadata");
-  f.deadline_ms = r.uint(6, std::uint64_t{1} << 52, "deadline_ms");
-  f.content_type = static_cast<ContentType>(r.uint(7, 1, "content_type"));
-  f.flags = static_cast<std::uint32_t>(r.uint(8, 0xffffffffu, "flags"));
-  f.kind = static_cast<StreamKind>(r.uint(9, 3, "kind"));
-  f.window = static_cast<std::uint32_t>(r.uint(10, limits.window_max, "window"));
-  f.payload = r.bin(11, "payload");
-}
-
-void read_response(Reader& r, Frame& f, const FrameLimits& limits) {
-  auto code = r.uint(3, static_cast<std::uint64_t>(Code::kDecodeError), "code");
+void read_response(Cursor& c, Frame& f, const FrameLimits& limits) {
+  auto code = c.uint(static_cast<std::uint64_t>(Code::kDecodeError), "code");
   bool known = code <= static_cast<std::uint64_t>(Code::kUnauthenticated) ||
                code == static_cast<std::uint64_t>(Code::kDecodeError);
   f.code = known ? static_cast<Code>(code) : Code::kUnknown;
-  f.message = r.str(4, limits.message_bytes_max, "message");
-  f.details = r.any(5, "details");
-  f.metadata = r.metadata(6, "trailer");
-  f.seq = r.uint(7, std::uint64_t{1} << 62, "count");
-  f.payload = r.bin(8, "payload");
+  f.message = c.str(limits.message_bytes_max, "message");
+  f.details = c.any("details");
+  f.metadata = c.metadata(limits, "trailer");
+  f.seq = c.uint(std::uint64_t{1} << 62, "count");
+  f.payload = c.bin("payload");
+}
+
+// Reads the fields of `f.type` (the array holds `n` items, 3 already read); returns how many
+// items it consumed.
+std::uint32_t read_fields(Cursor& c, Frame& f, std::uint32_t n, const FrameLimits& limits) {
+  switch (f.type) {
+    case FrameType::kRequest: read_request(c, f, limits); return 12;
+    case FrameType::kResponse: read_response(c, f, limits); return 9;
+    case FrameType::kStreamMsg:
+      f.dir = static_cast<Dir>(c.uint(1, "dir"));
+      f.seq = c.uint(std::uint64_t{1} << 62, "seq");
+      f.payload = c.bin("payload");
+      return 6;
+    case FrameType::kStreamEnd:
+    case FrameType::kCredit:
+      f.dir = static_cast<Dir>(c.uint(1, "dir"));
+      f.seq = c.uint(std::uint64_t{1} << 62, "count");
+      return 5;
+    case FrameType::kCancel:  // optional reason: CANCELLED unless it says DEADLINE_EXCEEDED
+      f.code = Code::kCancelled;
+      if (n < 4) return 3;
+      if (c.uint(100, "reason") == static_cast<std::uint64_t>(Code::kDeadlineExceeded)) f.code = Code::kDeadlineExceeded;
+      return 4;
+  }
+  return 3;
 }
 
 }  // namespace
 
 void encode_frame(const Frame& f, Bytes& out) {
-  Array a{Value{std::uint64_t{kWireVersion}}, Value{static_cast<std::uint64_t>(f.type)}, Value{f.call_id}};
-  auto append = [&a](Value tail) {
-    for (auto& v : tail.as<Array>()) a.push_back(std::move(v));
-  };
+  BytesWriter writer{out};
+  Packer pk(writer);
+  pk.pack_array(field_count(f));
+  pk.pack_uint64(kWireVersion);
+  pk.pack_uint64(static_cast<std::uint64_t>(f.type));
+  pk.pack_uint64(f.call_id);
   switch (f.type) {
-    case FrameType::kRequest: append(request_value(f)); break;
-    case FrameType::kResponse: append(response_value(f)); break;
+    case FrameType::kRequest:
+      pack_str(pk, f.service);
+      pack_str(pk, f.method);
+      pack_metadata(pk, f.metadata);
+      pk.pack_uint64(f.deadline_ms);
+      pk.pack_uint64(static_cast<std::uint64_t>(f.content_type));
+      pk.pack_uint64(f.flags);
+      pk.pack_uint64(static_cast<std::uint64_t>(f.kind));
+      pk.pack_uint64(f.window);
+      pack_bin(pk, f.payload);
+      break;
+    case FrameType::kResponse:
+      pk.pack_uint64(static_cast<std::uint64_t>(f.code));
+      pack_str(pk, f.message);
+      codec::encode(f.details, out);
+      pack_metadata(pk, f.metadata);
+      pk.pack_uint64(f.seq);
+      pack_bin(pk, f.payload);
+      break;
     case FrameType::kStreamMsg:
-      append(Value{Array{Value{static_cast<std::uint64_t>(f.dir)}, Value{f.seq}, Value{f.payload}}});
+      pk.pack_uint64(static_cast<std::uint64_t>(f.dir));
+      pk.pack_uint64(f.seq);
+      pack_bin(pk, f.payload);
       break;
     case FrameType::kStreamEnd:
     case FrameType::kCredit:
-      append(Value{Array{Value{static_cast<std::uint64_t>(f.dir)}, Value{f.seq}}});
+      pk.pack_uint64(static_cast<std::uint64_t>(f.dir));
+      pk.pack_uint64(f.seq);
       break;
     case FrameType::kCancel:
-      if (f.code != Code::kCancelled && f.code != Code::kOk) a.push_back(Value{static_cast<std::uint64_t>(f.code)});
+      if (field_count(f) == 4) pk.pack_uint64(static_cast<std::uint64_t>(f.code));
       break;
   }
-  codec::encode(Value{std::move(a)}, out);
 }
 
 Bytes encode_frame(const Frame& frame) {
@@ -141,43 +296,25 @@ Bytes encode_frame(const Frame& frame) {
 }
 
 Result<Frame> decode_frame(std::span<const std::uint8_t> bytes, const FrameLimits& limits) {
-  codec::Limits cl;
-  cl.frame_bytes_max = limits.frame_bytes_max;
-  cl.depth_max = 16;
-  cl.collection_len_max = 4096;
-  cl.string_bytes_max = limits.frame_bytes_max;
-  auto decoded = codec::decode(bytes, cl);
-  if (!decoded.ok()) return decoded.status();
-  if (!decoded->is<Array>()) return decode_error("rpc frame is not an array");
-  const Array& items = decoded->as<Array>();
-  Reader r(items, limits);
+  if (bytes.size() > limits.frame_bytes_max) return decode_error("rpc frame exceeds the size limit");
+  if (bytes.empty()) return decode_error("empty frame");
+  Cursor c(bytes);
+  std::uint32_t n = c.array("frame");
+  if (!c.status().ok()) return decode_error("rpc frame is not an array");
+  if (n < 3) return decode_error("rpc frame has fewer than 3 fields");
+  if (c.uint(255, "version") != kWireVersion) {
+    return c.status().ok() ? decode_error("unsupported rpc wire version") : c.status();
+  }
+  auto type = c.uint(6, "type");
+  if (!c.status().ok() || type == 0) return decode_error("unknown rpc frame type");
   Frame f;
-  if (r.uint(0, 255, "version") != kWireVersion) {
-    return r.status().ok() ? decode_error("unsupported rpc wire version") : r.status();
-  }
-  auto type = r.uint(1, 6, "type");
-  if (!r.status().ok() || type == 0) return decode_error("unknown rpc frame type");
   f.type = static_cast<FrameType>(type);
-  f.call_id = r.uint(2, ~std::uint64_t{0}, "call_id");
-  switch (f.type) {
-    case FrameType::kRequest: read_request(r, f, limits); break;
-    case FrameType::kResponse: read_response(r, f, limits); break;
-    case FrameType::kStreamMsg:
-      f.dir = static_cast<Dir>(r.uint(3, 1, "dir"));
-      f.seq = r.uint(4, std::uint64_t{1} << 62, "seq");
-      f.payload = r.bin(5, "payload");
-      break;
-    case FrameType::kStreamEnd:
-    case FrameType::kCredit:
-      f.dir = static_cast<Dir>(r.uint(3, 1, "dir"));
-      f.seq = r.uint(4, std::uint64_t{1} << 62, "count");
-      break;
-    case FrameType::kCancel:  // optional reason: CANCELLED unless it says DEADLINE_EXCEEDED
-      f.code = r.has(3) && r.uint(3, 100, "reason") == static_cast<std::uint64_t>(Code::kDeadlineExceeded)
-                   ? Code::kDeadlineExceeded : Code::kCancelled;
-      break;
-  }
-  if (!r.status().ok()) return r.status();
+  f.call_id = c.uint(~std::uint64_t{0}, "call_id");
+  std::uint32_t used = read_fields(c, f, n, limits);
+  if (used > n) return decode_error("rpc frame is missing fields");
+  for (std::uint32_t i = used; i < n; ++i) c.skip(1);  // fields of a later minor version
+  if (!c.status().ok()) return c.status();
+  if (!c.at_end()) return decode_error("trailing bytes after the rpc frame");
   return f;
 }
 
