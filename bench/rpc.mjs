@@ -6,7 +6,7 @@
 //   * "node": two createNode() nodes on the websocket transport — Noise-XX secure link, gossip
 //     membership, discovery by advertisement — what an application gets.
 //
-//   npm run bench -- rpc [--calls N] [--concurrency C] [--rounds R]
+//   npm run bench -- rpc [--calls N] [--concurrency C] [--rounds R] [--only jsonrpc,nitro,node]
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -194,6 +194,9 @@ export async function run(args = []) {
   const impls = [['raw ws echo', 'raw', rawClient], ['JSON-RPC 2.0 over ws', 'jsonrpc', jsonRpcClient]];
   impls.push(['Nitro RPC (wasm engine, ws link)', 'nitro', nitroClient]);
   impls.push(['Nitro node (createNode, websocket transport)', 'node', nodeClient]);
+  // --only raw,node: a subset of the rows (raw ws echo stays: the ratios are against it).
+  const only = args.includes('--only') ? ['raw', ...String(args[args.indexOf('--only') + 1]).split(',')] : undefined;
+  if (only) impls.splice(0, impls.length, ...impls.filter(([, mode]) => only.includes(mode)));
   // All servers stay up and the rounds interleave (raw, JSON-RPC, Nitro, raw, ...), so a
   // load change on a shared machine hits every implementation alike.
   const running = [];

@@ -11,7 +11,7 @@ const groups: Record<string, { about: string; load: () => Promise<Command> }> = 
     load: async () => (await import('./cli/beacon.js')).beaconCommand,
   },
   node: {
-    about: 'node start [--listen PORT] [--host H] [--name N] [--bootstrap URL]... [--subscribe TOPIC]...',
+    about: 'node start [--listen PORT (default 7400)] [--host H] [--name N] [--bootstrap URL]... [--subscribe TOPIC]... [--echo]',
     load: async () => (await import('./cli/node.js')).nodeCommand,
   },
   publish: {
