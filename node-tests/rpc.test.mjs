@@ -303,6 +303,12 @@ test('the payload msgpack (js/src/msgpack.ts) is byte-identical to the core code
   // A map whose keys turn non-string midway becomes a Map of every entry; a "__proto__" key is
   // an own property, never the object's prototype.
   assert.deepEqual(decode(encode(new Map([['a', 1], [2, 'b'], ['c', 3]]))), new Map([['a', 1], [2, 'b'], ['c', 3]]));
+  // Invalid UTF-8 decoded leniently (engine text) must not let the strict decoder accept it later.
+  const { utf8String } = await import('../js/dist/msgpack.js');
+  const badText = new Uint8Array(20).fill(0x61);
+  badText[5] = 0xff;
+  assert.match(utf8String(badText, true), /\uFFFD/);
+  assert.throws(() => decode(new Uint8Array([0xb4, ...badText])), (err) => err.code === 'DECODE_ERROR');
   const tricky = decode(new Uint8Array([0x81, 0xa9, ...Buffer.from('__proto__'), 0x81, 0xa1, 0x78, 0x01]));
   assert.equal(Object.getPrototypeOf(tricky), Object.prototype);
   assert.deepEqual(Object.keys(tricky), ['__proto__']);

@@ -230,16 +230,50 @@ function safe(v: bigint): number | bigint {
 
 const lenientDecoder = new TextDecoder('utf-8');
 
-/** UTF-8 bytes as a string: invalid UTF-8 throws (DECODE_ERROR via decode()), or with `lenient`
- *  becomes U+FFFD. Short ASCII strings skip TextDecoder, and come out flat: built char by char
- *  with `+=` they would be ropes, slow to hash as Map keys (peer ids) and to read. */
-export function utf8String(b: Uint8Array, lenient = false): string {
-  const decoder = lenient ? lenientDecoder : utf8Decoder;
-  if (b.length > 64) return decoder.decode(b);
-  for (let i = 0; i < b.length; i++) {
-    if (b[i] > 0x7f) return decoder.decode(b);
+// Recently decoded longer strings (peer ids, method names) by their bytes: a repeat returns the
+// same string, whose hash V8 has already computed — cheap as a Map key.
+const kRecentMax = 8;
+const recentBytes: Uint8Array[] = [];
+const recentStrings: string[] = [];
+let recentNext = 0;
+
+function recent(b: Uint8Array): string | undefined {
+  outer: for (let i = 0; i < recentBytes.length; i++) {
+    const r = recentBytes[i];
+    if (r.length !== b.length) continue;
+    for (let j = 0; j < b.length; j++) if (r[j] !== b[j]) continue outer;
+    return recentStrings[i];
   }
-  return String.fromCharCode.apply(null, b as unknown as number[]);
+  return undefined;
+}
+
+/** UTF-8 bytes as a string: invalid UTF-8 throws (DECODE_ERROR via decode()), or with `lenient`
+ *  becomes U+FFFD. Strings of up to 12 ASCII bytes are built in JS (V8 keeps them flat); longer
+ *  ones come from TextDecoder, or from a small cache of recent ones (never `+=` ropes, which are
+ *  slow to hash and read). */
+export function utf8String(b: Uint8Array, lenient = false): string {
+  if (b.length <= 12) {
+    let s = '';
+    for (let i = 0; i < b.length; i++) {
+      if (b[i] > 0x7f) return (lenient ? lenientDecoder : utf8Decoder).decode(b);
+      s += String.fromCharCode(b[i]);
+    }
+    return s;
+  }
+  if (b.length > 64) return (lenient ? lenientDecoder : utf8Decoder).decode(b);
+  const hit = recent(b);
+  if (hit !== undefined) return hit;
+  let s: string;
+  try {
+    s = utf8Decoder.decode(b);  // only valid UTF-8 enters the cache
+  } catch (err) {
+    if (lenient) return lenientDecoder.decode(b);
+    throw err;
+  }
+  recentBytes[recentNext] = b.slice();
+  recentStrings[recentNext] = s;
+  recentNext = (recentNext + 1) % kRecentMax;
+  return s;
 }
 
 function decodeStr(r: Reader, n: number): string {
