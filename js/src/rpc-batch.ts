@@ -10,6 +10,7 @@ import { NitroError } from './errors.js';
 import { GrowableBuffer } from './msgpack.js';
 
 export const kBatchBytesMax = 256 * 1024;
+const kPow2 = [1, 2 ** 7, 2 ** 14, 2 ** 21, 2 ** 28];  // varint digit weights (no Math.pow per byte)
 
 const kSpareBuffersMax = 4;
 const kBufferBytesInitial = 16 * 1024;
@@ -89,7 +90,7 @@ export function splitFrames(message: Uint8Array, onFrame: (frame: Uint8Array) =>
     for (;;) {
       if (pos >= message.length || shift > 28) throw new NitroError('DECODE_ERROR', 'rpc batch: bad frame length');
       const b = message[pos++];
-      length += (b & 0x7f) * 2 ** shift;
+      length += (b & 0x7f) * kPow2[shift / 7];
       shift += 7;
       if (b < 0x80) break;
     }
