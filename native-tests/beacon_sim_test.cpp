@@ -188,6 +188,53 @@ TEST_CASE("beacon sim: fewer than t alive produce no round and rounds resume and
   }
 }
 
+// Chained: with fewer than t members alive the chain stalls at some round s; once t members are
+// back the group re-signs s, s+1, ... in order (catch-up) and then every round is produced.
+void run_chained_stall_case(std::uint64_t seed, bool faults) {
+  BeaconSim b(sim_config(seed, faults), bls::Scheme::kPedersenBlsChained, 4);
+  INFO(b.sim.describe());
+  b.sim.run_until(kGenesisMs + 3 * kPeriodMs + kPeriodMs / 2);
+  const auto crashed = pick(seed, 7, 4);
+  for (auto i : crashed) b.sim.crash(i);
+  b.sim.run_for(5 * kPeriodMs);
+  const std::uint64_t stalled_round = b.round_at(b.sim.now_ms());
+  std::uint64_t head = 0;
+  for (std::size_t i = 0; i < 7; ++i) {
+    if (const auto* e = b.engine(i)) head = std::max(head, e->latest_round());
+  }
+  REQUIRE(head + 3 < stalled_round);  // the chain really stalled for several rounds
+  for (auto i : crashed) {
+    b.sim.restart(i);
+    b.attach(i);
+  }
+  b.sim.run_for(8 * kPeriodMs);
+  const std::uint64_t now_round = b.round_at(b.sim.now_ms());
+  auto rounds = b.check_agreement();
+  // The chain is complete and links from the genesis seed to the settled round.
+  Bytes prev = b.engine(0)->config().genesis_seed;
+  for (std::uint64_t r = 1; r + 1 < now_round; ++r) {
+    INFO("round " << r);
+    REQUIRE(rounds.count(r) == 1);
+    auto res = bls::verify_beacon(b.scheme, b.dealing.poly.group_key(), r, rounds[r], prev);
+    REQUIRE(res.ok());
+    CHECK(res->valid);
+    prev = rounds[r];
+    for (std::size_t i = 0; i < 7; ++i) {
+      INFO("node " << i);
+      CHECK(b.engine(i)->signature(r) == std::optional<Bytes>(rounds[r]));
+    }
+  }
+}
+
+TEST_CASE("beacon sim: a chained beacon stalled below t re-signs the missed rounds once t are back", "[beacon]") {
+  run_chained_stall_case(22, false);
+  run_chained_stall_case(23, true);
+}
+
+TEST_CASE("beacon sim: swarm of seeds stalling a chained beacon below t", "[beacon][slow]") {
+  for (std::uint64_t seed = 200; seed < 204; ++seed) run_chained_stall_case(seed, true);
+}
+
 TEST_CASE("beacon sim: a member offline since before genesis catches up after restart", "[beacon]") {
   BeaconSim b(sim_config(31, false), bls::Scheme::kPedersenBlsChained, 4);
   INFO(b.sim.describe());
@@ -327,7 +374,7 @@ TEST_CASE("beacon sim: events are msgpack maps (round, ready)", "[beacon]") {
   auto p = BeaconProtocol::create(cfg, node.id());
   REQUIRE(p.ok());
   REQUIRE(node.add_protocol("beacon", std::move(*p)).ok());
-  node.tick(1500);  // round 1 (a later tick would make this one-member engine look for catch-up peers)
+  node.tick(1500);  // round 1
   std::vector<Value> events;
   while (auto e = node.poll_event()) {
     if (e->type == EventType::kProtocol && e->topic == "beacon") events.push_back(*codec::decode(e->payload));
@@ -352,4 +399,34 @@ TEST_CASE("beacon sim: events are msgpack maps (round, ready)", "[beacon]") {
   CHECK_FALSE(bp->next_deadline().has_value());
   node.tick(1800);
   while (auto e = node.poll_event()) CHECK(e->type != EventType::kProtocol);
+}
+
+TEST_CASE("beacon sim: a one-member group on a node produces every round", "[beacon]") {
+  NodeConfig nc;
+  nc.identity_seed[0] = 10;
+  Node node(nc);
+  auto d = *th::deal(bls::Group::kG1, 1, 1, Bytes(32, 6));
+  BeaconNodeConfig cfg;
+  cfg.group = {node.id()};
+  cfg.threshold = 1;
+  cfg.genesis_ms = 1000;
+  cfg.period_ms = 1000;
+  cfg.poly = d.poly;
+  cfg.share = d.shares[0];
+  auto p = BeaconProtocol::create(cfg, node.id());
+  REQUIRE(p.ok());
+  REQUIRE(node.add_protocol("beacon", std::move(*p)).ok());
+  std::vector<std::uint64_t> rounds;
+  std::uint64_t now = 1000;
+  for (int step = 0; step < 200 && now < 9500; ++step) {  // at each deadline, as a host would
+    node.tick(now);
+    while (auto e = node.poll_event()) {
+      if (e->type != EventType::kProtocol || e->topic != "beacon") continue;
+      auto v = *codec::decode(e->payload);
+      if (v.find("type")->as<std::string>() == "round") rounds.push_back(v.find("round")->as<std::int64_t>());
+    }
+    auto* bp = dynamic_cast<BeaconProtocol*>(node.protocol("beacon"));
+    now = std::max(now + 1, std::min<std::uint64_t>(*bp->next_deadline(), 9500));
+  }
+  CHECK(rounds == std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9});
 }

@@ -279,6 +279,66 @@ TEST_CASE("bls: chained beacon rounds link and catch up in order", "[bls]") {
   CHECK(run.rejected.empty());
 }
 
+// Chained, with fewer than t alive for five periods: the chain stalls; once the four crashed
+// members are back (fresh state) the group re-signs the missed rounds in order and every round
+// from genesis on exists, identical at every member, with 10% of the messages lost.
+void run_chained_stall(std::uint64_t seed) {
+  INFO("reproduce with seed=" << seed);
+  const auto scheme = Scheme::kPedersenBlsChained;
+  BeaconRun run(seed, 7, 4, scheme);
+  run.net.loss = 0.1;
+  run.run(kGenesisMs + 2 * kPeriodMs + 500);
+  Rng pick{seed * 7919};
+  std::set<Index> down;
+  while (down.size() < 4) down.insert(static_cast<Index>(pick.below(7) + 1));
+  run.net.crashed = down;
+  run.run(kGenesisMs + 8 * kPeriodMs);
+  std::uint64_t head = 0;
+  for (Index i = 1; i <= 7; ++i) {
+    if (run.net.alive(i)) head = std::max(head, run.net.members[i - 1]->latest_round());
+  }
+  REQUIRE(head <= 4);  // stalled: rounds 5..9 were never produced
+  for (Index i : down) run.restart(i, scheme);
+  run.run(kGenesisMs + 14 * kPeriodMs);
+  check_rounds(run, scheme, 1, 13);
+  CHECK(run.rejected.empty());
+}
+
+TEST_CASE("bls: a chained beacon stalled below t re-signs the missed rounds in order", "[bls]") {
+  for (std::uint64_t seed : {61u, 62u, 63u}) run_chained_stall(seed);
+}
+
+// A one-member group (t = 1) has nobody to sync from or wait for: every round is its own.
+TEST_CASE("bls: a one-member group produces every round and never spins", "[bls]") {
+  for (auto scheme : {Scheme::kPedersenBlsChained, Scheme::kBlsUnchainedG1Rfc9380}) {
+    INFO("scheme " << static_cast<int>(scheme));
+    BeaconRun run(71, 1, 1, scheme);
+    run.run(kGenesisMs + 9 * kPeriodMs + 10);
+    check_rounds(run, scheme, 1, 10);
+  }
+  // Chained, ticked at round 1 and next at round 60: the missed rounds are signed in order, a
+  // bounded number per call, with next_deadline asking to be called again right away.
+  auto d = *th::deal(Group::kG1, 1, 1, seed_bytes(72, 1));
+  auto e = *BeaconEngine::create(beacon_config(d, 1, 1, Scheme::kPedersenBlsChained));
+  std::uint64_t now = kGenesisMs + 10;
+  e.tick(now);
+  now = kGenesisMs + 59 * kPeriodMs + 10;
+  std::vector<std::uint64_t> rounds;
+  int calls = 0;
+  for (; calls < 100; ++calls) {
+    e.tick(now);
+    while (e.poll_transmit()) {}
+    while (auto ev = e.poll_event()) rounds.push_back(std::get<RoundEvent>(*ev).round);
+    if (*e.next_deadline() != now + 1) break;
+    now += 1;
+  }
+  CHECK(calls >= 5);  // 59 rounds at most 8 per call
+  CHECK(calls < 100);
+  REQUIRE(rounds.size() == 60);
+  for (std::size_t i = 0; i < rounds.size(); ++i) CHECK(rounds[i] == i + 1);
+  CHECK(*e.next_deadline() == kGenesisMs + 60 * kPeriodMs);
+}
+
 TEST_CASE("bls: a chained member that keeps little history joins late from an anchored round", "[bls]") {
   const auto scheme = Scheme::kPedersenBlsChained;
   BeaconRun run(43, 5, 3, scheme);

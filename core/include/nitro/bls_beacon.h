@@ -158,6 +158,8 @@ class BeaconEngine {
   std::optional<Bytes> previous_of(std::uint64_t round) const;  // chained: the prev signature
   std::optional<Bytes> message_for(std::uint64_t round) const;
   void maybe_sign(std::uint64_t now_ms);
+  bool sign_round(std::uint64_t round, std::uint64_t cur);
+  bool in_window(std::uint64_t round, std::uint64_t cur) const;
   void try_recover(std::uint64_t round);
   void accept_round(std::uint64_t round, Bytes sig, Bytes prev);
   void maybe_sync(std::uint64_t now_ms);
@@ -168,7 +170,9 @@ class BeaconEngine {
   Suite suite_{};
   PublicKey group_key_;
   std::vector<PublicKey> member_keys_;  // index i at [i - 1]
-  std::uint64_t signed_round_ = 0;
+  std::uint64_t signed_round_ = 0;  // unchained: the latest round signed
+  std::uint64_t resent_round_ = 0;  // chained: the round (clock) of the latest catch-up re-send
+  bool catchup_due_ = false;        // chained: the per-call catch-up budget ran out; continue at once
   std::uint64_t now_ms_ = 0;  // latest time seen by tick/handle
   std::uint64_t sync_next_ms_ = 0;
   Index sync_peer_ = 0;
