@@ -327,6 +327,105 @@ TEST_CASE("beacon sim: DKG over the network hands over to the engine; rounds ver
   }
 }
 
+namespace {
+
+// A DKG dealer that equivocates: it deals two different polynomials and sends each half of the
+// group one of them (deal and matching shares) over the direct links, so that each member alone
+// sees a consistent dealer. It takes no further part.
+class EquivocatingDealer final : public Protocol {
+ public:
+  EquivocatingDealer(std::vector<PeerId> sorted, bls::Index self, std::uint32_t t, std::uint64_t start_ms)
+      : members_(std::move(sorted)), self_(self), t_(t), start_ms_(start_ms) {}
+  void attach(ProtocolContext& ctx) override {
+    ctx_ = &ctx;
+    (void)ctx.subscribe(beacon::topic_for(members_));
+  }
+  void on_message(const PeerId&, std::span<const std::uint8_t>, std::uint64_t) override {}
+  void tick(std::uint64_t now_ms) override {
+    if (dealt_ || now_ms < start_ms_) return;
+    dealt_ = true;
+    const auto n = static_cast<std::uint32_t>(members_.size());
+    for (std::uint8_t side = 0; side < 2; ++side) {
+      bls::DkgConfig c{bls::Group::kG1, n, t_, self_, 1000};
+      auto dkg = *bls::Dkg::create(c, Bytes(32, static_cast<std::uint8_t>(0xa0 + side)));
+      dkg.start(now_ms);
+      std::vector<bls::Outgoing> out;
+      while (auto o = dkg.poll_transmit()) out.push_back(*o);
+      for (bls::Index j = 1; j <= n; ++j) {
+        if (j == self_ || (j % 2) != side) continue;
+        for (const auto& o : out) {
+          if (!o.to || *o.to == j) (void)ctx_->send(members_[j - 1], o.bytes);
+        }
+      }
+    }
+  }
+  std::optional<std::uint64_t> next_deadline() const override {
+    return dealt_ ? std::nullopt : std::optional<std::uint64_t>(start_ms_);
+  }
+
+ private:
+  std::vector<PeerId> members_;
+  bls::Index self_;
+  std::uint32_t t_;
+  std::uint64_t start_ms_;
+  bool dealt_ = false;
+  ProtocolContext* ctx_ = nullptr;
+};
+
+}  // namespace
+
+TEST_CASE("beacon sim: DKG disqualifies an equivocating dealer; the honest six agree and produce rounds", "[beacon]") {
+  for (std::uint64_t seed : {42u, 43u}) {
+    SimConfig c = sim_config(seed, seed % 2 == 1);
+    Simulator s(c);
+    INFO(s.describe());
+    std::vector<PeerId> group;
+    for (std::size_t i = 0; i < s.size(); ++i) group.push_back(s.node(i)->id());
+    std::vector<PeerId> sorted = group;
+    std::sort(sorted.begin(), sorted.end());
+    const std::size_t cheater = pick(seed, 7, 1)[0];
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (i == cheater) {
+        const auto index = static_cast<bls::Index>(std::find(sorted.begin(), sorted.end(), group[i]) - sorted.begin() + 1);
+        REQUIRE(s.node(i)->add_protocol(beacon::kDefaultChannel,
+                                        std::make_unique<EquivocatingDealer>(sorted, index, 4, 4000)).ok());
+        continue;
+      }
+      BeaconNodeConfig cfg;
+      cfg.group = group;
+      cfg.threshold = 4;
+      cfg.scheme = bls::Scheme::kPedersenBlsChained;
+      cfg.dkg_start_ms = 4000;
+      cfg.dkg_phase_ms = 1000;
+      cfg.genesis_ms = 8000;
+      cfg.period_ms = kPeriodMs;
+      auto p = BeaconProtocol::create(cfg, s.node(i)->id());
+      REQUIRE(p.ok());
+      REQUIRE(s.node(i)->add_protocol(beacon::kDefaultChannel, std::move(*p)).ok());
+    }
+    s.run_until(8000 + 5 * kPeriodMs + 500);
+    std::optional<Bytes> key;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (i == cheater) continue;
+      auto* p = dynamic_cast<BeaconProtocol*>(s.node(i)->protocol(beacon::kDefaultChannel));
+      INFO("node " << i);
+      CHECK_FALSE(p->dkg_failed());
+      REQUIRE(p->engine() != nullptr);
+      if (!key) key = p->group_key();
+      CHECK(p->group_key() == key);
+      CHECK(p->engine()->latest_round() >= 5);
+      for (std::uint64_t r = 1; r <= p->engine()->latest_round(); ++r) {
+        auto sig = p->engine()->signature(r);
+        REQUIRE(sig.has_value());
+        const Bytes prev = r == 1 ? p->engine()->config().genesis_seed : *p->engine()->signature(r - 1);
+        auto res = bls::verify_beacon(bls::Scheme::kPedersenBlsChained, *key, r, *sig, prev);
+        REQUIRE(res.ok());
+        CHECK(res->valid);
+      }
+    }
+  }
+}
+
 TEST_CASE("beacon sim: a member with a foreign share is rejected and named", "[beacon]") {
   BeaconSim b(sim_config(51, false), bls::Scheme::kPedersenBlsUnchained, 4);
   INFO(b.sim.describe());

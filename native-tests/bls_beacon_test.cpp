@@ -439,17 +439,36 @@ struct DkgRun {
       net.members.emplace_back(*Dkg::create(c, seed_bytes(seed * 100 + i, 3)));
     }
   }
-  void run() {
-    auto on = [this](Index i, const DkgEvent& ev) {
-      if (auto* f = std::get_if<DkgFinished>(&ev)) done[i] = *f;
-      else failed[i] = std::get<DkgFailed>(ev).reason;
-    };
+  void on(Index i, const DkgEvent& ev) {
+    if (auto* f = std::get_if<DkgFinished>(&ev)) done[i] = *f;
+    else failed[i] = std::get<DkgFailed>(ev).reason;
+  }
+  void start() {
     for (Index i = 1; i <= net.n(); ++i) {
       if (!net.alive(i)) continue;
       net.members[i - 1]->start(0);
-      net.drain(i, on);
+      net.drain(i, [this](Index m, const DkgEvent& ev) { on(m, ev); });
     }
-    net.run_until(3500, on);
+  }
+  void finish() { net.run_until(3500, [this](Index m, const DkgEvent& ev) { on(m, ev); }); }
+  void run() {
+    start();
+    finish();
+  }
+};
+
+// A second dealing by `dealer` (another secret polynomial): its deal frame and each member's
+// share frame, as an equivocating dealer would send them.
+struct OtherDealing {
+  Bytes deal;
+  std::map<Index, Bytes> shares;
+  OtherDealing(std::uint32_t n, std::uint32_t t, Index dealer, std::uint64_t seed) {
+    auto d = *Dkg::create(DkgConfig{Group::kG2, n, t, dealer, 1000}, seed_bytes(seed, 0x5e));
+    d.start(0);
+    while (auto o = d.poll_transmit()) {
+      if (o->to) shares[*o->to] = o->bytes;
+      else deal = o->bytes;
+    }
   }
 };
 
@@ -518,4 +537,52 @@ TEST_CASE("bls: DKG with fewer than t dealers fails", "[bls]") {
   run.run();
   CHECK(run.done.empty());
   CHECK(run.failed.size() == 2);
+}
+
+// Dealer 3 shows members 5, 6, 7 another polynomial (deal and matching shares) than members 1,
+// 2, 4, as a split broadcast would: each side alone sees a consistent dealer. The echo of the
+// deals' digests exposes it, and every honest member disqualifies 3 and ends with one key.
+TEST_CASE("bls: DKG disqualifies a dealer that shows members different commitments", "[bls]") {
+  for (std::uint64_t seed : {81u, 82u}) {
+    INFO("reproduce with seed=" << seed);
+    DkgRun run(seed, 7, 4);
+    OtherDealing other(7, 4, 3, seed);
+    run.net.tamper = [&other](InFlight& m) {
+      if (m.from != 3 || m.to < 5 || m.bytes.size() < 2) return true;
+      if (m.bytes[1] == 0x01) m.bytes = other.deal;
+      if (m.bytes[1] == 0x02) m.bytes = other.shares.at(m.to);
+      return true;
+    };
+    run.run();
+    run.done.erase(3);  // the cheater's own view is moot
+    REQUIRE(run.done.size() == 6);
+    for (const auto& [i, f] : run.done) {
+      INFO("member " << i);
+      CHECK(f.qualified == std::vector<Index>{1, 2, 4, 5, 6, 7});
+    }
+    check_dkg_group(run, 4);
+  }
+}
+
+// Dealer 3 broadcasts two different signed deals (two gossip messages): every member receives
+// both, in an order that differs between members, and disqualifies 3.
+TEST_CASE("bls: DKG disqualifies a dealer that broadcasts two different deals", "[bls]") {
+  for (std::uint64_t seed : {83u, 84u}) {
+    INFO("reproduce with seed=" << seed);
+    DkgRun run(seed, 7, 4);
+    OtherDealing other(7, 4, 3, seed);
+    run.start();
+    for (Index to = 1; to <= 7; ++to) {  // the second deal, delayed differently per member
+      if (to == 3) continue;
+      run.net.queue.emplace(std::make_pair(run.net.rng.below(60), run.net.seq++), InFlight{3, to, other.deal});
+    }
+    run.finish();
+    run.done.erase(3);
+    REQUIRE(run.done.size() == 6);
+    for (const auto& [i, f] : run.done) {
+      INFO("member " << i);
+      CHECK(f.qualified == std::vector<Index>{1, 2, 4, 5, 6, 7});
+    }
+    check_dkg_group(run, 4);
+  }
 }

@@ -61,6 +61,15 @@ using DkgEvent = std::variant<DkgFinished, DkgFailed>;
 // member within phase_ms (the gossip layer's job). A dealer that sends no commitments, or fails
 // to answer a complaint with a share matching its commitments, is disqualified; the group key
 // is the sum of the qualified dealers' constant terms.
+// Equivocation: at the end of the deal phase every member broadcasts an echo, the digest
+// (sha256 of the commitments) of each deal it received during the deal phase, two digests when
+// a dealer sent it two different deals. A dealer is disqualified unless this member and every
+// echo received from another member hold exactly one deal from it with the same digest: a
+// dealer that shows different members different commitments (two signed broadcasts, a split
+// broadcast, or a deal sent on a direct link) or whose deal some member lacks is dropped by
+// every honest member alike. Limit: like a complaint, an echo is trusted to reach every member
+// identically; a member that splits its own echo can make members disagree about another dealer
+// (closing that needs reliable broadcast, e.g. Bracha's echo/ready with n > 3f).
 class Dkg {
  public:
   static Result<Dkg> create(const DkgConfig& config, ByteSpan seed);
@@ -81,11 +90,16 @@ class Dkg {
     std::set<Index> complaints;       // members who complained about this dealer
     std::set<Index> justified;        // complaints answered with a valid share
     bool disqualified = false;
+    Bytes digest;                     // of poly's commitments
+    Bytes second_digest;              // a second, different deal: proof of equivocation
   };
   Status on_deal(Index from, const threshold::PublicPoly& poly);
   Status on_share(Index from, ByteSpan share);
   Status on_complaint(Index from, Index dealer);
   Status on_justification(Index from, Index complainer, ByteSpan share);
+  Status on_echo(Index from, std::map<Index, std::vector<Bytes>> digests);
+  bool echoes_agree(Index dealer) const;
+  void send_echo();
   bool share_valid(Index dealer, Index member, const SecretKey& share) const;
   void send_complaints();
   void send_justifications();
@@ -96,6 +110,7 @@ class Dkg {
   Phase phase_ = Phase::kIdle;
   std::uint64_t deadline_ms_ = 0;
   std::map<Index, Dealer> dealers_;
+  std::map<Index, std::map<Index, std::vector<Bytes>>> echoes_;  // echoer -> dealer -> digests
   std::deque<Outgoing> out_;
   std::deque<DkgEvent> events_;
 };
