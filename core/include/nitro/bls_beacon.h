@@ -9,7 +9,8 @@
 // next_deadline(). Peers are member indices 1..n; the host maps them to network peers and must
 // deliver `from` authenticated (the node layer's signed gossip / encrypted links do). Messages
 // marked to_all go to every other member; private DKG shares go to one peer and must travel on
-// an encrypted link. Each handle/tick call appends at most n + sync_batch_max items to a queue.
+// an encrypted link. Each handle/tick call appends a bounded number of items to the queues (at
+// most n + sync_batch_max + 3 * pending_rounds_max + 4).
 // A malformed or invalid message is rejected with a Status (and, for beacon partials, a
 // Rejected event naming the sender) and leaves the state unchanged.
 #pragma once
@@ -63,13 +64,16 @@ using DkgEvent = std::variant<DkgFinished, DkgFailed>;
 // is the sum of the qualified dealers' constant terms.
 // Equivocation: at the end of the deal phase every member broadcasts an echo, the digest
 // (sha256 of the commitments) of each deal it received during the deal phase, two digests when
-// a dealer sent it two different deals. A dealer is disqualified unless this member and every
-// echo received from another member hold exactly one deal from it with the same digest: a
-// dealer that shows different members different commitments (two signed broadcasts, a split
-// broadcast, or a deal sent on a direct link) or whose deal some member lacks is dropped by
-// every honest member alike. Limit: like a complaint, an echo is trusted to reach every member
-// identically; a member that splits its own echo can make members disagree about another dealer
-// (closing that needs reliable broadcast, e.g. Bracha's echo/ready with n > 3f).
+// a dealer sent it two different deals. A dealer is disqualified when this member or any echo
+// from another member shows two different deals from it: a dealer that shows different members
+// different commitments (two signed broadcasts, a split broadcast, deals sent on direct links)
+// is dropped by every honest member alike, and the DKG goes on with the others.
+// Limits: like a complaint, an echo is trusted to reach every member identically. A faulty
+// member can echo a false digest and so disqualify an honest dealer (everywhere if it broadcasts
+// the echo honestly, at some members only if it splits it); an echo lacking a dealer counts for
+// nothing, so a deal that reached only some members in time still splits the views, as before.
+// Closing these needs reliable broadcast (Bracha's echo/ready, n > 3f) or dealer signatures
+// that members can forward as evidence.
 class Dkg {
  public:
   static Result<Dkg> create(const DkgConfig& config, ByteSpan seed);
@@ -126,7 +130,9 @@ struct BeaconConfig {
   std::uint64_t period_ms = 3000;
   Bytes genesis_seed;                             // chained: the "previous signature" of round 1
   std::uint32_t history_rounds_max = 1024;        // past rounds kept to serve catch-up
-  std::uint32_t pending_rounds_max = 8;           // rounds back for which partials are accepted
+  std::uint32_t pending_rounds_max = 8;           // rounds back for which partials are accepted;
+                                                  // chained: also the catch-up window above the
+                                                  // head and the rounds signed per call
   std::uint32_t sync_batch_max = 32;              // rounds per catch-up response
 };
 
@@ -143,6 +149,13 @@ struct RejectedEvent {
 };
 using BeaconEvent = std::variant<RoundEvent, RejectedEvent>;
 
+// Rounds: each member signs a round when it starts and recovers it from any t verified partials.
+// Unchained rounds are independent: a round that fewer than t members signed is skipped for
+// good. Chained rounds need their predecessor, so a chained member always signs the round after
+// its head (the latest recovered round) up to the current one: after a stall (fewer than t
+// alive) the group re-signs the missing rounds in order as soon as t members are back, like
+// drand's catch-up, and re-sends its partial of a stalled round once a period. Members behind
+// the others pull recovered rounds from a peer (rotating, rate limited) instead.
 class BeaconEngine {
  public:
   static Result<BeaconEngine> create(BeaconConfig config);

@@ -97,15 +97,17 @@ Status Dkg::on_echo(Index from, std::map<Index, std::vector<Bytes>> digests) {
   return Status::ok_status();
 }
 
-// True when we hold exactly one deal from `dealer` and every other member's echo names that same
-// one (a dealer's echo about itself proves nothing and is skipped).
+// True when we hold exactly one deal from `dealer` and no other member's echo names a different
+// one. A dealer's echo about itself proves nothing and is skipped; an echo lacking the dealer is
+// no evidence either (its sender may have missed the deal), so one member cannot disqualify
+// every dealer by echoing nothing.
 bool Dkg::echoes_agree(Index dealer) const {
   const auto& d = dealers_.at(dealer);
   if (!d.poly || !d.second_digest.empty()) return false;
   for (const auto& [echoer, digests] : echoes_) {
     if (echoer == dealer) continue;
     auto it = digests.find(dealer);
-    if (it == digests.end() || it->second.size() != 1 || it->second[0] != d.digest) return false;
+    if (it != digests.end() && (it->second.size() != 1 || it->second[0] != d.digest)) return false;
   }
   return true;
 }
