@@ -586,3 +586,42 @@ TEST_CASE("bls: DKG disqualifies a dealer that broadcasts two different deals", 
     check_dkg_group(run, 4);
   }
 }
+
+// An echo is evidence only of a different deal: a member echoing nothing (it may have missed
+// every deal) disqualifies nobody. Malformed echoes are typed errors and change nothing.
+TEST_CASE("bls: DKG echoes: an empty echo disqualifies nobody; malformed echoes are rejected", "[bls]") {
+  DkgRun run(85, 5, 3);
+  run.net.tamper = [](InFlight& m) {
+    if (m.from == 2 && m.bytes.size() > 2 && m.bytes[1] == 0x05) m.bytes = Bytes{0x92, 0x05, 0x90};
+    return true;
+  };
+  run.run();
+  REQUIRE(run.done.size() == 5);
+  for (const auto& [i, f] : run.done) CHECK(f.qualified.size() == 5);
+  check_dkg_group(run, 3);
+
+  auto dkg = *Dkg::create(DkgConfig{Group::kG2, 5, 3, 1, 1000}, seed_bytes(86, 3));
+  dkg.start(0);
+  auto frame = [](std::vector<std::pair<std::uint8_t, std::vector<Bytes>>> entries) {
+    Bytes b{0x92, 0x05, static_cast<std::uint8_t>(0x90 + entries.size())};
+    for (const auto& [dealer, digests] : entries) {
+      b.push_back(static_cast<std::uint8_t>(0x91 + digests.size()));
+      b.push_back(dealer);
+      for (const auto& d : digests) {
+        b.push_back(0xc4);
+        b.push_back(static_cast<std::uint8_t>(d.size()));
+        b.insert(b.end(), d.begin(), d.end());
+      }
+    }
+    return b;
+  };
+  const Bytes d32(32, 1), d31(31, 1);
+  CHECK(dkg.handle(2, frame({{2, {d32}}, {1, {d32}}}), 10).code() == Code::kDecodeError);  // not ascending
+  CHECK(dkg.handle(2, frame({{1, {d31}}}), 10).code() == Code::kDecodeError);
+  CHECK(dkg.handle(2, frame({{1, {d32, d32, d32}}}), 10).code() == Code::kDecodeError);
+  CHECK(dkg.handle(2, frame({{1, {}}}), 10).code() == Code::kDecodeError);
+  CHECK(dkg.handle(2, frame({{9, {d32}}}), 10).code() == Code::kInvalidArgument);  // n = 5
+  CHECK(dkg.handle(2, frame({{1, {d32}}, {3, {d32, d31}}}), 10).code() == Code::kDecodeError);
+  CHECK(dkg.handle(2, frame({{1, {d32}}}), 10).ok());
+  CHECK(dkg.handle(2, frame({{1, {d32}}}), 10).code() == Code::kAlreadyExists);
+}
