@@ -279,10 +279,10 @@ TEST_CASE("bls: chained beacon rounds link and catch up in order", "[bls]") {
   CHECK(run.rejected.empty());
 }
 
-// Chained, with fewer than t alive for five periods: the chain stalls; once the four crashed
+// Chained, with fewer than t alive for `stall` periods: the chain stalls; once the four crashed
 // members are back (fresh state) the group re-signs the missed rounds in order and every round
 // from genesis on exists, identical at every member, with 10% of the messages lost.
-void run_chained_stall(std::uint64_t seed) {
+void run_chained_stall(std::uint64_t seed, std::uint64_t stall) {
   INFO("reproduce with seed=" << seed);
   const auto scheme = Scheme::kPedersenBlsChained;
   BeaconRun run(seed, 7, 4, scheme);
@@ -292,20 +292,21 @@ void run_chained_stall(std::uint64_t seed) {
   std::set<Index> down;
   while (down.size() < 4) down.insert(static_cast<Index>(pick.below(7) + 1));
   run.net.crashed = down;
-  run.run(kGenesisMs + 8 * kPeriodMs);
+  run.run(kGenesisMs + (3 + stall) * kPeriodMs);
   std::uint64_t head = 0;
   for (Index i = 1; i <= 7; ++i) {
     if (run.net.alive(i)) head = std::max(head, run.net.members[i - 1]->latest_round());
   }
-  REQUIRE(head <= 4);  // stalled: rounds 5..9 were never produced
+  REQUIRE(head <= 4);  // stalled: rounds 5..(4 + stall) were never produced
   for (Index i : down) run.restart(i, scheme);
-  run.run(kGenesisMs + 14 * kPeriodMs);
-  check_rounds(run, scheme, 1, 13);
+  run.run(kGenesisMs + (9 + stall) * kPeriodMs);
+  check_rounds(run, scheme, 1, 8 + stall);
   CHECK(run.rejected.empty());
 }
 
 TEST_CASE("bls: a chained beacon stalled below t re-signs the missed rounds in order", "[bls]") {
-  for (std::uint64_t seed : {61u, 62u, 63u}) run_chained_stall(seed);
+  for (std::uint64_t seed : {61u, 62u, 63u}) run_chained_stall(seed, 5);
+  run_chained_stall(64, 20);  // longer than the pending window (8 rounds)
 }
 
 // A one-member group (t = 1) has nobody to sync from or wait for: every round is its own.
@@ -410,6 +411,13 @@ TEST_CASE("bls: invalid partials are rejected and the sender reported", "[bls]")
   bool got = false;
   while (auto ev = e.poll_event()) if (auto* r = std::get_if<RoundEvent>(&*ev)) got = got || r->round == 3;
   CHECK(got);
+  // A valid partial of a round past the pending window is dropped, its sender not named (a
+  // slow link or a peer catching up is no misbehaviour).
+  const std::uint64_t later = kGenesisMs + 19 * kPeriodMs + 10;  // round 20; window 12..21
+  e.tick(later);
+  while (e.poll_event()) {}
+  CHECK(e.handle(2, partial_frame(d.shares[1], 5, 5), later).code() == Code::kOutOfRange);
+  CHECK(drain_rejections().empty());
 }
 
 TEST_CASE("bls: beacon engine configuration is checked", "[bls]") {

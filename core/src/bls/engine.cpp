@@ -173,9 +173,9 @@ Status BeaconEngine::on_partial(Index from, std::uint64_t round, ByteSpan sig, s
   }
   if (rounds_.count(round) || round <= forgotten_) return Status::ok_status();  // late partial
   if (!in_window(round, cur)) {
-    Status st{Code::kOutOfRange, "beacon: partial for a round too old to recover " + std::to_string(round)};
-    reject(from, round, st);
-    return st;
+    // Not misbehaviour (a slow link, or a peer catching up a chain ahead of our head, whose
+    // rounds we will pull by sync): dropped without naming the sender.
+    return Status{Code::kOutOfRange, "beacon: partial for a round outside the pending window " + std::to_string(round)};
   }
   auto known = pending_.find(round);
   if (known != pending_.end() && known->second.partials.count(from)) return Status::ok_status();  // duplicate
