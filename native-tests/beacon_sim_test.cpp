@@ -283,7 +283,7 @@ TEST_CASE("beacon sim: config checks", "[beacon]") {
 }
 
 
-TEST_CASE("beacon sim: DKG over the network hands over to the engine; rounds verify", "[beacon]") {
+TEST_CASE("beacon sim: DKG over the network hands over to the engine, rounds verify", "[beacon]") {
   SimConfig c = sim_config(41, false);
   c.nodes = 5;
   Simulator s(c);
@@ -374,7 +374,7 @@ class EquivocatingDealer final : public Protocol {
 
 }  // namespace
 
-TEST_CASE("beacon sim: DKG disqualifies an equivocating dealer; the honest six agree and produce rounds", "[beacon]") {
+TEST_CASE("beacon sim: DKG disqualifies an equivocating dealer, the honest six agree and produce rounds", "[beacon]") {
   for (std::uint64_t seed : {42u, 43u}) {
     SimConfig c = sim_config(seed, seed % 2 == 1);
     Simulator s(c);

@@ -597,7 +597,7 @@ TEST_CASE("bls: DKG disqualifies a dealer that broadcasts two different deals", 
 
 // An echo is evidence only of a different deal: a member echoing nothing (it may have missed
 // every deal) disqualifies nobody. Malformed echoes are typed errors and change nothing.
-TEST_CASE("bls: DKG echoes: an empty echo disqualifies nobody; malformed echoes are rejected", "[bls]") {
+TEST_CASE("bls: DKG echoes: an empty echo disqualifies nobody, malformed echoes are rejected", "[bls]") {
   DkgRun run(85, 5, 3);
   run.net.tamper = [](InFlight& m) {
     if (m.from == 2 && m.bytes.size() > 2 && m.bytes[1] == 0x05) m.bytes = Bytes{0x92, 0x05, 0x90};
