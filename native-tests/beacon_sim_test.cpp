@@ -188,6 +188,53 @@ TEST_CASE("beacon sim: fewer than t alive produce no round and rounds resume and
   }
 }
 
+// Chained: with fewer than t members alive the chain stalls at some round s; once t members are
+// back the group re-signs s, s+1, ... in order (catch-up) and then every round is produced.
+void run_chained_stall_case(std::uint64_t seed, bool faults) {
+  BeaconSim b(sim_config(seed, faults), bls::Scheme::kPedersenBlsChained, 4);
+  INFO(b.sim.describe());
+  b.sim.run_until(kGenesisMs + 3 * kPeriodMs + kPeriodMs / 2);
+  const auto crashed = pick(seed, 7, 4);
+  for (auto i : crashed) b.sim.crash(i);
+  b.sim.run_for(5 * kPeriodMs);
+  const std::uint64_t stalled_round = b.round_at(b.sim.now_ms());
+  std::uint64_t head = 0;
+  for (std::size_t i = 0; i < 7; ++i) {
+    if (const auto* e = b.engine(i)) head = std::max(head, e->latest_round());
+  }
+  REQUIRE(head + 3 < stalled_round);  // the chain really stalled for several rounds
+  for (auto i : crashed) {
+    b.sim.restart(i);
+    b.attach(i);
+  }
+  b.sim.run_for(8 * kPeriodMs);
+  const std::uint64_t now_round = b.round_at(b.sim.now_ms());
+  auto rounds = b.check_agreement();
+  // The chain is complete and links from the genesis seed to the settled round.
+  Bytes prev = b.engine(0)->config().genesis_seed;
+  for (std::uint64_t r = 1; r + 1 < now_round; ++r) {
+    INFO("round " << r);
+    REQUIRE(rounds.count(r) == 1);
+    auto res = bls::verify_beacon(b.scheme, b.dealing.poly.group_key(), r, rounds[r], prev);
+    REQUIRE(res.ok());
+    CHECK(res->valid);
+    prev = rounds[r];
+    for (std::size_t i = 0; i < 7; ++i) {
+      INFO("node " << i);
+      CHECK(b.engine(i)->signature(r) == std::optional<Bytes>(rounds[r]));
+    }
+  }
+}
+
+TEST_CASE("beacon sim: a chained beacon stalled below t re-signs the missed rounds once t are back", "[beacon]") {
+  run_chained_stall_case(22, false);
+  run_chained_stall_case(23, true);
+}
+
+TEST_CASE("beacon sim: swarm of seeds stalling a chained beacon below t", "[beacon][slow]") {
+  for (std::uint64_t seed = 200; seed < 204; ++seed) run_chained_stall_case(seed, true);
+}
+
 TEST_CASE("beacon sim: a member offline since before genesis catches up after restart", "[beacon]") {
   BeaconSim b(sim_config(31, false), bls::Scheme::kPedersenBlsChained, 4);
   INFO(b.sim.describe());
@@ -236,7 +283,7 @@ TEST_CASE("beacon sim: config checks", "[beacon]") {
 }
 
 
-TEST_CASE("beacon sim: DKG over the network hands over to the engine; rounds verify", "[beacon]") {
+TEST_CASE("beacon sim: DKG over the network hands over to the engine, rounds verify", "[beacon]") {
   SimConfig c = sim_config(41, false);
   c.nodes = 5;
   Simulator s(c);
@@ -276,6 +323,105 @@ TEST_CASE("beacon sim: DKG over the network hands over to the engine; rounds ver
       auto res = bls::verify_beacon(bls::Scheme::kPedersenBlsChained, *key, r, *sig, prev);
       REQUIRE(res.ok());
       CHECK(res->valid);
+    }
+  }
+}
+
+namespace {
+
+// A DKG dealer that equivocates: it deals two different polynomials and sends each half of the
+// group one of them (deal and matching shares) over the direct links, so that each member alone
+// sees a consistent dealer. It takes no further part.
+class EquivocatingDealer final : public Protocol {
+ public:
+  EquivocatingDealer(std::vector<PeerId> sorted, bls::Index self, std::uint32_t t, std::uint64_t start_ms)
+      : members_(std::move(sorted)), self_(self), t_(t), start_ms_(start_ms) {}
+  void attach(ProtocolContext& ctx) override {
+    ctx_ = &ctx;
+    (void)ctx.subscribe(beacon::topic_for(members_));
+  }
+  void on_message(const PeerId&, std::span<const std::uint8_t>, std::uint64_t) override {}
+  void tick(std::uint64_t now_ms) override {
+    if (dealt_ || now_ms < start_ms_) return;
+    dealt_ = true;
+    const auto n = static_cast<std::uint32_t>(members_.size());
+    for (std::uint8_t side = 0; side < 2; ++side) {
+      bls::DkgConfig c{bls::Group::kG1, n, t_, self_, 1000};
+      auto dkg = *bls::Dkg::create(c, Bytes(32, static_cast<std::uint8_t>(0xa0 + side)));
+      dkg.start(now_ms);
+      std::vector<bls::Outgoing> out;
+      while (auto o = dkg.poll_transmit()) out.push_back(*o);
+      for (bls::Index j = 1; j <= n; ++j) {
+        if (j == self_ || (j % 2) != side) continue;
+        for (const auto& o : out) {
+          if (!o.to || *o.to == j) (void)ctx_->send(members_[j - 1], o.bytes);
+        }
+      }
+    }
+  }
+  std::optional<std::uint64_t> next_deadline() const override {
+    return dealt_ ? std::nullopt : std::optional<std::uint64_t>(start_ms_);
+  }
+
+ private:
+  std::vector<PeerId> members_;
+  bls::Index self_;
+  std::uint32_t t_;
+  std::uint64_t start_ms_;
+  bool dealt_ = false;
+  ProtocolContext* ctx_ = nullptr;
+};
+
+}  // namespace
+
+TEST_CASE("beacon sim: DKG disqualifies an equivocating dealer, the honest six agree and produce rounds", "[beacon]") {
+  for (std::uint64_t seed : {42u, 43u}) {
+    SimConfig c = sim_config(seed, seed % 2 == 1);
+    Simulator s(c);
+    INFO(s.describe());
+    std::vector<PeerId> group;
+    for (std::size_t i = 0; i < s.size(); ++i) group.push_back(s.node(i)->id());
+    std::vector<PeerId> sorted = group;
+    std::sort(sorted.begin(), sorted.end());
+    const std::size_t cheater = pick(seed, 7, 1)[0];
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (i == cheater) {
+        const auto index = static_cast<bls::Index>(std::find(sorted.begin(), sorted.end(), group[i]) - sorted.begin() + 1);
+        REQUIRE(s.node(i)->add_protocol(beacon::kDefaultChannel,
+                                        std::make_unique<EquivocatingDealer>(sorted, index, 4, 4000)).ok());
+        continue;
+      }
+      BeaconNodeConfig cfg;
+      cfg.group = group;
+      cfg.threshold = 4;
+      cfg.scheme = bls::Scheme::kPedersenBlsChained;
+      cfg.dkg_start_ms = 4000;
+      cfg.dkg_phase_ms = 1000;
+      cfg.genesis_ms = 8000;
+      cfg.period_ms = kPeriodMs;
+      auto p = BeaconProtocol::create(cfg, s.node(i)->id());
+      REQUIRE(p.ok());
+      REQUIRE(s.node(i)->add_protocol(beacon::kDefaultChannel, std::move(*p)).ok());
+    }
+    s.run_until(8000 + 5 * kPeriodMs + 500);
+    std::optional<Bytes> key;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (i == cheater) continue;
+      auto* p = dynamic_cast<BeaconProtocol*>(s.node(i)->protocol(beacon::kDefaultChannel));
+      INFO("node " << i);
+      CHECK_FALSE(p->dkg_failed());
+      REQUIRE(p->engine() != nullptr);
+      if (!key) key = p->group_key();
+      CHECK(p->group_key() == key);
+      CHECK(p->engine()->latest_round() >= 5);
+      for (std::uint64_t r = 1; r <= p->engine()->latest_round(); ++r) {
+        auto sig = p->engine()->signature(r);
+        REQUIRE(sig.has_value());
+        const Bytes prev = r == 1 ? p->engine()->config().genesis_seed : *p->engine()->signature(r - 1);
+        auto res = bls::verify_beacon(bls::Scheme::kPedersenBlsChained, *key, r, *sig, prev);
+        REQUIRE(res.ok());
+        CHECK(res->valid);
+      }
     }
   }
 }
@@ -327,7 +473,7 @@ TEST_CASE("beacon sim: events are msgpack maps (round, ready)", "[beacon]") {
   auto p = BeaconProtocol::create(cfg, node.id());
   REQUIRE(p.ok());
   REQUIRE(node.add_protocol("beacon", std::move(*p)).ok());
-  node.tick(1500);  // round 1 (a later tick would make this one-member engine look for catch-up peers)
+  node.tick(1500);  // round 1
   std::vector<Value> events;
   while (auto e = node.poll_event()) {
     if (e->type == EventType::kProtocol && e->topic == "beacon") events.push_back(*codec::decode(e->payload));
@@ -352,4 +498,34 @@ TEST_CASE("beacon sim: events are msgpack maps (round, ready)", "[beacon]") {
   CHECK_FALSE(bp->next_deadline().has_value());
   node.tick(1800);
   while (auto e = node.poll_event()) CHECK(e->type != EventType::kProtocol);
+}
+
+TEST_CASE("beacon sim: a one-member group on a node produces every round", "[beacon]") {
+  NodeConfig nc;
+  nc.identity_seed[0] = 10;
+  Node node(nc);
+  auto d = *th::deal(bls::Group::kG1, 1, 1, Bytes(32, 6));
+  BeaconNodeConfig cfg;
+  cfg.group = {node.id()};
+  cfg.threshold = 1;
+  cfg.genesis_ms = 1000;
+  cfg.period_ms = 1000;
+  cfg.poly = d.poly;
+  cfg.share = d.shares[0];
+  auto p = BeaconProtocol::create(cfg, node.id());
+  REQUIRE(p.ok());
+  REQUIRE(node.add_protocol("beacon", std::move(*p)).ok());
+  std::vector<std::uint64_t> rounds;
+  std::uint64_t now = 1000;
+  for (int step = 0; step < 200 && now < 9500; ++step) {  // at each deadline, as a host would
+    node.tick(now);
+    while (auto e = node.poll_event()) {
+      if (e->type != EventType::kProtocol || e->topic != "beacon") continue;
+      auto v = *codec::decode(e->payload);
+      if (v.find("type")->as<std::string>() == "round") rounds.push_back(v.find("round")->as<std::int64_t>());
+    }
+    auto* bp = dynamic_cast<BeaconProtocol*>(node.protocol("beacon"));
+    now = std::max(now + 1, std::min<std::uint64_t>(*bp->next_deadline(), 9500));
+  }
+  CHECK(rounds == std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9});
 }

@@ -279,6 +279,71 @@ TEST_CASE("bls: chained beacon rounds link and catch up in order", "[bls]") {
   CHECK(run.rejected.empty());
 }
 
+// Chained, with fewer than t alive for `stall` periods: the chain stalls; once the four crashed
+// members are back (fresh state) the group re-signs the missed rounds in order and every round
+// from genesis on exists, identical at every member, with 10% of the messages lost.
+// Returns what every member saw and the number of messages sent, to check the replay.
+std::pair<std::map<Index, std::map<std::uint64_t, Bytes>>, std::uint64_t> run_chained_stall(std::uint64_t seed,
+                                                                                          std::uint64_t stall) {
+  INFO("reproduce with seed=" << seed);
+  const auto scheme = Scheme::kPedersenBlsChained;
+  BeaconRun run(seed, 7, 4, scheme);
+  run.net.loss = 0.1;
+  run.run(kGenesisMs + 2 * kPeriodMs + 500);
+  Rng pick{seed * 7919};
+  std::set<Index> down;
+  while (down.size() < 4) down.insert(static_cast<Index>(pick.below(7) + 1));
+  run.net.crashed = down;
+  run.run(kGenesisMs + (3 + stall) * kPeriodMs);
+  std::uint64_t head = 0;
+  for (Index i = 1; i <= 7; ++i) {
+    if (run.net.alive(i)) head = std::max(head, run.net.members[i - 1]->latest_round());
+  }
+  REQUIRE(head <= 4);  // stalled: rounds 5..(4 + stall) were never produced
+  for (Index i : down) run.restart(i, scheme);
+  run.run(kGenesisMs + (9 + stall) * kPeriodMs);
+  check_rounds(run, scheme, 1, 8 + stall);
+  CHECK(run.rejected.empty());
+  return {run.seen, run.net.seq};
+}
+
+TEST_CASE("bls: a chained beacon stalled below t re-signs the missed rounds in order", "[bls]") {
+  for (std::uint64_t seed : {61u, 62u, 63u}) run_chained_stall(seed, 5);
+  const auto once = run_chained_stall(64, 20);  // longer than the pending window (8 rounds)
+  CHECK(run_chained_stall(64, 20) == once);    // a seed replays exactly
+}
+
+// A one-member group (t = 1) has nobody to sync from or wait for: every round is its own.
+TEST_CASE("bls: a one-member group produces every round and never spins", "[bls]") {
+  for (auto scheme : {Scheme::kPedersenBlsChained, Scheme::kBlsUnchainedG1Rfc9380}) {
+    INFO("scheme " << static_cast<int>(scheme));
+    BeaconRun run(71, 1, 1, scheme);
+    run.run(kGenesisMs + 9 * kPeriodMs + 10);
+    check_rounds(run, scheme, 1, 10);
+  }
+  // Chained, ticked at round 1 and next at round 60: the missed rounds are signed in order, a
+  // bounded number per call, with next_deadline asking to be called again right away.
+  auto d = *th::deal(Group::kG1, 1, 1, seed_bytes(72, 1));
+  auto e = *BeaconEngine::create(beacon_config(d, 1, 1, Scheme::kPedersenBlsChained));
+  std::uint64_t now = kGenesisMs + 10;
+  e.tick(now);
+  now = kGenesisMs + 59 * kPeriodMs + 10;
+  std::vector<std::uint64_t> rounds;
+  int calls = 0;
+  for (; calls < 100; ++calls) {
+    e.tick(now);
+    while (e.poll_transmit()) {}
+    while (auto ev = e.poll_event()) rounds.push_back(std::get<RoundEvent>(*ev).round);
+    if (*e.next_deadline() != now + 1) break;
+    now += 1;
+  }
+  CHECK(calls >= 5);  // 59 rounds at most 8 per call
+  CHECK(calls < 100);
+  REQUIRE(rounds.size() == 60);
+  for (std::size_t i = 0; i < rounds.size(); ++i) CHECK(rounds[i] == i + 1);
+  CHECK(*e.next_deadline() == kGenesisMs + 60 * kPeriodMs);
+}
+
 TEST_CASE("bls: a chained member that keeps little history joins late from an anchored round", "[bls]") {
   const auto scheme = Scheme::kPedersenBlsChained;
   BeaconRun run(43, 5, 3, scheme);
@@ -350,6 +415,13 @@ TEST_CASE("bls: invalid partials are rejected and the sender reported", "[bls]")
   bool got = false;
   while (auto ev = e.poll_event()) if (auto* r = std::get_if<RoundEvent>(&*ev)) got = got || r->round == 3;
   CHECK(got);
+  // A valid partial of a round past the pending window is dropped, its sender not named (a
+  // slow link or a peer catching up is no misbehaviour).
+  const std::uint64_t later = kGenesisMs + 19 * kPeriodMs + 10;  // round 20; window 12..21
+  e.tick(later);
+  while (e.poll_event()) {}
+  CHECK(e.handle(2, partial_frame(d.shares[1], 5, 5), later).code() == Code::kOutOfRange);
+  CHECK(drain_rejections().empty());
 }
 
 TEST_CASE("bls: beacon engine configuration is checked", "[bls]") {
@@ -379,17 +451,36 @@ struct DkgRun {
       net.members.emplace_back(*Dkg::create(c, seed_bytes(seed * 100 + i, 3)));
     }
   }
-  void run() {
-    auto on = [this](Index i, const DkgEvent& ev) {
-      if (auto* f = std::get_if<DkgFinished>(&ev)) done[i] = *f;
-      else failed[i] = std::get<DkgFailed>(ev).reason;
-    };
+  void on(Index i, const DkgEvent& ev) {
+    if (auto* f = std::get_if<DkgFinished>(&ev)) done[i] = *f;
+    else failed[i] = std::get<DkgFailed>(ev).reason;
+  }
+  void start() {
     for (Index i = 1; i <= net.n(); ++i) {
       if (!net.alive(i)) continue;
       net.members[i - 1]->start(0);
-      net.drain(i, on);
+      net.drain(i, [this](Index m, const DkgEvent& ev) { on(m, ev); });
     }
-    net.run_until(3500, on);
+  }
+  void finish() { net.run_until(3500, [this](Index m, const DkgEvent& ev) { on(m, ev); }); }
+  void run() {
+    start();
+    finish();
+  }
+};
+
+// A second dealing by `dealer` (another secret polynomial): its deal frame and each member's
+// share frame, as an equivocating dealer would send them.
+struct OtherDealing {
+  Bytes deal;
+  std::map<Index, Bytes> shares;
+  OtherDealing(std::uint32_t n, std::uint32_t t, Index dealer, std::uint64_t seed) {
+    auto d = *Dkg::create(DkgConfig{Group::kG2, n, t, dealer, 1000}, seed_bytes(seed, 0x5e));
+    d.start(0);
+    while (auto o = d.poll_transmit()) {
+      if (o->to) shares[*o->to] = o->bytes;
+      else deal = o->bytes;
+    }
   }
 };
 
@@ -458,4 +549,91 @@ TEST_CASE("bls: DKG with fewer than t dealers fails", "[bls]") {
   run.run();
   CHECK(run.done.empty());
   CHECK(run.failed.size() == 2);
+}
+
+// Dealer 3 shows members 5, 6, 7 another polynomial (deal and matching shares) than members 1,
+// 2, 4, as a split broadcast would: each side alone sees a consistent dealer. The echo of the
+// deals' digests exposes it, and every honest member disqualifies 3 and ends with one key.
+TEST_CASE("bls: DKG disqualifies a dealer that shows members different commitments", "[bls]") {
+  for (std::uint64_t seed : {81u, 82u}) {
+    INFO("reproduce with seed=" << seed);
+    DkgRun run(seed, 7, 4);
+    OtherDealing other(7, 4, 3, seed);
+    run.net.tamper = [&other](InFlight& m) {
+      if (m.from != 3 || m.to < 5 || m.bytes.size() < 2) return true;
+      if (m.bytes[1] == 0x01) m.bytes = other.deal;
+      if (m.bytes[1] == 0x02) m.bytes = other.shares.at(m.to);
+      return true;
+    };
+    run.run();
+    run.done.erase(3);  // the cheater's own view is moot
+    REQUIRE(run.done.size() == 6);
+    for (const auto& [i, f] : run.done) {
+      INFO("member " << i);
+      CHECK(f.qualified == std::vector<Index>{1, 2, 4, 5, 6, 7});
+    }
+    check_dkg_group(run, 4);
+  }
+}
+
+// Dealer 3 broadcasts two different signed deals (two gossip messages): every member receives
+// both, in an order that differs between members, and disqualifies 3.
+TEST_CASE("bls: DKG disqualifies a dealer that broadcasts two different deals", "[bls]") {
+  for (std::uint64_t seed : {83u, 84u}) {
+    INFO("reproduce with seed=" << seed);
+    DkgRun run(seed, 7, 4);
+    OtherDealing other(7, 4, 3, seed);
+    run.start();
+    for (Index to = 1; to <= 7; ++to) {  // the second deal, delayed differently per member
+      if (to == 3) continue;
+      run.net.queue.emplace(std::make_pair(run.net.rng.below(60), run.net.seq++), InFlight{3, to, other.deal});
+    }
+    run.finish();
+    run.done.erase(3);
+    REQUIRE(run.done.size() == 6);
+    for (const auto& [i, f] : run.done) {
+      INFO("member " << i);
+      CHECK(f.qualified == std::vector<Index>{1, 2, 4, 5, 6, 7});
+    }
+    check_dkg_group(run, 4);
+  }
+}
+
+// An echo is evidence only of a different deal: a member echoing nothing (it may have missed
+// every deal) disqualifies nobody. Malformed echoes are typed errors and change nothing.
+TEST_CASE("bls: DKG echoes: an empty echo disqualifies nobody, malformed echoes are rejected", "[bls]") {
+  DkgRun run(85, 5, 3);
+  run.net.tamper = [](InFlight& m) {
+    if (m.from == 2 && m.bytes.size() > 2 && m.bytes[1] == 0x05) m.bytes = Bytes{0x92, 0x05, 0x90};
+    return true;
+  };
+  run.run();
+  REQUIRE(run.done.size() == 5);
+  for (const auto& [i, f] : run.done) CHECK(f.qualified.size() == 5);
+  check_dkg_group(run, 3);
+
+  auto dkg = *Dkg::create(DkgConfig{Group::kG2, 5, 3, 1, 1000}, seed_bytes(86, 3));
+  dkg.start(0);
+  auto frame = [](std::vector<std::pair<std::uint8_t, std::vector<Bytes>>> entries) {
+    Bytes b{0x92, 0x05, static_cast<std::uint8_t>(0x90 + entries.size())};
+    for (const auto& [dealer, digests] : entries) {
+      b.push_back(static_cast<std::uint8_t>(0x91 + digests.size()));
+      b.push_back(dealer);
+      for (const auto& d : digests) {
+        b.push_back(0xc4);
+        b.push_back(static_cast<std::uint8_t>(d.size()));
+        b.insert(b.end(), d.begin(), d.end());
+      }
+    }
+    return b;
+  };
+  const Bytes d32(32, 1), d31(31, 1);
+  CHECK(dkg.handle(2, frame({{2, {d32}}, {1, {d32}}}), 10).code() == Code::kDecodeError);  // not ascending
+  CHECK(dkg.handle(2, frame({{1, {d31}}}), 10).code() == Code::kDecodeError);
+  CHECK(dkg.handle(2, frame({{1, {d32, d32, d32}}}), 10).code() == Code::kDecodeError);
+  CHECK(dkg.handle(2, frame({{1, {}}}), 10).code() == Code::kDecodeError);
+  CHECK(dkg.handle(2, frame({{9, {d32}}}), 10).code() == Code::kInvalidArgument);  // n = 5
+  CHECK(dkg.handle(2, frame({{1, {d32}}, {3, {d32, d31}}}), 10).code() == Code::kDecodeError);
+  CHECK(dkg.handle(2, frame({{1, {d32}}}), 10).ok());
+  CHECK(dkg.handle(2, frame({{1, {d32}}}), 10).code() == Code::kAlreadyExists);
 }

@@ -9,7 +9,8 @@
 // next_deadline(). Peers are member indices 1..n; the host maps them to network peers and must
 // deliver `from` authenticated (the node layer's signed gossip / encrypted links do). Messages
 // marked to_all go to every other member; private DKG shares go to one peer and must travel on
-// an encrypted link. Each handle/tick call appends at most n + sync_batch_max items to a queue.
+// an encrypted link. Each handle/tick call appends a bounded number of items to the queues (at
+// most n + sync_batch_max + 3 * pending_rounds_max + 4).
 // A malformed or invalid message is rejected with a Status (and, for beacon partials, a
 // Rejected event naming the sender) and leaves the state unchanged.
 #pragma once
@@ -61,6 +62,18 @@ using DkgEvent = std::variant<DkgFinished, DkgFailed>;
 // member within phase_ms (the gossip layer's job). A dealer that sends no commitments, or fails
 // to answer a complaint with a share matching its commitments, is disqualified; the group key
 // is the sum of the qualified dealers' constant terms.
+// Equivocation: at the end of the deal phase every member broadcasts an echo, the digest
+// (sha256 of the commitments) of each deal it received during the deal phase, two digests when
+// a dealer sent it two different deals. A dealer is disqualified when this member or any echo
+// from another member shows two different deals from it: a dealer that shows different members
+// different commitments (two signed broadcasts, a split broadcast, deals sent on direct links)
+// is dropped by every honest member alike, and the DKG goes on with the others.
+// Limits: like a complaint, an echo is trusted to reach every member identically. A faulty
+// member can echo a false digest and so disqualify an honest dealer (everywhere if it broadcasts
+// the echo honestly, at some members only if it splits it); an echo lacking a dealer counts for
+// nothing, so a deal that reached only some members in time still splits the views, as before.
+// Closing these needs reliable broadcast (Bracha's echo/ready, n > 3f) or dealer signatures
+// that members can forward as evidence.
 class Dkg {
  public:
   static Result<Dkg> create(const DkgConfig& config, ByteSpan seed);
@@ -81,11 +94,16 @@ class Dkg {
     std::set<Index> complaints;       // members who complained about this dealer
     std::set<Index> justified;        // complaints answered with a valid share
     bool disqualified = false;
+    Bytes digest;                     // of poly's commitments
+    Bytes second_digest;              // a second, different deal: proof of equivocation
   };
   Status on_deal(Index from, const threshold::PublicPoly& poly);
   Status on_share(Index from, ByteSpan share);
   Status on_complaint(Index from, Index dealer);
   Status on_justification(Index from, Index complainer, ByteSpan share);
+  Status on_echo(Index from, std::map<Index, std::vector<Bytes>> digests);
+  bool echoes_agree(Index dealer) const;
+  void send_echo();
   bool share_valid(Index dealer, Index member, const SecretKey& share) const;
   void send_complaints();
   void send_justifications();
@@ -96,6 +114,7 @@ class Dkg {
   Phase phase_ = Phase::kIdle;
   std::uint64_t deadline_ms_ = 0;
   std::map<Index, Dealer> dealers_;
+  std::map<Index, std::map<Index, std::vector<Bytes>>> echoes_;  // echoer -> dealer -> digests
   std::deque<Outgoing> out_;
   std::deque<DkgEvent> events_;
 };
@@ -111,7 +130,9 @@ struct BeaconConfig {
   std::uint64_t period_ms = 3000;
   Bytes genesis_seed;                             // chained: the "previous signature" of round 1
   std::uint32_t history_rounds_max = 1024;        // past rounds kept to serve catch-up
-  std::uint32_t pending_rounds_max = 8;           // rounds back for which partials are accepted
+  std::uint32_t pending_rounds_max = 8;           // rounds back for which partials are accepted;
+                                                  // chained: also the catch-up window above the
+                                                  // head and the rounds signed per call
   std::uint32_t sync_batch_max = 32;              // rounds per catch-up response
 };
 
@@ -128,6 +149,13 @@ struct RejectedEvent {
 };
 using BeaconEvent = std::variant<RoundEvent, RejectedEvent>;
 
+// Rounds: each member signs a round when it starts and recovers it from any t verified partials.
+// Unchained rounds are independent: a round that fewer than t members signed is skipped for
+// good. Chained rounds need their predecessor, so a chained member always signs the round after
+// its head (the latest recovered round) up to the current one: after a stall (fewer than t
+// alive) the group re-signs the missing rounds in order as soon as t members are back, like
+// drand's catch-up, and re-sends its partial of a stalled round once a period. Members behind
+// the others pull recovered rounds from a peer (rotating, rate limited) instead.
 class BeaconEngine {
  public:
   static Result<BeaconEngine> create(BeaconConfig config);
@@ -158,6 +186,8 @@ class BeaconEngine {
   std::optional<Bytes> previous_of(std::uint64_t round) const;  // chained: the prev signature
   std::optional<Bytes> message_for(std::uint64_t round) const;
   void maybe_sign(std::uint64_t now_ms);
+  bool sign_round(std::uint64_t round, std::uint64_t cur);
+  bool in_window(std::uint64_t round, std::uint64_t cur) const;
   void try_recover(std::uint64_t round);
   void accept_round(std::uint64_t round, Bytes sig, Bytes prev);
   void maybe_sync(std::uint64_t now_ms);
@@ -168,7 +198,9 @@ class BeaconEngine {
   Suite suite_{};
   PublicKey group_key_;
   std::vector<PublicKey> member_keys_;  // index i at [i - 1]
-  std::uint64_t signed_round_ = 0;
+  std::uint64_t signed_round_ = 0;  // unchained: the latest round signed
+  std::uint64_t resent_round_ = 0;  // chained: the round (clock) of the latest catch-up re-send
+  bool catchup_due_ = false;        // chained: the per-call catch-up budget ran out; continue at once
   std::uint64_t now_ms_ = 0;  // latest time seen by tick/handle
   std::uint64_t sync_next_ms_ = 0;
   Index sync_peer_ = 0;

@@ -10,6 +10,16 @@
 #include "nitro/bls_beacon.h"
 
 namespace nitro::bls {
+namespace {
+
+Bytes commitments_digest(const threshold::PublicPoly& poly) {
+  Bytes all;
+  for (const auto& c : poly.commitments) all.insert(all.end(), c.begin(), c.end());
+  const auto d = beacon_randomness(all);  // sha256; points have a fixed size, so unambiguous
+  return Bytes(d.begin(), d.end());
+}
+
+}  // namespace
 
 Result<Dkg> Dkg::create(const DkgConfig& config, ByteSpan seed) {
   if (config.n == 0 || config.n > threshold::kMembersMax) return invalid_argument("dkg: bad group size");
@@ -32,6 +42,7 @@ void Dkg::start(std::uint64_t now_ms) {
   auto commitments = poly_->commit(config_.pk_group);
   out_.push_back(Outgoing{std::nullopt, wire::encode(wire::DkgDeal{commitments.commitments})});
   auto& me = dealers_[config_.self];
+  me.digest = commitments_digest(commitments);
   me.poly = commitments;
   me.share = poly_->eval(config_.self);
   for (Index j = 1; j <= config_.n; ++j) {
@@ -53,17 +64,63 @@ Status Dkg::handle(Index from, ByteSpan bytes, std::uint64_t now_ms) {
   if (auto* s = std::get_if<wire::DkgShare>(&*msg)) return on_share(from, s->share);
   if (auto* c = std::get_if<wire::DkgComplaint>(&*msg)) return on_complaint(from, c->dealer);
   if (auto* j = std::get_if<wire::DkgJustification>(&*msg)) return on_justification(from, j->complainer, j->share);
+  if (auto* e = std::get_if<wire::DkgEcho>(&*msg)) {
+    std::map<Index, std::vector<Bytes>> digests;
+    for (auto& entry : e->entries) digests[entry.dealer] = std::move(entry.digests);
+    return on_echo(from, std::move(digests));
+  }
   return invalid_argument("dkg: not a DKG message");
 }
 
 Status Dkg::on_deal(Index from, const threshold::PublicPoly& poly) {
   if (phase_ != Phase::kDeal) return failed_precondition("dkg: deal outside the deal phase");
-  auto& d = dealers_[from];
-  if (d.poly) return Status(Code::kAlreadyExists, "dkg: duplicate message from this dealer");
   if (poly.threshold() != config_.threshold) return invalid_argument("dkg: commitments of the wrong degree");
   NITRO_TRY(threshold::validate(poly));
+  auto& d = dealers_[from];
+  if (d.poly && d.poly->commitments == poly.commitments) {
+    return Status(Code::kAlreadyExists, "dkg: duplicate message from this dealer");
+  }
+  if (d.poly) {  // kept as evidence: our echo carries both digests, so every member sees it
+    if (d.second_digest.empty()) d.second_digest = commitments_digest(poly);
+    return Status(Code::kAlreadyExists, "dkg: a second, different deal from this dealer (equivocation)");
+  }
+  d.digest = commitments_digest(poly);
   d.poly = poly;
   return Status::ok_status();
+}
+
+Status Dkg::on_echo(Index from, std::map<Index, std::vector<Bytes>> digests) {
+  if (phase_ == Phase::kIdle || phase_ == Phase::kDone) return failed_precondition("dkg: echo outside the DKG");
+  if (echoes_.count(from)) return Status(Code::kAlreadyExists, "dkg: duplicate echo from this member");
+  if (!digests.empty() && digests.rbegin()->first > config_.n) return invalid_argument("dkg: echo names a non-dealer");
+  echoes_[from] = std::move(digests);  // bounded: one per member, n entries of at most 2 digests
+  return Status::ok_status();
+}
+
+// True when we hold exactly one deal from `dealer` and no other member's echo names a different
+// one. A dealer's echo about itself proves nothing and is skipped; an echo lacking the dealer is
+// no evidence either (its sender may have missed the deal), so one member cannot disqualify
+// every dealer by echoing nothing.
+bool Dkg::echoes_agree(Index dealer) const {
+  const auto& d = dealers_.at(dealer);
+  if (!d.poly || !d.second_digest.empty()) return false;
+  for (const auto& [echoer, digests] : echoes_) {
+    if (echoer == dealer) continue;
+    auto it = digests.find(dealer);
+    if (it != digests.end() && (it->second.size() != 1 || it->second[0] != d.digest)) return false;
+  }
+  return true;
+}
+
+void Dkg::send_echo() {
+  wire::DkgEcho echo;
+  for (const auto& [i, d] : dealers_) {  // ascending dealers, as the wire format requires
+    if (!d.poly) continue;
+    wire::EchoEntry entry{i, {d.digest}};
+    if (!d.second_digest.empty()) entry.digests.push_back(d.second_digest);
+    echo.entries.push_back(std::move(entry));
+  }
+  out_.push_back(Outgoing{std::nullopt, wire::encode(wire::Message{echo})});
 }
 
 Status Dkg::on_share(Index from, ByteSpan share) {
@@ -112,6 +169,7 @@ void Dkg::tick(std::uint64_t now_ms) {
   // Phases advance one deadline at a time; a late tick runs the missed transitions in order.
   while (phase_ != Phase::kIdle && phase_ != Phase::kDone && now_ms >= deadline_ms_) {
     if (phase_ == Phase::kDeal) {
+      send_echo();
       send_complaints();
       phase_ = Phase::kComplaint;
     } else if (phase_ == Phase::kComplaint) {
@@ -147,7 +205,7 @@ void Dkg::send_justifications() {
 void Dkg::finish() {
   std::vector<Index> qual;
   for (auto& [i, d] : dealers_) {
-    if (!d.poly || d.disqualified) continue;
+    if (!d.poly || d.disqualified || !echoes_agree(i)) continue;
     if (d.justified.size() != d.complaints.size()) continue;  // an unanswered complaint
     if (!d.share) continue;  // cannot happen for honest dealers once complaints are answered
     qual.push_back(i);

@@ -2,6 +2,7 @@
 // round starts, collects and verifies peers' partials, recovers the group signature at t, and
 // catches up on missed rounds by asking a peer (rotating) for recovered signatures.
 #include <algorithm>
+#include <iterator>
 #include <string>
 
 #include "bls/wire.h"
@@ -86,18 +87,53 @@ void BeaconEngine::tick(std::uint64_t now_ms) {
 
 void BeaconEngine::maybe_sign(std::uint64_t now_ms) {
   const std::uint64_t cur = round_at(now_ms);
-  if (cur == 0 || cur <= signed_round_) return;
-  if (rounds_.count(cur)) {
+  catchup_due_ = false;
+  if (cur == 0) return;
+  if (!scheme_chained(config_.scheme)) {  // rounds are independent: sign each current round once
+    if (cur <= signed_round_) return;
     signed_round_ = cur;
+    (void)sign_round(cur, cur);
     return;
   }
-  auto msg = message_for(cur);
-  if (!msg) return;  // chained and the previous round is unknown: catch up first
-  signed_round_ = cur;
+  // Chained: produce the round after our head, in order, up to the current one (drand's
+  // catch-up). When our partial completes a round (t = 1, or the last one missing) the head
+  // moves at once; a call signs at most pending_rounds_max rounds and continues at next_deadline.
+  for (std::uint32_t k = 0; k < config_.pending_rounds_max; ++k) {
+    const std::uint64_t r = latest_round() + 1;
+    if (r > cur || !sign_round(r, cur) || !rounds_.count(r)) return;
+  }
+  catchup_due_ = latest_round() < cur;
+}
+
+// Signs `round` and broadcasts the partial; false if the round is settled, its message unknown,
+// or already signed. A chained round still missing after its period is re-sent once per period:
+// the partials of a stalled round were broadcast while fewer than t members could hear them.
+bool BeaconEngine::sign_round(std::uint64_t round, std::uint64_t cur) {
+  if (rounds_.count(round) || round <= forgotten_) return false;
+  const Index self = config_.share.index;
+  auto it = pending_.find(round);
+  if (it != pending_.end() && it->second.partials.count(self)) {
+    if (round < cur && resent_round_ < cur) {
+      resent_round_ = cur;
+      out_.push_back(Outgoing{std::nullopt, wire::encode(wire::Partial{round, it->second.partials[self]})});
+    }
+    return false;
+  }
+  auto msg = message_for(round);
+  if (!msg) return false;  // chained and the previous round is unknown: catch up first
   auto partial = threshold::partial_sign(config_.share, suite_, *msg);
-  pending_[cur].partials[config_.share.index] = partial.sig;
-  out_.push_back(Outgoing{std::nullopt, wire::encode(wire::Partial{cur, partial.sig})});
-  try_recover(cur);
+  pending_[round].partials[self] = partial.sig;
+  out_.push_back(Outgoing{std::nullopt, wire::encode(wire::Partial{round, partial.sig})});
+  try_recover(round);
+  return true;
+}
+
+// Rounds whose partials are kept: the recent ones and, chained, the catch-up frontier above the
+// head (at most 2 * pending_rounds_max + 2 rounds in all).
+bool BeaconEngine::in_window(std::uint64_t round, std::uint64_t cur) const {
+  if (round + config_.pending_rounds_max >= cur) return true;
+  const std::uint64_t head = latest_round();
+  return scheme_chained(config_.scheme) && round > head && round <= head + config_.pending_rounds_max;
 }
 
 Status BeaconEngine::handle(Index from, ByteSpan bytes, std::uint64_t now_ms) {
@@ -136,10 +172,10 @@ Status BeaconEngine::on_partial(Index from, std::uint64_t round, ByteSpan sig, s
     return st;
   }
   if (rounds_.count(round) || round <= forgotten_) return Status::ok_status();  // late partial
-  if (round + config_.pending_rounds_max < cur) {
-    Status st{Code::kOutOfRange, "beacon: partial for a round too old to recover " + std::to_string(round)};
-    reject(from, round, st);
-    return st;
+  if (!in_window(round, cur)) {
+    // Not misbehaviour (a slow link, or a peer catching up a chain ahead of our head, whose
+    // rounds we will pull by sync): dropped without naming the sender.
+    return Status{Code::kOutOfRange, "beacon: partial for a round outside the pending window " + std::to_string(round)};
   }
   auto known = pending_.find(round);
   if (known != pending_.end() && known->second.partials.count(from)) return Status::ok_status();  // duplicate
@@ -215,8 +251,8 @@ void BeaconEngine::reject(Index from, std::uint64_t round, const Status& why) {
 
 void BeaconEngine::prune(std::uint64_t now_ms) {
   const std::uint64_t cur = round_at(now_ms);
-  while (!pending_.empty() && pending_.begin()->first + config_.pending_rounds_max < cur) {
-    pending_.erase(pending_.begin());
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    it = in_window(it->first, cur) ? std::next(it) : pending_.erase(it);
   }
 }
 

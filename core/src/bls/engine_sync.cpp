@@ -13,18 +13,20 @@ void BeaconEngine::maybe_sync(std::uint64_t now_ms) {
   // partials may still be in flight.
   const std::uint64_t half = config_.period_ms / 2;
   const std::uint64_t settled = now_ms >= half ? round_at(now_ms - half) : 0;
-  if (settled < 2 || now_ms < sync_next_ms_) return;
+  if (config_.n == 1 || settled < 2 || now_ms < sync_next_ms_) return;  // n = 1: nobody to ask
   const std::uint64_t last_wanted = settled - 1;
   const std::uint64_t window_start =
       last_wanted > config_.history_rounds_max ? last_wanted - config_.history_rounds_max + 1 : 1;
-  // The first missing round at or above the floor (rounds below it no peer could serve).
-  std::uint64_t first = std::max({window_start, sync_floor_, forgotten_ + 1});
+  // The first missing round at or above the floor (rounds below it no peer could serve). Chained
+  // rounds have no floor: a round nobody recovered yet is re-signed by catch-up, so asking again
+  // later is not futile.
+  const std::uint64_t floor = scheme_chained(config_.scheme) ? 0 : sync_floor_;
+  std::uint64_t first = std::max({window_start, floor, forgotten_ + 1});
   for (auto it = rounds_.lower_bound(first); it != rounds_.end() && it->first == first; ++it) ++first;
   if (first > last_wanted) return;
   const std::uint64_t last = std::min(last_wanted, first + config_.sync_batch_max - 1);
-  do {  // next peer in rotation, never self
-    sync_peer_ = sync_peer_ % config_.n + 1;
-  } while (sync_peer_ == config_.share.index);
+  sync_peer_ = sync_peer_ % config_.n + 1;  // next peer in rotation, never self (n >= 2 here)
+  if (sync_peer_ == config_.share.index) sync_peer_ = sync_peer_ % config_.n + 1;
   out_.push_back(Outgoing{sync_peer_, wire::encode(wire::SyncRequest{first, last})});
   sync_first_ = first;
   sync_next_ms_ = now_ms + std::max<std::uint64_t>(half, 1);
@@ -91,6 +93,7 @@ std::optional<std::uint64_t> BeaconEngine::next_deadline() const {
   // The next round start; sooner when a catch-up retry is due.
   std::uint64_t deadline = config_.genesis_ms + round_at(now_ms_) * config_.period_ms;
   if (sync_next_ms_ > now_ms_) deadline = std::min(deadline, sync_next_ms_);
+  if (catchup_due_) deadline = now_ms_ + 1;  // more chained rounds to sign right away
   return deadline;
 }
 
