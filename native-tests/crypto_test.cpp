@@ -91,7 +91,7 @@ TEST_CASE("crypto: Ed25519 matches the RFC 8032 test vector 1", "[crypto]") {
   CHECK(id->export_seed() == seed_bytes);
 }
 
-TEST_CASE("crypto: sign and verify; tampered message, signature or key fail", "[crypto]") {
+TEST_CASE("crypto: sign and verify, and a tampered message, signature or key fails", "[crypto]") {
   Identity a = Identity::from_seed(seed_of(1));
   Identity b = Identity::from_seed(seed_of(2));
   Bytes msg = bytes_of("hello nitro");
@@ -134,7 +134,7 @@ TEST_CASE("crypto: peer id text form is canonical base32", "[crypto]") {
   CHECK(lo < hi);
 }
 
-TEST_CASE("crypto: sealed identity export round trips; wrong passphrase and tampering fail", "[crypto]") {
+TEST_CASE("crypto: sealed identity export round trips, and a wrong passphrase or tampering fails", "[crypto]") {
   Identity id = Identity::from_seed(seed_of(4));
   const PwhashParams cheap{1, 64};  // tests only: 64 KiB, one pass
   auto sealed = id.export_sealed("correct horse", seed_of(9), cheap);
@@ -413,7 +413,7 @@ TEST_CASE("crypto: tampering with any byte of a transport frame is rejected and 
   CHECK(p.events_r.back().message == bytes_of("the quick brown fox"));
 }
 
-TEST_CASE("crypto: replayed frames are rejected; reordering within the window is accepted", "[crypto]") {
+TEST_CASE("crypto: replayed frames are rejected, reordering within the window is accepted", "[crypto]") {
   Pair p;
   p.run();
   std::vector<Bytes> frames;

@@ -634,7 +634,7 @@ TEST_CASE("rpc: a response from another peer never completes a call", "[rpc]") {
 
 // ---------------------------------------------------------------- discovery and load balancing
 
-TEST_CASE("rpc: registry entries expire with their TTL; advertisements round-trip", "[rpc]") {
+TEST_CASE("rpc: registry entries expire with their TTL, and advertisements round-trip", "[rpc]") {
   Registry reg;
   REQUIRE(reg.upsert("greeter", "a", {{"v", "1"}}, 100, 0).ok());
   REQUIRE(reg.upsert("greeter", "b", {}, 0, 0).ok());  // static
@@ -765,7 +765,7 @@ TEST_CASE("rpc: outlier detection ejects after consecutive failures, with backof
   CHECK(b.pick("s", inst, Strategy::kRoundRobin, "", {"a", "b"}, 1500).status().code() == Code::kUnavailable);
 }
 
-TEST_CASE("rpc: idempotent calls retry on another instance; others do not", "[rpc]") {
+TEST_CASE("rpc: idempotent calls retry on another instance, others do not", "[rpc]") {
   RpcNet net(4);
   std::map<std::string, int> served;
   for (std::string name : {"s1", "s2", "s3"}) {
@@ -840,7 +840,7 @@ TEST_CASE("rpc: an attempt timeout moves an idempotent call off a silent instanc
   CHECK(net.now() >= 100);
 }
 
-TEST_CASE("rpc: reserved handles start queued calls; a failed start is a kDone event", "[rpc]") {
+TEST_CASE("rpc: reserved handles start queued calls, and a failed start is a kDone event", "[rpc]") {
   Pair p;
   REQUIRE(p.srv().register_method("A.B", StreamKind::kUnary).ok());
   p.serve_fn = [&](Event& e) {
