@@ -1,0 +1,156 @@
+/* blst for wasm: blst's server.c unity build, with its hottest portable field functions
+ * replaced by ours (fp384.h). Compiled instead of server.c for EMSCRIPTEN only (cmake/deps.cmake);
+ * native builds keep blst's assembly. blst's files are included unmodified, in server.c's order.
+ *
+ * How the replacement works: blst's callers (curve, tower, pairing, hash-to-curve code, and the
+ * exported blst_fp* API) see the names below redirected by macros to nitro_* wrappers with the
+ * same signatures. The macros are lifted while vect.c (which includes no_asm.h) is compiled, so
+ * blst's own portable definitions still exist under their own names, and a modulus other than
+ * BLS12-381's p, which blst never passes, falls back to them.
+ */
+#include "bls/fp384.h"
+#include "consts.h"
+#include "vect.h"
+
+typedef uint32_t nitro_limbs[NITRO_FP_LIMBS];
+
+_Static_assert(sizeof(limb_t) == 4 && sizeof(vec384) == sizeof(nitro_limbs), "32-bit limbs");
+
+/* Wrappers with blst's signatures. The modulus is always BLS12-381's p; any other falls back. */
+#define NITRO_IS_P(p) ((p) == BLS12_381_P)
+
+static void nitro_mul_mont_384(vec384 ret, const vec384 a, const vec384 b, const vec384 p, limb_t n0) {
+  if (NITRO_IS_P(p))
+    nitro_fp_mul(ret, a, b);
+  else
+    mul_mont_384(ret, a, b, p, n0);
+}
+
+static void nitro_sqr_mont_384(vec384 ret, const vec384 a, const vec384 p, limb_t n0) {
+  if (NITRO_IS_P(p))
+    nitro_fp_sqr(ret, a);
+  else
+    sqr_mont_384(ret, a, p, n0);
+}
+
+/* ret = a^(2^count) * b (blst uses it in addition chains: inversion, square roots). */
+static void nitro_sqr_n_mul_mont_383(vec384 ret, const vec384 a, size_t count, const vec384 p, limb_t n0,
+                                     const vec384 b) {
+  if (!NITRO_IS_P(p)) {
+    sqr_n_mul_mont_383(ret, a, count, p, n0, b);
+    return;
+  }
+  nitro_fp_sqr(ret, a);
+  for (size_t i = 1; i < count; i++) nitro_fp_sqr(ret, ret);
+  nitro_fp_mul(ret, ret, b);
+}
+
+static void nitro_mul_mont_384x(vec384x ret, const vec384x a, const vec384x b, const vec384 p, limb_t n0) {
+  if (NITRO_IS_P(p))
+    nitro_fp2_mul(ret, a, b);
+  else
+    mul_mont_384x(ret, a, b, p, n0);
+}
+
+static void nitro_sqr_mont_384x(vec384x ret, const vec384x a, const vec384 p, limb_t n0) {
+  if (NITRO_IS_P(p))
+    nitro_fp2_sqr(ret, a);
+  else
+    sqr_mont_384x(ret, a, p, n0);
+}
+
+static void nitro_add_mod_384(vec384 ret, const vec384 a, const vec384 b, const vec384 p) {
+  if (NITRO_IS_P(p))
+    nitro_fp_add(ret, a, b);
+  else
+    add_mod_384(ret, a, b, p);
+}
+
+static void nitro_sub_mod_384(vec384 ret, const vec384 a, const vec384 b, const vec384 p) {
+  if (NITRO_IS_P(p))
+    nitro_fp_sub(ret, a, b);
+  else
+    sub_mod_384(ret, a, b, p);
+}
+
+static void nitro_add_mod_384x(vec384x ret, const vec384x a, const vec384x b, const vec384 p) {
+  nitro_add_mod_384(ret[0], a[0], b[0], p);
+  nitro_add_mod_384(ret[1], a[1], b[1], p);
+}
+
+static void nitro_sub_mod_384x(vec384x ret, const vec384x a, const vec384x b, const vec384 p) {
+  nitro_sub_mod_384(ret[0], a[0], b[0], p);
+  nitro_sub_mod_384(ret[1], a[1], b[1], p);
+}
+
+/* ret = a * (1 + u) = (a0 - a1) + (a0 + a1) u; ret may alias a. */
+static void nitro_mul_by_1_plus_i_mod_384x(vec384x ret, const vec384x a, const vec384 p) {
+  vec384 t;
+  nitro_add_mod_384(t, a[0], a[1], p);
+  nitro_sub_mod_384(ret[0], a[0], a[1], p);
+  vec_copy(ret[1], t, sizeof(t));
+}
+
+/* The redirected names (keep the three lists below in sync). */
+#define mul_mont_384 nitro_mul_mont_384
+#define sqr_mont_384 nitro_sqr_mont_384
+#define sqr_n_mul_mont_383 nitro_sqr_n_mul_mont_383
+#define mul_mont_384x nitro_mul_mont_384x
+#define sqr_mont_384x nitro_sqr_mont_384x
+#define add_mod_384 nitro_add_mod_384
+#define sub_mod_384 nitro_sub_mod_384
+#define add_mod_384x nitro_add_mod_384x
+#define sub_mod_384x nitro_sub_mod_384x
+#define mul_by_1_plus_i_mod_384x nitro_mul_by_1_plus_i_mod_384x
+
+#include "aggregate.c"
+#include "bulk_addition.c"
+#include "consts.c"
+#include "e1.c"
+#include "e2.c"
+#include "exp.c"
+#include "fp12_tower.c"
+#include "hash_to_field.c"
+#include "keygen.c"
+#include "map_to_g1.c"
+#include "map_to_g2.c"
+#include "multi_scalar.c"
+#include "pairing.c"
+#include "recip.c"
+#include "sqrt.c"
+
+#undef mul_mont_384
+#undef sqr_mont_384
+#undef sqr_n_mul_mont_383
+#undef mul_mont_384x
+#undef sqr_mont_384x
+#undef add_mod_384
+#undef sub_mod_384
+#undef add_mod_384x
+#undef sub_mod_384x
+#undef mul_by_1_plus_i_mod_384x
+#include "vect.c"
+
+/* no_asm.h ends by defining some of these names to themselves */
+#undef mul_mont_384
+#undef sqr_mont_384
+#undef sqr_n_mul_mont_383
+#undef mul_mont_384x
+#undef sqr_mont_384x
+#undef add_mod_384
+#undef sub_mod_384
+#undef add_mod_384x
+#undef sub_mod_384x
+#undef mul_by_1_plus_i_mod_384x
+#define mul_mont_384 nitro_mul_mont_384
+#define sqr_mont_384 nitro_sqr_mont_384
+#define sqr_n_mul_mont_383 nitro_sqr_n_mul_mont_383
+#define mul_mont_384x nitro_mul_mont_384x
+#define sqr_mont_384x nitro_sqr_mont_384x
+#define add_mod_384 nitro_add_mod_384
+#define sub_mod_384 nitro_sub_mod_384
+#define add_mod_384x nitro_add_mod_384x
+#define sub_mod_384x nitro_sub_mod_384x
+#define mul_by_1_plus_i_mod_384x nitro_mul_by_1_plus_i_mod_384x
+#include "exports.c"
+#include "rb_tree.c"
