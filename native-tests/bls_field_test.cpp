@@ -33,7 +33,7 @@ bool geq_p(const Limbs& x) {
 }
 
 Limbs minus_p(Limbs x) {
-  nitro_fp_sub_n(x.data(), x.data(), nitro_fp_p, NITRO_FP_LIMBS);
+  nitro_fp_sub_words(x.data(), x.data(), nitro_fp_p, NITRO_FP_WORDS);
   return x;
 }
 
@@ -150,6 +150,35 @@ void check_fp(const std::pair<Limbs, Limbs>& ab) {
   REQUIRE(got == from_blst(want));
 }
 
+// A double-width value must stay below p * 2^384 (its upper half below p).
+void check_x2_range(const std::uint32_t* t) {
+  Limbs hi;
+  std::memcpy(hi.data(), t + NITRO_FP_LIMBS, sizeof hi);
+  REQUIRE_FALSE(geq_p(hi));
+}
+
+// Double-width add/sub agree with Fp add/sub after reduction, and stay in range.
+void check_x2_add_sub(const std::pair<Limbs, Limbs>& ab, const std::pair<Limbs, Limbs>& cd) {
+  std::uint32_t x[2 * NITRO_FP_LIMBS], y[2 * NITRO_FP_LIMBS], s[2 * NITRO_FP_LIMBS];
+  nitro_fp_mul_wide(x, ab.first.data(), ab.second.data());
+  nitro_fp_mul_wide(y, cd.first.data(), cd.second.data());
+  Limbs rx, ry, got, want;
+  nitro_fp_redc(rx.data(), x);
+  nitro_fp_redc(ry.data(), y);
+
+  nitro_fpx2_add(s, x, y);
+  check_x2_range(s);
+  nitro_fp_redc(got.data(), s);
+  nitro_fp_add(want.data(), rx.data(), ry.data());
+  REQUIRE(got == want);
+
+  nitro_fpx2_sub(s, x, y);
+  check_x2_range(s);
+  nitro_fp_redc(got.data(), s);
+  nitro_fp_sub(want.data(), rx.data(), ry.data());
+  REQUIRE(got == want);
+}
+
 void check_fp2(const std::pair<Limbs, Limbs>& re, const std::pair<Limbs, Limbs>& im) {
   blst_fp2 a{{to_blst(re.first), to_blst(im.first)}}, b{{to_blst(re.second), to_blst(im.second)}}, want;
   std::uint32_t x[2][NITRO_FP_LIMBS], y[2][NITRO_FP_LIMBS], got[2][NITRO_FP_LIMBS];
@@ -162,6 +191,23 @@ void check_fp2(const std::pair<Limbs, Limbs>& re, const std::pair<Limbs, Limbs>&
 
   blst_fp2_sqr(&want, &a);
   nitro_fp2_sqr(got, x);
+  REQUIRE(std::memcmp(got, &want, sizeof got) == 0);
+
+  // The double-width path (blst's mul_382x / sqr_382x then redc_mont_384): T in [0, p * 2^384).
+  std::uint32_t wide[2][2 * NITRO_FP_LIMBS];
+  nitro_fp2_mul_wide(wide, x, y);
+  check_x2_range(wide[0]);
+  check_x2_range(wide[1]);
+  nitro_fp_redc(got[0], wide[0]);
+  nitro_fp_redc(got[1], wide[1]);
+  blst_fp2_mul(&want, &a, &b);
+  REQUIRE(std::memcmp(got, &want, sizeof got) == 0);
+  nitro_fp2_sqr_wide(wide, x);
+  check_x2_range(wide[0]);
+  check_x2_range(wide[1]);
+  nitro_fp_redc(got[0], wide[0]);
+  nitro_fp_redc(got[1], wide[1]);
+  blst_fp2_sqr(&want, &a);
   REQUIRE(std::memcmp(got, &want, sizeof got) == 0);
 
   nitro_fp2_mul(x, x, y);  // in place, as blst calls it
@@ -180,6 +226,12 @@ TEST_CASE("bls: wasm field arithmetic (fp384.h) matches blst's assembly on Fp", 
 TEST_CASE("bls: wasm field arithmetic (fp384.h) matches blst's assembly on Fp2", "[bls]") {
   auto pairs = operand_pairs(10000);
   for (std::size_t i = 0; i < pairs.size(); ++i) check_fp2(pairs[i], pairs[(i * 7 + 3) % pairs.size()]);
+}
+
+TEST_CASE("bls: wasm field arithmetic (fp384.h) double-width add/sub reduce like Fp add/sub", "[bls]") {
+  auto pairs = operand_pairs(10000);
+  for (std::size_t i = 0; i < pairs.size(); ++i)
+    check_x2_add_sub(pairs[i], pairs[(i * 5 + 1) % pairs.size()]);
 }
 
 TEST_CASE("bls: wasm field arithmetic (fp384.h) chains agree with blst's", "[bls]") {

@@ -8,9 +8,10 @@
  * blst's own portable definitions still exist under their own names, and a modulus other than
  * BLS12-381's p, which blst never passes, falls back to them.
  */
-#include "bls/fp384.h"
-#include "consts.h"
 #include "vect.h"
+#include "consts.h"
+
+#include "bls/fp384.h"
 
 typedef uint32_t nitro_limbs[NITRO_FP_LIMBS];
 
@@ -91,6 +92,35 @@ static void nitro_mul_by_1_plus_i_mod_384x(vec384x ret, const vec384x a, const v
   vec_copy(ret[1], t, sizeof(t));
 }
 
+/* The double-width ("x2") interface that blst's Fp12 tower uses to merge reductions when built
+ * with assembly (fp12_tower.c's __FP2x2__ path); its only callers pass BLS12_381_P. */
+static void nitro_mul_382x(vec768 ret[2], const vec384x a, const vec384x b, const vec384 p) {
+  (void)p;
+  nitro_fp2_mul_wide(ret, a, b);
+}
+
+static void nitro_sqr_382x(vec768 ret[2], const vec384x a, const vec384 p) {
+  (void)p;
+  nitro_fp2_sqr_wide(ret, a);
+}
+
+static void nitro_add_mod_384x384(vec768 ret, const vec768 a, const vec768 b, const vec384 p) {
+  (void)p;
+  nitro_fpx2_add(ret, a, b);
+}
+
+static void nitro_sub_mod_384x384(vec768 ret, const vec768 a, const vec768 b, const vec384 p) {
+  (void)p;
+  nitro_fpx2_sub(ret, a, b);
+}
+
+static void nitro_redc_mont_384(vec384 ret, const vec768 a, const vec384 p, limb_t n0) {
+  if (NITRO_IS_P(p))
+    nitro_fp_redc(ret, a);
+  else
+    redc_mont_384(ret, a, p, n0);
+}
+
 /* The redirected names (keep the three lists below in sync). */
 #define mul_mont_384 nitro_mul_mont_384
 #define sqr_mont_384 nitro_sqr_mont_384
@@ -102,22 +132,31 @@ static void nitro_mul_by_1_plus_i_mod_384x(vec384x ret, const vec384x a, const v
 #define add_mod_384x nitro_add_mod_384x
 #define sub_mod_384x nitro_sub_mod_384x
 #define mul_by_1_plus_i_mod_384x nitro_mul_by_1_plus_i_mod_384x
+#define mul_382x nitro_mul_382x
+#define sqr_382x nitro_sqr_382x
+#define add_mod_384x384 nitro_add_mod_384x384
+#define sub_mod_384x384 nitro_sub_mod_384x384
+#define redc_mont_384 nitro_redc_mont_384
 
-#include "aggregate.c"
-#include "bulk_addition.c"
-#include "consts.c"
-#include "e1.c"
-#include "e2.c"
-#include "exp.c"
-#include "fp12_tower.c"
-#include "hash_to_field.c"
 #include "keygen.c"
+#include "hash_to_field.c"
+#include "e1.c"
 #include "map_to_g1.c"
+#include "e2.c"
 #include "map_to_g2.c"
-#include "multi_scalar.c"
+/* blst enables its merged-reduction Fp6/Fp12 formulas only with assembly; the x2 functions above
+ * provide what they need. */
+#undef __BLST_NO_ASM__
+#include "fp12_tower.c"
+#define __BLST_NO_ASM__
 #include "pairing.c"
-#include "recip.c"
+#include "aggregate.c"
+#include "exp.c"
 #include "sqrt.c"
+#include "recip.c"
+#include "bulk_addition.c"
+#include "multi_scalar.c"
+#include "consts.c"
 
 #undef mul_mont_384
 #undef sqr_mont_384
@@ -129,6 +168,11 @@ static void nitro_mul_by_1_plus_i_mod_384x(vec384x ret, const vec384x a, const v
 #undef add_mod_384x
 #undef sub_mod_384x
 #undef mul_by_1_plus_i_mod_384x
+#undef mul_382x
+#undef sqr_382x
+#undef add_mod_384x384
+#undef sub_mod_384x384
+#undef redc_mont_384
 #include "vect.c"
 
 /* no_asm.h ends by defining some of these names to themselves */
@@ -142,6 +186,11 @@ static void nitro_mul_by_1_plus_i_mod_384x(vec384x ret, const vec384x a, const v
 #undef add_mod_384x
 #undef sub_mod_384x
 #undef mul_by_1_plus_i_mod_384x
+#undef mul_382x
+#undef sqr_382x
+#undef add_mod_384x384
+#undef sub_mod_384x384
+#undef redc_mont_384
 #define mul_mont_384 nitro_mul_mont_384
 #define sqr_mont_384 nitro_sqr_mont_384
 #define sqr_n_mul_mont_383 nitro_sqr_n_mul_mont_383
@@ -152,5 +201,10 @@ static void nitro_mul_by_1_plus_i_mod_384x(vec384x ret, const vec384x a, const v
 #define add_mod_384x nitro_add_mod_384x
 #define sub_mod_384x nitro_sub_mod_384x
 #define mul_by_1_plus_i_mod_384x nitro_mul_by_1_plus_i_mod_384x
+#define mul_382x nitro_mul_382x
+#define sqr_382x nitro_sqr_382x
+#define add_mod_384x384 nitro_add_mod_384x384
+#define sub_mod_384x384 nitro_sub_mod_384x384
+#define redc_mont_384 nitro_redc_mont_384
 #include "exports.c"
 #include "rb_tree.c"

@@ -37,12 +37,6 @@ static const uint32_t nitro_fp_p[NITRO_FP_LIMBS] = {0xffffaaabu, 0xb9feffffu, 0x
                                                     0x434bacd7u, 0x4b1ba7b6u, 0x397fe69au, 0x1a0111eau};
 #define NITRO_FP_N0 0xfffcfffdu
 
-/* p^2, 24 limbs: added to a negative 768-bit difference before a reduction (p^2 < p*R). */
-static const uint32_t nitro_fp_p2[2 * NITRO_FP_LIMBS] = {
-    0x1c718e39u, 0x26aa0000u, 0x76382eabu, 0x7ced6b1du, 0x62113cfdu, 0x162c3383u, 0x3e71b743u, 0x66bf91edu,
-    0x7091a049u, 0x292e85a8u, 0x86185c7bu, 0x1d68619cu, 0x0978ef01u, 0xf5314933u, 0x16ddca6eu, 0x50a62cfdu,
-    0x349e8bd0u, 0x66e59e49u, 0x0e7046b4u, 0xe2dc90e5u, 0xa22f25e9u, 0x4bd278eau, 0xb8c35fc7u, 0x02a437a4u};
-
 /* Adds the 64-bit product x into a column held as two sums of 32-bit halves. */
 #define NITRO_FP_ACC(lo, hi, x) \
   do {                          \
@@ -225,57 +219,108 @@ static inline void nitro_fp_redc(uint32_t r[NITRO_FP_LIMBS], const uint32_t T[2 
   nitro_fp_final_sub(r, t, (uint32_t)(lo >> 32));
 }
 
-/* r = a + b without reduction (a, b < p, so r < 2p < 2^384 fits). */
+/* Multi-word add/sub over `words` 64-bit words (wasm has no carry flag: carries are compares). */
+static inline uint64_t nitro_fp_add_words(uint32_t* r, const uint32_t* a, const uint32_t* b, int words) {
+  uint64_t carry = 0;
+  NITRO_FP_UNROLL for (int i = 0; i < words; i++) {
+    uint64_t x = nitro_fp_ld64(a, i);
+    uint64_t t = x + nitro_fp_ld64(b, i);
+    uint64_t c1 = t < x;
+    uint64_t s = t + carry;
+    carry = c1 | (s < t);
+    nitro_fp_st64(r, i, s);
+  }
+  return carry;
+}
+
+static inline uint64_t nitro_fp_sub_words(uint32_t* r, const uint32_t* a, const uint32_t* b, int words) {
+  uint64_t borrow = 0;
+  NITRO_FP_UNROLL for (int i = 0; i < words; i++) {
+    uint64_t x = nitro_fp_ld64(a, i), y = nitro_fp_ld64(b, i);
+    uint64_t t = x - y;
+    uint64_t b1 = x < y;
+    nitro_fp_st64(r, i, t - borrow);
+    borrow = b1 | (t < borrow);
+  }
+  return borrow;
+}
+
+/* r += p when mask is all ones (r + p must fit in 384 bits, which holds for r < 2^383). */
+static inline void nitro_fp_add_p_masked(uint32_t r[NITRO_FP_LIMBS], uint64_t mask) {
+  uint64_t carry = 0;
+  NITRO_FP_UNROLL for (int i = 0; i < NITRO_FP_WORDS; i++) {
+    uint64_t x = nitro_fp_ld64(r, i);
+    uint64_t t = x + (nitro_fp_ld64(nitro_fp_p, i) & mask);
+    uint64_t c1 = t < x;
+    uint64_t s = t + carry;
+    carry = c1 | (s < t);
+    nitro_fp_st64(r, i, s);
+  }
+}
+
+/* r = a + b without reduction (a, b < p, so r < 2p < 2^382). */
 static inline void nitro_fp_add_nored(uint32_t r[NITRO_FP_LIMBS], const uint32_t a[NITRO_FP_LIMBS],
                                       const uint32_t b[NITRO_FP_LIMBS]) {
-  uint64_t c = 0;
-  NITRO_FP_UNROLL for (int i = 0; i < NITRO_FP_LIMBS; i++) {
-    c += (uint64_t)a[i] + b[i];
-    r[i] = (uint32_t)c;
-    c >>= 32;
+  nitro_fp_add_words(r, a, b, NITRO_FP_WORDS);
+}
+
+/* Double-width ("x2") values: 768-bit T in [0, p * 2^384), reduced later by nitro_fp_redc. This
+ * is the contract of blst's add/sub_mod_384x384, mul/sqr_382x and redc_mont_384. */
+
+/* r = a + b, minus p * 2^384 if that does not borrow. */
+static inline void nitro_fpx2_add(uint32_t r[2 * NITRO_FP_LIMBS], const uint32_t a[2 * NITRO_FP_LIMBS],
+                                  const uint32_t b[2 * NITRO_FP_LIMBS]) {
+  uint32_t d[NITRO_FP_LIMBS];
+  nitro_fp_add_words(r, a, b, 2 * NITRO_FP_WORDS); /* < 2^766: no carry out */
+  uint64_t keep = (uint64_t)0 - nitro_fp_sub_words(d, r + NITRO_FP_LIMBS, nitro_fp_p, NITRO_FP_WORDS);
+  NITRO_FP_UNROLL for (int i = 0; i < NITRO_FP_WORDS; i++) {
+    uint64_t hi = nitro_fp_ld64(r + NITRO_FP_LIMBS, i);
+    nitro_fp_st64(r + NITRO_FP_LIMBS, i, (hi & keep) | (nitro_fp_ld64(d, i) & ~keep));
   }
 }
 
-/* r = a - b over n limbs, returning the borrow (0 or 1). */
-static inline uint32_t nitro_fp_sub_n(uint32_t* r, const uint32_t* a, const uint32_t* b, int n) {
-  uint64_t borrow = 0;
-  NITRO_FP_UNROLL for (int i = 0; i < n; i++) {
-    uint64_t x = (uint64_t)a[i] - b[i] - borrow;
-    r[i] = (uint32_t)x;
-    borrow = (x >> 32) & 1;
-  }
-  return (uint32_t)borrow;
+/* r = a - b, plus p * 2^384 if that borrowed. */
+static inline void nitro_fpx2_sub(uint32_t r[2 * NITRO_FP_LIMBS], const uint32_t a[2 * NITRO_FP_LIMBS],
+                                  const uint32_t b[2 * NITRO_FP_LIMBS]) {
+  uint64_t borrow = nitro_fp_sub_words(r, a, b, 2 * NITRO_FP_WORDS);
+  nitro_fp_add_p_masked(r + NITRO_FP_LIMBS, (uint64_t)0 - borrow);
 }
 
-/* r += (mask & b) over n limbs. */
-static inline void nitro_fp_add_masked_n(uint32_t* r, const uint32_t* b, uint32_t mask, int n) {
-  uint64_t c = 0;
-  NITRO_FP_UNROLL for (int i = 0; i < n; i++) {
-    c += (uint64_t)r[i] + (b[i] & mask);
-    r[i] = (uint32_t)c;
-    c >>= 32;
-  }
-}
-
-/* Fp2 = Fp[u]/(u^2+1): r = a * b, Karatsuba with two reductions:
- * re = a0 b0 - a1 b1 (+ p^2 when negative), im = (a0 + a1)(b0 + b1) - a0 b0 - a1 b1.
- * Both are below p * R before reduction (im < 2p^2; the unreduced sums keep (a0+a1)(b0+b1)
- * < 4p^2 < 2^768). r may alias a or b. */
-static inline void nitro_fp2_mul(uint32_t r[2][NITRO_FP_LIMBS], const uint32_t a[2][NITRO_FP_LIMBS],
-                                 const uint32_t b[2][NITRO_FP_LIMBS]) {
-  uint32_t t0[2 * NITRO_FP_LIMBS], t1[2 * NITRO_FP_LIMBS], t2[2 * NITRO_FP_LIMBS];
-  uint32_t aa[NITRO_FP_LIMBS], bb[NITRO_FP_LIMBS];
+/* Fp2 = Fp[u]/(u^2+1), unreduced product (Karatsuba): T0 = a0 b0 - a1 b1 (+ p * 2^384 when
+ * negative), T1 = (a0 + a1)(b0 + b1) - a0 b0 - a1 b1 = a0 b1 + a1 b0 < 2p^2. The sums are left
+ * unreduced (< 2p), so (a0 + a1)(b0 + b1) < 4p^2 < 2^768. T may not alias a or b. */
+static inline void nitro_fp2_mul_wide(uint32_t T[2][2 * NITRO_FP_LIMBS], const uint32_t a[2][NITRO_FP_LIMBS],
+                                      const uint32_t b[2][NITRO_FP_LIMBS]) {
+  uint32_t t1[2 * NITRO_FP_LIMBS], aa[NITRO_FP_LIMBS], bb[NITRO_FP_LIMBS];
   nitro_fp_add_nored(aa, a[0], a[1]);
   nitro_fp_add_nored(bb, b[0], b[1]);
-  nitro_fp_mul_wide(t0, a[0], b[0]);
+  nitro_fp_mul_wide(T[0], a[0], b[0]);
   nitro_fp_mul_wide(t1, a[1], b[1]);
-  nitro_fp_mul_wide(t2, aa, bb);
-  nitro_fp_sub_n(t2, t2, t0, 2 * NITRO_FP_LIMBS);
-  nitro_fp_sub_n(t2, t2, t1, 2 * NITRO_FP_LIMBS);
-  uint32_t negative = nitro_fp_sub_n(t0, t0, t1, 2 * NITRO_FP_LIMBS);
-  nitro_fp_add_masked_n(t0, nitro_fp_p2, (uint32_t)0 - negative, 2 * NITRO_FP_LIMBS);
-  nitro_fp_redc(r[0], t0);
-  nitro_fp_redc(r[1], t2);
+  nitro_fp_mul_wide(T[1], aa, bb);
+  nitro_fp_sub_words(T[1], T[1], T[0], 2 * NITRO_FP_WORDS);
+  nitro_fp_sub_words(T[1], T[1], t1, 2 * NITRO_FP_WORDS);
+  nitro_fpx2_sub(T[0], T[0], t1);
+}
+
+/* Unreduced square: T0 = (a0 + a1)(a0 - a1 + p) < 4p^2 < p * 2^384, T1 = a0 (2 a1) < 2p^2. */
+static inline void nitro_fp2_sqr_wide(uint32_t T[2][2 * NITRO_FP_LIMBS],
+                                      const uint32_t a[2][NITRO_FP_LIMBS]) {
+  uint32_t s[NITRO_FP_LIMBS], d[NITRO_FP_LIMBS];
+  nitro_fp_add_nored(s, a[0], a[1]);
+  nitro_fp_add_nored(d, a[0], nitro_fp_p);
+  nitro_fp_sub_words(d, d, a[1], NITRO_FP_WORDS);
+  nitro_fp_mul_wide(T[0], s, d);
+  nitro_fp_add_nored(s, a[1], a[1]);
+  nitro_fp_mul_wide(T[1], a[0], s);
+}
+
+/* r = a * b in Fp2 with two reductions instead of three Montgomery multiplications. r may alias. */
+static inline void nitro_fp2_mul(uint32_t r[2][NITRO_FP_LIMBS], const uint32_t a[2][NITRO_FP_LIMBS],
+                                 const uint32_t b[2][NITRO_FP_LIMBS]) {
+  uint32_t T[2][2 * NITRO_FP_LIMBS];
+  nitro_fp2_mul_wide(T, a, b);
+  nitro_fp_redc(r[0], T[0]);
+  nitro_fp_redc(r[1], T[1]);
 }
 
 /* Fp2 square: re = (a0 + a1)(a0 - a1 + p), im = 2 a0 a1. The factors of re are < 2p, which
@@ -284,7 +329,7 @@ static inline void nitro_fp2_sqr(uint32_t r[2][NITRO_FP_LIMBS], const uint32_t a
   uint32_t s[NITRO_FP_LIMBS], d[NITRO_FP_LIMBS], im[NITRO_FP_LIMBS];
   nitro_fp_add_nored(s, a[0], a[1]);
   nitro_fp_add_nored(d, a[0], nitro_fp_p);
-  nitro_fp_sub_n(d, d, a[1], NITRO_FP_LIMBS);
+  nitro_fp_sub_words(d, d, a[1], NITRO_FP_WORDS);
   nitro_fp_mul(im, a[0], a[1]);
   nitro_fp_add_nored(im, im, im);
   nitro_fp_final_sub(r[1], im, 0);
