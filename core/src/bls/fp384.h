@@ -2,17 +2,18 @@
  *
  * Contract: elements are 12 little-endian 32-bit limbs in blst's Montgomery form (R = 2^384),
  * byte-identical to blst's vec384 on any little-endian target. Inputs must be fully reduced
- * (< p) unless a function says otherwise; every output is fully reduced. Constant time: no
- * branch or index depends on the values.
+ * (< p) unless a function says otherwise; every output is fully reduced. Double-width ("x2")
+ * values are 24 limbs in [0, p * 2^384), as blst's mul_382x / redc_mont_384 expect. Constant
+ * time: no branch or memory index depends on the values.
  *
  * Why: without assembly blst multiplies with a generic CIOS loop (no_asm.h mul_mont_n) whose
  * inner step `x = m*a[i] + hi + t[i]; hi = x >> 32` is one serial carry chain. Wasm has a fast
- * 64-bit multiply but no carry flag, so here every product is instead split into its two 32-bit
- * halves, added into two independent 64-bit column sums (product scanning): no carry chain inside
- * a column, one carry per column. Montgomery reduction is interleaved column by column (m_k is
- * known once column k is summed). Squaring computes each cross product once. An Fp2
- * multiplication is Karatsuba over 768-bit products with only two reductions instead of three
- * full Montgomery multiplications. blst_wasm.c routes blst's callers to these functions.
+ * 64-bit multiply but no carry flag, so here every 32x32-bit product is split into its two
+ * halves, added into two independent 64-bit column sums (product scanning): no carry chain
+ * inside a column, one carry per column. The Montgomery reduction is interleaved column by
+ * column, two columns per step (one 64-bit multiply gives two digits of m). Squaring computes
+ * each cross product once; Fp2 products are Karatsuba over unreduced 768-bit values with two
+ * reductions; additions work on 64-bit words. blst_wasm.c routes blst's callers here.
  */
 #ifndef NITRO_BLS_FP384_H
 #define NITRO_BLS_FP384_H
@@ -31,11 +32,11 @@
 #define NITRO_FP_UNROLL
 #endif
 
-/* p, little-endian 32-bit limbs, and n0 = -p^-1 mod 2^32. */
+/* p, little-endian 32-bit limbs. */
 static const uint32_t nitro_fp_p[NITRO_FP_LIMBS] = {0xffffaaabu, 0xb9feffffu, 0xb153ffffu, 0x1eabfffeu,
                                                     0xf6b0f624u, 0x6730d2a0u, 0xf38512bfu, 0x64774b84u,
                                                     0x434bacd7u, 0x4b1ba7b6u, 0x397fe69au, 0x1a0111eau};
-#define NITRO_FP_N0 0xfffcfffdu
+#define NITRO_FP_N0_64 0x89f3fffcfffcfffdull /* -p^-1 mod 2^64 */
 
 /* Adds the 64-bit product x into a column held as two sums of 32-bit halves. */
 #define NITRO_FP_ACC(lo, hi, x) \
@@ -60,16 +61,26 @@ static inline void nitro_fp_final_sub(uint32_t r[NITRO_FP_LIMBS], const uint32_t
   NITRO_FP_UNROLL for (int i = 0; i < NITRO_FP_LIMBS; i++) r[i] = (t[i] & keep) | (d[i] & ~keep);
 }
 
-/* Columns 0..11 of a Montgomery reduction: given the low half of column k in lo/hi (products
- * already added), picks m[k] so the column's low word vanishes and carries into column k+1. */
-#define NITRO_FP_REDUCE_LOW_COLUMN(k, m, lo, hi)                      \
-  do {                                                                \
-    NITRO_FP_UNROLL for (int i_ = 0; i_ < (k); i_++)                  \
-        NITRO_FP_ACC(lo, hi, (uint64_t)(m)[i_] * nitro_fp_p[(k)-i_]); \
-    (m)[k] = (uint32_t)lo * NITRO_FP_N0;                              \
-    NITRO_FP_ACC(lo, hi, (uint64_t)(m)[k] * nitro_fp_p[0]);           \
-    lo = (lo >> 32) + hi;                                             \
-    hi = 0;                                                           \
+/* Columns k and k+1 (k even, k + 1 < 12) of a Montgomery reduction. On entry lo/hi hold column
+ * k (its carry-in and products) and lo1/hi1 column k+1; on exit lo holds the carry into column
+ * k+2. One 64-bit multiply by -p^-1 mod 2^64 yields both digits m[k], m[k+1] (the same ones two
+ * 32-bit steps would pick, since T + m p = 0 mod 2^64 fixes m mod 2^64): the serial chain
+ * column sum -> m -> m * p -> next column is walked once per two columns. */
+#define NITRO_FP_REDUCE_LOW_PAIR(k, m, lo, hi, lo1, hi1)                    \
+  do {                                                                      \
+    NITRO_FP_UNROLL for (int i_ = 0; i_ < (k); i_++) {                      \
+      NITRO_FP_ACC(lo, hi, (uint64_t)(m)[i_] * nitro_fp_p[(k)-i_]);         \
+      NITRO_FP_ACC(lo1, hi1, (uint64_t)(m)[i_] * nitro_fp_p[(k) + 1 - i_]); \
+    }                                                                       \
+    uint64_t m64_ = (lo + ((hi + lo1) << 32)) * NITRO_FP_N0_64;             \
+    (m)[k] = (uint32_t)m64_;                                                \
+    (m)[(k) + 1] = (uint32_t)(m64_ >> 32);                                  \
+    NITRO_FP_ACC(lo, hi, (uint64_t)(m)[k] * nitro_fp_p[0]);                 \
+    NITRO_FP_ACC(lo1, hi1, (uint64_t)(m)[k] * nitro_fp_p[1]);               \
+    NITRO_FP_ACC(lo1, hi1, (uint64_t)(m)[(k) + 1] * nitro_fp_p[0]);         \
+    lo1 += (lo >> 32) + hi;                                                 \
+    lo = (lo1 >> 32) + hi1;                                                 \
+    hi = 0;                                                                 \
   } while (0)
 
 /* Columns 12..22: the reduction's upper products, then the column's word goes to t. */
@@ -87,9 +98,11 @@ static inline void nitro_fp_mul(uint32_t r[NITRO_FP_LIMBS], const uint32_t a[NIT
                                 const uint32_t b[NITRO_FP_LIMBS]) {
   uint32_t m[NITRO_FP_LIMBS], t[NITRO_FP_LIMBS];
   uint64_t lo = 0, hi = 0;
-  NITRO_FP_UNROLL for (int k = 0; k < NITRO_FP_LIMBS; k++) {
+  NITRO_FP_UNROLL for (int k = 0; k < NITRO_FP_LIMBS; k += 2) {
+    uint64_t lo1 = 0, hi1 = 0;
     NITRO_FP_UNROLL for (int i = 0; i <= k; i++) NITRO_FP_ACC(lo, hi, (uint64_t)a[i] * b[k - i]);
-    NITRO_FP_REDUCE_LOW_COLUMN(k, m, lo, hi);
+    NITRO_FP_UNROLL for (int i = 0; i <= k + 1; i++) NITRO_FP_ACC(lo1, hi1, (uint64_t)a[i] * b[k + 1 - i]);
+    NITRO_FP_REDUCE_LOW_PAIR(k, m, lo, hi, lo1, hi1);
   }
   NITRO_FP_UNROLL for (int k = NITRO_FP_LIMBS; k < 2 * NITRO_FP_LIMBS - 1; k++) {
     NITRO_FP_UNROLL for (int i = k - (NITRO_FP_LIMBS - 1); i < NITRO_FP_LIMBS; i++)
@@ -115,9 +128,11 @@ static inline void nitro_fp_mul(uint32_t r[NITRO_FP_LIMBS], const uint32_t a[NIT
 static inline void nitro_fp_sqr(uint32_t r[NITRO_FP_LIMBS], const uint32_t a[NITRO_FP_LIMBS]) {
   uint32_t m[NITRO_FP_LIMBS], t[NITRO_FP_LIMBS];
   uint64_t lo = 0, hi = 0;
-  NITRO_FP_UNROLL for (int k = 0; k < NITRO_FP_LIMBS; k++) {
+  NITRO_FP_UNROLL for (int k = 0; k < NITRO_FP_LIMBS; k += 2) {
+    uint64_t lo1 = 0, hi1 = 0;
     NITRO_FP_SQR_COLUMN(k, a, lo, hi, 0, (k + 1) / 2);
-    NITRO_FP_REDUCE_LOW_COLUMN(k, m, lo, hi);
+    NITRO_FP_SQR_COLUMN(k + 1, a, lo1, hi1, 0, (k + 2) / 2);
+    NITRO_FP_REDUCE_LOW_PAIR(k, m, lo, hi, lo1, hi1);
   }
   NITRO_FP_UNROLL for (int k = NITRO_FP_LIMBS; k < 2 * NITRO_FP_LIMBS - 1; k++) {
     NITRO_FP_SQR_COLUMN(k, a, lo, hi, k - (NITRO_FP_LIMBS - 1), (k + 1) / 2);
@@ -206,9 +221,10 @@ static inline void nitro_fp_mul_wide(uint32_t T[2 * NITRO_FP_LIMBS], const uint3
 static inline void nitro_fp_redc(uint32_t r[NITRO_FP_LIMBS], const uint32_t T[2 * NITRO_FP_LIMBS]) {
   uint32_t m[NITRO_FP_LIMBS], t[NITRO_FP_LIMBS];
   uint64_t lo = 0, hi = 0;
-  NITRO_FP_UNROLL for (int k = 0; k < NITRO_FP_LIMBS; k++) {
+  NITRO_FP_UNROLL for (int k = 0; k < NITRO_FP_LIMBS; k += 2) {
+    uint64_t lo1 = T[k + 1], hi1 = 0;
     lo += T[k];
-    NITRO_FP_REDUCE_LOW_COLUMN(k, m, lo, hi);
+    NITRO_FP_REDUCE_LOW_PAIR(k, m, lo, hi, lo1, hi1);
   }
   NITRO_FP_UNROLL for (int k = NITRO_FP_LIMBS; k < 2 * NITRO_FP_LIMBS - 1; k++) {
     lo += T[k];
