@@ -148,6 +148,12 @@ void check_fp(const std::pair<Limbs, Limbs>& ab) {
   blst_fp_sub(&want, &fa, &fb);
   nitro_fp_sub(got.data(), a.data(), b.data());
   REQUIRE(got == from_blst(want));
+
+  for (bool flag : {false, true}) {
+    blst_fp_cneg(&want, &fa, flag);
+    nitro_fp_cneg(got.data(), a.data(), flag);
+    REQUIRE(got == from_blst(want));
+  }
 }
 
 // A double-width value must stay below p * 2^384 (its upper half below p).

@@ -90,6 +90,43 @@ NITRO_OUT_OF_LINE static void nitro_sub_mod_384x(vec384x ret, const vec384x a, c
   nitro_sub_mod_384(ret[1], a[1], b[1], p);
 }
 
+/* Small multiples and conditional negation (point doubling/addition formulas). */
+NITRO_OUT_OF_LINE static void nitro_lshift_mod_384(vec384 ret, const vec384 a, size_t count, const vec384 p) {
+  if (!NITRO_IS_P(p)) {
+    lshift_mod_384(ret, a, count, p);
+    return;
+  }
+  nitro_fp_add(ret, a, a);
+  for (size_t i = 1; i < count; i++) nitro_fp_add(ret, ret, ret);
+}
+
+static void nitro_mul_by_8_mod_384(vec384 ret, const vec384 a, const vec384 p) {
+  nitro_lshift_mod_384(ret, a, 3, p);
+}
+
+NITRO_OUT_OF_LINE static void nitro_mul_by_3_mod_384(vec384 ret, const vec384 a, const vec384 p) {
+  vec384 t;
+  nitro_add_mod_384(t, a, a, p);
+  nitro_add_mod_384(ret, t, a, p);
+}
+
+static void nitro_mul_by_3_mod_384x(vec384x ret, const vec384x a, const vec384 p) {
+  nitro_mul_by_3_mod_384(ret[0], a[0], p);
+  nitro_mul_by_3_mod_384(ret[1], a[1], p);
+}
+
+static void nitro_mul_by_8_mod_384x(vec384x ret, const vec384x a, const vec384 p) {
+  nitro_lshift_mod_384(ret[0], a[0], 3, p);
+  nitro_lshift_mod_384(ret[1], a[1], 3, p);
+}
+
+NITRO_OUT_OF_LINE static void nitro_cneg_mod_384(vec384 ret, const vec384 a, bool_t flag, const vec384 p) {
+  if (NITRO_IS_P(p))
+    nitro_fp_cneg(ret, a, flag);
+  else
+    cneg_mod_384(ret, a, flag, p);
+}
+
 /* ret = a * (1 + u) = (a0 - a1) + (a0 + a1) u; ret may alias a. */
 NITRO_OUT_OF_LINE static void nitro_mul_by_1_plus_i_mod_384x(vec384x ret, const vec384x a, const vec384 p) {
   vec384 t;
@@ -145,6 +182,12 @@ static void nitro_redc_mont_384(vec384 ret, const vec768 a, const vec384 p, limb
 #define add_mod_384x384 nitro_add_mod_384x384
 #define sub_mod_384x384 nitro_sub_mod_384x384
 #define redc_mont_384 nitro_redc_mont_384
+#define lshift_mod_384 nitro_lshift_mod_384
+#define mul_by_8_mod_384 nitro_mul_by_8_mod_384
+#define mul_by_3_mod_384 nitro_mul_by_3_mod_384
+#define mul_by_3_mod_384x nitro_mul_by_3_mod_384x
+#define mul_by_8_mod_384x nitro_mul_by_8_mod_384x
+#define cneg_mod_384 nitro_cneg_mod_384
 
 #include "keygen.c"
 #include "hash_to_field.c"
@@ -181,6 +224,12 @@ static void nitro_redc_mont_384(vec384 ret, const vec768 a, const vec384 p, limb
 #undef add_mod_384x384
 #undef sub_mod_384x384
 #undef redc_mont_384
+#undef lshift_mod_384
+#undef mul_by_8_mod_384
+#undef mul_by_3_mod_384
+#undef mul_by_3_mod_384x
+#undef mul_by_8_mod_384x
+#undef cneg_mod_384
 #include "vect.c"
 
 /* no_asm.h ends by defining some of these names to themselves */
@@ -199,6 +248,12 @@ static void nitro_redc_mont_384(vec384 ret, const vec768 a, const vec384 p, limb
 #undef add_mod_384x384
 #undef sub_mod_384x384
 #undef redc_mont_384
+#undef lshift_mod_384
+#undef mul_by_8_mod_384
+#undef mul_by_3_mod_384
+#undef mul_by_3_mod_384x
+#undef mul_by_8_mod_384x
+#undef cneg_mod_384
 #define mul_mont_384 nitro_mul_mont_384
 #define sqr_mont_384 nitro_sqr_mont_384
 #define sqr_n_mul_mont_383 nitro_sqr_n_mul_mont_383
@@ -214,5 +269,11 @@ static void nitro_redc_mont_384(vec384 ret, const vec768 a, const vec384 p, limb
 #define add_mod_384x384 nitro_add_mod_384x384
 #define sub_mod_384x384 nitro_sub_mod_384x384
 #define redc_mont_384 nitro_redc_mont_384
+#define lshift_mod_384 nitro_lshift_mod_384
+#define mul_by_8_mod_384 nitro_mul_by_8_mod_384
+#define mul_by_3_mod_384 nitro_mul_by_3_mod_384
+#define mul_by_3_mod_384x nitro_mul_by_3_mod_384x
+#define mul_by_8_mod_384x nitro_mul_by_8_mod_384x
+#define cneg_mod_384 nitro_cneg_mod_384
 #include "exports.c"
 #include "rb_tree.c"

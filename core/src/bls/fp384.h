@@ -235,6 +235,23 @@ static inline void nitro_fp_redc(uint32_t r[NITRO_FP_LIMBS], const uint32_t T[2 
   nitro_fp_final_sub(r, t, (uint32_t)(lo >> 32));
 }
 
+/* r = p - a if flag and a != 0, else a (conditional negation; a < p). */
+static inline void nitro_fp_cneg(uint32_t r[NITRO_FP_LIMBS], const uint32_t a[NITRO_FP_LIMBS],
+                                 uint64_t flag) {
+  uint64_t d[NITRO_FP_WORDS], borrow = 0, any = 0;
+  NITRO_FP_UNROLL for (int i = 0; i < NITRO_FP_WORDS; i++) {
+    uint64_t x = nitro_fp_ld64(nitro_fp_p, i), y = nitro_fp_ld64(a, i);
+    uint64_t t = x - y;
+    uint64_t b1 = x < y;
+    d[i] = t - borrow;
+    borrow = b1 | (t < borrow);
+    any |= y;
+  }
+  uint64_t mask = (uint64_t)0 - ((flag != 0) & (any != 0));
+  NITRO_FP_UNROLL for (int i = 0; i < NITRO_FP_WORDS; i++)
+      nitro_fp_st64(r, i, (d[i] & mask) | (nitro_fp_ld64(a, i) & ~mask));
+}
+
 /* Multi-word add/sub over `words` 64-bit words (wasm has no carry flag: carries are compares). */
 static inline uint64_t nitro_fp_add_words(uint32_t* r, const uint32_t* a, const uint32_t* b, int words) {
   uint64_t carry = 0;
