@@ -1,12 +1,15 @@
-/* blst for wasm: blst's server.c unity build, with its hottest portable field functions
- * replaced by ours (fp384.h). Compiled instead of server.c for EMSCRIPTEN only (cmake/deps.cmake);
- * native builds keep blst's assembly. blst's files are included unmodified, in server.c's order.
+/* blst for wasm: blst's server.c unity build, with its hot portable field functions replaced by
+ * ours (fp384.h). Compiled instead of server.c for EMSCRIPTEN only (cmake/deps.cmake); native
+ * builds keep blst's assembly. blst's files are included unmodified, in server.c's order (keep
+ * formatters from sorting the includes).
  *
  * How the replacement works: blst's callers (curve, tower, pairing, hash-to-curve code, and the
- * exported blst_fp* API) see the names below redirected by macros to nitro_* wrappers with the
- * same signatures. The macros are lifted while vect.c (which includes no_asm.h) is compiled, so
- * blst's own portable definitions still exist under their own names, and a modulus other than
- * BLS12-381's p, which blst never passes, falls back to them.
+ * exported blst_fp* API) see the names in blst_wasm_redirect.h redirected by macros to the nitro_*
+ * wrappers below, which have blst's signatures. The macros are lifted while vect.c (which
+ * includes no_asm.h) is compiled, so blst's own portable definitions still exist under their own
+ * names: a modulus other than BLS12-381's p, which blst never passes, falls back to them.
+ * fp12_tower.c is compiled with its assembly-only merged-reduction formulas (__FP2x2__), whose
+ * double-width helpers (mul_382x, sqr_382x, add/sub_mod_384x384, redc_mont_384) are ours too.
  */
 #include "vect.h"
 #include "consts.h"
@@ -166,28 +169,7 @@ static void nitro_redc_mont_384(vec384 ret, const vec768 a, const vec384 p, limb
     redc_mont_384(ret, a, p, n0);
 }
 
-/* The redirected names (keep the three lists below in sync). */
-#define mul_mont_384 nitro_mul_mont_384
-#define sqr_mont_384 nitro_sqr_mont_384
-#define sqr_n_mul_mont_383 nitro_sqr_n_mul_mont_383
-#define mul_mont_384x nitro_mul_mont_384x
-#define sqr_mont_384x nitro_sqr_mont_384x
-#define add_mod_384 nitro_add_mod_384
-#define sub_mod_384 nitro_sub_mod_384
-#define add_mod_384x nitro_add_mod_384x
-#define sub_mod_384x nitro_sub_mod_384x
-#define mul_by_1_plus_i_mod_384x nitro_mul_by_1_plus_i_mod_384x
-#define mul_382x nitro_mul_382x
-#define sqr_382x nitro_sqr_382x
-#define add_mod_384x384 nitro_add_mod_384x384
-#define sub_mod_384x384 nitro_sub_mod_384x384
-#define redc_mont_384 nitro_redc_mont_384
-#define lshift_mod_384 nitro_lshift_mod_384
-#define mul_by_8_mod_384 nitro_mul_by_8_mod_384
-#define mul_by_3_mod_384 nitro_mul_by_3_mod_384
-#define mul_by_3_mod_384x nitro_mul_by_3_mod_384x
-#define mul_by_8_mod_384x nitro_mul_by_8_mod_384x
-#define cneg_mod_384 nitro_cneg_mod_384
+#include "bls/blst_wasm_redirect.h"
 
 #include "keygen.c"
 #include "hash_to_field.c"
@@ -209,71 +191,11 @@ static void nitro_redc_mont_384(vec384 ret, const vec768 a, const vec384 p, limb
 #include "multi_scalar.c"
 #include "consts.c"
 
-#undef mul_mont_384
-#undef sqr_mont_384
-#undef sqr_n_mul_mont_383
-#undef mul_mont_384x
-#undef sqr_mont_384x
-#undef add_mod_384
-#undef sub_mod_384
-#undef add_mod_384x
-#undef sub_mod_384x
-#undef mul_by_1_plus_i_mod_384x
-#undef mul_382x
-#undef sqr_382x
-#undef add_mod_384x384
-#undef sub_mod_384x384
-#undef redc_mont_384
-#undef lshift_mod_384
-#undef mul_by_8_mod_384
-#undef mul_by_3_mod_384
-#undef mul_by_3_mod_384x
-#undef mul_by_8_mod_384x
-#undef cneg_mod_384
+/* blst's own definitions (portable, no_asm.h) under their own names: the fallbacks. */
+#include "bls/blst_wasm_unredirect.h"
 #include "vect.c"
+#include "bls/blst_wasm_unredirect.h"
 
-/* no_asm.h ends by defining some of these names to themselves */
-#undef mul_mont_384
-#undef sqr_mont_384
-#undef sqr_n_mul_mont_383
-#undef mul_mont_384x
-#undef sqr_mont_384x
-#undef add_mod_384
-#undef sub_mod_384
-#undef add_mod_384x
-#undef sub_mod_384x
-#undef mul_by_1_plus_i_mod_384x
-#undef mul_382x
-#undef sqr_382x
-#undef add_mod_384x384
-#undef sub_mod_384x384
-#undef redc_mont_384
-#undef lshift_mod_384
-#undef mul_by_8_mod_384
-#undef mul_by_3_mod_384
-#undef mul_by_3_mod_384x
-#undef mul_by_8_mod_384x
-#undef cneg_mod_384
-#define mul_mont_384 nitro_mul_mont_384
-#define sqr_mont_384 nitro_sqr_mont_384
-#define sqr_n_mul_mont_383 nitro_sqr_n_mul_mont_383
-#define mul_mont_384x nitro_mul_mont_384x
-#define sqr_mont_384x nitro_sqr_mont_384x
-#define add_mod_384 nitro_add_mod_384
-#define sub_mod_384 nitro_sub_mod_384
-#define add_mod_384x nitro_add_mod_384x
-#define sub_mod_384x nitro_sub_mod_384x
-#define mul_by_1_plus_i_mod_384x nitro_mul_by_1_plus_i_mod_384x
-#define mul_382x nitro_mul_382x
-#define sqr_382x nitro_sqr_382x
-#define add_mod_384x384 nitro_add_mod_384x384
-#define sub_mod_384x384 nitro_sub_mod_384x384
-#define redc_mont_384 nitro_redc_mont_384
-#define lshift_mod_384 nitro_lshift_mod_384
-#define mul_by_8_mod_384 nitro_mul_by_8_mod_384
-#define mul_by_3_mod_384 nitro_mul_by_3_mod_384
-#define mul_by_3_mod_384x nitro_mul_by_3_mod_384x
-#define mul_by_8_mod_384x nitro_mul_by_8_mod_384x
-#define cneg_mod_384 nitro_cneg_mod_384
+#include "bls/blst_wasm_redirect.h"
 #include "exports.c"
 #include "rb_tree.c"
