@@ -278,6 +278,21 @@ static inline uint64_t nitro_fp_sub_words(uint32_t* r, const uint32_t* a, const 
   return borrow;
 }
 
+/* r = a - b - c over `words` 64-bit words (the result must be >= 0); one pass, borrow 0..2. */
+static inline void nitro_fp_sub2_words(uint32_t* r, const uint32_t* a, const uint32_t* b, const uint32_t* c,
+                                       int words) {
+  uint64_t borrow = 0;
+  NITRO_FP_UNROLL for (int i = 0; i < words; i++) {
+    uint64_t x = nitro_fp_ld64(a, i), y = nitro_fp_ld64(b, i), z = nitro_fp_ld64(c, i);
+    uint64_t t1 = x - y;
+    uint64_t b1 = x < y;
+    uint64_t t2 = t1 - z;
+    uint64_t b2 = t1 < z;
+    nitro_fp_st64(r, i, t2 - borrow);
+    borrow = b1 + b2 + (t2 < borrow);
+  }
+}
+
 /* r += p when mask is all ones (r + p must fit in 384 bits, which holds for r < 2^383). */
 static inline void nitro_fp_add_p_masked(uint32_t r[NITRO_FP_LIMBS], uint64_t mask) {
   uint64_t carry = 0;
@@ -315,8 +330,26 @@ static inline void nitro_fpx2_add(uint32_t r[2 * NITRO_FP_LIMBS], const uint32_t
 /* r = a - b, plus p * 2^384 if that borrowed. */
 static inline void nitro_fpx2_sub(uint32_t r[2 * NITRO_FP_LIMBS], const uint32_t a[2 * NITRO_FP_LIMBS],
                                   const uint32_t b[2 * NITRO_FP_LIMBS]) {
-  uint64_t borrow = nitro_fp_sub_words(r, a, b, 2 * NITRO_FP_WORDS);
-  nitro_fp_add_p_masked(r + NITRO_FP_LIMBS, (uint64_t)0 - borrow);
+  uint64_t hi[NITRO_FP_WORDS], borrow = 0, carry = 0;
+  NITRO_FP_UNROLL for (int i = 0; i < 2 * NITRO_FP_WORDS; i++) {
+    uint64_t x = nitro_fp_ld64(a, i), y = nitro_fp_ld64(b, i);
+    uint64_t t = x - y;
+    uint64_t b1 = x < y;
+    uint64_t d = t - borrow;
+    borrow = b1 | (t < borrow);
+    if (i < NITRO_FP_WORDS)
+      nitro_fp_st64(r, i, d);
+    else
+      hi[i - NITRO_FP_WORDS] = d; /* the upper half stays in registers for the fix-up */
+  }
+  uint64_t mask = (uint64_t)0 - borrow;
+  NITRO_FP_UNROLL for (int i = 0; i < NITRO_FP_WORDS; i++) {
+    uint64_t t = hi[i] + (nitro_fp_ld64(nitro_fp_p, i) & mask);
+    uint64_t c1 = t < hi[i];
+    uint64_t s = t + carry;
+    carry = c1 | (s < t);
+    nitro_fp_st64(r + NITRO_FP_LIMBS, i, s);
+  }
 }
 
 /* Fp2 = Fp[u]/(u^2+1), unreduced product (Karatsuba): T0 = a0 b0 - a1 b1 (+ p * 2^384 when
@@ -330,8 +363,7 @@ static inline void nitro_fp2_mul_wide(uint32_t T[2][2 * NITRO_FP_LIMBS], const u
   nitro_fp_mul_wide(T[0], a[0], b[0]);
   nitro_fp_mul_wide(t1, a[1], b[1]);
   nitro_fp_mul_wide(T[1], aa, bb);
-  nitro_fp_sub_words(T[1], T[1], T[0], 2 * NITRO_FP_WORDS);
-  nitro_fp_sub_words(T[1], T[1], t1, 2 * NITRO_FP_WORDS);
+  nitro_fp_sub2_words(T[1], T[1], T[0], t1, 2 * NITRO_FP_WORDS);
   nitro_fpx2_sub(T[0], T[0], t1);
 }
 
