@@ -11,10 +11,19 @@ import { median, medianMs, table } from './lib.mjs';
 const DST_G1 = 'BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_';
 const hex = (s) => Uint8Array.from(Buffer.from(s, 'hex'));
 
+// Warm-up before timing: V8 first runs wasm (and JS) through its baseline compilers (Liftoff,
+// Sparkplug) and tiers hot functions up to TurboFan in the background, so the first calls are
+// slower. Run each operation for at least `warmupMs` (and 3 calls) so that every timed sample
+// measures optimized code; this also fills key caches.
+function warmUp(fn, warmupMs = 300) {
+  const t0 = performance.now();
+  for (let n = 0; n < 3 || performance.now() - t0 < warmupMs; n++) fn();
+}
+
 // Median ms per operation over `samples` samples of `reps` calls: wall time, and CPU time of
 // this process (process.cpuUsage), which a shared, loaded machine distorts far less.
 function perOp(fn, reps, samples = 7) {
-  fn();  // warm-up (JIT, key caches)
+  warmUp(fn);
   const cpuMs = [];
   const wall = medianMs(() => {
     const c0 = process.cpuUsage();

@@ -33,13 +33,13 @@ if(NOT EXISTS "${blst_dir}/src/server.c")
   message(FATAL_ERROR "blst sources not found in ${blst_dir}: run scripts/setup")
 endif()
 if(EMSCRIPTEN)
-  add_library(nitro_blst STATIC "${blst_dir}/src/server.c")
+  # blst's portable C build (no assembly in wasm), through our unity TU: the same sources in
+  # server.c's order, with the hot field arithmetic routed to core/src/bls/fp384.h (see the
+  # comments there and in blst_wasm.c). The former `-mllvm -inline-threshold=700` (it specialised
+  # no_asm.h's generic mul_mont_n) no longer changes the speed and only grew the module.
+  add_library(nitro_blst STATIC "${CMAKE_CURRENT_SOURCE_DIR}/core/src/bls/blst_wasm.c")
   target_compile_definitions(nitro_blst PRIVATE __BLST_NO_ASM__)
-  # blst's portable Montgomery multiplication (no_asm.h mul_mont_n) takes the limb count as an
-  # argument and uses a VLA; at the default threshold clang keeps it out of line, generic over n.
-  # A higher inline threshold lets it inline into the fixed-size callers, specialised for 12 limbs:
-  # ~13% less CPU per verify (measured 400..1000 alike; 2000 bloats and loses). See BENCHMARKS.md.
-  target_compile_options(nitro_blst PRIVATE "SHELL:-mllvm -inline-threshold=700")
+  target_include_directories(nitro_blst PRIVATE "${blst_dir}/src" "${CMAKE_CURRENT_SOURCE_DIR}/core/src")
 else()
   add_library(nitro_blst STATIC "${blst_dir}/src/server.c" "${blst_dir}/build/assembly.S")
 endif()
