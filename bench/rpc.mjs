@@ -7,6 +7,7 @@
 //     membership, discovery by advertisement — what an application gets.
 //
 //   npm run bench -- rpc [--calls N] [--concurrency C] [--rounds R] [--only jsonrpc,nitro,node]
+//                       [--frames-per-step 8,32,100000]
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,10 +20,10 @@ const MESSAGE = { id: 0, user: 'ada@example.org', text: 'the quick brown fox jum
 // --------------------------------------------------------------------------- server process
 
 async function serve(mode) {
-  if (mode === 'node') return serveNode();
+  if (mode.startsWith('node')) return serveNode(framesPerStep(mode));
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.once('listening', r));
-  if (mode === 'nitro') await serveNitro(wss);
+  if (mode.startsWith('nitro')) await serveNitro(wss, framesPerStep(mode));
   else if (mode === 'jsonrpc') serveJsonRpc(wss);
   else serveRaw(wss);
   process.stdout.write(`port ${wss.address().port}\n`);
@@ -43,21 +44,26 @@ function serveJsonRpc(wss) {
   }));
 }
 
-async function serveNitro(wss) {
+// 'nitro' / 'node', or 'nitro:K' / 'node:K' for K inbound frames per engine step (--frames-per-step).
+function framesPerStep(mode) {
+  return mode.includes(':') ? Number(mode.split(':')[1]) : undefined;
+}
+
+async function serveNitro(wss, steps) {
   const { init } = await import('../js/dist/node.js');
   const { Rpc, SocketLink } = await import('../js/dist/rpc.js');
   await init();
   const link = new SocketLink('server');
-  const rpc = new Rpc(link, { name: 'echo' });
+  const rpc = new Rpc(link, { name: 'echo', framesPerStep: steps });
   rpc.handle('Echo.Echo', async (req) => req);
   wss.on('connection', (ws) => void link.add(ws));
 }
 
 // A full Nitro node (createNode, websocket transport: Noise-XX secure link, gossip membership,
 // discovery by advertisement) serving Echo.Echo; prints its address as the port line.
-async function serveNode() {
+async function serveNode(steps) {
   const { createNode, websocket } = await import('../js/dist/node.js');
-  const node = await createNode({ name: 'echo', transport: websocket({ listen: 0 }) });
+  const node = await createNode({ name: 'echo', transport: websocket({ listen: 0 }), rpc: { framesPerStep: steps } });
   node.handle('Echo.Echo', async (req) => req);
   process.stdout.write(`port ${node.address}\n`);
 }
@@ -155,12 +161,12 @@ async function jsonRpcClient(port) {
   };
 }
 
-async function nitroClient(port) {
+async function nitroClient(port, mode) {
   const { Rpc, SocketLink } = await import('../js/dist/rpc.js');
   const ws = new WebSocket(`ws://127.0.0.1:${port}`);
   const link = new SocketLink('client');
   const hello = link.add(ws);  // before 'open': the server's hello may come with it
-  const rpc = new Rpc(link);
+  const rpc = new Rpc(link, { framesPerStep: framesPerStep(mode) });
   rpc.registry.add('echo', await hello);
   return {
     call: (i) => rpc.call('echo', 'Echo.Echo', { ...MESSAGE, id: i }, { timeoutMs: 10000 }),
@@ -170,9 +176,9 @@ async function nitroClient(port) {
 }
 
 // The client is a node too: it dials the server's address and calls through discovery.
-async function nodeClient(address) {
+async function nodeClient(address, mode) {
   const { createNode, websocket } = await import('../js/dist/node.js');
-  const node = await createNode({ name: 'bench-client', transport: websocket({ url: [address] }) });
+  const node = await createNode({ name: 'bench-client', transport: websocket({ url: [address] }), rpc: { framesPerStep: framesPerStep(mode) } });
   await node.call('echo', 'Echo.Echo', MESSAGE, { timeoutMs: 10000 });  // link up, service discovered
   return {
     call: (i) => node.call('echo', 'Echo.Echo', { ...MESSAGE, id: i }, { timeoutMs: 10000 }),
@@ -194,15 +200,21 @@ export async function run(args = []) {
   const impls = [['raw ws echo', 'raw', rawClient], ['JSON-RPC 2.0 over ws', 'jsonrpc', jsonRpcClient]];
   impls.push(['Nitro RPC (wasm engine, ws link)', 'nitro', nitroClient]);
   impls.push(['Nitro node (createNode, websocket transport)', 'node', nodeClient]);
+  // --frames-per-step 8,32: extra Nitro rows with that many inbound frames per engine step.
+  const steps = args.includes('--frames-per-step') ? String(args[args.indexOf('--frames-per-step') + 1]).split(',') : [];
+  for (const k of steps) {
+    impls.push([`Nitro RPC (ws link, ${k} frames/step)`, `nitro:${k}`, nitroClient]);
+    impls.push([`Nitro node (websocket, ${k} frames/step)`, `node:${k}`, nodeClient]);
+  }
   // --only raw,node: a subset of the rows (raw ws echo stays: the ratios are against it).
   const only = args.includes('--only') ? ['raw', ...String(args[args.indexOf('--only') + 1]).split(',')] : undefined;
-  if (only) impls.splice(0, impls.length, ...impls.filter(([, mode]) => only.includes(mode)));
+  if (only) impls.splice(0, impls.length, ...impls.filter(([, mode]) => only.includes(mode.split(':')[0])));
   // All servers stay up and the rounds interleave (raw, JSON-RPC, Nitro, raw, ...), so a
   // load change on a shared machine hits every implementation alike.
   const running = [];
   for (const [label, mode, makeClient] of impls) {
     const { child, port } = await startServer(mode);
-    const client = await makeClient(port);
+    const client = await makeClient(port, mode);
     await drive(client.call, Math.min(2000, calls), concurrency, child.pid);  // warm-up (JIT, wasm tiers)
     running.push({ label, child, client, samples: [] });
   }

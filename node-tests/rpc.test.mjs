@@ -151,6 +151,22 @@ test('a request outside the data model is INVALID_ARGUMENT and the calls queued 
   close();
 });
 
+test('bursts beyond framesPerStep are worked through in later steps, in order', async () => {
+  const { nodes, cli, close } = cluster(['srv'], 'greeter', { framesPerStep: 3 });
+  nodes.srv.handle('Greeter.Hello', async (req) => ({ n: req.n }));
+  const replies = await Promise.all(Array.from({ length: 50 }, (_, n) => cli.call('greeter', 'Greeter.Hello', { n })));
+  assert.deepEqual(replies.map((r) => r.n), Array.from({ length: 50 }, (_, n) => n));
+  nodes.srv.handle('Greeter.Chat', async function* (requests) { for await (const m of requests) yield m; }, { kind: 'bidi' });
+  const chat = cli.bidi('greeter', 'Greeter.Chat');
+  const echoed = [];
+  const reading = (async () => { for await (const m of chat) echoed.push(m); })();  // keeps credit flowing
+  for (let i = 0; i < 40; i++) await chat.send(i);
+  await chat.end();
+  await reading;
+  assert.deepEqual(echoed, Array.from({ length: 40 }, (_, i) => i));
+  close();
+});
+
 test('unknown service and unknown method are UNIMPLEMENTED', async () => {
   const { nodes, cli, close } = cluster();
   nodes.srv.handle('Greeter.Hello', async () => 'hi');

@@ -18,6 +18,7 @@ import type { ErrorCode } from './errors.js';
 import { decode as decodeMsgpack, encode as encodeMsgpack, encodeInto, utf8String, Writer } from './msgpack.js';
 import { getModule } from './wasm.js';
 import { FrameBatcher, splitFrames } from './rpc-batch.js';
+import { macrotask } from './host/transport.js';
 
 export interface RpcLink {
   readonly id: string;
@@ -89,6 +90,9 @@ export interface RpcOptions {
   retransmitMs?: number;
   /** Entropy for call ids and random load balancing; default: crypto.getRandomValues. */
   seed?: number;
+  /** Inbound frames per engine step (default 16): the rest of a burst is worked through in later
+   *  macrotasks, so answers to its first part leave while the rest is processed. */
+  framesPerStep?: number;
 }
 
 export interface ClientStream<Res = unknown> {
@@ -227,6 +231,10 @@ export class Rpc {
   private flushing = false;
   private flushQueued = false;
   private readonly inbound = new InboundQueue();
+  private inboundFrames = 0;  // frames in `inbound`
+  private readonly backlog: Array<[string, Uint8Array]> = [];
+  private backlogQueued = false;
+  private readonly framesPerStep: number;
   private nextHandle = 0;
   private handlesLeft = 0;
   private again = false;
@@ -237,6 +245,7 @@ export class Rpc {
     this.engine = new RpcEngine(link.id, options.seed ?? randomSeed(), {
       window: options.window, retransmitMs: options.retransmitMs,
     });
+    this.framesPerStep = Math.max(1, options.framesPerStep ?? kFramesPerStepDefault);
     if (options.name) this.serve(options.name);
     link.onMessage((peer, bytes) => this.receive(peer, bytes));
     link.onPeerDown?.((peer) => {
@@ -480,13 +489,34 @@ export class Rpc {
     }
   }
 
-  // Inbound frames wait for the next drain and cross into the engine together with it. (Working
-  // a burst through in smaller steps, to pipeline two processes, was measured slower: each step
-  // costs a crossing and a link message, and the peer's work overlaps little with it.)
+  // Inbound frames wait for the next drain and cross into the engine together with it, at most
+  // `framesPerStep` per drain: the rest of a burst waits in the backlog for later macrotasks, so
+  // the answers to its first part leave (and the peer starts on them) while we work on the rest —
+  // two processes pipeline instead of taking turns on whole bursts.
   private receive(peer: string, bytes: Uint8Array): void {
     if (this.closed) return;
+    if (this.backlog.length > 0 || this.inboundFrames >= this.framesPerStep) {
+      if (this.backlog.length < kBacklogFramesMax) this.backlog.push([peer, bytes]);  // beyond: lost, retransmitted
+      this.scheduleBacklog();
+      return;
+    }
     this.inbound.push(peer, bytes);
+    this.inboundFrames++;
     this.flush();
+  }
+
+  private scheduleBacklog(): void {
+    if (this.backlogQueued) return;
+    this.backlogQueued = true;
+    macrotask(() => {
+      this.backlogQueued = false;
+      if (this.closed) return;
+      const n = Math.max(0, Math.min(this.framesPerStep - this.inboundFrames, this.backlog.length));
+      for (const [peer, bytes] of this.backlog.splice(0, n)) this.inbound.push(peer, bytes);
+      this.inboundFrames += n;
+      this.drainNow();
+      if (this.backlog.length > 0) this.scheduleBacklog();
+    });
   }
 
   // Asks for a drain on a microtask: inputs arriving together (one socket read, a burst of calls)
@@ -526,6 +556,7 @@ export class Rpc {
   // One crossing for everything queued: the input is copied straight into the engine's buffer,
   // the output batch copied out once (both views into wasm memory, valid until the next call).
   private step(): Uint8Array {
+    this.inboundFrames = 0;
     const input = this.inbound.take();
     this.engine.inputView(input.length).set(input);
     return this.engine.step(input.length, this.now()).slice();
@@ -675,6 +706,9 @@ export class Rpc {
     this.flush();
   }
 }
+
+const kFramesPerStepDefault = 16;
+const kBacklogFramesMax = 1 << 16;
 
 const STRATEGIES: Strategy[] = ['random', 'round-robin', 'hash'];  // the core's Strategy values
 
