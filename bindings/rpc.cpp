@@ -378,7 +378,7 @@ class RpcEngineJs {
   }
   // How many live instances `service` has: the cheap question asked before every call.
   double registry_count(std::string service, double now_ms) {
-    return static_cast<double>(engine_.registry().instances(service, ms(now_ms)).size());
+    return static_cast<double>(engine_.registry().count(service, ms(now_ms)));
   }
   // `origin`: the verified publisher ('' = unchecked); an ad may only speak for its origin.
   val apply_advertisement(val bytes, std::string origin, double now_ms) {

@@ -640,6 +640,9 @@ TEST_CASE("rpc: registry entries expire with their TTL, and advertisements round
   REQUIRE(reg.upsert("greeter", "b", {}, 0, 0).ok());  // static
   CHECK(reg.instances("greeter", 50).size() == 2);
   CHECK(reg.instances("greeter", 100).size() == 1);
+  CHECK(reg.count("greeter", 50) == 2);
+  CHECK(reg.count("greeter", 100) == 1);
+  CHECK(reg.count("nobody", 0) == 0);
   REQUIRE(reg.upsert("greeter", "a", {{"v", "2"}}, 100, 90).ok());  // refreshed
   auto live = reg.instances("greeter", 150);
   REQUIRE(live.size() == 2);

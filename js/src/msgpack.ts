@@ -193,9 +193,10 @@ export function encodeInto(w: Writer, value: unknown): void {
 
 class Reader {
   pos = 0;
-  readonly view: DataView;
-  constructor(readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  private dataView: DataView | undefined;  // made on first use: small payloads often need none
+  constructor(readonly buf: Uint8Array) {}
+  get view(): DataView {
+    return (this.dataView ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
   need(n: number): void {
     if (this.pos + n > this.buf.length) throw new NitroError('DECODE_ERROR', 'truncated frame');
@@ -230,54 +231,67 @@ function safe(v: bigint): number | bigint {
 
 const lenientDecoder = new TextDecoder('utf-8');
 
-// Recently decoded longer strings (peer ids, method names) by their bytes: a repeat returns the
-// same string, whose hash V8 has already computed — cheap as a Map key.
-const kRecentMax = 8;
-const recentBytes: Uint8Array[] = [];
-const recentStrings: string[] = [];
-let recentNext = 0;
+// Strings that recur — map keys here, peer ids and names in rpc.ts — are cached by their bytes
+// (up to 64) in a small direct-mapped table: a repeat returns the same string object, with no
+// allocation, already hashed and internalized by V8, so cheap as a Map key or property name.
+// String values are not cached (a unique value would only pay for the copy).
+const kCacheSlots = 512;
+const kCachedBytesMax = 64;
+const cacheBytes: Array<Uint8Array | undefined> = new Array(kCacheSlots);
+const cacheStrings: string[] = new Array(kCacheSlots);
 
-function recent(b: Uint8Array): string | undefined {
-  outer: for (let i = 0; i < recentBytes.length; i++) {
-    const r = recentBytes[i];
-    if (r.length !== b.length) continue;
-    for (let j = 0; j < b.length; j++) if (r[j] !== b[j]) continue outer;
-    return recentStrings[i];
-  }
-  return undefined;
+function cacheSlot(buf: Uint8Array, pos: number, n: number): number {
+  let h = n;
+  for (let i = 0; i < n; i += 3) h = (Math.imul(h, 31) + buf[pos + i]) | 0;
+  return (h ^ (h >>> 9)) & (kCacheSlots - 1);
 }
 
-/** UTF-8 bytes as a string: invalid UTF-8 throws (DECODE_ERROR via decode()), or with `lenient`
- *  becomes U+FFFD. Strings of up to 12 ASCII bytes are built in JS (V8 keeps them flat); longer
- *  ones come from TextDecoder, or from a small cache of recent ones (never `+=` ropes, which are
- *  slow to hash and read). */
-export function utf8String(b: Uint8Array, lenient = false): string {
-  if (b.length <= 12) {
-    let s = '';
-    for (let i = 0; i < b.length; i++) {
-      if (b[i] > 0x7f) return (lenient ? lenientDecoder : utf8Decoder).decode(b);
-      s += String.fromCharCode(b[i]);
-    }
-    return s;
-  }
-  if (b.length > 64) return (lenient ? lenientDecoder : utf8Decoder).decode(b);
-  const hit = recent(b);
+function cached(slot: number, buf: Uint8Array, pos: number, n: number): string | undefined {
+  const c = cacheBytes[slot];
+  if (c === undefined || c.length !== n) return undefined;
+  for (let i = 0; i < n; i++) if (c[i] !== buf[pos + i]) return undefined;
+  return cacheStrings[slot];
+}
+
+/** A recurring string (an id, a name) from UTF-8 bytes (`n` of them at `pos`), through the cache
+ *  above: invalid UTF-8 throws, or with `lenient` becomes U+FFFD (and is not cached). */
+export function utf8String(b: Uint8Array, lenient = false, pos = 0, n = b.length - pos): string {
+  return utf8At(b, pos, n, lenient, true);
+}
+
+// Never builds `+=` ropes beyond V8's flat-string size (slow to hash and to read).
+function utf8At(buf: Uint8Array, pos: number, n: number, lenient: boolean, cache: boolean): string {
+  if (n > kCachedBytesMax) return (lenient ? lenientDecoder : utf8Decoder).decode(buf.subarray(pos, pos + n));
+  const slot = cache ? cacheSlot(buf, pos, n) : -1;
+  const hit = cache ? cached(slot, buf, pos, n) : undefined;
   if (hit !== undefined) return hit;
-  let s: string;
-  try {
-    s = utf8Decoder.decode(b);  // only valid UTF-8 enters the cache
-  } catch (err) {
-    if (lenient) return lenientDecoder.decode(b);
-    throw err;
+  let s = '';
+  let ascii = n <= 12;  // V8 keeps strings of up to 12 chars flat when built with +=
+  for (let i = 0; ascii && i < n; i++) {
+    const c = buf[pos + i];
+    if (c > 0x7f) ascii = false;
+    else s += String.fromCharCode(c);
   }
-  recentBytes[recentNext] = b.slice();
-  recentStrings[recentNext] = s;
-  recentNext = (recentNext + 1) % kRecentMax;
+  if (!ascii) {
+    try {
+      s = utf8Decoder.decode(buf.subarray(pos, pos + n));  // only valid UTF-8 enters the cache
+    } catch (err) {
+      if (lenient) return lenientDecoder.decode(buf.subarray(pos, pos + n));
+      throw err;
+    }
+  }
+  if (cache) {
+    cacheBytes[slot] = buf.slice(pos, pos + n);
+    cacheStrings[slot] = s;
+  }
   return s;
 }
 
-function decodeStr(r: Reader, n: number): string {
-  return utf8String(r.bytes(n));
+function decodeStr(r: Reader, n: number, cache = false): string {
+  r.need(n);
+  const s = utf8At(r.buf, r.pos, n, false, cache);
+  r.pos += n;
+  return s;
 }
 
 function decodeArray(r: Reader, n: number, depth: number): unknown[] {
@@ -293,13 +307,27 @@ function decodeMap(r: Reader, n: number, depth: number): unknown {
   if (2 * n > r.buf.length - r.pos) throw new NitroError('DECODE_ERROR', `map length ${n} exceeds the frame`);
   const obj: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) {
-    const k = decodeValue(r, depth + 1);
+    const k = decodeKey(r, depth + 1);
     if (typeof k !== 'string') return decodeMapRest(r, n - i, depth, new Map<unknown, unknown>(Object.entries(obj)), k);
     const v = decodeValue(r, depth + 1);
     if (k === '__proto__') Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
     else obj[k] = v;
   }
   return obj;
+}
+
+// A map key: fixstr and str8 keys come from the string cache; anything else decodes as a value.
+function decodeKey(r: Reader, depth: number): unknown {
+  const t = r.buf[r.pos];
+  if (t >= 0xa0 && t <= 0xbf) {
+    r.pos++;
+    return decodeStr(r, t & 0x1f, true);
+  }
+  if (t === 0xd9 && r.pos + 1 < r.buf.length) {
+    r.pos += 2;
+    return decodeStr(r, r.buf[r.pos - 1], true);
+  }
+  return decodeValue(r, depth);
 }
 
 function decodeMapRest(r: Reader, left: number, depth: number, map: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> {

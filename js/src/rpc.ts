@@ -887,7 +887,7 @@ class BatchReader {
   }
   str(): string {
     const n = this.u32();
-    const s = utf8String(this.bytes.subarray(this.offset, this.offset + n), true);  // peers' text: never throws
+    const s = utf8String(this.bytes, true, this.offset, n);  // lenient: peers' text never throws
     this.offset += n;
     return s;
   }

@@ -138,6 +138,7 @@ class Registry {
   void remove_peer(const PeerKey& peer);
   // Unexpired instances of `service`, ordered by peer.
   std::vector<Instance> instances(const std::string& service, std::int64_t now_ms) const;
+  std::size_t count(const std::string& service, std::int64_t now_ms) const;  // live instances, no copies
   std::vector<std::string> services(std::int64_t now_ms) const;
   void expire(std::int64_t now_ms);  // drops expired entries (bounded work: the table size)
 

@@ -55,6 +55,13 @@ std::vector<Instance> Registry::instances(const std::string& service, std::int64
   return out;
 }
 
+std::size_t Registry::count(const std::string& service, std::int64_t now_ms) const {
+  auto it = table_.find(service);
+  if (it == table_.end()) return 0;
+  return static_cast<std::size_t>(std::count_if(it->second.begin(), it->second.end(),
+                                                [now_ms](const auto& kv) { return kv.second.expires_at_ms > now_ms; }));
+}
+
 std::vector<std::string> Registry::services(std::int64_t now_ms) const {
   std::vector<std::string> out;
   for (const auto& [name, instances] : table_) {
