@@ -2,6 +2,8 @@
 // harness: virtual clock, per-message delay and loss, crashed members, all from one seed.
 #include <catch2/catch.hpp>
 
+#include "test_util.h"
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -18,18 +20,7 @@ namespace th = nitro::bls::threshold;
 
 namespace {
 
-// splitmix64: the harness's only source of randomness.
-struct Rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  std::uint64_t below(std::uint64_t n) { return next() % n; }
-  bool chance(double p) { return static_cast<double>(next() >> 11) / static_cast<double>(1ULL << 53) < p; }
-};
+using Rng = nitro::test::SplitMix;
 
 Bytes seed_bytes(std::uint64_t seed, std::uint8_t tag) {
   Bytes b(32, tag);

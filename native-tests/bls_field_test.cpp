@@ -5,6 +5,8 @@
 
 #include <array>
 #include <catch2/catch.hpp>
+
+#include "test_util.h"
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -15,15 +17,7 @@ namespace {
 
 using Limbs = std::array<std::uint32_t, NITRO_FP_LIMBS>;
 
-struct Rng {  // splitmix64: deterministic from the seed
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-};
+using Rng = nitro::test::SplitMix;
 
 bool geq_p(const Limbs& x) {
   for (int i = NITRO_FP_LIMBS - 1; i >= 0; --i) {

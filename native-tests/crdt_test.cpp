@@ -18,17 +18,7 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-struct Rng {  // splitmix64: deterministic from the seed
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  std::size_t below(std::size_t n) { return n == 0 ? 0 : next() % n; }
-  bool chance(int percent) { return below(100) < static_cast<std::size_t>(percent); }
-};
+using Rng = nitro::test::SplitMix;
 
 // Everything observable about a doc's shared types, as one comparable string.
 std::string snapshot(crdt::Doc& d) {
@@ -415,8 +405,8 @@ TEST_CASE("crdt: 5 replicas converge under reordering, duplication and partition
     const int dup_percent = static_cast<int>(rng.below(30));
     std::uint32_t cut = 0;  // bitmask of replicas cut off from the rest
     for (int step = 0; step < 300; ++step) {
-      if (rng.chance(5)) cut = rng.chance(partition_percent) ? static_cast<std::uint32_t>(rng.below(31)) : 0;
-      if (rng.chance(55)) {
+      if (rng.percent(5)) cut = rng.percent(partition_percent) ? static_cast<std::uint32_t>(rng.below(31)) : 0;
+      if (rng.percent(55)) {
         crdt::Doc& d = *docs[rng.below(kReplicas)];
         auto edit = [&] {
           auto t = d.get_text("t");
@@ -434,14 +424,14 @@ TEST_CASE("crdt: 5 replicas converge under reordering, duplication and partition
               break;
             case 4: {
               auto l = d.get_list("l");
-              if (l.length() > 0 && rng.chance(40)) REQUIRE(l.erase(rng.below(l.length()), 1).ok());
+              if (l.length() > 0 && rng.percent(40)) REQUIRE(l.erase(rng.below(l.length()), 1).ok());
               else REQUIRE(l.insert(rng.below(l.length() + 1), std::vector<Value>{Value{int(rng.below(100))}}).ok());
               break;
             }
             case 5: {
               auto m = d.get_map("m");
               std::string key(1, char('a' + rng.below(4)));
-              if (rng.chance(25)) REQUIRE(m.erase(key).ok());
+              if (rng.percent(25)) REQUIRE(m.erase(key).ok());
               else REQUIRE(m.set(key, Value{int(rng.below(1000))}).ok());
               break;
             }
@@ -449,7 +439,7 @@ TEST_CASE("crdt: 5 replicas converge under reordering, duplication and partition
             case 7: {  // nested types: a text inside the map, a map inside the list
               auto m = d.get_map("m");
               auto n = m.get_nested("n");
-              if (!n || rng.chance(10)) {
+              if (!n || rng.percent(10)) {
                 REQUIRE(m.set_nested("n", crdt::SharedKind::kText).ok());
               } else {
                 auto nt = d.text(*n);
@@ -458,18 +448,18 @@ TEST_CASE("crdt: 5 replicas converge under reordering, duplication and partition
               auto l = d.get_list("l");
               auto first = l.length() ? l.get_nested(0) : std::nullopt;
               if (first) REQUIRE(d.map(*first).set("x", Value{int(rng.below(9))}).ok());
-              else if (rng.chance(30)) REQUIRE(l.insert_nested(0, crdt::SharedKind::kMap).ok());
+              else if (rng.percent(30)) REQUIRE(l.insert_nested(0, crdt::SharedKind::kMap).ok());
               break;
             }
             default: {
               auto s = d.get_set("s");
               Value v{int(rng.below(5))};
-              if (rng.chance(40)) REQUIRE(s.erase(v).ok());
+              if (rng.percent(40)) REQUIRE(s.erase(v).ok());
               else REQUIRE(s.add(v).ok());
             }
           }
         };
-        if (rng.chance(20)) {
+        if (rng.percent(20)) {
           d.transact([&] { for (int k = 0, n = 1 + int(rng.below(4)); k < n; ++k) edit(); });
         } else {
           edit();
@@ -479,7 +469,7 @@ TEST_CASE("crdt: 5 replicas converge under reordering, duplication and partition
         Msg m = net[i];
         const bool held = (cut >> m.to) & 1;
         if (held) continue;
-        if (!rng.chance(dup_percent)) {
+        if (!rng.percent(dup_percent)) {
           net[i] = std::move(net.back());
           net.pop_back();
         }

@@ -12,20 +12,10 @@
 #include <vector>
 
 #include "nitro/rpc.h"
+#include "test_util.h"
 
 namespace nitro::test {
 
-struct SplitMix {
-  std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  double unit() { return static_cast<double>(next() >> 11) / 9007199254740992.0; }
-  std::uint64_t below(std::uint64_t n) { return next() % n; }
-};
 
 struct Faults {
   double loss = 0;

@@ -156,11 +156,8 @@ TEST_CASE("rpc: frame codec agrees with the reference decoder", "[rpc]") {
     f.code = Code::kDeadlineExceeded;
     seeds.push_back(encode_frame(f));
   }
-  std::uint64_t rng = 0x9e3779b97f4a7c15ull;
-  auto next = [&rng](std::uint64_t n) {
-    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-    return rng % n;
-  };
+  nitro::test::SplitMix rng{1};
+  auto next = [&rng](std::uint64_t n) { return rng.below(n); };
   int accepted = 0;
   for (int i = 0; i < 20000; ++i) {
     Bytes b = seeds[next(seeds.size())];
