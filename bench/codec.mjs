@@ -1,10 +1,12 @@
-// Codec throughput: Nitro's core codec (wasm, through embind) next to msgpackr and @msgpack/msgpack
-// on the same messages in one Node process, plus the same core compiled natively for reference.
+// Codec throughput: Nitro's JS codec (`codec`, js/src/msgpack.ts) and the core codec reached through
+// embind (wasm) next to msgpackr and @msgpack/msgpack on the same messages in one Node process,
+// plus the core compiled natively for reference.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Packr } from 'msgpackr';
 import { encode as mpEncode, decode as mpDecode } from '@msgpack/msgpack';
 import { init, codec } from '../js/dist/node.js';
+import { getModule } from '../js/dist/wasm.js';
 import { opsPerSecond, table } from './lib.mjs';
 
 function messages() {
@@ -34,7 +36,8 @@ export async function run() {
   msgs.forEach(([label, msg], i) => {
     const bytes = codec.encode(msg);
     const impls = {
-      'nitro wasm': [() => codec.encode(msg), () => codec.decode(bytes)],
+      'nitro codec (JS)': [() => codec.encode(msg), () => codec.decode(bytes)],
+      'nitro core via embind (wasm)': [() => getModule().codecEncode(msg), () => getModule().codecDecode(bytes)],
       msgpackr: [() => packr.pack(msg), () => packr.unpack(bytes)],
       '@msgpack/msgpack': [() => mpEncode(msg), () => mpDecode(bytes)],
     };

@@ -102,3 +102,21 @@ test('init is idempotent', async () => {
   const [a, b] = await Promise.all([init(), init()]);
   assert.equal(a, b);
 });
+
+test('decoding a Buffer copies: bins and cached keys never alias the input', () => {
+  const input = Buffer.from(codec.encode({ key: new Uint8Array([1, 2, 3]) }));
+  const first = codec.decode(input);
+  assert.ok(!(first.key instanceof Buffer), 'a plain Uint8Array');
+  input.fill(0x61, input.length - 3);  // overwrite the bin's bytes in the input
+  assert.deepEqual([...first.key], [1, 2, 3]);
+  const again = Buffer.from(codec.encode({ key: 1 }));
+  assert.deepEqual(codec.decode(again), { key: 1 });
+  again[2] = 0x6a;  // "key" -> "kjy" in the input after decoding: the cached key must not change
+  assert.deepEqual(codec.decode(Buffer.from(codec.encode({ key: 2 }))), { key: 2 });
+});
+
+test('limits match the core codec: 64 nested containers decode, 65 do not', () => {
+  const nested = (n) => new Uint8Array([...new Array(n).fill(0x91), 0xc0]);
+  assert.ok(codec.decode(nested(64)));
+  assert.throws(() => codec.decode(nested(65)), (err) => err.code === 'DECODE_ERROR');
+});

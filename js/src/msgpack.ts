@@ -7,9 +7,13 @@
 //   * decoding gives numbers for safe integers, bigint beyond, objects for maps whose keys are all
 //     strings and Map otherwise; ext types are rejected, as are truncated or trailing bytes.
 // node-tests/rpc.test.mjs checks byte equality with the core codec.
-import { NitroError } from './errors.js';
+import { DecodeError, InvalidArgumentError, NitroError } from './errors.js';
 
-const DEPTH_MAX = 64;
+// The core codec's default limits (core/include/nitro/codec.h), enforced the same way.
+const DEPTH_MAX = 64;                   // nested arrays/maps
+const FRAME_BYTES_MAX = 16 << 20;       // whole input
+const COLLECTION_LEN_MAX = 1 << 20;     // elements of an array, pairs of a map
+const STRING_BYTES_MAX = 8 << 20;       // one str or bin
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -77,13 +81,13 @@ function encodeInt(w: Writer, v: number | bigint): void {
     }
   }
   if (v >= 0n) {
-    if (v > 0xffffffffffffffffn) throw new NitroError('INVALID_ARGUMENT', `bigint ${v} is outside uint64`);
+    if (v > 0xffffffffffffffffn) throw new InvalidArgumentError(`bigint ${v} is outside uint64`);
     if (v < 0x100000000n) return encodeInt(w, Number(v));
     w.ensure(9);
     w.buf[w.pos++] = 0xcf;
     w.view.setBigUint64(w.pos, v);
   } else {
-    if (v < -0x8000000000000000n) throw new NitroError('INVALID_ARGUMENT', `bigint ${v} is outside int64`);
+    if (v < -0x8000000000000000n) throw new InvalidArgumentError(`bigint ${v} is outside int64`);
     if (v >= -2147483648n) return encodeInt(w, Number(v));
     w.ensure(9);
     w.buf[w.pos++] = 0xd3;
@@ -127,7 +131,7 @@ function encodeLen(w: Writer, n: number, fix: number, fixMax: number, t16: numbe
 }
 
 function encodeValue(w: Writer, v: unknown, depth: number): void {
-  if (depth > DEPTH_MAX) throw new NitroError('INVALID_ARGUMENT', `value nested deeper than ${DEPTH_MAX}`);
+  if (depth > DEPTH_MAX) throw new InvalidArgumentError(`value nested deeper than ${DEPTH_MAX}`);
   switch (typeof v) {
     case 'number':
       if (Number.isSafeInteger(v)) return encodeInt(w, v);
@@ -141,7 +145,7 @@ function encodeValue(w: Writer, v: unknown, depth: number): void {
     case 'undefined': return w.u8(0xc0);
     case 'bigint': return encodeInt(w, v);
     case 'object': break;
-    default: throw new NitroError('INVALID_ARGUMENT', `cannot encode a JS ${typeof v}`);
+    default: throw new InvalidArgumentError(`cannot encode a JS ${typeof v}`);
   }
   if (v === null) return w.u8(0xc0);
   if (v instanceof Uint8Array) {
@@ -199,7 +203,7 @@ class Reader {
     return (this.dataView ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
   need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new NitroError('DECODE_ERROR', 'truncated frame');
+    if (this.pos + n > this.buf.length) throw new DecodeError('truncated frame');
   }
   u8(): number {
     this.need(1);
@@ -281,21 +285,38 @@ function utf8At(buf: Uint8Array, pos: number, n: number, lenient: boolean, cache
     }
   }
   if (cache) {
-    cacheBytes[slot] = buf.slice(pos, pos + n);
+    cacheBytes[slot] = new Uint8Array(buf.subarray(pos, pos + n));  // a copy, even of a Buffer
     cacheStrings[slot] = s;
   }
   return s;
 }
 
+function checkLength(r: Reader, n: number, max: number, what: string): void {
+  if (n > max) throw new DecodeError(`${what} length ${n} exceeds limit ${max}`);
+  if (n > r.buf.length - r.pos) throw new DecodeError(`${what} length ${n} exceeds the frame`);
+}
+
+// A container at `depth` (the root is 0): at most DEPTH_MAX nested, like the core's parser.
+function openContainer(r: Reader, n: number, perItem: number, depth: number, what: string): void {
+  if (depth >= DEPTH_MAX) throw new DecodeError(`nesting deeper than ${DEPTH_MAX}`);
+  if (n > COLLECTION_LEN_MAX) throw new DecodeError(`${what} length ${n} exceeds limit ${COLLECTION_LEN_MAX}`);
+  if (perItem * n > r.buf.length - r.pos) throw new DecodeError(`${what} length ${n} exceeds the frame`);
+}
+
+function decodeBin(r: Reader, n: number): Uint8Array {
+  checkLength(r, n, STRING_BYTES_MAX, 'bytes');
+  return new Uint8Array(r.bytes(n));  // a copy (Buffer's slice() would alias the input)
+}
+
 function decodeStr(r: Reader, n: number, cache = false): string {
-  r.need(n);
+  checkLength(r, n, STRING_BYTES_MAX, 'string');
   const s = utf8At(r.buf, r.pos, n, false, cache);
   r.pos += n;
   return s;
 }
 
 function decodeArray(r: Reader, n: number, depth: number): unknown[] {
-  if (n > r.buf.length - r.pos) throw new NitroError('DECODE_ERROR', `array length ${n} exceeds the frame`);
+  openContainer(r, n, 1, depth, 'array');
   const out = new Array(n);
   for (let i = 0; i < n; i++) out[i] = decodeValue(r, depth + 1);
   return out;
@@ -304,7 +325,7 @@ function decodeArray(r: Reader, n: number, depth: number): unknown[] {
 // String keys (the common case) build a plain object directly; the first other key switches
 // to a Map holding every entry.
 function decodeMap(r: Reader, n: number, depth: number): unknown {
-  if (2 * n > r.buf.length - r.pos) throw new NitroError('DECODE_ERROR', `map length ${n} exceeds the frame`);
+  openContainer(r, n, 2, depth, 'map');
   const obj: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) {
     const k = decodeKey(r, depth + 1);
@@ -340,7 +361,6 @@ function decodeMapRest(r: Reader, left: number, depth: number, map: Map<unknown,
 }
 
 function decodeValue(r: Reader, depth: number): unknown {
-  if (depth > DEPTH_MAX) throw new NitroError('DECODE_ERROR', `nesting deeper than ${DEPTH_MAX}`);
   const t = r.u8();
   if (t < 0x80) return t;
   if (t >= 0xe0) return t - 0x100;
@@ -352,9 +372,9 @@ function decodeValue(r: Reader, depth: number): unknown {
     case 0xc0: return null;
     case 0xc2: return false;
     case 0xc3: return true;
-    case 0xc4: return r.bytes(r.u8()).slice();
-    case 0xc5: return r.bytes(r.u16()).slice();
-    case 0xc6: return r.bytes(r.u32()).slice();
+    case 0xc4: return decodeBin(r, r.u8());
+    case 0xc5: return decodeBin(r, r.u16());
+    case 0xc6: return decodeBin(r, r.u32());
     case 0xca: r.need(4); v = r.view.getFloat32(r.pos); r.pos += 4; return v;
     case 0xcb: r.need(8); v = r.view.getFloat64(r.pos); r.pos += 8; return v;
     case 0xcc: return r.u8();
@@ -373,21 +393,22 @@ function decodeValue(r: Reader, depth: number): unknown {
     case 0xde: return decodeMap(r, r.u16(), depth);
     case 0xdf: return decodeMap(r, r.u32(), depth);
     default:
-      throw new NitroError('DECODE_ERROR', t === 0xc1 ? 'invalid msgpack byte 0xc1' : 'ext types are not part of the Nitro data model');
+      throw new DecodeError(t === 0xc1 ? 'invalid msgpack byte 0xc1' : 'ext types are not part of the Nitro data model');
   }
 }
 
 /** Decodes exactly one value spanning all of `bytes`; malformed input throws DECODE_ERROR. */
 export function decode(bytes: Uint8Array): unknown {
-  if (bytes.length === 0) throw new NitroError('DECODE_ERROR', 'empty frame');
+  if (bytes.length > FRAME_BYTES_MAX) throw new DecodeError(`frame of ${bytes.length} bytes exceeds limit ${FRAME_BYTES_MAX}`);
+  if (bytes.length === 0) throw new DecodeError('empty frame');
   const r = new Reader(bytes);
   let v: unknown;
   try {
     v = decodeValue(r, 0);
   } catch (err) {
     if (err instanceof NitroError) throw err;
-    throw new NitroError('DECODE_ERROR', `malformed frame: ${(err as Error).message}`);  // invalid UTF-8
+    throw new DecodeError(`malformed frame: ${(err as Error).message}`);  // invalid UTF-8
   }
-  if (r.pos !== bytes.length) throw new NitroError('DECODE_ERROR', `${bytes.length - r.pos} trailing bytes after the value`);
+  if (r.pos !== bytes.length) throw new DecodeError(`${bytes.length - r.pos} trailing bytes after the value`);
   return v;
 }
