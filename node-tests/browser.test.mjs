@@ -78,6 +78,20 @@ test('browser: the page joins the local network over WebSocket and chats by goss
   await page.waitForFunction(() => document.querySelector('#chat-log').textContent.includes('alpha heard "hello from chromium"'), null, { timeout: 20000 });
 });
 
+test('browser: the page calls the demo service and verifies the nodes\' threshold beacon in wasm', async () => {
+  await page.waitForSelector('body[data-joined="true"]', { timeout: 20000 });
+  await page.waitForFunction(() => !document.querySelector('#rpc-hello').disabled, null, { timeout: 20000 });
+  await page.click('#rpc-hello');
+  await page.waitForFunction(() => /hello browser #1 — answered by (alpha|beta|gamma)/.test(document.querySelector('#rpc-output').textContent), null, { timeout: 20000 });
+  // The 2-of-3 beacon needs its DKG and genesis: ask until a round is there, then it must verify.
+  await page.waitForFunction(() => {
+    const out = document.querySelector('#rpc-output');
+    if (out.dataset.beaconValid === undefined) document.querySelector('#rpc-beacon').click();
+    return out.dataset.beaconValid !== undefined;
+  }, null, { timeout: 30000, polling: 500 });
+  assert.equal(await page.getAttribute('#rpc-output', 'data-beacon-valid'), 'true');
+});
+
 test('browser: the simulated network delivers a publish to every live node', async () => {
   await page.click('#sim-publish');
   await page.waitForFunction(() => Number(document.querySelector('#sim-info').dataset.delivered) === 64, null, { timeout: 20000 });

@@ -115,6 +115,45 @@ async function joinNetwork() {
     await node.publish('demo.chat', { kind: 'say', text });
   };
   document.body.dataset.joined = 'true';
+  enableRpc(node);
+}
+
+// --- RPC to the demo service, and the nodes' threshold beacon verified here -------------------------
+function enableRpc(node) {
+  const out = $('rpc-output');
+  const fail = (err) => show(out, `${err.name} (${err.code ?? 'error'}): ${err.message}`, false);
+  for (const id of ['rpc-hello', 'rpc-count', 'rpc-beacon']) $(id).disabled = false;
+  show(out, 'ready: the calls go over this page\'s secure links to the npm start nodes');
+  let calls = 0;
+  $('rpc-hello').onclick = async () => {
+    try {
+      const t0 = performance.now();
+      const rsp = await node.call('demo', 'Demo.Hello', { name: `browser #${++calls}` }, { timeoutMs: 3000 });
+      show(out, `${rsp.greeting} — answered by ${rsp.from} in ${(performance.now() - t0).toFixed(1)} ms`);
+    } catch (err) { fail(err); }
+  };
+  $('rpc-count').onclick = async () => {
+    try {
+      const lines = [];
+      for await (const m of node.stream('demo', 'Demo.Count', { to: 5 }, { timeoutMs: 5000 })) {
+        lines.push(`${m.n} from ${m.from}`);
+        show(out, `server stream: ${lines.join(' · ')}`);
+      }
+    } catch (err) { fail(err); }
+  };
+  $('rpc-beacon').onclick = async () => {
+    try {
+      const b = await node.call('demo', 'Demo.Beacon', {}, { timeoutMs: 3000 });
+      if (!b.ready) return show(out, `${b.from}: no round yet (the DKG and genesis take a few seconds)`, false);
+      const res = Beacon.verify({ scheme: b.scheme, publicKey: b.groupPublicKey, round: b.round, signature: b.signature, previousSignature: b.previousSignature });
+      out.dataset.beaconValid = String(res.valid);
+      show(out, [
+        `round ${b.round} from ${b.from}: ${res.valid ? 'valid' : 'INVALID'} against the group key ${b.groupPublicKey.slice(0, 24)}…`,
+        `randomness ${res.randomness}`,
+        `token('raffle') ${Beacon.token(res.randomness, b.round, 'raffle').slice(0, 32)}…`,
+      ].join('\n'), res.valid);
+    } catch (err) { fail(err); }
+  };
 }
 
 // --- the simulated network ------------------------------------------------------------------------
