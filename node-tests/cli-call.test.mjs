@@ -53,7 +53,7 @@ test('node start prints the exact call line for its address and name', () => {
   assert.match(ready.address, /^ws:\/\/127\.0\.0\.1:\d+$/);
   assert.equal(ready.name, 'svc');
   assert.equal(ready.call, `nitro call svc Node.Info '{}' --peer ${ready.address}`);
-  assert.deepEqual(ready.methods, ['Node.Info', 'Echo.Echo', 'Echo.Context', 'Echo.Count', 'Echo.Sleep']);
+  assert.deepEqual(ready.methods, ['Echo.Context', 'Echo.Count', 'Echo.Echo', 'Echo.Sleep', 'Node.Info']);
 });
 
 test('nitro call against the node: results, errors (exit 1), usage (exit 2)', { concurrency: true }, async (t) => {

@@ -28,6 +28,12 @@ test('node.handle / node.call / node.stream between createNode() nodes, discover
     assert.equal(b.rpc.registry.instances('greeter')[0].peer, a.id);
     const rsp = await b.call('greeter', 'Greeter.Hello', { name: 'x' }, { timeoutMs: 2000 });
     assert.deepEqual(rsp, { msg: 'hi x', from: b.id });
+    // Every node answers Node.Info: who it is, what it serves, whom it is linked to.
+    const info = await b.call('greeter', 'Node.Info', {}, { timeoutMs: 2000 });
+    assert.equal(info.id, a.id);
+    assert.equal(info.name, 'greeter');
+    assert.deepEqual(info.methods, ['Greeter.Count', 'Greeter.Fail', 'Greeter.Hello', 'Node.Info']);
+    assert.ok(info.peers.some((p) => p.id === b.id));
     const got = [];
     for await (const i of b.stream('greeter', 'Greeter.Count', { to: 40 })) got.push(i);
     assert.deepEqual(got, Array.from({ length: 40 }, (_, i) => i));

@@ -1,10 +1,11 @@
 // RPC on a NitroNode (createNode): the issue-5 API — node.handle / node.call / node.stream /
-// node.clientStream / node.bidi / node.useRpc — over the node's secure links (direct channel
+// node.clientStream / node.bidi / node.useRpc, and Node.Info on every node — over the node's secure links (direct channel
 // "rpc"), with discovery by gossip: every node publishes an advertisement of the services it
 // serves (its name) on topic "rpc.ads", with a TTL, and feeds the ads it hears into its registry.
 // Same engine and wire as the C++ NodeRpc protocol (core/include/nitro/rpc_node.h).
 import type { NitroNode } from './host/node.js';
 import { Rpc } from './rpc.js';
+import { versions } from './versions.js';
 import { FrameBatcher, splitFrames } from './rpc-batch.js';
 import type {
   BidiStream, CallOptions, ClientInterceptor, ClientStream, RpcLink, RpcOptions, ServerInterceptor, StreamKind,
@@ -89,6 +90,18 @@ async function* streamAfterDiscovery<T>(rpc: Rpc, service: string, timeoutMs: nu
   yield* open();
 }
 
+/** Every node answers `Node.Info` (introspection: `nitro call <name> Node.Info '{}'`). */
+export const NODE_INFO_METHOD = 'Node.Info';
+
+function serveNodeInfo(node: NitroNode, rpc: Rpc): void {
+  const startedAt = Date.now();
+  rpc.handle(NODE_INFO_METHOD, () => ({
+    id: node.id, name: node.name, address: node.address, version: versions.nitro,
+    uptimeMs: Date.now() - startedAt, methods: rpc.methods(),
+    peers: node.peers().map((p) => ({ id: p.id, address: p.listenAddress || p.address, neighbor: p.neighbor })),
+  }));
+}
+
 export function attachRpc<N extends NitroNode>(node: N, options: NodeRpcOptions = {}): N & RpcNodeMethods {
   const existing = (node as Partial<RpcNodeMethods>).rpc;
   if (existing) return node as N & RpcNodeMethods;
@@ -139,6 +152,7 @@ export function attachRpc<N extends NitroNode>(node: N, options: NodeRpcOptions 
     }
   });
   for (const peer of node.peers()) void sendAd(peer.id);
+  serveNodeInfo(node, rpc);
   const timer = setInterval(advertise, intervalMs);
   (timer as { unref?: () => void }).unref?.();
   advertise();

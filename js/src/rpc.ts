@@ -277,6 +277,11 @@ export class Rpc {
     };
   }
 
+  /** The methods this node handles, sorted. */
+  methods(): string[] {
+    return [...this.handlers.keys()].sort();
+  }
+
   use(interceptors: { client?: ClientInterceptor; server?: ServerInterceptor }): void {
     if (interceptors.client) this.clientInterceptors.push(interceptors.client);
     if (interceptors.server) this.serverInterceptors.push(interceptors.server);

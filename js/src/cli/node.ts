@@ -7,7 +7,7 @@
 //   nitro publish --bootstrap URL [--wait-ms MS] <topic> <json>
 //   nitro subscribe --bootstrap URL [--count N] <topic>
 import { parseArgs } from 'node:util';
-import { createNode, websocket, NitroError, versions, type NitroNode, type NitroValue, type HandlerContext, type RpcNodeMethods } from '../node.js';
+import { createNode, websocket, NitroError, type NitroNode, type NitroValue, type HandlerContext, type RpcNodeMethods } from '../node.js';
 
 const kJoinTimeoutMs = 10000;
 /** `nitro node start` listens here when given neither --listen nor --bootstrap. */
@@ -69,16 +69,6 @@ function untilSignal(): { done: Promise<void>; stop: () => void } {
     stop = finish;
   });
   return { done, stop };
-}
-
-/** Node.Info: who this node is and whom it is linked to (served by every `nitro node start`). */
-function serveInfo(node: NitroNode & RpcNodeMethods, methods: string[]): void {
-  const startedAt = Date.now();
-  node.handle('Node.Info', () => ({
-    id: node.id, name: node.name, address: node.address, version: versions.nitro,
-    uptimeMs: Date.now() - startedAt, methods,
-    peers: node.peers().map((p) => ({ id: p.id, address: p.listenAddress || p.address, neighbor: p.neighbor })),
-  }));
 }
 
 function boundedNumber(value: unknown, max: number, what: string): number {
@@ -151,8 +141,8 @@ async function start(argv: string[]): Promise<number> {
   });
   printEvents(node);
   for (const topic of values.subscribe ?? []) printMessages(node, topic);
-  const methods = ['Node.Info', ...(values.echo ? serveEcho(node) : [])];
-  serveInfo(node, methods);
+  if (values.echo) serveEcho(node);
+  const methods = node.rpc.methods();  // Node.Info is served by every node (rpc-node.ts)
   out({ event: 'ready', id: node.id, name: node.name, address: node.address, methods, call: callHint(node) });
   await untilSignal().done;
   await node.close();
