@@ -458,11 +458,9 @@ TEST_CASE("beacon sim: a member with a foreign share is rejected and named", "[b
   }
 }
 
-TEST_CASE("beacon sim: events are msgpack maps (round, ready)", "[beacon]") {
-  NodeConfig nc;
-  nc.identity_seed[0] = 9;
-  Node node(nc);
-  auto d = *th::deal(bls::Group::kG1, 1, 1, Bytes(32, 5));
+// A node running a one-member group's beacon (genesis 1000 ms, period 1000 ms) on channel "beacon".
+static th::Dealing one_member_beacon(Node& node, std::uint8_t secret) {
+  auto d = *th::deal(bls::Group::kG1, 1, 1, Bytes(32, secret));
   BeaconNodeConfig cfg;
   cfg.group = {node.id()};
   cfg.threshold = 1;
@@ -473,6 +471,14 @@ TEST_CASE("beacon sim: events are msgpack maps (round, ready)", "[beacon]") {
   auto p = BeaconProtocol::create(cfg, node.id());
   REQUIRE(p.ok());
   REQUIRE(node.add_protocol("beacon", std::move(*p)).ok());
+  return d;
+}
+
+TEST_CASE("beacon sim: events are msgpack maps (round, ready)", "[beacon]") {
+  NodeConfig nc;
+  nc.identity_seed[0] = 9;
+  Node node(nc);
+  const auto d = one_member_beacon(node, 5);
   node.tick(1500);  // round 1
   std::vector<Value> events;
   while (auto e = node.poll_event()) {
@@ -504,17 +510,7 @@ TEST_CASE("beacon sim: a one-member group on a node produces every round", "[bea
   NodeConfig nc;
   nc.identity_seed[0] = 10;
   Node node(nc);
-  auto d = *th::deal(bls::Group::kG1, 1, 1, Bytes(32, 6));
-  BeaconNodeConfig cfg;
-  cfg.group = {node.id()};
-  cfg.threshold = 1;
-  cfg.genesis_ms = 1000;
-  cfg.period_ms = 1000;
-  cfg.poly = d.poly;
-  cfg.share = d.shares[0];
-  auto p = BeaconProtocol::create(cfg, node.id());
-  REQUIRE(p.ok());
-  REQUIRE(node.add_protocol("beacon", std::move(*p)).ok());
+  one_member_beacon(node, 6);
   std::vector<std::uint64_t> rounds;
   std::uint64_t now = 1000;
   for (int step = 0; step < 200 && now < 9500; ++step) {  // at each deadline, as a host would
