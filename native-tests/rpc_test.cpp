@@ -662,16 +662,23 @@ TEST_CASE("rpc: registry entries expire with their TTL, and advertisements round
   for (std::size_t n = 0; n < wire.size(); ++n) CHECK_FALSE(decode_advertisement(Bytes(wire.begin(), wire.begin() + n)).ok());
 }
 
-TEST_CASE("rpc: round-robin spreads calls evenly over 3 instances", "[rpc]") {
-  RpcNet net(3);
-  std::map<std::string, int> served;
+// Servers s1..s3 serving "greeter" (Greeter.Hello, unary) and a client "cli" whose registry
+// lists all three with `ttl_ms` (0: static).
+static Engine& three_greeters(RpcNet& net, std::int64_t ttl_ms) {
   for (std::string name : {"s1", "s2", "s3"}) {
     auto& s = net.add(name);
     s.serve("greeter");
     REQUIRE(s.register_method("Greeter.Hello", StreamKind::kUnary).ok());
   }
   auto& cli = net.add("cli");
-  for (std::string name : {"s1", "s2", "s3"}) REQUIRE(cli.registry().upsert("greeter", name, {}, 60000, 0).ok());
+  for (std::string name : {"s1", "s2", "s3"}) REQUIRE(cli.registry().upsert("greeter", name, {}, ttl_ms, 0).ok());
+  return cli;
+}
+
+TEST_CASE("rpc: round-robin spreads calls evenly over 3 instances", "[rpc]") {
+  RpcNet net(3);
+  std::map<std::string, int> served;
+  auto& cli = three_greeters(net, 60000);
   int ok = 0;
   net.on_event([&](const std::string& node, Event& e) {
     if (e.kind == EventKind::kRequest) {
@@ -768,13 +775,7 @@ TEST_CASE("rpc: outlier detection ejects after consecutive failures, with backof
 TEST_CASE("rpc: idempotent calls retry on another instance, others do not", "[rpc]") {
   RpcNet net(4);
   std::map<std::string, int> served;
-  for (std::string name : {"s1", "s2", "s3"}) {
-    auto& s = net.add(name);
-    s.serve("greeter");
-    REQUIRE(s.register_method("Greeter.Hello", StreamKind::kUnary).ok());
-  }
-  auto& cli = net.add("cli");
-  for (std::string name : {"s1", "s2", "s3"}) REQUIRE(cli.registry().upsert("greeter", name, {}, 0, 0).ok());
+  auto& cli = three_greeters(net, 0);
   std::vector<Event> done;
   net.on_event([&](const std::string& node, Event& e) {
     if (e.kind == EventKind::kRequest) {
