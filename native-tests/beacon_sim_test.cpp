@@ -283,6 +283,21 @@ TEST_CASE("beacon sim: config checks", "[beacon]") {
 }
 
 
+// Node i runs the chained beacon with a DKG: start 4000 ms, phases of 1000 ms, genesis 8000 ms.
+static void add_dkg_beacon(Simulator& s, std::size_t i, const std::vector<PeerId>& group, std::uint32_t threshold) {
+  BeaconNodeConfig cfg;
+  cfg.group = group;
+  cfg.threshold = threshold;
+  cfg.scheme = bls::Scheme::kPedersenBlsChained;
+  cfg.dkg_start_ms = 4000;
+  cfg.dkg_phase_ms = 1000;
+  cfg.genesis_ms = 8000;
+  cfg.period_ms = kPeriodMs;
+  auto p = BeaconProtocol::create(cfg, s.node(i)->id());
+  REQUIRE(p.ok());
+  REQUIRE(s.node(i)->add_protocol(beacon::kDefaultChannel, std::move(*p)).ok());
+}
+
 TEST_CASE("beacon sim: DKG over the network hands over to the engine, rounds verify", "[beacon]") {
   SimConfig c = sim_config(41, false);
   c.nodes = 5;
@@ -290,19 +305,7 @@ TEST_CASE("beacon sim: DKG over the network hands over to the engine, rounds ver
   INFO(s.describe());
   std::vector<PeerId> group;
   for (std::size_t i = 0; i < s.size(); ++i) group.push_back(s.node(i)->id());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    BeaconNodeConfig cfg;
-    cfg.group = group;
-    cfg.threshold = 3;
-    cfg.scheme = bls::Scheme::kPedersenBlsChained;
-    cfg.dkg_start_ms = 4000;
-    cfg.dkg_phase_ms = 1000;
-    cfg.genesis_ms = 8000;
-    cfg.period_ms = kPeriodMs;
-    auto p = BeaconProtocol::create(cfg, s.node(i)->id());
-    REQUIRE(p.ok());
-    REQUIRE(s.node(i)->add_protocol(beacon::kDefaultChannel, std::move(*p)).ok());
-  }
+  for (std::size_t i = 0; i < s.size(); ++i) add_dkg_beacon(s, i, group, 3);
   s.run_until(8000 + 5 * kPeriodMs + 500);
   std::optional<Bytes> key;
   std::map<std::uint64_t, Bytes> sigs;
@@ -391,17 +394,7 @@ TEST_CASE("beacon sim: DKG disqualifies an equivocating dealer, the honest six a
                                         std::make_unique<EquivocatingDealer>(sorted, index, 4, 4000)).ok());
         continue;
       }
-      BeaconNodeConfig cfg;
-      cfg.group = group;
-      cfg.threshold = 4;
-      cfg.scheme = bls::Scheme::kPedersenBlsChained;
-      cfg.dkg_start_ms = 4000;
-      cfg.dkg_phase_ms = 1000;
-      cfg.genesis_ms = 8000;
-      cfg.period_ms = kPeriodMs;
-      auto p = BeaconProtocol::create(cfg, s.node(i)->id());
-      REQUIRE(p.ok());
-      REQUIRE(s.node(i)->add_protocol(beacon::kDefaultChannel, std::move(*p)).ok());
+      add_dkg_beacon(s, i, group, 4);
     }
     s.run_until(8000 + 5 * kPeriodMs + 500);
     std::optional<Bytes> key;
