@@ -41,6 +41,15 @@ struct BeaconSim {
     for (std::size_t i = 0; i < sim.size(); ++i) attach(i);
   }
 
+  // Restarts crashed members; each comes back with a fresh beacon (no persisted state).
+  template <typename Nodes>
+  void restart(const Nodes& nodes) {
+    for (auto i : nodes) {
+      sim.restart(i);
+      attach(i);
+    }
+  }
+
   // Adds the beacon protocol to node i (again after a restart: a member keeps no beacon state).
   void attach(std::size_t i) {
     std::vector<PeerId> sorted = group;
@@ -164,10 +173,7 @@ TEST_CASE("beacon sim: fewer than t alive produce no round and rounds resume and
   REQUIRE_FALSE(before.empty());
   // Only rounds whose partials were already out at the crash may complete.
   for (const auto& [r, sig] : before) CHECK(r <= crash_round);
-  for (auto i : crashed) {
-    b.sim.restart(i);
-    b.attach(i);
-  }
+  b.restart(crashed);
   b.sim.run_for(8 * kPeriodMs);
   const std::uint64_t now_round = b.round_at(b.sim.now_ms());
   auto after = b.check_agreement();
@@ -203,10 +209,7 @@ void run_chained_stall_case(std::uint64_t seed, bool faults) {
     if (const auto* e = b.engine(i)) head = std::max(head, e->latest_round());
   }
   REQUIRE(head + 3 < stalled_round);  // the chain really stalled for several rounds
-  for (auto i : crashed) {
-    b.sim.restart(i);
-    b.attach(i);
-  }
+  b.restart(crashed);
   b.sim.run_for(8 * kPeriodMs);
   const std::uint64_t now_round = b.round_at(b.sim.now_ms());
   auto rounds = b.check_agreement();
