@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -24,6 +26,37 @@ struct SplitMix {
   bool chance(double p) { return unit() < p; }
   bool percent(int pct) { return below(100) < static_cast<std::uint64_t>(pct); }
 };
+
+// Seeds that vary per commit and replay exactly. scripts/test exports NITRO_COMMIT (the commit
+// hash); the base seed is derived from it, so each commit explores new seeds and a rerun of the
+// same commit explores the same ones. NITRO_SEED=<n> replays one seed: test_seeds() then returns
+// just that seed. Every simulation names its seed on failure ("reproduce with NITRO_SEED=<n>").
+inline std::uint64_t fnv1a(const std::string& s) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+inline std::uint64_t base_seed() {
+  const char* commit = std::getenv("NITRO_COMMIT");
+  return fnv1a(commit && *commit ? commit : "nitro");
+}
+
+inline std::optional<std::uint64_t> replay_seed() {
+  const char* s = std::getenv("NITRO_SEED");
+  if (!s || !*s) return std::nullopt;
+  return std::strtoull(s, nullptr, 10);
+}
+
+// `count` seeds for the suite named `salt` (distinct suites draw distinct seeds), or the one
+// NITRO_SEED names. Seeds stay below 2^53 so JS hosts can replay them too.
+inline std::vector<std::uint64_t> test_seeds(const std::string& salt, std::size_t count) {
+  if (auto one = replay_seed()) return {*one};
+  SplitMix mix{base_seed() ^ fnv1a(salt)};
+  std::vector<std::uint64_t> out;
+  for (std::size_t i = 0; i < count; ++i) out.push_back(mix.next() >> 11);
+  return out;
+}
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -43,6 +43,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -142,6 +143,18 @@ struct Event {
   Bytes payload;
 };
 
+// Durable state, written ahead. The core decides what must survive a crash; the host stores it.
+// Host contract: after every call, drain poll_store() BEFORE poll_transmit() and make the writes
+// durable, in order, before sending any transmit drained after them, so no peer ever sees an
+// effect of state this node could forget. On restart, hand every stored record back to
+// Node::restore(config, records). Keys: "node/..." for the node itself, "<channel>/..." for a
+// protocol (the ProtocolContext prefixes them).
+struct StoreOp {
+  std::string key;
+  std::optional<Bytes> value;  // nullopt: delete the key
+};
+using StoredRecords = std::map<std::string, Bytes>;
+
 struct PeerInfo {
   PeerId peer;
   Address address;       // the transport this link runs on
@@ -202,6 +215,12 @@ class ProtocolContext {
   virtual void emit(Bytes payload) = 0;                  // a kProtocol event for the host
   virtual void random_bytes(std::span<std::uint8_t> out) = 0;  // from the node's injected entropy
   virtual std::uint64_t now_ms() const = 0;              // time of the call being processed
+  // Write-ahead durable state under this protocol's channel (see StoreOp); `key` is relative.
+  virtual void store_put(const std::string& key, Bytes value) = 0;
+  virtual void store_delete(const std::string& key) = 0;
+  // The records found under this channel when the node was restored (relative keys). Handed over
+  // once: the first call moves them out, later calls return nothing.
+  virtual StoredRecords take_restored() = 0;
 };
 
 class NodeImpl;
@@ -211,6 +230,9 @@ class Node {
   explicit Node(const NodeConfig& config);
   // Restart from save_state() bytes (identity, publish sequence numbers, passive view).
   static Result<std::unique_ptr<Node>> restore(const NodeConfig& config, std::span<const std::uint8_t> state);
+  // Restart from the records the host stored (StoreOp). "node/state" holds the node's own state
+  // (save_state() bytes); every other record is kept for the protocol whose channel prefixes it.
+  static Result<std::unique_ptr<Node>> restore(const NodeConfig& config, StoredRecords records);
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -231,6 +253,7 @@ class Node {
   // Output.
   [[nodiscard]] std::optional<Transmit> poll_transmit();
   [[nodiscard]] std::optional<Event> poll_event();
+  [[nodiscard]] std::optional<StoreOp> poll_store();  // drain before poll_transmit (see StoreOp)
   [[nodiscard]] std::optional<std::uint64_t> next_deadline() const;
 
   // Pub/sub. Deliveries arrive as kMessage events, per publisher in sequence order.

@@ -39,6 +39,31 @@ void ProtocolSlot::emit(Bytes payload) {
 }
 void ProtocolSlot::random_bytes(std::span<std::uint8_t> out) { node_.random_bytes(out); }
 std::uint64_t ProtocolSlot::now_ms() const { return node_.now_ms(); }
+void ProtocolSlot::store_put(const std::string& key, Bytes value) {
+  node_.push_store(StoreOp{channel_ + "/" + key, std::move(value)});
+}
+void ProtocolSlot::store_delete(const std::string& key) {
+  node_.push_store(StoreOp{channel_ + "/" + key, std::nullopt});
+}
+StoredRecords ProtocolSlot::take_restored() { return node_.take_restored(channel_); }
+
+StoredRecords NodeImpl::take_restored(const std::string& channel) {
+  const std::string prefix = channel + "/";
+  StoredRecords out;
+  auto it = restored_.lower_bound(prefix);
+  while (it != restored_.end() && it->first.compare(0, prefix.size(), prefix) == 0) {
+    out.emplace(it->first.substr(prefix.size()), std::move(it->second));
+    it = restored_.erase(it);
+  }
+  return out;
+}
+
+std::optional<StoreOp> NodeImpl::poll_store() {
+  if (store_ops_.empty()) return std::nullopt;
+  StoreOp op = std::move(store_ops_.front());
+  store_ops_.pop_front();
+  return op;
+}
 
 // ---- persisted state -------------------------------------------------------------------------
 
@@ -108,6 +133,16 @@ Result<std::unique_ptr<Node>> Node::restore(const NodeConfig& config, std::span<
   return node;
 }
 
+Result<std::unique_ptr<Node>> Node::restore(const NodeConfig& config, StoredRecords records) {
+  auto state = records.find("node/state");
+  if (state == records.end()) return Status(not_found("node state: no node/state record"));
+  auto node = restore(config, state->second);
+  if (!node.ok()) return node.status();
+  records.erase(state);
+  (*node)->impl_->set_restored(std::move(records));
+  return node;
+}
+
 Node::~Node() = default;
 const PeerId& Node::id() const { return impl_->id(); }
 const NodeConfig& Node::config() const { return impl_->config(); }
@@ -123,6 +158,7 @@ Status Node::handle(const Address& address, std::span<const std::uint8_t> bytes,
 void Node::tick(std::uint64_t now_ms) { impl_->tick(now_ms); }
 std::optional<Transmit> Node::poll_transmit() { return impl_->poll_transmit(); }
 std::optional<Event> Node::poll_event() { return impl_->poll_event(); }
+std::optional<StoreOp> Node::poll_store() { return impl_->poll_store(); }
 std::optional<std::uint64_t> Node::next_deadline() const { return impl_->next_deadline(); }
 Status Node::subscribe(const std::string& topic) { return impl_->subscribe(topic); }
 Status Node::unsubscribe(const std::string& topic) { return impl_->unsubscribe(topic); }

@@ -36,6 +36,9 @@ class ProtocolSlot final : public ProtocolContext {
   void emit(Bytes payload) override;
   void random_bytes(std::span<std::uint8_t> out) override;
   std::uint64_t now_ms() const override;
+  void store_put(const std::string& key, Bytes value) override;
+  void store_delete(const std::string& key) override;
+  StoredRecords take_restored() override;
 
   Protocol& protocol() { return *protocol_; }
   const std::set<std::string>& topics() const { return topics_; }
@@ -60,6 +63,10 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   void tick(std::uint64_t now_ms);
   std::optional<Transmit> poll_transmit();
   std::optional<Event> poll_event();
+  std::optional<StoreOp> poll_store();
+  void push_store(StoreOp op) { store_ops_.push_back(std::move(op)); }
+  StoredRecords take_restored(const std::string& channel);
+  void set_restored(StoredRecords records) { restored_ = std::move(records); }
   std::optional<std::uint64_t> next_deadline() const;
   Status subscribe(const std::string& topic);
   Status unsubscribe(const std::string& topic);
@@ -133,6 +140,8 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   std::map<PeerId, Address> by_peer_;  // established links
   std::deque<Transmit> transmits_;
   std::deque<Event> events_;
+  std::deque<StoreOp> store_ops_;  // write-ahead: drained by the host before transmits
+  StoredRecords restored_;         // records of protocols not attached yet (full keys)
   std::set<std::string> subscriptions_;
   std::map<std::string, std::uint64_t> publish_seq_;
   std::map<std::string, std::unique_ptr<ProtocolSlot>> protocols_;
