@@ -9,6 +9,7 @@ import { NodeRecords } from './host/records.js';
 import type { DocStore } from './store.js';
 import type { Transport, TransportSink } from './host/transport.js';
 import { memory } from './host/transports/memory.js';
+import { randomBytes } from './random.js';
 
 export interface CreateNodeOptions extends NodeTuning {
   /** A label; the memory transport's address is `mem:<name>`. Default: a random name. */
@@ -32,18 +33,12 @@ export interface CreateNodeOptions extends NodeTuning {
   joinTimeoutMs?: number;
   /** publish/sendDirect reject with RESOURCE_EXHAUSTED above this many unsent transport bytes (8 MiB). */
   sendBufferBytesMax?: number;
-  /** RPC settings: advertisement TTL and period, stream window, retransmit. */
+  /** RPC settings: advertisement TTL and period, discovery wait, stream window, retransmit. */
   rpc?: NodeRpcOptions;
 }
 
 const kSeedBytes = 32;
 const kJoinTimeoutMsDefault = 5000;
-
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  globalThis.crypto.getRandomValues(out);
-  return out;
-}
 
 function randomName(): string {
   return 'node-' + Array.from(randomBytes(4), (b) => b.toString(16).padStart(2, '0')).join('');
