@@ -322,25 +322,31 @@ val rpc_attach(NodeCore& core, val config) {
   return val(RpcNodeJs(core, rpc));
 }
 
+// The shared calls are members of EngineCalls<T>; embind needs them as members of T itself.
+template <typename T, typename R, typename B, typename... A>
+auto as_member_of(R (B::*f)(A...)) {
+  return static_cast<R (T::*)(A...)>(f);
+}
+
 template <typename C, typename T>
 void shared_functions(C& c) {
-  c.function("inputView", &T::input_view)
-      .function("step", &T::step)
-      .function("serve", &T::serve)
-      .function("registerMethod", &T::register_method)
-      .function("unregisterMethod", &T::unregister_method)
-      .function("reserveHandles", &T::reserve_handles)
-      .function("cancel", &T::cancel)
-      .function("endStream", &T::end_stream)
-      .function("send", &T::send)
-      .function("sendCredit", &T::send_credit)
-      .function("consumed", &T::consumed)
-      .function("registryUpsert", &T::registry_upsert)
-      .function("registryRemove", &T::registry_remove)
-      .function("registryInstances", &T::registry_instances)
-      .function("registryCount", &T::registry_count)
-      .function("activeCalls", &T::active_calls)
-      .function("startStream", &T::start_stream);
+  c.function("inputView", as_member_of<T>(&T::input_view))
+      .function("step", as_member_of<T>(&T::step))
+      .function("serve", as_member_of<T>(&T::serve))
+      .function("registerMethod", as_member_of<T>(&T::register_method))
+      .function("unregisterMethod", as_member_of<T>(&T::unregister_method))
+      .function("reserveHandles", as_member_of<T>(&T::reserve_handles))
+      .function("cancel", as_member_of<T>(&T::cancel))
+      .function("endStream", as_member_of<T>(&T::end_stream))
+      .function("send", as_member_of<T>(&T::send))
+      .function("sendCredit", as_member_of<T>(&T::send_credit))
+      .function("consumed", as_member_of<T>(&T::consumed))
+      .function("registryUpsert", as_member_of<T>(&T::registry_upsert))
+      .function("registryRemove", as_member_of<T>(&T::registry_remove))
+      .function("registryInstances", as_member_of<T>(&T::registry_instances))
+      .function("registryCount", as_member_of<T>(&T::registry_count))
+      .function("activeCalls", as_member_of<T>(&T::active_calls))
+      .function("startStream", as_member_of<T>(&T::start_stream));
 }
 
 }  // namespace

@@ -72,7 +72,7 @@ test('RPC over a link: the wasm core sends one link message per peer per step, i
   decoded.forEach((f, i) => {
     const [version, type, , service, method, metadata, deadline, content, flags, kind, window, payload] = f;
     assert.deepEqual([version, type, service, method, metadata, deadline, content, flags, kind, window],
-      [1, 1, 'svc', 'Greeter.Hello', { k: 'v' }, 60000, 0, 0, 0, 16]);
+      [1, 1, 'svc', 'Greeter.Hello', { k: 'v' }, 60000, 0, 0, 0, 0]);
     assert.deepEqual(mpDecode(payload), { i });
   });
   rpc.close();

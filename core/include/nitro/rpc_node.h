@@ -37,17 +37,20 @@ namespace nitro::rpc {
 inline constexpr const char* kNodeChannel = "rpc";
 inline constexpr const char* kAdsTopic = "rpc.ads";
 
+inline constexpr std::uint64_t kAdTtlMsDefault = 30000;
+inline constexpr std::uint64_t kAdIntervalMsDefault = 10000;
+static_assert(kAdIntervalMsDefault * 2 < kAdTtlMsDefault);
+
 struct NodeRpcConfig {
   EngineConfig engine;
   std::string name;                          // a service this node answers to ("": none yet)
-  std::uint64_t ad_ttl_ms = 30000;           // an instance disappears this long after its last ad
-  std::uint64_t ad_interval_ms = 10000;      // re-advertise period (must be well under the TTL)
+  std::uint64_t ad_ttl_ms = kAdTtlMsDefault;            // an instance disappears this long after its last ad
+  std::uint64_t ad_interval_ms = kAdIntervalMsDefault;  // re-advertise period (under half the TTL)
   std::uint64_t ad_gap_ms = 1000;            // extra gossip ads (newcomers) at most once per gap
   std::uint64_t discovery_wait_ms_max = 2000;// how long a call waits for its service to appear
   std::size_t pending_calls_max = 4096;      // calls waiting for discovery
   bool emit_events = false;                  // engine events as kProtocol drain batches (JS host)
 };
-static_assert(NodeRpcConfig{}.ad_interval_ms * 2 < NodeRpcConfig{}.ad_ttl_ms);
 
 // OK, or INVALID_ARGUMENT naming the first bad field.
 Status validate(const NodeRpcConfig& config);

@@ -289,6 +289,7 @@ export class Rpc {
   private consumed(handle: number): void {
     if (this.closed || !this.calls.has(handle)) return;
     this.host.run((now) => this.engine.consumed(handle, 1, now));
+    this.flush();
   }
 
   // Queued like starts, so a cancel never overtakes the start of its own call.
@@ -303,6 +304,7 @@ export class Rpc {
     const state = this.calls.get(handle);
     if (!state || state.ended) return;
     this.check(this.host.run((now) => this.engine.endStream(handle, now)));
+    this.flush();
   }
 
   private async sendMessage(c: OpenCall, message: unknown): Promise<void> {
@@ -314,7 +316,10 @@ export class Rpc {
     for (;;) {
       if (state.ended) throw state.error ?? new NitroError('CANCELLED', 'the call has ended');
       const err = this.host.run((now) => this.engine.send(handle, bytes, now));
-      if (err === null) return;
+      if (err === null) {
+        this.flush();
+        return;
+      }
       if (err.code !== 'RESOURCE_EXHAUSTED') throw errorFor(err.code, err.message);
       await new Promise<void>((resolve) => state.writable.push(resolve));
     }
