@@ -291,3 +291,20 @@ TEST_CASE("rpc config: create() names the bad field", "[rpc]") {
   CHECK(NodeRpc::create(w).status().message().find("window") != std::string::npos);
   CHECK(NodeRpc::create({}).ok());
 }
+
+TEST_CASE("node config: Node::create names the bad field", "[rpc][node]") {
+  NodeConfig ok;
+  CHECK(Node::create(ok).ok());
+  NodeConfig views;
+  views.active_view_max = 0;
+  auto a = Node::create(views);
+  REQUIRE_FALSE(a.ok());
+  CHECK(a.status().code() == Code::kInvalidArgument);
+  CHECK(a.status().message().find("active_view_max") != std::string::npos);
+  NodeConfig limits;
+  limits.limits.transmit_queue_high_water = limits.limits.transmit_queue_max + 1;
+  CHECK(Node::create(limits).status().message().find("limits.transmit_queue_high_water") != std::string::npos);
+  NodeConfig timers;
+  timers.timers.probe_interval_ms = 0;
+  CHECK(Node::create(timers).status().message().find("timers.probe_interval_ms") != std::string::npos);
+}
