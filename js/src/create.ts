@@ -118,5 +118,10 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
   const hasContacts = config.bootstrap.length > 0 || node.passiveView().length > 0;
   if (joinTimeoutMs > 0 && hasContacts) await node.joined(joinTimeoutMs);
   // Every node speaks RPC: handle/call/stream/clientStream/bidi, with services advertised by gossip.
-  return attachRpc(node, options.rpc);
+  try {
+    return attachRpc(node, options.rpc);
+  } catch (e) {
+    await node.close();  // invalid RPC options: INVALID_ARGUMENT naming the field
+    throw e;
+  }
 }
