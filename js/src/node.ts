@@ -12,3 +12,4 @@ setLoader(async (options) => {
 export * from './index.js';
 // Node-only additions: storage on the file system.
 export { fileStore } from './store-file.js';
+export { postgresStore, type PostgresStoreOptions } from './store-postgres.js';

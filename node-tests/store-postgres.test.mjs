@@ -1,0 +1,35 @@
+// postgresStore against a real PostgreSQL server (a private cluster started and stopped here):
+// the Store conformance suite, and a writer SIGKILLed mid-write loses no acknowledged write.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { postgresStore } from '../js/dist/store-postgres.js';
+import { storeCases, fakeClock } from './support/store-conformance.mjs';
+import { crashRounds } from './support/store-crash.mjs';
+import { postgresMissing, startPostgres } from './support/postgres.mjs';
+
+const skip = postgresMissing();
+let server;
+before(async () => {
+  if (!skip) server = await startPostgres();
+});
+after(async () => server?.stop());
+
+let tables = 0;
+const harness = () => {
+  const clock = fakeClock();
+  const table = `conf_${++tables}`;
+  return { clock, open: () => postgresStore(server.url, { table, now: clock.now }) };
+};
+
+for (const [name, run] of storeCases) test(`postgresStore conformance: ${name}`, { skip }, () => run(harness()));
+
+test('postgresStore: an unreachable server rejects with UNAVAILABLE', { skip }, async () => {
+  const store = postgresStore('postgres://nitro@127.0.0.1:1/postgres');
+  await assert.rejects(store.read('k'), (e) => e.code === 'UNAVAILABLE');
+  await store.close();
+});
+
+test('postgresStore: SIGKILL mid-write loses no acknowledged write and tears no batch', { skip, timeout: 120_000 }, async () => {
+  const last = await crashRounds('postgres', server.url, () => postgresStore(server.url), [[5, 0], [40, 1], [17, 3], [90, 0], [33, 2]]);
+  assert.ok(last > 100);
+});
