@@ -9,6 +9,8 @@ import { NodeRecords } from './host/records.js';
 import type { DocStore } from './store.js';
 import type { Transport, TransportSink } from './host/transport.js';
 import { memory } from './host/transports/memory.js';
+import type { Broker } from './broker/types.js';
+import type { Discovery } from './discovery/types.js';
 
 export interface CreateNodeOptions extends NodeTuning {
   /** A label; the memory transport's address is `mem:<name>`. Default: a random name. */
@@ -32,6 +34,10 @@ export interface CreateNodeOptions extends NodeTuning {
   joinTimeoutMs?: number;
   /** publish/sendDirect reject with RESOURCE_EXHAUSTED above this many unsent transport bytes (8 MiB). */
   sendBufferBytesMax?: number;
+  /** Where publish/subscribe go; default: the gossip mesh. E.g. nats({ servers }). */
+  broker?: Broker;
+  /** How to find peers without a bootstrap address, e.g. mdns() on a LAN. */
+  discovery?: Discovery;
   /** RPC settings: advertisement TTL and period, stream window, retransmit. */
   rpc?: NodeRpcOptions;
 }
@@ -117,7 +123,26 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
     core, name, transport, records, sendBufferBytesMax: options.sendBufferBytesMax,
   });
   pending.attach(node.sink);
+  if (options.broker) {
+    try {
+      node.attachBroker(await options.broker.open({ seed: identity.seed, id: node.id, name, report: (e) => node.reportError(e) }));
+    } catch (e) {
+      await node.close();
+      throw e;
+    }
+  }
   node.start();
+  if (options.discovery) {
+    try {
+      const found = await options.discovery.open({
+        id: node.id, name, address: node.address, join: (a) => node.join(a), report: (e) => node.reportError(e),
+      });
+      node.closeWith(() => found.close());
+    } catch (e) {
+      await node.close();
+      throw e;
+    }
+  }
   const joinTimeoutMs = options.joinTimeoutMs ?? kJoinTimeoutMsDefault;
   // Contacts: the bootstrap list, or peers remembered in restored state (now the passive view).
   const hasContacts = config.bootstrap.length > 0 || node.passiveView().length > 0;
