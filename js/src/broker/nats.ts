@@ -29,7 +29,13 @@ interface NatsConnection {
   drain(): Promise<void>;
   close(): Promise<void>;
   isClosed(): boolean;
+  status(): AsyncIterable<{ type: string }>;
 }
+
+// While the server is away, a flush fails; it is retried after the next reconnect, waiting at most
+// this long for one (then retrying anyway), at most kFlushAttemptsMax times.
+const kReconnectWaitMs = 1000;
+const kFlushAttemptsMax = 120;
 
 // A topic is dot-separated tokens of printable characters without spaces; `*` and `>` only as
 // whole tokens (and `>` last) when subscribing.
@@ -59,9 +65,46 @@ class NatsBroker implements BrokerInstance {
   // microseconds, so they keep increasing across restarts of this node.
   private envelopeSeq = Date.now() * 1000;
   private closed = false;
+  private readonly reconnectWaiters = new Set<() => void>();
 
   constructor(private readonly nc: NatsConnection, private readonly identity: Identity,
-    private readonly context: BrokerContext, private readonly prefix: string) {}
+    private readonly context: BrokerContext, private readonly prefix: string) {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type !== 'reconnect') continue;
+        for (const wake of [...this.reconnectWaiters]) wake();
+      }
+    })().catch(() => undefined);
+  }
+
+  private reconnected(): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.reconnectWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, kReconnectWaitMs);
+      this.reconnectWaiters.add(wake);
+    });
+  }
+
+  // Sends `before` (if any), then waits until the server has answered a ping sent after it. If the
+  // connection drops first, the message may or may not have arrived: it is sent again after the
+  // reconnect (receivers drop the duplicate: the same envelope is a replay).
+  private async deliverToServer(before?: () => void): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      before?.();
+      try {
+        return await this.nc.flush();
+      } catch (e) {
+        if (this.closed || this.nc.isClosed() || attempt >= kFlushAttemptsMax) {
+          throw new NitroError('UNAVAILABLE', `nats: ${(e as Error).message}`, e);
+        }
+        await this.reconnected();
+      }
+    }
+  }
 
   subscribe(topic: string, handler: MessageHandler, options: SubscribeOptions = {}): () => void {
     if (this.closed) throw new NitroError('FAILED_PRECONDITION', 'node is closed');
@@ -98,13 +141,12 @@ class NatsBroker implements BrokerInstance {
     const payload = codec.encode([seq, value]);
     const bytes = envelope.sign(this.identity, { seq: ++this.envelopeSeq, timestampMs: Date.now(), topic, payload });
     this.seqs.set(topic, seq);
-    this.nc.publish(this.prefix + topic, bytes);
-    await this.nc.flush(); // the server has it (after a reconnect, if it was down)
+    await this.deliverToServer(() => this.nc.publish(this.prefix + topic, bytes));
     return seq;
   }
 
   flush(): Promise<void> {
-    return this.nc.flush();
+    return this.deliverToServer();
   }
 
   private deliver(entry: Subscription, msg: NatsMsg): void {
@@ -137,6 +179,7 @@ class NatsBroker implements BrokerInstance {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const wake of [...this.reconnectWaiters]) wake();
     for (const entry of this.subs.values()) entry.guard.dispose();
     this.subs.clear();
     this.identity.dispose();
