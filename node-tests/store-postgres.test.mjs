@@ -30,6 +30,6 @@ test('postgresStore: an unreachable server rejects with UNAVAILABLE', { skip }, 
 });
 
 test('postgresStore: SIGKILL mid-write loses no acknowledged write and tears no batch', { skip, timeout: 120_000 }, async () => {
-  const last = await crashRounds('postgres', server.url, () => postgresStore(server.url), [[5, 0], [40, 1], [17, 3], [90, 0], [33, 2]]);
+  const last = await crashRounds('postgres', server.url, () => postgresStore(server.url), [[5, 0], [40, 0.1], [17, 0.2], [90, 0.3], [33, 0.4], [12, 0.5], [25, 0.6], [8, 0.7], [50, 0.8], [19, 0.9], [30, 1], [11, 1.3]]);
   assert.ok(last > 100);
 });

@@ -2,11 +2,11 @@
 // safety (torn journals, stray temporary files, SIGKILL mid-write). Needs no wasm core.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryStore } from '../js/dist/store.js';
-import { fileStore, fileNameOf } from '../js/dist/store-file.js';
+import { fileStore, fileNameOf, decodeEntry, decodeJournal } from '../js/dist/store-file.js';
 import { storeCases, fakeClock } from './support/store-conformance.mjs';
 import { crashRounds } from './support/store-crash.mjs';
 
@@ -88,6 +88,36 @@ test('fileStore: a whole journal is replayed, a torn one dropped, stray and corr
 test('fileStore: SIGKILL mid-write loses no acknowledged write and tears no batch', { timeout: 120_000 }, async () => {
   const dir = tempDir();
   dirs.push(dir);
-  const last = await crashRounds('file', dir, () => fileStore(dir), [[5, 0], [40, 1], [17, 3], [90, 0], [33, 2]]);
+  const last = await crashRounds('file', dir, () => fileStore(dir), [[5, 0], [40, 0.1], [17, 0.2], [90, 0.3], [33, 0.4], [12, 0.5], [25, 0.6], [8, 0.7], [50, 0.8], [19, 0.9], [30, 1], [11, 1.3]]);
   assert.ok(last > 100);
+});
+
+test('fileStore: its decoders are total — random and mutated bytes never throw', async () => {
+  // Valid files to mutate, written by the store itself.
+  const dir = tempDir();
+  dirs.push(dir);
+  const store = fileStore(dir);
+  await store.write('seed-key', Uint8Array.from({ length: 40 }, (_, i) => i));
+  await store.close();
+  const entryFile = readFileSync(join(dir, fileNameOf('seed-key')));
+  let state = 0x9e3779b9;
+  const rand = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  let decoded = 0;
+  for (let i = 0; i < 20000; i++) {
+    let bytes;
+    if (i % 2) {
+      bytes = Uint8Array.from(entryFile);
+      for (let k = 1 + Math.floor(rand() * 3); k > 0; k--) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
+      if (rand() < 0.3) bytes = bytes.subarray(0, Math.floor(rand() * bytes.length));
+    } else {
+      bytes = Uint8Array.from({ length: Math.floor(rand() * 64) }, () => Math.floor(rand() * 256));
+    }
+    const e = decodeEntry(bytes);
+    const j = decodeJournal(bytes);
+    if (e) decoded++;
+    assert.ok(e === undefined || typeof e.key === 'string');
+    assert.ok(j === undefined || Array.isArray(j));
+  }
+  assert.ok(decoded < 20000 / 2, 'mutations are caught by the checksum');
+  assert.equal(decodeEntry(entryFile).key, 'seed-key');
 });

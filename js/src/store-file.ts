@@ -196,7 +196,10 @@ export function fileStore(dir: string, options: StoreClockOptions = {}): KvStore
       if (name.endsWith('.tmp')) await unlinkOptional(join(dir, name));
       if (!name.endsWith('.kv')) continue;
       const entry = decodeEntry((await readOptional(join(dir, name))) ?? new Uint8Array(0));
-      if (entry && fileNameOf(entry.key) === name) index.set(entry.key, { expiresAt: entry.expiresAt });
+      if (!entry || fileNameOf(entry.key) !== name) continue;
+      // Expired entries are removed here (a lost unlink only means it is removed next time).
+      if (entry.expiresAt !== undefined && entry.expiresAt <= now()) await unlinkOptional(join(dir, name));
+      else index.set(entry.key, { expiresAt: entry.expiresAt });
     }
     sorted = undefined;
   }
