@@ -6,7 +6,7 @@ import type { CoreConfig, NodeCore, NodeTuning } from './host/core.js';
 import { NitroNode } from './host/node.js';
 import { attachRpc, type NodeRpcOptions, type RpcNodeMethods } from './rpc-node.js';
 import { NodeRecords } from './host/records.js';
-import type { DocStore } from './store.js';
+import { asDocStore, type DocStore, type Store } from './store.js';
 import type { Transport, TransportSink } from './host/transport.js';
 import { memory } from './host/transports/memory.js';
 import type { Broker } from './broker/types.js';
@@ -25,7 +25,7 @@ export interface CreateNodeOptions extends NodeTuning {
    * Keeps the identity seed and, on close(), the node state (restored on the next start) — e.g.
    * memoryStore() or fileStore(dir). Records are per node name, so give nodes a stable `name`.
    */
-  store?: DocStore;
+  store?: Store | DocStore;
   /**
    * With contacts to join through, createNode waits until the node has its first gossip neighbor,
    * at most this long (default 5000 ms; 0: do not wait). A message published before the node has
@@ -97,7 +97,7 @@ async function resolveIdentity(options: CreateNodeOptions, records: NodeRecords 
 export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode & RpcNodeMethods> {
   await init();
   const name = options.name ?? randomName();
-  const records = options.store ? new NodeRecords(options.store, name) : undefined;
+  const records = options.store ? new NodeRecords(asDocStore(options.store), name) : undefined;
   const identity = await resolveIdentity(options, records);
   const pending = new PendingSink();
   const transport = await (options.transport ?? memory()).open(pending, { name });

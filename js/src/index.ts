@@ -18,7 +18,7 @@ export type {
 } from './beacon.js';
 export { Doc, SharedText, SharedList, SharedMap, SharedCounter, SharedSet } from './doc.js';
 export type { DocOptions, UpdateListener, SharedKind, SharedType } from './doc.js';
-export { memoryStore, persist, docLog } from './store.js';
+export { memoryStore, persist, docLog, asDocStore } from './store.js';
 export type { DocStore, Persistence, Store, StoreOp, StoreListOptions, StoreListPage, KvStore, StoreClockOptions } from './store.js';
 
 // ---- node host and transports (issue 4, branch `host`) ----

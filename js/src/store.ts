@@ -186,6 +186,11 @@ export function withDocLog(store: Store): KvStore {
   return Object.assign(store, { load: log.load, append: log.append, compact: log.compact });
 }
 
+/** A DocStore for `store`: itself when it has the DocStore methods, else docLog over it. */
+export function asDocStore(store: Store | DocStore): DocStore {
+  return 'load' in store && typeof store.load === 'function' ? store as DocStore : docLog(store as Store);
+}
+
 // ---- memoryStore ----
 
 interface MemoryEntry {
