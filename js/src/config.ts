@@ -1,6 +1,6 @@
 // Dynamic config: `node.config({ sources, validate })` (or openConfig() without a node) merges
 // sources in order, each overriding the ones before it: defaults(obj), a plain object, env(prefix),
-// file(path) (a JSON file, watched: Node), replicated(name) (a CRDT document replicated by the
+// file(path) (a JSON file, watched: Node only, in config-file.ts), replicated(name) (a CRDT document replicated by the
 // node, so one change reaches every node). Typed getters read the merged config; watch(path, fn)
 // hears changes of one path. When a source cannot be read (a JSON syntax error mid-edit) or the
 // merged config fails `validate`, the error is reported ('error' listeners, `lastError`) and the
@@ -39,7 +39,7 @@ export interface ConfigOptions {
 
 export type WatchFn = (value: NitroValue | undefined, previous: NitroValue | undefined) => void;
 
-const isObject = (v: unknown): v is ConfigObject =>
+export const isObject = (v: unknown): v is ConfigObject =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 
 function clone<T>(v: T): T {
@@ -134,41 +134,6 @@ export function env(prefix: string, options: EnvOptions = {}): ConfigSource {
         return out;
       },
     }),
-  };
-}
-
-/** A JSON file holding an object, re-read whenever it changes (Node). A missing file is empty. */
-export function file(path: string): ConfigSource {
-  return {
-    kind: 'file',
-    async open(context) {
-      const fs = await import('node:fs');
-      const { dirname, basename } = await import('node:path');
-      const read = (): ConfigObject => {
-        let text: string;
-        try {
-          text = fs.readFileSync(path, 'utf8');
-        } catch (e) {
-          if ((e as { code?: string }).code === 'ENOENT') return {};
-          throw e;
-        }
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch (e) {
-          throw new NitroError('INVALID_ARGUMENT', `config file ${path}: ${(e as Error).message}`);
-        }
-        if (!isObject(parsed)) throw new NitroError('INVALID_ARGUMENT', `config file ${path}: not a JSON object`);
-        return parsed;
-      };
-      // Watch the directory: editors and atomic writers replace the file by a rename.
-      const name = basename(path);
-      const watcher = fs.watch(dirname(path), (_event, changed) => {
-        if (!changed || changed.toString() === name) context.changed();
-      });
-      watcher.unref?.();
-      return { read, close: () => watcher.close() };
-    },
   };
 }
 

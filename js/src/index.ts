@@ -54,5 +54,5 @@ export type { NodeRpcOptions, RpcNodeMethods } from './rpc-node.js';
 // ---- end RPC ----
 export type { Broker, BrokerInstance, BrokerContext, SubscribeOptions } from './broker/types.js';
 export type { Discovery, DiscoveryInstance, DiscoveryContext } from './discovery/types.js';
-export { Config, openConfig, defaults, object, env, file, replicated, mergeConfig } from './config.js';
+export { Config, openConfig, defaults, object, env, replicated, mergeConfig } from './config.js';
 export type { ConfigOptions, ConfigSource, ConfigObject, ConfigValidator, ReplicatedSource, EnvOptions, WatchFn } from './config.js';
