@@ -35,6 +35,7 @@ function removeSegment() {
 
 let skip;
 try {
+  removeSegment(); // left over by a run that was killed
   makeSegment();
 } catch (e) {
   removeSegment();

@@ -31,6 +31,7 @@ interface Pool extends Queryable {
 }
 
 const utf8 = new TextEncoder();
+const kSweepEveryMs = 60_000;
 const keyBytes = (key: string) => Buffer.from(utf8.encode(key));
 
 /** The smallest byte string above every string starting with `prefix`, or undefined for none. */
@@ -88,6 +89,16 @@ export function postgresStore(url: string, options: PostgresStoreOptions = {}): 
     }
   }
 
+  // Expired rows are invisible at once and deleted by a sweep that rides on writes, at most once
+  // per kSweepEveryMs (no timer of its own).
+  let sweptAt = -Infinity;
+  const sweep = async () => {
+    const t = now();
+    if (t - sweptAt < kSweepEveryMs) return;
+    sweptAt = t;
+    await query(`DELETE FROM ${table} WHERE expires_at <= $1`, [t]);
+  };
+
   const upsert = `INSERT INTO ${table} (key, value, expires_at) VALUES ($1, $2, $3)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`;
   const liveAt = '(expires_at IS NULL OR expires_at > $2)';
@@ -102,6 +113,7 @@ export function postgresStore(url: string, options: PostgresStoreOptions = {}): 
       checkKey(key);
       checkValue(value);
       await query(upsert, [keyBytes(key), Buffer.from(value), expiryOf(opts, now) ?? null]);
+      await sweep();
     },
     async delete(key) {
       checkKey(key);
