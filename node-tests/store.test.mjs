@@ -121,3 +121,25 @@ test('fileStore: its decoders are total — random and mutated bytes never throw
   assert.ok(decoded < 20000 / 2, 'mutations are caught by the checksum');
   assert.equal(decodeEntry(entryFile).key, 'seed-key');
 });
+
+test('fileStore: a document log of the previous format (hex-named .nlog) is converted on open', async () => {
+  const dir = tempDir();
+  dirs.push(dir);
+  const { crc32 } = await import('../js/dist/store-file.js');
+  const record = (list) => {
+    const bytes = Uint8Array.from(list);
+    const head = Buffer.alloc(8);
+    head.writeUInt32LE(bytes.length, 0);
+    head.writeUInt32LE(crc32(bytes), 4);
+    return Buffer.concat([head, Buffer.from(bytes)]);
+  };
+  const name = 'nitro.node/disk/identity';
+  const log = Buffer.concat([record([1, 2, 3]), record([4, 5]), Buffer.from([9, 0, 0, 0, 1])]); // and a torn tail
+  writeFileSync(join(dir, `${Buffer.from(name).toString('hex')}.nlog`), log);
+  const store = fileStore(dir);
+  assert.deepEqual((await store.load(name)).map((u) => [...u]), [[1, 2, 3], [4, 5]]);
+  await store.append(name, new Uint8Array([6]));
+  await store.close();
+  assert.deepEqual(readdirSync(dir).filter((n) => !n.endsWith('.kv')), []);
+  assert.deepEqual((await fileStore(dir).load(name)).map((u) => [...u]), [[1, 2, 3], [4, 5], [6]]);
+});

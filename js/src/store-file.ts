@@ -8,13 +8,14 @@
 // fsynced (the commit point), then applied file by file, then the journal is removed. On open a
 // whole journal is replayed (applying it again is harmless) and a torn one, never acknowledged,
 // is dropped. Every call runs one after another through one queue; one process owns a directory.
+// Document logs of the previous format (`<hex name>.nlog`) are converted when the store opens.
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { NitroError } from './errors.js';
 import {
-  checkKey, checkOpen, checkOps, checkValue, expiryOf, pageOfKeys, withDocLog,
+  checkKey, checkOpen, checkOps, checkValue, expiryOf, pageOfKeys, seqKey, withDocLog,
   type KvStore, type Store, type StoreClockOptions, type StoreListPage, type StoreOp,
 } from './store.js';
 
@@ -193,6 +194,9 @@ export function fileStore(dir: string, options: StoreClockOptions = {}): KvStore
       await syncDir(dir);
     }
     for (const name of await readdir(dir)) {
+      if (name.endsWith('.nlog')) await migrateLog(name);
+    }
+    for (const name of await readdir(dir)) {
       if (name.endsWith('.tmp')) await unlinkOptional(join(dir, name));
       if (!name.endsWith('.kv')) continue;
       const entry = decodeEntry((await readOptional(join(dir, name))) ?? new Uint8Array(0));
@@ -202,6 +206,28 @@ export function fileStore(dir: string, options: StoreClockOptions = {}): KvStore
       else index.set(entry.key, { expiresAt: entry.expiresAt });
     }
     sorted = undefined;
+  }
+
+  // A document log of the previous format (`<hex(name)>.nlog`: records of u32 length, u32 CRC-32,
+  // payload) becomes the same document's entries here, then the log is removed. Entries are
+  // written at sequence numbers 0.. so a crash before the removal repeats the same writes.
+  async function migrateLog(fileName: string): Promise<void> {
+    const docName = Buffer.from(fileName.slice(0, -'.nlog'.length), 'hex').toString('utf8');
+    const bytes = (await readOptional(join(dir, fileName))) ?? new Uint8Array(0);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const records: Uint8Array[] = [];
+    for (let at = 0; at + 8 <= bytes.length;) {
+      const len = view.getUint32(at, true);
+      if (at + 8 + len > bytes.length) break;
+      const payload = bytes.subarray(at + 8, at + 8 + len);
+      if (crc32(payload) !== view.getUint32(at + 4, true)) break; // a torn tail: never acknowledged
+      records.push(payload.slice());
+      at += 8 + len;
+    }
+    for (const [seq, record] of records.entries()) await apply(seqKey(docName, seq), record);
+    await syncDir(dir);
+    await unlinkOptional(join(dir, fileName));
+    await syncDir(dir);
   }
 
   // Writes or removes one key's file; the caller fsyncs the directory.

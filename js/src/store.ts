@@ -128,7 +128,7 @@ export function lowerBound(sorted: readonly string[], key: string): number {
 
 /** Keys of a document's log: `doc/<name, URI-escaped so no name prefixes another>/<seq, 12 hex>`. */
 const docPrefix = (name: string) => `nitro.doc/${encodeURIComponent(name)}/`;
-const seqKey = (name: string, seq: number) => docPrefix(name) + seq.toString(16).padStart(12, '0');
+export const seqKey = (name: string, seq: number) => docPrefix(name) + seq.toString(16).padStart(12, '0');
 
 async function listAll(store: Store, prefix: string): Promise<Array<[string, Uint8Array]>> {
   const all: Array<[string, Uint8Array]> = [];
