@@ -69,3 +69,27 @@ test('indexedDbStore: entries and document logs survive a page reload', async ()
   });
   assert.deepEqual(after, { k: [1, 2], doc: [1, 2, 3, 4, 5] });
 });
+
+test('indexedDbStore: document logs of the previous database version are converted', async () => {
+  const loaded = await page.evaluate(async () => {
+    const wait = (req) => new Promise((resolve, reject) => { req.onsuccess = () => resolve(req.result); req.onerror = () => reject(req.error); });
+    // The version 1 layout: object store `updates`, keys [document, sequence], ArrayBuffer values.
+    const open = indexedDB.open('old-layout', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('updates');
+    const db = await wait(open);
+    const tx = db.transaction('updates', 'readwrite');
+    tx.objectStore('updates').put(new Uint8Array([1, 2]).buffer, ['notes', 0]);
+    tx.objectStore('updates').put(new Uint8Array([3]).buffer, ['notes', 1]);
+    tx.objectStore('updates').put(new Uint8Array([9]).buffer, ['other', 0]);
+    await new Promise((resolve) => { tx.oncomplete = resolve; });
+    db.close();
+    const { indexedDbStore } = await import('/nitro/store-indexeddb.js');
+    const s = indexedDbStore('old-layout');
+    const out = { notes: (await s.load('notes')).map((u) => [...u]), other: (await s.load('other')).map((u) => [...u]) };
+    await s.append('notes', new Uint8Array([4]));
+    out.after = (await s.load('notes')).map((u) => [...u]);
+    await s.close();
+    return out;
+  });
+  assert.deepEqual(loaded, { notes: [[1, 2], [3]], other: [[9]], after: [[1, 2], [3], [4]] });
+});

@@ -7,7 +7,7 @@
 // No Node built-ins.
 import { NitroError } from './errors.js';
 import {
-  checkKey, checkLimit, checkOps, checkValue, expiryOf, withDocLog,
+  checkKey, checkLimit, checkOps, checkValue, expiryOf, seqKey, withDocLog,
   type KvStore, type Store, type StoreClockOptions, type StoreListPage,
 } from './store.js';
 
@@ -40,9 +40,26 @@ function openDb(dbName: string): Promise<IDBDatabase> {
   if (!idb) return Promise.reject(new NitroError('UNAVAILABLE', 'indexedDbStore(): no IndexedDB in this environment'));
   const req = idb.open(dbName, kVersion);
   req.onupgradeneeded = () => {
-    if (!req.result.objectStoreNames.contains(kStoreName)) req.result.createObjectStore(kStoreName);
+    const db = req.result;
+    if (!db.objectStoreNames.contains(kStoreName)) db.createObjectStore(kStoreName);
+    if (db.objectStoreNames.contains(kOldStoreName)) migrate(db, req.transaction!);
   };
   return request(req);
+}
+
+// Version 1 kept document logs in `updates`, keyed [document, sequence]: they become the same
+// document's entries in `kv` within the upgrade transaction (all or nothing), then `updates` goes.
+const kOldStoreName = 'updates';
+function migrate(db: IDBDatabase, tx: IDBTransaction): void {
+  const kv = tx.objectStore(kStoreName);
+  const cursorReq = tx.objectStore(kOldStoreName).openCursor();
+  cursorReq.onsuccess = () => {
+    const c = cursorReq.result;
+    if (!c) return db.deleteObjectStore(kOldStoreName);
+    const [name, seq] = c.key as [string, number];
+    kv.put({ v: c.value as ArrayBuffer } satisfies Row, seqKey(name, seq));
+    c.continue();
+  };
 }
 
 const toBuffer = (bytes: Uint8Array): ArrayBuffer => bytes.slice().buffer as ArrayBuffer;
