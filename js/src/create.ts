@@ -5,7 +5,7 @@ import { init, getModule } from './wasm.js';
 import type { CoreConfig, NodeCore, NodeTuning } from './host/core.js';
 import { NitroNode } from './host/node.js';
 import { attachRpc, type NodeRpcOptions, type RpcNodeMethods } from './rpc-node.js';
-import { NodeRecords } from './host/records.js';
+import { nodeRecords, type KeyValueStore, type NodeRecordStore } from './host/records.js';
 import type { DocStore } from './store.js';
 import type { Transport, TransportSink } from './host/transport.js';
 import { memory } from './host/transports/memory.js';
@@ -20,10 +20,12 @@ export interface CreateNodeOptions extends NodeTuning {
   /** The 32-byte Ed25519 seed of the node's identity (keep it secret). Default: stored or fresh. */
   identity?: Uint8Array;
   /**
-   * Keeps the identity seed and, on close(), the node state (restored on the next start) — e.g.
-   * memoryStore() or fileStore(dir). Records are per node name, so give nodes a stable `name`.
+   * Where the node keeps its durable records (identity, publish sequence numbers, known peers and
+   * what its protocols must not forget), written ahead of the messages that depend on them, so a
+   * node killed at any instant restarts where it was — e.g. memoryStore() or fileStore(dir).
+   * Records are per node name, so give nodes a stable `name`.
    */
-  store?: DocStore;
+  store?: DocStore | KeyValueStore;
   /**
    * With contacts to join through, createNode waits until the node has its first gossip neighbor,
    * at most this long (default 5000 ms; 0: do not wait). A message published before the node has
@@ -49,10 +51,6 @@ function randomName(): string {
   return 'node-' + Array.from(randomBytes(4), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 // Transport reports that arrive before the node exists (a fast inbound connection) wait here.
 class PendingSink implements TransportSink {
   private target: TransportSink | undefined;
@@ -70,18 +68,21 @@ class PendingSink implements TransportSink {
   }
 }
 
-interface Identity { seed: Uint8Array; state?: Uint8Array }
-
-async function resolveIdentity(options: CreateNodeOptions, records: NodeRecords | undefined): Promise<Identity> {
+function checkIdentity(options: CreateNodeOptions): void {
   if (options.identity !== undefined && (!(options.identity instanceof Uint8Array) || options.identity.length !== kSeedBytes)) {
     throw new NitroError('INVALID_ARGUMENT', 'identity must be a 32-byte Uint8Array seed');
   }
-  const stored = records ? await records.get('identity') : undefined;
-  const seed = options.identity ?? stored ?? randomBytes(kSeedBytes);
-  if (records && !stored) await records.set('identity', seed);
-  // Saved state carries the identity it belongs to: only reuse it for the same identity.
-  const state = records && stored && sameBytes(stored, seed) ? await records.get('state') : undefined;
-  return { seed, state };
+}
+
+// What the store holds for this node: its records, or (from before records existed) the identity
+// seed a document store kept under `nitro.node/<name>/identity`, migrated as a fresh start.
+async function storedRecords(options: CreateNodeOptions, records: NodeRecordStore | undefined, name: string):
+    Promise<{ records: Array<[string, Uint8Array]>; legacySeed?: Uint8Array }> {
+  if (!records || !options.store) return { records: [] };
+  const list = await records.list();
+  if (list.length > 0 || !('load' in options.store)) return { records: list };
+  const legacy = await options.store.load(`nitro.node/${name}/identity`);
+  return { records: [], legacySeed: legacy[legacy.length - 1] };
 }
 
 /**
@@ -91,8 +92,10 @@ async function resolveIdentity(options: CreateNodeOptions, records: NodeRecords 
 export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode & RpcNodeMethods> {
   await init();
   const name = options.name ?? randomName();
-  const records = options.store ? new NodeRecords(options.store, name) : undefined;
-  const identity = await resolveIdentity(options, records);
+  checkIdentity(options);
+  const records = options.store ? nodeRecords(options.store, name) : undefined;
+  const stored = await storedRecords(options, records, name);
+  const restoring = stored.records.length > 0;
   const pending = new PendingSink();
   const transport = await (options.transport ?? memory()).open(pending, { name });
   let core: NodeCore;
@@ -102,11 +105,12 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
       mode: options.mode, activeViewMax: options.activeViewMax, passiveViewMax: options.passiveViewMax,
       meshDegree: options.meshDegree, meshGossipPeers: options.meshGossipPeers,
       timers: options.timers, limits: options.limits,
-      identitySeed: identity.seed,
+      // Restarting, the identity is the stored one (an explicit identity must match it).
+      identitySeed: options.identity ?? (restoring ? undefined : stored.legacySeed ?? randomBytes(kSeedBytes)),
+      records: restoring ? stored.records : undefined,
       entropy: randomBytes(kSeedBytes),
       listenAddress: transport.listenAddress,
       bootstrap: [...(options.bootstrap ?? []), ...transport.bootstrap].filter((a, i, all) => a !== transport.listenAddress && all.indexOf(a) === i),
-      state: identity.state,
     };
     core = unwrap<NodeCore>(getModule().nodeCreate(config));
   } catch (e) {

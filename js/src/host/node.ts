@@ -3,7 +3,12 @@
 //   * every input (a frame, a transport opening or closing, a timer, an API call) is pushed into
 //     the core, then the core's output is drained at once: frames go to the transport, kDial and
 //     kHangup open and close transports, the rest become JS events;
-//   * one timer is armed for next_deadline(); time is performance.now() in milliseconds.
+//   * one timer is armed for next_deadline(); time is performance.now() in milliseconds;
+//   * durable state is written ahead: the store ops of a drain go to the node's record store as
+//     one batch, and the transmits of that drain and of every later one leave only once every
+//     batch before them is durable. A SIGKILL therefore never lets a peer see an effect (a
+//     sequence number, a vote) that the restarted node could forget. A failed write stops all
+//     sending (fail-stop) and is reported as an 'error' event.
 //
 // Hook for protocols written in C++ (RPC, CRDT sync, beacon): their binding takes the NodeCore
 // (`node.core`) and attaches a nitro::Protocol; the JS layer calls it through `node.run(fn)`, which
@@ -12,7 +17,7 @@
 import { codec, type NitroValue } from '../codec.js';
 import { NitroError, unwrap } from '../errors.js';
 import type { CoreEvent, NodeCore, NodeStats, PeerInfo } from './core.js';
-import type { NodeRecords } from './records.js';
+import { recordOps, type NodeRecordStore } from './records.js';
 import { openBeacon, type BeaconNodeOptions, type NodeBeacon } from './beacon.js';
 import { macrotask, type TransportInstance, type TransportSink } from './transport.js';
 import type { Doc } from '../doc.js';
@@ -68,7 +73,14 @@ export class NitroNode {
 
   private core_: NodeCore | undefined;
   private readonly transport: TransportInstance;
-  private readonly records: NodeRecords | undefined;
+  private readonly records: NodeRecordStore | undefined;
+  // Write-ahead: batches handed to the store (count) and made durable (count); frames held until
+  // the batch count they were drained after is durable.
+  private batchesQueued = 0;
+  private batchesDurable = 0;
+  private writes: Promise<void> = Promise.resolve();
+  private storeFailed: Error | undefined;
+  private readonly held: Array<{ after: number; address: string; bytes: Uint8Array }> = [];
   private readonly sendBufferBytesMax: number;
   private readonly topics = new Map<string, Set<MessageHandler>>();
   private readonly listeners = new Map<string, Set<(ev: never) => void>>();
@@ -83,7 +95,7 @@ export class NitroNode {
 
   /** Use createNode(); this constructor is for the host's own wiring. */
   constructor(init: {
-    core: NodeCore; name: string; transport: TransportInstance; records?: NodeRecords; sendBufferBytesMax?: number;
+    core: NodeCore; name: string; transport: TransportInstance; records?: NodeRecordStore; sendBufferBytesMax?: number;
   }) {
     this.core_ = init.core;
     this.id = init.core.id();
@@ -199,7 +211,10 @@ export class NitroNode {
     return this.core.stats();
   }
 
-  /** Identity, publish sequence numbers and known peers, for restarting where we left off. */
+  /**
+   * A snapshot of identity, publish sequence numbers and known peers (legacy; with a store, the
+   * node keeps its records written ahead and restarts from them on its own).
+   */
   saveState(): Uint8Array {
     return this.core.saveState();
   }
@@ -302,7 +317,13 @@ export class NitroNode {
 
   // ---- close --------------------------------------------------------------------------------
 
-  /** Saves state to the store (if any), closes the transport and frees the core. Idempotent. */
+  /** Resolves once every record drained so far is durable in the store (rejects if a write failed). */
+  async flushed(): Promise<void> {
+    await this.writes;
+    if (this.storeFailed) throw this.storeFailed;
+  }
+
+  /** Waits for pending store writes, closes the transport and frees the core. Idempotent. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
@@ -311,13 +332,13 @@ export class NitroNode {
   private async shutdown(): Promise<void> {
     this.clearTimer();
     for (const finish of [...this.joinWaiters]) finish(false);
-    const state = this.core_?.saveState();
     this.topics.clear();
     this.protocolListeners.clear();
     if (!this.pumping) this.freeCore();
     try {
+      await this.writes;  // the records drained so far become durable; held frames are dropped
+      this.held.length = 0;
       await this.transport.close();
-      if (this.records && state) await this.records.set('state', state);
     } finally {
       this.listeners.clear();
     }
@@ -354,12 +375,49 @@ export class NitroNode {
 
   private drainOnce(core: NodeCore): void {
     const out = core.drain();
+    if (out.store.length > 0) this.writeAhead(out.store);
     const t = out.transmits;
-    for (let i = 0; i < t.length; i += 2) this.transport.send(t[i] as string, t[i + 1] as Uint8Array);
+    for (let i = 0; i < t.length; i += 2) this.send(t[i] as string, t[i + 1] as Uint8Array);
     for (const ev of out.events) {
       if (this.closed) return;
       this.dispatch(ev);
     }
+  }
+
+  // ---- write-ahead ------------------------------------------------------------------------
+
+  private writeAhead(flat: Array<string | Uint8Array | null>): void {
+    const ops = recordOps(flat);
+    if (!this.records) return;  // no store: nothing survives a restart anyway
+    const records = this.records;
+    const n = ++this.batchesQueued;
+    this.writes = this.writes.then(async () => {
+      if (this.storeFailed) return;
+      try {
+        await records.batch(ops);
+      } catch (e) {
+        this.storeFailed = new NitroError('UNAVAILABLE', `node store write failed; the node stops sending: ${(e as Error).message}`);
+        this.held.length = 0;
+        this.emit('error', this.storeFailed);
+        return;
+      }
+      this.batchesDurable = n;
+      this.releaseHeld();
+    });
+  }
+
+  private send(address: string, bytes: Uint8Array): void {
+    if (this.storeFailed) return;
+    if (this.batchesDurable === this.batchesQueued) this.transport.send(address, bytes);
+    else this.held.push({ after: this.batchesQueued, address, bytes });
+  }
+
+  private releaseHeld(): void {
+    let k = 0;
+    while (k < this.held.length && this.held[k]!.after <= this.batchesDurable) k++;
+    const ready = this.held.splice(0, k);
+    if (this.closed) return;
+    for (const f of ready) this.transport.send(f.address, f.bytes);
   }
 
   private dispatch(ev: CoreEvent): void {
