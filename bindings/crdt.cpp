@@ -303,17 +303,6 @@ val doc_sync_stats(NodeCore& core, const std::string& name) {
   return o;
 }
 
-// The node's queued StoreOps, in order, as a flat array: key, bytes (or null for a delete), ...
-val doc_sync_take_store(NodeCore& core) {
-  val out = val::array();
-  std::size_t i = 0;
-  while (auto op = core.node().poll_store()) {
-    out.set(i++, op->key);
-    out.set(i++, op->value ? bytes_to_js(*op->value) : val::null());
-  }
-  return out;
-}
-
 // Bytes allocated on the wasm heap (benchmarks report memory with it).
 double crdt_malloc_bytes() { return static_cast<double>(mallinfo().uordblks); }
 
@@ -329,7 +318,6 @@ EMSCRIPTEN_BINDINGS(nitro_crdt) {
   emscripten::function("docSyncNow", &nitro::bind::doc_sync_now);
   emscripten::function("docSyncClose", &nitro::bind::doc_sync_close);
   emscripten::function("docSyncStats", &nitro::bind::doc_sync_stats);
-  emscripten::function("docSyncTakeStore", &nitro::bind::doc_sync_take_store);
   emscripten::class_<CrdtDoc>("CrdtDoc")
       .constructor<double>()
       .function("clientId", &CrdtDoc::clientId)

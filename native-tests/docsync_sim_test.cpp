@@ -1,10 +1,13 @@
 // crdt::DocSync in the simulator: the composition createNode runs (one DocSync on channel
 // "doc.sync" per node, default timers), many seeds, loss, duplication, reordering, partitions and
-// crash/restart from what the host had made durable (StoreOps drained from poll_store()).
+// crash/restart from what the simulated host made durable (its store is fed only from
+// poll_store(), unsynced batches are lost or torn by a crash, restart goes through
+// Node::restore(config, records), and the restarted node's DocSync reads its records from there).
 //
 // Oracle: an independent model of the acknowledged edits — every edit writes a unique map key
 // (later maybe erased by its author), a counter increment and a unique text token. Acknowledged =
-// the edit call returned (its write-ahead records were drained). Safety under faults: a replica
+// its records are durable (the edit call returned and the store synced, as replica.flush() resolves
+// in JS). Safety under faults: a replica
 // never shows a value nobody wrote, and a restarted replica holds all of its own acknowledged edits
 // before it hears from anyone. Liveness after healing: every replica shows exactly the model
 // within kConvergeBoundMs of virtual time.
@@ -22,7 +25,6 @@
 namespace {
 
 using nitro::Bytes;
-using nitro::StoredRecords;
 using nitro::Value;
 namespace crdt = nitro::crdt;
 
@@ -42,7 +44,6 @@ struct Model {  // the acknowledged edits
 struct Member {
   std::unique_ptr<crdt::Doc> doc;
   crdt::DocSync* sync = nullptr;
-  StoredRecords durable;  // what the host had written when it crashed (full keys)
   std::uint64_t incarnation = 0;
 };
 
@@ -61,7 +62,7 @@ class Harness {
   Member& member(std::size_t i) { return members_[i]; }
 
   // A fresh Doc (a new client id per incarnation), a DocSync, and the document opened from the
-  // durable records: what a restarted host does.
+  // records the node was restored with: what a restarted host does.
   void attach(std::size_t i) {
     Member& m = members_[i];
     const crdt::ClientId client = (nitro::test::fnv1a(std::to_string(seed_) + "/" + std::to_string(i) + "/" +
@@ -78,8 +79,7 @@ class Harness {
       });
       crdt::SyncOptions options;
       options.persist = true;
-      REQUIRE(m.sync->open(kDoc, *m.doc, options, relative(m.durable)).ok());
-      drain_store(i, node, SIZE_MAX);
+      REQUIRE(m.sync->open(kDoc, *m.doc, options).ok());
     });
   }
 
@@ -97,7 +97,7 @@ class Harness {
       erase = mine[k];
       mine.erase(mine.begin() + static_cast<std::ptrdiff_t>(k));
     }
-    sim_->with_node(i, [&](nitro::Node& node) {
+    sim_->with_node(i, [&](nitro::Node&) {
       m.doc->transact([&] {
         REQUIRE(m.doc->get_map("m").set(key, Value{value}).ok());
         if (!erase.empty()) REQUIRE(m.doc->get_map("m").erase(erase).ok());
@@ -105,8 +105,8 @@ class Harness {
         auto text = m.doc->get_text("t");
         REQUIRE(text.insert(rng_.percent(50) ? 0 : text.length(), token).ok());
       });
-      drain_store(i, node, SIZE_MAX);  // the host makes the writes durable before sending
     });
+    sim_->run_for(sim_->config().storage_sync_ms + 1);  // durable: acknowledged
     model_.map[key] = value;
     model_.ever.insert(key);
     if (!erase.empty()) model_.map.erase(erase);
@@ -115,10 +115,8 @@ class Harness {
     mine.push_back(key);
   }
 
-  // A crash loses what the host had not made durable yet: a random prefix of the queued writes
-  // (the rest were never drained) survives; they are in the order the core queued them.
+  // A crash loses what the store had not synced (the simulator tears or drops those batches).
   void crash(std::size_t i) {
-    sim_->with_node(i, [&](nitro::Node& node) { drain_store(i, node, rng_.below(4)); });
     sim_->crash(i);
     members_[i].sync = nullptr;
     members_[i].incarnation++;
@@ -185,31 +183,7 @@ class Harness {
     return true;
   }
 
-  // Drains queued StoreOps of node i into its durable records (at most `n`; the rest are lost
-  // if the node crashes now).
-  void drain_store(std::size_t i, nitro::Node& node, std::size_t n) {
-    for (std::size_t k = 0; k < n; ++k) {
-      auto op = node.poll_store();
-      if (!op) break;
-      if (op->value) members_[i].durable[op->key] = std::move(*op->value);
-      else members_[i].durable.erase(op->key);
-    }
-  }
-
-  void drain_all() {
-    for (std::size_t i = 0; i < kNodes; ++i) sim_->with_node(i, [&](nitro::Node& node) { drain_store(i, node, SIZE_MAX); });
-  }
-
  private:
-  static StoredRecords relative(const StoredRecords& full) {
-    StoredRecords out;
-    const std::string prefix = std::string(crdt::DocSync::kChannel) + "/";
-    for (const auto& [k, v] : full) {
-      if (k.compare(0, prefix.size(), prefix) == 0) out.emplace(k.substr(prefix.size()), v);
-    }
-    return out;
-  }
-
   std::uint64_t seed_;
   nitro::test::SplitMix rng_;
   std::unique_ptr<nitro::sim::Simulator> sim_;
@@ -275,7 +249,6 @@ TEST_CASE("docsync sim: replicas converge to every acknowledged edit after fault
     const std::uint64_t healed = h.sim().now_ms();
     while (!h.converged() && h.sim().now_ms() - healed < kConvergeBoundMs) {
       h.sim().run_for(250);
-      h.drain_all();
     }
     INFO("edits acknowledged: " << h.model().ever.size() << ", converged after "
                                 << (h.sim().now_ms() - healed) << " ms of virtual time");
@@ -299,7 +272,8 @@ TEST_CASE("docsync sim: a node's edits survive any number of crashes without pee
     }
     // 120 edits: compaction replaced the log by a snapshot (at least once) and lost nothing.
     std::size_t log_keys = 0, snapshots = 0;
-    for (const auto& [k, v] : h.member(2).durable) {
+    for (const auto& [k, v] : h.sim().stored(2)) {
+      if (k.rfind(std::string(crdt::DocSync::kChannel) + "/", 0) != 0) continue;  // the node's own records
       log_keys += k.find("/u/") != std::string::npos;
       snapshots += k.size() >= 2 && k.compare(k.size() - 2, 2, "/s") == 0;
     }

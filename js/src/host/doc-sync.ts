@@ -7,8 +7,9 @@
 //   * the `Doc` API: local updates are handed to the core (which stores, then gossips them);
 //     updates the core applied arrive as its 'applied' events and are re-emitted as the Doc's
 //     'update' events with this layer's origin;
-//   * storage I/O: the records the core writes (its StoreOps) go to the document's store, in order;
-//     on open, the stored records are read and handed to the core;
+//   * storage I/O: the records the core writes (its StoreOps) reach this layer through the node's
+//     write-ahead drain (routeStore) and go to the document's store, in order, before the frames
+//     drained after them leave; on open, the stored records are read and handed to the core;
 //   * 'rejected' events and stats, from the core's events and counters.
 // No timer, clock or random number lives here: anti-entropy rounds run on the node's one timer.
 // Bound: ≤ kOutboxMax local updates queued for the core per microtask (beyond: left to anti-entropy).
@@ -18,6 +19,7 @@ import { NitroError, unwrap } from '../errors.js';
 import type { DocStore } from '../store.js';
 import { getModule } from '../wasm.js';
 import type { NitroNode } from './node.js';
+import type { RecordOp } from './records.js';
 
 export interface DocSyncOptions {
   /** Loads the document from this store and persists what the core decides to keep. */
@@ -123,11 +125,14 @@ type CoreDocEvent =
 // One per node: attaches the core's DocSync, routes its events and its store writes to replicas.
 class Hub {
   readonly docs = new Map<string, DocReplica>();
-  private readonly off: () => void;
+  private readonly offs: Array<() => void>;
 
   constructor(readonly node: NitroNode) {
     node.run((core) => unwrap(getModule().docSyncAttach(core)));
-    this.off = node.onProtocol(kDocSyncChannel, (bytes) => this.onEvent(codec.decode(bytes) as CoreDocEvent));
+    this.offs = [
+      node.onProtocol(kDocSyncChannel, (bytes) => this.onEvent(codec.decode(bytes) as CoreDocEvent)),
+      node.routeStore(`${kDocSyncChannel}/`, (ops) => this.write(ops)),
+    ];
   }
 
   open(name: string, options: DocSyncOptions): DocReplica {
@@ -143,35 +148,30 @@ class Hub {
   forget(replica: DocReplica): void {
     if (this.docs.get(replica.name) === replica) this.docs.delete(replica.name);
     if (this.docs.size > 0) return;
-    this.off();
+    for (const off of this.offs) off();
     hubs.delete(this.node);
   }
 
-  /** Runs a core call, then hands the store writes it queued to their replicas. */
+  /** Runs a core call; the node drains its output (store writes included) afterwards. */
   run<T>(fn: (core: unknown) => T): T {
-    try {
-      return this.node.run((core) => fn(core));
-    } finally {
-      this.takeStore();
-    }
+    return this.node.run((core) => fn(core));
   }
 
-  // The core queues its durable writes on the node; keys are `doc.sync/<hex name>/...`.
-  takeStore(): void {
-    if (this.node.closed) return;
-    const flat = getModule().docSyncTakeStore(this.node.core) as Array<string | Uint8Array | null>;
-    for (let i = 0; i < flat.length; i += 2) {
-      const key = flat[i] as string;
-      const rest = key.slice(kDocSyncChannel.length + 1);
+  // The core's durable writes for documents (keys `doc.sync/<hex name>/...`), routed here by the
+  // node's write-ahead drain: the frames drained after them leave once these promises resolve.
+  private write(ops: RecordOp[]): Promise<void> {
+    const writes: Array<Promise<void>> = [];
+    for (const op of ops) {
+      const rest = op.key.slice(kDocSyncChannel.length + 1);
       const slash = rest.indexOf('/');
       for (const r of this.docs.values()) {
-        if (r.hexName === rest.slice(0, slash)) r.storeOp(rest.slice(slash + 1), flat[i + 1] as Uint8Array | null);
+        if (r.hexName === rest.slice(0, slash)) writes.push(r.storeOp(rest.slice(slash + 1), op.value ?? null));
       }
     }
+    return Promise.all(writes).then(() => {});
   }
 
   private onEvent(ev: CoreDocEvent): void {
-    this.takeStore();  // the writes that came with this event, before it is acted on
     const replica = this.docs.get(ev.doc);
     if (!replica) return;
     if (ev.type === 'applied') replica.onApplied(ev.update);
@@ -343,11 +343,11 @@ export class DocReplica {
   }
 
   /** @internal A record the core wants durable (relative to this document), or null to delete. */
-  storeOp(key: string, value: Uint8Array | null): void {
+  storeOp(key: string, value: Uint8Array | null): Promise<void> {
     const store = this.store;
-    if (!store || value === null) return;
-    if (key === 's') void this.serial(() => store.compact(this.name, value));
-    else void this.serial(() => store.append(this.name, value));
+    if (!store || value === null) return Promise.resolve();
+    if (key === 's') return this.serial(() => store.compact(this.name, value));
+    return this.serial(() => store.append(this.name, value));
   }
 
   // Store calls run one after another, in the order the core queued them.
