@@ -11,6 +11,7 @@ import type { Transport, TransportSink } from './host/transport.js';
 import { memory } from './host/transports/memory.js';
 import type { Broker } from './broker/types.js';
 import type { Discovery } from './discovery/types.js';
+import { randomBytes } from './random.js';
 
 export interface CreateNodeOptions extends NodeTuning {
   /** A label; the memory transport's address is `mem:<name>`. Default: a random name. */
@@ -40,18 +41,12 @@ export interface CreateNodeOptions extends NodeTuning {
   broker?: Broker;
   /** How to find peers without a bootstrap address, e.g. mdns() on a LAN. */
   discovery?: Discovery;
-  /** RPC settings: advertisement TTL and period, stream window, retransmit. */
+  /** RPC settings: advertisement TTL and period, discovery wait, stream window, retransmit. */
   rpc?: NodeRpcOptions;
 }
 
 const kSeedBytes = 32;
 const kJoinTimeoutMsDefault = 5000;
-
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  globalThis.crypto.getRandomValues(out);
-  return out;
-}
 
 function randomName(): string {
   return 'node-' + Array.from(randomBytes(4), (b) => b.toString(16).padStart(2, '0')).join('');

@@ -49,7 +49,7 @@ export type { BeaconNodeOptions, BeaconDealer, BeaconRound, BeaconRejected, Node
 export { Rpc, MemoryNetwork as RpcMemoryNetwork, SocketLink } from './rpc.js';
 export type { RpcLink, SocketLike, CallOptions, HandlerContext, ClientCallInfo, ClientInterceptor, ServerInterceptor,
   RpcOptions, ClientStream, BidiStream, StreamKind, ContentType, Strategy, Metadata } from './rpc.js';
-export { attachRpc, nodeLink, RPC_CHANNEL, ADS_TOPIC } from './rpc-node.js';
+export { attachRpc } from './rpc-node.js';
 export type { NodeRpcOptions, RpcNodeMethods } from './rpc-node.js';
 // ---- end RPC ----
 export type { Broker, BrokerInstance, BrokerContext, SubscribeOptions } from './broker/types.js';
