@@ -70,7 +70,7 @@ struct ChainSim {
     cfg.start_ms = std::max(kStartMs, sim.now_ms());
     cfg.timeout_ms = 600;
     cfg.timeout_ms_max = 4800;
-    cfg.empty_block_ms = 100;
+    cfg.empty_block_ms = 400;
     cfg.byzantine = byz[i];
     auto p = ConsensusProtocol::create(cfg, sim.node(i)->id());
     REQUIRE(p.ok());
@@ -205,6 +205,18 @@ void run_seed(std::uint64_t seed) {
   s.check_safety();
   INFO("height before " << before << " now " << s.min_honest_height() << " after " << waited << " ms");
   CHECK(s.min_honest_height() >= before + 3);
+  if (std::getenv("CONSENSUS_DEBUG")) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (auto* ch = s.chain(i)) {
+        const auto& st = ch->stats();
+        std::printf("node %zu byz=%s h=%llu view=%llu in=%llu out=%llu prop=%llu votes=%llu qcs=%llu tcs=%llu to=%llu rej=%llu bad=%llu inv=%llu\n", i, byz_name(s.byz[i]),
+          (unsigned long long)ch->committed_height(), (unsigned long long)ch->view(), (unsigned long long)st.frames_in, (unsigned long long)st.frames_out,
+          (unsigned long long)st.proposals, (unsigned long long)st.votes_sent, (unsigned long long)st.qcs_formed, (unsigned long long)st.tcs_formed,
+          (unsigned long long)st.timeouts, (unsigned long long)st.rejected_proposals, (unsigned long long)st.bad_frames, (unsigned long long)st.invalid_sigs);
+      }
+    }
+    std::printf("virtual %llu ms\n", (unsigned long long)s.sim.now_ms());
+  }
 }
 
 }  // namespace
@@ -243,6 +255,23 @@ TEST_CASE("consensus sim: 4 honest validators commit kv txs and agree on state",
   }
 }
 
-TEST_CASE("consensus sim: safety under Byzantine validators and faults then liveness after heal", "[consensus]") {
-  for (auto seed : test::test_seeds("consensus-swarm", 200)) run_seed(seed);
+// 200 seeds per commit, in four cases so ctest can spread them over cores.
+void run_part(std::size_t part) {
+  const auto seeds = test::test_seeds("consensus-swarm", 200);
+  for (std::size_t i = 0; i < seeds.size(); ++i) {
+    if (seeds.size() == 1 || i % 4 == part) run_seed(seeds[i]);
+  }
+}
+
+TEST_CASE("consensus sim: Byzantine validators and faults keep safety and heal to liveness (seeds part 1)", "[consensus]") {
+  run_part(0);
+}
+TEST_CASE("consensus sim: Byzantine validators and faults keep safety and heal to liveness (seeds part 2)", "[consensus]") {
+  if (!test::replay_seed()) run_part(1);
+}
+TEST_CASE("consensus sim: Byzantine validators and faults keep safety and heal to liveness (seeds part 3)", "[consensus]") {
+  if (!test::replay_seed()) run_part(2);
+}
+TEST_CASE("consensus sim: Byzantine validators and faults keep safety and heal to liveness (seeds part 4)", "[consensus]") {
+  if (!test::replay_seed()) run_part(3);
 }

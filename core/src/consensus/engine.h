@@ -60,6 +60,7 @@ class Engine {
   // Blocks and certificates.
   bool verify_qc(const QC& qc);
   bool verify_tc(const TC& tc);
+  Result<bls::PublicKey> aggregate_key(const Bytes& bitmap);
   enum class Insert { kOk, kMissingParent, kInvalid };
   Insert insert_block(const BlockPtr& b);
   void insert_pending_children(const Hash& parent);
@@ -124,6 +125,7 @@ class Engine {
   struct TimeoutVote { std::uint64_t hqc_view; Bytes sig; };
   std::map<std::uint64_t, std::map<std::uint32_t, TimeoutVote>> timeouts_;
   std::set<Hash> verified_qcs_;
+  std::map<Bytes, bls::PublicKey> agg_keys_;
   std::map<Hash, std::vector<std::uint32_t>> reputation_cache_;
 
   // Mempool: FIFO per sender, senders served round robin.

@@ -1,9 +1,29 @@
 // ConsensusProtocol: validation of the configuration and the Protocol seam (see nitro/consensus.h).
 #include <algorithm>
+#include <map>
 
 #include "consensus/engine.h"
 
 namespace nitro::consensus {
+namespace {
+
+// Decoding a key and checking its proof of possession are pure and costly (pairings): validators
+// created in one process (the simulator, restarts) share the work. Bounded.
+thread_local std::map<std::pair<Bytes, Bytes>, bls::PublicKey> checked_keys;
+
+Result<bls::PublicKey> checked_key(const Validator& v) {
+  auto key = std::make_pair(v.bls_pk, v.bls_pop);
+  if (auto it = checked_keys.find(key); it != checked_keys.end()) return it->second;
+  auto pk = bls::PublicKey::decode(bls::kMinSigPop.pk_group(), v.bls_pk);
+  if (!pk.ok()) return Status(invalid_argument("consensus: bad BLS key for " + v.id.short_string()));
+  auto pop = bls::pop_verify(bls::kMinSigPop.sig_group, v.bls_pk, v.bls_pop);
+  if (!pop.ok() || !*pop) return Status(invalid_argument("consensus: bad proof of possession for " + v.id.short_string()));
+  if (checked_keys.size() >= 1024) checked_keys.clear();
+  checked_keys.emplace(std::move(key), *pk);
+  return *pk;
+}
+
+}  // namespace
 
 Bytes make_tx(const crypto::Identity& identity, std::uint64_t nonce, const std::string& op, const Value& args) {
   return encode_signed_tx(identity, nonce, op, args);
@@ -21,10 +41,8 @@ Result<std::unique_ptr<ConsensusProtocol>> ConsensusProtocol::create(ConsensusCo
   std::vector<bls::PublicKey> pks;
   const auto pk_group = bls::kMinSigPop.pk_group();
   for (const auto& v : vs) {
-    auto pk = bls::PublicKey::decode(pk_group, v.bls_pk);
-    if (!pk.ok()) return Status(invalid_argument("consensus: bad BLS key for " + v.id.short_string()));
-    auto pop = bls::pop_verify(bls::kMinSigPop.sig_group, v.bls_pk, v.bls_pop);
-    if (!pop.ok() || !*pop) return Status(invalid_argument("consensus: bad proof of possession for " + v.id.short_string()));
+    auto pk = checked_key(v);
+    if (!pk.ok()) return pk.status();
     pks.push_back(*pk);
   }
   auto it = std::find_if(vs.begin(), vs.end(), [&](const Validator& v) { return v.id == self; });
