@@ -1,5 +1,6 @@
 // The consensus state machine: frames, certificates, commit and execution (see nitro/consensus.h).
 #include "consensus/engine.h"
+#include "consensus/proof.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -383,7 +384,12 @@ std::optional<Hash> Engine::executed_root(std::uint64_t height) const {
 void Engine::process_qc(const QC& qc) {
   if (qc.view > high_qc_.view) high_qc_ = qc;
   try_commit(qc);
-  if (const Block* b = block(qc.hash)) check_certified_root(*b);
+  if (auto it = blocks_.find(qc.hash); it != blocks_.end() && qc.view > 0) {
+    check_certified_root(*it->second);
+    auto& slot = certified_roots_[it->second->exec_root];
+    if (!slot.first || slot.first->height < it->second->height) slot = {it->second, qc};
+    if (certified_roots_.size() > 64) certified_roots_.clear();
+  }
   advance_view(qc.view + 1, true);
 }
 
@@ -787,6 +793,13 @@ std::optional<std::uint64_t> Engine::next_deadline() const {
   d = std::min(d, propose_retry_ms_);
   if (config_.byzantine == Byzantine::kGarbage) d = std::min(d, now_ms_ + 50);
   return std::max(d, now_ms_ + 1);
+}
+
+Result<Bytes> Engine::read_proof(const std::string& key) const {
+  auto it = certified_roots_.find(exec_.root());
+  if (it == certified_roots_.end()) return Status(unavailable("chain: no certified header for the current state yet"));
+  return codec::encode(Value(Array{header_value(*it->second.first), qc_value(it->second.second), Value(key),
+                                   state_proof(exec_.store(), key)}));
 }
 
 std::optional<CommittedBlock> Engine::committed(std::uint64_t height) const {
