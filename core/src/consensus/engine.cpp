@@ -520,9 +520,14 @@ void Engine::maybe_vote(const Block& b, const std::optional<TC>& tc) {
     if (!root || *root != b.exec_root) { stats_.rejected_proposals++; return; }
     std::set<Hash> ids;
     for (const auto& t : b.txs) {
-      auto tx = decode_tx(t);
       const Hash id = sha256(t);
-      if (!tx.ok() || !verify_tx(*tx) || committed_ids_.count(id) || !ids.insert(id).second) {
+      if (committed_ids_.count(id) || !ids.insert(id).second) {
+        stats_.rejected_proposals++;
+        return;
+      }
+      if (mempool_.by_id.count(id)) continue;  // its signature was checked on admission
+      auto tx = decode_tx(t);
+      if (!tx.ok() || !verify_tx(*tx)) {
         stats_.rejected_proposals++;
         return;
       }
