@@ -85,6 +85,7 @@ class Engine {
   void try_propose();
   std::vector<Bytes> pick_txs(const Block& parent);
   bool has_work(const Block& parent) const;
+  Result<Bytes> admit(Bytes tx, std::uint64_t now_ms, bool signed_here);
   void persist_safety();
   void restore(StoredRecords records);
 
@@ -139,6 +140,7 @@ class Engine {
   std::set<Hash> committed_ids_;
   std::deque<Hash> committed_ids_order_;
   std::uint64_t nonce_ = 0;
+  std::optional<crypto::Identity> identity_;  // signs txs submitted here (from config.identity_seed)
 
   Executor exec_;
   std::optional<std::string> halted_;
