@@ -255,9 +255,12 @@ TEST_CASE("consensus sim: 4 honest validators commit kv txs and agree on state",
   }
 }
 
-// 200 seeds per commit, in four cases so ctest can spread them over cores.
+// 200 seeds per commit, in four cases so ctest can spread them over cores. A long run sets
+// NITRO_CONSENSUS_SEEDS (e.g. 10000) and runs the same cases.
 void run_part(std::size_t part) {
-  const auto seeds = test::test_seeds("consensus-swarm", 200);
+  const char* env = std::getenv("NITRO_CONSENSUS_SEEDS");
+  const std::size_t count = env && *env ? std::strtoull(env, nullptr, 10) : 200;
+  const auto seeds = test::test_seeds("consensus-swarm", count);
   for (std::size_t i = 0; i < seeds.size(); ++i) {
     if (seeds.size() == 1 || i % 4 == part) run_seed(seeds[i]);
   }
