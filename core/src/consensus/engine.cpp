@@ -753,7 +753,9 @@ Result<Bytes> Engine::admit(Bytes tx, std::uint64_t now_ms, bool signed_here) {
     mempool_.by_id.emplace(id, tx);
   }
   if (ctx_ && decoded->sender == ctx_->local_id()) {
-    send_all(codec::encode(Value(Array{Value(static_cast<int>(FrameType::kTxs)), Value(Array{Value(std::move(tx))})})));
+    outbox_bytes_ += tx.size();
+    outbox_.push_back(Value(std::move(tx)));
+    if (outbox_.size() >= 256 || outbox_bytes_ >= config_.block_bytes_max / 4) flush_txs();
   }
   try_propose();
   return id_bytes;
@@ -763,6 +765,14 @@ Result<Bytes> Engine::submit(const std::string& op, const Value& args, std::uint
   if (!config_.identity_seed) return Status(failed_precondition("chain: no identity to sign txs with"));
   if (!identity_) identity_ = crypto::Identity::from_seed(*config_.identity_seed);
   return admit(encode_signed_tx(*identity_, ++nonce_ + (now_ms << 20), op, args), now_ms, true);
+}
+
+// Txs submitted here go to the validators in batches: one frame per tick instead of one per tx.
+void Engine::flush_txs() {
+  if (outbox_.empty()) return;
+  send_all(codec::encode(Value(Array{Value(static_cast<int>(FrameType::kTxs)), Value(std::move(outbox_))})));
+  outbox_ = Array{};
+  outbox_bytes_ = 0;
 }
 
 void Engine::on_peer_up(const PeerId&, std::uint64_t now_ms) { now_ms_ = now_ms; }
@@ -786,6 +796,7 @@ void Engine::tick(std::uint64_t now_ms) {
     view_deadline_ms_ = now_ms_ + timeout_ms();
     if (view_ == 0) advance_view(1, true);
   }
+  flush_txs();
   if (halted_) return;
   if (now_ms >= view_deadline_ms_) on_view_timeout();
   if (now_ms >= view_deadline_ms_) view_deadline_ms_ = now_ms_ + timeout_ms();
@@ -798,6 +809,7 @@ std::optional<std::uint64_t> Engine::next_deadline() const {
   if (halted_) return std::nullopt;
   std::uint64_t d = view_deadline_ms_;
   d = std::min(d, propose_retry_ms_);
+  if (!outbox_.empty()) d = now_ms_;
   if (config_.byzantine == Byzantine::kGarbage) d = std::min(d, now_ms_ + 50);
   return std::max(d, now_ms_ + 1);
 }

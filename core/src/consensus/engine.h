@@ -95,6 +95,7 @@ class Engine {
   void request_blocks(std::uint32_t from, const Hash& hash, std::size_t count);
   void emit_commit(const Block& b, const std::vector<TxOutcome>& outs);
   void byzantine_tick();
+  void flush_txs();
 
   ConsensusConfig config_;
   std::uint32_t self_;
@@ -140,7 +141,9 @@ class Engine {
   std::set<Hash> committed_ids_;
   std::deque<Hash> committed_ids_order_;
   std::uint64_t nonce_ = 0;
-  std::optional<crypto::Identity> identity_;  // signs txs submitted here (from config.identity_seed)
+  std::optional<crypto::Identity> identity_;
+  Array outbox_;  // txs submitted here, not yet sent to the validators
+  std::size_t outbox_bytes_ = 0;  // signs txs submitted here (from config.identity_seed)
 
   Executor exec_;
   std::optional<std::string> halted_;
