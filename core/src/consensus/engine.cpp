@@ -179,9 +179,14 @@ void Engine::handle_vote(std::uint32_t from, const Array& a) {
 }
 
 void Engine::handle_timeout(std::uint32_t from, const Array& a) {
-  if (a.size() != 4 || !a[1].is<std::int64_t>() || a[1].as<std::int64_t>() < 0 || !a[3].is<Bytes>()) {
+  if ((a.size() != 4 && a.size() != 5) || !a[1].is<std::int64_t>() || a[1].as<std::int64_t>() < 0 || !a[3].is<Bytes>()) {
     stats_.bad_frames++;
     return;
+  }
+  if (a.size() == 5 && !a[4].is_nil()) {  // the sender's latest TC: lets a replica left behind move on
+    auto tc = tc_from(a[4], n_);
+    if (!tc.ok() || !verify_tc(*tc)) { stats_.bad_frames++; return; }
+    process_tc(*tc);
   }
   const auto view = static_cast<std::uint64_t>(a[1].as<std::int64_t>());
   auto qc = qc_from(a[2], n_);
@@ -500,8 +505,9 @@ void Engine::on_view_timeout() {
 
 void Engine::send_timeout() {
   const Bytes sig = bls::sign(*config_.bls_sk, kSuite, timeout_message(config_.chain_id, view_, high_qc_.view));
+  const Value tc = last_tc_ ? tc_value(*last_tc_) : Value();
   const Bytes frame = codec::encode(Value(Array{Value(static_cast<int>(FrameType::kTimeout)), Value(view_),
-                                                qc_value(high_qc_), Value(sig)}));
+                                                qc_value(high_qc_), Value(sig), tc}));
   send_all(frame);
   Array local{Value(static_cast<int>(FrameType::kTimeout)), Value(view_), qc_value(high_qc_), Value(sig)};
   if (!timeouts_[view_].count(self_)) handle_timeout(self_, local);
