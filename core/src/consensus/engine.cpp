@@ -336,10 +336,12 @@ Engine::Insert Engine::insert_block(const BlockPtr& b) {
   if (b->height == 0 || b->height <= committed_->height) return Insert::kInvalid;
   const Block* parent = block(b->parent);
   if (!parent) {
-    if (pending_count_ < kPendingMax) {
-      pending_[b->parent].push_back(b);
-      pending_count_++;
+    if (pending_count_ >= kPendingMax) {  // stale forks or a long catch-up: start over, refetch
+      pending_.clear();
+      pending_count_ = 0;
     }
+    pending_[b->parent].push_back(b);
+    pending_count_++;
     return Insert::kMissingParent;
   }
   const bool shape_ok = b->view > parent->view && b->height == parent->height + 1 && b->justify.hash == parent->hash &&
