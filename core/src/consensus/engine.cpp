@@ -148,6 +148,10 @@ void Engine::handle_proposal(std::uint32_t from, const Array& a, std::uint64_t) 
     process_tc(*tc);
   }
   const BlockPtr& blk = *b;
+  if (proposals_seen_.size() >= 4096) proposals_seen_.clear();
+  if (blk->view + 2 < view_ || ++proposals_seen_[{blk->view, from}] > kProposalsPerViewMax) {
+    return;  // stale, or an equivocating proposer flooding one view
+  }
   if (blk->proposer != from) {
     stats_.rejected_proposals++;
     return;
@@ -172,9 +176,9 @@ void Engine::handle_vote(std::uint32_t from, const Array& a) {
   view = static_cast<std::uint64_t>(a[1].as<std::int64_t>());
   std::copy(a[2].as<Bytes>().begin(), a[2].as<Bytes>().end(), hash.begin());
   if (view + 2 < view_ || view > view_ + kViewsTrackedMax || view <= high_qc_.view) return;
-  auto& slot = votes_[{view, hash}];
-  if (slot.count(from)) return;  // a second, conflicting vote from one signer in a view is ignored
-  slot[from] = a[3].as<Bytes>();
+  // One vote per signer and view: a second, conflicting one is ignored (and cannot grow memory).
+  if (!vote_seen_.insert({view, from}).second) return;
+  votes_[{view, hash}][from] = a[3].as<Bytes>();
   try_form_qc(view, hash);
 }
 
@@ -190,8 +194,9 @@ void Engine::handle_timeout(std::uint32_t from, const Array& a) {
   }
   const auto view = static_cast<std::uint64_t>(a[1].as<std::int64_t>());
   auto qc = qc_from(a[2], n_);
-  if (!qc.ok() || qc->view >= view || view > view_ + kViewsTrackedMax) { stats_.bad_frames++; return; }
-  if (view < view_ || timeouts_[view].count(from)) return;
+  if (!qc.ok() || qc->view >= view) { stats_.bad_frames++; return; }
+  if (qc->view > high_qc_.view && verify_qc(*qc)) process_qc(*qc);  // evidence even from a far view
+  if (view < view_ || view > view_ + kViewsTrackedMax || timeouts_[view].count(from)) return;
   if (!verify_memo(pks_[from], timeout_message(config_.chain_id, view, qc->view), a[3].as<Bytes>()) || !verify_qc(*qc)) {
     stats_.invalid_sigs++;
     return;
@@ -249,13 +254,18 @@ void Engine::handle_fetch(const PeerId& from, const Array& a) {
 
 void Engine::handle_blocks(std::uint32_t from, const Array& a) {
   if (a.size() != 2 || !a[1].is<Array>() || a[1].as<Array>().size() > kFetchCountMax) { stats_.bad_frames++; return; }
-  bool first = true;
+  std::vector<BlockPtr> chain;
   for (const auto& v : a[1].as<Array>()) {
     auto b = block_from(v, n_);
-    if (!b.ok()) { stats_.bad_frames++; return; }
-    const Insert r = insert_block(*b);
+    if (!b.ok() || (!chain.empty() && (*b)->parent != chain.back()->hash)) { stats_.bad_frames++; return; }
+    chain.push_back(std::move(*b));
+  }
+  if (chain.empty() || !requested_.erase(chain.back()->hash)) return;  // only what we asked for
+  bool first = true;
+  for (const auto& b : chain) {
+    const Insert r = insert_block(b);
     if (r == Insert::kMissingParent && first) {
-      request_blocks(from, (*b)->parent, std::min<std::uint64_t>(kFetchCountMax, (*b)->height));
+      request_blocks(from, b->parent, std::min<std::uint64_t>(kFetchCountMax, b->height));
     }
     if (r == Insert::kInvalid) return;
     first = false;
@@ -485,6 +495,8 @@ void Engine::advance_view(std::uint64_t v, bool progress) {
   view_ = v;
   view_deadline_ms_ = now_ms_ + timeout_ms();
   while (!votes_.empty() && votes_.begin()->first.first + 2 < view_) votes_.erase(votes_.begin());
+  while (!vote_seen_.empty() && vote_seen_.begin()->first + 2 < view_) vote_seen_.erase(vote_seen_.begin());
+  while (!proposals_seen_.empty() && proposals_seen_.begin()->first.first + 2 < view_) proposals_seen_.erase(proposals_seen_.begin());
   while (!timeouts_.empty() && timeouts_.begin()->first < view_) timeouts_.erase(timeouts_.begin());
   try_propose();
 }
@@ -715,6 +727,8 @@ void Engine::send_all(const Bytes& frame) {
 }
 
 void Engine::request_blocks(std::uint32_t from, const Hash& hash, std::size_t count) {
+  if (requested_.size() >= 1024) requested_.clear();
+  requested_.insert(hash);
   send_to(from, codec::encode(Value(Array{Value(static_cast<int>(FrameType::kFetch)), hash_value(hash),
                                           Value(std::uint64_t{std::max<std::size_t>(count, 1)})})));
 }

@@ -17,6 +17,7 @@ inline constexpr std::size_t kQcCacheMax = 4096;
 inline constexpr std::size_t kViewsTrackedMax = 64;    // vote/timeout collections
 inline constexpr std::size_t kReputationWindow = 16;   // ancestors judged for leader reputation
 inline constexpr std::size_t kCommittedIdsMax = 1u << 18;
+inline constexpr std::size_t kProposalsPerViewMax = 2;  // proposals looked at per view and sender
 
 class Engine {
  public:
@@ -128,6 +129,9 @@ class Engine {
   struct TimeoutVote { std::uint64_t hqc_view; Bytes sig; };
   std::map<std::uint64_t, std::map<std::uint32_t, TimeoutVote>> timeouts_;
   std::set<Hash> verified_qcs_;
+  std::set<std::pair<std::uint64_t, std::uint32_t>> vote_seen_;  // (view, signer)
+  std::map<std::pair<std::uint64_t, std::uint32_t>, std::size_t> proposals_seen_;  // (view, sender) -> count
+  std::set<Hash> requested_;                                       // blocks we fetched and await
   std::map<Bytes, bls::PublicKey> agg_keys_;
   std::map<Hash, std::pair<BlockPtr, QC>> certified_roots_;  // exec_root -> a certified header (recent)
   std::map<Hash, std::vector<std::uint32_t>> reputation_cache_;
