@@ -786,7 +786,12 @@ Result<Bytes> Engine::admit(Bytes tx, std::uint64_t now_ms, bool signed_here) {
 Result<Bytes> Engine::submit(const std::string& op, const Value& args, std::uint64_t now_ms) {
   if (!config_.identity_seed) return Status(failed_precondition("chain: no identity to sign txs with"));
   if (!identity_) identity_ = crypto::Identity::from_seed(*config_.identity_seed);
-  return admit(encode_signed_tx(*identity_, ++nonce_ + (now_ms << 20), op, args), now_ms, true);
+  if (nonce_ == 0 && ctx_) {  // a random start, so a restarted node never re-signs an old tx
+    std::array<std::uint8_t, 4> r{};
+    ctx_->random_bytes(r);
+    nonce_ = (std::uint64_t{r[0]} << 40 | std::uint64_t{r[1]} << 32 | std::uint64_t{r[2]} << 24 | std::uint64_t{r[3]} << 16);
+  }
+  return admit(encode_signed_tx(*identity_, ++nonce_, op, args), now_ms, true);
 }
 
 // Txs submitted here go to the validators in batches: one frame per tick instead of one per tx.
