@@ -24,6 +24,7 @@ import type { Doc } from '../doc.js';
 import { openDoc, type DocSyncOptions } from './doc-sync.js';
 import type { BrokerInstance, SubscribeOptions } from '../broker/types.js';
 import { Config, type ConfigOptions } from '../config.js';
+import { openChain, type Chain, type ConsensusOptions } from '../chain.js';
 
 /** What a subscriber learns about a delivered message besides its value. */
 export interface MessageMeta {
@@ -327,6 +328,11 @@ export class NitroNode {
   /** The threshold BLS beacon on this node (js/src/host/beacon.ts, by the beacon engineer). */
   beacon(options: BeaconNodeOptions): NodeBeacon {
     return openBeacon(this, options);
+  }
+
+  /** A BFT chain on this node (js/src/chain.ts): validators commit txs; submit resolves at commit. */
+  consensus(options: ConsensusOptions): Chain {
+    return openChain(this, options);
   }
 
   /** Hears the events a C++ protocol attached on `channel` emits (kProtocol). */
