@@ -9,6 +9,7 @@ import { NodeRecords } from './host/records.js';
 import type { DocStore } from './store.js';
 import type { Transport, TransportSink } from './host/transport.js';
 import { memory } from './host/transports/memory.js';
+import { attachSync, type NodeSync, type SyncBackendFactory } from './sync.js';
 
 export interface CreateNodeOptions extends NodeTuning {
   /** A label; the memory transport's address is `mem:<name>`. Default: a random name. */
@@ -34,6 +35,8 @@ export interface CreateNodeOptions extends NodeTuning {
   sendBufferBytesMax?: number;
   /** RPC settings: advertisement TTL and period, stream window, retransmit. */
   rpc?: NodeRpcOptions;
+  /** The backend of node.sync (locks, leader election), e.g. etcd({ endpoints }). */
+  sync?: SyncBackendFactory;
 }
 
 const kSeedBytes = 32;
@@ -88,7 +91,7 @@ async function resolveIdentity(options: CreateNodeOptions, records: NodeRecords 
  * Creates a node and joins the overlay. Resolves once the node has a first neighbor (or has no
  * contact, or joinTimeoutMs passed); the overlay keeps forming in the background.
  */
-export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode & RpcNodeMethods> {
+export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode & RpcNodeMethods & { sync: NodeSync }> {
   await init();
   const name = options.name ?? randomName();
   const records = options.store ? new NodeRecords(options.store, name) : undefined;
@@ -123,5 +126,5 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
   const hasContacts = config.bootstrap.length > 0 || node.passiveView().length > 0;
   if (joinTimeoutMs > 0 && hasContacts) await node.joined(joinTimeoutMs);
   // Every node speaks RPC: handle/call/stream/clientStream/bidi, with services advertised by gossip.
-  return attachRpc(node, options.rpc);
+  return attachSync(attachRpc(node, options.rpc), options.sync);
 }

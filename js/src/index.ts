@@ -52,3 +52,10 @@ export type { RpcLink, SocketLike, CallOptions, HandlerContext, ClientCallInfo, 
 export { attachRpc, nodeLink, RPC_CHANNEL, ADS_TOPIC } from './rpc-node.js';
 export type { NodeRpcOptions, RpcNodeMethods } from './rpc-node.js';
 // ---- end RPC ----
+
+// ---- sync: locks and leader election (issue 14, branch sync) ----
+export { NodeSync, Leader, attachSync } from './sync.js';
+export type { LockOptions, LockHandle, Holder, SyncBackend, SyncBackendFactory, LeaderEvents } from './sync.js';
+export { etcd } from './sync-etcd.js';
+export type { EtcdSyncOptions } from './sync-etcd.js';
+// ---- end sync ----

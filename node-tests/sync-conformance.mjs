@@ -1,0 +1,211 @@
+// The sync conformance suite: the same node:test cases against every backend of node.sync, each
+// case with real processes (sync-worker.mjs). syncConformance(label, setup) registers the cases;
+// setup() resolves to the worker config ({ backend, ... }) and is called once, before them.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ChildProcess } from './support/child.mjs';
+
+const worker = join(dirname(fileURLToPath(import.meta.url)), 'sync-worker.mjs');
+const kTtlMs = 2000;          // etcd's smallest lease with default settings
+const kReelectSlackMs = 2000; // beyond the TTL: the backend noticing the lapse, the watch, the grant
+
+export function syncConformance(label, setup) {
+  let config;
+  const children = new Set();
+  let run = 0;
+
+  async function spawnWorkers(count) {
+    const list = [];
+    for (let i = 0; i < count; i++) {
+      const child = new ChildProcess(`w${i}`, worker, [JSON.stringify({ ...config, name: `w${i}` })], { replyTimeoutMs: 30000 });
+      children.add(child);
+      list.push(child);
+    }
+    await Promise.all(list.map((c) => c.next((e) => e.ev === 'ready', 20000, 'worker ready')));
+    return list;
+  }
+
+  async function closeAll() {
+    for (const c of children) {
+      if (c.child.exitCode === null && c.child.signalCode === null) {
+        c.child.kill('SIGCONT');
+        c.child.kill('SIGKILL');
+      }
+      await c.exited;
+    }
+    children.clear();
+  }
+
+  const name = (what) => `${what}-${process.pid}-${++run}`;
+
+  before(async () => { config = await setup(); });
+  after(closeAll);
+
+  test(`${label}: mutual exclusion across processes, tokens strictly increasing`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nitro-sync-'));
+    const log = join(dir, 'log');
+    writeFileSync(log, '');
+    try {
+      const workers = await spawnWorkers(3);
+      const lock = name('mutex');
+      const rounds = 8;
+      const counter = name('counter');
+      await Promise.all(workers.map((w) => w.request('critical', { name: lock, rounds, log, counter, ttlMs: 10000 })));
+      const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' '));
+      assert.equal(lines.length, 2 * rounds * workers.length);
+      let last = 0;
+      for (let i = 0; i < lines.length; i += 2) {  // enter/exit pairs, never interleaved
+        const [enter, exit] = [lines[i], lines[i + 1]];
+        assert.deepEqual([enter[0], exit[0]], ['enter', 'exit'], `line ${i}`);
+        assert.equal(enter[1], exit[1]);
+        assert.equal(enter[2], exit[2]);
+        assert.ok(Number(enter[2]) > last, `token ${enter[2]} after ${last}`);
+        last = Number(enter[2]);
+      }
+      // Read-modify-write under the lock lost no update.
+      const { value } = await workers[0].request('get', { key: counter });
+      assert.equal(value, String(rounds * workers.length));
+    } finally {
+      await closeAll();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test(`${label}: a lease lapses after ttlMs on the backend's clock, not before`, async () => {
+    try {
+      const [a, b] = await spawnWorkers(2);
+      const lock = name('expiry');
+      const first = await a.request('lock', { name: lock, ttlMs: kTtlMs });
+      const second = await b.request('lock', { name: lock, ttlMs: kTtlMs, waitMs: 4 * kTtlMs });
+      assert.equal(second.failed, undefined, second.message);
+      const waited = second.at - first.at;
+      assert.ok(waited >= kTtlMs - 100, `granted after ${waited} ms, TTL ${kTtlMs}`);
+      assert.ok(waited <= kTtlMs + kReelectSlackMs, `granted after ${waited} ms, TTL ${kTtlMs}`);
+      assert.ok(second.token > first.token);
+      const renew = await a.request('renew', { name: lock });
+      assert.equal(renew.failed, 'PERMISSION_DENIED');
+    } finally {
+      await closeAll();
+    }
+  });
+
+  test(`${label}: waiters are served FIFO in request order, one per release`, async () => {
+    try {
+      const [a, b, c, d] = await spawnWorkers(4);
+      const lock = name('fifo');
+      await a.request('lock', { name: lock, ttlMs: 20000 });
+      const order = [];
+      const waiting = [];
+      for (const w of [b, c, d]) {  // each request is queued before the next is made
+        waiting.push(w.request('lock', { name: lock, ttlMs: 20000 }).then((r) => { order.push(w.name); return r; }));
+        await w.next((e) => e.ev === 'queued', 10000, `${w.name} queued`);
+      }
+      await a.request('release', { name: lock });
+      const tokens = [];
+      for (const [i, w] of [b, c, d].entries()) {
+        const got = await waiting[i];
+        tokens.push(got.token);
+        assert.deepEqual(order, [b, c, d].slice(0, i + 1).map((x) => x.name), 'one waiter per release, in order');
+        await w.request('release', { name: lock });
+      }
+      assert.ok(tokens[0] < tokens[1] && tokens[1] < tokens[2]);
+    } finally {
+      await closeAll();
+    }
+  });
+
+  test(`${label}: release by a non-holder is PERMISSION_DENIED`, async () => {
+    try {
+      const [a, b] = await spawnWorkers(2);
+      const lock = name('perm');
+      const { token } = await a.request('lock', { name: lock, ttlMs: 20000 });
+      const refused = await b.request('release', { name: lock, token });
+      assert.equal(refused.failed, 'PERMISSION_DENIED');
+      const wrongToken = await a.request('release', { name: lock, token: token + 1 });
+      assert.equal(wrongToken.failed, 'PERMISSION_DENIED');
+      assert.equal((await a.request('release', { name: lock })).failed, undefined);
+      assert.equal((await a.request('release', { name: lock, token })).failed, 'PERMISSION_DENIED');
+    } finally {
+      await closeAll();
+    }
+  });
+
+  test(`${label}: a holder paused past its TTL cannot write with its stale token`, async () => {
+    try {
+      const [a, b] = await spawnWorkers(2);
+      const lock = name('pause');
+      const key = name('resource');
+      await a.request('lock', { name: lock, ttlMs: kTtlMs });
+      await a.request('writeLoop', { name: lock, key, intervalMs: 50 });
+      await a.next((e) => e.ev === 'wrote' && e.ok, 5000, 'a first accepted write');
+      a.child.kill('SIGSTOP');
+      const stoppedAt = Date.now();
+      const taken = await b.request('lock', { name: lock, ttlMs: 20000, waitMs: 4 * kTtlMs });
+      assert.equal(taken.failed, undefined, taken.message);
+      assert.ok(Date.now() - stoppedAt < 4 * kTtlMs);
+      await b.request('put', { name: lock, key, value: 'b' });
+      const resumedAt = Date.now();
+      a.child.kill('SIGCONT');
+      // Writes the resumed process attempts from now on: every one refused.
+      const seen = a.events.length;
+      await a.next((e, i) => i >= seen && e.ev === 'wrote' && e.at >= resumedAt, 10000, 'a write after resuming');
+      await a.next((e, i) => i >= seen + 5 && e.ev === 'wrote', 10000, 'more writes after resuming');
+      const after = a.events.slice(seen).filter((e) => e.ev === 'wrote' && e.at >= resumedAt);
+      assert.ok(after.length >= 3);
+      for (const w of after) assert.deepEqual([w.ok, w.code], [false, 'FAILED_PRECONDITION'], JSON.stringify(w));
+      assert.equal((await b.request('get', { key })).value, 'b');
+      await a.request('stopWriteLoop');
+      assert.equal((await a.request('renew', { name: lock })).failed, 'PERMISSION_DENIED');
+    } finally {
+      await closeAll();
+    }
+  });
+
+  test(`${label}: leader election across 3 processes, one leader per term, re-election after a kill`, async () => {
+    try {
+      const workers = await spawnWorkers(3);
+      const office = name('leader');
+      for (const w of workers) await w.request('campaign', { name: office, ttlMs: kTtlMs });
+      const electedBy = new Map();  // term -> worker name
+      const elected = () => workers.flatMap((w) => w.events.filter((e) => e.ev === 'elected').map((e) => ({ w, ...e })));
+      const newLeader = async (exclude) => {
+        const alive = workers.filter((w) => !exclude.includes(w));
+        return Promise.any(alive.map((w) => w.next((e) => e.ev === 'elected' && !electedBy.has(e.term), 20000, 'elected')
+          .then((e) => ({ w, ...e }))));
+      };
+      const killed = [];
+      let first = await newLeader(killed);
+      electedBy.set(first.term, first.w.name);
+      const bounds = [];
+      for (let round = 0; round < 2; round++) {
+        // Every live process agrees on who leads.
+        for (const w of workers.filter((x) => !killed.includes(x))) {
+          await w.next((e) => e.ev === 'changed' && e.leader?.term === first.term, 10000, 'changed to the leader');
+        }
+        first.w.child.kill('SIGKILL');
+        const killedAt = Date.now();
+        killed.push(first.w);
+        const next = await newLeader(killed);
+        bounds.push(Date.now() - killedAt);
+        assert.ok(next.term > first.term);
+        electedBy.set(next.term, next.w.name);
+        first = next;
+      }
+      for (const ms of bounds) assert.ok(ms <= kTtlMs + kReelectSlackMs, `re-elected after ${ms} ms`);
+      // Exactly one leader per term, ever.
+      const byTerm = new Map();
+      for (const e of elected()) {
+        assert.ok(!byTerm.has(e.term) || byTerm.get(e.term) === e.w.name, `term ${e.term} twice`);
+        byTerm.set(e.term, e.w.name);
+      }
+      assert.equal(byTerm.size, 3);
+      console.log(`# ${label}: re-elected after ${bounds.join(' ms, ')} ms (TTL ${kTtlMs} ms)`);
+    } finally {
+      await closeAll();
+    }
+  });
+}
