@@ -5,6 +5,7 @@
 // those faults; phase two heals everything and requires a stable leader within a stated bound.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -34,7 +35,7 @@ enum class K { kAcquire, kRenew, kWrite, kAcqReply, kRenewReply, kGrant };
 struct Msg { K kind; int from, to; std::uint64_t ref = 0, token = 0, sent_ms = 0; bool ok = false; };
 
 PeerId peer(int n) {
-  std::array<std::uint8_t, kPeerIdBytes> key{};
+  std::array<std::uint8_t, crypto::kPeerIdBytes> key{};
   key[0] = static_cast<std::uint8_t>(n + 1);
   return PeerId(key);
 }
@@ -45,7 +46,7 @@ struct Client {
   std::uint64_t incarnation = 0, campaign = 0;
   std::optional<std::uint64_t> acquire_first_sent;  // the campaign's first acquire: a lower bound
   std::uint64_t acquire_last_sent = 0;              // of the commit time of its grant
-  std::uint64_t term = 0, believe_until = 0, last_renew = 0, last_write = 0;
+  std::uint64_t term = 0, term_learned = 0, believe_until = 0, last_renew = 0, last_write = 0;
   std::uint64_t ref() const { return incarnation * 1000000 + campaign; }
   bool leader(std::uint64_t now) const { return alive && term != 0 && now < believe_until; }
 };
@@ -76,7 +77,7 @@ struct Sim {
     int client = m.from == kChain ? m.to : m.from;
     if (faults && (cut.count(client) || rng.percent(drop_pct))) return;
     std::uint64_t delay = 1 + rng.below(static_cast<std::uint64_t>(faults ? delay_max_ms : 20));
-    if (faults && rng.percent(stall_pct)) delay += rng.below(3 * kTtlMs);
+    if (faults && rng.percent(stall_pct)) delay += rng.below(5 * kTtlMs);  // a paused process
     m.sent_ms = m.sent_ms ? m.sent_ms : now;
     wire.emplace(now + delay, m);
   }
@@ -125,9 +126,13 @@ struct Sim {
     if (!c.alive) return;
     bool mine = m.ref == c.ref() && c.acquire_first_sent;
     if ((m.kind == K::kGrant || (m.kind == K::kAcqReply && m.ok)) && mine && c.term == 0) {
+      // The grant was committed after the campaign's first acquire was sent, so the lease runs at
+      // least until then + TTL. A waiter granted later learns nothing useful from that bound: it
+      // leads only once a renew sent after the grant comes back (renew right away).
       c.term = m.token;
+      c.term_learned = now;
       c.believe_until = *c.acquire_first_sent + kTtlMs;
-      c.last_renew = now;
+      c.last_renew = 0;
     } else if (m.kind == K::kRenewReply && m.token == c.term && c.term != 0) {
       if (m.ok) c.believe_until = std::max(c.believe_until, m.sent_ms + kTtlMs);
       else step_down(c);
@@ -142,7 +147,8 @@ struct Sim {
 
   void client_tick(Client& c) {
     if (!c.alive) return;
-    if (c.term != 0 && now >= c.believe_until) step_down(c);
+    // Unconfirmed for a whole TTL after learning of it: the lease is gone (or never was ours).
+    if (c.term != 0 && now >= std::max(c.believe_until, c.term_learned + kTtlMs)) step_down(c);
     if (c.term == 0) {
       if (!c.acquire_first_sent || now - c.acquire_last_sent >= kRetryMs) {
         if (!c.acquire_first_sent) c.acquire_first_sent = now;
@@ -151,8 +157,8 @@ struct Sim {
       }
       return;
     }
-    if (now - c.last_renew >= kRenewEveryMs) { c.last_renew = now; send({K::kRenew, c.id, kChain, 0, c.term}); }
-    if (now - c.last_write >= kBlockMs) { c.last_write = now; send({K::kWrite, c.id, kChain, 0, c.term}); }
+    if (c.last_renew == 0 || now - c.last_renew >= kRenewEveryMs) { c.last_renew = now; send({K::kRenew, c.id, kChain, 0, c.term}); }
+    if (c.leader(now) && now - c.last_write >= kBlockMs) { c.last_write = now; send({K::kWrite, c.id, kChain, 0, c.term}); }
   }
 
   void faults_step() {
@@ -204,7 +210,9 @@ struct Sim {
 }  // namespace
 
 TEST_CASE("sync leader election simulated with partitions keeps one leader per term", "[sync][sim]") {
-  for (std::uint64_t seed : test::test_seeds("sync-sim", 60)) {
+  const auto seeds = test::test_seeds("sync-sim", 60);
+  std::size_t elections = 0, stale_writes = 0;
+  for (std::uint64_t seed : seeds) {
     INFO("reproduce with NITRO_SEED=" << seed);
     Sim sim(seed);
     while (sim.now < kFaultsMs) { sim.step(); sim.check_leaders(); }
@@ -225,5 +233,13 @@ TEST_CASE("sync leader election simulated with partitions keeps one leader per t
     }
     REQUIRE(sim.elections >= 1);
     REQUIRE(sim.writes_accepted > 0);
+    elections += sim.elections;
+    stale_writes += sim.writes_rejected;
   }
+  // The faults must have forced changes of leader and stale writes, or the run proved little.
+  if (seeds.size() > 1) {
+    REQUIRE(elections > 2 * seeds.size());
+    REQUIRE(stale_writes > 0);
+  }
+  std::printf("sync sim: %zu seeds, %zu elections, %zu stale writes fenced off\n", seeds.size(), elections, stale_writes);
 }

@@ -18,7 +18,7 @@ using namespace nitro::sync;
 namespace {
 
 PeerId peer(std::uint8_t n) {
-  std::array<std::uint8_t, kPeerIdBytes> key{};
+  std::array<std::uint8_t, crypto::kPeerIdBytes> key{};
   key[0] = n;
   return PeerId(key);
 }
