@@ -28,8 +28,10 @@
 #include <string>
 #include <vector>
 
+#include "nitro/chain_exec.h"
 #include "nitro/identity.h"
 #include "nitro/status.h"
+#include "nitro/value.h"
 
 namespace nitro::sync {
 
@@ -98,6 +100,29 @@ struct SyncEvent {
   std::uint64_t expires_ms = 0;  // kGranted
 };
 
+// The rules for one lock, on that lock's state alone. LockTable applies them per name in memory;
+// the chain module (make_sync_module) applies them to state it keeps in the chain's KvState.
+// Each first settles the lock at `time_ms` (lapsed leases, waits that ran out), appends what
+// happened to `events`, and grants with token `revision`.
+namespace rules {
+void settle(const std::string& name, LockState& lock, std::uint64_t time_ms, std::uint64_t revision,
+            std::vector<SyncEvent>& events);
+Result<AcquireReply> acquire(const std::string& name, LockState& lock, const Owner& owner, std::uint64_t ttl_ms,
+                             std::uint64_t wait_ms, std::uint64_t time_ms, std::uint64_t revision,
+                             const SyncLimits& limits, std::vector<SyncEvent>& events);
+Result<Lease> renew(const std::string& name, LockState& lock, std::uint64_t token, const PeerId& sender,
+                    std::uint64_t time_ms, std::uint64_t revision, std::vector<SyncEvent>& events);
+Status release(const std::string& name, LockState& lock, std::uint64_t token, const PeerId& sender,
+               std::uint64_t time_ms, std::uint64_t revision, std::vector<SyncEvent>& events);
+void cancel(const std::string& name, LockState& lock, const Owner& owner, std::uint64_t time_ms,
+            std::uint64_t revision, std::vector<SyncEvent>& events);
+Status check_request(const std::string& name, std::uint64_t ttl_ms, std::uint64_t wait_ms, const SyncLimits& limits);
+Status check_name(const std::string& name, const SyncLimits& limits);
+bool idle(const LockState& lock);
+// The earliest committed time at which settle() would change the lock, if any.
+std::optional<std::uint64_t> next_deadline(const LockState& lock);
+}  // namespace rules
+
 class LockTable {
  public:
   explicit LockTable(SyncLimits limits = {}) : limits_(limits) {}
@@ -122,9 +147,6 @@ class LockTable {
   std::vector<SyncEvent> take_events();
 
  private:
-  Status check_name(const std::string& name) const;
-  void settle(const std::string& name, LockState& lock, std::uint64_t time_ms, std::uint64_t revision);
-  void grant_next(const std::string& name, LockState& lock, std::uint64_t time_ms, std::uint64_t revision);
   void forget_if_idle(const std::string& name);
   void note_revision(std::uint64_t revision);
 
@@ -133,5 +155,24 @@ class LockTable {
   std::vector<SyncEvent> events_;
   std::uint64_t last_revision_ = 0;
 };
+
+// ---- on the chain -------------------------------------------------------------------------------
+// The lock rules as the chain's built-in "sync" module (register under prefix "sync"). Ops take and
+// return msgpack maps; the sender is the tx's verified signer, time and revision its block's:
+//   sync.acquire {name, ttlMs, waitMs?=0, ref?=0} -> {outcome: "granted"|"queued"|"busy",
+//                                                     token, expiresMs | position}
+//   sync.renew   {name, token}                     -> {token, expiresMs}; PERMISSION_DENIED unless holder
+//   sync.release {name, token}                     -> {}; PERMISSION_DENIED unless holder
+//   sync.cancel  {name, ref?=0}                    -> {}
+// A waiter granted the lock later (a release, a lapse) learns it from the lock's state:
+// lock_state_key(name) holds encode_lock(state), readable through the chain's committed state.
+// begin_block settles only the locks that are due, found through an index of deadlines.
+std::shared_ptr<chain::BuiltinModule> make_sync_module(SyncLimits limits = {});
+
+std::string lock_state_key(const std::string& name);
+Value encode_lock(const LockState& lock);
+// Total: any Value gives a LockState or kDecodeError (the state is written only by the module, but
+// a decoder never trusts its input).
+Result<LockState> decode_lock(const Value& value);
 
 }  // namespace nitro::sync

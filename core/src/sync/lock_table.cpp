@@ -1,5 +1,6 @@
-// The lock table: see nitro/sync.h for the contract. Every operation first settles the lock at the
-// operation's committed time, so a lease that lapsed between blocks is gone before anyone acts.
+// The lock rules and the in-memory lock table: see nitro/sync.h for the contract. Every operation
+// first settles the lock at the operation's committed time, so a lease that lapsed between blocks
+// is gone before anyone acts on it.
 #include <algorithm>
 
 #include "nitro/assert.h"
@@ -9,87 +10,89 @@ namespace nitro::sync {
 
 namespace {
 
-bool same_owner(const Owner& a, const Owner& b) { return a.node == b.node && a.ref == b.ref; }
-
 std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
   return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-}  // namespace
-
-Status LockTable::check_name(const std::string& name) const {
-  if (name.empty() || name.size() > limits_.name_bytes_max) return invalid_argument("lock name must be 1..256 bytes");
-  return {};
+bool holds(const LockState& lock, std::uint64_t token, const PeerId& sender) {
+  return lock.holder && lock.holder->token == token && lock.holder->owner.node == sender;
 }
 
-void LockTable::note_revision(std::uint64_t revision) {
-  // Tokens are revisions; a revision that does not increase would hand out a token twice.
-  NITRO_ASSERT(revision > last_revision_);
-  last_revision_ = revision;
-}
-
-void LockTable::grant_next(const std::string& name, LockState& lock, std::uint64_t time_ms,
-                           std::uint64_t revision) {
+void grant_next(const std::string& name, LockState& lock, std::uint64_t time_ms, std::uint64_t revision,
+                std::vector<SyncEvent>& events) {
   NITRO_ASSERT(!lock.holder.has_value());
   if (lock.waiters.empty()) return;
-  Waiter next = lock.waiters.front();
+  const Waiter next = lock.waiters.front();
   lock.waiters.pop_front();
+  // Tokens are revisions; one that does not increase would hand out a term twice.
   NITRO_ASSERT(revision > lock.last_token);
   lock.holder = Lease{next.owner, revision, next.ttl_ms, saturating_add(time_ms, next.ttl_ms)};
   lock.last_token = revision;
-  events_.push_back({SyncEvent::Kind::kGranted, name, next.owner, revision, lock.holder->expires_ms});
+  events.push_back({SyncEvent::Kind::kGranted, name, next.owner, revision, lock.holder->expires_ms});
 }
 
-void LockTable::settle(const std::string& name, LockState& lock, std::uint64_t time_ms,
-                       std::uint64_t revision) {
+}  // namespace
+
+namespace rules {
+
+Status check_name(const std::string& name, const SyncLimits& limits) {
+  if (name.empty() || name.size() > limits.name_bytes_max) return invalid_argument("lock name must be 1..256 bytes");
+  return {};
+}
+
+Status check_request(const std::string& name, std::uint64_t ttl_ms, std::uint64_t wait_ms, const SyncLimits& limits) {
+  NITRO_TRY(check_name(name, limits));
+  if (ttl_ms == 0 || ttl_ms > limits.ttl_ms_max) return invalid_argument("ttl_ms out of range");
+  if (wait_ms > limits.wait_ms_max) return invalid_argument("wait_ms out of range");
+  return {};
+}
+
+bool idle(const LockState& lock) { return !lock.holder && lock.waiters.empty(); }
+
+std::optional<std::uint64_t> next_deadline(const LockState& lock) {
+  std::optional<std::uint64_t> at;
+  if (lock.holder) at = lock.holder->expires_ms;
+  for (const Waiter& w : lock.waiters) at = std::min(at.value_or(UINT64_MAX), w.wait_until_ms);
+  return at;
+}
+
+void settle(const std::string& name, LockState& lock, std::uint64_t time_ms, std::uint64_t revision,
+            std::vector<SyncEvent>& events) {
   // Waiters whose wait ran out leave first, so a lapse never grants to someone who gave up.
-  while (true) {
-    auto it = std::find_if(lock.waiters.begin(), lock.waiters.end(),
-                           [&](const Waiter& w) { return w.wait_until_ms <= time_ms; });
-    if (it == lock.waiters.end()) break;
-    events_.push_back({SyncEvent::Kind::kWaitTimedOut, name, it->owner, 0, 0});
-    lock.waiters.erase(it);
+  for (auto it = lock.waiters.begin(); it != lock.waiters.end();) {
+    if (it->wait_until_ms > time_ms) { ++it; continue; }
+    events.push_back({SyncEvent::Kind::kWaitTimedOut, name, it->owner, 0, 0});
+    it = lock.waiters.erase(it);
   }
   if (lock.holder && lock.holder->expires_ms <= time_ms) {
-    events_.push_back({SyncEvent::Kind::kExpired, name, lock.holder->owner, lock.holder->token, 0});
+    events.push_back({SyncEvent::Kind::kExpired, name, lock.holder->owner, lock.holder->token, 0});
     lock.holder.reset();
   }
-  if (!lock.holder) grant_next(name, lock, time_ms, revision);
+  if (!lock.holder) grant_next(name, lock, time_ms, revision, events);
 }
 
-void LockTable::forget_if_idle(const std::string& name) {
-  auto it = locks_.find(name);
-  if (it != locks_.end() && !it->second.holder && it->second.waiters.empty()) locks_.erase(it);
-}
-
-Result<AcquireReply> LockTable::acquire(const std::string& name, std::uint64_t ref, std::uint64_t ttl_ms,
-                                        std::uint64_t wait_ms, const TxContext& ctx) {
-  NITRO_TRY(check_name(name));
-  if (ttl_ms == 0 || ttl_ms > limits_.ttl_ms_max) return Status(invalid_argument("ttl_ms out of range"));
-  if (wait_ms > limits_.wait_ms_max) return Status(invalid_argument("wait_ms out of range"));
-  note_revision(ctx.revision);
-  if (!locks_.count(name) && locks_.size() >= limits_.locks_max) {
-    return Status(resource_exhausted("too many locks"));
-  }
-  const Owner owner{ctx.sender, ref};
-  LockState& lock = locks_[name];
-  settle(name, lock, ctx.time_ms, ctx.revision);
+Result<AcquireReply> acquire(const std::string& name, LockState& lock, const Owner& owner, std::uint64_t ttl_ms,
+                             std::uint64_t wait_ms, std::uint64_t time_ms, std::uint64_t revision,
+                             const SyncLimits& limits, std::vector<SyncEvent>& events) {
+  NITRO_TRY(check_request(name, ttl_ms, wait_ms, limits));
+  settle(name, lock, time_ms, revision, events);
   AcquireReply reply;
   if (!lock.holder) {
     NITRO_ASSERT(lock.waiters.empty());
-    lock.holder = Lease{owner, ctx.revision, ttl_ms, saturating_add(ctx.time_ms, ttl_ms)};
-    lock.last_token = ctx.revision;
+    NITRO_ASSERT(revision > lock.last_token);
+    lock.holder = Lease{owner, revision, ttl_ms, saturating_add(time_ms, ttl_ms)};
+    lock.last_token = revision;
     reply.outcome = AcquireOutcome::kGranted;
     reply.lease = *lock.holder;
     return reply;
   }
-  if (same_owner(lock.holder->owner, owner)) {
+  if (lock.holder->owner == owner) {  // a retried request: the same answer again
     reply.outcome = AcquireOutcome::kGranted;
     reply.lease = *lock.holder;
     return reply;
   }
   for (std::size_t i = 0; i < lock.waiters.size(); ++i) {
-    if (same_owner(lock.waiters[i].owner, owner)) {
+    if (lock.waiters[i].owner == owner) {
       reply.outcome = AcquireOutcome::kQueued;
       reply.position = i;
       return reply;
@@ -99,67 +102,94 @@ Result<AcquireReply> LockTable::acquire(const std::string& name, std::uint64_t r
     reply.outcome = AcquireOutcome::kBusy;
     return reply;
   }
-  if (lock.waiters.size() >= limits_.waiters_per_lock_max) return Status(resource_exhausted("too many waiters"));
-  lock.waiters.push_back({owner, ttl_ms, saturating_add(ctx.time_ms, wait_ms)});
+  if (lock.waiters.size() >= limits.waiters_per_lock_max) return Status(resource_exhausted("too many waiters"));
+  lock.waiters.push_back({owner, ttl_ms, saturating_add(time_ms, wait_ms)});
   reply.outcome = AcquireOutcome::kQueued;
   reply.position = lock.waiters.size() - 1;
   return reply;
 }
 
+Result<Lease> renew(const std::string& name, LockState& lock, std::uint64_t token, const PeerId& sender,
+                    std::uint64_t time_ms, std::uint64_t revision, std::vector<SyncEvent>& events) {
+  settle(name, lock, time_ms, revision, events);
+  if (!holds(lock, token, sender)) return Status(permission_denied("not the holder of " + name));
+  lock.holder->expires_ms = saturating_add(time_ms, lock.holder->ttl_ms);
+  return *lock.holder;
+}
+
+Status release(const std::string& name, LockState& lock, std::uint64_t token, const PeerId& sender,
+               std::uint64_t time_ms, std::uint64_t revision, std::vector<SyncEvent>& events) {
+  settle(name, lock, time_ms, revision, events);
+  if (!holds(lock, token, sender)) return permission_denied("not the holder of " + name);
+  events.push_back({SyncEvent::Kind::kReleased, name, lock.holder->owner, token, 0});
+  lock.holder.reset();
+  grant_next(name, lock, time_ms, revision, events);
+  return {};
+}
+
+void cancel(const std::string& name, LockState& lock, const Owner& owner, std::uint64_t time_ms,
+            std::uint64_t revision, std::vector<SyncEvent>& events) {
+  settle(name, lock, time_ms, revision, events);
+  std::erase_if(lock.waiters, [&](const Waiter& w) { return w.owner == owner; });
+}
+
+}  // namespace rules
+
+void LockTable::note_revision(std::uint64_t revision) {
+  NITRO_ASSERT(revision > last_revision_);
+  last_revision_ = revision;
+}
+
+void LockTable::forget_if_idle(const std::string& name) {
+  auto it = locks_.find(name);
+  if (it != locks_.end() && rules::idle(it->second)) locks_.erase(it);
+}
+
+Result<AcquireReply> LockTable::acquire(const std::string& name, std::uint64_t ref, std::uint64_t ttl_ms,
+                                        std::uint64_t wait_ms, const TxContext& ctx) {
+  NITRO_TRY(rules::check_request(name, ttl_ms, wait_ms, limits_));
+  note_revision(ctx.revision);
+  if (!locks_.count(name) && locks_.size() >= limits_.locks_max) return Status(resource_exhausted("too many locks"));
+  auto reply = rules::acquire(name, locks_[name], Owner{ctx.sender, ref}, ttl_ms, wait_ms, ctx.time_ms,
+                              ctx.revision, limits_, events_);
+  forget_if_idle(name);
+  return reply;
+}
+
 Result<Lease> LockTable::renew(const std::string& name, std::uint64_t token, const TxContext& ctx) {
-  NITRO_TRY(check_name(name));
+  NITRO_TRY(rules::check_name(name, limits_));
   note_revision(ctx.revision);
   auto it = locks_.find(name);
   if (it == locks_.end()) return Status(permission_denied("not the holder of " + name));
-  settle(name, it->second, ctx.time_ms, ctx.revision);
-  auto& holder = it->second.holder;
-  if (!holder || holder->token != token || holder->owner.node != ctx.sender) {
-    forget_if_idle(name);
-    return Status(permission_denied("not the holder of " + name));
-  }
-  holder->expires_ms = saturating_add(ctx.time_ms, holder->ttl_ms);
-  return *holder;
+  auto lease = rules::renew(name, it->second, token, ctx.sender, ctx.time_ms, ctx.revision, events_);
+  forget_if_idle(name);
+  return lease;
 }
 
 Status LockTable::release(const std::string& name, std::uint64_t token, const TxContext& ctx) {
-  NITRO_TRY(check_name(name));
+  NITRO_TRY(rules::check_name(name, limits_));
   note_revision(ctx.revision);
   auto it = locks_.find(name);
   if (it == locks_.end()) return permission_denied("not the holder of " + name);
-  LockState& lock = it->second;
-  settle(name, lock, ctx.time_ms, ctx.revision);
-  if (!lock.holder || lock.holder->token != token || lock.holder->owner.node != ctx.sender) {
-    forget_if_idle(name);
-    return permission_denied("not the holder of " + name);
-  }
-  events_.push_back({SyncEvent::Kind::kReleased, name, lock.holder->owner, token, 0});
-  lock.holder.reset();
-  grant_next(name, lock, ctx.time_ms, ctx.revision);
+  Status s = rules::release(name, it->second, token, ctx.sender, ctx.time_ms, ctx.revision, events_);
   forget_if_idle(name);
-  return {};
+  return s;
 }
 
 void LockTable::cancel(const std::string& name, std::uint64_t ref, const TxContext& ctx) {
   note_revision(ctx.revision);
   auto it = locks_.find(name);
   if (it == locks_.end()) return;
-  settle(name, it->second, ctx.time_ms, ctx.revision);
-  const Owner owner{ctx.sender, ref};
-  auto& waiters = it->second.waiters;
-  waiters.erase(std::remove_if(waiters.begin(), waiters.end(),
-                               [&](const Waiter& w) { return same_owner(w.owner, owner); }),
-                waiters.end());
+  rules::cancel(name, it->second, Owner{ctx.sender, ref}, ctx.time_ms, ctx.revision, events_);
   forget_if_idle(name);
 }
 
 void LockTable::advance(std::uint64_t time_ms, std::uint64_t revision) {
   note_revision(revision);
-  std::vector<std::string> idle;
-  for (auto& [name, lock] : locks_) {
-    settle(name, lock, time_ms, revision);
-    if (!lock.holder && lock.waiters.empty()) idle.push_back(name);
+  for (auto it = locks_.begin(); it != locks_.end();) {
+    rules::settle(it->first, it->second, time_ms, revision, events_);
+    it = rules::idle(it->second) ? locks_.erase(it) : std::next(it);
   }
-  for (const auto& name : idle) locks_.erase(name);
 }
 
 const LockState* LockTable::find(const std::string& name) const {
