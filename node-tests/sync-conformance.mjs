@@ -118,6 +118,28 @@ export function syncConformance(label, setup) {
     }
   });
 
+  test(`${label}: a wait that runs out or is aborted leaves the queue`, async () => {
+    try {
+      const [a, b, c] = await spawnWorkers(3);
+      const lock = name('wait');
+      await a.request('lock', { name: lock, ttlMs: 20000 });
+      const timedOut = await b.request('lock', { name: lock, ttlMs: 20000, waitMs: 300 });
+      assert.equal(timedOut.failed, 'DEADLINE_EXCEEDED');
+      const busy = await b.request('lock', { name: lock, ttlMs: 20000, waitMs: 0 });
+      assert.equal(busy.failed, 'DEADLINE_EXCEEDED');
+      const aborted = b.request('lock', { name: lock, ttlMs: 20000, abortAfterQueued: true });
+      assert.equal((await aborted).failed, 'CANCELLED');
+      // Neither left a place behind: c, queued now, is next when a releases.
+      const next = c.request('lock', { name: lock, ttlMs: 20000 });
+      await c.next((e) => e.ev === 'queued', 10000, 'c queued');
+      await a.request('release', { name: lock });
+      assert.equal((await next).failed, undefined);
+      assert.equal((await c.request('release', { name: lock })).failed, undefined);
+    } finally {
+      await closeAll();
+    }
+  });
+
   test(`${label}: release by a non-holder is PERMISSION_DENIED`, async () => {
     try {
       const [a, b] = await spawnWorkers(2);

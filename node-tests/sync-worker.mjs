@@ -22,8 +22,13 @@ let writeLoop;
 const commands = {
   id: async () => ({ id: node.id, pid: process.pid }),
 
-  lock: async ({ name, ttlMs, waitMs }) => {
-    const handle = await node.sync.lock(name, { ttlMs, waitMs, onQueued: () => out({ ev: 'queued', name }) });
+  lock: async ({ name, ttlMs, waitMs, abortAfterQueued }) => {
+    const abort = new AbortController();
+    const onQueued = () => {
+      out({ ev: 'queued', name });
+      if (abortAfterQueued) abort.abort();
+    };
+    const handle = await node.sync.lock(name, { ttlMs, waitMs, signal: abort.signal, onQueued });
     held.set(name, handle);
     return { token: handle.token, at: Date.now() };
   },

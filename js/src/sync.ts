@@ -180,7 +180,7 @@ export class Leader {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, set = new Set());
     set.add(fn as (ev: never) => void);
-    void this.observe();
+    this.observe().catch(() => undefined);  // campaign() reports a backend that cannot be opened
     return () => set!.delete(fn as (ev: never) => void);
   }
 
