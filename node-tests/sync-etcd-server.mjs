@@ -49,5 +49,6 @@ export async function startEtcd() {
     await stop();
     throw e;
   }
-  return { endpoints: [clientUrl], stop };
+  const signal = (name) => child.kill(name);  // SIGSTOP / SIGCONT: an unreachable backend
+  return { endpoints: [clientUrl], stop, signal };
 }

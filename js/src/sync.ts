@@ -167,6 +167,7 @@ export class Leader {
   private watching: Promise<void> | undefined;
   private current: Holder | undefined;
   private closed = false;
+  private confirmedAt = 0;  // local send time of the last renew the backend accepted
 
   constructor(private readonly sync: NodeSync, private readonly key: string, private readonly nodeId: string,
               private readonly ttlMs: number, private readonly onClose: () => void) {}
@@ -215,15 +216,25 @@ export class Leader {
       throw new NitroError('CANCELLED', 'leader handle closed during the campaign');
     }
     this.term_ = term;
+    this.confirmedAt = Date.now();
     this.renewTimer = setInterval(() => void this.renew(backend, term), Math.max(1, Math.floor(this.ttlMs / 3)));
+    void this.renew(backend, term);
     this.changed({ id: this.nodeId, term });
     this.emit('elected', { term });
     return { term };
   }
 
   private async renew(backend: SyncBackend, term: number): Promise<void> {
+    // Cut off from the backend for a whole TTL since the last renew that came back: the lease may
+    // have lapsed there already, so stop acting as leader now rather than when the backend says so.
+    if (this.term_ === term && Date.now() - this.confirmedAt >= this.ttlMs) {
+      this.stepDown('lost');
+      return;
+    }
+    const sentAt = Date.now();
     try {
       await backend.renew(this.key, term);
+      this.confirmedAt = Math.max(this.confirmedAt, sentAt);
     } catch (e) {
       // A refused renew means the lease lapsed; a transient error is retried at the next tick.
       if (e instanceof NitroError && e.code === 'PERMISSION_DENIED' && this.term_ === term) this.stepDown('lost');
