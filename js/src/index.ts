@@ -58,4 +58,6 @@ export { NodeSync, Leader, attachSync } from './sync.js';
 export type { LockOptions, LockHandle, Holder, SyncBackend, SyncBackendFactory, LeaderEvents } from './sync.js';
 export { etcd } from './sync-etcd.js';
 export type { EtcdSyncOptions } from './sync-etcd.js';
+export { chainSync, lockStateKey } from './sync-chain.js';
+export type { SyncChain } from './sync-chain.js';
 // ---- end sync ----

@@ -79,13 +79,19 @@ export class NodeSync {
   private backend: Promise<SyncBackend> | undefined;
   private readonly leaders = new Set<Leader>();
 
-  constructor(private readonly nodeId: string, private readonly factory: SyncBackendFactory | undefined) {}
+  constructor(private readonly nodeId: string, private factory: SyncBackendFactory | undefined) {}
+
+  /** Chooses the backend (e.g. chainSync(chain) once the node runs a chain); before first use. */
+  use(factory: SyncBackendFactory): void {
+    if (this.backend) throw new NitroError('FAILED_PRECONDITION', 'node.sync already opened its backend');
+    this.factory = factory;
+  }
 
   /** The backend, opened on first use. */
   open(): Promise<SyncBackend> {
     if (!this.factory) {
       return Promise.reject(new NitroError('UNAVAILABLE',
-        'no sync backend: pass createNode({ sync: etcd({ endpoints }) })'));
+        'no sync backend: createNode({ sync: etcd({ endpoints }) }) or node.sync.use(chainSync(chain))'));
     }
     this.backend ??= this.factory.open({ nodeId: this.nodeId });
     return this.backend;
