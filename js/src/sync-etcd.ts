@@ -42,7 +42,7 @@ export function etcd(options: EtcdSyncOptions): SyncBackendFactory {
         throw new NitroError('UNAVAILABLE', 'the etcd sync backend needs the npm package etcd3');
       }
       const client = new mod.Etcd3({ ...options.clientOptions, hosts: options.endpoints });
-      return new EtcdSync(client, nodeId, options.prefix ?? 'nitro/');
+      return new EtcdSync(client, nodeId, options.prefix ?? 'nitro/', mod.EtcdLeaseInvalidError);
     },
   };
 }
@@ -58,7 +58,8 @@ class EtcdSync implements SyncBackend {
   readonly kind = 'etcd';
   private readonly held = new Map<string, Held>();  // `${name}#${token}` -> this process's leases
 
-  constructor(private readonly client: Etcd3, private readonly nodeId: string, private readonly root: string) {}
+  constructor(private readonly client: Etcd3, private readonly nodeId: string, private readonly root: string,
+              private readonly LeaseInvalid: new (...args: never[]) => Error) {}
 
   private lockPrefix(name: string): string { return `${this.root}sync/${encodeURIComponent(name)}/`; }
   private dataKey(key: string): string { return `${this.root}data/${key}`; }
@@ -137,15 +138,14 @@ class EtcdSync implements SyncBackend {
   async renew(name: string, token: number): Promise<void> {
     const held = this.held.get(`${name}#${token}`);
     if (!held) throw new NitroError('PERMISSION_DENIED', `not the holder of ${name} (token ${token})`);
-    let ttl: string;
+    let lapsed = false;
     try {
-      ttl = (await held.lease.keepaliveOnce()).TTL;
+      await held.lease.keepaliveOnce();  // throws EtcdLeaseInvalidError once etcd expired the lease
     } catch (e) {
-      const message = (e as Error)?.message ?? '';
-      if (!/lease not found|requested lease not found|revoked/i.test(message)) throw asError(e);
-      ttl = '0';
+      if (!(e instanceof this.LeaseInvalid)) throw asError(e);
+      lapsed = true;
     }
-    if (ttl === '0' || !(await this.keyOf(name, token))) {
+    if (lapsed || !(await this.keyOf(name, token))) {
       this.held.delete(`${name}#${token}`);
       throw new NitroError('PERMISSION_DENIED', `the lease on ${name} (token ${token}) has lapsed`);
     }
