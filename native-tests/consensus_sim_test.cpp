@@ -70,7 +70,7 @@ struct ChainSim {
     cfg.start_ms = std::max(kStartMs, sim.now_ms());
     cfg.timeout_ms = 600;
     cfg.timeout_ms_max = 4800;
-    cfg.empty_block_ms = 100;
+    cfg.empty_block_ms = 400;
     cfg.byzantine = byz[i];
     auto p = ConsensusProtocol::create(cfg, sim.node(i)->id());
     REQUIRE(p.ok());
@@ -205,6 +205,18 @@ void run_seed(std::uint64_t seed) {
   s.check_safety();
   INFO("height before " << before << " now " << s.min_honest_height() << " after " << waited << " ms");
   CHECK(s.min_honest_height() >= before + 3);
+  if (std::getenv("CONSENSUS_DEBUG")) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (auto* ch = s.chain(i)) {
+        const auto& st = ch->stats();
+        std::printf("node %zu byz=%s h=%llu view=%llu in=%llu out=%llu prop=%llu votes=%llu qcs=%llu tcs=%llu to=%llu rej=%llu bad=%llu inv=%llu\n", i, byz_name(s.byz[i]),
+          (unsigned long long)ch->committed_height(), (unsigned long long)ch->view(), (unsigned long long)st.frames_in, (unsigned long long)st.frames_out,
+          (unsigned long long)st.proposals, (unsigned long long)st.votes_sent, (unsigned long long)st.qcs_formed, (unsigned long long)st.tcs_formed,
+          (unsigned long long)st.timeouts, (unsigned long long)st.rejected_proposals, (unsigned long long)st.bad_frames, (unsigned long long)st.invalid_sigs);
+      }
+    }
+    std::printf("virtual %llu ms\n", (unsigned long long)s.sim.now_ms());
+  }
 }
 
 }  // namespace
@@ -243,6 +255,134 @@ TEST_CASE("consensus sim: 4 honest validators commit kv txs and agree on state",
   }
 }
 
-TEST_CASE("consensus sim: safety under Byzantine validators and faults then liveness after heal", "[consensus]") {
-  for (auto seed : test::test_seeds("consensus-swarm", 200)) run_seed(seed);
+// 200 seeds per commit, in four cases so ctest can spread them over cores.
+void run_part(std::size_t part) {
+  const auto seeds = test::test_seeds("consensus-swarm", 200);
+  for (std::size_t i = 0; i < seeds.size(); ++i) {
+    if (seeds.size() == 1 || i % 4 == part) run_seed(seeds[i]);
+  }
+}
+
+TEST_CASE("consensus sim: Byzantine validators and faults keep safety and heal to liveness (seeds part 1)", "[consensus]") {
+  run_part(0);
+}
+TEST_CASE("consensus sim: Byzantine validators and faults keep safety and heal to liveness (seeds part 2)", "[consensus]") {
+  if (!test::replay_seed()) run_part(1);
+}
+TEST_CASE("consensus sim: Byzantine validators and faults keep safety and heal to liveness (seeds part 3)", "[consensus]") {
+  if (!test::replay_seed()) run_part(2);
+}
+TEST_CASE("consensus sim: Byzantine validators and faults keep safety and heal to liveness (seeds part 4)", "[consensus]") {
+  if (!test::replay_seed()) run_part(3);
+}
+
+namespace {
+
+ChainSim happy_chain(std::uint64_t seed) {
+  SimConfig c;
+  c.seed = seed;
+  c.nodes = 4;
+  return ChainSim(c, std::vector<Byzantine>(4, Byzantine::kNone));
+}
+
+void put(ChainSim& s, std::size_t i, const std::string& key, Value v) {
+  const Value args(Map{{Value("key"), Value(key)}, {Value("value"), std::move(v)}});
+  s.sim.with_node(i, [&](Node&) { REQUIRE(s.chain(i)->submit("kv.put", args, s.sim.now_ms()).ok()); });
+}
+
+}  // namespace
+
+TEST_CASE("consensus sim: a light client verifies a committed value against the validator set alone", "[consensus]") {
+  for (auto seed : test::test_seeds("consensus-light", 1)) {
+    INFO("reproduce with NITRO_SEED=" << seed);
+    ChainSim s = happy_chain(seed);
+    s.sim.run_until(kStartMs + 1000);
+    put(s, 1, "greeting", Value("hello"));
+    Result<Bytes> proof = Status(unavailable("not yet"));
+    for (int i = 0; i < 100 && !(proof.ok() && s.chain(0)->get("greeting")); ++i) {
+      s.sim.run_for(100);
+      proof = s.chain(0)->read_proof("greeting");
+    }
+    REQUIRE(proof.ok());
+    auto r = consensus::verify_read("sim", s.validators, *proof);
+    REQUIRE(r.ok());
+    CHECK(r->key == "greeting");
+    CHECK(r->read.found);
+    CHECK(r->read.value == Value("hello"));
+    auto absent = s.chain(0)->read_proof("nobody");
+    REQUIRE(absent.ok());
+    auto ra = consensus::verify_read("sim", s.validators, *absent);
+    REQUIRE(ra.ok());
+    CHECK_FALSE(ra->read.found);
+    // Another chain id, or any flipped byte, never yields a different verified answer.
+    CHECK_FALSE(consensus::verify_read("other", s.validators, *proof).ok());
+    for (std::size_t pos = 0; pos < proof->size(); pos += 3) {
+      Bytes t = *proof;
+      t[pos] ^= 0x5a;
+      auto rt = consensus::verify_read("sim", s.validators, t);
+      if (rt.ok()) CHECK((rt->key == "greeting" && rt->read.value == Value("hello")));
+    }
+  }
+}
+
+// A module that is not deterministic (its output depends on the node) diverges the state: the
+// odd node out halts with an error naming the height; the other three carry on.
+TEST_CASE("consensus sim: a divergent state root halts that node and names the height", "[consensus]") {
+  class Skewed final : public chain::BuiltinModule {
+   public:
+    explicit Skewed(int v) : v_(v) {}
+    Result<Value> apply(chain::KvState& st, const std::string&, const Value&, const chain::TxContext&) override {
+      NITRO_TRY(st.put("skew", Value(v_)));
+      return Value();
+    }
+   private:
+    int v_;
+  };
+  for (auto seed : test::test_seeds("consensus-diverge", 1)) {
+    INFO("reproduce with NITRO_SEED=" << seed);
+    ChainSim s = happy_chain(seed);
+    for (std::size_t i = 0; i < 4; ++i) REQUIRE(s.chain(i)->register_module("skew", std::make_shared<Skewed>(i == 3)).ok());
+    s.sim.run_until(kStartMs + 1000);
+    s.sim.with_node(0, [&](Node&) { REQUIRE(s.chain(0)->submit("skew.set", Value(), s.sim.now_ms()).ok()); });
+    s.sim.run_for(5000);
+    auto halted = s.chain(3)->halted();
+    REQUIRE(halted.has_value());
+    const std::uint64_t h = s.chain(0)->committed_height();
+    INFO(*halted);
+    CHECK(halted->find("chain halted at height ") == 0);
+    const std::uint64_t before = h;
+    put(s, 1, "after", Value(1));
+    s.sim.run_for(3000);
+    for (std::size_t i = 0; i < 3; ++i) {
+      CHECK_FALSE(s.chain(i)->halted().has_value());
+      CHECK(s.chain(i)->committed_height() > before);
+      CHECK(s.chain(i)->get("after") != nullptr);
+    }
+  }
+}
+
+TEST_CASE("consensus sim: a validator restarted from its persisted records replays and catches up", "[consensus]") {
+  for (auto seed : test::test_seeds("consensus-restart", 1)) {
+    INFO("reproduce with NITRO_SEED=" << seed);
+    ChainSim s = happy_chain(seed);
+    test::SplitMix rng{seed};
+    for (int t = 0; t < 40; ++t) {
+      s.sim.run_for(100);
+      s.submit_some(rng);
+    }
+    s.sim.run_for(1000);
+    const std::uint64_t at_crash = s.chain(2)->committed_height();
+    REQUIRE(at_crash >= 5);
+    s.crash(2);
+    for (int t = 0; t < 30; ++t) {
+      s.sim.run_for(100);
+      s.submit_some(rng);
+    }
+    s.restart(2);
+    CHECK(s.chain(2)->committed_height() == at_crash);  // replayed from disk before any message
+    s.sim.run_for(4000);
+    s.check_safety();
+    CHECK(s.chain(2)->committed_height() + 3 >= s.chain(0)->committed_height());
+    CHECK(s.chain(2)->state_root() == s.chain(0)->state_root());
+  }
 }

@@ -42,6 +42,8 @@ export { Simulation } from './sim.js';
 export type { SimulationOptions, SimDelivery } from './sim.js';
 // ---- beacon on a node (issue 7, branch `beaconnode`) ----
 export { NodeBeacon, kBeaconHistoryMax } from './host/beacon.js';
+export { Chain, chainKeys, verifyRead } from './chain.js';
+export type { ChainValidator, ChainKeys, ConsensusOptions, ChainState, ChainContext, ChainHandler, CommitEvent, SubmitResult, ReadResult, VerifiedRead } from './chain.js';
 export type { BeaconNodeOptions, BeaconDealer, BeaconRound, BeaconRejected, NodeBeaconEvents } from './host/beacon.js';
 // ---- end beacon on a node ----
 

@@ -10,7 +10,8 @@
 //     Status every write it made is discarded and the error becomes the tx's result (the tx stays
 //     in the block; the submitter sees the error). If it returns a Value, the writes commit.
 //   * Ops are named "<module>.<name>" ("kv.put", "sync.lock"); a module registered under
-//     "sync" receives every op whose prefix is "sync." and gets the full op name in `op`.
+//     "sync" receives every op whose prefix is "sync." and gets the full op name in `op`. An op
+//     without a dot ("transfer") goes to the module registered under exactly that name.
 //   * begin_block runs once per committed block, before its first tx, with the block's context
 //     (lease expiry and other time-driven work belongs there; its writes carry revision
 //     BlockContext::revision).

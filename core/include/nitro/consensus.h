@@ -99,6 +99,25 @@ struct CommittedBlock {
   std::size_t txs = 0;
 };
 
+struct StateRead {
+  bool found = false;
+  Value value;
+  std::uint64_t mod_revision = 0;
+};
+
+struct VerifiedRead {
+  std::uint64_t height = 0;  // the committed height the certified header's state root is for
+  std::string key;           // the key the proof is about (compare with the one you asked for)
+  StateRead read;
+};
+
+// Light client: checks a read proof (ConsensusProtocol::read_proof) against the validator set
+// alone: the header's QC (2f+1 BLS signers, one aggregate), then the key's Merkle path to the
+// header's state root. kDecodeError for malformed bytes, kUnauthenticated for a proof that does
+// not verify, kInvalidArgument for a bad validator set.
+Result<VerifiedRead> verify_read(const std::string& chain_id, std::vector<Validator> validators,
+                                 std::span<const std::uint8_t> proof);
+
 // Signs a tx for `op(args)` from `identity` (nonce makes equal txs distinct). Encoded tx bytes.
 Bytes make_tx(const crypto::Identity& identity, std::uint64_t nonce, const std::string& op, const Value& args);
 // A BLS key's proof of possession for the chain's suite.
@@ -134,6 +153,10 @@ class ConsensusProtocol final : public Protocol, public chain::ModuleRegistry {
   std::optional<CommittedBlock> committed(std::uint64_t height) const;  // recent history only
   const chain::KvEntry* get(const std::string& key) const;              // committed state
   Bytes state_root() const;
+  // A proof of `key` (present or absent) at the committed state, with the QC-certified header that
+  // carries its root. kUnavailable until a header certifying the current root exists (it comes
+  // with the next blocks); retry after the next commit.
+  Result<Bytes> read_proof(const std::string& key) const;
   std::optional<std::string> halted() const;
   const ConsensusStats& stats() const;
 

@@ -1,5 +1,6 @@
 // The consensus state machine: frames, certificates, commit and execution (see nitro/consensus.h).
 #include "consensus/engine.h"
+#include "consensus/proof.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -24,6 +25,29 @@ std::string block_key(std::uint64_t height) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "b/%016llx", static_cast<unsigned long long>(height));
   return buf;
+}
+
+// BLS verification is a pure function of its inputs, and validators in one process (the
+// simulator, an in-process benchmark) verify the same certificates: remember recent successes.
+// Only exact (key, message, signature) triples that verified are kept, so nothing can be forged.
+thread_local std::set<Hash> verified_memo;
+
+Hash memo_key(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b, std::span<const std::uint8_t> c) {
+  Bytes buf;
+  for (auto part : {a, b, c}) {
+    codec::encode(Value(Bytes(part.begin(), part.end())), buf);
+  }
+  return sha256(buf);
+}
+
+bool verify_memo(const bls::PublicKey& pk, const Bytes& msg, const Bytes& sig) {
+  const Hash key = memo_key(pk.bytes(), msg, sig);
+  if (verified_memo.count(key)) return true;
+  auto ok = bls::verify(kSuite, pk, msg, sig);
+  if (!ok.ok() || !*ok) return false;
+  if (verified_memo.size() >= 16384) verified_memo.clear();
+  verified_memo.insert(key);
+  return true;
 }
 
 }  // namespace
@@ -163,8 +187,10 @@ void Engine::handle_timeout(std::uint32_t from, const Array& a) {
   auto qc = qc_from(a[2], n_);
   if (!qc.ok() || qc->view >= view || view > view_ + kViewsTrackedMax) { stats_.bad_frames++; return; }
   if (view < view_ || timeouts_[view].count(from)) return;
-  auto ok = bls::verify(kSuite, pks_[from], timeout_message(config_.chain_id, view, qc->view), a[3].as<Bytes>());
-  if (!ok.ok() || !*ok || !verify_qc(*qc)) { stats_.invalid_sigs++; return; }
+  if (!verify_memo(pks_[from], timeout_message(config_.chain_id, view, qc->view), a[3].as<Bytes>()) || !verify_qc(*qc)) {
+    stats_.invalid_sigs++;
+    return;
+  }
   process_qc(*qc);
   if (view < view_) return;
   timeouts_[view][from] = TimeoutVote{qc->view, a[3].as<Bytes>()};
@@ -249,15 +275,31 @@ bool Engine::verify_qc(const QC& qc) {
   }
   const Hash key = sha256(codec::encode(qc_value(qc)));
   if (verified_qcs_.count(key)) return true;
-  std::vector<Bytes> pks;
-  for (std::size_t i = 0; i < n_; ++i) {
-    if (bit(qc.bitmap, i)) pks.push_back(pks_[i].bytes());
+  auto pk = aggregate_key(qc.bitmap);
+  if (!pk.ok() || !verify_memo(*pk, vote_message(config_.chain_id, qc.view, qc.hash), qc.sig)) {
+    stats_.invalid_sigs++;
+    return false;
   }
-  auto ok = bls::fast_aggregate_verify(kSuite, pks, vote_message(config_.chain_id, qc.view, qc.hash), qc.sig);
-  if (!ok.ok() || !*ok) { stats_.invalid_sigs++; return false; }
   if (verified_qcs_.size() >= kQcCacheMax) verified_qcs_.clear();
   verified_qcs_.insert(key);
   return true;
+}
+
+// The signers' summed public key (FastAggregateVerify is sound: every key came with a checked
+// proof of possession). Signer sets repeat from view to view, so the decoded sum is cached.
+Result<bls::PublicKey> Engine::aggregate_key(const Bytes& bitmap) {
+  if (auto it = agg_keys_.find(bitmap); it != agg_keys_.end()) return it->second;
+  std::vector<Bytes> pks;
+  for (std::size_t i = 0; i < n_; ++i) {
+    if (bit(bitmap, i)) pks.push_back(pks_[i].bytes());
+  }
+  auto sum = bls::aggregate(kSuite.pk_group(), pks);
+  if (!sum.ok()) return sum.status();
+  auto key = bls::PublicKey::decode(kSuite.pk_group(), *sum);
+  if (!key.ok()) return key.status();
+  if (agg_keys_.size() >= 64) agg_keys_.clear();
+  agg_keys_.emplace(bitmap, *key);
+  return *key;
 }
 
 bool Engine::verify_tc(const TC& tc) {
@@ -273,8 +315,12 @@ bool Engine::verify_tc(const TC& tc) {
     pks.push_back(pks_[s].bytes());
     msgs.push_back(timeout_message(config_.chain_id, tc.view, hv));
   }
-  auto ok = bls::aggregate_verify(kSuite, pks, msgs, tc.sig);
-  if (!ok.ok() || !*ok) { stats_.invalid_sigs++; return false; }
+  const Hash memo = sha256(codec::encode(Value(Array{tc_value(tc), Value(config_.chain_id)})));
+  if (!verified_memo.count(memo)) {
+    auto ok = bls::aggregate_verify(kSuite, pks, msgs, tc.sig);
+    if (!ok.ok() || !*ok) { stats_.invalid_sigs++; return false; }
+    verified_memo.insert(memo);
+  }
   if (verified_qcs_.size() >= kQcCacheMax) verified_qcs_.clear();
   verified_qcs_.insert(key);
   return true;
@@ -338,7 +384,12 @@ std::optional<Hash> Engine::executed_root(std::uint64_t height) const {
 void Engine::process_qc(const QC& qc) {
   if (qc.view > high_qc_.view) high_qc_ = qc;
   try_commit(qc);
-  if (const Block* b = block(qc.hash)) check_certified_root(*b);
+  if (auto it = blocks_.find(qc.hash); it != blocks_.end() && qc.view > 0) {
+    check_certified_root(*it->second);
+    auto& slot = certified_roots_[it->second->exec_root];
+    if (!slot.first || slot.first->height < it->second->height) slot = {it->second, qc};
+    if (certified_roots_.size() > 64) certified_roots_.clear();
+  }
   advance_view(qc.view + 1, true);
 }
 
@@ -469,9 +520,14 @@ void Engine::maybe_vote(const Block& b, const std::optional<TC>& tc) {
     if (!root || *root != b.exec_root) { stats_.rejected_proposals++; return; }
     std::set<Hash> ids;
     for (const auto& t : b.txs) {
-      auto tx = decode_tx(t);
       const Hash id = sha256(t);
-      if (!tx.ok() || !verify_tx(*tx) || committed_ids_.count(id) || !ids.insert(id).second) {
+      if (committed_ids_.count(id) || !ids.insert(id).second) {
+        stats_.rejected_proposals++;
+        return;
+      }
+      if (mempool_.by_id.count(id)) continue;  // its signature was checked on admission
+      auto tx = decode_tx(t);
+      if (!tx.ok() || !verify_tx(*tx)) {
         stats_.rejected_proposals++;
         return;
       }
@@ -501,19 +557,16 @@ void Engine::try_form_qc(std::uint64_t view, const Hash& hash) {
   QC qc;
   qc.view = view;
   qc.hash = hash;
-  std::vector<Bytes> sigs, pks;
+  std::vector<Bytes> sigs;
   for (const auto& [s, sig] : slot) {
     set_bit(qc.bitmap, s);
     sigs.push_back(sig);
-    pks.push_back(pks_[s].bytes());
   }
   auto agg = bls::aggregate(kSuite.sig_group, sigs);
-  auto ok = agg.ok() ? bls::fast_aggregate_verify(kSuite, pks, vote_message(config_.chain_id, view, hash), *agg)
-                     : Result<bool>(false);
-  if (!ok.ok() || !*ok) {  // someone sent a bad signature: keep only the valid votes
+  auto pk = aggregate_key(qc.bitmap);
+  if (!agg.ok() || !pk.ok() || !verify_memo(*pk, vote_message(config_.chain_id, view, hash), *agg)) {  // someone sent a bad signature: keep only the valid votes
     for (auto it = slot.begin(); it != slot.end();) {
-      auto v = bls::verify(kSuite, pks_[it->first], vote_message(config_.chain_id, view, hash), it->second);
-      if (v.ok() && *v) { ++it; continue; }
+      if (verify_memo(pks_[it->first], vote_message(config_.chain_id, view, hash), it->second)) { ++it; continue; }
       stats_.invalid_sigs++;
       it = slot.erase(it);
     }
@@ -745,6 +798,13 @@ std::optional<std::uint64_t> Engine::next_deadline() const {
   d = std::min(d, propose_retry_ms_);
   if (config_.byzantine == Byzantine::kGarbage) d = std::min(d, now_ms_ + 50);
   return std::max(d, now_ms_ + 1);
+}
+
+Result<Bytes> Engine::read_proof(const std::string& key) const {
+  auto it = certified_roots_.find(exec_.root());
+  if (it == certified_roots_.end()) return Status(unavailable("chain: no certified header for the current state yet"));
+  return codec::encode(Value(Array{header_value(*it->second.first), qc_value(it->second.second), Value(key),
+                                   state_proof(exec_.store(), key)}));
 }
 
 std::optional<CommittedBlock> Engine::committed(std::uint64_t height) const {

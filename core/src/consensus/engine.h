@@ -38,6 +38,7 @@ class Engine {
   std::optional<CommittedBlock> committed(std::uint64_t height) const;
   const chain::KvEntry* get(const std::string& key) const { return exec_.store().get(key); }
   Bytes state_root() const { auto r = exec_.root(); return Bytes(r.begin(), r.end()); }
+  Result<Bytes> read_proof(const std::string& key) const;
   const std::optional<std::string>& halted() const { return halted_; }
   const ConsensusStats& stats() const { return stats_; }
 
@@ -60,6 +61,7 @@ class Engine {
   // Blocks and certificates.
   bool verify_qc(const QC& qc);
   bool verify_tc(const TC& tc);
+  Result<bls::PublicKey> aggregate_key(const Bytes& bitmap);
   enum class Insert { kOk, kMissingParent, kInvalid };
   Insert insert_block(const BlockPtr& b);
   void insert_pending_children(const Hash& parent);
@@ -124,6 +126,8 @@ class Engine {
   struct TimeoutVote { std::uint64_t hqc_view; Bytes sig; };
   std::map<std::uint64_t, std::map<std::uint32_t, TimeoutVote>> timeouts_;
   std::set<Hash> verified_qcs_;
+  std::map<Bytes, bls::PublicKey> agg_keys_;
+  std::map<Hash, std::pair<BlockPtr, QC>> certified_roots_;  // exec_root -> a certified header (recent)
   std::map<Hash, std::vector<std::uint32_t>> reputation_cache_;
 
   // Mempool: FIFO per sender, senders served round robin.

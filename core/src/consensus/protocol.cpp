@@ -1,15 +1,78 @@
 // ConsensusProtocol: validation of the configuration and the Protocol seam (see nitro/consensus.h).
 #include <algorithm>
+#include <map>
 
 #include "consensus/engine.h"
+#include "consensus/proof.h"
+#include "nitro/codec.h"
 
 namespace nitro::consensus {
+namespace {
+
+// Decoding a key and checking its proof of possession are pure and costly (pairings): validators
+// created in one process (the simulator, restarts) share the work. Bounded.
+thread_local std::map<std::pair<Bytes, Bytes>, bls::PublicKey> checked_keys;
+
+Result<bls::PublicKey> checked_key(const Validator& v) {
+  auto key = std::make_pair(v.bls_pk, v.bls_pop);
+  if (auto it = checked_keys.find(key); it != checked_keys.end()) return it->second;
+  auto pk = bls::PublicKey::decode(bls::kMinSigPop.pk_group(), v.bls_pk);
+  if (!pk.ok()) return Status(invalid_argument("consensus: bad BLS key for " + v.id.short_string()));
+  auto pop = bls::pop_verify(bls::kMinSigPop.sig_group, v.bls_pk, v.bls_pop);
+  if (!pop.ok() || !*pop) return Status(invalid_argument("consensus: bad proof of possession for " + v.id.short_string()));
+  if (checked_keys.size() >= 1024) checked_keys.clear();
+  checked_keys.emplace(std::move(key), *pk);
+  return *pk;
+}
+
+}  // namespace
 
 Bytes make_tx(const crypto::Identity& identity, std::uint64_t nonce, const std::string& op, const Value& args) {
   return encode_signed_tx(identity, nonce, op, args);
 }
 
 Bytes bls_pop(const bls::SecretKey& sk) { return bls::pop_prove(sk, bls::kMinSigPop.sig_group); }
+
+Result<VerifiedRead> verify_read(const std::string& chain_id, std::vector<Validator> validators,
+                                 std::span<const std::uint8_t> proof) {
+  std::sort(validators.begin(), validators.end(), [](const Validator& a, const Validator& b) { return a.id < b.id; });
+  const std::size_t n = validators.size();
+  if (n < 4 || n > kValidatorsMax) return Status(invalid_argument("consensus: need 4..256 validators"));
+  auto v = codec::decode(proof);
+  if (!v.ok()) return v.status();
+  if (!v->is<Array>() || v->as<Array>().size() != 4 || !v->as<Array>()[2].is<std::string>()) {
+    return Status(decode_error("proof: malformed"));
+  }
+  const auto& a = v->as<Array>();
+  // Parse the header's fields through the block decoder (with an empty tx list in place of the
+  // tx root), but hash the header exactly as given.
+  if (!a[0].is<Array>() || a[0].as<Array>().size() != 9 || !a[0].as<Array>()[8].is<Bytes>()) {
+    return Status(decode_error("proof: malformed header"));
+  }
+  Value fields = a[0];
+  fields.as<Array>()[8] = Value(Array{});
+  auto header = block_from(fields, n);
+  if (!header.ok()) return header.status();
+  const Hash hash = sha256(codec::encode(a[0]));
+  auto qc = qc_from(a[1], n);
+  if (!qc.ok()) return qc.status();
+  if (qc->hash != hash || qc->view != (*header)->view) return Status(unauthenticated("proof: the QC is for another header"));
+  std::size_t signers = 0;
+  std::vector<Bytes> pks;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!bit(qc->bitmap, i)) continue;
+    auto pk = checked_key(validators[i]);
+    if (!pk.ok()) return pk.status();
+    pks.push_back(validators[i].bls_pk);
+    ++signers;
+  }
+  if (signers < n - (n - 1) / 3 || qc->bitmap.size() > (n + 7) / 8) return Status(unauthenticated("proof: QC below quorum"));
+  auto ok = bls::fast_aggregate_verify(bls::kMinSigPop, pks, vote_message(chain_id, qc->view, qc->hash), qc->sig);
+  if (!ok.ok() || !*ok) return Status(unauthenticated("proof: QC signature does not verify"));
+  auto read = verify_state_proof(a[3], a[2].as<std::string>(), (*header)->exec_root);
+  if (!read.ok()) return read.status();
+  return VerifiedRead{(*header)->exec_height, a[2].as<std::string>(), std::move(*read)};
+}
 
 Result<std::unique_ptr<ConsensusProtocol>> ConsensusProtocol::create(ConsensusConfig config, const PeerId& self) {
   auto& vs = config.validators;
@@ -21,10 +84,8 @@ Result<std::unique_ptr<ConsensusProtocol>> ConsensusProtocol::create(ConsensusCo
   std::vector<bls::PublicKey> pks;
   const auto pk_group = bls::kMinSigPop.pk_group();
   for (const auto& v : vs) {
-    auto pk = bls::PublicKey::decode(pk_group, v.bls_pk);
-    if (!pk.ok()) return Status(invalid_argument("consensus: bad BLS key for " + v.id.short_string()));
-    auto pop = bls::pop_verify(bls::kMinSigPop.sig_group, v.bls_pk, v.bls_pop);
-    if (!pop.ok() || !*pop) return Status(invalid_argument("consensus: bad proof of possession for " + v.id.short_string()));
+    auto pk = checked_key(v);
+    if (!pk.ok()) return pk.status();
     pks.push_back(*pk);
   }
   auto it = std::find_if(vs.begin(), vs.end(), [&](const Validator& v) { return v.id == self; });
@@ -63,6 +124,7 @@ std::uint64_t ConsensusProtocol::view() const { return engine_->view(); }
 std::uint64_t ConsensusProtocol::committed_height() const { return engine_->committed_height(); }
 std::optional<CommittedBlock> ConsensusProtocol::committed(std::uint64_t height) const { return engine_->committed(height); }
 const chain::KvEntry* ConsensusProtocol::get(const std::string& key) const { return engine_->get(key); }
+Result<Bytes> ConsensusProtocol::read_proof(const std::string& key) const { return engine_->read_proof(key); }
 Bytes ConsensusProtocol::state_root() const { return engine_->state_root(); }
 std::optional<std::string> ConsensusProtocol::halted() const { return engine_->halted(); }
 const ConsensusStats& ConsensusProtocol::stats() const { return engine_->stats(); }

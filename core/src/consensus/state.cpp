@@ -150,8 +150,7 @@ TxOutcome Executor::apply_tx(const chain::TxContext& context, const Bytes& bytes
   }
   chain::TxContext ctx = context;
   ctx.sender = o.sender = tx->sender;
-  const auto dot = tx->op.find('.');
-  auto it = dot == std::string::npos ? modules_.end() : modules_.find(tx->op.substr(0, dot));
+  auto it = modules_.find(tx->op.substr(0, tx->op.find('.')));  // "kv.put" -> kv, "transfer" -> transfer
   if (it == modules_.end()) {
     o.error = Status(Code::kNotFound, "chain: no module for op " + tx->op);
     return o;

@@ -107,9 +107,17 @@ Result<BlockPtr> block_from(const Value& v, std::size_t validators) {
   return seal(std::move(b));
 }
 
+Value header_value(const Block& b) {
+  Value v = block_value(b);
+  Array& a = v.as<Array>();
+  const Hash tx_root = sha256(codec::encode(a[8]));
+  a[8] = Value(Bytes(tx_root.begin(), tx_root.end()));
+  return v;
+}
+
 BlockPtr seal(Block b) {
   b.encoded = codec::encode(block_value(b));
-  b.hash = sha256(b.encoded);
+  b.hash = sha256(codec::encode(header_value(b)));
   return std::make_shared<const Block>(std::move(b));
 }
 

@@ -2,6 +2,7 @@
 //   QC       [view, hash bin32, bitmap bin, sig bin48]        (view 0: the genesis QC, no sig)
 //   TC       [view, [[signer, hqc_view]...], sig bin48]
 //   Block    [view, height, parent bin32, QC, time_ms, proposer, exec_height, exec_root bin32, [tx bin...]]
+//   Header   the same with the tx list replaced by sha256(msgpack(tx list)); hash = sha256(Header)
 //   Frames   [1, Block, TC|nil]               proposal
 //            [2, view, hash, sig]             vote (signer = the link's peer)
 //            [3, view, QC, sig]               timeout (signed over view and the QC's view)
@@ -62,6 +63,9 @@ enum class FrameType : std::uint8_t { kProposal = 1, kVote = 2, kTimeout = 3, kF
 Value qc_value(const QC& qc);
 Value tc_value(const TC& tc);
 Value block_value(const Block& b);
+// The block with its txs replaced by sha256(msgpack(txs)); the block hash is sha256 of this, so a
+// light client checks a header and its QC without the txs.
+Value header_value(const Block& b);
 Result<QC> qc_from(const Value& v, std::size_t validators);
 Result<TC> tc_from(const Value& v, std::size_t validators);
 Result<BlockPtr> block_from(const Value& v, std::size_t validators);

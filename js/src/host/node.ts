@@ -17,6 +17,7 @@ import { openBeacon, type BeaconNodeOptions, type NodeBeacon } from './beacon.js
 import { macrotask, type TransportInstance, type TransportSink } from './transport.js';
 import type { Doc } from '../doc.js';
 import { openDoc, type DocSyncOptions } from './doc-sync.js';
+import { openChain, type Chain, type ConsensusOptions } from '../chain.js';
 
 /** What a subscriber learns about a delivered message besides its value. */
 export interface MessageMeta {
@@ -273,6 +274,11 @@ export class NitroNode {
   /** The threshold BLS beacon on this node (js/src/host/beacon.ts, by the beacon engineer). */
   beacon(options: BeaconNodeOptions): NodeBeacon {
     return openBeacon(this, options);
+  }
+
+  /** A BFT chain on this node (js/src/chain.ts): validators commit txs; submit resolves at commit. */
+  consensus(options: ConsensusOptions): Chain {
+    return openChain(this, options);
   }
 
   /** Hears the events a C++ protocol attached on `channel` emits (kProtocol). */
