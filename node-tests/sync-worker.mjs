@@ -4,23 +4,32 @@
 // wrote (one guarded write of the write loop, accepted or refused).
 import { createInterface } from 'node:readline';
 import { appendFileSync } from 'node:fs';
-import { createNode, etcd } from '../js/dist/node.js';
+import { createNode, etcd, chainSync, chainKeys, websocket } from '../js/dist/node.js';
 
 const config = JSON.parse(process.argv[2]);
 const out = (msg) => process.stdout.write(JSON.stringify(msg) + '\n');
 
-function backend() {
-  if (config.backend === 'etcd') return etcd({ endpoints: config.endpoints });
-  throw new Error(`unknown backend ${config.backend}`);
-}
-
-const node = await createNode({ name: config.name, sync: backend(), joinTimeoutMs: 0 });
+// etcd: the backend is ready at once. chain: the node listens on a WebSocket, and the joinChain
+// command (once every process is up) makes it a validator and points node.sync at the chain.
+const node = config.backend === 'etcd'
+  ? await createNode({ name: config.name, sync: etcd({ endpoints: config.endpoints }), joinTimeoutMs: 0 })
+  : await createNode({ name: config.name, transport: websocket({ listen: 0, url: config.bootstrap ?? [] }), joinTimeoutMs: 0 });
 const held = new Map();   // lock name -> handle
 let leader;
 let writeLoop;
 
 const commands = {
   id: async () => ({ id: node.id, pid: process.pid }),
+
+  // Validators are every process of the run; validator i's BLS key comes from seed i + 1.
+  joinChain: async ({ ids, index }) => {
+    const keys = ids.map((_, i) => chainKeys(new Uint8Array(32).fill(i + 1)));
+    const validators = ids.map((id, i) => ({ id, blsPublicKey: keys[i].blsPublicKey, blsPop: keys[i].blsPop }));
+    const chain = node.consensus({ name: 'sync', validators, blsSecretKey: keys[index].blsSecretKey, timeoutMs: 500, emptyBlockMs: 100 });
+    node.sync.use(chainSync(chain));
+    await chain.submit('kv.put', { key: `joined-${index}`, value: 1 });  // the chain commits
+    return {};
+  },
 
   lock: async ({ name, ttlMs, waitMs, abortAfterQueued }) => {
     const abort = new AbortController();
@@ -93,4 +102,4 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
     out({ ev: 'reply', cmd: msg.cmd, failed: e.code ?? 'UNKNOWN', message: e.message });
   }
 });
-out({ ev: 'ready', id: node.id });
+out({ ev: 'ready', id: node.id, address: node.address ?? null });
