@@ -37,9 +37,10 @@ const commands = {
       out({ ev: 'queued', name });
       if (abortAfterQueued) abort.abort();
     };
+    const startedAt = Date.now();  // no lease can begin before its request was made
     const handle = await node.sync.lock(name, { ttlMs, waitMs, signal: abort.signal, onQueued });
     held.set(name, handle);
-    return { token: handle.token, at: Date.now() };
+    return { token: handle.token, startedAt, at: Date.now() };
   },
   renew: async ({ name }) => { await held.get(name).renew(); return {}; },
   release: async ({ name, token }) => {
