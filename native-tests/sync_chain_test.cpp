@@ -146,3 +146,28 @@ TEST_CASE("sync chain module refuses bad arguments and tampered state as values"
     REQUIRE(decode_lock(bad).status().code() == Code::kDecodeError);
   }
 }
+
+TEST_CASE("sync chain module sync.put writes only while the token holds the lock", "[sync]") {
+  auto module = make_sync_module();
+  MapKv kv;
+  auto put = [&](std::uint8_t node, std::uint64_t token, std::uint64_t time, std::uint64_t rev, const char* key = "res") {
+    return apply_tx(*module, kv, "sync.put",
+        Value(Map{{Value("name"), Value("job")}, {Value("token"), Value(token)}, {Value("key"), Value(key)},
+                  {Value("value"), Value(static_cast<std::int64_t>(rev))}}), chain::TxContext{1, time, peer(node), rev});
+  };
+  auto got = apply_tx(*module, kv, "sync.acquire", Value(Map{{Value("name"), Value("job")}, {Value("ttlMs"), Value(1000)}}),
+                      chain::TxContext{1, 1000, peer(1), 10});
+  const std::uint64_t token = 10;
+  REQUIRE(got.ok());
+  REQUIRE(put(1, token, 1500, 11).ok());
+  REQUIRE(kv.get("res")->value == Value(11));
+  REQUIRE(put(2, token, 1500, 12).status().code() == Code::kFailedPrecondition);       // not the holder
+  REQUIRE(put(1, token + 1, 1500, 13).status().code() == Code::kFailedPrecondition);   // not the token
+  REQUIRE(put(1, token, 1500, 14, "").status().code() == Code::kInvalidArgument);
+  REQUIRE(apply_tx(*module, kv, "sync.put", Value(Map{{Value("name"), Value("job")}, {Value("token"), Value(token)},
+              {Value("key"), Value(std::string("\0sync/l/job", 11))}, {Value("value"), Value(1)}}),
+              chain::TxContext{1, 1500, peer(1), 15}).status().code() == Code::kInvalidArgument);
+  // The lease lapsed at 2000: refused although nobody else holds the lock yet.
+  REQUIRE(put(1, token, 2000, 16).status().code() == Code::kFailedPrecondition);
+  REQUIRE(kv.get("res")->value == Value(11));
+}

@@ -201,6 +201,25 @@ export function syncConformance(label, setup, { processesMin = 1, killRounds = 2
     }
   });
 
+  test(`${label}: once its lease lapsed a paused holder cannot write, even with the lock free`, async () => {
+    try {
+      const [a, b] = await spawnWorkers(2);
+      const lock = name('lapse');
+      const key = name('resource');
+      await a.request('lock', { name: lock, ttlMs: kTtlMs });
+      await a.request('put', { name: lock, key, value: 'a' });
+      a.child.kill('SIGSTOP');
+      await waitFor(async () => (await b.request('holder', { name: lock })).holder === null,
+        { timeoutMs: 4 * kTtlMs, intervalMs: 100, what: 'the lease to lapse' });
+      a.child.kill('SIGCONT');
+      const late = await a.request('put', { name: lock, key, value: 'late' });
+      assert.equal(late.failed, 'FAILED_PRECONDITION');
+      assert.equal((await b.request('get', { key })).value, 'a');
+    } finally {
+      await closeAll();
+    }
+  });
+
   test(`${label}: leader election across 3 processes, one leader per term, re-election after a kill`, async () => {
     try {
       const workers = await spawnWorkers(3);

@@ -51,6 +51,7 @@ const commands = {
   },
   put: async ({ name, key, value }) => { await held.get(name).put(key, value); return {}; },
   get: async ({ key }) => ({ value: await node.sync.get(key) ?? null }),
+  holder: async ({ name }) => ({ holder: await node.sync.holder(name) ?? null }),
 
   // Mutual exclusion: read-modify-write a counter under the lock, logging entry and exit to a file
   // shared by all processes (O_APPEND); overlapping critical sections show in that log.

@@ -4,8 +4,8 @@
 //   const chain = a.consensus({ ... }); a.sync.use(chainSync(chain));
 // The sender of every op is this node's verified id (the chain signs txs with the node's key).
 // A waiter learns that a release or a lapse granted it the lock from the lock's committed state,
-// read after each commit. fencedPut is kv.cas with ifTokenAtLeast: the key refuses any token lower
-// than one it accepted before.
+// read after each commit. fencedPut is the module's sync.put: the write commits only while the
+// token still holds the lock, as on etcd.
 import { NitroError } from './errors.js';
 import type { NitroValue } from './codec.js';
 import type { Holder, SyncBackend, SyncBackendFactory } from './sync.js';
@@ -113,8 +113,10 @@ class ChainSync implements SyncBackend {
     await this.chain.submit('sync.release', { name, token });
   }
 
-  async fencedPut(key: string, value: string, _name: string, token: number): Promise<void> {
-    await this.chain.submit('kv.cas', { key, value, ifTokenAtLeast: token });
+  // sync.put writes only while the token holds the lock (refused from the moment the lease lapses);
+  // kv.cas { ifTokenAtLeast } is the weaker, resource-side check for keys written without sync.
+  async fencedPut(key: string, value: string, name: string, token: number): Promise<void> {
+    await this.chain.submit('sync.put', { name, token, key, value });
   }
 
   async get(key: string): Promise<string | undefined> {

@@ -1,7 +1,7 @@
-// Fuzz target: the "sync" chain module's decoders must be total. The first byte picks the
+// Fuzz target: the "sync" chain module's decoders must be total. The first byte (mod 6) picks the
 // surface, the rest is msgpack: (0) a stored lock state: decode_lock accepts it or says
 // kDecodeError, and what it accepts re-encodes to a state that decodes to the same thing;
-// (1..4) the arguments of sync.acquire / renew / release / cancel, applied to a state holding one
+// (1..5) the arguments of sync.acquire / renew / release / cancel / put, applied to a state holding one
 // valid lock and one tampered one: an answer or a typed error, never a crash.
 #include <cstdint>
 #include <cstdlib>
@@ -66,7 +66,7 @@ void check_state(const Value& v) {
 }
 
 void check_op(std::uint8_t which, const Value& args) {
-  static const char* ops[] = {"sync.acquire", "sync.renew", "sync.release", "sync.cancel"};
+  static const char* ops[] = {"sync.acquire", "sync.renew", "sync.release", "sync.cancel", "sync.put"};
   MapKv kv;
   auto module = sync::make_sync_module();
   std::array<std::uint8_t, crypto::kPeerIdBytes> key{};
@@ -75,7 +75,7 @@ void check_op(std::uint8_t which, const Value& args) {
   (void)module->apply(kv, "sync.acquire", Value(Map{{Value("name"), Value("a")}, {Value("ttlMs"), Value(500)}}), ctx);
   (void)kv.put(sync::lock_state_key("b"), Value(Map{{Value("h"), Value(1)}}));
   const chain::TxContext later{2, 1200, PeerId(key), 60};
-  auto r = module->apply(kv, ops[(which - 1) % 4], args, later);
+  auto r = module->apply(kv, ops[(which - 1) % 5], args, later);
   (void)r;
   module->begin_block(kv, chain::BlockContext{3, 5000, PeerId(key), 70});
 }
@@ -86,6 +86,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size < 1) return 0;
   auto v = codec::decode(std::span<const std::uint8_t>(data + 1, size - 1));
   if (!v.ok()) return 0;
-  if (data[0] % 5 == 0) check_state(*v); else check_op(static_cast<std::uint8_t>(data[0] % 5), *v);
+  if (data[0] % 6 == 0) check_state(*v); else check_op(static_cast<std::uint8_t>(data[0] % 6), *v);
   return 0;
 }

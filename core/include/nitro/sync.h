@@ -164,6 +164,9 @@ class LockTable {
 //   sync.renew   {name, token}                     -> {token, expiresMs}; PERMISSION_DENIED unless holder
 //   sync.release {name, token}                     -> {}; PERMISSION_DENIED unless holder
 //   sync.cancel  {name, ref?=0}                    -> {}
+//   sync.put     {name, token, key, value}         -> {token}; writes user `key` only while the
+//                sender holds `token` (FAILED_PRECONDITION otherwise): strict fencing, refused
+//                from the moment the lease lapses, before anyone else takes the lock
 // A waiter granted the lock later (a release, a lapse) learns it from the lock's state:
 // lock_state_key(name) holds encode_lock(state), readable through the chain's committed state.
 // begin_block settles only the locks that are due, found through an index of deadlines.

@@ -105,10 +105,16 @@ class SyncModule final : public chain::BuiltinModule {
     }
     const std::optional<std::uint64_t> due_before = rules::next_deadline(lock);
     std::vector<SyncEvent> events;
+    pending_put_.reset();
     Result<Value> out = run(op, args, name, lock, ctx, events);
     // An error discards this tx's writes (chain_exec.h), settling included: nothing to store.
     if (!out.ok()) return out;
     NITRO_TRY(store(s, name, lock, existed, due_before));
+    if (pending_put_) {
+      auto put = std::move(*pending_put_);
+      pending_put_.reset();
+      NITRO_TRY(s.put(put.first, std::move(put.second)));
+    }
     return out;
   }
 
@@ -156,11 +162,31 @@ class SyncModule final : public chain::BuiltinModule {
       if (!lease.ok()) return lease.status();
       return Value(Map{{Value("token"), Value(lease->token)}, {Value("expiresMs"), Value(lease->expires_ms)}});
     }
+    if (op == "sync.put") return fenced_put(args, name, lock, ctx, events);
     if (op == "sync.cancel") {
       rules::cancel(name, lock, Owner{ctx.sender, ref}, ctx.time_ms, ctx.revision, events);
       return Value(Map{});
     }
     return Status(Code::kNotFound, "sync: unknown op " + op);
+  }
+
+  // Writes a user key only while `token` holds the lock for the sender: a holder whose lease
+  // lapsed is refused even before anyone else took the lock. The write lands after this returns
+  // (apply stores the lock, then the caller's view commits both), so keep it in `pending_put_`.
+  Result<Value> fenced_put(const Value& args, const std::string& name, LockState& lock,
+                           const chain::TxContext& ctx, std::vector<SyncEvent>& events) {
+    auto token = u64_of(args.find("token"));
+    const Value* key = args.find("key");
+    const Value* value = args.find("value");
+    if (!token || !key || !key->is<std::string>() || !value) return Status(invalid_argument("sync.put: needs token, key, value"));
+    const std::string& k = key->as<std::string>();
+    if (k.empty() || k[0] == '\0') return Status(invalid_argument("sync.put: keys starting with NUL are reserved"));
+    rules::settle(name, lock, ctx.time_ms, ctx.revision, events);
+    if (!lock.holder || lock.holder->token != *token || lock.holder->owner.node != ctx.sender) {
+      return Status(failed_precondition("fenced: token " + std::to_string(*token) + " no longer holds " + name));
+    }
+    pending_put_ = std::make_pair(k, *value);
+    return Value(Map{{Value("token"), Value(*token)}});
   }
 
   static Result<LockState> load(const chain::KvState& s, const std::string& name) {
@@ -194,6 +220,7 @@ class SyncModule final : public chain::BuiltinModule {
   }
 
   SyncLimits limits_;
+  std::optional<std::pair<std::string, Value>> pending_put_;  // sync.put's write, within one apply
 };
 
 }  // namespace
