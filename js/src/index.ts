@@ -58,3 +58,11 @@ export type { Broker, BrokerInstance, BrokerContext, SubscribeOptions } from './
 export type { Discovery, DiscoveryInstance, DiscoveryContext } from './discovery/types.js';
 export { Config, openConfig, defaults, object, env, replicated, mergeConfig } from './config.js';
 export type { ConfigOptions, ConfigSource, ConfigObject, ConfigValidator, ReplicatedSource, EnvOptions, WatchFn } from './config.js';
+
+// sync: locks and leader election
+export { NodeSync, Leader, attachSync } from './sync.js';
+export type { LockOptions, LockHandle, Holder, SyncBackend, SyncBackendFactory, LeaderEvents } from './sync.js';
+export { etcd } from './sync-etcd.js';
+export type { EtcdSyncOptions } from './sync-etcd.js';
+export { chainSync, lockStateKey } from './sync-chain.js';
+export type { SyncChain } from './sync-chain.js';
