@@ -243,6 +243,9 @@ export class DocReplica {
   async flush(): Promise<void> {
     await this.ready;
     this.drainOutbox();
+    // The node's write-ahead drain hands the core's records to the store in order: wait for it,
+    // then for the store calls it made.
+    if (!this.hub.node.closed) await this.hub.node.flushed().catch(() => {});
     await this.storeTail;
     if (this.storeFailure) throw this.storeFailure;
   }
