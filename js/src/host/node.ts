@@ -22,6 +22,9 @@ import { openBeacon, type BeaconNodeOptions, type NodeBeacon } from './beacon.js
 import { macrotask, type TransportInstance, type TransportSink } from './transport.js';
 import type { Doc } from '../doc.js';
 import { openDoc, type DocSyncOptions } from './doc-sync.js';
+import type { BrokerInstance, SubscribeOptions } from '../broker/types.js';
+import { Config, type ConfigOptions } from '../config.js';
+import { openChain, type Chain, type ConsensusOptions } from '../chain.js';
 
 /** What a subscriber learns about a delivered message besides its value. */
 export interface MessageMeta {
@@ -93,6 +96,8 @@ export class NitroNode {
   private closing: Promise<void> | undefined;
   private started = false;
   private readonly joinWaiters = new Set<(ok: boolean) => void>();
+  private broker: BrokerInstance | undefined;  // when set, publish/subscribe go through it
+  private readonly closers: Array<() => Promise<void>> = [];  // discovery and the like, closed first
 
   /** Use createNode(); this constructor is for the host's own wiring. */
   constructor(init: {
@@ -139,7 +144,12 @@ export class NitroNode {
    * Calls `handler(msg, meta)` for every message on `topic` (including our own). Returns `off`,
    * which is idempotent; the core unsubscribes when a topic's last handler goes.
    */
-  subscribe(topic: string, handler: MessageHandler): () => void {
+  subscribe(topic: string, handler: MessageHandler, options?: SubscribeOptions): () => void {
+    if (this.broker) {
+      if (this.closed) throw new NitroError('FAILED_PRECONDITION', 'node is closed');
+      return this.broker.subscribe(topic, handler, options);
+    }
+    if (options?.queue !== undefined) throw new NitroError('UNIMPLEMENTED', 'queue groups need a broker (createNode({ broker }))');
     let handlers = this.topics.get(topic);
     if (!handlers) {
       unwrap(this.core.subscribe(topic));
@@ -163,6 +173,10 @@ export class NitroNode {
    * INVALID_ARGUMENT for a bad topic, payload or value.
    */
   async publish(topic: string, value: NitroValue): Promise<number> {
+    if (this.broker) {
+      if (this.closed) throw new NitroError('FAILED_PRECONDITION', 'node is closed');
+      return this.broker.publish(topic, value);
+    }
     this.checkBackpressure();
     const payload = codec.encode(value);
     return this.run((core, nowMs) => unwrap(core.publish(topic, payload, nowMs)));
@@ -176,6 +190,26 @@ export class NitroNode {
     if (queued > this.sendBufferBytesMax) {
       throw new NitroError('RESOURCE_EXHAUSTED', `transport send buffer holds ${queued} bytes (max ${this.sendBufferBytesMax}); retry later`);
     }
+  }
+
+  /** Routes publish/subscribe through `broker` instead of the gossip mesh (createNode's `broker`). */
+  attachBroker(broker: BrokerInstance): void {
+    this.broker = broker;
+  }
+
+  /** Runs `fn` when the node closes, before the transport closes (discovery and the like). */
+  closeWith(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  /** Resolves once every subscription and publish so far has reached the broker (at once without one). */
+  async flush(): Promise<void> {
+    await this.broker?.flush();
+  }
+
+  /** Reports an error that no caller can catch (e.g. a forged broker message) as an 'error' event. */
+  reportError(error: Error): void {
+    this.emit('error', error);
   }
 
   // ---- direct channels ----------------------------------------------------------------------
@@ -223,6 +257,11 @@ export class NitroNode {
   /** A CRDT document replicated over this node (doc-sync.ts); the same Doc for the same name. */
   doc(name: string, options?: DocSyncOptions): Doc {
     return openDoc(this, name, options);
+  }
+
+  /** Dynamic config merged from `sources` (config.ts); replicated sources use this node's documents. */
+  config(options: ConfigOptions): Promise<Config> {
+    return Config.open(options, (name) => this.doc(name));
   }
 
   // ---- events -------------------------------------------------------------------------------
@@ -291,6 +330,11 @@ export class NitroNode {
     return openBeacon(this, options);
   }
 
+  /** A BFT chain on this node (js/src/chain.ts): validators commit txs; submit resolves at commit. */
+  consensus(options: ConsensusOptions): Chain {
+    return openChain(this, options);
+  }
+
   /** Hears the events a C++ protocol attached on `channel` emits (kProtocol). */
   onProtocol(channel: string, fn: (bytes: Uint8Array) => void): () => void {
     let set = this.protocolListeners.get(channel);
@@ -339,6 +383,8 @@ export class NitroNode {
     try {
       await this.writes;  // the records drained so far become durable; held frames are dropped
       this.held.length = 0;
+      for (const fn of this.closers.splice(0)) await fn().catch((e: Error) => reportUnhandled(e));
+      await this.broker?.close();
       await this.transport.close();
     } finally {
       this.listeners.clear();
