@@ -243,9 +243,9 @@ export class DocReplica {
   async flush(): Promise<void> {
     await this.ready;
     this.drainOutbox();
-    // The node's write-ahead drain hands the core's records to the store in order: wait for it,
-    // then for the store calls it made.
-    if (!this.hub.node.closed) await this.hub.node.flushed().catch(() => {});
+    // The node queues write-ahead batches and hands the next to this replica only when the one
+    // before is durable: wait for the queue, not only for the writes already handed over.
+    await this.hub.node.storeWritten();
     await this.storeTail;
     if (this.storeFailure) throw this.storeFailure;
   }
