@@ -79,7 +79,10 @@ export function init(options: InitOptions = {}): Promise<NitroModule> {
       }
       return {};
     };
-    loaded = (await Promise.race([factory({ instantiateWasm }), failed])) as NitroModule;
+    // locateFile is never used (instantiateWasm fetches), but without it the factory computes
+    // new URL('nitro.wasm', import.meta.url), which throws where import.meta.url is not a URL.
+    const locateFile = (path: string) => path;
+    loaded = (await Promise.race([factory({ instantiateWasm, locateFile }), failed])) as NitroModule;
     return loaded;
   })();
   return loading.then(async (mod) => {
@@ -91,16 +94,17 @@ export function init(options: InitOptions = {}): Promise<NitroModule> {
 /**
  * Loads the BLS/beacon half of the core (nitro-bls.wasm) into the running core; idempotent. Node's
  * entry does it during init(); in browsers and workers call it before the first Beacon, bls or
- * threshold call, or node.beacon().
+ * threshold call, or node.beacon(). `blsWasm` (compiled or bytes) wins over init's options.
  */
-export function loadBls(): Promise<void> {
+export function loadBls(blsWasm?: WasmSource): Promise<void> {
   blsLoading ??= (async () => {
     await init();
     if (placeholders === 0) { blsReady = true; return; }  // an unsplit build holds BLS already
-    const instance = await instantiate(BLS_FILE, resolved.blsWasm, { primary: primary!.exports });
-    void instance;
+    // Instantiating writes the BLS functions into nitro.wasm's table, over the placeholders.
+    await instantiate(BLS_FILE, blsWasm ?? resolved.blsWasm, { primary: primary!.exports });
     blsReady = true;
   })();
+  blsLoading.catch(() => { blsLoading = undefined; });  // a failed fetch may be retried
   return blsLoading;
 }
 
