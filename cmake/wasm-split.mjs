@@ -7,7 +7,7 @@
 // stays in nitro.wasm, and so do static initializers, which run at start-up.
 // Usage: node wasm-split.mjs <build dir> <source-path regex> <llvm-nm>
 import { execFileSync } from 'node:child_process';
-import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const [buildDir, ruleText, nm = 'llvm-nm'] = process.argv.slice(2);
@@ -24,8 +24,9 @@ function objects(dir) {
 }
 
 function definedFunctions(object) {
-  const out = execFileSync(nm, ['--defined-only', object], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  return out.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => /^[TtWw]$/.test(f[1] ?? '')).map((f) => f[2]);
+  // Demangled, as wasm-ld writes the name section.
+  const out = execFileSync(nm, ['--defined-only', '--demangle', object], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return out.split('\n').map((l) => /^\S*\s+([TtWw])\s+(.+)$/.exec(l.trim())).filter(Boolean).map((m) => m[2]);
 }
 
 // Object paths mirror source paths (CMakeFiles/<target>.dir/<source>.o): the rule matches either.
@@ -40,10 +41,13 @@ const wasm = join(buildDir, 'nitro.wasm');
 const map = execFileSync('wasm-opt', [wasm, ...features, '--print-function-map', '-o', '/dev/null'], { encoding: 'utf8', maxBuffer: 1 << 26 });
 const names = map.split('\n').map((l) => l.slice(l.indexOf(':') + 1)).filter(Boolean);
 const startup = /^(_GLOBAL__sub_I_|__cxx_global_var_init|_GLOBAL__I_)/;
-const split = names.filter((n) => inRule.has(n) && !outsideRule.has(n) && !startup.test(n));
+// binaryen escapes characters outside its name alphabet as \hh ("\28" for '(').
+const plain = (n) => n.replace(/\\([0-9a-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+const split = names.filter((n) => inRule.has(plain(n)) && !outsideRule.has(plain(n)) && !startup.test(plain(n)));
 if (split.length === 0) throw new Error('wasm-split: no function matched the BLS rule; are function names kept?');
 
 const list = join(buildDir, 'nitro-bls.funcs');
+copyFileSync(wasm, join(buildDir, 'nitro-named.wasm'));  // for size analysis (twiggy, wasm-opt --func-metrics)
 writeFileSync(list, split.join('\n') + '\n');
 const tmp = (name) => join(buildDir, `${name}.tmp`);
 execFileSync('wasm-split', [wasm, ...features, `--split-funcs=@${list}`,

@@ -25,6 +25,14 @@ target_link_options(nitro_wasm PRIVATE ${NITRO_WASM_FLAGS}
 # everything else stays in nitro.wasm, which every page loads. A new module lands in nitro.wasm
 # unless its path matches; a module that only BLS code calls should be added to the rule.
 set(NITRO_WASM_BLS_SOURCES "^/(core/src/(bls|beacon)/|bindings/(bls|beacon)[^/]*$|.*/blst/)")
+# Size over speed everywhere but the BLS code (whose speed is benchmarked against blst natively).
+get_target_property(NITRO_CORE_SOURCES_ALL nitro_core SOURCES)
+foreach(src IN LISTS NITRO_CORE_SOURCES_ALL NITRO_BINDING_SOURCES)
+  file(RELATIVE_PATH rel "${CMAKE_CURRENT_SOURCE_DIR}" "${src}")
+  if(NOT "/${rel}" MATCHES "${NITRO_WASM_BLS_SOURCES}")
+    set_property(SOURCE "${src}" APPEND PROPERTY COMPILE_OPTIONS -Oz)
+  endif()
+endforeach()
 find_program(NITRO_LLVM_NM NAMES llvm-nm-14 llvm-nm REQUIRED)
 find_program(NITRO_WASM_SPLIT wasm-split REQUIRED)  # Debian binaryen
 find_program(NITRO_NODE node REQUIRED)

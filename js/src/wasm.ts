@@ -98,7 +98,7 @@ export function init(options: InitOptions = {}): Promise<NitroModule> {
  */
 export function loadBls(blsWasm?: WasmSource): Promise<void> {
   blsLoading ??= (async () => {
-    await init();
+    await (loading ?? init());
     if (placeholders === 0) { blsReady = true; return; }  // an unsplit build holds BLS already
     // Instantiating writes the BLS functions into nitro.wasm's table, over the placeholders.
     await instantiate(BLS_FILE, blsWasm ?? resolved.blsWasm, { primary: primary!.exports });
@@ -122,15 +122,15 @@ export function getModule(): NitroModule {
 // nitro.wasm imports one placeholder per function moved to nitro-bls.wasm, named by its table slot.
 // Once nitro-bls.wasm is in, the slot holds the real function; a caller that cached the placeholder
 // (embind keeps table entries it looked up) is forwarded there.
-function placeholderImports(): Record<string, unknown> {
-  return new Proxy({}, {
+function placeholderImports(): WebAssembly.ModuleImports {
+  return new Proxy({} as WebAssembly.ModuleImports, {
     get(_target, slot) {
       placeholders++;
       return (...args: unknown[]) => {
         if (!blsReady) {
           throw new NitroError('FAILED_PRECONDITION', 'BLS/beacon code is not loaded: call `await loadBls()` (or `init({ bls: true })`) first');
         }
-        return (tableOf(primary!) .get(Number(slot)) as (...a: unknown[]) => unknown)(...args);
+        return (tableOf(primary!).get(Number(slot)) as (...a: unknown[]) => unknown)(...args);
       };
     },
   });

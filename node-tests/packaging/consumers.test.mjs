@@ -85,7 +85,7 @@ async function openPage(dir) {
   page.on('request', (r) => requests.push(r.url()));
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(site.url);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 20000 }).catch((e) => { throw new Error(`${e.message}; page errors: ${errors}`); });
+  await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 20000 }).catch((e) => { throw new Error(`${e.message}; page errors: ${errors}`); });
   return { page, requests, close: async () => { await page.close(); await site.close(); } };
 }
 
@@ -102,7 +102,6 @@ async function checkPage(dir) {
     assert.ok(!requests.some((u) => /bls[^/]*\.wasm$/.test(u)), 'nitro-bls.wasm not fetched before first use');
     assert.deepEqual(await page.evaluate((b) => window.consumer.verifyBeacon(b), beacon), expectedBeacon);
     assert.ok(requests.some((u) => /bls[^/]*\.wasm$/.test(u)), 'nitro-bls.wasm fetched on first use');
-    return page;
   } finally {
     await close();
   }
