@@ -43,7 +43,37 @@ const names = map.split('\n').map((l) => l.slice(l.indexOf(':') + 1)).filter(Boo
 const startup = /^(_GLOBAL__sub_I_|__cxx_global_var_init|_GLOBAL__I_)/;
 // binaryen escapes characters outside its name alphabet as \hh ("\28" for '(').
 const plain = (n) => n.replace(/\\([0-9a-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
-const split = names.filter((n) => inRule.has(plain(n)) && !outsideRule.has(plain(n)) && !startup.test(plain(n)));
+const candidates = new Set(names.filter((n) => inRule.has(plain(n)) && !outsideRule.has(plain(n)) && !startup.test(plain(n))));
+
+// The link merges identical functions (e.g. two deque<T> instantiations), so a function named after
+// BLS code may serve other code too. Whatever code outside the candidates calls directly stays in
+// nitro.wasm, with everything it calls in turn.
+function callGraph() {
+  const text = execFileSync('wasm-opt', [wasm, ...features, '--print', '-o', '/dev/null'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const calls = new Map();
+  const lines = new Map();
+  const table = new Set();
+  let current;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(' (elem')) for (const m of line.matchAll(/\$(\S+)/g)) table.add(m[1].replace(/\)+$/, ''));
+    const func = /^ \(func \$(\S+)/.exec(line);
+    if (func) { current = func[1]; calls.set(current, new Set()); lines.set(current, 0); continue; }
+    if (current) lines.set(current, lines.get(current) + 1);
+    for (const m of line.matchAll(/\((?:return_)?call \$(\S+)/g)) calls.get(current)?.add(m[1].replace(/\)+$/, ''));
+  }
+  return { calls, lines, table };
+}
+const { calls, lines, table } = callGraph();
+// Indirect calls cannot be traced: a tiny function in the table (an empty virtual, a getter) may
+// be the merged stand-in for other code's, so those stay too. Large bodies are not merged by chance.
+for (const f of [...candidates]) if (table.has(f) && lines.get(f) < 16) candidates.delete(f);
+const pending = [...calls.keys()].filter((f) => !candidates.has(f));
+while (pending.length) {
+  for (const callee of calls.get(pending.pop()) ?? []) {
+    if (candidates.delete(callee)) pending.push(callee);
+  }
+}
+const split = [...candidates];
 if (split.length === 0) throw new Error('wasm-split: no function matched the BLS rule; are function names kept?');
 
 const list = join(buildDir, 'nitro-bls.funcs');
