@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cassert>
 #include <set>
-#include <sstream>
 
 #include "gossip/rng.h"
 
