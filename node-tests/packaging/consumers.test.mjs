@@ -14,6 +14,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
 import { init, createNode, websocket, Doc } from '../../js/dist/node.js';
@@ -166,12 +167,16 @@ test('consumer: esbuild bundle in Chromium: page and module Web Worker join over
   const out = join(consumer, 'esbuild-dist');
   await esbuild.build({
     absWorkingDir: join(consumer, 'web'), entryPoints: ['main.js', 'worker.js'], bundle: true, format: 'esm',
-    platform: 'browser', target: 'es2022', outdir: out, logLevel: 'error',
+    platform: 'browser', target: 'es2022', outdir: out, logLevel: 'error', minify: true,
   });
   // esbuild leaves new URL(..., import.meta.url) alone: the wasm files go beside the bundle.
   await mkdir(join(out, 'wasm'), { recursive: true });
   for (const f of await wasmFiles()) await cp(f, join(out, 'wasm', f.split('/').pop()));
   await cp(join(consumer, 'web', 'index.html'), join(out, 'index.html'));
+  // The payload budget: a page running a node with pub/sub, RPC and documents loads <= 300 KB gz.
+  const gz = async (f) => gzipSync(await readFile(join(out, f)), { level: 9 }).length;
+  const payload = await gz('main.js') + await gz('wasm/nitro.wasm');
+  assert.ok(payload <= 300 * 1024, `browser payload ${(payload / 1024).toFixed(1)} KB gz > 300 KB`);
   await checkPage(out);
 
   const { page, requests, close } = await openPage(out);
