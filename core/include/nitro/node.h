@@ -111,6 +111,7 @@ struct NodeConfig {
   std::size_t passive_view_max = 30;
   std::size_t mesh_degree = 6;          // kMesh: D (D_lo = D-2, D_hi = 2D)
   std::size_t mesh_gossip_peers = 6;    // kMesh: D_lazy
+  std::uint32_t plumtree_flood_hops = 3;// kPlumtree: the first hops push to every neighbor
   bool secure_links = true;             // false only in tests that measure the link layer's cost
   NodeTimers timers;
   NodeLimits limits;

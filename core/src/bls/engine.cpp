@@ -115,7 +115,8 @@ void BeaconEngine::catch_up_unchained(std::uint64_t cur) {
   const std::uint64_t lo = cur > config_.pending_rounds_max ? cur - config_.pending_rounds_max + 1 : 1;
   const bool resend = resent_round_ < cur;
   const Index self = config_.share.index;
-  for (std::uint64_t r = std::max(lo, forgotten_ + 1); r < cur; ++r) {
+  // The round before the current one may still have partials in flight: it is not open yet.
+  for (std::uint64_t r = std::max(lo, forgotten_ + 1); r + 1 < cur; ++r) {
     if (rounds_.count(r)) continue;
     auto it = pending_.find(r);
     if (it == pending_.end() || !it->second.partials.count(self)) {
