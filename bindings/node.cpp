@@ -56,6 +56,7 @@ Status timers_from_js(const val& v, NodeTimers& t) {
   NITRO_TRY(read_number(v, "reconnectIntervalMs", &NodeTimers::reconnect_interval_ms, t));
   NITRO_TRY(read_number(v, "neighborTimeoutMs", &NodeTimers::neighbor_timeout_ms, t));
   NITRO_TRY(read_number(v, "handshakeTimeoutMs", &NodeTimers::handshake_timeout_ms, t));
+  NITRO_TRY(read_number(v, "linkRekeyMs", &NodeTimers::link_rekey_ms, t));
   NITRO_TRY(read_number(v, "linkIdleMs", &NodeTimers::link_idle_ms, t));
   NITRO_TRY(read_number(v, "ihaveTimeoutMs", &NodeTimers::ihave_timeout_ms, t));
   NITRO_TRY(read_number(v, "graftRetryMs", &NodeTimers::graft_retry_ms, t));

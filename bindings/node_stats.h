@@ -30,6 +30,7 @@ inline val stats_to_js(const NodeStats& s) {
   put("deaths", s.deaths);
   put("handshakesOk", s.handshakes_ok);
   put("handshakesFailed", s.handshakes_failed);
+  put("rekeys", s.rekeys);
   return out;
 }
 

@@ -1,7 +1,7 @@
 // Gossip benchmark: N nodes in the deterministic simulator; Plumtree (the product) next to a
 // flood-gossip baseline and a gossipsub-like D=6 mesh baseline, same links, same seed.
 // Prints one JSON object per line plus a table. Usage:
-//   gossip_bench [--nodes 1000] [--messages 100] [--seed 1] [--drop 0.0] [--modes plumtree,flood,mesh]
+//   gossip_bench [--nodes 1000] [--messages 100] [--seed 1] [--drop 0.0] [--modes plumtree,flood,mesh] [--view 5] [--flood-hops 3]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +23,8 @@ struct Args {
   std::uint64_t seed = 1;
   double drop = 0.0;
   std::string modes = "plumtree,flood,mesh";
+  std::size_t view = 5;  // active view of plumtree and flood (the mesh baseline uses 12)
+  std::uint32_t flood_hops = NodeConfig{}.plumtree_flood_hops;
 };
 
 struct Row {
@@ -41,7 +43,8 @@ Row run(const Args& a, BroadcastMode mode, const char* name) {
   c.drop_rate = a.drop;
   c.start_spread_ms = 5000;
   c.node.mode = mode;
-  c.node.active_view_max = mode == BroadcastMode::kMesh ? 12 : 5;
+  c.node.active_view_max = mode == BroadcastMode::kMesh ? 12 : a.view;
+  c.node.plumtree_flood_hops = a.flood_hops;
   const auto wall0 = std::chrono::steady_clock::now();
   sim::Simulator s(c);
   for (std::size_t i = 0; i < s.size(); ++i) (void)s.subscribe(i, "bench");
@@ -105,6 +108,8 @@ int main(int argc, char** argv) {
     else if (k == "--seed") a.seed = std::strtoull(v, nullptr, 10);
     else if (k == "--drop") a.drop = std::strtod(v, nullptr);
     else if (k == "--modes") a.modes = v;
+    else if (k == "--view") a.view = std::strtoull(v, nullptr, 10);
+    else if (k == "--flood-hops") a.flood_hops = static_cast<std::uint32_t>(std::strtoul(v, nullptr, 10));
   }
   std::vector<Row> rows;
   if (a.modes.find("plumtree") != std::string::npos) rows.push_back(run(a, BroadcastMode::kPlumtree, "plumtree"));

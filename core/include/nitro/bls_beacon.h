@@ -186,6 +186,7 @@ class BeaconEngine {
   std::optional<Bytes> previous_of(std::uint64_t round) const;  // chained: the prev signature
   std::optional<Bytes> message_for(std::uint64_t round) const;
   void maybe_sign(std::uint64_t now_ms);
+  void catch_up_unchained(std::uint64_t cur);
   bool sign_round(std::uint64_t round, std::uint64_t cur);
   bool in_window(std::uint64_t round, std::uint64_t cur) const;
   void try_recover(std::uint64_t round);
@@ -199,7 +200,7 @@ class BeaconEngine {
   PublicKey group_key_;
   std::vector<PublicKey> member_keys_;  // index i at [i - 1]
   std::uint64_t signed_round_ = 0;  // unchained: the latest round signed
-  std::uint64_t resent_round_ = 0;  // chained: the round (clock) of the latest catch-up re-send
+  std::uint64_t resent_round_ = 0;  // the round (clock) of the latest catch-up re-send
   bool catchup_due_ = false;        // chained: the per-call catch-up budget ran out; continue at once
   std::uint64_t now_ms_ = 0;  // latest time seen by tick/handle
   std::uint64_t sync_next_ms_ = 0;

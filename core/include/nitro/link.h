@@ -23,6 +23,14 @@
 // may overtake msg3: the responder keeps up to 8 of them (64 KiB in all; handle() returns OK) and
 // authenticates them when msg3 arrives (rejections are counted then), or drops them if it fails.
 //
+// Rekeying (Noise REKEY: k' = first 32 bytes of ENCRYPT(k, 2^64-1, "", 32 zero bytes)): the
+// counter's high bits name a key epoch, epoch = counter >> rekey_shift. A sender moves to the next
+// key after 2^rekey_shift messages (2^20 by default), or at once when its owner calls rekey() (the
+// node does so on a timer, NodeTimers::link_rekey_ms); rekey() skips the counter to the next epoch
+// boundary. A receiver derives forward keys only for a frame that then authenticates (at most
+// kRekeySkipMax epochs ahead), and keeps the previous epoch's key and replay window, so frames that
+// straddle a rekey on a lossy, reordering pipe are still accepted exactly once. Old keys are wiped.
+//
 // The pipe must preserve message boundaries (one handle() call per frame, as WebSocket, WebRTC
 // data channels and the in-memory transport do); a stream transport adds its own length prefix.
 //
@@ -50,11 +58,13 @@ namespace nitro::crypto {
 inline constexpr std::size_t kLinkTagBytes = 16;
 inline constexpr std::size_t kLinkFrameHeaderBytes = 9;  // type + counter
 inline constexpr std::size_t kReplayWindow = 1024;       // counters tracked below the highest seen
+inline constexpr std::uint64_t kRekeySkipMax = 8;        // epochs a receiver derives forward at most
 
 struct LinkLimits {
   std::size_t plaintext_bytes_max = 1u << 20;  // one send() / one received message
   std::size_t transmit_queue_max = 1024;       // frames awaiting poll_transmit()
   std::size_t event_queue_max = 1024;          // events awaiting poll_event()
+  unsigned rekey_shift = 20;                   // a new key every 2^rekey_shift messages (12..62)
 };
 
 // Why a frame was rejected. Each has a counter in LinkCounters and a Status code:
@@ -107,6 +117,9 @@ class SecureLink {
   std::optional<LinkEvent> poll_event();
   // Encrypts one message; kFailedPrecondition before establishment or after failure.
   Status send(std::span<const std::uint8_t> plaintext);
+  // Moves the sending direction to a fresh key now (time-based rekeying); the peer follows from
+  // the counter. kFailedPrecondition unless established.
+  Status rekey();
 
   LinkState state() const;
   bool established() const { return state() == LinkState::kEstablished; }
@@ -115,6 +128,7 @@ class SecureLink {
   // Noise handshake hash h: identical on both ends once established (channel binding).
   std::array<std::uint8_t, 32> handshake_hash() const;
   const LinkCounters& counters() const;
+  std::uint64_t send_epoch() const;  // keys used so far in the sending direction, minus one
   FrameError last_error() const;
 
   SecureLink(SecureLink&&) noexcept;

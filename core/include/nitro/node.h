@@ -75,6 +75,7 @@ struct NodeTimers {
   std::uint64_t reconnect_interval_ms = 2000;  // retry one recently failed peer (partition healing)
   std::uint64_t neighbor_timeout_ms = 2000;    // NEIGHBOR / JOIN request without answer
   std::uint64_t handshake_timeout_ms = 3000;   // secure-link handshake must finish within this
+  std::uint64_t link_rekey_ms = 3600000;       // each link moves to a fresh key at least this often
   std::uint64_t link_idle_ms = 30000;          // a link outside the active view, idle, is closed
   std::uint64_t ihave_timeout_ms = 300;        // Plumtree: wait after IHAVE before GRAFT
   std::uint64_t graft_retry_ms = 200;          // Plumtree: wait for the payload after a GRAFT
@@ -110,6 +111,7 @@ struct NodeConfig {
   std::size_t passive_view_max = 30;
   std::size_t mesh_degree = 6;          // kMesh: D (D_lo = D-2, D_hi = 2D)
   std::size_t mesh_gossip_peers = 6;    // kMesh: D_lazy
+  std::uint32_t plumtree_flood_hops = 3;// kPlumtree: the first hops push to every neighbor
   bool secure_links = true;             // false only in tests that measure the link layer's cost
   NodeTimers timers;
   NodeLimits limits;
@@ -172,6 +174,7 @@ struct NodeStats {
   std::uint64_t ordering_gaps_skipped = 0;
   std::uint64_t neighbors_up = 0, neighbors_down = 0, suspicions = 0, deaths = 0;
   std::uint64_t handshakes_ok = 0, handshakes_failed = 0;
+  std::uint64_t rekeys = 0;               // time-based link rekeys (count-based ones are in the link)
 };
 
 class ProtocolContext;

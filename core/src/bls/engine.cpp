@@ -90,9 +90,11 @@ void BeaconEngine::maybe_sign(std::uint64_t now_ms) {
   catchup_due_ = false;
   if (cur == 0) return;
   if (!scheme_chained(config_.scheme)) {  // rounds are independent: sign each current round once
-    if (cur <= signed_round_) return;
-    signed_round_ = cur;
-    (void)sign_round(cur, cur);
+    if (cur > signed_round_) {
+      signed_round_ = cur;
+      (void)sign_round(cur, cur);
+    }
+    catch_up_unchained(cur);
     return;
   }
   // Chained: produce the round after our head, in order, up to the current one (drand's
@@ -103,6 +105,27 @@ void BeaconEngine::maybe_sign(std::uint64_t now_ms) {
     if (r > cur || !sign_round(r, cur) || !rounds_.count(r)) return;
   }
   catchup_due_ = latest_round() < cur;
+}
+
+// Unchained rounds that fewer than t members signed in time stay open for pending_rounds_max
+// rounds (drand's catch-up): every member signs each open round of that window it has not signed,
+// and re-sends its partials of open rounds once per period (they were broadcast while too few
+// members could hear them), so the rounds complete as soon as t members are up again.
+void BeaconEngine::catch_up_unchained(std::uint64_t cur) {
+  const std::uint64_t lo = cur > config_.pending_rounds_max ? cur - config_.pending_rounds_max + 1 : 1;
+  const bool resend = resent_round_ < cur;
+  const Index self = config_.share.index;
+  // The round before the current one may still have partials in flight: it is not open yet.
+  for (std::uint64_t r = std::max(lo, forgotten_ + 1); r + 1 < cur; ++r) {
+    if (rounds_.count(r)) continue;
+    auto it = pending_.find(r);
+    if (it == pending_.end() || !it->second.partials.count(self)) {
+      (void)sign_round(r, cur);
+    } else if (resend) {
+      out_.push_back(Outgoing{std::nullopt, wire::encode(wire::Partial{r, it->second.partials[self]})});
+    }
+  }
+  if (resend) resent_round_ = cur;
 }
 
 // Signs `round` and broadcasts the partial; false if the round is settled, its message unknown,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "crypto/noise.h"
+#include "nitro/assert.h"
 #include "nitro/seq_window.h"
 
 namespace nitro::crypto {
@@ -77,8 +78,10 @@ struct SecureLink::Impl {
         expected(std::move(expected)),
         hs(initiator, noise::KeyPair{identity.x25519_public(), identity.x25519_secret()},
            noise::KeyPair::from_secret(ephemeral_seed), as_bytes(kPrologue)) {
-    assert(limits.transmit_queue_max > 0);  // room for at least one handshake frame
-    assert(limits.event_queue_max > 0);     // room for the Established/Failed event
+    NITRO_ASSERT(limits.transmit_queue_max > 0);  // room for at least one handshake frame
+    NITRO_ASSERT(limits.event_queue_max > 0);     // room for the Established/Failed event
+    NITRO_ASSERT(limits.rekey_shift >= 12);       // an epoch spans far more than the replay window
+    NITRO_ASSERT(limits.rekey_shift <= 62);
   }
   ~Impl() { wipe(); }
 
@@ -86,6 +89,7 @@ struct SecureLink::Impl {
     hs.wipe();
     sodium_memzero(send_key.data(), send_key.size());
     sodium_memzero(recv_key.data(), recv_key.size());
+    sodium_memzero(prev_key.data(), prev_key.size());
   }
 
   Status reject(FrameError e, std::string message) {
@@ -121,6 +125,9 @@ struct SecureLink::Impl {
   Status stash_early(std::span<const std::uint8_t> frame);
   void replay_early();
   Status send(std::span<const std::uint8_t> plaintext);
+  Status rekey();
+  std::uint64_t epoch_of(std::uint64_t counter) const { return counter >> limits.rekey_shift; }
+  Status open_transport(std::uint64_t counter, std::span<const std::uint8_t> frame, Bytes& plaintext);
   void queue_frame(std::uint8_t type, const Bytes& body);
 
   const bool initiator;
@@ -135,7 +142,12 @@ struct SecureLink::Impl {
   noise::Key send_key{};
   noise::Key recv_key{};
   std::uint64_t send_counter = 0;
-  SeqWindow recv_window;
+  std::uint64_t send_epoch = 0;  // send_key is the key of this epoch
+  std::uint64_t recv_epoch = 0;  // recv_key is the key of this epoch
+  SeqWindow recv_window;         // counters of recv_epoch
+  bool has_prev = false;         // prev_key/prev_window: recv_epoch - 1, for frames straddling a rekey
+  noise::Key prev_key{};
+  SeqWindow prev_window;
   std::deque<Bytes> transmit;
   std::deque<LinkEvent> events;
   std::vector<Bytes> early;  // responder: transport frames that arrived before msg3
@@ -176,7 +188,7 @@ Status SecureLink::Impl::handle_handshake(std::uint8_t type, std::span<const std
 
 Status SecureLink::Impl::on_msg1(std::span<const std::uint8_t> body) {
   Status read = hs.read_msg1(body);
-  assert(read.ok());  // length already checked; msg1 carries no authenticator
+  NITRO_ASSERT(read.ok());  // length already checked; msg1 carries no authenticator
   (void)read;
   Bytes out;
   Status wrote = hs.write_msg2(local_ed.bytes(), out);
@@ -272,20 +284,68 @@ Status SecureLink::Impl::handle_transport(std::span<const std::uint8_t> frame) {
     return reject(FrameError::kUnexpected, "transport frame before handshake");
   }
   const std::uint64_t counter = get_u64_le(frame.data() + 1);
-  switch (recv_window.check(counter)) {
-    case SeqWindow::Verdict::kReplayed: return reject(FrameError::kReplayed, "replayed frame");
-    case SeqWindow::Verdict::kTooOld: return reject(FrameError::kTooOld, "frame older than the replay window");
-    case SeqWindow::Verdict::kFresh: break;
-  }
   Bytes plaintext(frame.size() - overhead);
-  if (!noise::open(recv_key, counter, frame.first(kLinkFrameHeaderBytes), frame.subspan(kLinkFrameHeaderBytes),
-                   plaintext.data())) {
-    return reject(FrameError::kAuthFailed, "frame authentication failed");
-  }
-  recv_window.record(counter);
+  Status opened = open_transport(counter, frame, plaintext);
+  if (!opened.ok()) return opened;
   counters.frames_received++;
   counters.plaintext_bytes_received += plaintext.size();
   events.push_back(LinkEvent{LinkEvent::Kind::kMessage, PeerId{}, {}, std::move(plaintext)});
+  return {};
+}
+
+// Picks the key and replay window of the counter's epoch, authenticates, and only then records the
+// counter and (for a frame of a later epoch) moves the receiving direction forward.
+Status SecureLink::Impl::open_transport(std::uint64_t counter, std::span<const std::uint8_t> frame, Bytes& plaintext) {
+  const std::uint64_t epoch = epoch_of(counter);
+  const bool previous = has_prev && epoch + 1 == recv_epoch;
+  if (epoch < recv_epoch && !previous) return reject(FrameError::kTooOld, "frame of a retired key");
+  if (epoch > recv_epoch + kRekeySkipMax) return reject(FrameError::kAuthFailed, "frame cannot be authenticated: too many keys ahead");
+  if (epoch <= recv_epoch) {
+    SeqWindow& window = previous ? prev_window : recv_window;
+    switch (window.check(counter)) {
+      case SeqWindow::Verdict::kReplayed: return reject(FrameError::kReplayed, "replayed frame");
+      case SeqWindow::Verdict::kTooOld: return reject(FrameError::kTooOld, "frame older than the replay window");
+      case SeqWindow::Verdict::kFresh: break;
+    }
+    const noise::Key& key = previous ? prev_key : recv_key;
+    if (!noise::open(key, counter, frame.first(kLinkFrameHeaderBytes), frame.subspan(kLinkFrameHeaderBytes),
+                     plaintext.data())) {
+      return reject(FrameError::kAuthFailed, "frame authentication failed");
+    }
+    window.record(counter);
+    return {};
+  }
+  noise::Key before = recv_key, key = recv_key;
+  for (std::uint64_t e = recv_epoch; e < epoch; ++e) {
+    before = key;
+    noise::rekey(key);
+  }
+  const bool ok = noise::open(key, counter, frame.first(kLinkFrameHeaderBytes), frame.subspan(kLinkFrameHeaderBytes),
+                              plaintext.data());
+  if (!ok) {
+    sodium_memzero(key.data(), key.size());
+    sodium_memzero(before.data(), before.size());
+    return reject(FrameError::kAuthFailed, "frame authentication failed");
+  }
+  prev_key = before;
+  prev_window = epoch == recv_epoch + 1 ? recv_window : SeqWindow{};
+  has_prev = true;
+  recv_key = key;
+  recv_epoch = epoch;
+  recv_window = SeqWindow{};
+  recv_window.record(counter);
+  sodium_memzero(key.data(), key.size());
+  sodium_memzero(before.data(), before.size());
+  return {};
+}
+
+Status SecureLink::Impl::rekey() {
+  if (state != LinkState::kEstablished) return failed_precondition("link not established");
+  const std::uint64_t next = (send_epoch + 1) << limits.rekey_shift;
+  if (next == 0 || (next >> limits.rekey_shift) != send_epoch + 1) {
+    return resource_exhausted("send counter exhausted: open a new link");
+  }
+  send_counter = next;
   return {};
 }
 
@@ -294,6 +354,10 @@ Status SecureLink::Impl::send(std::span<const std::uint8_t> plaintext) {
   if (plaintext.size() > limits.plaintext_bytes_max) return invalid_argument("message above plaintext_bytes_max");
   if (transmit.size() >= limits.transmit_queue_max) return resource_exhausted("transmit queue full");
   if (send_counter == UINT64_MAX) return resource_exhausted("send counter exhausted: open a new link");
+  while (send_epoch < epoch_of(send_counter)) {
+    noise::rekey(send_key);
+    send_epoch++;
+  }
   Bytes frame(kLinkFrameHeaderBytes + plaintext.size() + kLinkTagBytes);
   frame[0] = kTransport;
   for (int i = 0; i < 8; ++i) frame[1 + i] = static_cast<std::uint8_t>(send_counter >> (8 * i));
@@ -327,6 +391,8 @@ SecureLink SecureLink::responder(const Identity& identity, const Seed& ephemeral
 
 Status SecureLink::handle(std::span<const std::uint8_t> frame) { return impl_->handle(frame); }
 Status SecureLink::send(std::span<const std::uint8_t> plaintext) { return impl_->send(plaintext); }
+Status SecureLink::rekey() { return impl_->rekey(); }
+std::uint64_t SecureLink::send_epoch() const { return impl_->send_epoch; }
 
 std::optional<Bytes> SecureLink::poll_transmit() {
   if (impl_->transmit.empty()) return std::nullopt;

@@ -56,6 +56,14 @@ bool open(const Key& k, std::uint64_t n, std::span<const std::uint8_t> ad, std::
                                                    nonce, k.data()) == 0;
 }
 
+void rekey(Key& k) {
+  const std::array<std::uint8_t, kKeyBytes> zeros{};
+  std::array<std::uint8_t, kKeyBytes + kTagBytes> out{};
+  seal(k, UINT64_MAX, {}, zeros, out.data());
+  std::memcpy(k.data(), out.data(), kKeyBytes);
+  sodium_memzero(out.data(), out.size());
+}
+
 void hkdf2(const Key& ck, std::span<const std::uint8_t> ikm, Key& out1, Key& out2) {
   Key temp{};
   hmac(ck, ikm, {}, temp);

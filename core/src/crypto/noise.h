@@ -31,6 +31,9 @@ void seal(const Key& k, std::uint64_t n, std::span<const std::uint8_t> ad, std::
 bool open(const Key& k, std::uint64_t n, std::span<const std::uint8_t> ad, std::span<const std::uint8_t> ct,
           std::uint8_t* out);
 
+// Noise REKEY(k): the first 32 bytes of ENCRYPT(k, 2^64-1, "", 32 zero bytes). In place.
+void rekey(Key& k);
+
 class SymmetricState {
  public:
   explicit SymmetricState(std::span<const std::uint8_t> protocol_name);

@@ -92,7 +92,8 @@ Status Broadcast::on_gossip(const PeerId& from, const Msg& msg, std::uint64_t no
   // ordering state is gone after a restart): never accept them from a peer.
   if (received(id) || env->origin == self_) {
     host_.stats().duplicate_payloads++;
-    if (config_.mode == BroadcastMode::kPlumtree && neighbors_.count(from) != 0 && !is_lazy(id.topic, from)) {
+    if (config_.mode == BroadcastMode::kPlumtree && neighbors_.count(from) != 0 && !is_lazy(id.topic, from) &&
+        !came_by_flood(id)) {
       set_lazy(id.topic, from, true);
       Msg prune;
       prune.kind = Kind::kPrune;
@@ -127,7 +128,11 @@ void Broadcast::forward(const MsgId& id, const Bytes& bytes, std::uint32_t hops,
   gossip.kind = Kind::kGossip;
   gossip.body = bytes;
   gossip.round = hops;
-  for (const auto& p : eager_targets(id.topic)) {
+  // Plumtree shares one tree among all publishers, so a publisher far from the tree's centre pays
+  // many hops. Flooding the first plumtree_flood_hops hops seeds the message at dozens of places in
+  // the tree at the cost of a few duplicates near the publisher.
+  const bool flood = config_.mode == BroadcastMode::kPlumtree && hops < flood_hops();
+  for (const auto& p : flood ? std::vector<PeerId>(neighbors_.begin(), neighbors_.end()) : eager_targets(id.topic)) {
     if (p != except) host_.send(p, gossip);
   }
   if (config_.mode != BroadcastMode::kFlood && recent_.size() < config_.limits.topics_max) {
@@ -135,7 +140,7 @@ void Broadcast::forward(const MsgId& id, const Bytes& bytes, std::uint32_t hops,
     recent.push_back(Recent{id, hops, now_ms});
     if (recent.size() > config_.limits.lazy_queue_per_peer_max) recent.pop_front();
   }
-  if (config_.mode != BroadcastMode::kPlumtree) return;
+  if (config_.mode != BroadcastMode::kPlumtree || flood) return;
   auto it = lazy_.find(id.topic);
   if (it == lazy_.end()) return;
   for (const auto& p : it->second) {
@@ -162,6 +167,13 @@ void Broadcast::on_ihave(const PeerId& from, const Msg& msg, std::uint64_t now_m
     auto& ann = it->second.announcers;
     if (ann.size() < kAnnouncersMax && std::find(ann.begin(), ann.end(), from) == ann.end()) ann.push_back(from);
   }
+}
+
+// A first copy that arrived within the flooded first hops says nothing about the tree: the eager
+// link that brings the second copy stays eager (pruning it would cut the tree for other publishers).
+bool Broadcast::came_by_flood(const MsgId& id) const {
+  auto it = cache_.find(id);
+  return it != cache_.end() && it->second.hops <= flood_hops();
 }
 
 void Broadcast::on_graft(const PeerId& from, const Msg& msg) {

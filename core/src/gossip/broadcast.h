@@ -4,7 +4,8 @@
 // pushed in full to eager peers and announced by id (IHAVE, batched) to lazy peers. A duplicate
 // payload turns its sender lazy (PRUNE); a missing message announced by IHAVE is pulled after
 // ihave_timeout (GRAFT, which also turns that link eager again), cycling through announcers with a
-// bounded number of attempts. Eager/lazy state is per topic; all nodes relay every topic, and the
+// bounded number of attempts. The first plumtree_flood_hops hops from the publisher push to every
+// neighbor (see forward()). Eager/lazy state is per topic; all nodes relay every topic, and the
 // node delivers a topic only to its subscribers.
 // Anti-entropy (kPlumtree): every heartbeat each neighbor gets an IHAVE digest of the ids received
 // in the last kMeshHistoryHeartbeats heartbeats (only while there are any), so an eager push lost
@@ -120,6 +121,8 @@ class Broadcast {
   void hold(const crypto::Envelope& env, const PeerId& from, std::uint32_t hops, std::uint64_t now_ms);
   void release(Stream& s, std::uint64_t now_ms);
   void cache_put(const MsgId& id, const Bytes& bytes, std::uint32_t hops, std::uint64_t now_ms);
+  bool came_by_flood(const MsgId& id) const;
+  std::uint32_t flood_hops() const { return config_.plumtree_flood_hops; }
   void send_payload(const PeerId& to, const MsgId& id);
 
   void tick_missing(std::uint64_t now_ms);

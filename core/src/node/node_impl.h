@@ -115,6 +115,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
     Address listen_address;
     std::uint64_t created_ms = 0;
     std::uint64_t active_ms = 0;  // last frame in or out
+    std::uint64_t rekeyed_ms = 0; // established, or last moved to a fresh sending key
     std::deque<Bytes> pending;    // plaintext frames waiting for the handshake
     std::deque<Bytes> early;      // transport frames that overtook the last handshake frame
   };
@@ -127,6 +128,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   void dispatch(const gossip::PeerRef& from, gossip::Msg& msg, std::uint64_t now_ms);
   void close_link(Address address, bool hangup, std::uint64_t now_ms);
   void tick_links(std::uint64_t now_ms);
+  std::uint64_t rekey_if_due(Link& link, std::uint64_t now_ms);
   void push_transmit(const Address& address, Bytes bytes);
   crypto::Seed fresh_seed();
   void reserve_seq(const std::string& topic, std::uint64_t seq);

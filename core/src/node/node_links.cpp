@@ -197,6 +197,8 @@ void NodeImpl::on_established(Link& link, const PeerId& peer, std::uint64_t now_
   link.established = true;
   link.peer = peer;
   link.active_ms = now_ms;
+  link.rekeyed_ms = now_ms;
+  links_deadline_ms_ = std::min(links_deadline_ms_, now_ms + config_.timers.link_rekey_ms);
   auto other = by_peer_.find(peer);
   if (other != by_peer_.end() && other->second != link.address) {
     // Both ends keep the link dialed by the smaller PeerId (the newer one if the same side dialed
@@ -270,11 +272,22 @@ void NodeImpl::close_link(Address address, bool hangup, std::uint64_t now_ms) {
   for (auto& [channel, slot] : protocols_) slot->protocol().on_peer_down(link.peer, now_ms);
 }
 
+// Time-based rekeying: the sending direction moves to a fresh key every link_rekey_ms (the link
+// itself also does so every 2^rekey_shift messages); the peer follows from the frame counter.
+// Returns the link's next rekey deadline.
+std::uint64_t NodeImpl::rekey_if_due(Link& link, std::uint64_t now_ms) {
+  if (now_ms >= link.rekeyed_ms + config_.timers.link_rekey_ms) {
+    if (link.secure->rekey().ok()) stats_.rekeys++;
+    link.rekeyed_ms = now_ms;
+  }
+  return link.rekeyed_ms + config_.timers.link_rekey_ms;
+}
+
 void NodeImpl::tick_links(std::uint64_t now_ms) {
   if (now_ms < links_deadline_ms_) return;
   links_deadline_ms_ = UINT64_MAX;
   std::vector<Address> expired;
-  for (const auto& [address, link] : links_) {
+  for (auto& [address, link] : links_) {
     std::uint64_t deadline = UINT64_MAX;
     if (!link.established) {
       deadline = link.created_ms + config_.timers.handshake_timeout_ms;
@@ -283,9 +296,10 @@ void NodeImpl::tick_links(std::uint64_t now_ms) {
     }
     if (deadline <= now_ms) {
       expired.push_back(address);
-    } else {
-      links_deadline_ms_ = std::min(links_deadline_ms_, deadline);
+      continue;
     }
+    links_deadline_ms_ = std::min(links_deadline_ms_, deadline);
+    if (link.established) links_deadline_ms_ = std::min(links_deadline_ms_, rekey_if_due(link, now_ms));
   }
   for (const auto& address : expired) close_link(address, true, now_ms);
 }

@@ -207,6 +207,7 @@ NodeStats Simulator::total_stats() const {
     t.auth_failures += st.auth_failures;
     t.handshakes_ok += st.handshakes_ok;
     t.handshakes_failed += st.handshakes_failed;
+    t.rekeys += st.rekeys;
     t.frames_out += st.frames_out;
     t.dropped_backpressure += st.dropped_backpressure;
   }

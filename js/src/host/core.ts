@@ -9,7 +9,7 @@ export type BroadcastMode = 'plumtree' | 'flood' | 'mesh';
 /** NodeTimers of nitro/node.h, in milliseconds; every field optional (core defaults apply). */
 export interface NodeTimers {
   probeIntervalMs: number; probeTimeoutMs: number; suspicionTimeoutMs: number; shuffleIntervalMs: number;
-  repairIntervalMs: number; reconnectIntervalMs: number; neighborTimeoutMs: number; handshakeTimeoutMs: number;
+  repairIntervalMs: number; reconnectIntervalMs: number; neighborTimeoutMs: number; handshakeTimeoutMs: number; linkRekeyMs: number;
   linkIdleMs: number; ihaveTimeoutMs: number; graftRetryMs: number; lazyFlushMs: number; reorderWaitMs: number;
   meshHeartbeatMs: number; messageTtlMs: number;
 }
@@ -82,7 +82,7 @@ export interface NodeStats {
   published: number; delivered: number; payloadsReceived: number; duplicatePayloads: number;
   ihaveSent: number; graftsSent: number; prunesSent: number; orderingGapsSkipped: number;
   neighborsUp: number; neighborsDown: number; suspicions: number; deaths: number;
-  handshakesOk: number; handshakesFailed: number;
+  handshakesOk: number; handshakesFailed: number; rekeys: number;
 }
 
 /** A core error value (bytes.h error_to_js); `unwrap` from errors.ts turns it into a NitroError. */
