@@ -93,3 +93,24 @@ test('indexedDbStore: document logs of the previous database version are convert
   });
   assert.deepEqual(loaded, { notes: [[1, 2], [3]], other: [[9]], after: [[1, 2], [3], [4]] });
 });
+
+test('indexedDbStore: expired rows are deleted by the sweep that rides on writes', async () => {
+  const keys = await page.evaluate(async () => {
+    const { indexedDbStore } = await import('/nitro/store-indexeddb.js');
+    let t = 1_700_000_000_000;
+    const s = indexedDbStore('sweep', { now: () => t });
+    await s.write('old', new Uint8Array([1]), { ttlMs: 1000 });
+    await s.write('keep', new Uint8Array([2]));
+    t += 61_000;
+    await s.write('new', new Uint8Array([3]));
+    await s.close();
+    // Read the object store directly: the expired row is gone, not only hidden.
+    const open = indexedDB.open('sweep');
+    const db = await new Promise((resolve) => { open.onsuccess = () => resolve(open.result); });
+    const all = db.transaction('kv').objectStore('kv').getAllKeys();
+    const result = await new Promise((resolve) => { all.onsuccess = () => resolve(all.result); });
+    db.close();
+    return result;
+  });
+  assert.deepEqual(keys, ['keep', 'new']);
+});

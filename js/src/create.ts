@@ -11,6 +11,8 @@ import type { Transport, TransportSink } from './host/transport.js';
 import { memory } from './host/transports/memory.js';
 import type { Broker } from './broker/types.js';
 import type { Discovery } from './discovery/types.js';
+import { randomBytes } from './random.js';
+import { attachSync, type NodeSync, type SyncBackendFactory } from './sync.js';
 
 export interface CreateNodeOptions extends NodeTuning {
   /** A label; the memory transport's address is `mem:<name>`. Default: a random name. */
@@ -40,18 +42,14 @@ export interface CreateNodeOptions extends NodeTuning {
   broker?: Broker;
   /** How to find peers without a bootstrap address, e.g. mdns() on a LAN. */
   discovery?: Discovery;
-  /** RPC settings: advertisement TTL and period, stream window, retransmit. */
+  /** RPC settings: advertisement TTL and period, discovery wait, stream window, retransmit. */
   rpc?: NodeRpcOptions;
+  /** The backend of node.sync (locks, leader election), e.g. etcd({ endpoints }). */
+  sync?: SyncBackendFactory;
 }
 
 const kSeedBytes = 32;
 const kJoinTimeoutMsDefault = 5000;
-
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  globalThis.crypto.getRandomValues(out);
-  return out;
-}
 
 function randomName(): string {
   return 'node-' + Array.from(randomBytes(4), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -95,7 +93,7 @@ async function storedRecords(options: CreateNodeOptions, records: NodeRecordStor
  * Creates a node and joins the overlay. Resolves once the node has a first neighbor (or has no
  * contact, or joinTimeoutMs passed); the overlay keeps forming in the background.
  */
-export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode & RpcNodeMethods> {
+export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode & RpcNodeMethods & { sync: NodeSync }> {
   await init();
   const name = options.name ?? randomName();
   checkIdentity(options);
@@ -154,5 +152,5 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
   const hasContacts = config.bootstrap.length > 0 || node.passiveView().length > 0;
   if (joinTimeoutMs > 0 && hasContacts) await node.joined(joinTimeoutMs);
   // Every node speaks RPC: handle/call/stream/clientStream/bidi, with services advertised by gossip.
-  return attachRpc(node, options.rpc);
+  return attachSync(attachRpc(node, options.rpc), options.sync);
 }

@@ -13,6 +13,7 @@ import {
 
 const kStoreName = 'kv';
 const kVersion = 2;
+const kSweepEveryMs = 60_000;
 const kStrict = { durability: 'strict' } as IDBTransactionOptions;
 
 interface Row {
@@ -70,6 +71,24 @@ export function indexedDbStore(dbName: string, options: StoreClockOptions = {}):
   const db = openDb(dbName);
   db.catch(() => undefined); // reported by the first call
   const live = (row: Row | undefined) => row !== undefined && (row.e === undefined || row.e > now());
+  // Expired rows are invisible at once and deleted by a sweep that rides on writes, at most once
+  // per kSweepEveryMs (no timer of its own).
+  let sweptAt = -Infinity;
+  const sweep = async (d: IDBDatabase) => {
+    const t = now();
+    if (t - sweptAt < kSweepEveryMs) return;
+    sweptAt = t;
+    const tx = d.transaction(kStoreName, 'readwrite');
+    const req = tx.objectStore(kStoreName).openCursor();
+    req.onsuccess = () => {
+      const c = req.result;
+      if (!c) return;
+      const row = c.value as Row;
+      if (row.e !== undefined && row.e <= t) c.delete();
+      c.continue();
+    };
+    await done(tx);
+  };
 
   const store: Store = {
     async read(key) {
@@ -84,9 +103,11 @@ export function indexedDbStore(dbName: string, options: StoreClockOptions = {}):
       const row: Row = { v: toBuffer(value) };
       const e = expiryOf(opts, now);
       if (e !== undefined) row.e = e;
-      const tx = (await db).transaction(kStoreName, 'readwrite', kStrict);
+      const d = await db;
+      const tx = d.transaction(kStoreName, 'readwrite', kStrict);
       tx.objectStore(kStoreName).put(row, key);
       await done(tx);
+      await sweep(d);
     },
     async delete(key) {
       checkKey(key);

@@ -17,13 +17,14 @@
 import { codec, type NitroValue } from '../codec.js';
 import { NitroError, unwrap } from '../errors.js';
 import type { CoreEvent, NodeCore, NodeStats, PeerInfo } from './core.js';
-import { recordOps, type NodeRecordStore } from './records.js';
+import { recordOps, type NodeRecordStore, type RecordOp } from './records.js';
 import { openBeacon, type BeaconNodeOptions, type NodeBeacon } from './beacon.js';
 import { macrotask, type TransportInstance, type TransportSink } from './transport.js';
 import type { Doc } from '../doc.js';
 import { openDoc, type DocSyncOptions } from './doc-sync.js';
 import type { BrokerInstance, SubscribeOptions } from '../broker/types.js';
 import { Config, type ConfigOptions } from '../config.js';
+import { openChain, type Chain, type ConsensusOptions } from '../chain.js';
 
 /** What a subscriber learns about a delivered message besides its value. */
 export interface MessageMeta {
@@ -83,6 +84,7 @@ export class NitroNode {
   private writes: Promise<void> = Promise.resolve();
   private storeFailed: Error | undefined;
   private readonly held: Array<{ after: number; address: string; bytes: Uint8Array }> = [];
+  private readonly storeRoutes = new Map<string, (ops: RecordOp[]) => Promise<void>>();
   private readonly sendBufferBytesMax: number;
   private readonly topics = new Map<string, Set<MessageHandler>>();
   private readonly listeners = new Map<string, Set<(ev: never) => void>>();
@@ -328,6 +330,11 @@ export class NitroNode {
     return openBeacon(this, options);
   }
 
+  /** A BFT chain on this node (js/src/chain.ts): validators commit txs; submit resolves at commit. */
+  consensus(options: ConsensusOptions): Chain {
+    return openChain(this, options);
+  }
+
   /** Hears the events a C++ protocol attached on `channel` emits (kProtocol). */
   onProtocol(channel: string, fn: (bytes: Uint8Array) => void): () => void {
     let set = this.protocolListeners.get(channel);
@@ -426,15 +433,43 @@ export class NitroNode {
 
   // ---- write-ahead ------------------------------------------------------------------------
 
+  /**
+   * Sends the drained store ops whose key starts with `prefix` (a protocol's channel and '/') to
+   * `write` instead of the node's store — e.g. documents kept in their own stores. They are written
+   * ahead like the node's own records: the frames drained after them wait for `write` to resolve.
+   */
+  routeStore(prefix: string, write: (ops: RecordOp[]) => Promise<void>): () => void {
+    this.storeRoutes.set(prefix, write);
+    return () => void (this.storeRoutes.get(prefix) === write && this.storeRoutes.delete(prefix));
+  }
+
+  // Each route's ops (prefix kept) in drain order, then the rest for the node's store.
+  private splitRoutes(ops: RecordOp[]): { rest: RecordOp[]; routed: Array<[(ops: RecordOp[]) => Promise<void>, RecordOp[]]> } {
+    if (this.storeRoutes.size === 0) return { rest: ops, routed: [] };
+    const groups = new Map<(ops: RecordOp[]) => Promise<void>, RecordOp[]>();
+    const rest: RecordOp[] = [];
+    for (const op of ops) {
+      let write: ((ops: RecordOp[]) => Promise<void>) | undefined;
+      for (const [prefix, w] of this.storeRoutes) if (op.key.startsWith(prefix)) write = w;
+      if (!write) rest.push(op);
+      else if (groups.has(write)) groups.get(write)!.push(op);
+      else groups.set(write, [op]);
+    }
+    return { rest, routed: [...groups] };
+  }
+
   private writeAhead(flat: Array<string | Uint8Array | null>): void {
-    const ops = recordOps(flat);
-    if (!this.records) return;  // no store: nothing survives a restart anyway
+    const { rest: ops, routed } = this.splitRoutes(recordOps(flat));
+    if (!this.records && routed.length === 0) return;  // no store: nothing survives a restart anyway
     const records = this.records;
     const n = ++this.batchesQueued;
     this.writes = this.writes.then(async () => {
       if (this.storeFailed) return;
       try {
-        await records.batch(ops);
+        await Promise.all([
+          records && ops.length > 0 ? records.batch(ops) : undefined,
+          ...routed.map(([write, group]) => write(group)),
+        ]);
       } catch (e) {
         this.storeFailed = new NitroError('UNAVAILABLE', `node store write failed; the node stops sending: ${(e as Error).message}`);
         this.held.length = 0;
