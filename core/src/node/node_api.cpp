@@ -219,6 +219,7 @@ bool all_zero(const crypto::Seed& seed) {
 }  // namespace
 
 Result<std::unique_ptr<Node>> Node::restore(const NodeConfig& config, StoredRecords records) {
+  NITRO_TRY(validate(config));
   std::unique_ptr<Node> node;
   auto state = records.find("node/state");
   auto seed = records.find("node/identity");
