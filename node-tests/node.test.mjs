@@ -12,6 +12,9 @@ import { memoryStore } from '../js/dist/store.js';
 import { fileStore } from '../js/dist/store-file.js';
 import { nodeRecords } from '../js/dist/host/records.js';
 import { waitFor, overlayConnected, within } from './support/wait.mjs';
+import { testSeed, seededRandom } from './support/seed.mjs';
+
+const faultSeed = testSeed('node-faults');
 
 await init();
 
@@ -184,12 +187,13 @@ test('node: publish rejects with typed errors (bad topic, bad value, backpressur
   await Promise.all([a.close(), b.close()]);
 });
 
-test('node: delivery survives frame loss and reordering delays (fault injector)', limit, async () => {
+test(`node: delivery survives frame loss and reordering delays (fault injector, seed ${faultSeed}; replay with NITRO_SEED=${faultSeed})`, limit, async () => {
   const network = new MemoryNetwork();
   let lossy = false;
+  const random = seededRandom(faultSeed);  // the fault decisions replay; the timing of the host does not
   const faults = {
-    drop: () => lossy && Math.random() < 0.05,
-    delayMs: () => (lossy ? Math.floor(Math.random() * 15) : 0),
+    drop: () => lossy && random() < 0.05,
+    delayMs: () => (lossy ? Math.floor(random() * 15) : 0),
   };
   const nodes = [];
   for (let i = 0; i < 6; i++) nodes.push(await createNode({ name: `f${i}`, transport: memory({ network, faults }) }));

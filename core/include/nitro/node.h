@@ -271,6 +271,11 @@ class Node {
 
   // Direct channel message for hosts without a C++ Protocol (arrives as kDirect at the peer).
   Status send(const PeerId& peer, const std::string& channel, std::span<const std::uint8_t> bytes, std::uint64_t now_ms);
+  // Adversarial testing only (the simulator's Byzantine peers): sends `frame`, a plaintext
+  // node-protocol frame (gossip wire, any kind), to `peer` over the authenticated link as if this
+  // node's own logic had produced it. kUnavailable without an established link. An honest host
+  // never needs it; receivers must treat whatever arrives this way as they treat any peer input.
+  Status inject_frame(const PeerId& peer, std::span<const std::uint8_t> frame);
   // Attach a C++ protocol (kAlreadyExists if the channel is taken, kInvalidArgument for a bad name).
   Status add_protocol(const std::string& channel, std::unique_ptr<Protocol> protocol);
   Protocol* protocol(const std::string& channel) const;

@@ -219,6 +219,7 @@ bool all_zero(const crypto::Seed& seed) {
 }  // namespace
 
 Result<std::unique_ptr<Node>> Node::restore(const NodeConfig& config, StoredRecords records) {
+  NITRO_TRY(validate(config));
   std::unique_ptr<Node> node;
   auto state = records.find("node/state");
   auto seed = records.find("node/identity");
@@ -275,6 +276,9 @@ Status Node::send(const PeerId& peer, const std::string& channel, std::span<cons
 }
 Status Node::add_protocol(const std::string& channel, std::unique_ptr<Protocol> protocol) {
   return impl_->add_protocol(channel, std::move(protocol));
+}
+Status Node::inject_frame(const PeerId& peer, std::span<const std::uint8_t> frame) {
+  return impl_->inject_frame(peer, frame);
 }
 Protocol* Node::protocol(const std::string& channel) const { return impl_->protocol(channel); }
 std::vector<PeerInfo> Node::peers() const { return impl_->peers(); }

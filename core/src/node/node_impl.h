@@ -74,6 +74,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   Status send_channel(const PeerId& peer, const std::string& channel, std::span<const std::uint8_t> bytes,
                       std::uint64_t now_ms);
   Status add_protocol(const std::string& channel, std::unique_ptr<Protocol> protocol);
+  Status inject_frame(const PeerId& peer, std::span<const std::uint8_t> frame);
   Protocol* protocol(const std::string& channel) const;
   std::vector<PeerInfo> peers() const;
   std::vector<PeerId> neighbors() const { return membership_.active(); }

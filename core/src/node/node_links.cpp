@@ -99,6 +99,13 @@ void NodeImpl::send(const gossip::PeerRef& to, const gossip::Msg& msg) {
 
 void NodeImpl::send(const PeerId& to, const gossip::Msg& msg) { send(gossip::PeerRef{to, ""}, msg); }
 
+Status NodeImpl::inject_frame(const PeerId& peer, std::span<const std::uint8_t> frame) {
+  auto it = by_peer_.find(peer);
+  if (it == by_peer_.end()) return unavailable("no established link to peer");
+  send_plain(links_.at(it->second), Bytes(frame.begin(), frame.end()));
+  return Status::ok_status();
+}
+
 void NodeImpl::hangup(const PeerId& peer) {
   auto it = by_peer_.find(peer);
   if (it == by_peer_.end()) return;
