@@ -9,12 +9,15 @@ import { NodeRecords } from './host/records.js';
 import type { DocStore } from './store.js';
 import type { Transport, TransportSink } from './host/transport.js';
 import { memory } from './host/transports/memory.js';
+import { multi } from './host/transport.js';
+import { attachSignalling } from './host/transports/webrtc.js';
+import { Identity } from './crypto.js';
 
 export interface CreateNodeOptions extends NodeTuning {
   /** A label; the memory transport's address is `mem:<name>`. Default: a random name. */
   name?: string;
-  /** Default memory() (nodes in one process find each other). */
-  transport?: Transport;
+  /** Default memory() (nodes in one process find each other); several run at once given a list. */
+  transport?: Transport | Transport[];
   /** Contact addresses to join through; default: what the transport suggests. */
   bootstrap?: string[];
   /** The 32-byte Ed25519 seed of the node's identity (keep it secret). Default: stored or fresh. */
@@ -70,9 +73,18 @@ class PendingSink implements TransportSink {
   }
 }
 
-interface Identity { seed: Uint8Array; state?: Uint8Array }
+interface NodeIdentity { seed: Uint8Array; state?: Uint8Array }
 
-async function resolveIdentity(options: CreateNodeOptions, records: NodeRecords | undefined): Promise<Identity> {
+function peerIdOf(seed: Uint8Array): string {
+  const identity = Identity.fromSeed(seed);
+  try {
+    return identity.peerId;
+  } finally {
+    identity.dispose();
+  }
+}
+
+async function resolveIdentity(options: CreateNodeOptions, records: NodeRecords | undefined): Promise<NodeIdentity> {
   if (options.identity !== undefined && (!(options.identity instanceof Uint8Array) || options.identity.length !== kSeedBytes)) {
     throw new NitroError('INVALID_ARGUMENT', 'identity must be a 32-byte Uint8Array seed');
   }
@@ -94,7 +106,8 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
   const records = options.store ? new NodeRecords(options.store, name) : undefined;
   const identity = await resolveIdentity(options, records);
   const pending = new PendingSink();
-  const transport = await (options.transport ?? memory()).open(pending, { name });
+  const chosen = options.transport ?? memory();
+  const transport = await (Array.isArray(chosen) ? multi(chosen) : chosen).open(pending, { name, id: peerIdOf(identity.seed) });
   let core: NodeCore;
   let config: CoreConfig;
   try {
@@ -116,6 +129,14 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
   const node = new NitroNode({
     core, name, transport, records, sendBufferBytesMax: options.sendBufferBytesMax,
   });
+  try {
+    // Every node relays WebRTC signalling for its peers; with webrtc() it also connects itself.
+    attachSignalling(node, transport.signalling);
+    transport.bindNode?.(node);
+  } catch (e) {
+    await node.close();
+    throw e;
+  }
   pending.attach(node.sink);
   node.start();
   const joinTimeoutMs = options.joinTimeoutMs ?? kJoinTimeoutMsDefault;
