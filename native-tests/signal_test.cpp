@@ -238,7 +238,11 @@ TEST_CASE("signal: two client nodes upgrade to a direct channel through a relay 
     net.pump(1);
     REQUIRE(net.run_until(net.now + 5000, [&] { return !net.delivered[2].empty(); }));
     CHECK(net.delivered[2].back() == "hi");
-    for (std::size_t i = 1; i < 3; ++i) CHECK(net.refused[i].empty());
+    // The harness reorders frames, so a candidate can overtake its offer (or outlive its session):
+    // refused as NOT_FOUND and counted. Nothing else may be refused between honest peers.
+    for (std::size_t i = 1; i < 3; ++i) {
+      for (const auto& code : net.refused[i]) CHECK(code == "NOT_FOUND");
+    }
   }
 }
 
