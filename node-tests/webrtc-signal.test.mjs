@@ -108,3 +108,26 @@ test('webrtc: a dial to a peer that never answers costs a timeout and no session
   assert.equal(s.opened, 0);
   assert.ok(s.timedOut + s.closed >= 1, JSON.stringify(s));
 });
+
+test('webrtc: maxConnections caps the data channels of a node; the others still connect', async () => {
+  await init();
+  const network = new MemoryNetwork();
+  const relay = await node({ name: 'hub', transport: memory({ network }) });
+  const capped = await node({ name: 'capped', bootstrap: ['mem:hub'], activeViewMax: 4,
+    transport: [webrtc({ maxConnections: 1 }), memory({ network, bootstrapCount: 0 })] });
+  // Every WebRTC link of the capped node, as it comes and goes, from before the others exist.
+  let open = 0;
+  let most = 0;
+  capped.on('peer:up', (e) => { if (e.address.startsWith('rtc')) most = Math.max(most, ++open); });
+  capped.on('peer:down', (e) => { if (e.address.startsWith('rtc')) open--; });
+  const others = [];
+  for (const name of ['o1', 'o2', 'o3']) {
+    others.push(await node({ name, bootstrap: ['mem:hub'], activeViewMax: 4, transport: [webrtc(), memory({ network, bootstrapCount: 0 })] }));
+  }
+  // The uncapped nodes link to each other directly; the capped one holds at most one data channel.
+  await waitFor(() => others.every((o) => others.filter((x) => x !== o).every((x) => rtcPeers(o).includes(x.id) || rtcPeers(x).includes(o.id))),
+    { timeoutMs: 15000, what: 'the uncapped nodes linked directly' });
+  assert.ok(most <= 1, `capped node held ${most} WebRTC links at once`);
+  assert.ok(signalStats(capped).sessions <= 1);
+  assert.ok(relay.peers().length >= 4);
+});
