@@ -11,7 +11,7 @@ import type { Transport, TransportSink } from './host/transport.js';
 import { memory } from './host/transports/memory.js';
 import { multi } from './host/transport.js';
 import { attachSignalling } from './host/transports/webrtc.js';
-import { Identity } from './crypto.js';
+import { Identity as KeyPair } from './crypto.js';
 
 export interface CreateNodeOptions extends NodeTuning {
   /** A label; the memory transport's address is `mem:<name>`. Default: a random name. */
@@ -73,18 +73,18 @@ class PendingSink implements TransportSink {
   }
 }
 
-interface NodeIdentity { seed: Uint8Array; state?: Uint8Array }
+interface Identity { seed: Uint8Array; state?: Uint8Array }
 
 function peerIdOf(seed: Uint8Array): string {
-  const identity = Identity.fromSeed(seed);
+  const keys = KeyPair.fromSeed(seed);
   try {
-    return identity.peerId;
+    return keys.peerId;
   } finally {
-    identity.dispose();
+    keys.dispose();
   }
 }
 
-async function resolveIdentity(options: CreateNodeOptions, records: NodeRecords | undefined): Promise<NodeIdentity> {
+async function resolveIdentity(options: CreateNodeOptions, records: NodeRecords | undefined): Promise<Identity> {
   if (options.identity !== undefined && (!(options.identity instanceof Uint8Array) || options.identity.length !== kSeedBytes)) {
     throw new NitroError('INVALID_ARGUMENT', 'identity must be a 32-byte Uint8Array seed');
   }
