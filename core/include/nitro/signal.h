@@ -16,7 +16,8 @@
 //   both: opened(h) when the data channel opens (the host then connects it to the Node as a
 //         transport, and the secure link's Noise XX runs on top: a relay can read or alter the
 //         SDP, but a tampered session fails the handshake and costs only a timeout).
-//   Either side: a session not open within session_timeout_ms is dropped: event "close"{h}.
+//   Either side: a session not open within session_timeout_ms is dropped: event "close"{h}; so is
+//   an open one when the node loses its last link to the peer (the channel is gone or useless).
 //   closed(h) from the host (data channel or peer connection gone) forgets it and tells the peer.
 //
 // Relaying is one hop: a node linked to the target forwards a signal whose origin is the peer that
@@ -104,6 +105,7 @@ class SignalProtocol final : public Protocol {
 
   void attach(ProtocolContext& ctx) override;
   void on_message(const PeerId& from, std::span<const std::uint8_t> bytes, std::uint64_t now_ms) override;
+  void on_peer_down(const PeerId& peer, std::uint64_t now_ms) override;
   void tick(std::uint64_t now_ms) override;
   std::optional<std::uint64_t> next_deadline() const override;
 

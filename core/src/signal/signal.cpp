@@ -307,6 +307,21 @@ Status SignalProtocol::on_session_signal(const PeerId& via, const Signal& s) {
   return invalid_argument("signal: unexpected offer");
 }
 
+// An open session whose peer has no link left: its channel closed (or carries nothing), and a host
+// that missed it must not hold a slot of the cap forever.
+void SignalProtocol::on_peer_down(const PeerId& peer, std::uint64_t now_ms) {
+  (void)now_ms;
+  std::vector<std::uint32_t> gone;
+  for (const auto& [handle, s] : sessions_) {
+    if (s.peer == peer && s.state == State::kOpen) gone.push_back(handle);
+  }
+  for (std::uint32_t handle : gone) {
+    stats_.closed++;
+    emit_event("close", handle, nullptr, nullptr, nullptr);
+    drop(handle, false);
+  }
+}
+
 // ---- timers -------------------------------------------------------------------------------------
 
 void SignalProtocol::tick(std::uint64_t now_ms) {
