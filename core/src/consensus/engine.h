@@ -1,0 +1,157 @@
+// The consensus state machine behind ConsensusProtocol (see nitro/consensus.h for the contract).
+#pragma once
+
+#include <deque>
+#include <map>
+#include <set>
+
+#include "consensus/state.h"
+#include "consensus/wire.h"
+#include "nitro/consensus.h"
+
+namespace nitro::consensus {
+
+inline constexpr std::size_t kPendingMax = 256;        // out-of-order blocks waiting for a parent
+inline constexpr std::size_t kBlocksKeptMax = 2048;    // committed blocks kept in memory
+inline constexpr std::size_t kQcCacheMax = 4096;
+inline constexpr std::size_t kViewsTrackedMax = 64;    // vote/timeout collections
+inline constexpr std::size_t kReputationWindow = 16;   // ancestors judged for leader reputation
+inline constexpr std::size_t kCommittedIdsMax = 1u << 18;
+inline constexpr std::size_t kProposalsPerViewMax = 2;  // proposals looked at per view and sender
+
+class Engine {
+ public:
+  Engine(ConsensusConfig config, std::uint32_t self, std::vector<bls::PublicKey> pks);
+  void attach(ProtocolContext& ctx);
+  void on_message(const PeerId& from, std::span<const std::uint8_t> bytes, std::uint64_t now_ms);
+  void on_peer_up(const PeerId& peer, std::uint64_t now_ms);
+  void tick(std::uint64_t now_ms);
+  std::optional<std::uint64_t> next_deadline() const;
+  Status register_module(const std::string& prefix, std::shared_ptr<chain::BuiltinModule> m) {
+    return exec_.register_module(prefix, std::move(m));
+  }
+  Result<Bytes> submit(Bytes tx, std::uint64_t now_ms);
+  void restore_records(StoredRecords records) { restore(std::move(records)); }
+  Result<Bytes> submit(const std::string& op, const Value& args, std::uint64_t now_ms);
+
+  std::uint64_t view() const { return view_; }
+  std::uint64_t committed_height() const { return committed_->height; }
+  std::optional<CommittedBlock> committed(std::uint64_t height) const;
+  const chain::KvEntry* get(const std::string& key) const { return exec_.store().get(key); }
+  Bytes state_root() const { auto r = exec_.root(); return Bytes(r.begin(), r.end()); }
+  Result<Bytes> read_proof(const std::string& key) const;
+  const std::optional<std::string>& halted() const { return halted_; }
+  const ConsensusStats& stats() const { return stats_; }
+
+ private:
+  bool is_validator() const { return self_ < n_; }
+  std::size_t quorum() const { return n_ - (n_ - 1) / 3; }  // 2f+1 for n = 3f+1
+  std::size_t f_plus_1() const { return (n_ - 1) / 3 + 1; }
+  std::optional<std::uint32_t> index_of(const PeerId& p) const;
+  std::uint32_t leader(std::uint64_t view, const Hash& anchor);
+  const Block* block(const Hash& h) const;
+
+  // Frames.
+  void handle_proposal(std::uint32_t from, const Array& a, std::uint64_t now_ms);
+  void handle_vote(std::uint32_t from, const Array& a);
+  void handle_timeout(std::uint32_t from, const Array& a);
+  void handle_fetch(const PeerId& from, const Array& a);
+  void handle_blocks(std::uint32_t from, const Array& a);
+  void handle_txs(const Array& a);
+
+  // Blocks and certificates.
+  bool verify_qc(const QC& qc);
+  bool verify_tc(const TC& tc);
+  Result<bls::PublicKey> aggregate_key(const Bytes& bitmap);
+  enum class Insert { kOk, kMissingParent, kInvalid };
+  Insert insert_block(const BlockPtr& b);
+  void insert_pending_children(const Hash& parent);
+  void process_qc(const QC& qc);
+  void process_tc(const TC& tc);
+  void try_commit(const QC& qc);
+  void commit_chain(const Block* b0);
+  void execute(const Block& b);
+  std::pair<std::uint64_t, Hash> expected_exec(const Block& parent) const;
+  std::optional<Hash> executed_root(std::uint64_t height) const;
+  void check_certified_root(const Block& b);
+  void halt(std::uint64_t height, const std::string& reason);
+
+  // Pacemaker and roles.
+  void advance_view(std::uint64_t v, bool progress);
+  std::uint64_t timeout_ms() const;
+  void on_view_timeout();
+  void send_timeout();
+  void maybe_vote(const Block& b, const std::optional<TC>& tc);
+  void try_form_qc(std::uint64_t view, const Hash& hash);
+  void try_propose();
+  std::vector<Bytes> pick_txs(const Block& parent);
+  bool has_work(const Block& parent) const;
+  Result<Bytes> admit(Bytes tx, std::uint64_t now_ms, bool signed_here);
+  void persist_safety();
+  void restore(StoredRecords records);
+
+  // Output.
+  void send_to(std::uint32_t to, const Bytes& frame);
+  void send_all(const Bytes& frame);
+  void request_blocks(std::uint32_t from, const Hash& hash, std::size_t count);
+  void emit_commit(const Block& b, const std::vector<TxOutcome>& outs);
+  void byzantine_tick();
+  void flush_txs();
+
+  ConsensusConfig config_;
+  std::uint32_t self_;
+  std::size_t n_;
+  std::vector<bls::PublicKey> pks_;
+  ProtocolContext* ctx_ = nullptr;
+  std::uint64_t now_ms_ = 0;
+  bool started_ = false;
+
+  std::map<Hash, BlockPtr> blocks_;
+  std::map<std::uint64_t, Hash> committed_by_height_;
+  std::map<std::uint64_t, Hash> roots_by_height_;  // state root after each committed height (recent)
+  std::map<Hash, std::vector<BlockPtr>> pending_;  // by missing parent
+  std::size_t pending_count_ = 0;
+  BlockPtr genesis_;
+  const Block* committed_ = nullptr;
+
+  std::uint64_t view_ = 0;
+  std::uint64_t last_voted_view_ = 0;
+  std::uint64_t proposed_view_ = 0;
+  std::uint64_t timed_out_view_ = 0;
+  QC high_qc_;
+  std::optional<TC> last_tc_;
+  std::uint64_t view_deadline_ms_ = UINT64_MAX;
+  std::uint32_t failed_views_ = 0;
+  std::uint64_t last_proposal_ms_ = 0;
+  std::uint64_t propose_retry_ms_ = UINT64_MAX;
+
+  std::map<std::pair<std::uint64_t, Hash>, std::map<std::uint32_t, Bytes>> votes_;
+  struct TimeoutVote { std::uint64_t hqc_view; Bytes sig; };
+  std::map<std::uint64_t, std::map<std::uint32_t, TimeoutVote>> timeouts_;
+  std::set<Hash> verified_qcs_;
+  std::set<std::pair<std::uint64_t, std::uint32_t>> vote_seen_;  // (view, signer)
+  std::map<std::pair<std::uint64_t, std::uint32_t>, std::size_t> proposals_seen_;  // (view, sender) -> count
+  std::set<Hash> requested_;                                       // blocks we fetched and await
+  std::map<Bytes, bls::PublicKey> agg_keys_;
+  std::map<Hash, std::pair<BlockPtr, QC>> certified_roots_;  // exec_root -> a certified header (recent)
+  std::map<Hash, std::vector<std::uint32_t>> reputation_cache_;
+
+  // Mempool: FIFO per sender, senders served round robin.
+  struct Mempool {
+    std::map<Hash, Bytes> by_id;
+    std::map<PeerId, std::deque<Hash>> by_sender;
+    std::size_t bytes = 0;
+  } mempool_;
+  std::set<Hash> committed_ids_;
+  std::deque<Hash> committed_ids_order_;
+  std::uint64_t nonce_ = 0;
+  std::optional<crypto::Identity> identity_;
+  Array outbox_;  // txs submitted here, not yet sent to the validators
+  std::size_t outbox_bytes_ = 0;  // signs txs submitted here (from config.identity_seed)
+
+  Executor exec_;
+  std::optional<std::string> halted_;
+  ConsensusStats stats_;
+};
+
+}  // namespace nitro::consensus

@@ -1,0 +1,13 @@
+// State proofs (inclusion and non-inclusion) against a state root; see proof.cpp for the format.
+#pragma once
+
+#include "consensus/state.h"
+#include "nitro/consensus.h"
+
+namespace nitro::consensus {
+
+Value state_proof(const KvStore& store, const std::string& key);
+// kDecodeError for a malformed proof, kUnauthenticated when it does not lead to `root`.
+Result<StateRead> verify_state_proof(const Value& proof, const std::string& key, const Hash& root);
+
+}  // namespace nitro::consensus

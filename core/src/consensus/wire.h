@@ -1,0 +1,83 @@
+// Consensus wire types and their msgpack encodings. Every decoder is total and bounded.
+//   QC       [view, hash bin32, bitmap bin, sig bin48]        (view 0: the genesis QC, no sig)
+//   TC       [view, [[signer, hqc_view]...], sig bin48]
+//   Block    [view, height, parent bin32, QC, time_ms, proposer, exec_height, exec_root bin32, [tx bin...]]
+//   Header   the same with the tx list replaced by sha256(msgpack(tx list)); hash = sha256(Header)
+//   Frames   [1, Block, TC|nil]               proposal
+//            [2, view, hash, sig]             vote (signer = the link's peer)
+//            [3, view, QC, sig, TC|nil]       timeout (signed over view and the QC's view), with the
+//                                             sender's latest TC so a replica left behind catches up
+//            [4, hash, count]                 fetch a block and up to count-1 ancestors
+//            [5, [Block...]]                  blocks, oldest first
+//            [6, [tx bin...]]                 txs for the mempool
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "consensus/state.h"
+#include "nitro/value.h"
+
+namespace nitro::consensus {
+
+inline constexpr std::size_t kFetchCountMax = 64;
+inline constexpr std::size_t kTxsPerFrameMax = 8192;
+
+struct QC {
+  std::uint64_t view = 0;
+  Hash hash{};
+  Bytes bitmap;
+  Bytes sig;
+};
+
+struct TC {
+  std::uint64_t view = 0;
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> entries;  // signer index, its QC's view
+  Bytes sig;
+  std::uint64_t max_hqc_view() const {
+    std::uint64_t m = 0;
+    for (const auto& e : entries) m = std::max(m, e.second);
+    return m;
+  }
+};
+
+struct Block {
+  std::uint64_t view = 0;
+  std::uint64_t height = 0;
+  Hash parent{};
+  QC justify;
+  std::uint64_t time_ms = 0;
+  std::uint32_t proposer = 0;
+  std::uint64_t exec_height = 0;
+  Hash exec_root{};
+  std::vector<Bytes> txs;
+  // Derived.
+  Hash hash{};
+  Bytes encoded;
+};
+using BlockPtr = std::shared_ptr<const Block>;
+
+enum class FrameType : std::uint8_t { kProposal = 1, kVote = 2, kTimeout = 3, kFetch = 4, kBlocks = 5, kTxs = 6 };
+
+Value qc_value(const QC& qc);
+Value tc_value(const TC& tc);
+Value block_value(const Block& b);
+// The block with its txs replaced by sha256(msgpack(txs)); the block hash is sha256 of this, so a
+// light client checks a header and its QC without the txs.
+Value header_value(const Block& b);
+Result<QC> qc_from(const Value& v, std::size_t validators);
+Result<TC> tc_from(const Value& v, std::size_t validators);
+Result<BlockPtr> block_from(const Value& v, std::size_t validators);
+// Fills hash and encoded.
+BlockPtr seal(Block b);
+
+Bytes vote_message(const std::string& chain_id, std::uint64_t view, const Hash& hash);
+Bytes timeout_message(const std::string& chain_id, std::uint64_t view, std::uint64_t hqc_view);
+
+bool bit(const Bytes& bitmap, std::size_t i);
+void set_bit(Bytes& bitmap, std::size_t i);
+std::size_t popcount(const Bytes& bitmap);
+
+}  // namespace nitro::consensus

@@ -1,0 +1,197 @@
+// node.consensus(...): the BFT chain (core/include/nitro/consensus.h) on a NitroNode. The C++
+// ConsensusProtocol runs in the core; this file converts values and turns its events into
+// promises: submit() resolves at commit with { height, result }, or rejects with the handler's
+// typed error. JS handlers registered with register() run synchronously inside the core's
+// execution of a committed block and must be deterministic: state, args and ctx only.
+import { bls, toBytes, toHex, type BytesLike } from './beacon.js';
+import { codec, type NitroValue } from './codec.js';
+import { NitroError, errorFor, unwrap, type ErrorCode } from './errors.js';
+import { getModule } from './wasm.js';
+import type { NitroNode } from './host/node.js';
+
+export interface ChainValidator {
+  id: string;                 // peer id
+  blsPublicKey: BytesLike;    // G2 (96 bytes): chains sign votes on G1
+  blsPop: BytesLike;          // proof of possession of that key
+}
+
+export interface ChainKeys { blsSecretKey: Uint8Array; blsPublicKey: Uint8Array; blsPop: Uint8Array }
+
+export interface ConsensusOptions {
+  name?: string;              // channel and chain id; default 'chain'
+  validators: ChainValidator[];
+  blsSecretKey?: BytesLike;   // this node's key when it is a validator
+  timeoutMs?: number;         // base view timeout (default 1000)
+  emptyBlockMs?: number;      // with nothing to commit, a leader waits this long (default 200)
+  txsPerBlockMax?: number;
+  mempoolTxsMax?: number;
+}
+
+export interface ChainState {
+  get(key: string): NitroValue | undefined;
+  put(key: string, value: NitroValue): void;
+  delete(key: string): boolean;
+}
+export interface ChainContext { height: number; time: number; sender: string; revision: number; op: string }
+export type ChainHandler = (state: ChainState, args: NitroValue, ctx: ChainContext) => NitroValue;
+
+export interface CommitEvent { height: number; view: number; hash: Uint8Array; txs: number; stateRoot: Uint8Array; timeMs: number }
+export interface SubmitResult { height: number; result: NitroValue }
+export interface ReadResult { value: NitroValue | undefined; found: boolean; modRevision: number; proof?: Uint8Array }
+export interface VerifiedRead { height: number; key: string; found: boolean; value?: NitroValue; modRevision: number }
+
+type CoreState = { get(k: string): unknown; put(k: string, v: unknown): unknown; remove(k: string): boolean; delete(): void };
+
+/** BLS keys for a validator from >= 32 bytes of seed (deterministic). */
+export function chainKeys(seed: BytesLike): ChainKeys {
+  const { secretKey, publicKey } = bls.keyGen(seed, { sigGroup: 'G1', pop: true });
+  return { blsSecretKey: secretKey, blsPublicKey: publicKey, blsPop: unwrap<Uint8Array>(getModule().consensusBlsPop(secretKey)) };
+}
+
+const coreValidators = (vs: ChainValidator[]) =>
+  vs.map((v) => ({ id: v.id, blsPublicKey: toBytes(v.blsPublicKey, 'blsPublicKey'), blsPop: toBytes(v.blsPop, 'blsPop') }));
+
+/** Light client: checks a read proof against the validator set alone (QC, then Merkle path). */
+export function verifyRead(chainId: string, validators: ChainValidator[], proof: Uint8Array): VerifiedRead {
+  return unwrap<VerifiedRead>(getModule().consensusVerifyRead(chainId, coreValidators(validators), proof));
+}
+
+interface Pending { resolve: (r: SubmitResult) => void; reject: (e: Error) => void; cleanup: () => void }
+
+export class Chain {
+  readonly name: string;
+  private readonly pending = new Map<string, Pending>();
+  private readonly listeners = new Set<(ev: CommitEvent) => void>();
+  private readonly off: () => void;
+  private haltedReason: string | undefined;
+  private readonly validators: ChainValidator[];
+
+  constructor(private readonly node: NitroNode, options: ConsensusOptions) {
+    if (typeof options !== 'object' || options === null || !Array.isArray(options.validators)) {
+      throw new NitroError('INVALID_ARGUMENT', 'consensus expects { validators: [...] }');
+    }
+    this.name = options.name ?? 'chain';
+    this.validators = options.validators;
+    const core: Record<string, unknown> = { chainId: this.name, validators: coreValidators(options.validators) };
+    if (options.blsSecretKey !== undefined) core.blsSecretKey = toBytes(options.blsSecretKey, 'blsSecretKey');
+    for (const k of ['timeoutMs', 'emptyBlockMs', 'txsPerBlockMax', 'mempoolTxsMax'] as const) {
+      if (options[k] !== undefined) core[k] = options[k];
+    }
+    this.off = node.onProtocol(this.name, (bytes) => this.onEvent(bytes));
+    try {
+      unwrap(node.run((c) => getModule().consensusAttach(c, this.name, core)));
+    } catch (e) {
+      this.off();
+      throw e;
+    }
+  }
+
+  /** Registers an application op: submit(name, args) runs `handler` at commit on every validator. */
+  register(name: string, handler: ChainHandler): void {
+    if (typeof handler !== 'function') throw new NitroError('INVALID_ARGUMENT', 'handler must be a function');
+    const wrapped = (state: CoreState, args: unknown, ctx: ChainContext) => {
+      const view: ChainState = {
+        get: (k) => state.get(k) as NitroValue | undefined,
+        put: (k, v) => void unwrap(state.put(k, v)),
+        delete: (k) => state.remove(k),
+      };
+      try {
+        return { value: handler(view, args as NitroValue, ctx) ?? null };
+      } catch (e) {
+        const code = (e instanceof NitroError ? e.code : 'ABORTED') as ErrorCode;
+        return { error: { code, message: e instanceof Error ? e.message : String(e) } };
+      } finally {
+        state.delete();  // release the embind handle (the core detaches it after the call anyway)
+      }
+    };
+    unwrap(this.node.run((c) => getModule().consensusRegister(c, this.name, name, wrapped)));
+  }
+
+  /**
+   * Submits a tx signed by this node; resolves at commit with the op's result. Rejects with the
+   * handler's error (its code), RESOURCE_EXHAUSTED (mempool full), DEADLINE_EXCEEDED (timeoutMs,
+   * default 30 s) or CANCELLED (signal).
+   */
+  submit(op: string, args: NitroValue, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<SubmitResult> {
+    if (this.haltedReason) return Promise.reject(new NitroError('FAILED_PRECONDITION', this.haltedReason));
+    const id = toHex(unwrap<Uint8Array>(this.node.run((c, now) => getModule().consensusSubmit(c, this.name, op, args, now))));
+    return new Promise<SubmitResult>((resolve, reject) => {
+      const timer = setTimeout(() => fail(new NitroError('DEADLINE_EXCEEDED', `tx not committed within ${opts.timeoutMs ?? 30000} ms`)),
+        opts.timeoutMs ?? 30000);
+      const onAbort = () => fail(new NitroError('CANCELLED', 'submit aborted'));
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const cleanup = () => { clearTimeout(timer); opts.signal?.removeEventListener('abort', onAbort); this.pending.delete(id); };
+      const fail = (e: Error) => { cleanup(); reject(e); };
+      this.pending.set(id, { resolve: (r) => { cleanup(); resolve(r); }, reject: fail, cleanup });
+    });
+  }
+
+  on(event: 'commit', fn: (ev: CommitEvent) => void): () => void {
+    if (event !== 'commit') throw new NitroError('INVALID_ARGUMENT', `unknown chain event ${String(event)}`);
+    this.listeners.add(fn);
+    return () => void this.listeners.delete(fn);
+  }
+
+  /** The committed state on this node. */
+  readonly state = {
+    get: async (key: string): Promise<NitroValue | undefined> => {
+      const r = unwrap<{ found: boolean; value?: NitroValue }>(getModule().consensusGet(this.node.core, this.name, key));
+      return r.found ? r.value : undefined;
+    },
+  };
+
+  /**
+   * Reads a committed key. With proof: true, waits (up to timeoutMs) for a QC-certified header
+   * carrying the current state root and returns the value the proof shows, with the proof for
+   * light clients (verifyRead).
+   */
+  async read(key: string, opts: { proof?: boolean; timeoutMs?: number } = {}): Promise<ReadResult> {
+    if (!opts.proof) {
+      const r = unwrap<{ found: boolean; value?: NitroValue; modRevision?: number }>(getModule().consensusGet(this.node.core, this.name, key));
+      return { value: r.found ? r.value : undefined, found: r.found, modRevision: r.modRevision ?? 0 };
+    }
+    const deadline = Date.now() + (opts.timeoutMs ?? 10000);
+    for (;;) {
+      try {
+        const proof = unwrap<Uint8Array>(getModule().consensusReadProof(this.node.core, this.name, key));
+        const v = verifyRead(this.name, this.validators, proof);
+        return { value: v.found ? v.value : undefined, found: v.found, modRevision: v.modRevision, proof };
+      } catch (e) {
+        if (!(e instanceof NitroError) || e.code !== 'UNAVAILABLE' || Date.now() > deadline) throw e;
+        await new Promise<void>((resolve) => { const off = this.on('commit', () => { off(); resolve(); }); });
+      }
+    }
+  }
+
+  info(): { view: number; height: number; stateRoot: Uint8Array; halted?: string } {
+    return unwrap(getModule().consensusInfo(this.node.core, this.name));
+  }
+
+  close(): void {
+    this.off();
+    for (const p of [...this.pending.values()]) p.reject(new NitroError('CANCELLED', 'chain closed'));
+  }
+
+  private onEvent(bytes: Uint8Array): void {
+    const ev = codec.decode(bytes) as Record<string, NitroValue>;
+    if (ev.type === 'commit') {
+      const c: CommitEvent = {
+        height: ev.height as number, view: ev.view as number, hash: ev.hash as Uint8Array, txs: ev.txs as number,
+        stateRoot: ev.state_root as Uint8Array, timeMs: ev.time_ms as number,
+      };
+      for (const fn of [...this.listeners]) fn(c);
+    } else if (ev.type === 'tx') {
+      const p = this.pending.get(toHex(ev.id as Uint8Array));
+      if (!p) return;
+      if (ev.ok) p.resolve({ height: ev.height as number, result: ev.result as NitroValue });
+      else p.reject(errorFor(ev.code as ErrorCode, ev.error as string));
+    } else if (ev.type === 'halted') {
+      this.haltedReason = ev.reason as string;
+      for (const p of [...this.pending.values()]) p.reject(new NitroError('FAILED_PRECONDITION', this.haltedReason));
+    }
+  }
+}
+
+export function openChain(node: NitroNode, options: ConsensusOptions): Chain {
+  return new Chain(node, options);
+}

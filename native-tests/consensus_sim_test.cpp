@@ -1,0 +1,414 @@
+// Simulator tests for the BFT chain on real nitro::Nodes (secure links, seeded network faults):
+// safety (no two honest validators commit different blocks or reach different state roots at a
+// height) with f Byzantine validators, partitions, loss, duplication, reordering and a
+// crash/restart from persisted records; then heal and require commits to resume within a stated
+// bound of virtual time. Every failure names its seed: rerun with NITRO_SEED=<n>.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <set>
+
+#include "nitro/codec.h"
+#include "nitro/consensus.h"
+#include "nitro/sim.h"
+#include "test_util.h"
+
+using namespace nitro;
+using nitro::consensus::Byzantine;
+using nitro::consensus::ConsensusConfig;
+using nitro::consensus::ConsensusProtocol;
+using nitro::sim::SimConfig;
+using nitro::sim::Simulator;
+
+namespace {
+
+constexpr std::uint64_t kStartMs = 3000;         // membership settles first
+constexpr std::uint64_t kResumeBoundMs = 12000;  // after healing, every honest validator commits within this
+
+const char* byz_name(Byzantine b) {
+  switch (b) {
+    case Byzantine::kNone: return "none";
+    case Byzantine::kEquivocate: return "equivocate";
+    case Byzantine::kConflictVotes: return "conflict-votes";
+    case Byzantine::kInvalidQc: return "invalid-qc";
+    case Byzantine::kGarbage: return "garbage";
+    case Byzantine::kWithhold: return "withhold";
+  }
+  return "?";
+}
+
+struct ChainSim {
+  Simulator sim;
+  std::vector<consensus::Validator> validators;
+  std::vector<bls::SecretKey> sks;
+  std::vector<Byzantine> byz;
+  std::vector<StoredRecords> disk;          // what each node's host made durable
+  std::map<std::uint64_t, Bytes> hash_at;   // height -> the block every honest node committed
+  std::map<std::uint64_t, Bytes> root_at;   // height -> the state root after it
+  std::uint64_t nonce = 0;
+
+  ChainSim(const SimConfig& c, std::vector<Byzantine> b) : sim(c), byz(std::move(b)), disk(c.nodes) {
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+      Bytes ikm(32, static_cast<std::uint8_t>(i + 1));
+      for (int k = 0; k < 8; ++k) ikm[k] ^= static_cast<std::uint8_t>(c.seed >> (8 * k));
+      sks.push_back(*bls::key_gen(ikm));
+      consensus::Validator v;
+      v.id = sim.node(i)->id();
+      v.bls_pk = bls::sk_to_pk(sks[i], bls::kMinSigPop.pk_group());
+      v.bls_pop = consensus::bls_pop(sks[i]);
+      validators.push_back(v);
+    }
+    for (std::size_t i = 0; i < sim.size(); ++i) attach(i);
+  }
+
+  void attach(std::size_t i) {
+    ConsensusConfig cfg;
+    cfg.chain_id = "sim";
+    cfg.validators = validators;
+    cfg.bls_sk = sks[i];
+    cfg.identity_seed = sim.node(i)->config().identity_seed;
+    cfg.start_ms = std::max(kStartMs, sim.now_ms());
+    cfg.timeout_ms = 600;
+    cfg.timeout_ms_max = 4800;
+    cfg.empty_block_ms = 400;
+    cfg.byzantine = byz[i];
+    auto p = ConsensusProtocol::create(cfg, sim.node(i)->id());
+    REQUIRE(p.ok());
+    (*p)->restore(disk[i]);
+    REQUIRE(sim.node(i)->add_protocol(consensus::kDefaultChannel, std::move(*p)).ok());
+  }
+
+  ConsensusProtocol* chain(std::size_t i) {
+    if (!sim.alive(i)) return nullptr;
+    return dynamic_cast<ConsensusProtocol*>(sim.node(i)->protocol(consensus::kDefaultChannel));
+  }
+  bool honest(std::size_t i) const { return byz[i] == Byzantine::kNone; }
+
+  // The host's side of the write-ahead seam: drained records are durable.
+  void sync_disk() {
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+      if (!sim.alive(i)) continue;
+      sim.with_node(i, [&](Node& n) {
+        while (auto op = n.poll_store()) {
+          const std::string prefix = std::string(consensus::kDefaultChannel) + "/";
+          if (!op->key.starts_with(prefix)) continue;
+          const std::string key = op->key.substr(prefix.size());
+          if (op->value) disk[i][key] = *op->value; else disk[i].erase(key);
+        }
+      });
+    }
+  }
+
+  void crash(std::size_t i) {
+    sync_disk();
+    sim.crash(i);
+  }
+  void restart(std::size_t i) {
+    sim.restart(i);
+    attach(i);
+  }
+
+  void submit_some(test::SplitMix& rng);
+
+  // Every honest live node's committed blocks and roots agree with every other's, ever.
+  void check_safety() {
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+      auto* c = chain(i);
+      if (!c || !honest(i)) continue;
+      INFO(sim.describe() << " node " << i);
+      REQUIRE_FALSE(c->halted().has_value());
+      const std::uint64_t top = c->committed_height();
+      for (std::uint64_t h = top > 256 ? top - 256 : 1; h <= top; ++h) {
+        auto b = c->committed(h);
+        if (!b) continue;
+        auto [hit, fresh] = hash_at.emplace(h, b->hash);
+        INFO("height " << h);
+        REQUIRE(hit->second == b->hash);
+        auto [rit, rfresh] = root_at.emplace(h, b->state_root);
+        REQUIRE(rit->second == b->state_root);
+      }
+    }
+  }
+
+  std::uint64_t min_honest_height() {
+    std::uint64_t m = UINT64_MAX;
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+      if (auto* c = chain(i); c && honest(i)) m = std::min(m, c->committed_height());
+    }
+    return m;
+  }
+};
+
+
+
+void ChainSim::submit_some(test::SplitMix& rng) {
+  const std::size_t i = rng.below(sim.size());
+  auto* c = chain(i);
+  if (!c) return;
+  const std::string key = "k" + std::to_string(rng.below(20));
+  const Value args(Map{{Value("key"), Value(key)}, {Value("value"), Value(static_cast<std::int64_t>(++nonce))}});
+  sim.with_node(i, [&](Node&) { (void)c->submit("kv.put", args, sim.now_ms()); });
+}
+
+std::string describe(const ChainSim& s) {
+  std::string d = s.sim.describe() + " byzantine:";
+  for (std::size_t i = 0; i < s.byz.size(); ++i) {
+    if (s.byz[i] != Byzantine::kNone) d += " " + std::to_string(i) + "=" + byz_name(s.byz[i]);
+  }
+  return d;
+}
+
+// One seed: n = 4 (or 7), f of them Byzantine with seeded behaviours, swarm network faults, a
+// partition and an honest crash/restart; then heal and require progress within the bound.
+void run_seed(std::uint64_t seed) {
+  test::SplitMix rng{seed};
+  const std::size_t n = rng.percent(15) ? 7 : 4;
+  const std::size_t f = (n - 1) / 3;
+  SimConfig c = SimConfig::swarm(seed, n);
+  std::vector<Byzantine> byz(n, Byzantine::kNone);
+  for (std::size_t k = 0; k < f; ++k) {
+    if (rng.percent(15)) continue;  // sometimes fewer than f
+    byz[rng.below(n)] = static_cast<Byzantine>(1 + rng.below(5));
+  }
+  ChainSim s(c, byz);
+  INFO(describe(s) << "\nreproduce with NITRO_SEED=" << seed);
+  // Phase 1: safety under faults.
+  std::optional<std::size_t> crashed;
+  for (std::uint64_t t = 0; t < 8000; t += 100) {
+    s.sim.run_for(100);
+    if (rng.percent(40)) s.submit_some(rng);
+    if (t == 2000 && rng.percent(50)) {
+      std::vector<std::size_t> side;
+      for (std::size_t i = 0; i < n; ++i) if (rng.percent(40)) side.push_back(i);
+      s.sim.partition(side, rng.percent(50));
+    }
+    if (t == 4000) s.sim.heal();
+    if (t == 3000 && rng.percent(50)) {
+      const std::size_t v = rng.below(n);
+      if (s.honest(v)) { s.crash(v); crashed = v; }
+    }
+    if (t == 5000 && crashed) { s.restart(*crashed); crashed.reset(); }
+    if (t % 500 == 0) s.sync_disk();
+    s.check_safety();
+  }
+  // Phase 2: heal, then liveness within the bound.
+  s.sim.heal();
+  s.sim.set_drop_rate(0.0);
+  const std::uint64_t before = s.min_honest_height();
+  std::uint64_t waited = 0;
+  while (s.min_honest_height() < before + 3 && waited < kResumeBoundMs) {
+    s.sim.run_for(100);
+    waited += 100;
+    if (waited % 300 == 0) s.submit_some(rng);
+    s.sync_disk();
+  }
+  s.check_safety();
+  INFO("height before " << before << " now " << s.min_honest_height() << " after " << waited << " ms");
+  CHECK(s.min_honest_height() >= before + 3);
+  if (std::getenv("CONSENSUS_DEBUG")) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (auto* ch = s.chain(i)) {
+        const auto& st = ch->stats();
+        std::printf("node %zu byz=%s h=%llu view=%llu in=%llu out=%llu prop=%llu votes=%llu qcs=%llu tcs=%llu to=%llu rej=%llu bad=%llu inv=%llu\n", i, byz_name(s.byz[i]),
+          (unsigned long long)ch->committed_height(), (unsigned long long)ch->view(), (unsigned long long)st.frames_in, (unsigned long long)st.frames_out,
+          (unsigned long long)st.proposals, (unsigned long long)st.votes_sent, (unsigned long long)st.qcs_formed, (unsigned long long)st.tcs_formed,
+          (unsigned long long)st.timeouts, (unsigned long long)st.rejected_proposals, (unsigned long long)st.bad_frames, (unsigned long long)st.invalid_sigs);
+      }
+    }
+    std::printf("virtual %llu ms\n", (unsigned long long)s.sim.now_ms());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("consensus sim: 4 honest validators commit kv txs and agree on state", "[consensus]") {
+  for (auto seed : test::test_seeds("consensus-happy", 1)) {
+    SimConfig c;
+    c.seed = seed;
+    c.nodes = 4;
+    ChainSim s(c, std::vector<Byzantine>(4, Byzantine::kNone));
+    INFO(describe(s) << "\nreproduce with NITRO_SEED=" << seed);
+    test::SplitMix rng{seed};
+    for (int t = 0; t < 60; ++t) {
+      s.sim.run_for(100);
+      s.submit_some(rng);
+      s.check_safety();
+    }
+    s.sim.run_for(2000);
+    s.check_safety();
+    REQUIRE(s.min_honest_height() >= 10);
+    // Every submitted put committed: the 20 keys hold the same values on every validator.
+    for (int k = 0; k < 20; ++k) {
+      const std::string key = "k" + std::to_string(k);
+      const auto* e0 = s.chain(0)->get(key);
+      for (std::size_t i = 1; i < 4; ++i) {
+        const auto* e = s.chain(i)->get(key);
+        REQUIRE((e0 == nullptr) == (e == nullptr));
+        if (e0) CHECK(e0->value == e->value);
+      }
+    }
+    std::uint64_t txs = 0;
+    for (std::uint64_t h = 1; h <= s.chain(0)->committed_height(); ++h) {
+      if (auto b = s.chain(0)->committed(h)) txs += b->txs;
+    }
+    CHECK(txs == s.nonce);
+  }
+}
+
+// 200 seeds per commit, in four cases so ctest can spread them over cores. A long run sets
+// NITRO_CONSENSUS_SEEDS (e.g. 10000) and runs the same cases.
+void run_part(std::size_t part) {
+  const char* env = std::getenv("NITRO_CONSENSUS_SEEDS");
+  const std::size_t count = env && *env ? std::strtoull(env, nullptr, 10) : 200;
+  const auto seeds = test::test_seeds("consensus-swarm", count);
+  for (std::size_t i = 0; i < seeds.size(); ++i) {
+    if (seeds.size() == 1 || i % 4 == part) run_seed(seeds[i]);
+  }
+}
+
+TEST_CASE("consensus sim: Byzantine validators and faults keep safety and heal to liveness (seeds part 1)", "[consensus]") {
+  run_part(0);
+}
+TEST_CASE("consensus sim: Byzantine validators and faults keep safety and heal to liveness (seeds part 2)", "[consensus]") {
+  if (!test::replay_seed()) run_part(1);
+}
+TEST_CASE("consensus sim: Byzantine validators and faults keep safety and heal to liveness (seeds part 3)", "[consensus]") {
+  if (!test::replay_seed()) run_part(2);
+}
+TEST_CASE("consensus sim: Byzantine validators and faults keep safety and heal to liveness (seeds part 4)", "[consensus]") {
+  if (!test::replay_seed()) run_part(3);
+}
+
+namespace {
+
+ChainSim happy_chain(std::uint64_t seed) {
+  SimConfig c;
+  c.seed = seed;
+  c.nodes = 4;
+  return ChainSim(c, std::vector<Byzantine>(4, Byzantine::kNone));
+}
+
+void put(ChainSim& s, std::size_t i, const std::string& key, Value v) {
+  const Value args(Map{{Value("key"), Value(key)}, {Value("value"), std::move(v)}});
+  s.sim.with_node(i, [&](Node&) { REQUIRE(s.chain(i)->submit("kv.put", args, s.sim.now_ms()).ok()); });
+}
+
+}  // namespace
+
+TEST_CASE("consensus sim: a light client verifies a committed value against the validator set alone", "[consensus]") {
+  for (auto seed : test::test_seeds("consensus-light", 1)) {
+    INFO("reproduce with NITRO_SEED=" << seed);
+    ChainSim s = happy_chain(seed);
+    s.sim.run_until(kStartMs + 1000);
+    put(s, 1, "greeting", Value("hello"));
+    Result<Bytes> proof = Status(unavailable("not yet"));
+    for (int i = 0; i < 100 && !(proof.ok() && s.chain(0)->get("greeting")); ++i) {
+      s.sim.run_for(100);
+      proof = s.chain(0)->read_proof("greeting");
+    }
+    REQUIRE(proof.ok());
+    auto r = consensus::verify_read("sim", s.validators, *proof);
+    REQUIRE(r.ok());
+    CHECK(r->key == "greeting");
+    CHECK(r->read.found);
+    CHECK(r->read.value == Value("hello"));
+    auto absent = s.chain(0)->read_proof("nobody");
+    REQUIRE(absent.ok());
+    auto ra = consensus::verify_read("sim", s.validators, *absent);
+    REQUIRE(ra.ok());
+    CHECK_FALSE(ra->read.found);
+    // Another chain id, or any flipped byte, never yields a different verified answer.
+    CHECK_FALSE(consensus::verify_read("other", s.validators, *proof).ok());
+    for (std::size_t pos = 0; pos < proof->size(); pos += 3) {
+      Bytes t = *proof;
+      t[pos] ^= 0x5a;
+      auto rt = consensus::verify_read("sim", s.validators, t);
+      if (rt.ok()) CHECK((rt->key == "greeting" && rt->read.value == Value("hello")));
+    }
+  }
+}
+
+// A module that is not deterministic (its output depends on the node) diverges the state: the
+// odd node out halts with an error naming the height; the other three carry on.
+TEST_CASE("consensus sim: a divergent state root halts that node and names the height", "[consensus]") {
+  class Skewed final : public chain::BuiltinModule {
+   public:
+    explicit Skewed(int v) : v_(v) {}
+    Result<Value> apply(chain::KvState& st, const std::string&, const Value&, const chain::TxContext&) override {
+      NITRO_TRY(st.put("skew", Value(v_)));
+      return Value();
+    }
+   private:
+    int v_;
+  };
+  for (auto seed : test::test_seeds("consensus-diverge", 1)) {
+    INFO("reproduce with NITRO_SEED=" << seed);
+    ChainSim s = happy_chain(seed);
+    for (std::size_t i = 0; i < 4; ++i) REQUIRE(s.chain(i)->register_module("skew", std::make_shared<Skewed>(i == 3)).ok());
+    s.sim.run_until(kStartMs + 1000);
+    s.sim.with_node(0, [&](Node&) { REQUIRE(s.chain(0)->submit("skew.set", Value(), s.sim.now_ms()).ok()); });
+    s.sim.run_for(5000);
+    auto halted = s.chain(3)->halted();
+    REQUIRE(halted.has_value());
+    const std::uint64_t h = s.chain(0)->committed_height();
+    INFO(*halted);
+    CHECK(halted->find("chain halted at height ") == 0);
+    const std::uint64_t before = h;
+    put(s, 1, "after", Value(1));
+    s.sim.run_for(3000);
+    for (std::size_t i = 0; i < 3; ++i) {
+      CHECK_FALSE(s.chain(i)->halted().has_value());
+      CHECK(s.chain(i)->committed_height() > before);
+      CHECK(s.chain(i)->get("after") != nullptr);
+    }
+  }
+}
+
+TEST_CASE("consensus sim: a validator restarted from its persisted records replays and catches up", "[consensus]") {
+  for (auto seed : test::test_seeds("consensus-restart", 1)) {
+    INFO("reproduce with NITRO_SEED=" << seed);
+    ChainSim s = happy_chain(seed);
+    test::SplitMix rng{seed};
+    for (int t = 0; t < 40; ++t) {
+      s.sim.run_for(100);
+      s.submit_some(rng);
+    }
+    s.sim.run_for(1000);
+    const std::uint64_t at_crash = s.chain(2)->committed_height();
+    REQUIRE(at_crash >= 5);
+    s.crash(2);
+    for (int t = 0; t < 30; ++t) {
+      s.sim.run_for(100);
+      s.submit_some(rng);
+    }
+    s.restart(2);
+    CHECK(s.chain(2)->committed_height() == at_crash);  // replayed from disk before any message
+    s.sim.run_for(4000);
+    s.check_safety();
+    CHECK(s.chain(2)->committed_height() + 3 >= s.chain(0)->committed_height());
+    CHECK(s.chain(2)->state_root() == s.chain(0)->state_root());
+  }
+}
+
+TEST_CASE("consensus sim: a validator that lost its disk catches up a long chain by block sync", "[consensus]") {
+  for (auto seed : test::test_seeds("consensus-blocksync", 1)) {
+    INFO("reproduce with NITRO_SEED=" << seed);
+    ChainSim s = happy_chain(seed);
+    test::SplitMix rng{seed};
+    s.sim.run_until(kStartMs + 500);
+    s.crash(1);
+    s.disk[1].clear();  // no records: it recovers from peers alone
+    for (int t = 0; t < 400; ++t) {  // 40 s: well over one fetch (64 blocks) of history
+      s.sim.run_for(100);
+      if (t % 4 == 0) s.submit_some(rng);
+    }
+    const std::uint64_t top = s.chain(0)->committed_height();
+    INFO("chain height " << top);
+    REQUIRE(top > 2 * 64);
+    s.restart(1);
+    s.sim.run_for(8000);
+    s.check_safety();
+    CHECK(s.chain(1)->committed_height() >= top);
+    CHECK(s.chain(1)->state_root() == s.chain(0)->state_root());
+  }
+}

@@ -1,0 +1,287 @@
+// Unit tests for the chain's executor, state proofs and mempool, against independent oracles: a
+// plain std::map model of the kv module's documented semantics, and a recursive Merkle root.
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <map>
+#include <set>
+
+#include "consensus/proof.h"
+#include "consensus/state.h"
+#include "nitro/codec.h"
+#include "nitro/consensus.h"
+#include "test_util.h"
+
+using namespace nitro;
+using namespace nitro::consensus;
+
+namespace {
+
+crypto::Identity identity(std::uint8_t b) {
+  crypto::Seed s{};
+  s.fill(b);
+  return crypto::Identity::from_seed(s);
+}
+
+Value args(std::initializer_list<std::pair<const char*, Value>> kv) {
+  Map m;
+  for (const auto& [k, v] : kv) m.emplace_back(Value(k), v);
+  return Value(std::move(m));
+}
+
+// The oracle: key -> (value, mod_revision), per the kv module's documentation.
+struct Model {
+  std::map<std::string, std::pair<Value, std::uint64_t>> kv;
+};
+
+// Root per the tree's definition (pairs left to right, an odd node promoted), bottom-up over a
+// plain vector built from the model, independent of KvStore's incremental leaf map.
+Hash model_root(const Model& m) {
+  std::vector<Hash> level;
+  for (const auto& [k, v] : m.kv) {
+    chain::KvEntry e;
+    e.value = v.first;
+    e.mod_revision = v.second;
+    level.push_back(leaf_hash(k, e));
+  }
+  if (level.empty()) return Hash{};
+  while (level.size() > 1) {
+    std::vector<Hash> next;
+    for (std::size_t i = 0; i < level.size(); i += 2) {
+      next.push_back(i + 1 < level.size() ? node_hash(level[i], level[i + 1]) : level[i]);
+    }
+    level = next;
+  }
+  return level[0];
+}
+
+}  // namespace
+
+TEST_CASE("chain executor: kv.put kv.delete kv.cas match a map model over random ops", "[consensus]") {
+  for (auto seed : test::test_seeds("chain-exec", 20)) {
+    INFO("reproduce with NITRO_SEED=" << seed);
+    test::SplitMix rng{seed};
+    Executor ex;
+    Model m;
+    const auto id = identity(3);
+    std::uint64_t rev = 0;
+    for (int block = 1; block <= 30; ++block) {
+      std::vector<Bytes> txs;
+      std::vector<std::function<void(const TxOutcome&)>> checks;
+      rev++;  // begin_block takes a revision
+      for (int t = 0; t < 8; ++t) {
+        const std::string key = "k" + std::to_string(rng.below(6));
+        const std::uint64_t my_rev = ++rev;
+        const int kind = static_cast<int>(rng.below(4));
+        auto cur = m.kv.find(key);
+        if (kind == 0) {
+          const Value v(static_cast<std::int64_t>(rng.below(100)));
+          txs.push_back(make_tx(id, txs.size() + block * 100, "kv.put", args({{"key", Value(key)}, {"value", v}})));
+          m.kv[key] = {v, my_rev};
+          checks.push_back([](const TxOutcome& o) { CHECK(o.ok); });
+        } else if (kind == 1) {
+          const bool existed = cur != m.kv.end();
+          txs.push_back(make_tx(id, txs.size() + block * 100, "kv.delete", args({{"key", Value(key)}})));
+          m.kv.erase(key);
+          checks.push_back([existed](const TxOutcome& o) {
+            REQUIRE(o.ok);
+            CHECK(o.result.find("deleted")->as<bool>() == existed);
+          });
+        } else if (kind == 2) {  // cas on revision: right or wrong by a coin
+          const std::uint64_t actual = cur == m.kv.end() ? 0 : cur->second.second;
+          const bool right = rng.percent(50);
+          const std::uint64_t expect = right ? actual : actual + 1;
+          const Value v(static_cast<std::int64_t>(1000 + rng.below(100)));
+          txs.push_back(make_tx(id, txs.size() + block * 100, "kv.cas",
+                                args({{"key", Value(key)}, {"value", v}, {"expectRevision", Value(expect)}})));
+          if (right) m.kv[key] = {v, my_rev};
+          checks.push_back([right](const TxOutcome& o) {
+            CHECK(o.ok == right);
+            if (!right) CHECK(o.error.code() == Code::kFailedPrecondition);
+          });
+        } else {  // cas on value
+          const bool right = cur != m.kv.end() && rng.percent(60);
+          const Value expect = right ? cur->second.first : Value(std::string("nope"));
+          txs.push_back(make_tx(id, txs.size() + block * 100, "kv.cas",
+                                args({{"key", Value(key)}, {"delete", Value(true)}, {"expect", expect}})));
+          if (right) m.kv.erase(key);
+          checks.push_back([right](const TxOutcome& o) { CHECK(o.ok == right); });
+        }
+      }
+      chain::BlockContext bc{static_cast<std::uint64_t>(block), 1000u * block, PeerId{}, 0};
+      auto outs = ex.execute(bc, txs);
+      REQUIRE(outs.size() == checks.size());
+      for (std::size_t i = 0; i < outs.size(); ++i) checks[i](outs[i]);
+      REQUIRE(ex.store().entries().size() == m.kv.size());
+      for (const auto& [k, v] : m.kv) {
+        const auto* e = ex.store().get(k);
+        REQUIRE(e != nullptr);
+        CHECK(e->value == v.first);
+        CHECK(e->mod_revision == v.second);
+      }
+      CHECK(ex.root() == model_root(m));
+    }
+  }
+}
+
+TEST_CASE("chain executor: kv.batch is atomic and fencing tokens only move forward", "[consensus]") {
+  Executor ex;
+  const auto id = identity(4);
+  chain::BlockContext bc{1, 1000, PeerId{}, 0};
+  auto put = [](const char* k, int v) { return args({{"op", Value("put")}, {"key", Value(k)}, {"value", Value(v)}}); };
+  Value bad_batch = args({{"ops", Value(Array{put("a", 1), args({{"op", Value("cas")}, {"key", Value("b")},
+                                                                   {"value", Value(2)}, {"expectRevision", Value(99)}})})}});
+  Value good_batch = args({{"ops", Value(Array{put("a", 1), put("b", 2)})}});
+  auto outs = ex.execute(bc, {make_tx(id, 1, "kv.batch", bad_batch), make_tx(id, 2, "kv.batch", good_batch)});
+  CHECK_FALSE(outs[0].ok);
+  CHECK(outs[1].ok);
+  CHECK(ex.store().get("a")->value == Value(1));
+  CHECK(ex.store().get("a")->mod_revision == ex.store().get("b")->mod_revision);  // one tx, one revision
+  auto fenced = [&](std::uint64_t nonce, int token) {
+    return make_tx(id, nonce, "kv.cas", args({{"key", Value("res")}, {"value", Value(token)}, {"ifTokenAtLeast", Value(token)}}));
+  };
+  outs = ex.execute({2, 2000, PeerId{}, 0}, {fenced(3, 5), fenced(4, 4), fenced(5, 5), fenced(6, 9)});
+  CHECK(outs[0].ok);
+  CHECK_FALSE(outs[1].ok);  // a stale holder (token 4 after 5) is fenced off
+  CHECK(outs[1].error.code() == Code::kFailedPrecondition);
+  CHECK(outs[2].ok);
+  CHECK(outs[3].ok);
+  CHECK(ex.store().get("res")->value == Value(9));
+  // Unknown module and bad args are results, not crashes.
+  outs = ex.execute({3, 3000, PeerId{}, 0}, {make_tx(id, 7, "nope.x", Value()), make_tx(id, 8, "kv.put", Value(1)), Bytes{1, 2, 3}});
+  CHECK(outs[0].error.code() == Code::kNotFound);
+  CHECK(outs[1].error.code() == Code::kInvalidArgument);
+  CHECK(outs[2].error.code() == Code::kDecodeError);
+}
+
+TEST_CASE("chain state proofs: inclusion and non-inclusion verify and tampering is caught", "[consensus]") {
+  for (auto seed : test::test_seeds("chain-proofs", 10)) {
+    INFO("reproduce with NITRO_SEED=" << seed);
+    test::SplitMix rng{seed};
+    KvStore store;
+    const std::size_t n = rng.below(40);
+    std::map<std::string, Value> model;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::string k = "key" + std::to_string(rng.below(1000));
+      chain::KvEntry e;
+      e.value = Value(static_cast<std::int64_t>(i));
+      e.mod_revision = i + 1;
+      store.set(k, e);
+      model[k] = e.value;
+    }
+    const Hash root = store.root();
+    for (int q = 0; q < 30; ++q) {
+      const std::string k = q % 2 && !model.empty() ? std::next(model.begin(), rng.below(model.size()))->first
+                                                     : "key" + std::to_string(rng.below(1000));
+      const Value proof = state_proof(store, k);
+      auto r = verify_state_proof(proof, k, root);
+      REQUIRE(r.ok());
+      CHECK(r->found == model.count(k));
+      if (r->found) CHECK(r->value == model[k]);
+      // The same proof does not verify against another root, and a claimed absence of a present
+      // key cannot be made from its neighbours.
+      Hash other = root;
+      other[0] ^= 1;
+      CHECK_FALSE(verify_state_proof(proof, k, other).ok());
+      if (r->found && model.size() > 1) {
+        Value forged = proof;
+        auto& a = forged.as<Array>();
+        a[1].as<Array>()[1] = Value(std::string("forged"));
+        CHECK_FALSE(verify_state_proof(forged, k, root).ok());
+      }
+    }
+  }
+}
+
+namespace {
+
+class CaptureContext final : public ProtocolContext {
+ public:
+  explicit CaptureContext(PeerId id) : id_(id) {}
+  const PeerId& local_id() const override { return id_; }
+  Status send(const PeerId&, std::span<const std::uint8_t> b) override {
+    sent.emplace_back(b.begin(), b.end());
+    return Status::ok_status();
+  }
+  Result<std::uint64_t> publish(const std::string&, std::span<const std::uint8_t>) override { return std::uint64_t{1}; }
+  Status subscribe(const std::string&) override { return Status::ok_status(); }
+  Status unsubscribe(const std::string&) override { return Status::ok_status(); }
+  std::vector<PeerInfo> peers() const override { return {}; }
+  std::vector<PeerId> neighbors() const override { return {}; }
+  void emit(Bytes) override {}
+  void random_bytes(std::span<std::uint8_t> out) override { std::fill(out.begin(), out.end(), 1); }
+  std::uint64_t now_ms() const override { return 0; }
+  void store_put(const std::string& k, Bytes v) override { stored[k] = std::move(v); }
+  void store_delete(const std::string& k) override { stored.erase(k); }
+  StoredRecords take_restored() override { return {}; }
+  std::vector<Bytes> sent;
+  StoredRecords stored;
+
+ private:
+  PeerId id_;
+};
+
+struct Four {
+  std::vector<Validator> validators;
+  std::vector<bls::SecretKey> sks;
+  std::vector<crypto::Identity> ids;
+  Four() {
+    for (std::uint8_t i = 0; i < 4; ++i) {
+      ids.push_back(identity(static_cast<std::uint8_t>(20 + i)));
+      sks.push_back(*bls::key_gen(Bytes(32, static_cast<std::uint8_t>(40 + i))));
+    }
+    for (std::size_t i = 0; i < 4; ++i) {
+      validators.push_back({ids[i].peer_id(), bls::sk_to_pk(sks[i], bls::Group::kG2), bls_pop(sks[i])});
+    }
+  }
+  // Index (in `ids`) of the validator at sorted position `pos`.
+  std::size_t at_sorted(std::size_t pos) const {
+    std::vector<std::size_t> order{0, 1, 2, 3};
+    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return ids[a].peer_id() < ids[b].peer_id(); });
+    return order[pos];
+  }
+};
+
+}  // namespace
+
+TEST_CASE("chain mempool: bounded, deduplicated, signature-checked, fair across senders", "[consensus]") {
+  Four f;
+  const std::size_t me = f.at_sorted(1);  // the leader of view 1 (round robin over sorted ids)
+  ConsensusConfig c;
+  c.validators = f.validators;
+  c.bls_sk = f.sks[me];
+  c.mempool_txs_max = 6;
+  c.txs_per_block_max = 2;
+  c.start_ms = 10;
+  auto p = ConsensusProtocol::create(c, f.ids[me].peer_id());
+  REQUIRE(p.ok());
+  CaptureContext ctx(f.ids[me].peer_id());
+  (*p)->attach(ctx);
+  const auto alice = identity(1), bob = identity(2);
+  auto put = [](int v) { return args({{"key", Value("k")}, {"value", Value(v)}}); };
+  for (int i = 0; i < 5; ++i) REQUIRE((*p)->submit(make_tx(alice, i, "kv.put", put(i)), 0).ok());
+  auto dup = (*p)->submit(make_tx(alice, 0, "kv.put", put(0)), 0);
+  REQUIRE(dup.ok());  // the same tx again: accepted as the same id, not stored twice
+  Bytes forged = make_tx(bob, 9, "kv.put", put(9));
+  forged[forged.size() - 1] ^= 1;
+  CHECK((*p)->submit(forged, 0).status().code() == Code::kInvalidArgument);
+  REQUIRE((*p)->submit(make_tx(bob, 1, "kv.put", put(100)), 0).ok());  // the 6th
+  CHECK((*p)->submit(make_tx(bob, 2, "kv.put", put(101)), 0).status().code() == Code::kResourceExhausted);
+  // As leader of view 1 it proposes: two txs, one per sender (round robin), each sender's oldest.
+  (*p)->tick(10);
+  std::optional<Value> proposal;
+  for (const auto& frame : ctx.sent) {
+    auto v = codec::decode(frame);
+    if (v.ok() && v->as<Array>()[0] == Value(1)) proposal = *v;
+  }
+  REQUIRE(proposal.has_value());
+  const auto& txs = proposal->as<Array>()[1].as<Array>()[8].as<Array>();
+  REQUIRE(txs.size() == 2);
+  std::set<PeerId> senders;
+  for (const auto& t : txs) senders.insert(decode_tx(t.as<Bytes>())->sender);
+  CHECK(senders.size() == 2);
+  const Bytes oldest = make_tx(alice, 0, "kv.put", put(0));
+  CHECK(std::count_if(txs.begin(), txs.end(), [&](const Value& t) { return t.as<Bytes>() == oldest; }) == 1);
+  // It voted for its own proposal, and wrote its safety record before sending the vote.
+  CHECK(ctx.stored.count("safety") == 1);
+}
