@@ -3,14 +3,11 @@
 // Type handles are small integers indexing this wrapper's handle tables.
 #include <malloc.h>
 
-#include <cmath>
-#include <optional>
-
 #include <map>
 #include <string>
 #include <vector>
 
-#include "bytes.h"
+#include "convert.h"
 #include "node_core.h"
 #include "nitro/crdt.h"
 #include "nitro/docsync.h"
@@ -211,23 +208,6 @@ crdt::DocSync* doc_sync_of(NodeCore& core) {
   return dynamic_cast<crdt::DocSync*>(core.node().protocol(crdt::DocSync::kChannel));
 }
 
-// A JS number that is a non-negative safe integer, else nullopt (NaN, fractions, out of range).
-std::optional<std::uint64_t> safe_uint(const val& x) {
-  if (!x.isNumber()) return std::nullopt;
-  const double d = x.as<double>();
-  if (!(d >= 0 && d <= 9007199254740991.0) || std::trunc(d) != d) return std::nullopt;
-  return static_cast<std::uint64_t>(d);
-}
-
-Status uint_field(const val& opts, const char* key, std::uint64_t& out) {
-  const val x = opts[key];
-  if (x.isUndefined()) return {};
-  auto v = safe_uint(x);
-  if (!v) return invalid_argument(std::string("doc sync: ") + key + " must be a non-negative safe integer");
-  out = *v;
-  return {};
-}
-
 // Attaches the node's DocSync once (later calls find it). Returns an error value or undefined.
 val doc_sync_attach(NodeCore& core) {
   if (doc_sync_of(core)) return val::undefined();
@@ -243,13 +223,11 @@ val doc_sync_open(NodeCore& core, const std::string& name, CrdtDoc& doc, const v
   if (!sync) return error_to_js(failed_precondition("doc sync: not attached"));
   crdt::SyncOptions o;
   o.persist = opts["persist"].isTrue();
-  std::uint64_t peers = o.anti_entropy_peers, compact = o.compact_every;
-  for (auto s : {uint_field(opts, "antiEntropyMs", o.anti_entropy_ms), uint_field(opts, "antiEntropyPeers", peers),
-                 uint_field(opts, "compactEvery", compact)}) {
+  for (auto s : {read_u64_field(opts, "antiEntropyMs", o.anti_entropy_ms),
+                 read_u64_field(opts, "antiEntropyPeers", o.anti_entropy_peers),
+                 read_u64_field(opts, "compactEvery", o.compact_every)}) {
     if (!s.ok()) return error_to_js(s);
   }
-  o.anti_entropy_peers = static_cast<std::size_t>(peers);
-  o.compact_every = static_cast<std::size_t>(compact);
   StoredRecords stored;
   if (!records.isArray()) return error_to_js(invalid_argument("doc sync: records must be an array"));
   const auto n = records["length"].as<std::size_t>();

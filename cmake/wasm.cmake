@@ -1,4 +1,4 @@
-# WebAssembly: one ES module (nitro.js + nitro.wasm) holding the core and every embind binding.
+# WebAssembly: one ES module (nitro.mjs) loading the core, split in two wasm files (see below).
 # ENVIRONMENT is web,worker only: under Node, js/src/node.ts passes wasmBinary, so nitro.mjs holds no
 # require()/__dirname code and bundles cleanly for browsers and edge workers.
 file(GLOB NITRO_BINDING_SOURCES CONFIGURE_DEPENDS bindings/*.cpp)
@@ -17,4 +17,29 @@ target_link_options(nitro_wasm PRIVATE ${NITRO_WASM_FLAGS}
   -sENVIRONMENT=web,worker
   -sFILESYSTEM=0 -sDYNAMIC_EXECUTION=0
   -sINCOMING_MODULE_JS_API=[wasmBinary,locateFile,instantiateWasm,print,printErr]
-  -sEXPORTED_RUNTIME_METHODS=[])
+  -sEXPORTED_RUNTIME_METHODS=[]
+  --profiling-funcs)  # names kept for the split below, which strips them
+
+# The split rule: code whose source path matches NITRO_WASM_BLS_SOURCES (BLS12-381 with blst, and
+# the protocols whose every message is BLS-signed: the drand beacon, consensus and the sync chain
+# module it runs; their bindings)
+# goes to nitro-bls.wasm, loaded on first use (js/src/wasm.ts); everything else stays in
+# nitro.wasm, which every page loads. A new module lands in nitro.wasm unless its path matches;
+# one built on BLS should be added here (else the BLS code it calls stays in nitro.wasm too).
+set(NITRO_WASM_BLS_SOURCES "^/(core/src/(bls|beacon|consensus|sync)/|bindings/(bls|beacon|consensus)[^/]*$|.*/blst/)")
+# Size over speed everywhere but the BLS code (whose speed is benchmarked against blst natively).
+get_target_property(NITRO_CORE_SOURCES_ALL nitro_core SOURCES)
+foreach(src IN LISTS NITRO_CORE_SOURCES_ALL NITRO_BINDING_SOURCES)
+  file(RELATIVE_PATH rel "${CMAKE_CURRENT_SOURCE_DIR}" "${src}")
+  if(NOT "/${rel}" MATCHES "${NITRO_WASM_BLS_SOURCES}")
+    set_property(SOURCE "${src}" APPEND PROPERTY COMPILE_OPTIONS -Oz)
+  endif()
+endforeach()
+find_program(NITRO_LLVM_NM NAMES llvm-nm-14 llvm-nm REQUIRED)
+find_program(NITRO_WASM_SPLIT wasm-split REQUIRED)  # Debian binaryen
+find_program(NITRO_NODE node REQUIRED)
+add_custom_command(TARGET nitro_wasm POST_BUILD
+  COMMAND ${NITRO_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/cmake/wasm-split.mjs ${CMAKE_BINARY_DIR}
+          ${NITRO_WASM_BLS_SOURCES} ${NITRO_LLVM_NM}
+  BYPRODUCTS ${CMAKE_BINARY_DIR}/nitro-bls.wasm
+  VERBATIM)

@@ -77,29 +77,6 @@ describe('broker: NATS', { skip }, () => {
     }
   });
 
-  test('nats: documents and replicated config travel over the broker between unlinked nodes', async () => {
-    const { createNode, nats, memory, MemoryNetwork } = await import('../js/dist/node.js');
-    // Separate memory networks: the two nodes share no gossip link, only the NATS server.
-    const make = (name) => createNode({ name, broker: nats({ servers: [server.url] }), transport: memory({ network: new MemoryNetwork() }) });
-    const [a, b] = [await make('doc-a'), await make('doc-b')];
-    try {
-      const { replicated } = await import('../js/dist/node.js');
-      const sa = replicated('shared-config');
-      const ca = await a.config({ sources: [{ mode: 'default' }, sa] });
-      const cb = await b.config({ sources: [{ mode: 'default' }, replicated('shared-config')] });
-      await Promise.all([a.flush(), b.flush()]);
-      const changes = [];
-      cb.watch('mode', (value) => changes.push(value));
-      sa.set('mode', 'replicated');
-      await waitFor(() => changes.length === 1, { timeoutMs: 10000, what: 'the change on b' });
-      assert.deepEqual([changes, cb.getString('mode'), ca.getString('mode')], [['replicated'], 'replicated', 'replicated']);
-      assert.deepEqual([a.neighbors(), b.neighbors()], [[], []]);
-      await Promise.all([ca.close(), cb.close()]);
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
-  });
-
   test('nats: a server restart loses no subscription (clients reconnect and re-subscribe)', async () => {
     const subs = [];
     for (const p of procs) subs.push(await subscribe(p, 'conf.restart'));

@@ -29,8 +29,9 @@ test('consensus: a Chromium page verifies a committed value with the standalone 
     await page.waitForSelector('body[data-ready="true"]', { timeout: 20000 });
     const plain = validators.map((v) => ({ id: v.id, blsPublicKey: [...v.blsPublicKey], blsPop: [...v.blsPop] }));
     const result = await page.evaluate(async ({ plain, proof }) => {
-      const { verifyRead, init } = await import('/nitro/browser.js');
+      const { verifyRead, init, loadBls } = await import('/nitro/browser.js');
       await init();
+      await loadBls();  // consensus and BLS live in nitro-bls.wasm, fetched on first use
       const vs = plain.map((v) => ({ id: v.id, blsPublicKey: new Uint8Array(v.blsPublicKey), blsPop: new Uint8Array(v.blsPop) }));
       const bytes = new Uint8Array(proof);
       const t0 = performance.now();

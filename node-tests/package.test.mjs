@@ -16,13 +16,48 @@ test('package: self-import under the node condition loads and inits', async () =
   assert.match(nitro.versions.libsodium, /^\d+\.\d+\.\d+/);
 });
 
-test('package: exports list types first and every target exists', () => {
-  const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dts = (file) => readFileSync(join(root, 'js/dist', file), 'utf8');
+
+test('package: exports list types first in every condition and every target exists', () => {
+  // No top-level `types` under '.': TypeScript would take it before `node` or `browser`.
   const main = pkg.exports['.'];
-  assert.equal(Object.keys(main)[0], 'types');
-  for (const cond of ['node', 'browser', 'worker', 'default', 'types']) assert.ok(existsSync(join(root, main[cond])), cond);
-  assert.ok(existsSync(join(root, pkg.exports['./nitro.wasm'])));
+  assert.deepEqual(Object.keys(main), ['node', 'browser', 'worker', 'workerd', 'default']);
+  for (const cond of ['node', 'browser', 'worker', 'workerd', 'default']) {
+    assert.equal(Object.keys(main[cond])[0], 'types', cond);
+    for (const target of Object.values(main[cond])) assert.ok(existsSync(join(root, target)), `${cond}: ${target}`);
+  }
+  for (const sub of ['./nitro.wasm', './nitro-bls.wasm']) assert.ok(existsSync(join(root, pkg.exports[sub])), sub);
   assert.ok(existsSync(join(root, pkg.exports['./slim'].default)));
+  assert.ok(existsSync(join(root, pkg.exports['./slim'].types)));
+});
+
+test('package: types per condition, internals stripped', () => {
+  assert.match(dts('node.d.ts'), /fileStore/);
+  assert.doesNotMatch(dts('node.d.ts'), /indexedDbStore/);
+  assert.match(dts('browser.d.ts'), /indexedDbStore/);
+  assert.doesNotMatch(dts('browser.d.ts'), /fileStore/);
+  assert.doesNotMatch(dts('wasm.d.ts'), /setLoader/);
+  assert.match(dts('wasm.d.ts'), /wasmModule\?: WebAssembly\.Module/);
+  assert.match(dts('wasm.d.ts'), /instantiateWasm\?: InstantiateWasm/);
+});
+
+test('package: metadata — sideEffects are the loader entries, engines, LICENSE, optional ws, source maps', () => {
+  assert.deepEqual([...pkg.sideEffects].sort(), ['./js/dist/browser.js', './js/dist/node.js']);
+  for (const f of pkg.sideEffects) assert.match(readFileSync(join(root, f), 'utf8'), /setLoader\(/, f);
+  assert.equal(pkg.engines.node, '>=20');
+  assert.equal(pkg.license, 'Apache-2.0');
+  assert.match(readFileSync(join(root, 'LICENSE'), 'utf8'), /Apache License\s+Version 2\.0, January 2004/);
+  assert.ok(pkg.files.includes('LICENSE'));
+  assert.equal(pkg.dependencies?.ws, undefined);
+  assert.equal(pkg.peerDependenciesMeta.ws.optional, true);
+  assert.ok(pkg.peerDependencies.ws);
+  for (const f of ['node.js', 'browser.js', 'wasm.js']) {
+    assert.match(readFileSync(join(root, 'js/dist', f), 'utf8'), new RegExp(`//# sourceMappingURL=${f}\\.map`));
+    const map = JSON.parse(readFileSync(join(root, 'js/dist', `${f}.map`), 'utf8'));
+    assert.equal(map.sourcesContent.length, map.sources.length, f);  // maps carry their sources
+  }
+  assert.equal(pkg.scripts.prepack, 'scripts/build package');
 });
 
 test('package: the browser entry graph uses no Node built-ins', () => {

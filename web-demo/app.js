@@ -1,5 +1,5 @@
 // The demo runs the browser entry of @gonitro/nitro, served from /nitro/ by scripts/serve.mjs.
-import { init, codec, versions, Doc, Beacon, Identity, createNode, websocket, Simulation } from '/nitro/browser.js';
+import { init, loadBls, codec, versions, Doc, Beacon, Identity, createNode, websocket, Simulation } from '/nitro/browser.js';
 
 const $ = (id) => document.getElementById(id);
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -68,6 +68,7 @@ $('beacon-verify').onclick = async () => {
   const res = await fetch('/api/drand');
   if (!res.ok) return show($('beacon-output'), 'no sample beacons on this server', false);
   const { chains } = await res.json();
+  await loadBls();  // BLS lives in nitro-bls.wasm, fetched on first use
   const lines = [];
   for (const [name, chain] of Object.entries(chains)) {
     chain.rounds.forEach((r, i) => {
@@ -145,6 +146,7 @@ function enableRpc(node) {
     try {
       const b = await node.call('demo', 'Demo.Beacon', {}, { timeoutMs: 3000 });
       if (!b.ready) return show(out, `${b.from}: no round yet (the DKG and genesis take a few seconds)`, false);
+      await loadBls();
       const res = Beacon.verify({ scheme: b.scheme, publicKey: b.groupPublicKey, round: b.round, signature: b.signature, previousSignature: b.previousSignature });
       out.dataset.beaconValid = String(res.valid);
       show(out, [

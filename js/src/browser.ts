@@ -1,10 +1,13 @@
-// Browser and worker entry: fetches nitro.wasm relative to this module. No Node built-ins here.
+// Browser and worker entry: fetches nitro.wasm (and, on first BLS use, nitro-bls.wasm) relative to
+// this module. The URLs are literal `new URL(..., import.meta.url)` so bundlers (Vite, webpack,
+// Parcel) find the files and emit them as assets. No Node built-ins here.
 import { setLoader } from './wasm.js';
 
 setLoader(async (options) => {
-  if (options.wasmBinary || options.locateFile) return options;
-  const base = new URL('./wasm/', import.meta.url);
-  return { ...options, locateFile: (path: string) => new URL(path, base).href };
+  if (options.locateFile || options.instantiateWasm || (options.wasmBinary ?? options.wasmModule)) return options;
+  const core = new URL('./wasm/nitro.wasm', import.meta.url).href;
+  const bls = new URL('./wasm/nitro-bls.wasm', import.meta.url).href;
+  return { ...options, locateFile: (path: string) => (path === 'nitro-bls.wasm' ? bls : core) };
 });
 
 export * from './index.js';

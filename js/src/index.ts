@@ -1,7 +1,7 @@
 // The platform-neutral API of @gonitro/nitro. Entry points re-export this after installing a
 // wasm loader for their platform.
-export { init, getModule } from './wasm.js';
-export type { InitOptions } from './wasm.js';
+export { init, getModule, loadBls, blsLoaded } from './wasm.js';
+export type { InitOptions, InstantiateWasm, WasmSource } from './wasm.js';
 export * from './errors.js';
 export { codec } from './codec.js';
 export type { NitroValue } from './codec.js';

@@ -1,12 +1,15 @@
-// Node.js entry: reads nitro.wasm from beside this file and hands the bytes to the loader
-// (Emscripten 3.1.6's fetch path misreads local files under Node 18+).
+// Node.js entry: reads nitro.wasm and nitro-bls.wasm from beside this file and hands the bytes to
+// the loader (Emscripten 3.1.6's fetch path misreads local files under Node 18+). Node loads the
+// BLS/beacon half during init(): download size does not matter here, and Beacon.verify stays
+// usable right after `await init()`.
 import { readFile } from 'node:fs/promises';
 import { setLoader } from './wasm.js';
 
 setLoader(async (options) => {
-  if (options.wasmBinary) return options;
-  const wasmBinary = await readFile(new URL('./wasm/nitro.wasm', import.meta.url));
-  return { ...options, wasmBinary };
+  const read = (file: string) => readFile(new URL(`./wasm/${file}`, import.meta.url));
+  const core = options.instantiateWasm || options.wasmModule || options.wasmBinary ? {} : { wasmBinary: await read('nitro.wasm') };
+  const bls = options.blsWasm || options.locateFile ? {} : { blsWasm: await read('nitro-bls.wasm').catch(() => undefined) };
+  return { bls: true, ...options, ...core, ...bls };
 });
 
 export * from './index.js';

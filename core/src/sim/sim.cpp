@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <set>
-#include <sstream>
 
 #include "gossip/rng.h"
 #include "nitro/assert.h"

@@ -2,7 +2,7 @@
 // whole-network observations.
 #include <algorithm>
 #include <set>
-#include <sstream>
+#include <cstdio>
 
 #include "gossip/rng.h"
 #include "nitro/assert.h"
@@ -244,14 +244,20 @@ bool Simulator::membership_converged() const {
   return seen.size() == live.size();
 }
 
+// snprintf, not an ostringstream: iostreams pull libc++'s locale machinery (~25 KB gzipped) into
+// the wasm every browser downloads. "%g" prints doubles as ostream's defaults do.
 std::string Simulator::describe() const {
-  std::ostringstream o;
-  o << "reproduce with NITRO_SEED=" << config_.seed << " nodes=" << config_.nodes << " delay=" << config_.delay_min_ms << ".."
-    << config_.delay_max_ms << "+" << config_.jitter_ms << "ms drop=" << config_.drop_rate
-    << " dup=" << config_.duplicate_rate << " reorder=" << config_.reorder_rate
-    << " skew<=" << config_.clock_skew_max_ms << "ms drift<=" << config_.clock_drift_max_ppm
-    << "ppm sync=" << config_.storage_sync_ms << "ms torn=" << config_.torn_write_rate;
-  return o.str();
+  char out[512];
+  std::snprintf(out, sizeof out,
+                "reproduce with NITRO_SEED=%llu nodes=%llu delay=%llu..%llu+%llums drop=%g dup=%g reorder=%g"
+                " skew<=%llums drift<=%lluppm sync=%llums torn=%g",
+                static_cast<unsigned long long>(config_.seed), static_cast<unsigned long long>(config_.nodes),
+                static_cast<unsigned long long>(config_.delay_min_ms), static_cast<unsigned long long>(config_.delay_max_ms),
+                static_cast<unsigned long long>(config_.jitter_ms), config_.drop_rate, config_.duplicate_rate,
+                config_.reorder_rate, static_cast<unsigned long long>(config_.clock_skew_max_ms),
+                static_cast<unsigned long long>(config_.clock_drift_max_ppm), static_cast<unsigned long long>(config_.storage_sync_ms),
+                config_.torn_write_rate);
+  return out;
 }
 
 }  // namespace nitro::sim

@@ -243,6 +243,9 @@ export class DocReplica {
   async flush(): Promise<void> {
     await this.ready;
     this.drainOutbox();
+    // The node queues write-ahead batches and hands the next to this replica only when the one
+    // before is durable: wait for the queue, not only for the writes already handed over.
+    await this.hub.node.storeWritten();
     await this.storeTail;
     if (this.storeFailure) throw this.storeFailure;
   }

@@ -433,6 +433,11 @@ export class NitroNode {
 
   // ---- write-ahead ------------------------------------------------------------------------
 
+  /** Resolves once every write-ahead batch queued so far (routed writes included) is durable. */
+  storeWritten(): Promise<void> {
+    return this.writes;
+  }
+
   /**
    * Sends the drained store ops whose key starts with `prefix` (a protocol's channel and '/') to
    * `write` instead of the node's store — e.g. documents kept in their own stores. They are written

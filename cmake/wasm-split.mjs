@@ -1,0 +1,89 @@
+// Splits the linked core in two and shrinks the half every page loads (run by cmake/wasm.cmake
+// after linking nitro.wasm with its function names kept):
+//   nitro.wasm      everything a node needs; optimized for size (wasm-opt -Oz), names stripped
+//   nitro-bls.wasm  the functions defined only by objects whose source path matches the BLS rule
+//                   (NITRO_WASM_BLS_SOURCES in cmake/wasm.cmake); optimized for speed (-O3)
+// A function also defined by an object outside the rule (inline or template code both halves use)
+// stays in nitro.wasm, and so do static initializers, which run at start-up.
+// Usage: node wasm-split.mjs <build dir> <source-path regex> <llvm-nm>
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const [buildDir, ruleText, nm = 'llvm-nm'] = process.argv.slice(2);
+const rule = new RegExp(ruleText);
+const features = ['--enable-exception-handling', '--enable-sign-ext', '--enable-mutable-globals',
+  '--enable-bulk-memory', '--enable-nontrapping-float-to-int'];
+
+function objects(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return objects(path);
+    return e.name.endsWith('.o') ? [path] : [];
+  });
+}
+
+function definedFunctions(object) {
+  // Demangled, as wasm-ld writes the name section.
+  const out = execFileSync(nm, ['--defined-only', '--demangle', object], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return out.split('\n').map((l) => /^\S*\s+([TtWw])\s+(.+)$/.exec(l.trim())).filter(Boolean).map((m) => m[2]);
+}
+
+// Object paths mirror source paths (CMakeFiles/<target>.dir/<source>.o): the rule matches either.
+const inRule = new Set();
+const outsideRule = new Set();
+for (const object of objects(join(buildDir, 'CMakeFiles'))) {
+  const source = relative(join(buildDir, 'CMakeFiles'), object).replace(/^[^/]+\.dir\//, '/');
+  for (const name of definedFunctions(object)) (rule.test(source) ? inRule : outsideRule).add(name);
+}
+
+const wasm = join(buildDir, 'nitro.wasm');
+const map = execFileSync('wasm-opt', [wasm, ...features, '--print-function-map', '-o', '/dev/null'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+const names = map.split('\n').map((l) => l.slice(l.indexOf(':') + 1)).filter(Boolean);
+const startup = /^(_GLOBAL__sub_I_|__cxx_global_var_init|_GLOBAL__I_)/;
+// binaryen escapes characters outside its name alphabet as \hh ("\28" for '(').
+const plain = (n) => n.replace(/\\([0-9a-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+const candidates = new Set(names.filter((n) => inRule.has(plain(n)) && !outsideRule.has(plain(n)) && !startup.test(plain(n))));
+
+// The link merges identical functions (e.g. two deque<T> instantiations), so a function named after
+// BLS code may serve other code too. Whatever code outside the candidates calls directly stays in
+// nitro.wasm, with everything it calls in turn.
+function callGraph() {
+  const text = execFileSync('wasm-opt', [wasm, ...features, '--print', '-o', '/dev/null'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const calls = new Map();
+  const lines = new Map();
+  const table = new Set();
+  let current;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(' (elem')) for (const m of line.matchAll(/\$(\S+)/g)) table.add(m[1].replace(/\)+$/, ''));
+    const func = /^ \(func \$(\S+)/.exec(line);
+    if (func) { current = func[1]; calls.set(current, new Set()); lines.set(current, 0); continue; }
+    if (current) lines.set(current, lines.get(current) + 1);
+    for (const m of line.matchAll(/\((?:return_)?call \$(\S+)/g)) calls.get(current)?.add(m[1].replace(/\)+$/, ''));
+  }
+  return { calls, lines, table };
+}
+const { calls, lines, table } = callGraph();
+// Indirect calls cannot be traced: a tiny function in the table (an empty virtual, a getter) may
+// be the merged stand-in for other code's, so those stay too. Large bodies are not merged by chance.
+for (const f of [...candidates]) if (table.has(f) && lines.get(f) < 16) candidates.delete(f);
+const pending = [...calls.keys()].filter((f) => !candidates.has(f));
+while (pending.length) {
+  for (const callee of calls.get(pending.pop()) ?? []) {
+    if (candidates.delete(callee)) pending.push(callee);
+  }
+}
+const split = [...candidates];
+if (split.length === 0) throw new Error('wasm-split: no function matched the BLS rule; are function names kept?');
+
+const list = join(buildDir, 'nitro-bls.funcs');
+copyFileSync(wasm, join(buildDir, 'nitro-named.wasm'));  // for size analysis (twiggy, wasm-opt --func-metrics)
+writeFileSync(list, split.join('\n') + '\n');
+const tmp = (name) => join(buildDir, `${name}.tmp`);
+execFileSync('wasm-split', [wasm, ...features, `--split-funcs=@${list}`,
+  '-o1', tmp('primary.wasm'), '-o2', tmp('bls.wasm')], { stdio: 'inherit' });
+execFileSync('wasm-opt', [tmp('primary.wasm'), ...features, '-Oz', '--strip-debug', '--strip-producers', '-o', tmp('nitro.wasm')], { stdio: 'inherit' });
+execFileSync('wasm-opt', [tmp('bls.wasm'), ...features, '-O3', '--strip-debug', '--strip-producers', '-o', join(buildDir, 'nitro-bls.wasm')], { stdio: 'inherit' });
+renameSync(tmp('nitro.wasm'), wasm);
+for (const t of ['primary.wasm', 'bls.wasm']) rmSync(tmp(t), { force: true });
+console.log(`wasm-split: ${split.length} of ${names.length} functions moved to nitro-bls.wasm`);
