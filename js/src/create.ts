@@ -9,6 +9,9 @@ import { nodeRecords, type NodeRecordStore } from './host/records.js';
 import type { DocStore, Store } from './store.js';
 import type { Transport, TransportSink } from './host/transport.js';
 import { memory } from './host/transports/memory.js';
+import { multi } from './host/transport.js';
+import { attachSignalling } from './host/transports/webrtc.js';
+import { Identity as KeyPair } from './crypto.js';
 import type { Broker } from './broker/types.js';
 import type { Discovery } from './discovery/types.js';
 import { randomBytes } from './random.js';
@@ -17,8 +20,8 @@ import { attachSync, type NodeSync, type SyncBackendFactory } from './sync.js';
 export interface CreateNodeOptions extends NodeTuning {
   /** A label; the memory transport's address is `mem:<name>`. Default: a random name. */
   name?: string;
-  /** Default memory() (nodes in one process find each other). */
-  transport?: Transport;
+  /** Default memory() (nodes in one process find each other); several run at once given a list. */
+  transport?: Transport | Transport[];
   /** Contact addresses to join through; default: what the transport suggests. */
   bootstrap?: string[];
   /** The 32-byte Ed25519 seed of the node's identity (keep it secret). Default: stored or fresh. */
@@ -72,6 +75,15 @@ class PendingSink implements TransportSink {
   }
 }
 
+function peerIdOf(seed: Uint8Array): string {
+  const keys = KeyPair.fromSeed(seed);
+  try {
+    return keys.peerId;
+  } finally {
+    keys.dispose();
+  }
+}
+
 function checkIdentity(options: CreateNodeOptions): void {
   if (options.identity !== undefined && (!(options.identity instanceof Uint8Array) || options.identity.length !== kSeedBytes)) {
     throw new NitroError('INVALID_ARGUMENT', 'identity must be a 32-byte Uint8Array seed');
@@ -104,7 +116,8 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
   const seed = options.identity ?? (restoring ? stored.records.find(([k]) => k === 'node/identity')?.[1] : undefined)
     ?? stored.legacySeed ?? randomBytes(kSeedBytes);
   const pending = new PendingSink();
-  const transport = await (options.transport ?? memory()).open(pending, { name });
+  const chosen = options.transport ?? memory();
+  const transport = await (Array.isArray(chosen) ? multi(chosen) : chosen).open(pending, { name, id: peerIdOf(seed) });
   let core: NodeCore;
   let config: CoreConfig;
   try {
@@ -126,6 +139,14 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
   const node = new NitroNode({
     core, name, transport, records, sendBufferBytesMax: options.sendBufferBytesMax,
   });
+  try {
+    // Every node relays WebRTC signalling for its peers; with webrtc() it also connects itself.
+    attachSignalling(node, transport.signalling);
+    transport.bindNode?.(node);
+  } catch (e) {
+    await node.close();
+    throw e;
+  }
   pending.attach(node.sink);
   if (options.broker) {
     try {

@@ -32,6 +32,10 @@ export { memory, memoryNetwork, MemoryNetwork } from './host/transports/memory.j
 export type { MemoryOptions, MemoryFaults, MemoryFrame } from './host/transports/memory.js';
 export { websocket } from './host/transports/websocket.js';
 export type { WebSocketOptions } from './host/transports/websocket.js';
+export { multi } from './host/transport.js';
+export type { TransportNode } from './host/transport.js';
+export { webrtc, signalStats, onSignalRefused } from './host/transports/webrtc.js';
+export type { WebRtcOptions, SignalStats } from './host/transports/webrtc.js';
 // ---- end node host ----
 
 // ---- replicated documents: node.doc(name) (issue 6, branch `docsync`) ----

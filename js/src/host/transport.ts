@@ -31,11 +31,26 @@ export interface TransportInstance {
   hangup(address: string): void;
   /** Close everything (listeners, every connection). Idempotent. */
   close(): Promise<void>;
+  /** Called once the node exists, for transports that signal through it (webrtc()). */
+  bindNode?(node: TransportNode): void;
+  /** webrtc(): the signalling settings the node's core attaches with. */
+  readonly signalling?: { maxConnections: number; sessionTimeoutMs?: number };
 }
 
 export interface TransportContext {
   /** The node's name (createNode options.name). */
   name: string;
+  /** The node's peer id (webrtc() advertises `rtc:<id>`: peers are dialed by identity). */
+  id?: string;
+}
+
+/**
+ * What a transport that needs the node itself (WebRTC signals through it) is handed once the node
+ * exists. Structural, so transports do not import the node host.
+ */
+export interface TransportNode {
+  run<T>(fn: (core: unknown, nowMs: number) => T): T;
+  onProtocol(channel: string, fn: (bytes: Uint8Array) => void): () => void;
 }
 
 /** A transport factory, as returned by memory() or websocket(). */
@@ -59,3 +74,99 @@ export const macrotask: (fn: () => void) => void = (() => {
   }
   return (fn: () => void) => void setTimeout(fn, 0);
 })();
+
+// ---- several transports at once -----------------------------------------------------------------
+
+// Which kind dials an address. Inbound addresses are never dialed: they stay with the transport
+// that reported them.
+const kDialPrefixes: Record<string, RegExp> = {
+  memory: /^mem:/,
+  websocket: /^wss?:\/\//,
+  webrtc: /^rtc:/,
+};
+
+class MultiInstance implements TransportInstance {
+  readonly listenAddress: string;
+  readonly bootstrap: string[];
+  readonly signalling?: { maxConnections: number; sessionTimeoutMs?: number };
+
+  /** `owner` is shared with the parts' sinks (sinkFor), which record inbound connections in it. */
+  constructor(
+    private readonly parts: Array<{ kind: string; instance: TransportInstance }>,
+    private readonly owner: Map<string, TransportInstance>,
+  ) {
+    this.listenAddress = parts.map((p) => p.instance.listenAddress).find((a) => a !== '') ?? '';
+    this.bootstrap = [...new Set(parts.flatMap((p) => p.instance.bootstrap))];
+    this.signalling = parts.find((p) => p.instance.signalling)?.instance.signalling;
+  }
+
+  dial(address: string): void {
+    const part = this.parts.find((p) => kDialPrefixes[p.kind]?.test(address)) ?? this.parts[0]!;
+    this.owner.set(address, part.instance);
+    part.instance.dial(address);
+  }
+
+  send(address: string, bytes: Uint8Array): void {
+    this.owner.get(address)?.send(address, bytes);
+  }
+
+  queuedBytes(): number {
+    return this.parts.reduce((n, p) => n + p.instance.queuedBytes(), 0);
+  }
+
+  hangup(address: string): void {
+    const part = this.owner.get(address);
+    this.owner.delete(address);
+    part?.hangup(address);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.parts.map((p) => p.instance.close()));
+  }
+
+  bindNode(node: TransportNode): void {
+    for (const p of this.parts) p.instance.bindNode?.(node);
+  }
+}
+
+// A part's reports: record which part owns an address, then forward to the node.
+function sinkFor(target: TransportSink, owner: Map<string, TransportInstance>, part: () => TransportInstance): TransportSink {
+  return {
+    opened: (address, initiator) => {
+      owner.set(address, part());
+      target.opened(address, initiator);
+    },
+    frame: (address, bytes) => target.frame(address, bytes),
+    closed: (address) => {
+      if (owner.get(address) === part()) owner.delete(address);
+      target.closed(address);
+    },
+  };
+}
+
+/**
+ * Runs several transports at once (createNode({ transport: [websocket({ url }), webrtc()] })).
+ * The node advertises the first non-empty listen address; each address is dialed by the transport
+ * of its scheme (mem:, ws://, rtc:) and a connection stays with the transport that opened it.
+ */
+export function multi(transports: Transport[]): Transport {
+  if (transports.length === 1) return transports[0]!;
+  return {
+    kind: transports.map((t) => t.kind).join('+'),
+    async open(sink, context) {
+      const owner = new Map<string, TransportInstance>();
+      const parts: Array<{ kind: string; instance: TransportInstance }> = [];
+      try {
+        for (const t of transports) {
+          const slot: { instance?: TransportInstance } = {};
+          slot.instance = await t.open(sinkFor(sink, owner, () => slot.instance!), context);
+          parts.push({ kind: t.kind, instance: slot.instance });
+        }
+      } catch (e) {
+        await Promise.all(parts.map((p) => p.instance.close()));
+        throw e;
+      }
+      return new MultiInstance(parts, owner);
+    },
+  };
+}
