@@ -3,6 +3,7 @@
 // Prints {"ready":{address,id}} when up, then answers stdin lines (JSON):
 //   {"submit":{op,args},"id"?} -> {"committed":{height,result},"id"} | {"error":{code,message},"id"}
 //   {"get":key}          -> {"value":..., "height":n}
+//   {"info":1,"id"?}     -> {"view","height","id"}
 import { createInterface } from 'node:readline';
 import { createNode, websocket, chainKeys, Identity, init } from '../../js/dist/node.js';
 
@@ -25,6 +26,9 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
     } catch (e) {
       say({ error: { code: e.code, message: e.message }, id: cmd.id });
     }
+  } else if (cmd.info) {
+    const { view, height } = chain.info();
+    say({ view, height, id: cmd.id });
   } else if (cmd.get !== undefined) {
     say({ value: (await chain.state.get(cmd.get)) ?? null, height: chain.info().height });
   }
