@@ -5,6 +5,7 @@
 
 #include "nitro/assert.h"
 #include "nitro/codec.h"
+#include "nitro/sync.h"
 
 namespace nitro::consensus {
 
@@ -114,7 +115,10 @@ void TxView::commit() {
   writes_.clear();
 }
 
-Executor::Executor() { modules_["kv"] = make_kv_module(); }
+Executor::Executor() {
+  modules_["kv"] = make_kv_module();
+  modules_["sync"] = sync::make_sync_module();  // locks, leases, leader election (nitro/sync.h)
+}
 
 Status Executor::register_module(const std::string& prefix, std::shared_ptr<chain::BuiltinModule> module) {
   if (prefix.empty() || prefix.find('.') != std::string::npos) return invalid_argument("chain: bad module prefix");
