@@ -5,8 +5,11 @@
 //     time, latency in virtual ms from submission to commit.
 //   etcd: a 3-member cluster (Debian etcd-server) on free loopback ports, `clients` concurrent
 //     clients doing puts of the same value size through the v3 JSON gateway (HTTP keep-alive).
-// Not yet measured: the chain in 4 Node processes over WebSocket (the JS chain is in-process only).
+//   nitro 4 processes: 4 validator processes (wasm core, WebSocket transport, secure links;
+//     node-tests/support/chain-validator.mjs); `clients` concurrent submitters spread over them,
+//     each submitting its next tx when the previous committed (closed loop).
 import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -30,6 +33,51 @@ function nitroNative({ txs, batch, bytes }) {
   }
   runs.sort((a, b) => a.tx_per_s - b.tx_per_s);
   return runs[1];  // median run by throughput
+}
+
+async function nitroProcesses({ txs, clients, bytes }) {
+  const script = new URL('../node-tests/support/chain-validator.mjs', import.meta.url).pathname;
+  const procs = [];
+  const pending = new Map();
+  let nextId = 0;
+  const start = (i, bootstrap = '') => {
+    const child = spawn(process.execPath, [script, String(i), bootstrap], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const ready = new Promise((resolve) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const msg = JSON.parse(line);
+        if (msg.ready) resolve(msg.ready);
+        else pending.get(msg.id)?.(msg);
+      });
+    });
+    procs.push(child);
+    return ready;
+  };
+  try {
+    const { address } = await start(0);
+    await Promise.all([1, 2, 3].map((i) => start(i, address)));
+    const submit = (i, key) => new Promise((resolve) => {
+      const id = nextId++;
+      pending.set(id, (msg) => { pending.delete(id); resolve(msg); });
+      procs[i].stdin.write(JSON.stringify({ id, submit: { op: 'kv.put', args: { key, value: 'v'.repeat(bytes) } } }) + '\n');
+    });
+    await submit(0, 'warmup');
+    const lat = [];
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: clients }, async (_, c) => {
+      while (next < txs) {
+        const i = next++;
+        const s0 = performance.now();
+        const r = await submit(c % 4, `k${i % 1000}`);
+        if (r.committed) lat.push(performance.now() - s0);
+      }
+    }));
+    const s = (performance.now() - t0) / 1000;
+    lat.sort((a, b) => a - b);
+    return { tx_per_s: lat.length / s, p50_ms: lat[Math.floor(lat.length / 2)], p99_ms: lat[Math.floor(lat.length * 0.99)] };
+  } finally {
+    for (const p of procs) { p.stdin.end(); p.kill('SIGTERM'); }
+  }
 }
 
 async function startEtcd() {
@@ -93,6 +141,13 @@ export async function run(args = []) {
   const n = nitroNative({ txs, batch, bytes });
   if (n) console.log(`| nitro chain, 4 validators, 1 process (native, sim 1 ms links; latency virtual) | ${n.tx_per_s.toFixed(0)} | ${n.p50_ms} | ${n.p99_ms} |`);
   else console.log('| nitro chain (native) | build/native/consensus_bench missing | | |');
+  let p;
+  try {
+    p = await nitroProcesses({ txs: Math.min(txs, opt('process-txs', 3000)), clients, bytes });
+    console.log(`| nitro chain, 4 validators, 4 Node processes (wasm, WebSocket), ${clients} clients | ${p.tx_per_s.toFixed(0)} | ${p.p50_ms.toFixed(1)} | ${p.p99_ms.toFixed(1)} |`);
+  } catch (e) {
+    console.log(`| nitro chain, 4 processes | failed: ${e.message} | | |`);
+  }
   let etcd;
   try {
     etcd = await startEtcd();
@@ -101,7 +156,8 @@ export async function run(args = []) {
     samples.sort((a, b) => a.tx_per_s - b.tx_per_s);
     const e = samples[1];
     console.log(`| etcd ${spawnSync('etcd', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0].replace('etcd Version: ', '')}, 3 members (loopback) | ${e.tx_per_s.toFixed(0)} | ${e.p50_ms.toFixed(1)} | ${e.p99_ms.toFixed(1)} |`);
-    if (n) console.log(`\nnitro/etcd throughput ratio: ${(n.tx_per_s / e.tx_per_s).toFixed(2)}`);
+    if (n) console.log(`\nnitro (native, 1 process)/etcd throughput ratio: ${(n.tx_per_s / e.tx_per_s).toFixed(2)}`);
+    if (p) console.log(`nitro (4 processes)/etcd throughput ratio: ${(p.tx_per_s / e.tx_per_s).toFixed(2)}`);
   } catch (e) {
     console.log(`| etcd | failed: ${e.message} | | |`);
   } finally {

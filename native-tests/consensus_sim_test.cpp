@@ -42,12 +42,13 @@ struct ChainSim {
   std::vector<consensus::Validator> validators;
   std::vector<bls::SecretKey> sks;
   std::vector<Byzantine> byz;
-  std::vector<StoredRecords> disk;          // what each node's host made durable
   std::map<std::uint64_t, Bytes> hash_at;   // height -> the block every honest node committed
   std::map<std::uint64_t, Bytes> root_at;   // height -> the state root after it
   std::uint64_t nonce = 0;
 
-  ChainSim(const SimConfig& c, std::vector<Byzantine> b) : sim(c), byz(std::move(b)), disk(c.nodes) {
+  // `late`: a node that runs without the chain until attach(late) is called.
+  ChainSim(const SimConfig& c, std::vector<Byzantine> b, std::optional<std::size_t> late = std::nullopt)
+      : sim(c), byz(std::move(b)) {
     for (std::size_t i = 0; i < sim.size(); ++i) {
       Bytes ikm(32, static_cast<std::uint8_t>(i + 1));
       for (int k = 0; k < 8; ++k) ikm[k] ^= static_cast<std::uint8_t>(c.seed >> (8 * k));
@@ -58,7 +59,9 @@ struct ChainSim {
       v.bls_pop = consensus::bls_pop(sks[i]);
       validators.push_back(v);
     }
-    for (std::size_t i = 0; i < sim.size(); ++i) attach(i);
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+      if (i != late) attach(i);
+    }
   }
 
   void attach(std::size_t i) {
@@ -74,7 +77,6 @@ struct ChainSim {
     cfg.byzantine = byz[i];
     auto p = ConsensusProtocol::create(cfg, sim.node(i)->id());
     REQUIRE(p.ok());
-    (*p)->restore(disk[i]);
     REQUIRE(sim.node(i)->add_protocol(consensus::kDefaultChannel, std::move(*p)).ok());
   }
 
@@ -84,25 +86,9 @@ struct ChainSim {
   }
   bool honest(std::size_t i) const { return byz[i] == Byzantine::kNone; }
 
-  // The host's side of the write-ahead seam: drained records are durable.
-  void sync_disk() {
-    for (std::size_t i = 0; i < sim.size(); ++i) {
-      if (!sim.alive(i)) continue;
-      sim.with_node(i, [&](Node& n) {
-        while (auto op = n.poll_store()) {
-          const std::string prefix = std::string(consensus::kDefaultChannel) + "/";
-          if (!op->key.starts_with(prefix)) continue;
-          const std::string key = op->key.substr(prefix.size());
-          if (op->value) disk[i][key] = *op->value; else disk[i].erase(key);
-        }
-      });
-    }
-  }
-
-  void crash(std::size_t i) {
-    sync_disk();
-    sim.crash(i);
-  }
+  // The simulator is the host: it drains poll_store into each node's store before transmits, and
+  // a restart restores the node (and the chain, through take_restored) from what was durable.
+  void crash(std::size_t i) { sim.crash(i); }
   void restart(std::size_t i) {
     sim.restart(i);
     attach(i);
@@ -188,7 +174,6 @@ void run_seed(std::uint64_t seed) {
       if (s.honest(v)) { s.crash(v); crashed = v; }
     }
     if (t == 5000 && crashed) { s.restart(*crashed); crashed.reset(); }
-    if (t % 500 == 0) s.sync_disk();
     s.check_safety();
   }
   // Phase 2: heal, then liveness within the bound.
@@ -200,7 +185,6 @@ void run_seed(std::uint64_t seed) {
     s.sim.run_for(100);
     waited += 100;
     if (waited % 300 == 0) s.submit_some(rng);
-    s.sync_disk();
   }
   s.check_safety();
   INFO("height before " << before << " now " << s.min_honest_height() << " after " << waited << " ms");
@@ -382,7 +366,9 @@ TEST_CASE("consensus sim: a validator restarted from its persisted records repla
       s.submit_some(rng);
     }
     s.restart(2);
-    CHECK(s.chain(2)->committed_height() == at_crash);  // replayed from disk before any message
+    // Replayed from its store before any message (a commit in the last storage-sync window may be lost).
+    CHECK(s.chain(2)->committed_height() + 1 >= at_crash);
+    CHECK(s.chain(2)->committed_height() <= at_crash);
     s.sim.run_for(4000);
     s.check_safety();
     CHECK(s.chain(2)->committed_height() + 3 >= s.chain(0)->committed_height());
@@ -390,14 +376,15 @@ TEST_CASE("consensus sim: a validator restarted from its persisted records repla
   }
 }
 
-TEST_CASE("consensus sim: a validator that lost its disk catches up a long chain by block sync", "[consensus]") {
+TEST_CASE("consensus sim: a validator without chain records catches up a long chain by block sync", "[consensus]") {
   for (auto seed : test::test_seeds("consensus-blocksync", 1)) {
     INFO("reproduce with NITRO_SEED=" << seed);
-    ChainSim s = happy_chain(seed);
+    SimConfig c;
+    c.seed = seed;
+    c.nodes = 4;
+    ChainSim s(c, std::vector<Byzantine>(4, Byzantine::kNone), 1);  // node 1 joins the chain late
     test::SplitMix rng{seed};
     s.sim.run_until(kStartMs + 500);
-    s.crash(1);
-    s.disk[1].clear();  // no records: it recovers from peers alone
     for (int t = 0; t < 400; ++t) {  // 40 s: well over one fetch (64 blocks) of history
       s.sim.run_for(100);
       if (t % 4 == 0) s.submit_some(rng);
@@ -405,7 +392,7 @@ TEST_CASE("consensus sim: a validator that lost its disk catches up a long chain
     const std::uint64_t top = s.chain(0)->committed_height();
     INFO("chain height " << top);
     REQUIRE(top > 2 * 64);
-    s.restart(1);
+    s.attach(1);  // no records: it recovers from peers alone
     s.sim.run_for(8000);
     s.check_safety();
     CHECK(s.chain(1)->committed_height() >= top);

@@ -1,8 +1,9 @@
 // One chain validator in its own process on the node's WebSocket transport. argv: index,
 // bootstrap url ('' for none). The 4 validators' identities and BLS keys derive from their index.
 // Prints {"ready":{address,id}} when up, then answers stdin lines (JSON):
-//   {"submit":{op,args}} -> {"committed":{height,result}} | {"error":{code,message}}
+//   {"submit":{op,args},"id"?} -> {"committed":{height,result},"id"} | {"error":{code,message},"id"}
 //   {"get":key}          -> {"value":..., "height":n}
+//   {"info":1,"id"?}     -> {"view","height","id"}
 import { createInterface } from 'node:readline';
 import { createNode, websocket, chainKeys, Identity, init } from '../../js/dist/node.js';
 
@@ -21,10 +22,13 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
   if (cmd.submit) {
     try {
       const r = await chain.submit(cmd.submit.op, cmd.submit.args, { timeoutMs: 20000 });
-      say({ committed: r });
+      say({ committed: r, id: cmd.id });
     } catch (e) {
-      say({ error: { code: e.code, message: e.message } });
+      say({ error: { code: e.code, message: e.message }, id: cmd.id });
     }
+  } else if (cmd.info) {
+    const { view, height } = chain.info();
+    say({ view, height, id: cmd.id });
   } else if (cmd.get !== undefined) {
     say({ value: (await chain.state.get(cmd.get)) ?? null, height: chain.info().height });
   }
