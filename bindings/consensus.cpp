@@ -210,7 +210,7 @@ EMSCRIPTEN_BINDINGS(nitro_consensus) {
       .smart_ptr<std::shared_ptr<StateHandle>>("ChainStatePtr")
       .function("get", &StateHandle::get)
       .function("put", &StateHandle::put)
-      .function("delete", &StateHandle::remove);
+      .function("remove", &StateHandle::remove);  // not "delete": embind's own handle release
   emscripten::function("consensusAttach", &consensus_attach);
   emscripten::function("consensusRegister", &consensus_register);
   emscripten::function("consensusSubmit", &consensus_submit);

@@ -255,9 +255,12 @@ TEST_CASE("consensus sim: 4 honest validators commit kv txs and agree on state",
   }
 }
 
-// 200 seeds per commit, in four cases so ctest can spread them over cores.
+// 200 seeds per commit, in four cases so ctest can spread them over cores. A long run sets
+// NITRO_CONSENSUS_SEEDS (e.g. 10000) and runs the same cases.
 void run_part(std::size_t part) {
-  const auto seeds = test::test_seeds("consensus-swarm", 200);
+  const char* env = std::getenv("NITRO_CONSENSUS_SEEDS");
+  const std::size_t count = env && *env ? std::strtoull(env, nullptr, 10) : 200;
+  const auto seeds = test::test_seeds("consensus-swarm", count);
   for (std::size_t i = 0; i < seeds.size(); ++i) {
     if (seeds.size() == 1 || i % 4 == part) run_seed(seeds[i]);
   }
@@ -384,5 +387,28 @@ TEST_CASE("consensus sim: a validator restarted from its persisted records repla
     s.check_safety();
     CHECK(s.chain(2)->committed_height() + 3 >= s.chain(0)->committed_height());
     CHECK(s.chain(2)->state_root() == s.chain(0)->state_root());
+  }
+}
+
+TEST_CASE("consensus sim: a validator that lost its disk catches up a long chain by block sync", "[consensus]") {
+  for (auto seed : test::test_seeds("consensus-blocksync", 1)) {
+    INFO("reproduce with NITRO_SEED=" << seed);
+    ChainSim s = happy_chain(seed);
+    test::SplitMix rng{seed};
+    s.sim.run_until(kStartMs + 500);
+    s.crash(1);
+    s.disk[1].clear();  // no records: it recovers from peers alone
+    for (int t = 0; t < 400; ++t) {  // 40 s: well over one fetch (64 blocks) of history
+      s.sim.run_for(100);
+      if (t % 4 == 0) s.submit_some(rng);
+    }
+    const std::uint64_t top = s.chain(0)->committed_height();
+    INFO("chain height " << top);
+    REQUIRE(top > 2 * 64);
+    s.restart(1);
+    s.sim.run_for(8000);
+    s.check_safety();
+    CHECK(s.chain(1)->committed_height() >= top);
+    CHECK(s.chain(1)->state_root() == s.chain(0)->state_root());
   }
 }

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 
 #include "consensus/proof.h"
 #include "consensus/state.h"
@@ -190,4 +191,97 @@ TEST_CASE("chain state proofs: inclusion and non-inclusion verify and tampering 
       }
     }
   }
+}
+
+namespace {
+
+class CaptureContext final : public ProtocolContext {
+ public:
+  explicit CaptureContext(PeerId id) : id_(id) {}
+  const PeerId& local_id() const override { return id_; }
+  Status send(const PeerId&, std::span<const std::uint8_t> b) override {
+    sent.emplace_back(b.begin(), b.end());
+    return Status::ok_status();
+  }
+  Result<std::uint64_t> publish(const std::string&, std::span<const std::uint8_t>) override { return std::uint64_t{1}; }
+  Status subscribe(const std::string&) override { return Status::ok_status(); }
+  Status unsubscribe(const std::string&) override { return Status::ok_status(); }
+  std::vector<PeerInfo> peers() const override { return {}; }
+  std::vector<PeerId> neighbors() const override { return {}; }
+  void emit(Bytes) override {}
+  void random_bytes(std::span<std::uint8_t> out) override { std::fill(out.begin(), out.end(), 1); }
+  std::uint64_t now_ms() const override { return 0; }
+  void store_put(const std::string& k, Bytes v) override { stored[k] = std::move(v); }
+  void store_delete(const std::string& k) override { stored.erase(k); }
+  StoredRecords take_restored() override { return {}; }
+  std::vector<Bytes> sent;
+  StoredRecords stored;
+
+ private:
+  PeerId id_;
+};
+
+struct Four {
+  std::vector<Validator> validators;
+  std::vector<bls::SecretKey> sks;
+  std::vector<crypto::Identity> ids;
+  Four() {
+    for (std::uint8_t i = 0; i < 4; ++i) {
+      ids.push_back(identity(static_cast<std::uint8_t>(20 + i)));
+      sks.push_back(*bls::key_gen(Bytes(32, static_cast<std::uint8_t>(40 + i))));
+    }
+    for (std::size_t i = 0; i < 4; ++i) {
+      validators.push_back({ids[i].peer_id(), bls::sk_to_pk(sks[i], bls::Group::kG2), bls_pop(sks[i])});
+    }
+  }
+  // Index (in `ids`) of the validator at sorted position `pos`.
+  std::size_t at_sorted(std::size_t pos) const {
+    std::vector<std::size_t> order{0, 1, 2, 3};
+    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return ids[a].peer_id() < ids[b].peer_id(); });
+    return order[pos];
+  }
+};
+
+}  // namespace
+
+TEST_CASE("chain mempool: bounded, deduplicated, signature-checked, fair across senders", "[consensus]") {
+  Four f;
+  const std::size_t me = f.at_sorted(1);  // the leader of view 1 (round robin over sorted ids)
+  ConsensusConfig c;
+  c.validators = f.validators;
+  c.bls_sk = f.sks[me];
+  c.mempool_txs_max = 6;
+  c.txs_per_block_max = 2;
+  c.start_ms = 10;
+  auto p = ConsensusProtocol::create(c, f.ids[me].peer_id());
+  REQUIRE(p.ok());
+  CaptureContext ctx(f.ids[me].peer_id());
+  (*p)->attach(ctx);
+  const auto alice = identity(1), bob = identity(2);
+  auto put = [](int v) { return args({{"key", Value("k")}, {"value", Value(v)}}); };
+  for (int i = 0; i < 5; ++i) REQUIRE((*p)->submit(make_tx(alice, i, "kv.put", put(i)), 0).ok());
+  auto dup = (*p)->submit(make_tx(alice, 0, "kv.put", put(0)), 0);
+  REQUIRE(dup.ok());  // the same tx again: accepted as the same id, not stored twice
+  Bytes forged = make_tx(bob, 9, "kv.put", put(9));
+  forged[forged.size() - 1] ^= 1;
+  CHECK((*p)->submit(forged, 0).status().code() == Code::kInvalidArgument);
+  REQUIRE((*p)->submit(make_tx(bob, 1, "kv.put", put(100)), 0).ok());  // the 6th
+  CHECK((*p)->submit(make_tx(bob, 2, "kv.put", put(101)), 0).status().code() == Code::kResourceExhausted);
+  // As leader of view 1 it proposes: two txs, one per sender (round robin), each sender's oldest.
+  (*p)->tick(10);
+  std::optional<Value> proposal;
+  for (const auto& frame : ctx.sent) {
+    auto v = codec::decode(frame);
+    if (v.ok() && v->as<Array>()[0] == Value(1)) proposal = *v;
+  }
+  REQUIRE(proposal.has_value());
+  const auto& txs = proposal->as<Array>()[1].as<Array>()[8].as<Array>();
+  REQUIRE(txs.size() == 2);
+  std::set<PeerId> senders;
+  for (const auto& t : txs) senders.insert(decode_tx(t.as<Bytes>())->sender);
+  CHECK(senders.size() == 2);
+  const Bytes oldest = make_tx(alice, 0, "kv.put", put(0));
+  CHECK(std::count_if(txs.begin(), txs.end(), [&](const Value& t) { return t.as<Bytes>() == oldest; }) == 1);
+  // It voted for its own proposal, and wrote its safety record before sending the vote.
+  CHECK(ctx.stored.count("safety") == 1);
 }

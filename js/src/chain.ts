@@ -40,7 +40,7 @@ export interface SubmitResult { height: number; result: NitroValue }
 export interface ReadResult { value: NitroValue | undefined; found: boolean; modRevision: number; proof?: Uint8Array }
 export interface VerifiedRead { height: number; key: string; found: boolean; value?: NitroValue; modRevision: number }
 
-type CoreState = { get(k: string): unknown; put(k: string, v: unknown): unknown; delete(k: string): boolean };
+type CoreState = { get(k: string): unknown; put(k: string, v: unknown): unknown; remove(k: string): boolean; delete(): void };
 
 /** BLS keys for a validator from >= 32 bytes of seed (deterministic). */
 export function chainKeys(seed: BytesLike): ChainKeys {
@@ -93,13 +93,15 @@ export class Chain {
       const view: ChainState = {
         get: (k) => state.get(k) as NitroValue | undefined,
         put: (k, v) => void unwrap(state.put(k, v)),
-        delete: (k) => state.delete(k),
+        delete: (k) => state.remove(k),
       };
       try {
         return { value: handler(view, args as NitroValue, ctx) ?? null };
       } catch (e) {
         const code = (e instanceof NitroError ? e.code : 'ABORTED') as ErrorCode;
         return { error: { code, message: e instanceof Error ? e.message : String(e) } };
+      } finally {
+        state.delete();  // release the embind handle (the core detaches it after the call anyway)
       }
     };
     unwrap(this.node.run((c) => getModule().consensusRegister(c, this.name, name, wrapped)));

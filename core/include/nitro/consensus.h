@@ -12,7 +12,8 @@
 //   * Commit: a QC for block B1 whose parent B0 has view B1.view-1 commits B0 and its ancestors.
 //   * Pacemaker: a view without progress times out after timeout_ms (doubled per consecutive
 //     failed view, capped, and reset on progress); the replica stops voting in that view and sends
-//     a signed timeout with its highest QC to every validator, repeated each timeout while stuck.
+//     a signed timeout with its highest QC (and its latest TC, so replicas left in an older view
+//     catch up) to every validator, repeated each timeout while stuck.
 //     2f+1 timeouts form a TC that moves everyone to the next view; f+1 for a higher view make a
 //     replica join it.
 //   * Leader rotation with reputation: round robin over the validators that proposed at least one

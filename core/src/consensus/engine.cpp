@@ -148,6 +148,10 @@ void Engine::handle_proposal(std::uint32_t from, const Array& a, std::uint64_t) 
     process_tc(*tc);
   }
   const BlockPtr& blk = *b;
+  if (proposals_seen_.size() >= 4096) proposals_seen_.clear();
+  if (blk->view + 2 < view_ || ++proposals_seen_[{blk->view, from}] > kProposalsPerViewMax) {
+    return;  // stale, or an equivocating proposer flooding one view
+  }
   if (blk->proposer != from) {
     stats_.rejected_proposals++;
     return;
@@ -172,21 +176,27 @@ void Engine::handle_vote(std::uint32_t from, const Array& a) {
   view = static_cast<std::uint64_t>(a[1].as<std::int64_t>());
   std::copy(a[2].as<Bytes>().begin(), a[2].as<Bytes>().end(), hash.begin());
   if (view + 2 < view_ || view > view_ + kViewsTrackedMax || view <= high_qc_.view) return;
-  auto& slot = votes_[{view, hash}];
-  if (slot.count(from)) return;  // a second, conflicting vote from one signer in a view is ignored
-  slot[from] = a[3].as<Bytes>();
+  // One vote per signer and view: a second, conflicting one is ignored (and cannot grow memory).
+  if (!vote_seen_.insert({view, from}).second) return;
+  votes_[{view, hash}][from] = a[3].as<Bytes>();
   try_form_qc(view, hash);
 }
 
 void Engine::handle_timeout(std::uint32_t from, const Array& a) {
-  if (a.size() != 4 || !a[1].is<std::int64_t>() || a[1].as<std::int64_t>() < 0 || !a[3].is<Bytes>()) {
+  if ((a.size() != 4 && a.size() != 5) || !a[1].is<std::int64_t>() || a[1].as<std::int64_t>() < 0 || !a[3].is<Bytes>()) {
     stats_.bad_frames++;
     return;
   }
+  if (a.size() == 5 && !a[4].is_nil()) {  // the sender's latest TC: lets a replica left behind move on
+    auto tc = tc_from(a[4], n_);
+    if (!tc.ok() || !verify_tc(*tc)) { stats_.bad_frames++; return; }
+    process_tc(*tc);
+  }
   const auto view = static_cast<std::uint64_t>(a[1].as<std::int64_t>());
   auto qc = qc_from(a[2], n_);
-  if (!qc.ok() || qc->view >= view || view > view_ + kViewsTrackedMax) { stats_.bad_frames++; return; }
-  if (view < view_ || timeouts_[view].count(from)) return;
+  if (!qc.ok() || qc->view >= view) { stats_.bad_frames++; return; }
+  if (qc->view > high_qc_.view && verify_qc(*qc)) process_qc(*qc);  // evidence even from a far view
+  if (view < view_ || view > view_ + kViewsTrackedMax || timeouts_[view].count(from)) return;
   if (!verify_memo(pks_[from], timeout_message(config_.chain_id, view, qc->view), a[3].as<Bytes>()) || !verify_qc(*qc)) {
     stats_.invalid_sigs++;
     return;
@@ -244,13 +254,18 @@ void Engine::handle_fetch(const PeerId& from, const Array& a) {
 
 void Engine::handle_blocks(std::uint32_t from, const Array& a) {
   if (a.size() != 2 || !a[1].is<Array>() || a[1].as<Array>().size() > kFetchCountMax) { stats_.bad_frames++; return; }
-  bool first = true;
+  std::vector<BlockPtr> chain;
   for (const auto& v : a[1].as<Array>()) {
     auto b = block_from(v, n_);
-    if (!b.ok()) { stats_.bad_frames++; return; }
-    const Insert r = insert_block(*b);
+    if (!b.ok() || (!chain.empty() && (*b)->parent != chain.back()->hash)) { stats_.bad_frames++; return; }
+    chain.push_back(std::move(*b));
+  }
+  if (chain.empty() || !requested_.erase(chain.back()->hash)) return;  // only what we asked for
+  bool first = true;
+  for (const auto& b : chain) {
+    const Insert r = insert_block(b);
     if (r == Insert::kMissingParent && first) {
-      request_blocks(from, (*b)->parent, std::min<std::uint64_t>(kFetchCountMax, (*b)->height));
+      request_blocks(from, b->parent, std::min<std::uint64_t>(kFetchCountMax, b->height));
     }
     if (r == Insert::kInvalid) return;
     first = false;
@@ -331,10 +346,12 @@ Engine::Insert Engine::insert_block(const BlockPtr& b) {
   if (b->height == 0 || b->height <= committed_->height) return Insert::kInvalid;
   const Block* parent = block(b->parent);
   if (!parent) {
-    if (pending_count_ < kPendingMax) {
-      pending_[b->parent].push_back(b);
-      pending_count_++;
+    if (pending_count_ >= kPendingMax) {  // stale forks or a long catch-up: start over, refetch
+      pending_.clear();
+      pending_count_ = 0;
     }
+    pending_[b->parent].push_back(b);
+    pending_count_++;
     return Insert::kMissingParent;
   }
   const bool shape_ok = b->view > parent->view && b->height == parent->height + 1 && b->justify.hash == parent->hash &&
@@ -478,6 +495,8 @@ void Engine::advance_view(std::uint64_t v, bool progress) {
   view_ = v;
   view_deadline_ms_ = now_ms_ + timeout_ms();
   while (!votes_.empty() && votes_.begin()->first.first + 2 < view_) votes_.erase(votes_.begin());
+  while (!vote_seen_.empty() && vote_seen_.begin()->first + 2 < view_) vote_seen_.erase(vote_seen_.begin());
+  while (!proposals_seen_.empty() && proposals_seen_.begin()->first.first + 2 < view_) proposals_seen_.erase(proposals_seen_.begin());
   while (!timeouts_.empty() && timeouts_.begin()->first < view_) timeouts_.erase(timeouts_.begin());
   try_propose();
 }
@@ -500,8 +519,9 @@ void Engine::on_view_timeout() {
 
 void Engine::send_timeout() {
   const Bytes sig = bls::sign(*config_.bls_sk, kSuite, timeout_message(config_.chain_id, view_, high_qc_.view));
+  const Value tc = last_tc_ ? tc_value(*last_tc_) : Value();
   const Bytes frame = codec::encode(Value(Array{Value(static_cast<int>(FrameType::kTimeout)), Value(view_),
-                                                qc_value(high_qc_), Value(sig)}));
+                                                qc_value(high_qc_), Value(sig), tc}));
   send_all(frame);
   Array local{Value(static_cast<int>(FrameType::kTimeout)), Value(view_), qc_value(high_qc_), Value(sig)};
   if (!timeouts_[view_].count(self_)) handle_timeout(self_, local);
@@ -707,6 +727,8 @@ void Engine::send_all(const Bytes& frame) {
 }
 
 void Engine::request_blocks(std::uint32_t from, const Hash& hash, std::size_t count) {
+  if (requested_.size() >= 1024) requested_.clear();
+  requested_.insert(hash);
   send_to(from, codec::encode(Value(Array{Value(static_cast<int>(FrameType::kFetch)), hash_value(hash),
                                           Value(std::uint64_t{std::max<std::size_t>(count, 1)})})));
 }
@@ -730,7 +752,9 @@ void Engine::emit_commit(const Block& b, const std::vector<TxOutcome>& outs) {
   }
 }
 
-Result<Bytes> Engine::submit(Bytes tx, std::uint64_t now_ms) {
+Result<Bytes> Engine::submit(Bytes tx, std::uint64_t now_ms) { return admit(std::move(tx), now_ms, false); }
+
+Result<Bytes> Engine::admit(Bytes tx, std::uint64_t now_ms, bool signed_here) {
   now_ms_ = std::max(now_ms_, now_ms);
   if (tx.size() > chain::kValueBytesMax + 4096) return Status(invalid_argument("chain: tx too large"));
   const Hash id = sha256(tx);
@@ -738,7 +762,7 @@ Result<Bytes> Engine::submit(Bytes tx, std::uint64_t now_ms) {
   if (mempool_.by_id.count(id) || committed_ids_.count(id)) return id_bytes;  // dedup
   auto decoded = decode_tx(tx);
   if (!decoded.ok()) return decoded.status();
-  if (!verify_tx(*decoded)) return Status(invalid_argument("chain: bad tx signature"));
+  if (!signed_here && !verify_tx(*decoded)) return Status(invalid_argument("chain: bad tx signature"));
   if (is_validator()) {
     auto& q = mempool_.by_sender[decoded->sender];
     if (mempool_.by_id.size() >= config_.mempool_txs_max || mempool_.bytes + tx.size() > config_.mempool_bytes_max ||
@@ -751,7 +775,9 @@ Result<Bytes> Engine::submit(Bytes tx, std::uint64_t now_ms) {
     mempool_.by_id.emplace(id, tx);
   }
   if (ctx_ && decoded->sender == ctx_->local_id()) {
-    send_all(codec::encode(Value(Array{Value(static_cast<int>(FrameType::kTxs)), Value(Array{Value(std::move(tx))})})));
+    outbox_bytes_ += tx.size();
+    outbox_.push_back(Value(std::move(tx)));
+    if (outbox_.size() >= 256 || outbox_bytes_ >= config_.block_bytes_max / 4) flush_txs();
   }
   try_propose();
   return id_bytes;
@@ -759,8 +785,21 @@ Result<Bytes> Engine::submit(Bytes tx, std::uint64_t now_ms) {
 
 Result<Bytes> Engine::submit(const std::string& op, const Value& args, std::uint64_t now_ms) {
   if (!config_.identity_seed) return Status(failed_precondition("chain: no identity to sign txs with"));
-  const auto id = crypto::Identity::from_seed(*config_.identity_seed);
-  return submit(encode_signed_tx(id, ++nonce_ + (now_ms << 20), op, args), now_ms);
+  if (!identity_) identity_ = crypto::Identity::from_seed(*config_.identity_seed);
+  if (nonce_ == 0 && ctx_) {  // a random start, so a restarted node never re-signs an old tx
+    std::array<std::uint8_t, 4> r{};
+    ctx_->random_bytes(r);
+    nonce_ = (std::uint64_t{r[0]} << 40 | std::uint64_t{r[1]} << 32 | std::uint64_t{r[2]} << 24 | std::uint64_t{r[3]} << 16);
+  }
+  return admit(encode_signed_tx(*identity_, ++nonce_, op, args), now_ms, true);
+}
+
+// Txs submitted here go to the validators in batches: one frame per tick instead of one per tx.
+void Engine::flush_txs() {
+  if (outbox_.empty()) return;
+  send_all(codec::encode(Value(Array{Value(static_cast<int>(FrameType::kTxs)), Value(std::move(outbox_))})));
+  outbox_ = Array{};
+  outbox_bytes_ = 0;
 }
 
 void Engine::on_peer_up(const PeerId&, std::uint64_t now_ms) { now_ms_ = now_ms; }
@@ -784,6 +823,7 @@ void Engine::tick(std::uint64_t now_ms) {
     view_deadline_ms_ = now_ms_ + timeout_ms();
     if (view_ == 0) advance_view(1, true);
   }
+  flush_txs();
   if (halted_) return;
   if (now_ms >= view_deadline_ms_) on_view_timeout();
   if (now_ms >= view_deadline_ms_) view_deadline_ms_ = now_ms_ + timeout_ms();
@@ -796,6 +836,7 @@ std::optional<std::uint64_t> Engine::next_deadline() const {
   if (halted_) return std::nullopt;
   std::uint64_t d = view_deadline_ms_;
   d = std::min(d, propose_retry_ms_);
+  if (!outbox_.empty()) d = now_ms_;
   if (config_.byzantine == Byzantine::kGarbage) d = std::min(d, now_ms_ + 50);
   return std::max(d, now_ms_ + 1);
 }

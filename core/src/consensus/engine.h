@@ -17,6 +17,7 @@ inline constexpr std::size_t kQcCacheMax = 4096;
 inline constexpr std::size_t kViewsTrackedMax = 64;    // vote/timeout collections
 inline constexpr std::size_t kReputationWindow = 16;   // ancestors judged for leader reputation
 inline constexpr std::size_t kCommittedIdsMax = 1u << 18;
+inline constexpr std::size_t kProposalsPerViewMax = 2;  // proposals looked at per view and sender
 
 class Engine {
  public:
@@ -85,6 +86,7 @@ class Engine {
   void try_propose();
   std::vector<Bytes> pick_txs(const Block& parent);
   bool has_work(const Block& parent) const;
+  Result<Bytes> admit(Bytes tx, std::uint64_t now_ms, bool signed_here);
   void persist_safety();
   void restore(StoredRecords records);
 
@@ -94,6 +96,7 @@ class Engine {
   void request_blocks(std::uint32_t from, const Hash& hash, std::size_t count);
   void emit_commit(const Block& b, const std::vector<TxOutcome>& outs);
   void byzantine_tick();
+  void flush_txs();
 
   ConsensusConfig config_;
   std::uint32_t self_;
@@ -126,6 +129,9 @@ class Engine {
   struct TimeoutVote { std::uint64_t hqc_view; Bytes sig; };
   std::map<std::uint64_t, std::map<std::uint32_t, TimeoutVote>> timeouts_;
   std::set<Hash> verified_qcs_;
+  std::set<std::pair<std::uint64_t, std::uint32_t>> vote_seen_;  // (view, signer)
+  std::map<std::pair<std::uint64_t, std::uint32_t>, std::size_t> proposals_seen_;  // (view, sender) -> count
+  std::set<Hash> requested_;                                       // blocks we fetched and await
   std::map<Bytes, bls::PublicKey> agg_keys_;
   std::map<Hash, std::pair<BlockPtr, QC>> certified_roots_;  // exec_root -> a certified header (recent)
   std::map<Hash, std::vector<std::uint32_t>> reputation_cache_;
@@ -139,6 +145,9 @@ class Engine {
   std::set<Hash> committed_ids_;
   std::deque<Hash> committed_ids_order_;
   std::uint64_t nonce_ = 0;
+  std::optional<crypto::Identity> identity_;
+  Array outbox_;  // txs submitted here, not yet sent to the validators
+  std::size_t outbox_bytes_ = 0;  // signs txs submitted here (from config.identity_seed)
 
   Executor exec_;
   std::optional<std::string> halted_;

@@ -5,7 +5,8 @@
 //   Header   the same with the tx list replaced by sha256(msgpack(tx list)); hash = sha256(Header)
 //   Frames   [1, Block, TC|nil]               proposal
 //            [2, view, hash, sig]             vote (signer = the link's peer)
-//            [3, view, QC, sig]               timeout (signed over view and the QC's view)
+//            [3, view, QC, sig, TC|nil]       timeout (signed over view and the QC's view), with the
+//                                             sender's latest TC so a replica left behind catches up
 //            [4, hash, count]                 fetch a block and up to count-1 ancestors
 //            [5, [Block...]]                  blocks, oldest first
 //            [6, [tx bin...]]                 txs for the mempool

@@ -1,0 +1,111 @@
+// The chain against etcd (Raft, the crash-fault baseline): committed writes per second and p50/p99
+// commit latency, side by side in one run.
+//   nitro native: 4 validators (nitro::Node + ConsensusProtocol, secure links, BLS QCs) in one
+//     process on the simulator with 1 ms links (build/native/consensus_bench): tx/s over wall
+//     time, latency in virtual ms from submission to commit.
+//   etcd: a 3-member cluster (Debian etcd-server) on free loopback ports, `clients` concurrent
+//     clients doing puts of the same value size through the v3 JSON gateway (HTTP keep-alive).
+// Not yet measured: the chain in 4 Node processes over WebSocket (the JS chain is in-process only).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import http from 'node:http';
+
+const freePort = () => new Promise((resolve, reject) => {
+  const s = net.createServer();
+  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  s.on('error', reject);
+});
+
+function nitroNative({ txs, batch, bytes }) {
+  const exe = new URL('../build/native/consensus_bench', import.meta.url).pathname;
+  if (!existsSync(exe)) return undefined;
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    const r = spawnSync(exe, ['--txs', String(txs), '--batch', String(batch), '--bytes', String(bytes)], { encoding: 'utf8' });
+    runs.push(JSON.parse(r.stdout.trim()));
+  }
+  runs.sort((a, b) => a.tx_per_s - b.tx_per_s);
+  return runs[1];  // median run by throughput
+}
+
+async function startEtcd() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nitro-etcd-'));
+  const members = [];
+  for (let i = 0; i < 3; i++) members.push({ name: `e${i}`, client: await freePort(), peer: await freePort() });
+  const cluster = members.map((m) => `${m.name}=http://127.0.0.1:${m.peer}`).join(',');
+  const procs = members.map((m) => spawn('etcd', [
+    '--name', m.name, '--data-dir', path.join(dir, m.name),
+    '--listen-client-urls', `http://127.0.0.1:${m.client}`, '--advertise-client-urls', `http://127.0.0.1:${m.client}`,
+    '--listen-peer-urls', `http://127.0.0.1:${m.peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peer}`,
+    '--initial-cluster', cluster, '--initial-cluster-state', 'new', '--initial-cluster-token', 'nitro-bench',
+  ], { stdio: 'ignore' }));
+  const stop = () => { for (const p of procs) p.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); };
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+  const put = (port, key, value) => new Promise((resolve, reject) => {
+    const body = JSON.stringify({ key: Buffer.from(key).toString('base64'), value: Buffer.from(value).toString('base64') });
+    const req = http.request({ host: '127.0.0.1', port, path: '/v3/kv/put', method: 'POST', agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`etcd put: ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    try { await put(members[0].client, 'warmup', 'x'); break; } catch (e) {
+      if (Date.now() > deadline) { stop(); throw e; }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return { members, put, stop, agent };
+}
+
+async function etcdPuts(etcd, { txs, clients, bytes }) {
+  const value = 'v'.repeat(bytes);
+  const lat = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: clients }, async (_, c) => {
+    const port = etcd.members[c % 3].client;
+    while (next < txs) {
+      const i = next++;
+      const t0 = performance.now();
+      await etcd.put(port, `k${i % 1000}`, value);
+      lat.push(performance.now() - t0);
+    }
+  }));
+  const s = (performance.now() - start) / 1000;
+  lat.sort((a, b) => a - b);
+  return { tx_per_s: txs / s, p50_ms: lat[Math.floor(lat.length / 2)], p99_ms: lat[Math.floor(lat.length * 0.99)] };
+}
+
+export async function run(args = []) {
+  const opt = (name, d) => { const i = args.indexOf(`--${name}`); return i >= 0 ? Number(args[i + 1]) : d; };
+  const txs = opt('txs', 10000), bytes = opt('bytes', 64), clients = opt('clients', 64), batch = opt('batch', 200);
+  console.log(`${txs} writes of ${bytes}-byte values; etcd with ${clients} concurrent clients; nitro clients submit ${batch} per virtual ms.\n`);
+  console.log('| system | committed writes/s | p50 commit ms | p99 commit ms |');
+  console.log('|---|---|---|---|');
+  const n = nitroNative({ txs, batch, bytes });
+  if (n) console.log(`| nitro chain, 4 validators, 1 process (native, sim 1 ms links; latency virtual) | ${n.tx_per_s.toFixed(0)} | ${n.p50_ms} | ${n.p99_ms} |`);
+  else console.log('| nitro chain (native) | build/native/consensus_bench missing | | |');
+  let etcd;
+  try {
+    etcd = await startEtcd();
+    const samples = [];
+    for (let i = 0; i < 3; i++) samples.push(await etcdPuts(etcd, { txs, clients, bytes }));
+    samples.sort((a, b) => a.tx_per_s - b.tx_per_s);
+    const e = samples[1];
+    console.log(`| etcd ${spawnSync('etcd', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0].replace('etcd Version: ', '')}, 3 members (loopback) | ${e.tx_per_s.toFixed(0)} | ${e.p50_ms.toFixed(1)} | ${e.p99_ms.toFixed(1)} |`);
+    if (n) console.log(`\nnitro/etcd throughput ratio: ${(n.tx_per_s / e.tx_per_s).toFixed(2)}`);
+  } catch (e) {
+    console.log(`| etcd | failed: ${e.message} | | |`);
+  } finally {
+    etcd?.agent.destroy();
+    etcd?.stop();
+  }
+}

@@ -1,0 +1,55 @@
+// The chain across 4 Node processes over WebSocket: txs commit; one validator is SIGKILLed, the
+// other three keep committing (2f+1 of 4); restarted, it catches up by block sync and reaches
+// the same state. (The restarted process has no disk yet: it recovers entirely from peers.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { waitFor } from './support/wait.mjs';
+
+const script = new URL('./support/chain-validator.mjs', import.meta.url).pathname;
+
+function start(index, bootstrap = '') {
+  const child = spawn(process.execPath, [script, String(index), bootstrap], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const waiting = [];
+  const v = { child, ready: undefined };
+  v.ready = new Promise((resolve, reject) => {
+    lines.on('line', (line) => {
+      const msg = JSON.parse(line);
+      if (msg.ready) resolve(msg.ready); else waiting.shift()?.(msg);
+    });
+    child.once('exit', (code) => reject(new Error(`validator ${index} exited (${code})`)));
+  });
+  v.ask = (cmd) => new Promise((resolve) => { waiting.push(resolve); child.stdin.write(JSON.stringify(cmd) + '\n'); });
+  return v;
+}
+
+test('consensus over WebSocket: 4 processes commit, one is SIGKILLed and restarted and catches up', { timeout: 120000 }, async () => {
+  const vs = [start(0)];
+  const { address } = await vs[0].ready;
+  for (let i = 1; i < 4; i++) vs.push(start(i, address));
+  await Promise.all(vs.map((v) => v.ready));
+  try {
+    const first = await vs[1].ask({ submit: { op: 'kv.put', args: { key: 'a', value: 1 } } });
+    assert.ok(first.committed, JSON.stringify(first));
+    for (let i = 0; i < 10; i++) {
+      const r = await vs[i % 4].ask({ submit: { op: 'kv.put', args: { key: `k${i}`, value: i } } });
+      assert.ok(r.committed, JSON.stringify(r));
+    }
+    vs[3].child.kill('SIGKILL');
+    for (let i = 10; i < 15; i++) {
+      const r = await vs[i % 3].ask({ submit: { op: 'kv.put', args: { key: `k${i}`, value: i } } });
+      assert.ok(r.committed, `commit with one validator down: ${JSON.stringify(r)}`);
+    }
+    vs[3] = start(3, address);
+    await vs[3].ready;
+    const target = (await vs[0].ask({ get: 'k14' })).height;
+    await waitFor(async () => (await vs[3].ask({ get: 'k14' })).value === 14, { timeoutMs: 60000, intervalMs: 250, what: 'the restarted validator caught up' });
+    const back = await vs[3].ask({ get: 'k5' });
+    assert.equal(back.value, 5);
+    assert.ok(back.height >= target);
+  } finally {
+    for (const v of vs) { v.child.stdin.end(); v.child.kill('SIGTERM'); }
+  }
+});

@@ -1,0 +1,32 @@
+// One chain validator in its own process on the node's WebSocket transport. argv: index,
+// bootstrap url ('' for none). The 4 validators' identities and BLS keys derive from their index.
+// Prints {"ready":{address,id}} when up, then answers stdin lines (JSON):
+//   {"submit":{op,args}} -> {"committed":{height,result}} | {"error":{code,message}}
+//   {"get":key}          -> {"value":..., "height":n}
+import { createInterface } from 'node:readline';
+import { createNode, websocket, chainKeys, Identity, init } from '../../js/dist/node.js';
+
+await init();
+const [indexText, bootstrap] = process.argv.slice(2);
+const index = Number(indexText);
+const seed = (i) => new Uint8Array(32).fill(100 + i);
+const keys = [0, 1, 2, 3].map((i) => chainKeys(new Uint8Array(32).fill(200 + i)));
+const validators = [0, 1, 2, 3].map((i) => ({ id: Identity.fromSeed(seed(i)).peerId, blsPublicKey: keys[i].blsPublicKey, blsPop: keys[i].blsPop }));
+const node = await createNode({ name: `v${index}`, identity: seed(index), transport: websocket({ listen: 0, url: bootstrap ? [bootstrap] : [] }) });
+const chain = node.consensus({ name: 'mp', validators, blsSecretKey: keys[index].blsSecretKey, timeoutMs: 1000 });
+const say = (x) => process.stdout.write(JSON.stringify(x) + '\n');
+say({ ready: { address: node.address, id: node.id } });
+createInterface({ input: process.stdin }).on('line', async (line) => {
+  const cmd = JSON.parse(line);
+  if (cmd.submit) {
+    try {
+      const r = await chain.submit(cmd.submit.op, cmd.submit.args, { timeoutMs: 20000 });
+      say({ committed: r });
+    } catch (e) {
+      say({ error: { code: e.code, message: e.message } });
+    }
+  } else if (cmd.get !== undefined) {
+    say({ value: (await chain.state.get(cmd.get)) ?? null, height: chain.info().height });
+  }
+});
+process.stdin.on('end', async () => { chain.close(); await node.close(); process.exit(0); });
