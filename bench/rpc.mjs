@@ -1,12 +1,13 @@
 // RPC throughput and latency: two Node processes over WebSocket on loopback, 64 concurrent unary
 // calls of ~100-byte messages, side by side in one run with (a) a raw `ws` echo of the same bytes
-// (the transport's limit) and (b) JSON-RPC 2.0 over `ws`. Two Nitro rows:
-//   * "ws link": the core RPC engine (wasm) through js/src/rpc.ts over SocketLink (frames for one
-//     peer coalesced per microtask into one WebSocket message; no secure link) — the RPC layer;
+// (the transport's limit), (b) JSON-RPC 2.0 over `ws` and (c) @grpc/grpc-js unary calls over
+// HTTP/2 on loopback (the same message, JSON-serialized; no TLS). Two Nitro rows:
+//   * "ws link": the core RPC engine (wasm) through js/src/rpc/ over SocketLink (a step's frames
+//     for one peer coalesced by the core into one WebSocket message; no secure link);
 //   * "node": two createNode() nodes on the websocket transport — Noise-XX secure link, gossip
 //     membership, discovery by advertisement — what an application gets.
 //
-//   npm run bench -- rpc [--calls N] [--concurrency C] [--rounds R] [--only jsonrpc,nitro,node]
+//   npm run bench -- rpc [--calls N] [--concurrency C] [--rounds R] [--only jsonrpc,grpc,nitro,node]
 //                       [--frames-per-step 8,32,100000]
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ const MESSAGE = { id: 0, user: 'ada@example.org', text: 'the quick brown fox jum
 
 async function serve(mode) {
   if (mode.startsWith('node')) return serveNode(framesPerStep(mode));
+  if (mode === 'grpc') return serveGrpc();
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.once('listening', r));
   if (mode.startsWith('nitro')) await serveNitro(wss, framesPerStep(mode));
@@ -42,6 +44,25 @@ function serveJsonRpc(wss) {
       : { jsonrpc: '2.0', id: req.id, error: { code: -32601, message: 'Method not found' } };
     ws.send(JSON.stringify(rsp));
   }));
+}
+
+// gRPC unary over HTTP/2 (cleartext, loopback) with a generic service definition: the message is
+// JSON-serialized, so no .proto compiler is involved.
+const GRPC_ECHO = {
+  Echo: {
+    path: '/bench.Echo/Echo', requestStream: false, responseStream: false,
+    requestSerialize: (v) => Buffer.from(JSON.stringify(v)), requestDeserialize: (b) => JSON.parse(b.toString()),
+    responseSerialize: (v) => Buffer.from(JSON.stringify(v)), responseDeserialize: (b) => JSON.parse(b.toString()),
+  },
+};
+
+async function serveGrpc() {
+  const grpc = await import('@grpc/grpc-js');
+  const server = new grpc.Server();
+  server.addService(GRPC_ECHO, { Echo: (call, done) => done(null, call.request) });
+  const port = await new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(),
+    (err, p) => (err ? reject(err) : resolve(p))));
+  process.stdout.write(`port ${port}\n`);
 }
 
 // 'nitro' / 'node', or 'nitro:K' / 'node:K' for K inbound frames per engine step (--frames-per-step).
@@ -161,6 +182,17 @@ async function jsonRpcClient(port) {
   };
 }
 
+async function grpcClient(port) {
+  const grpc = await import('@grpc/grpc-js');
+  const Client = grpc.makeGenericClientConstructor(GRPC_ECHO, 'Echo');
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  return {
+    call: (i) => new Promise((resolve, reject) => client.Echo({ ...MESSAGE, id: i }, (err, rsp) => (err ? reject(err) : resolve(rsp)))),
+    close: () => client.close(),
+    bytes: JSON.stringify(MESSAGE).length,
+  };
+}
+
 async function nitroClient(port, mode) {
   const { Rpc, SocketLink } = await import('../js/dist/rpc.js');
   const ws = new WebSocket(`ws://127.0.0.1:${port}`);
@@ -198,6 +230,7 @@ export async function run(args = []) {
   const { init } = await import('../js/dist/node.js');
   await init();
   const impls = [['raw ws echo', 'raw', rawClient], ['JSON-RPC 2.0 over ws', 'jsonrpc', jsonRpcClient]];
+  impls.push(['@grpc/grpc-js unary (HTTP/2)', 'grpc', grpcClient]);
   impls.push(['Nitro RPC (wasm engine, ws link)', 'nitro', nitroClient]);
   impls.push(['Nitro node (createNode, websocket transport)', 'node', nodeClient]);
   // --frames-per-step 8,32: extra Nitro rows with that many inbound frames per engine step.

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "bytes.h"
+#include "convert.h"
 #include "node_core.h"
 #include "nitro/beacon_protocol.h"
 
@@ -16,18 +16,12 @@ namespace {
 
 namespace th = nitro::bls::threshold;
 
-bool safe_u64(const val& x, std::uint64_t& out) {
-  if (!x.isNumber()) return false;
-  const double d = x.as<double>();
-  if (!std::isfinite(d) || d < 0 || std::trunc(d) != d || d > 9007199254740991.0) return false;
-  out = static_cast<std::uint64_t>(d);
-  return true;
-}
-
 Status number_field(const val& opts, const char* key, std::uint64_t& out, bool required) {
   const val x = opts[key];
   if (x.isUndefined() && !required) return Status::ok_status();
-  if (!safe_u64(x, out)) return invalid_argument(std::string("beacon: ") + key + " must be a non-negative safe integer");
+  auto n = safe_u64(x);
+  if (!n) return invalid_argument(std::string("beacon: ") + key + " must be a non-negative safe integer");
+  out = *n;
   return Status::ok_status();
 }
 

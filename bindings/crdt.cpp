@@ -3,12 +3,17 @@
 // Type handles are small integers indexing this wrapper's handle tables.
 #include <malloc.h>
 
+#include <cmath>
+#include <optional>
+
 #include <map>
 #include <string>
 #include <vector>
 
 #include "bytes.h"
+#include "node_core.h"
 #include "nitro/crdt.h"
+#include "nitro/docsync.h"
 
 namespace nitro::bind {
 namespace {
@@ -150,6 +155,7 @@ class CrdtDoc {
     return rc(doc_.restrict_writers(list));
   }
   double itemCount() const { return static_cast<double>(doc_.item_count()); }
+  crdt::Doc& doc() { return doc_; }
 
  private:
   static constexpr std::uint64_t kLocal = 0, kRemote = 1;
@@ -198,6 +204,105 @@ class CrdtDoc {
   Status last_;
 };
 
+// ---- document sync on a node (crdt::DocSync, attached to a NodeCore under "doc.sync") ----------
+// Conversion only: the protocol's logic is in core/src/crdt/docsync.cpp. Errors are values.
+
+crdt::DocSync* doc_sync_of(NodeCore& core) {
+  return dynamic_cast<crdt::DocSync*>(core.node().protocol(crdt::DocSync::kChannel));
+}
+
+// A JS number that is a non-negative safe integer, else nullopt (NaN, fractions, out of range).
+std::optional<std::uint64_t> safe_uint(const val& x) {
+  if (!x.isNumber()) return std::nullopt;
+  const double d = x.as<double>();
+  if (!(d >= 0 && d <= 9007199254740991.0) || std::trunc(d) != d) return std::nullopt;
+  return static_cast<std::uint64_t>(d);
+}
+
+Status uint_field(const val& opts, const char* key, std::uint64_t& out) {
+  const val x = opts[key];
+  if (x.isUndefined()) return {};
+  auto v = safe_uint(x);
+  if (!v) return invalid_argument(std::string("doc sync: ") + key + " must be a non-negative safe integer");
+  out = *v;
+  return {};
+}
+
+// Attaches the node's DocSync once (later calls find it). Returns an error value or undefined.
+val doc_sync_attach(NodeCore& core) {
+  if (doc_sync_of(core)) return val::undefined();
+  auto p = crdt::DocSync::create();
+  if (!p.ok()) return error_to_js(p.status());
+  Status s = core.node().add_protocol(crdt::DocSync::kChannel, std::move(*p));
+  return s.ok() ? val::undefined() : error_to_js(s);
+}
+
+// opts: { persist, antiEntropyMs, antiEntropyPeers, compactEvery }; records: [key, bytes][]
+val doc_sync_open(NodeCore& core, const std::string& name, CrdtDoc& doc, const val& opts, const val& records) {
+  auto* sync = doc_sync_of(core);
+  if (!sync) return error_to_js(failed_precondition("doc sync: not attached"));
+  crdt::SyncOptions o;
+  o.persist = opts["persist"].isTrue();
+  std::uint64_t peers = o.anti_entropy_peers, compact = o.compact_every;
+  for (auto s : {uint_field(opts, "antiEntropyMs", o.anti_entropy_ms), uint_field(opts, "antiEntropyPeers", peers),
+                 uint_field(opts, "compactEvery", compact)}) {
+    if (!s.ok()) return error_to_js(s);
+  }
+  o.anti_entropy_peers = static_cast<std::size_t>(peers);
+  o.compact_every = static_cast<std::size_t>(compact);
+  StoredRecords stored;
+  if (!records.isArray()) return error_to_js(invalid_argument("doc sync: records must be an array"));
+  const auto n = records["length"].as<std::size_t>();
+  for (std::size_t i = 0; i < n; ++i) {
+    const val r = records[i];
+    if (!r.isArray() || !r[0].isString() || !r[1].instanceof(val::global("Uint8Array"))) {
+      return error_to_js(invalid_argument("doc sync: a record is [key string, Uint8Array]"));
+    }
+    stored[r[0].as<std::string>()] = bytes_from_js(r[1]);
+  }
+  Status s = sync->open(name, doc.doc(), o, stored);
+  return s.ok() ? val::undefined() : error_to_js(s);
+}
+
+val doc_sync_local(NodeCore& core, const std::string& name, const val& update) {
+  auto* sync = doc_sync_of(core);
+  if (!sync) return error_to_js(failed_precondition("doc sync: not attached"));
+  if (!update.instanceof(val::global("Uint8Array"))) return error_to_js(invalid_argument("doc sync: an update is a Uint8Array"));
+  Status s = sync->local_update(name, bytes_from_js(update));
+  return s.ok() ? val::undefined() : error_to_js(s);
+}
+
+val doc_sync_now(NodeCore& core, const std::string& name) {
+  auto* sync = doc_sync_of(core);
+  if (!sync) return error_to_js(failed_precondition("doc sync: not attached"));
+  Status s = sync->sync_now(name);
+  return s.ok() ? val::undefined() : error_to_js(s);
+}
+
+void doc_sync_close(NodeCore& core, const std::string& name) {
+  if (auto* sync = doc_sync_of(core)) sync->close(name);
+}
+
+val doc_sync_stats(NodeCore& core, const std::string& name) {
+  auto* sync = doc_sync_of(core);
+  const crdt::DocSyncStats* st = sync ? sync->stats(name) : nullptr;
+  if (!st) return val::undefined();
+  val o = val::object();
+  o.set("published", static_cast<double>(st->published));
+  o.set("sentDirect", static_cast<double>(st->sent_direct));
+  o.set("publishFailed", static_cast<double>(st->publish_failed));
+  o.set("vectorsSent", static_cast<double>(st->vectors_sent));
+  o.set("deltasSent", static_cast<double>(st->deltas_sent));
+  o.set("applied", static_cast<double>(st->applied));
+  o.set("rejected", static_cast<double>(st->rejected));
+  o.set("malformed", static_cast<double>(st->malformed));
+  o.set("sendFailed", static_cast<double>(st->send_failed));
+  o.set("busy", static_cast<double>(st->busy));
+  o.set("stored", static_cast<double>(st->stored));
+  o.set("compactions", static_cast<double>(st->compactions));
+  return o;
+}
+
 // Bytes allocated on the wasm heap (benchmarks report memory with it).
 double crdt_malloc_bytes() { return static_cast<double>(mallinfo().uordblks); }
 
@@ -207,6 +312,12 @@ double crdt_malloc_bytes() { return static_cast<double>(mallinfo().uordblks); }
 EMSCRIPTEN_BINDINGS(nitro_crdt) {
   using nitro::bind::CrdtDoc;
   emscripten::function("crdtMallocBytes", &nitro::bind::crdt_malloc_bytes);
+  emscripten::function("docSyncAttach", &nitro::bind::doc_sync_attach);
+  emscripten::function("docSyncOpen", &nitro::bind::doc_sync_open);
+  emscripten::function("docSyncLocal", &nitro::bind::doc_sync_local);
+  emscripten::function("docSyncNow", &nitro::bind::doc_sync_now);
+  emscripten::function("docSyncClose", &nitro::bind::doc_sync_close);
+  emscripten::function("docSyncStats", &nitro::bind::doc_sync_stats);
   emscripten::class_<CrdtDoc>("CrdtDoc")
       .constructor<double>()
       .function("clientId", &CrdtDoc::clientId)

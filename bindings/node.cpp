@@ -107,7 +107,11 @@ Status strings_from_js(const val& v, std::vector<Address>& out) {
 }
 
 Status config_from_js(const val& v, NodeConfig& c) {
-  if (!seed_from_js(v["identitySeed"], c.identity_seed)) return invalid_argument("identitySeed must be 32 bytes");
+  // Restoring from records, the identity may be left to the records (a zero seed: unspecified).
+  const bool optional_identity = !v["records"].isUndefined() && v["identitySeed"].isUndefined();
+  if (!optional_identity && !seed_from_js(v["identitySeed"], c.identity_seed)) {
+    return invalid_argument("identitySeed must be 32 bytes");
+  }
   if (!seed_from_js(v["entropy"], c.entropy)) return invalid_argument("entropy must be 32 bytes");
   const val listen = v["listenAddress"];
   if (listen.isString()) c.listen_address = listen.as<std::string>();
@@ -122,12 +126,40 @@ Status config_from_js(const val& v, NodeConfig& c) {
   return limits_from_js(v["limits"], c.limits);
 }
 
-// config: see js/src/host/core.ts `CoreConfig`. With `state` (save_state() bytes) the node is
-// restored — its identity then comes from the state, not from identitySeed.
+// records: [[key, bytes]...] as the host's store listed them.
+Status records_from_js(const val& v, StoredRecords& out) {
+  if (!val::global("Array").call<bool>("isArray", v)) return invalid_argument("records must be an array of [key, bytes]");
+  const auto n = v["length"].as<std::size_t>();
+  for (std::size_t i = 0; i < n; ++i) {
+    const val entry = v[i];
+    if (!val::global("Array").call<bool>("isArray", entry) || entry["length"].as<std::size_t>() != 2 ||
+        !entry[0].isString()) {
+      return invalid_argument("records must be an array of [key, bytes]");
+    }
+    out[entry[0].as<std::string>()] = bytes_from_js(entry[1]);
+  }
+  return Status::ok_status();
+}
+
+// config: see js/src/host/core.ts `CoreConfig`. With `records` (what the store holds, non-empty)
+// the node restarts from them through Node::restore(config, records); with `state` (save_state()
+// bytes) from that snapshot — its identity then comes from the state, not from identitySeed.
 val node_create(const val& js_config) {
   NodeConfig config;
   Status s = config_from_js(js_config, config);
   if (!s.ok()) return error_to_js(s);
+  const val records = js_config["records"];
+  if (!records.isUndefined() && !records.isNull()) {
+    StoredRecords stored;
+    s = records_from_js(records, stored);
+    if (!s.ok()) return error_to_js(s);
+    if (!stored.empty()) {
+      auto node = Node::restore(config, std::move(stored));
+      if (!node.ok()) return error_to_js(node.status());
+      return val(NodeCore(std::move(*node)));
+    }
+    if (js_config["identitySeed"].isUndefined()) return error_to_js(invalid_argument("no records: identitySeed needed"));
+  }
   const val state = js_config["state"];
   if (state.isUndefined() || state.isNull()) return val(NodeCore(std::make_unique<Node>(config)));
   auto node = Node::restore(config, bytes_from_js(state));
@@ -245,6 +277,13 @@ double core_next_deadline(const NodeCore& c) { return deadline_to_js(c.node()); 
 // Everything pending, in one crossing: { transmits: [address, bytes, address, bytes, ...],
 // events: [event...], deadline: ms or -1 }. Bounded by the node's queue limits.
 val core_drain(NodeCore& c) {
+  // Store ops first: the host makes them durable before it sends the transmits drained after them.
+  val store = val::array();
+  std::size_t k = 0;
+  while (auto op = c.node().poll_store()) {
+    store.set(k++, op->key);
+    store.set(k++, op->value ? bytes_to_js(*op->value) : val::null());
+  }
   val transmits = val::array();
   std::size_t i = 0;
   while (auto t = c.node().poll_transmit()) {
@@ -255,6 +294,7 @@ val core_drain(NodeCore& c) {
   std::size_t j = 0;
   while (auto e = c.node().poll_event()) events.set(j++, event_to_js(*e));
   val out = val::object();
+  out.set("store", store);
   out.set("transmits", transmits);
   out.set("events", events);
   out.set("deadline", deadline_to_js(c.node()));

@@ -1,32 +1,27 @@
-// Embind glue for the RPC engine (nitro/rpc.h): JS objects <-> CallOptions / Event / Transmit.
-// Glue only: every decision is the engine's. Payloads cross as raw bytes (the TS layer encodes
-// them with the core codec or as JSON text); call handles are small integers, exact as doubles.
+// Embind glue for RPC: conversion only. Two classes over the same core code:
+//   * "RpcNode": the node composition (nitro/rpc_node.h) attached to a NodeCore — what every
+//     createNode node runs. JS calls it through node.run() so the node drains what it sends.
+//   * "RpcEngine": a bare engine (nitro/rpc.h) for RPC without a node (SocketLink, MemoryNetwork).
+// Host batches (step input, drain output) are the core's format (nitro/rpc_batch.h); they cross as
+// views of wasm memory, copied once by JS. Handles and times from JS are checked (convert.h):
+// a bad one is an INVALID_ARGUMENT value, never a cast or an exception.
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
+#include <set>
 #include <string>
 
-#include "bytes.h"
+#include "convert.h"
+#include "node_core.h"
 #include "nitro/codec.h"
 #include "nitro/rpc.h"
+#include "nitro/rpc_batch.h"
+#include "nitro/rpc_node.h"
 
 namespace nitro::bind {
 namespace {
 
 using rpc::CallHandle;
 using rpc::StreamKind;
-
-std::int64_t ms(double v) { return static_cast<std::int64_t>(v); }
-
-val status_to_js(const Status& s) { return s.ok() ? val::null() : error_to_js(s); }
-
-Code code_from_name(const std::string& name) {
-  for (int c = 0; c <= 16; ++c) {
-    if (name == code_name(static_cast<Code>(c))) return static_cast<Code>(c);
-  }
-  if (name == code_name(Code::kDecodeError)) return Code::kDecodeError;
-  return Code::kUnknown;
-}
 
 Result<StreamKind> kind_from_name(const std::string& name) {
   for (auto k : {StreamKind::kUnary, StreamKind::kServerStream, StreamKind::kClientStream, StreamKind::kBidi}) {
@@ -35,30 +30,16 @@ Result<StreamKind> kind_from_name(const std::string& name) {
   return invalid_argument("unknown stream kind '" + name + "'");
 }
 
-rpc::Metadata metadata_from_js(const val& obj) {
-  rpc::Metadata md;
-  if (obj.isUndefined() || obj.isNull()) return md;
-  val entries = val::global("Object").call<val>("entries", obj);
-  const auto n = entries["length"].as<std::size_t>();
-  for (std::size_t i = 0; i < n; ++i) md[entries[i][0].as<std::string>()] = entries[i][1].as<std::string>();
-  return md;
+Result<CallHandle> handle_from_js(double v) {
+  auto h = safe_u64(v);
+  if (!h || *h == 0) return invalid_argument("call handle must be a positive safe integer");
+  return *h;
 }
 
-// Metadata packed by the TS layer as "k\0v\0k\0v" (one string crossing instead of an object walk;
-// the TS layer refuses NUL inside keys and values).
-Result<rpc::Metadata> metadata_from_packed(const std::string& packed) {
-  rpc::Metadata md;
-  if (packed.empty()) return md;
-  std::size_t pos = 0;
-  while (pos <= packed.size()) {
-    std::size_t k_end = packed.find('\0', pos);
-    if (k_end == std::string::npos) return invalid_argument("malformed packed metadata");
-    std::size_t v_end = packed.find('\0', k_end + 1);
-    if (v_end == std::string::npos) v_end = packed.size();
-    md[packed.substr(pos, k_end - pos)] = packed.substr(k_end + 1, v_end - k_end - 1);
-    pos = v_end + 1;
-  }
-  return md;
+Result<std::int64_t> now_from_js(double v) {
+  auto t = time_ms(v);
+  if (!t) return invalid_argument("nowMs must be a finite, non-negative number");
+  return static_cast<std::int64_t>(*t);
 }
 
 val metadata_to_js(const rpc::Metadata& md) {
@@ -67,270 +48,130 @@ val metadata_to_js(const rpc::Metadata& md) {
   return obj;
 }
 
-template <typename T>
-T get_or(const val& obj, const char* key, T fallback) {
-  val v = obj[key];
-  return v.isUndefined() || v.isNull() ? fallback : v.as<T>();
+Result<rpc::Metadata> metadata_from_js(const val& obj) {
+  rpc::Metadata md;
+  if (obj.isUndefined() || obj.isNull()) return md;
+  val entries = val::global("Object").call<val>("entries", obj);
+  const auto n = entries["length"].as<std::size_t>();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!entries[i][1].isString()) return invalid_argument("metadata values must be strings");
+    md[entries[i][0].as<std::string>()] = entries[i][1].as<std::string>();
+  }
+  return md;
 }
 
-const char* event_kind_name(rpc::EventKind k) {
-  switch (k) {
-    case rpc::EventKind::kRequest: return "request";
-    case rpc::EventKind::kMessage: return "message";
-    case rpc::EventKind::kHalfClose: return "halfClose";
-    case rpc::EventKind::kDone: return "done";
-    case rpc::EventKind::kCancelled: return "cancelled";
-    case rpc::EventKind::kWritable: return "writable";
-  }
-  return "done";
+// Options JS may set: { window, retransmitMs, name, adTtlMs, adIntervalMs, discoveryWaitMs }.
+Result<rpc::EngineConfig> engine_config_from_js(const val& c) {
+  rpc::EngineConfig config;
+  if (c.isUndefined() || c.isNull()) return config;
+  NITRO_TRY(read_u64_field(c, "window", config.window));
+  std::uint64_t retransmit = 0;
+  NITRO_TRY(read_u64_field(c, "retransmitMs", retransmit));
+  config.retransmit_ms = static_cast<std::int64_t>(retransmit);
+  NITRO_TRY(rpc::validate(config));
+  return config;
 }
 
-val event_to_js(rpc::Event& e) {
-  val o = val::object();
-  o.set("kind", std::string(event_kind_name(e.kind)));
-  o.set("handle", static_cast<double>(e.handle));
-  o.set("peer", e.peer);
-  o.set("streamKind", std::string(rpc::stream_kind_name(e.stream_kind)));
-  switch (e.kind) {
-    case rpc::EventKind::kRequest:
-      o.set("service", e.service);
-      o.set("method", e.method);
-      o.set("metadata", metadata_to_js(e.metadata));
-      o.set("payload", bytes_to_js(e.payload));
-      o.set("contentType", std::string(e.content_type == rpc::ContentType::kJson ? "json" : "msgpack"));
-      o.set("deadlineAtMs", e.deadline_at_ms == rpc::kNoDeadline ? val::null() : val(static_cast<double>(e.deadline_at_ms)));
-      break;
-    case rpc::EventKind::kMessage:
-      o.set("payload", bytes_to_js(e.payload));
-      break;
-    case rpc::EventKind::kDone:
-      o.set("payload", bytes_to_js(e.payload));
-      o.set("metadata", metadata_to_js(e.metadata));
-      o.set("details", value_to_js(e.details));
-      o.set("attempts", e.attempts);
-      [[fallthrough]];
-    case rpc::EventKind::kCancelled:
-      o.set("code", std::string(code_name(e.status.code())));
-      o.set("message", e.status.message());
-      break;
-    default: break;
-  }
-  return o;
+Result<rpc::NodeRpcConfig> node_config_from_js(const val& c) {
+  rpc::NodeRpcConfig config;
+  auto engine = engine_config_from_js(c);
+  if (!engine.ok()) return engine.status();
+  config.engine = *engine;
+  config.emit_events = true;
+  if (c.isUndefined() || c.isNull()) return config;
+  if (c["name"].isString()) config.name = c["name"].as<std::string>();
+  NITRO_TRY(read_u64_field(c, "adTtlMs", config.ad_ttl_ms));
+  NITRO_TRY(read_u64_field(c, "adIntervalMs", config.ad_interval_ms));
+  NITRO_TRY(read_u64_field(c, "discoveryWaitMs", config.discovery_wait_ms_max));
+  NITRO_TRY(rpc::validate(config));
+  return config;
 }
 
-// drain(): every pending transmit and event in one buffer, so a flush costs one boundary
-// crossing instead of dozens of property accesses. Layout (little endian), one record after another:
-//   f64 next deadline (-1: none), then records:
-//   u8 1, str peer, bin frame                                  a transmit
-//   u8 2, u8 kind, f64 handle, u8 stream kind, str peer, ...   an event; then by kind:
-//     request:   str service, str method, md, bin payload, u8 content (1 = json), f64 deadline (-1 none)
-//     message:   bin payload
-//     done:      str code, str message, bin payload, md, bin details (msgpack), u32 attempts
-//     cancelled: str code, str message
-//   str/bin = u32 length + bytes; md = u32 count + (str key, str value) pairs.
-class BatchWriter {
- public:
-  void u8(std::uint8_t v) { out_.push_back(v); }
-  void u32(std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
-  void f64(double d) {
-    std::uint64_t bits;
-    std::memcpy(&bits, &d, sizeof bits);
-    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<std::uint8_t>(bits >> (8 * i)));
-  }
-  void bin(std::span<const std::uint8_t> b) {
-    u32(static_cast<std::uint32_t>(b.size()));
-    out_.insert(out_.end(), b.begin(), b.end());
-  }
-  void str(std::string_view s) { bin({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}); }
-  void md(const rpc::Metadata& m) {
-    u32(static_cast<std::uint32_t>(m.size()));
-    for (const auto& [k, v] : m) { str(k); str(v); }
-  }
-  void event(const rpc::Event& e) {
-    u8(2);
-    u8(static_cast<std::uint8_t>(e.kind));
-    f64(static_cast<double>(e.handle));
-    u8(static_cast<std::uint8_t>(e.stream_kind));
-    str(e.peer);
-    switch (e.kind) {
-      case rpc::EventKind::kRequest:
-        str(e.service); str(e.method); md(e.metadata); bin(e.payload);
-        u8(e.content_type == rpc::ContentType::kJson ? 1 : 0);
-        f64(e.deadline_at_ms == rpc::kNoDeadline ? -1.0 : static_cast<double>(e.deadline_at_ms));
-        break;
-      case rpc::EventKind::kMessage: bin(e.payload); break;
-      case rpc::EventKind::kDone:
-        str(code_name(e.status.code())); str(e.status.message()); bin(e.payload); md(e.metadata);
-        bin(e.details.is_nil() ? Bytes{} : codec::encode(e.details));
-        u32(e.attempts);
-        break;
-      case rpc::EventKind::kCancelled: str(code_name(e.status.code())); str(e.status.message()); break;
-      default: break;
-    }
-  }
-  bool empty() const { return out_.empty(); }
-  const Bytes& bytes() const { return out_; }
-  void clear() { out_.clear(); }
-
- private:
-  Bytes out_;
-};
-
-// Reads step() input; any overrun marks the reader failed and stops the batch.
-class BatchInput {
- public:
-  explicit BatchInput(std::span<const std::uint8_t> bytes) : p_(bytes.data()), n_(bytes.size()) {}
-  bool done() const { return pos_ >= n_; }
-  bool ok() const { return ok_; }
-  std::uint8_t u8() { return need(1) ? p_[pos_++] : 0; }
-  std::uint32_t u32() {
-    if (!need(4)) return 0;
-    std::uint32_t v = static_cast<std::uint32_t>(p_[pos_]) | static_cast<std::uint32_t>(p_[pos_ + 1]) << 8 |
-                      static_cast<std::uint32_t>(p_[pos_ + 2]) << 16 | static_cast<std::uint32_t>(p_[pos_ + 3]) << 24;
-    pos_ += 4;
-    return v;
-  }
-  double f64() {
-    if (!need(8)) return 0;
-    double d;
-    std::memcpy(&d, p_ + pos_, 8);  // wasm is little endian, like the TS writer
-    pos_ += 8;
-    return d;
-  }
-  std::span<const std::uint8_t> bin() {
-    std::uint32_t len = u32();
-    if (!need(len)) return {};
-    std::span<const std::uint8_t> out(p_ + pos_, len);
-    pos_ += len;
-    return out;
-  }
-  std::string_view str() {
-    auto b = bin();
-    return {reinterpret_cast<const char*>(b.data()), b.size()};
-  }
-
- private:
-  bool need(std::size_t k) {
-    if (ok_ && n_ - pos_ >= k) return true;
-    ok_ = false;
-    return false;
-  }
-  const std::uint8_t* p_;
-  std::size_t n_;
-  std::size_t pos_ = 0;
-  bool ok_ = true;
-};
-
-class RpcEngineJs {
- public:
-  RpcEngineJs(std::string self, double seed, val config) : engine_(std::move(self), static_cast<std::uint64_t>(seed), config_from_js(config)) {}
-
-  val handle(std::string from, val bytes, double now_ms) { return status_to_js(engine_.handle(from, bytes_from_js(bytes), ms(now_ms))); }
-  void tick(double now_ms) { engine_.tick(ms(now_ms)); }
-  val poll_transmit() {
-    auto t = engine_.poll_transmit();
-    if (!t) return val::null();
+val instances_to_js(const std::vector<rpc::Instance>& list) {
+  val out = val::array();
+  for (std::size_t i = 0; i < list.size(); ++i) {
     val o = val::object();
-    o.set("peer", t->peer);
-    o.set("bytes", bytes_to_js(t->bytes));
-    return o;
+    o.set("peer", list[i].peer);
+    o.set("metadata", metadata_to_js(list[i].metadata));
+    o.set("expiresAtMs", list[i].expires_at_ms == rpc::kNoDeadline ? val::null() : val(static_cast<double>(list[i].expires_at_ms)));
+    out.set(i, o);
   }
-  val poll_event() {
-    auto e = engine_.poll_event();
-    return e ? event_to_js(*e) : val::null();
-  }
-  val next_deadline() const {
-    auto d = engine_.next_deadline();
-    return d ? val(static_cast<double>(*d)) : val::null();
-  }
-  void peer_down(std::string peer, double now_ms) { engine_.peer_down(peer, ms(now_ms)); }
-  // step(): the TS layer's queued input in one crossing, then drain(). Records (little endian):
-  //   u8 1, str peer, bin frame                                  a frame from a peer
-  //   u8 2, f64 call, str code, str message, bin payload, str trailer (packed), bin details
-  //                                                              a handler's respond()
-  //   u8 3, f64 reserved handle, str peer, str service, str method, str metadata (packed),
-  //         bin payload, u8 content, u8 kind, f64 timeout_ms, f64 attempt_timeout_ms,
-  //         u8 idempotent, u32 retries, u8 strategy, str hash key    a call start (see
-  //                                                              Engine::start_reserved_call)
-  //   u8 4, f64 call                                             a cancel (no-op once ended)
-  // Malformed frames are dropped; a respond for a call that already ended (cancelled, timed
-  // out) is a no-op. The input crosses without embind marshalling: the TS layer writes it into
-  // the view input_view(n) returns, then calls step(n, now_ms).
+  return out;
+}
+
+// The calls both classes share, over one engine. `Self` supplies engine() and after(now).
+template <typename Self>
+class EngineCalls {
+ public:
   val input_view(double n) {
-    input_.resize(static_cast<std::size_t>(n));
-    return val(emscripten::typed_memory_view(input_.size(), input_.data()));
+    auto size = safe_u64(n);
+    input_.resize(size ? static_cast<std::size_t>(std::min<std::uint64_t>(*size, kInputBytesMax)) : 0);
+    return view_to_js(input_);
   }
-  val step(double n, double now_ms) {
-    BatchInput in(std::span<const std::uint8_t>(input_.data(), std::min(input_.size(), static_cast<std::size_t>(n))));
-    while (!in.done() && in.ok()) {
-      std::uint8_t type = in.u8();
-      if (type == 1) {
-        std::string peer(in.str());
-        auto frame = in.bin();
-        if (in.ok()) (void)engine_.handle(peer, frame, ms(now_ms));
-      } else if (type == 2) {
-        step_respond(in, now_ms);
-      } else if (type == 3) {
-        step_start(in, now_ms);
-      } else if (type == 4) {
-        double call = in.f64();
-        if (in.ok()) (void)engine_.cancel(static_cast<CallHandle>(call), ms(now_ms));
-      } else {
-        break;
-      }
-    }
-    return drain();
+  val serve(std::string service) {
+    self().serve_service(service);
+    return val::null();
   }
-
-  // The batch starts with f64 next_deadline (-1: none), so scheduling needs no extra crossing.
-  // Returns a view into wasm memory, valid until the next call into the engine: the TS layer
-  // copies it once (one memcpy instead of embind's per-value conversions).
-  val drain() {
-    batch_.clear();
-    auto deadline = engine_.next_deadline();
-    batch_.f64(deadline ? static_cast<double>(*deadline) : -1.0);
-    while (auto t = engine_.poll_transmit()) {
-      batch_.u8(1);
-      batch_.str(t->peer);
-      batch_.bin(t->bytes);
-    }
-    while (auto e = engine_.poll_event()) batch_.event(*e);
-    return val(emscripten::typed_memory_view(batch_.bytes().size(), batch_.bytes().data()));
-  }
-
-  void serve(std::string service) { engine_.serve(service); }
   val register_method(std::string method, std::string kind) {
     auto k = kind_from_name(kind);
     if (!k.ok()) return error_to_js(k.status());
-    return status_to_js(engine_.register_method(method, *k));
+    return error_or_null(self().engine().register_method(method, *k));
   }
-  void unregister_method(std::string method) { engine_.unregister_method(method); }
-  // details: msgpack bytes of the error details (empty: none); trailer: packed metadata.
-  val respond(double call, std::string code, std::string message, const std::string& payload, std::string trailer,
-              const std::string& details, double now_ms) {
-    Value d;
-    Bytes details_bytes(details.begin(), details.end());
-    if (!details_bytes.empty()) {
-      auto v = codec::decode(details_bytes);
-      if (!v.ok()) return error_to_js(v.status());
-      d = std::move(*v);
-    }
-    auto md = metadata_from_packed(trailer);
+  void unregister_method(std::string method) { self().engine().unregister_method(method); }
+  double reserve_handles(double n) {
+    auto count = safe_u64(n);
+    return static_cast<double>(self().engine().reserve_handles(static_cast<std::uint32_t>(std::min<std::uint64_t>(count.value_or(0), 1u << 16))));
+  }
+  val end_stream(double call, double now_ms) { return with_call(call, now_ms, [&](CallHandle h, std::int64_t now) { return self().engine().end_stream(h, now); }); }
+  val send(double call, const std::string& bytes, double now_ms) {
+    return with_call(call, now_ms, [&](CallHandle h, std::int64_t now) { return self().engine().send(h, Bytes(bytes.begin(), bytes.end()), now); });
+  }
+  double send_credit(double call) {
+    auto h = handle_from_js(call);
+    return h.ok() ? static_cast<double>(self().engine().send_credit(*h)) : 0.0;
+  }
+  val consumed(double call, double n, double now_ms) {
+    auto count = safe_u64(n);
+    if (!count || *count > UINT32_MAX) return error_to_js(invalid_argument("consumed count must be a safe integer"));
+    return with_call(call, now_ms, [&](CallHandle h, std::int64_t now) { return self().engine().consumed(h, static_cast<std::uint32_t>(*count), now); });
+  }
+  val registry_upsert(std::string service, std::string peer, val metadata, double ttl_ms, double now_ms) {
+    auto md = metadata_from_js(metadata);
+    auto ttl = safe_u64(ttl_ms);
+    auto now = now_from_js(now_ms);
     if (!md.ok()) return error_to_js(md.status());
-    Status s = code == "OK" ? Status{} : Status(code_from_name(code), message);
-    return status_to_js(engine_.respond(static_cast<CallHandle>(call), s, Bytes(payload.begin(), payload.end()), *md, d, ms(now_ms)));
+    if (!ttl) return error_to_js(invalid_argument("ttlMs must be a non-negative safe integer"));
+    if (!now.ok()) return error_to_js(now.status());
+    return error_or_null(self().engine().registry().upsert(service, peer, *md, *ttl, *now));
   }
+  void registry_remove(std::string service, std::string peer) { self().engine().registry().remove(service, peer); }
+  val registry_instances(std::string service, double now_ms) {
+    auto now = now_from_js(now_ms);
+    if (!now.ok()) return error_to_js(now.status());
+    return instances_to_js(self().engine().registry().instances(service, *now));
+  }
+  double registry_count(std::string service, double now_ms) {
+    auto now = now_from_js(now_ms);
+    return now.ok() ? static_cast<double>(self().engine().registry().count(service, *now)) : 0.0;
+  }
+  int active_calls() { return static_cast<int>(self().engine().active_calls()); }
 
-  // Positional arguments (no option object to walk): kinds and strategies are the enum values.
-  val start_call(std::string peer, std::string service, std::string method, std::string metadata, const std::string& payload,
-                 int content_type, int kind, double timeout_ms, double attempt_timeout_ms, bool idempotent,
-                 double retries, int strategy, std::string key, double now_ms) {
-    rpc::CallOptions c;
-    auto md = metadata_from_packed(metadata);
+  // A stream call (unary calls cross in step()). Kinds and strategies are the core's enum values;
+  // metadata is packed (nitro/rpc_batch.h). Returns the handle, or an error value for bad input.
+  val start_stream(std::string peer, std::string service, std::string method, std::string metadata, const std::string& payload,
+                   int content_type, int kind, double timeout_ms, double attempt_timeout_ms, bool idempotent,
+                   double retries, int strategy, std::string key, double now_ms) {
+    auto md = rpc::unpack_metadata(metadata);
+    auto timeout = time_ms(timeout_ms);
+    auto attempt_timeout = time_ms(attempt_timeout_ms);
+    auto tries = safe_u64(retries);
+    auto now = now_from_js(now_ms);
     if (!md.ok()) return error_to_js(md.status());
     if (kind < 0 || kind > 3 || strategy < 0 || strategy > 2) return error_to_js(invalid_argument("bad kind or strategy"));
+    if (!timeout || !attempt_timeout) return error_to_js(invalid_argument("timeouts must be finite, non-negative numbers"));
+    if (!tries || *tries > UINT32_MAX) return error_to_js(invalid_argument("retries must be a non-negative safe integer"));
+    if (!now.ok()) return error_to_js(now.status());
+    rpc::CallOptions c;
     c.peer = std::move(peer);
     c.service = std::move(service);
     c.method = std::move(method);
@@ -338,122 +179,174 @@ class RpcEngineJs {
     c.payload.assign(payload.begin(), payload.end());
     c.content_type = content_type == 1 ? rpc::ContentType::kJson : rpc::ContentType::kMsgpack;
     c.kind = static_cast<StreamKind>(kind);
-    c.timeout_ms = ms(timeout_ms);
-    c.attempt_timeout_ms = ms(attempt_timeout_ms);
+    c.timeout_ms = static_cast<std::int64_t>(*timeout);
+    c.attempt_timeout_ms = static_cast<std::int64_t>(*attempt_timeout);
     c.idempotent = idempotent;
-    c.retries = static_cast<std::uint32_t>(retries);
+    c.retries = static_cast<std::uint32_t>(*tries);
     c.strategy = static_cast<rpc::Strategy>(strategy);
     c.hash_key = std::move(key);
-    auto h = engine_.start_call(std::move(c), ms(now_ms));
+    auto h = self().begin(std::move(c), *now);
+    self().after(static_cast<std::uint64_t>(*now));
     if (!h.ok()) return error_to_js(h.status());
     return val(static_cast<double>(*h));
   }
-  double reserve_handles(double n) { return static_cast<double>(engine_.reserve_handles(static_cast<std::uint32_t>(n))); }
-  val cancel(double call, double now_ms) { return status_to_js(engine_.cancel(static_cast<CallHandle>(call), ms(now_ms))); }
-  val end_stream(double call, double now_ms) { return status_to_js(engine_.end_stream(static_cast<CallHandle>(call), ms(now_ms))); }
-  val send(double call, const std::string& bytes, double now_ms) {
-    return status_to_js(engine_.send(static_cast<CallHandle>(call), Bytes(bytes.begin(), bytes.end()), ms(now_ms)));
-  }
-  double send_credit(double call) const { return static_cast<double>(engine_.send_credit(static_cast<CallHandle>(call))); }
-  val consumed(double call, double n, double now_ms) {
-    return status_to_js(engine_.consumed(static_cast<CallHandle>(call), static_cast<std::uint32_t>(n), ms(now_ms)));
-  }
 
-  // Discovery.
-  val registry_upsert(std::string service, std::string peer, val metadata, double ttl_ms, double now_ms) {
-    return status_to_js(engine_.registry().upsert(service, peer, metadata_from_js(metadata), static_cast<std::uint64_t>(ttl_ms), ms(now_ms)));
+ protected:
+  static constexpr std::uint64_t kInputBytesMax = 64u << 20;
+
+  template <typename F>
+  val with_call(double call, double now_ms, F&& f) {
+    auto h = handle_from_js(call);
+    if (!h.ok()) return error_to_js(h.status());
+    auto now = now_from_js(now_ms);
+    if (!now.ok()) return error_to_js(now.status());
+    Status s = f(*h, *now);
+    self().after(static_cast<std::uint64_t>(*now));
+    return error_or_null(s);
   }
-  void registry_remove(std::string service, std::string peer) { engine_.registry().remove(service, peer); }
-  val registry_instances(std::string service, double now_ms) {
-    val out = val::array();
-    auto list = engine_.registry().instances(service, ms(now_ms));
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      val o = val::object();
-      o.set("peer", list[i].peer);
-      o.set("metadata", metadata_to_js(list[i].metadata));
-      o.set("expiresAtMs", list[i].expires_at_ms == rpc::kNoDeadline ? val::null() : val(static_cast<double>(list[i].expires_at_ms)));
-      out.set(i, o);
-    }
-    return out;
+  std::span<const std::uint8_t> input(double n) const {
+    auto size = safe_u64(n);
+    return {input_.data(), std::min<std::size_t>(input_.size(), size.value_or(0))};
   }
-  // How many live instances `service` has: the cheap question asked before every call.
-  double registry_count(std::string service, double now_ms) {
-    return static_cast<double>(engine_.registry().count(service, ms(now_ms)));
+  Self& self() { return static_cast<Self&>(*this); }
+
+  Bytes input_;   // step() input, written by JS through input_view()
+  Bytes output_;  // the last drain batch, read by JS through a view
+};
+
+// The node composition on a NodeCore.
+class RpcNodeJs : public EngineCalls<RpcNodeJs> {
+ public:
+  RpcNodeJs(NodeCore& core, rpc::NodeRpc& rpc) : core_(core), rpc_(rpc) {}
+
+  rpc::Engine& engine() { return rpc_.engine(); }
+  void serve_service(const std::string& service) { rpc_.serve(service); }
+  void after(std::uint64_t now_ms) { rpc_.flush(now_ms); }
+
+  // The JS host's queued input in one crossing; returns a view of the drain batch (the events it
+  // caused; frames went to the node, which the caller drains).
+  val step(double n, double now_ms) {
+    auto now = now_from_js(now_ms);
+    output_.clear();
+    if (!now.ok()) return error_to_js(now.status());
+    (void)rpc_.step(input(n), static_cast<std::uint64_t>(*now), output_);  // malformed input: refused there
+    return view_to_js(output_);
+  }
+  val cancel(double call, double now_ms) {
+    return with_call(call, now_ms, [&](CallHandle h, std::int64_t now) { return rpc_.cancel(h, static_cast<std::uint64_t>(now)); });
+  }
+  Result<CallHandle> begin(rpc::CallOptions c, std::int64_t now) { return rpc_.start_call(std::move(c), static_cast<std::uint64_t>(now)); }
+  std::string id() const { return rpc::NodeRpc::key(core_.node().id()); }
+
+ private:
+  NodeCore& core_;
+  rpc::NodeRpc& rpc_;
+};
+
+// A bare engine for RPC without a node; the JS side moves its frames over a link.
+class RpcEngineJs : public EngineCalls<RpcEngineJs> {
+ public:
+  RpcEngineJs(std::unique_ptr<rpc::Engine> engine) : engine_(std::move(engine)) {}
+
+  rpc::Engine& engine() { return *engine_; }
+  void serve_service(const std::string& service) {
+    engine_->serve(service);
+    served_.insert(service);
+  }
+  void after(std::uint64_t) {}
+  Result<CallHandle> begin(rpc::CallOptions c, std::int64_t now) { return engine_->start_call(std::move(c), now); }
+
+  void tick(double now_ms) {
+    if (auto now = now_from_js(now_ms); now.ok()) engine_->tick(*now);
+  }
+  void peer_down(std::string peer, double now_ms) {
+    if (auto now = now_from_js(now_ms); now.ok()) engine_->peer_down(peer, *now);
+  }
+  val cancel(double call, double now_ms) {
+    return with_call(call, now_ms, [&](CallHandle h, std::int64_t now) { return engine_->cancel(h, now); });
+  }
+  // Frames from peers, responses, starts and cancels in one crossing; returns a view of the drain
+  // batch with the transmits (the JS link sends them) and the events.
+  val step(double n, double now_ms) {
+    auto now = now_from_js(now_ms);
+    output_.clear();
+    if (!now.ok()) return error_to_js(now.status());
+    (void)rpc::apply_step(*engine_, input(n), *now);
+    rpc::write_drain(*engine_, engine_->next_deadline(), /*with_transmits=*/true, output_);
+    return view_to_js(output_);
+  }
+  // This engine's advertisement of the services it serves (for a host that spreads it).
+  val advertisement(double ttl_ms) {
+    auto ttl = safe_u64(ttl_ms);
+    if (!ttl) return error_to_js(invalid_argument("ttlMs must be a non-negative safe integer"));
+    rpc::Advertisement ad;
+    ad.peer = engine_->self();
+    ad.ttl_ms = *ttl;
+    for (const auto& s : served_) ad.services.push_back({s, {}});
+    return bytes_to_js(rpc::encode_advertisement(ad));
   }
   // `origin`: the verified publisher ('' = unchecked); an ad may only speak for its origin.
   val apply_advertisement(val bytes, std::string origin, double now_ms) {
-    auto ad = rpc::decode_advertisement(bytes_from_js(bytes));
+    auto now = now_from_js(now_ms);
+    if (!now.ok()) return error_to_js(now.status());
+    auto ad = rpc::decode_advertisement(bytes_from_js(bytes), engine_->limits());
     if (!ad.ok()) return error_to_js(ad.status());
     if (!origin.empty() && ad->peer != origin) return error_to_js(permission_denied("advertisement for another peer"));
-    return status_to_js(engine_.registry().apply(*ad, ms(now_ms)));
+    return error_or_null(engine_->registry().apply(*ad, *now));
   }
-  int active_calls() const { return static_cast<int>(engine_.active_calls()); }
 
  private:
-  static rpc::EngineConfig config_from_js(const val& c) {
-    rpc::EngineConfig config;
-    if (c.isUndefined() || c.isNull()) return config;
-    config.window = static_cast<std::uint32_t>(get_or<double>(c, "window", config.window));
-    if (config.window == 0 || config.window > config.limits.window_max) config.window = rpc::EngineConfig{}.window;
-    config.retransmit_ms = ms(get_or<double>(c, "retransmitMs", 0));
-    return config;
-  }
-
-  void step_start(BatchInput& in, double now_ms) {
-    auto handle = static_cast<CallHandle>(in.f64());
-    rpc::CallOptions c;
-    c.peer = in.str();
-    c.service = in.str();
-    c.method = in.str();
-    auto md = metadata_from_packed(std::string(in.str()));
-    auto payload = in.bin();
-    c.payload.assign(payload.begin(), payload.end());
-    c.content_type = in.u8() == 1 ? rpc::ContentType::kJson : rpc::ContentType::kMsgpack;
-    std::uint8_t kind = in.u8();
-    c.timeout_ms = ms(in.f64());
-    c.attempt_timeout_ms = ms(in.f64());
-    c.idempotent = in.u8() != 0;
-    c.retries = in.u32();
-    std::uint8_t strategy = in.u8();
-    c.hash_key = in.str();
-    if (!in.ok()) return;
-    if (md.ok()) c.metadata = std::move(*md);
-    c.kind = static_cast<StreamKind>(kind <= 3 ? kind : 0);
-    c.strategy = static_cast<rpc::Strategy>(strategy <= 2 ? strategy : 1);
-    if (kind > 3 || strategy > 2 || !md.ok()) c.timeout_ms = 0;  // rejected, reported as kDone
-    (void)engine_.start_reserved_call(handle, std::move(c), ms(now_ms));  // errors arrive as kDone
-  }
-
-  void step_respond(BatchInput& in, double now_ms) {
-    double call = in.f64();
-    std::string code(in.str());
-    std::string message(in.str());
-    auto payload = in.bin();
-    auto trailer = metadata_from_packed(std::string(in.str()));
-    auto details = in.bin();
-    if (!in.ok() || !trailer.ok()) return;
-    Value d;
-    if (!details.empty()) {
-      auto v = codec::decode(details);
-      if (v.ok()) d = std::move(*v);
-    }
-    Status s = code == "OK" ? Status{} : Status(code_from_name(code), message);
-    (void)engine_.respond(static_cast<CallHandle>(call), s, Bytes(payload.begin(), payload.end()), *trailer, d, ms(now_ms));
-  }
-
-  rpc::Engine engine_;
-  BatchWriter batch_;
-  Bytes input_;  // step() input, written by the TS layer through input_view()
+  std::unique_ptr<rpc::Engine> engine_;
+  std::set<std::string> served_;
 };
 
-// [service names], ttlMs -> advertisement bytes for `peer`.
-val encode_advertisement(std::string peer, val services, double ttl_ms) {
-  rpc::Advertisement ad;
-  ad.peer = std::move(peer);
-  ad.ttl_ms = static_cast<std::uint64_t>(ttl_ms);
-  const auto n = services["length"].as<std::size_t>();
-  for (std::size_t i = 0; i < n; ++i) ad.services.push_back({services[i].as<std::string>(), {}});
-  return bytes_to_js(rpc::encode_advertisement(ad));
+val rpc_engine_create(std::string self, double seed, val config) {
+  auto s = safe_u64(seed);
+  if (!s) return error_to_js(invalid_argument("seed must be a non-negative safe integer"));
+  auto c = engine_config_from_js(config);
+  if (!c.ok()) return error_to_js(c.status());
+  auto engine = rpc::Engine::create(std::move(self), *s, *c);
+  if (!engine.ok()) return error_to_js(engine.status());
+  return val(RpcEngineJs(std::move(*engine)));
+}
+
+// Attaches the RPC composition to a node under channel "rpc"; returns the RpcNode or an error.
+val rpc_attach(NodeCore& core, val config) {
+  auto c = node_config_from_js(config);
+  if (!c.ok()) return error_to_js(c.status());
+  auto p = rpc::NodeRpc::create(std::move(*c));
+  if (!p.ok()) return error_to_js(p.status());
+  rpc::NodeRpc& rpc = **p;
+  Status s = core.node().add_protocol(rpc::kNodeChannel, std::move(*p));
+  if (!s.ok()) return error_to_js(s);
+  return val(RpcNodeJs(core, rpc));
+}
+
+// The shared calls are members of EngineCalls<T>; embind needs them as members of T itself.
+template <typename T, typename R, typename B, typename... A>
+auto as_member_of(R (B::*f)(A...)) {
+  return static_cast<R (T::*)(A...)>(f);
+}
+
+template <typename C, typename T>
+void shared_functions(C& c) {
+  c.function("inputView", as_member_of<T>(&T::input_view))
+      .function("step", as_member_of<T>(&T::step))
+      .function("serve", as_member_of<T>(&T::serve))
+      .function("registerMethod", as_member_of<T>(&T::register_method))
+      .function("unregisterMethod", as_member_of<T>(&T::unregister_method))
+      .function("reserveHandles", as_member_of<T>(&T::reserve_handles))
+      .function("cancel", as_member_of<T>(&T::cancel))
+      .function("endStream", as_member_of<T>(&T::end_stream))
+      .function("send", as_member_of<T>(&T::send))
+      .function("sendCredit", as_member_of<T>(&T::send_credit))
+      .function("consumed", as_member_of<T>(&T::consumed))
+      .function("registryUpsert", as_member_of<T>(&T::registry_upsert))
+      .function("registryRemove", as_member_of<T>(&T::registry_remove))
+      .function("registryInstances", as_member_of<T>(&T::registry_instances))
+      .function("registryCount", as_member_of<T>(&T::registry_count))
+      .function("activeCalls", as_member_of<T>(&T::active_calls))
+      .function("startStream", as_member_of<T>(&T::start_stream));
 }
 
 }  // namespace
@@ -461,33 +354,16 @@ val encode_advertisement(std::string peer, val services, double ttl_ms) {
 
 EMSCRIPTEN_BINDINGS(nitro_rpc) {
   using nitro::bind::RpcEngineJs;
-  emscripten::class_<RpcEngineJs>("RpcEngine")
-      .constructor<std::string, double, emscripten::val>()
-      .function("handle", &RpcEngineJs::handle)
-      .function("tick", &RpcEngineJs::tick)
-      .function("pollTransmit", &RpcEngineJs::poll_transmit)
-      .function("pollEvent", &RpcEngineJs::poll_event)
-      .function("drain", &RpcEngineJs::drain)
-      .function("step", &RpcEngineJs::step)
-      .function("inputView", &RpcEngineJs::input_view)
-      .function("nextDeadline", &RpcEngineJs::next_deadline)
+  using nitro::bind::RpcNodeJs;
+  auto node = emscripten::class_<RpcNodeJs>("RpcNode");
+  nitro::bind::shared_functions<decltype(node), RpcNodeJs>(node);
+  node.function("id", &RpcNodeJs::id);
+  auto engine = emscripten::class_<RpcEngineJs>("RpcEngine");
+  nitro::bind::shared_functions<decltype(engine), RpcEngineJs>(engine);
+  engine.function("tick", &RpcEngineJs::tick)
       .function("peerDown", &RpcEngineJs::peer_down)
-      .function("serve", &RpcEngineJs::serve)
-      .function("registerMethod", &RpcEngineJs::register_method)
-      .function("unregisterMethod", &RpcEngineJs::unregister_method)
-      .function("respond", &RpcEngineJs::respond)
-      .function("startCall", &RpcEngineJs::start_call)
-      .function("reserveHandles", &RpcEngineJs::reserve_handles)
-      .function("cancel", &RpcEngineJs::cancel)
-      .function("endStream", &RpcEngineJs::end_stream)
-      .function("send", &RpcEngineJs::send)
-      .function("sendCredit", &RpcEngineJs::send_credit)
-      .function("consumed", &RpcEngineJs::consumed)
-      .function("registryUpsert", &RpcEngineJs::registry_upsert)
-      .function("registryRemove", &RpcEngineJs::registry_remove)
-      .function("registryInstances", &RpcEngineJs::registry_instances)
-      .function("registryCount", &RpcEngineJs::registry_count)
-      .function("applyAdvertisement", &RpcEngineJs::apply_advertisement)
-      .function("activeCalls", &RpcEngineJs::active_calls);
-  emscripten::function("rpcEncodeAdvertisement", &nitro::bind::encode_advertisement);
+      .function("advertisement", &RpcEngineJs::advertisement)
+      .function("applyAdvertisement", &RpcEngineJs::apply_advertisement);
+  emscripten::function("rpcEngineCreate", &nitro::bind::rpc_engine_create);
+  emscripten::function("rpcAttach", &nitro::bind::rpc_attach);
 }

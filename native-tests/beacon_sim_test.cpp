@@ -13,6 +13,7 @@
 #include "nitro/beacon_protocol.h"
 #include "nitro/codec.h"
 #include "nitro/sim.h"
+#include "test_util.h"
 
 using namespace nitro;
 using nitro::beacon::BeaconNodeConfig;
@@ -147,15 +148,15 @@ void run_crash_case(std::uint64_t seed, bool faults, bls::Scheme scheme) {
 }  // namespace
 
 TEST_CASE("beacon sim: 7 members t=4 produce valid and agreed rounds with 3 crashed (chained)", "[beacon]") {
-  run_crash_case(11, false, bls::Scheme::kPedersenBlsChained);
+  run_crash_case(nitro::test::test_seeds("beacon-crash", 1)[0], false, bls::Scheme::kPedersenBlsChained);
 }
 
 TEST_CASE("beacon sim: 3 crashed with seeded faults and unchained G1 (quicknet)", "[beacon]") {
-  run_crash_case(12, true, bls::Scheme::kBlsUnchainedG1Rfc9380);
+  run_crash_case(nitro::test::test_seeds("beacon-crash-g1", 1)[0], true, bls::Scheme::kBlsUnchainedG1Rfc9380);
 }
 
 TEST_CASE("beacon sim: swarm of seeds with 3 crashed", "[beacon][slow]") {
-  for (std::uint64_t seed = 100; seed < 104; ++seed) {
+  for (std::uint64_t seed : nitro::test::test_seeds("beacon-crash-swarm", 4)) {
     run_crash_case(seed, true, seed % 2 ? bls::Scheme::kPedersenBlsChained : bls::Scheme::kPedersenBlsUnchained);
   }
 }
@@ -235,7 +236,7 @@ TEST_CASE("beacon sim: a chained beacon stalled below t re-signs the missed roun
 }
 
 TEST_CASE("beacon sim: swarm of seeds stalling a chained beacon below t", "[beacon][slow]") {
-  for (std::uint64_t seed = 200; seed < 204; ++seed) run_chained_stall_case(seed, true);
+  for (std::uint64_t seed : nitro::test::test_seeds("beacon-stall-swarm", 4)) run_chained_stall_case(seed, true);
 }
 
 TEST_CASE("beacon sim: a member offline since before genesis catches up after restart", "[beacon]") {

@@ -223,6 +223,72 @@ TEST_CASE("node: state survives save and restore and a bad state is a decode err
   CHECK(Node::restore(config_for(1, "a"), Bytes{0x80}).status().code() == Code::kDecodeError);
 }
 
+// Applies `n`'s pending store ops to `store`, as a host's store would.
+static void drain_store(Node& n, StoredRecords& store) {
+  while (auto op = n.poll_store()) {
+    if (op->value) store[op->key] = *op->value;
+    else store.erase(op->key);
+  }
+}
+
+TEST_CASE("node: the identity and a block of sequence numbers are written ahead of the first publish", "[node]") {
+  Node a(config_for(1, "a"));
+  StoredRecords store;
+  drain_store(a, store);
+  REQUIRE(store.count("node/identity") == 1);
+  CHECK(store["node/identity"].size() == 32);
+  REQUIRE(a.publish("t", Bytes{1}, 0).ok());
+  auto op = a.poll_store();  // the reservation is queued by the publish that first needs it
+  REQUIRE(op.has_value());
+  CHECK(op->key == "node/seq/t");
+  REQUIRE(op->value.has_value());
+  store[op->key] = *op->value;
+  std::uint64_t reserved = 0;
+  for (int i = 0; i < 8; ++i) reserved |= static_cast<std::uint64_t>((*op->value)[i]) << (8 * i);
+  CHECK(reserved >= 1);
+  // Publishes inside the block write nothing more.
+  for (std::uint64_t k = 2; k <= reserved && k < 50; ++k) REQUIRE(a.publish("t", Bytes{1}, 0).ok());
+  CHECK(!a.poll_store().has_value());
+  // A node restarted from the records resumes above the whole block (whatever it had sent).
+  auto restored = Node::restore(config_for(1, "a"), store);
+  REQUIRE(restored.ok());
+  CHECK((*restored)->id() == a.id());
+  auto seq = (*restored)->publish("t", Bytes{2}, 0);
+  REQUIRE(seq.ok());
+  CHECK(*seq == reserved + 1);
+  // Once past its block, the restarted node reserves the next one before using it.
+  auto next = (*restored)->poll_store();
+  REQUIRE(next.has_value());
+  CHECK(next->key == "node/seq/t");
+}
+
+TEST_CASE("node: restore from records refuses another identity and bad records", "[node]") {
+  Node a(config_for(1, "a"));
+  StoredRecords store;
+  drain_store(a, store);
+  NodeConfig unspecified = config_for(0, "a");
+  unspecified.identity_seed = {};
+  auto same = Node::restore(unspecified, store);  // no identity in the config: the stored one
+  REQUIRE(same.ok());
+  CHECK((*same)->id() == a.id());
+  CHECK(Node::restore(config_for(2, "a"), store).status().code() == Code::kFailedPrecondition);
+  CHECK(Node::restore(config_for(1, "a"), StoredRecords{}).status().code() == Code::kNotFound);
+  StoredRecords bad = store;
+  bad["node/seq/t"] = Bytes{1, 2, 3};
+  CHECK(Node::restore(config_for(1, "a"), bad).status().code() == Code::kDecodeError);
+  bad = store;
+  bad["node/peers"] = Bytes{0xc1};
+  CHECK(Node::restore(config_for(1, "a"), bad).status().code() == Code::kDecodeError);
+  bad = store;
+  bad["node/identity"] = Bytes{1, 2};
+  CHECK(Node::restore(config_for(1, "a"), bad).status().code() == Code::kDecodeError);
+  // Records of protocols are kept for them.
+  StoredRecords with_app = store;
+  with_app["app/x"] = Bytes{7};
+  auto r = Node::restore(config_for(1, "a"), with_app);
+  REQUIRE(r.ok());
+}
+
 TEST_CASE("gossip: wire frames round-trip and garbage is a decode error", "[gossip]") {
   gossip::Msg m;
   m.kind = gossip::Kind::kShuffle;

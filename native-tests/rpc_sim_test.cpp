@@ -1,6 +1,6 @@
 // RPC under a seeded lossy network (loss, duplication, reordering, partitions): safety with the
 // faults on, then liveness after healing. Each seed derives its own fault mix (swarm testing);
-// a failure prints "seed=N", and rerunning that seed replays it exactly.
+// seeds come from test_seeds(); a failure prints "reproduce with NITRO_SEED=<n>", which replays it.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -169,7 +169,7 @@ void run_seed(std::uint64_t seed) {
   faults.duplicate = rng.unit() * 0.3;
   faults.delay_ms_max = 1 + static_cast<std::int64_t>(rng.below(40));
   run.net.set_faults(faults);
-  INFO("seed=" << seed << " loss=" << faults.loss << " dup=" << faults.duplicate << " delay=" << faults.delay_ms_max);
+  INFO("reproduce with NITRO_SEED=" << seed << " loss=" << faults.loss << " dup=" << faults.duplicate << " delay=" << faults.delay_ms_max);
   const int calls_per_client = 25;
   std::map<std::string, int> started;
   // Phase 1: faults on, calls started at random times, partitions cut and healed.
@@ -212,8 +212,7 @@ void run_seed(std::uint64_t seed) {
 }  // namespace
 
 TEST_CASE("rpc: under loss, duplication, reordering and partitions, no wrong response and at-most-once", "[rpc][sim]") {
-  int seeds = 150;
-  for (int seed = 1; seed <= seeds; ++seed) run_seed(static_cast<std::uint64_t>(seed));
+  for (std::uint64_t seed : nitro::test::test_seeds("rpc-sim", 150)) run_seed(seed);
 }
 
 TEST_CASE("rpc: a perfect network completes every call", "[rpc][sim]") {

@@ -49,9 +49,11 @@ inline std::optional<std::uint64_t> replay_seed() {
 }
 
 // `count` seeds for the suite named `salt` (distinct suites draw distinct seeds), or the one
-// NITRO_SEED names. Seeds stay below 2^53 so JS hosts can replay them too.
+// NITRO_SEED names. NITRO_SEEDS=<n> asks every suite for n seeds instead (long swarm runs:
+// scripts/sim). Seeds stay below 2^53 so JS hosts can replay them too.
 inline std::vector<std::uint64_t> test_seeds(const std::string& salt, std::size_t count) {
   if (auto one = replay_seed()) return {*one};
+  if (const char* n = std::getenv("NITRO_SEEDS"); n && *n) count = std::strtoull(n, nullptr, 10);
   SplitMix mix{base_seed() ^ fnv1a(salt)};
   std::vector<std::uint64_t> out;
   for (std::size_t i = 0; i < count; ++i) out.push_back(mix.next() >> 11);

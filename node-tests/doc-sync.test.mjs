@@ -197,6 +197,29 @@ test('doc-sync: a store-backed doc reloads its state; edits made while loading a
   await Promise.all([n0.close(), n1.close()]);
 });
 
+test('doc-sync: a local edit reaches a peer only after the store holds it (write-ahead)', async () => {
+  const [na, nb] = await cluster(2);
+  const order = [];
+  let release;
+  const gate = new Promise((resolve) => (release = resolve));
+  const store = {  // a DocStore whose appends become durable only when the test opens the gate
+    async load() { return []; },
+    async append() { await gate; order.push('durable'); },
+    async compact() { await gate; },
+    async close() {},
+  };
+  const a = na.doc('wal', { store, antiEntropyMs: 300 });
+  const b = nb.doc('wal', { antiEntropyMs: 300 });
+  await replicaOf(a).ready;
+  b.on('update', () => order.push('at peer'));
+  a.getText('t').insert(0, 'x');
+  // The gate opens on a later macrotask than anything the core could send right away.
+  setTimeout(() => release(), 300);
+  await waitFor(() => b.getText('t').toString() === 'x', { timeoutMs: kConvergeMs, what: 'the edit at the peer' });
+  assert.deepEqual(order, ['durable', 'at peer']);
+  await Promise.all([na.close(), nb.close()]);
+});
+
 // ---- several processes over WebSocket ----------------------------------------------------------
 
 const script = fileURLToPath(new URL('./support/doc-node.mjs', import.meta.url));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createNode as create, memory, MemoryNetwork, NitroError, init } from '../js/dist/node.js';
 import { memoryStore } from '../js/dist/store.js';
 import { fileStore } from '../js/dist/store-file.js';
+import { nodeRecords } from '../js/dist/host/records.js';
 import { waitFor, overlayConnected, within } from './support/wait.mjs';
 
 await init();
@@ -203,25 +204,33 @@ test('node: delivery survives frame loss and reordering delays (fault injector)'
   await Promise.all(nodes.map((n) => n.close()));
 });
 
-test('node: a store keeps the identity (and state) across restarts', limit, async () => {
+test('node: a store keeps the node records (identity, sequence numbers, views) across restarts', limit, async () => {
   const network = new MemoryNetwork();
   const store = memoryStore();
   const first = await createNode({ name: 's', transport: memory({ network }), store });
   const id = first.id;
-  assert.equal((await store.load('nitro.node/s/identity'))[0].length, 32);
   const peer = await createNode({ name: 'peer', transport: memory({ network }) });
   await waitFor(() => first.neighbors().includes(peer.id), { what: 's and peer linked' });
+  const seq = await first.publish('t', 1);
+  // Written ahead, no close() needed: the records are in the store as soon as they are flushed.
+  await first.flushed();
+  const records = new Map(await nodeRecords(store, 's').list());
+  assert.equal(records.get('node/identity')?.length, 32);
+  assert.ok(records.has('node/seq/t'), 'the sequence block is reserved before the publish is sent');
+  await waitFor(async () => (await nodeRecords(store, 's').list()).some(([k]) => k === 'node/peers'), { what: 'views written' });
   await first.close();
-  const [state] = await store.load('nitro.node/s/state');
-  assert.ok(state instanceof Uint8Array && state.length > 32);
   const second = await createNode({ name: 's', transport: memory({ network, bootstrapCount: 0 }), store });
   assert.equal(second.id, id);
-  // The restored state holds the old neighbor: the node rejoins without any bootstrap contact.
-  await waitFor(() => second.neighbors().includes(peer.id), { what: 'rejoin from saved state' });
+  assert.ok(await second.publish('t', 2) > seq, 'a restarted node publishes above every number it used');
+  // The restored views hold the old neighbor: the node rejoins without any bootstrap contact.
+  await waitFor(() => second.neighbors().includes(peer.id), { what: 'rejoin from stored views' });
   await Promise.all([second.close(), peer.close()]);
   const other = await createNode({ name: 'other', transport: memory({ network }), store });
   assert.notEqual(other.id, id);  // records are per node name
   await other.close();
+  // An explicit identity that is not the stored one is refused, not silently mixed.
+  await assert.rejects(createNode({ name: 's', transport: memory({ network }), store, identity: new Uint8Array(32).fill(3) }),
+    { code: 'FAILED_PRECONDITION' });
 });
 
 test('node: fileStore keeps the identity on disk; an explicit identity seed fixes the id', limit, async () => {

@@ -5,10 +5,13 @@ import { init, getModule } from './wasm.js';
 import type { CoreConfig, NodeCore, NodeTuning } from './host/core.js';
 import { NitroNode } from './host/node.js';
 import { attachRpc, type NodeRpcOptions, type RpcNodeMethods } from './rpc-node.js';
-import { NodeRecords } from './host/records.js';
-import type { DocStore } from './store.js';
+import { nodeRecords, type NodeRecordStore } from './host/records.js';
+import type { DocStore, Store } from './store.js';
 import type { Transport, TransportSink } from './host/transport.js';
 import { memory } from './host/transports/memory.js';
+import type { Broker } from './broker/types.js';
+import type { Discovery } from './discovery/types.js';
+import { randomBytes } from './random.js';
 import { attachSync, type NodeSync, type SyncBackendFactory } from './sync.js';
 
 export interface CreateNodeOptions extends NodeTuning {
@@ -21,10 +24,12 @@ export interface CreateNodeOptions extends NodeTuning {
   /** The 32-byte Ed25519 seed of the node's identity (keep it secret). Default: stored or fresh. */
   identity?: Uint8Array;
   /**
-   * Keeps the identity seed and, on close(), the node state (restored on the next start) — e.g.
-   * memoryStore() or fileStore(dir). Records are per node name, so give nodes a stable `name`.
+   * Where the node keeps its durable records (identity, publish sequence numbers, known peers and
+   * what its protocols must not forget), written ahead of the messages that depend on them, so a
+   * node killed at any instant restarts where it was — e.g. memoryStore() or fileStore(dir).
+   * Records are per node name, so give nodes a stable `name`.
    */
-  store?: DocStore;
+  store?: Store | DocStore;
   /**
    * With contacts to join through, createNode waits until the node has its first gossip neighbor,
    * at most this long (default 5000 ms; 0: do not wait). A message published before the node has
@@ -33,7 +38,11 @@ export interface CreateNodeOptions extends NodeTuning {
   joinTimeoutMs?: number;
   /** publish/sendDirect reject with RESOURCE_EXHAUSTED above this many unsent transport bytes (8 MiB). */
   sendBufferBytesMax?: number;
-  /** RPC settings: advertisement TTL and period, stream window, retransmit. */
+  /** Where publish/subscribe go; default: the gossip mesh. E.g. nats({ servers }). */
+  broker?: Broker;
+  /** How to find peers without a bootstrap address, e.g. mdns() on a LAN. */
+  discovery?: Discovery;
+  /** RPC settings: advertisement TTL and period, discovery wait, stream window, retransmit. */
   rpc?: NodeRpcOptions;
   /** The backend of node.sync (locks, leader election), e.g. etcd({ endpoints }). */
   sync?: SyncBackendFactory;
@@ -42,18 +51,8 @@ export interface CreateNodeOptions extends NodeTuning {
 const kSeedBytes = 32;
 const kJoinTimeoutMsDefault = 5000;
 
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  globalThis.crypto.getRandomValues(out);
-  return out;
-}
-
 function randomName(): string {
   return 'node-' + Array.from(randomBytes(4), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 // Transport reports that arrive before the node exists (a fast inbound connection) wait here.
@@ -73,18 +72,21 @@ class PendingSink implements TransportSink {
   }
 }
 
-interface Identity { seed: Uint8Array; state?: Uint8Array }
-
-async function resolveIdentity(options: CreateNodeOptions, records: NodeRecords | undefined): Promise<Identity> {
+function checkIdentity(options: CreateNodeOptions): void {
   if (options.identity !== undefined && (!(options.identity instanceof Uint8Array) || options.identity.length !== kSeedBytes)) {
     throw new NitroError('INVALID_ARGUMENT', 'identity must be a 32-byte Uint8Array seed');
   }
-  const stored = records ? await records.get('identity') : undefined;
-  const seed = options.identity ?? stored ?? randomBytes(kSeedBytes);
-  if (records && !stored) await records.set('identity', seed);
-  // Saved state carries the identity it belongs to: only reuse it for the same identity.
-  const state = records && stored && sameBytes(stored, seed) ? await records.get('state') : undefined;
-  return { seed, state };
+}
+
+// What the store holds for this node: its records, or (from before records existed) the identity
+// seed a document store kept under `nitro.node/<name>/identity`, migrated as a fresh start.
+async function storedRecords(options: CreateNodeOptions, records: NodeRecordStore | undefined, name: string):
+    Promise<{ records: Array<[string, Uint8Array]>; legacySeed?: Uint8Array }> {
+  if (!records || !options.store) return { records: [] };
+  const list = await records.list();
+  if (list.length > 0 || !('load' in options.store)) return { records: list };
+  const legacy = await options.store.load(`nitro.node/${name}/identity`);
+  return { records: [], legacySeed: legacy[legacy.length - 1] };
 }
 
 /**
@@ -94,8 +96,13 @@ async function resolveIdentity(options: CreateNodeOptions, records: NodeRecords 
 export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode & RpcNodeMethods & { sync: NodeSync }> {
   await init();
   const name = options.name ?? randomName();
-  const records = options.store ? new NodeRecords(options.store, name) : undefined;
-  const identity = await resolveIdentity(options, records);
+  checkIdentity(options);
+  const records = options.store ? nodeRecords(options.store, name) : undefined;
+  const stored = await storedRecords(options, records, name);
+  const restoring = stored.records.length > 0;
+  // Restarting, the identity is the stored one (an explicit identity must match it: the core checks).
+  const seed = options.identity ?? (restoring ? stored.records.find(([k]) => k === 'node/identity')?.[1] : undefined)
+    ?? stored.legacySeed ?? randomBytes(kSeedBytes);
   const pending = new PendingSink();
   const transport = await (options.transport ?? memory()).open(pending, { name });
   let core: NodeCore;
@@ -105,11 +112,11 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
       mode: options.mode, activeViewMax: options.activeViewMax, passiveViewMax: options.passiveViewMax,
       meshDegree: options.meshDegree, meshGossipPeers: options.meshGossipPeers,
       timers: options.timers, limits: options.limits,
-      identitySeed: identity.seed,
+      identitySeed: restoring && !options.identity ? undefined : seed,
+      records: restoring ? stored.records : undefined,
       entropy: randomBytes(kSeedBytes),
       listenAddress: transport.listenAddress,
       bootstrap: [...(options.bootstrap ?? []), ...transport.bootstrap].filter((a, i, all) => a !== transport.listenAddress && all.indexOf(a) === i),
-      state: identity.state,
     };
     core = unwrap<NodeCore>(getModule().nodeCreate(config));
   } catch (e) {
@@ -120,7 +127,26 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
     core, name, transport, records, sendBufferBytesMax: options.sendBufferBytesMax,
   });
   pending.attach(node.sink);
+  if (options.broker) {
+    try {
+      node.attachBroker(await options.broker.open({ seed, id: node.id, name, report: (e) => node.reportError(e) }));
+    } catch (e) {
+      await node.close();
+      throw e;
+    }
+  }
   node.start();
+  if (options.discovery) {
+    try {
+      const found = await options.discovery.open({
+        id: node.id, name, address: node.address, join: (a) => node.join(a), report: (e) => node.reportError(e),
+      });
+      node.closeWith(() => found.close());
+    } catch (e) {
+      await node.close();
+      throw e;
+    }
+  }
   const joinTimeoutMs = options.joinTimeoutMs ?? kJoinTimeoutMsDefault;
   // Contacts: the bootstrap list, or peers remembered in restored state (now the passive view).
   const hasContacts = config.bootstrap.length > 0 || node.passiveView().length > 0;

@@ -50,6 +50,7 @@ export class Doc {
   #depth = 0;
   #origin: unknown = null;
   #types = new Map<string, unknown>();
+  #beforeDestroy: Array<() => void> = [];
 
   constructor(options: DocOptions = {}) {
     const m = getModule();
@@ -131,10 +132,21 @@ export class Doc {
     if (this.#listeners.size === 0) this.core.setCapture(false);
   }
 
-  /** Frees the wasm memory now instead of at garbage collection. */
+  /** Frees the wasm memory now instead of at garbage collection (a replicated Doc stops syncing first). */
   destroy(): void {
+    for (const fn of this.#beforeDestroy.splice(0)) fn();
     registry.unregister(this);
     this.core.delete();
+  }
+
+  /** @internal Emits 'update' for an update a node's sync protocol applied to this Doc in the core. */
+  emitApplied(update: Uint8Array, origin: unknown): void {
+    for (const fn of [...this.#listeners]) fn(update, origin);
+  }
+
+  /** @internal Runs `fn` before destroy() frees the core (a sync protocol borrowing it detaches). */
+  beforeDestroy(fn: () => void): void {
+    this.#beforeDestroy.push(fn);
   }
 
   /** @internal Runs one edit: in the open transaction, or as its own. */

@@ -18,8 +18,8 @@ export type {
 } from './beacon.js';
 export { Doc, SharedText, SharedList, SharedMap, SharedCounter, SharedSet } from './doc.js';
 export type { DocOptions, UpdateListener, SharedKind, SharedType } from './doc.js';
-export { memoryStore, persist } from './store.js';
-export type { DocStore, Persistence } from './store.js';
+export { memoryStore, persist, docLog, asDocStore } from './store.js';
+export type { DocStore, Persistence, Store, StoreOp, StoreListOptions, StoreListPage, KvStore, StoreClockOptions } from './store.js';
 
 // ---- node host and transports (issue 4, branch `host`) ----
 export { createNode } from './create.js';
@@ -51,15 +51,18 @@ export type { BeaconNodeOptions, BeaconDealer, BeaconRound, BeaconRejected, Node
 export { Rpc, MemoryNetwork as RpcMemoryNetwork, SocketLink } from './rpc.js';
 export type { RpcLink, SocketLike, CallOptions, HandlerContext, ClientCallInfo, ClientInterceptor, ServerInterceptor,
   RpcOptions, ClientStream, BidiStream, StreamKind, ContentType, Strategy, Metadata } from './rpc.js';
-export { attachRpc, nodeLink, RPC_CHANNEL, ADS_TOPIC } from './rpc-node.js';
+export { attachRpc } from './rpc-node.js';
 export type { NodeRpcOptions, RpcNodeMethods } from './rpc-node.js';
 // ---- end RPC ----
+export type { Broker, BrokerInstance, BrokerContext, SubscribeOptions } from './broker/types.js';
+export type { Discovery, DiscoveryInstance, DiscoveryContext } from './discovery/types.js';
+export { Config, openConfig, defaults, object, env, replicated, mergeConfig } from './config.js';
+export type { ConfigOptions, ConfigSource, ConfigObject, ConfigValidator, ReplicatedSource, EnvOptions, WatchFn } from './config.js';
 
-// ---- sync: locks and leader election (issue 14, branch sync) ----
+// sync: locks and leader election
 export { NodeSync, Leader, attachSync } from './sync.js';
 export type { LockOptions, LockHandle, Holder, SyncBackend, SyncBackendFactory, LeaderEvents } from './sync.js';
 export { etcd } from './sync-etcd.js';
 export type { EtcdSyncOptions } from './sync-etcd.js';
 export { chainSync, lockStateKey } from './sync-chain.js';
 export type { SyncChain } from './sync-chain.js';
-// ---- end sync ----

@@ -12,3 +12,7 @@ setLoader(async (options) => {
 export * from './index.js';
 // Node-only additions: storage on the file system.
 export { fileStore } from './store-file.js';
+export { postgresStore, type PostgresStoreOptions } from './store-postgres.js';
+export { nats, type NatsBrokerOptions } from './broker/nats.js';
+export { mdns, type MdnsOptions } from './discovery/mdns.js';
+export { file } from './config-file.js';

@@ -16,7 +16,8 @@
 //
 // Authorship: with a signer, every local transaction is signed (Ed25519) and the client id is
 // derived from the signer's public key. A Doc restricted to a set of writer keys accepts only
-// signed updates from those keys and keeps the signed envelopes, so it can relay them verbatim.
+// signed updates from those keys. Every Doc keeps the signed envelopes it sees, so it can relay
+// them verbatim (encode_state_as_update(vector, writers) picks those of given writers).
 #pragma once
 
 #include <cstdint>
@@ -181,7 +182,14 @@ class Doc {
   std::vector<std::uint8_t> encode_state() const;
   std::vector<std::uint8_t> encode_state_vector() const;
   Result<std::vector<std::uint8_t>> encode_state_as_update(std::span<const std::uint8_t> state_vector) const;
+  // What a replica restricted to `writers` (32-byte public keys) lacks and would accept: a bundle
+  // of the signed transactions by those writers beyond `state_vector`, as signed. Edits by anyone
+  // else (and unsigned ones) are left out, so the receiver never refuses the bundle for them.
+  Result<std::vector<std::uint8_t>> encode_state_as_update(std::span<const std::uint8_t> state_vector,
+                                                           const std::vector<std::vector<std::uint8_t>>& writers) const;
   Status apply_update(std::span<const std::uint8_t> update, std::uint64_t origin = 0);
+  // Same; `changed` tells whether anything new was accepted (false for a duplicate).
+  Status apply_update(std::span<const std::uint8_t> update, std::uint64_t origin, bool& changed);
 
   // Authorship. The Doc then writes under client_id_from_public_key(public key) and signs each
   // transaction. Call before the first local edit. Takes a node identity, or key bytes: a
@@ -190,6 +198,8 @@ class Doc {
   Status set_signer(std::span<const std::uint8_t> secret_key);
   // Accept only updates signed by one of these 32-byte public keys (an empty list lifts it).
   Status restrict_writers(const std::vector<std::vector<std::uint8_t>>& public_keys);
+  const std::vector<std::vector<std::uint8_t>>& writers() const;  // sorted; empty: anyone
+  bool in_transaction() const;
 
   // Diagnostics: items in memory, items waiting for dependencies.
   std::size_t item_count() const;

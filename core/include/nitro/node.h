@@ -223,11 +223,16 @@ class ProtocolContext {
   virtual StoredRecords take_restored() = 0;
 };
 
+// OK, or INVALID_ARGUMENT naming the first bad field ("active_view_max", "limits.frame_bytes_max"...).
+Status validate(const NodeConfig& config);
+
 class NodeImpl;
 
 class Node {
  public:
   explicit Node(const NodeConfig& config);
+  // The same, with the config checked first: INVALID_ARGUMENT naming the first bad field.
+  static Result<std::unique_ptr<Node>> create(const NodeConfig& config);
   // Restart from save_state() bytes (identity, publish sequence numbers, passive view).
   static Result<std::unique_ptr<Node>> restore(const NodeConfig& config, std::span<const std::uint8_t> state);
   // Restart from the records the host stored (StoreOp). "node/state" holds the node's own state

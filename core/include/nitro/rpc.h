@@ -31,6 +31,7 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -255,9 +256,14 @@ struct Transmit {
   Bytes bytes;
 };
 
+// OK, or INVALID_ARGUMENT naming the first bad field ("window", "calls_max", ...).
+Status validate(const EngineConfig& config);
+
 class Engine {
  public:
+  // The constructor asserts a valid config; create() checks it and reports the bad field.
   Engine(PeerKey self, std::uint64_t seed, EngineConfig config = {});
+  static Result<std::unique_ptr<Engine>> create(PeerKey self, std::uint64_t seed, EngineConfig config = {});
 
   // --- sans-IO driving ---
   // A frame from `from`. kDecodeError for malformed bytes (state unchanged); frames for unknown
@@ -270,6 +276,10 @@ class Engine {
   // The link to `peer` is gone: its client calls fail UNAVAILABLE (idempotent ones retry
   // elsewhere), its server calls are cancelled.
   void peer_down(const PeerKey& peer, std::int64_t now_ms);
+  // The host could not send to `peer` at all (no route): calls whose request was queued in this
+  // very step and never left pick another instance — safe even when not idempotent, the request
+  // was never delivered — and the rest is peer_down().
+  void peer_unreachable(const PeerKey& peer, std::int64_t now_ms);
 
   // --- server side ---
   void serve(const std::string& service);  // a service name this node answers to
@@ -288,6 +298,9 @@ class Engine {
   CallHandle reserve_handles(std::uint32_t n);
   Status start_reserved_call(CallHandle handle, CallOptions options, std::int64_t now_ms);
   Status cancel(CallHandle call, std::int64_t now_ms);
+  // Ends a reserved handle that was never started (a host held its start back) with `status`,
+  // delivered as its kDone event like any other outcome.
+  Status fail_reserved(CallHandle handle, const CallOptions& options, Status status);
   Status end_stream(CallHandle call, std::int64_t now_ms);  // client half-close
 
   // --- both sides, streams ---
@@ -300,8 +313,10 @@ class Engine {
   Registry& registry() { return registry_; }
   Balancer& balancer() { return balancer_; }
   const PeerKey& self() const { return self_; }
+  const FrameLimits& limits() const { return config_.limits; }
   std::size_t active_calls() const { return calls_.size(); }
   bool has_transmits() const { return !transmits_.empty(); }
+  bool has_events() const { return !events_.empty(); }
 
  private:
   struct StreamIn {       // a receiving stream direction
@@ -330,6 +345,7 @@ class Engine {
     std::uint32_t attempts = 0;
     std::set<PeerKey> tried;
     std::int64_t attempt_deadline_at_ms = kNoDeadline;
+    std::int64_t attempt_started_ms = 0;
     std::int64_t retransmit_at_ms = kNoDeadline;
     std::uint32_t retransmits = 0;
     bool heard = false;           // any frame from the server for this attempt

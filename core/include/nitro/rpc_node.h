@@ -1,16 +1,24 @@
-// RPC as a protocol on nitro::Node: the sans-IO RPC engine (nitro/rpc.h) plugged into the node's
-// protocol seam (nitro/node.h). Frames travel over the node's secure links on channel "rpc";
-// peers are named by their PeerId text (PeerId::to_string); service advertisements travel as
-// origin-signed gossip on topic "rpc.ads" and feed the engine's registry with a TTL, so
-// discovery needs no central server. Deterministic like the node: no clock, no IO, entropy from
-// the node's injected source.
+// RPC as a protocol on nitro::Node: the one RPC composition. A createNode node runs it in wasm
+// (bindings/rpc.cpp, js/src/rpc/), the simulator and C++ hosts run it natively.
 //
-// Driving it (a C++ host or the simulator): get the protocol back with node.protocol("rpc"), use
-// engine() for calls, handlers and the registry, and drain engine().poll_event() after the node's
-// own calls. Frames the host's calls produce leave at the node's next callback into the protocol
-// (a frame in, a timer) — callbacks are the only place a protocol may use its context.
-// JS hosts that drive the wasm Node without C++ use js/src/rpc.ts over node.send(peer, "rpc", ...)
-// and kDirect events instead: the same engine, the same wire.
+// It plugs the sans-IO RPC engine (nitro/rpc.h) into the node's protocol seam (nitro/node.h):
+//   * frames travel over the node's secure links on channel "rpc"; the frames for one peer after
+//     one step leave as ONE link message (nitro/rpc_batch.h), so a burst costs one seal and write;
+//   * peers are named by their PeerId text (PeerId::to_string);
+//   * discovery: the services a node serves are advertised as origin-signed gossip on topic
+//     "rpc.ads" (every ad_interval_ms, and soon after a newcomer is heard) and directly to every
+//     peer whose link comes up, with a TTL; a direct ad from a peer not heard before is answered
+//     with ours, so two linked nodes know each other after one round trip;
+//   * a call for a service with no known instance waits inside the protocol until an instance is
+//     discovered, its deadline, or discovery_wait_ms_max, whichever comes first.
+// Deterministic like the node: no clock, no IO, entropy from the node's injected source.
+//
+// Driving it (a C++ host or the simulator): get the protocol back with node.protocol("rpc"), start
+// calls with start_call() (discovery wait) or engine().start_call() (none), register handlers with
+// engine(), and drain engine().poll_event() after the node's own calls. With emit_events (the JS
+// host) engine events leave instead as kProtocol events holding drain batches (nitro/rpc_batch.h).
+// Host calls made outside a node callback queue frames: call flush(now) (or step()), then drain
+// the node.
 #pragma once
 
 #include <cstdint>
@@ -22,23 +30,36 @@
 
 #include "nitro/node.h"
 #include "nitro/rpc.h"
+#include "nitro/rpc_batch.h"
 
 namespace nitro::rpc {
 
 inline constexpr const char* kNodeChannel = "rpc";
 inline constexpr const char* kAdsTopic = "rpc.ads";
 
+inline constexpr std::uint64_t kAdTtlMsDefault = 30000;
+inline constexpr std::uint64_t kAdIntervalMsDefault = 10000;
+static_assert(kAdIntervalMsDefault * 2 < kAdTtlMsDefault);
+
 struct NodeRpcConfig {
   EngineConfig engine;
-  std::uint64_t ad_ttl_ms = 30000;       // an instance disappears this long after its last ad
-  std::uint64_t ad_interval_ms = 10000;  // re-advertise period (must be well under the TTL)
-  std::uint64_t ad_gap_ms = 1000;        // a new link triggers an ad, at most once per gap
+  std::string name;                          // a service this node answers to ("": none yet)
+  std::uint64_t ad_ttl_ms = kAdTtlMsDefault;            // an instance disappears this long after its last ad
+  std::uint64_t ad_interval_ms = kAdIntervalMsDefault;  // re-advertise period (under half the TTL)
+  std::uint64_t ad_gap_ms = 1000;            // extra gossip ads (newcomers) at most once per gap
+  std::uint64_t discovery_wait_ms_max = 2000;// how long a call waits for its service to appear
+  std::size_t pending_calls_max = 4096;      // calls waiting for discovery
+  bool emit_events = false;                  // engine events as kProtocol drain batches (JS host)
 };
-static_assert(NodeRpcConfig{}.ad_interval_ms * 2 < NodeRpcConfig{}.ad_ttl_ms);
+
+// OK, or INVALID_ARGUMENT naming the first bad field.
+Status validate(const NodeRpcConfig& config);
 
 class NodeRpc : public Protocol {
  public:
+  // The constructor asserts a valid config; create() checks it and reports the bad field.
   explicit NodeRpc(NodeRpcConfig config = {});
+  static Result<std::unique_ptr<NodeRpc>> create(NodeRpcConfig config);
 
   // Protocol
   void attach(ProtocolContext& ctx) override;
@@ -52,24 +73,58 @@ class NodeRpc : public Protocol {
 
   // Host API. The engine exists once the protocol is attached.
   Engine& engine();
-  // Serves `service` (engine().serve) and advertises it on the next tick.
+  // Serves `service` (engine().serve) and advertises it soon, by gossip and to every linked peer.
   void serve(const std::string& service);
+  // Starts a call (see the header comment for the discovery wait). A call that cannot start now
+  // is an error; one that waited and then cannot start ends with a kDone event.
+  Result<CallHandle> start_call(CallOptions options, std::uint64_t now_ms);
+  // The same on a handle from engine().reserve_handles(); every failure arrives as kDone.
+  void start_reserved(CallHandle handle, CallOptions options, std::uint64_t now_ms);
+  Status cancel(CallHandle handle, std::uint64_t now_ms);
+  // The JS host's step input (nitro/rpc_batch.h) applied, frames sent, and the drain batch (the
+  // events it caused; transmits went to the node) appended to `out`.
+  Status step(std::span<const std::uint8_t> input, std::uint64_t now_ms, Bytes& out);
+  // Sends the frames host calls queued (and, with emit_events, emits the events they caused).
+  void flush(std::uint64_t now_ms);
+  std::size_t pending_calls() const { return pending_.size(); }
   static PeerKey key(const PeerId& peer) { return peer.to_string(); }
 
  private:
-  void flush(std::uint64_t now_ms);
+  struct Pending {
+    CallOptions options;
+    std::uint64_t started_ms = 0;
+    std::uint64_t until_ms = 0;
+  };
+
+  void send_frames(std::uint64_t now_ms);
+  void after_callback(std::uint64_t now_ms);
+  void on_advertisement(const Advertisement& ad, const PeerId& origin, std::uint64_t now_ms);
+  bool waits_for_discovery(const CallOptions& options, std::uint64_t now_ms);
+  void hold(CallHandle handle, CallOptions options, std::uint64_t now_ms);
+  void release_pending(std::uint64_t now_ms, bool expired_only);
+  void launch(CallHandle handle, Pending pending, std::uint64_t now_ms);
+  bool routable(const PeerId& peer);
+  Advertisement own_advertisement() const;
   void advertise(std::uint64_t now_ms);
+  void send_direct_ad(const PeerId& peer);
+  void remember_peer(const PeerKey& key, const PeerId& peer);
   std::uint64_t ad_at() const;
 
   NodeRpcConfig config_;
   ProtocolContext* ctx_ = nullptr;
   std::unique_ptr<Engine> engine_;
   std::set<std::string> served_;
-  std::map<PeerKey, PeerId> peers_;       // PeerId text -> PeerId, for sending (bounded below)
+  std::map<PeerKey, PeerId> peers_;        // PeerId text -> PeerId, for sending (bounded below)
+  std::set<PeerKey> heard_from_;           // peers whose ads we answered (bounded below)
+  std::map<CallHandle, Pending> pending_;  // calls waiting for discovery
+  LinkBatcher batcher_;
+  Bytes events_out_;
   std::uint64_t next_ad_ms_ = 0;
   std::uint64_t last_ad_ms_ = 0;
   bool ad_due_ = false;
+  bool direct_ads_due_ = false;
   static constexpr std::size_t kPeerCacheMax = 4096;
+  static constexpr std::size_t kHeardFromMax = 4096;
 };
 
 }  // namespace nitro::rpc

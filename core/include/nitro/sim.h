@@ -9,15 +9,23 @@
 //
 // Faults: per-link base latency drawn in [delay_min_ms, delay_max_ms] plus per-frame jitter;
 // drop, duplicate and reorder (extra delay) probabilities per frame; partitions (symmetric, or
-// asymmetric: only frames from side A to side B are lost) and heal; crash (the node's
-// save_state() is kept, its connections die; peers see a reset with probability reset_on_crash,
-// otherwise silence) and restart from that state.
+// asymmetric: only frames from side A to side B are lost) and heal; per-node clock skew and drift.
+//
+// Crashes are the product's: each node has a store fed ONLY from poll_store(), drained before
+// poll_transmit() exactly as the JS host does. A drained batch becomes durable storage_sync_ms
+// later, and the frames drained after it leave only then (write-ahead). crash() loses the node's
+// memory and every batch not yet durable (with torn_write_rate, a seeded prefix of the oldest one
+// survives, as a store without atomic batches would leave it); its connections die and peers see
+// a reset with probability reset_on_crash, otherwise silence. restart() goes through
+// Node::restore(config, records) with what the store holds, or starts a new node if it holds
+// nothing. There is no other path from a crashed node to its successor.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <deque>
 #include <optional>
 #include <queue>
 #include <string>
@@ -44,10 +52,20 @@ struct SimConfig {
   double reset_on_crash = 0.5;     // peers of a crashed node see a disconnect (vs. silence)
   std::uint64_t start_spread_ms = 2000;  // nodes start at seeded times within this window
   std::size_t contacts = 3;        // each node bootstraps from up to this many earlier nodes
+  std::uint64_t storage_sync_ms = 2;     // a drained store batch is durable this much later
+  double torn_write_rate = 0.0;          // crash: chance a prefix of the unsynced batch survives
+  // Clocks: node i reads skew_i + t * (1 + drift_i) at virtual time t, with skew_i drawn in
+  // [0, clock_skew_max_ms] and drift_i in [-clock_drift_max_ppm, +clock_drift_max_ppm].
+  std::uint64_t clock_skew_max_ms = 0;
+  std::uint64_t clock_drift_max_ppm = 0;
 
   // Swarm testing: derive fault rates and latencies from the seed (bounded so that the
-  // liveness targets remain meaningful): drop <= 5%, duplicate <= 5%, reorder <= 10%.
+  // liveness targets remain meaningful): drop <= 5%, duplicate <= 5%, reorder <= 10%,
+  // storage sync <= 20 ms, torn writes <= 50%.
   static SimConfig swarm(std::uint64_t seed, std::size_t nodes);
+  // Adds seeded clock faults: skew <= 10 s, drift <= 1000 ppm (0.1%). Only for suites that give
+  // nodes their times through the simulator (Simulator::local_ms(i), never now_ms()).
+  SimConfig& with_clock_faults();
 };
 
 struct Delivery {
@@ -63,6 +81,7 @@ struct NetStats {
   std::uint64_t frames_sent = 0, frames_dropped = 0, frames_duplicated = 0, frames_delivered = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t events_processed = 0;
+  std::uint64_t store_batches = 0, store_batches_lost = 0, store_batches_torn = 0;
 };
 
 class Simulator {
@@ -77,6 +96,8 @@ class Simulator {
   bool alive(std::size_t i) const { return slots_[i].node != nullptr; }
   Node* node(std::size_t i) { return slots_[i].node.get(); }
   std::size_t index_of(const PeerId& peer) const;  // size() if unknown
+  std::uint64_t local_ms(std::size_t i) const;      // node i's clock (skew and drift) now
+  const StoredRecords& stored(std::size_t i) const { return slots_[i].store; }  // durable records
 
   // Advance virtual time, processing every event scheduled up to and including t_ms.
   void run_until(std::uint64_t t_ms);
@@ -109,7 +130,11 @@ class Simulator {
   struct Slot {
     std::unique_ptr<Node> node;
     NodeConfig config;
-    Bytes saved_state;
+    StoredRecords store;                        // durable: what a host's store holds
+    std::deque<std::vector<StoreOp>> unsynced;  // drained batches not yet durable, oldest first
+    std::uint64_t sync_until_ms = 0;            // frames drained now leave no earlier than this
+    std::uint64_t skew_ms = 0;
+    std::int64_t drift_ppm = 0;
     std::uint64_t incarnation = 0;
     std::uint64_t timer_ms = UINT64_MAX;  // deadline currently scheduled
     std::uint64_t timer_gen = 0;
@@ -118,7 +143,7 @@ class Simulator {
     int group = 0;
     NodeStats dead_stats;
   };
-  enum class Kind : std::uint8_t { kStart, kTimer, kConnect, kDisconnect, kFrame };
+  enum class Kind : std::uint8_t { kStart, kTimer, kConnect, kDisconnect, kFrame, kSync };
   struct Ev {
     std::uint64_t at_ms;
     std::uint64_t order;
@@ -148,6 +173,10 @@ class Simulator {
   std::uint64_t link_delay_ms(std::size_t from, std::size_t to);
   std::optional<std::size_t> parse(const Address& address) const;
   void start_node(std::size_t i);
+  void drain_store(std::size_t i);
+  void apply(Slot& s, const std::vector<StoreOp>& batch, std::size_t count);
+  std::uint64_t local_at(std::size_t i, std::uint64_t t) const;
+  std::uint64_t global_at(std::size_t i, std::uint64_t local) const;  // first t with local_at >= local
 
   SimConfig config_;
   std::uint64_t now_ms_ = 0;

@@ -46,6 +46,8 @@ bool read_ref(Reader& r, const Update& u, bool other, Rec& rec, bool right, std:
   const std::uint64_t raw = r.varint();
   const bool plain = !right && !other;  // same-client origins are older: unsigned delta
   if (plain && raw > std::uint64_t{kClockMax}) return false;
+  // A signed delta beyond any clock cannot name a valid item (and INT64_MIN would overflow below).
+  if (!plain && raw > 2 * (std::uint64_t{kClockMax} + 2)) return false;
   const std::int64_t c = base - (plain ? static_cast<std::int64_t>(raw) : unzigzag(raw));
   if (!r.ok() || client >= u.clients.size() || c < 0 || c >= std::int64_t{kClockMax}) return false;
   clock = static_cast<std::uint32_t>(c);

@@ -41,15 +41,16 @@ void txn_commit(DocState& d) {
   const bool structs = d.clients[d.self].clock > d.txn_start_clock;
   if (!structs && d.txn_deletes.empty()) return;
   if (d.signer && !structs) add_mark(d);  // a signed transaction always has a clock range
-  const bool restricted = !d.writers.empty();
-  if (d.on_update || restricted) {
+  // A signed transaction is kept as signed, for relaying to writer-restricted replicas.
+  const bool retained = !d.writers.empty() || d.signer.has_value();
+  if (d.on_update || retained) {
     const ClientId self = d.clients[d.self].id;
     Update u = state_as_update(d, {{self, d.txn_start_clock}}, true);
     append_txn_deletes(d, u);
     Bytes body;
     write_update(u, body);
     Bytes out = d.signer ? sign_envelope(d, body) : std::move(body);
-    if (restricted) retain_envelope(d, out, u);
+    if (d.signer) retain_envelope(d, out, u);
     d.txn_deletes.clear();
     if (d.on_update) d.on_update(out, d.txn_origin);
   }
@@ -64,10 +65,20 @@ struct Txn {  // every edit runs in a transaction: an implicit one unless the ca
   DocState& d_;
 };
 
-Bytes bundle(const DocState& d, const std::map<ClientId, std::uint32_t>& from) {
+bool signed_by_any(const Envelope& env, const std::vector<std::vector<std::uint8_t>>& writers) {
+  for (const auto& w : writers) {
+    if (std::equal(w.begin(), w.end(), env.bytes.begin() + 1)) return true;
+  }
+  return false;
+}
+
+// `writers` null: every kept envelope; otherwise only those signed by one of them.
+Bytes bundle(const DocState& d, const std::map<ClientId, std::uint32_t>& from,
+             const std::vector<std::vector<std::uint8_t>>* writers = nullptr) {
   Bytes out{header(Frame::kBundle)};
   std::vector<const Envelope*> picked;
   for (const auto& [key, env] : d.envelopes) {
+    if (writers && !signed_by_any(env, *writers)) continue;
     auto it = from.find(env.client);
     if (it == from.end() || env.clock_end > it->second) picked.push_back(&env);
   }
@@ -382,11 +393,18 @@ Result<std::vector<std::uint8_t>> Doc::encode_state_as_update(std::span<const st
   return out;
 }
 
+Result<std::vector<std::uint8_t>> Doc::encode_state_as_update(std::span<const std::uint8_t> state_vector,
+                                                              const std::vector<std::vector<std::uint8_t>>& writers) const {
+  auto sv = detail::read_state_vector(state_vector);
+  if (!sv.ok()) return sv.status();
+  return detail::bundle(*d_, *sv, &writers);
+}
+
 namespace {
 
 struct Incoming {
   detail::Update update;
-  std::vector<std::pair<Bytes, detail::Update>> envelopes;  // kept by restricted docs
+  std::vector<std::pair<Bytes, detail::Update>> envelopes;  // signed transactions, kept as signed
 };
 
 Status read_signed(const DocState& d, std::span<const std::uint8_t> bytes, Incoming& in) {
@@ -400,7 +418,7 @@ Status read_signed(const DocState& d, std::span<const std::uint8_t> bytes, Incom
   }
   if (!d.writers.empty() && u->recs.empty()) return decode_error("crdt: signed update without items");
   detail::absorb(in.update, *u);
-  if (!d.writers.empty()) in.envelopes.emplace_back(Bytes(bytes.begin(), bytes.end()), std::move(*u));
+  in.envelopes.emplace_back(Bytes(bytes.begin(), bytes.end()), std::move(*u));
   return {};
 }
 
@@ -436,10 +454,15 @@ Status read_incoming(const DocState& d, std::span<const std::uint8_t> bytes, Inc
 }  // namespace
 
 Status Doc::apply_update(std::span<const std::uint8_t> update, std::uint64_t origin) {
+  bool changed = false;
+  return apply_update(update, origin, changed);
+}
+
+Status Doc::apply_update(std::span<const std::uint8_t> update, std::uint64_t origin, bool& changed) {
+  changed = false;
   if (d_->txn_depth > 0) return failed_precondition("crdt: apply_update inside a transaction");
   Incoming in;
   NITRO_TRY(read_incoming(*d_, update, in));
-  bool changed = false;
   NITRO_TRY(detail::apply_decoded(*d_, std::move(in.update), &changed));
   for (const auto& [bytes, u] : in.envelopes) detail::retain_envelope(*d_, bytes, u);
   if (changed && d_->on_update) d_->on_update(update, origin);
@@ -478,6 +501,9 @@ Status Doc::restrict_writers(const std::vector<std::vector<std::uint8_t>>& publi
   std::sort(d_->writers.begin(), d_->writers.end());
   return {};
 }
+
+const std::vector<std::vector<std::uint8_t>>& Doc::writers() const { return d_->writers; }
+bool Doc::in_transaction() const { return d_->txn_depth > 0; }
 
 std::size_t Doc::item_count() const { return d_->items.size() - d_->free_items.size(); }
 std::size_t Doc::pending_count() const { return d_->pending.recs.size() + d_->pending.deletes.size(); }

@@ -88,7 +88,9 @@ Status Broadcast::on_gossip(const PeerId& from, const Msg& msg, std::uint64_t no
   const MsgId id{env->origin, env->topic, env->seq};
   if (env->seq == 0) return decode_error("gossip: seq 0");
   host_.stats().payloads_received++;
-  if (received(id)) {
+  // Our own messages come back only as relays of what we sent, possibly in an earlier life (its
+  // ordering state is gone after a restart): never accept them from a peer.
+  if (received(id) || env->origin == self_) {
     host_.stats().duplicate_payloads++;
     if (config_.mode == BroadcastMode::kPlumtree && neighbors_.count(from) != 0 && !is_lazy(id.topic, from)) {
       set_lazy(id.topic, from, true);
@@ -148,7 +150,7 @@ void Broadcast::forward(const MsgId& id, const Bytes& bytes, std::uint32_t hops,
 void Broadcast::on_ihave(const PeerId& from, const Msg& msg, std::uint64_t now_ms) {
   const bool mesh = config_.mode == BroadcastMode::kMesh;
   for (const auto& ir : msg.ids) {
-    if (ir.id.seq == 0 || received(ir.id)) continue;
+    if (ir.id.seq == 0 || ir.id.origin == self_ || received(ir.id)) continue;
     auto it = missing_.find(ir.id);
     if (it == missing_.end()) {
       if (missing_.size() >= kMissingMax) continue;

@@ -34,7 +34,7 @@ Broadcast::Stream& Broadcast::stream(const PeerId& origin, const std::string& to
 
 void Broadcast::hold(const crypto::Envelope& env, const PeerId& from, std::uint32_t hops, std::uint64_t now_ms) {
   Stream& s = stream(env.origin, env.topic);
-  if (s.next_seq == 0 && (env.seq == 1 || env.origin == self_)) s.next_seq = env.seq;
+  if (s.next_seq == 0 && (env.seq == 1 || from == self_)) s.next_seq = env.seq;
   if (s.held.empty()) s.gap_since_ms = now_ms;
   s.held.emplace(env.seq, Held{env, from, hops});
   if (s.held.size() > config_.limits.hold_back_per_stream_max) {

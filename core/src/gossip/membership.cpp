@@ -51,6 +51,7 @@ void Membership::heard(const PeerRef& from, std::uint64_t now_ms) {
   if (active != active_.end() && !from.address.empty()) active->second = from.address;
   if (suspects_.erase(from.id) != 0 && health_ > 0) --health_;
   if (probe_.running && probe_.target == from.id) probe_succeeded(now_ms);
+  indirect_only_.erase(from.id);
   if (dead_.erase(from.id) != 0) add_passive(from);
 }
 
@@ -71,7 +72,7 @@ void Membership::on_frame(const PeerRef& from, const Msg& msg, std::uint64_t now
     case Kind::kShuffle: on_shuffle(from, msg, now_ms); break;
     case Kind::kShuffleReply: integrate(msg.peers, last_shuffle_sent_); break;
     case Kind::kPing: on_ping(from, msg, now_ms); break;
-    case Kind::kAck: on_ack(msg, now_ms); break;
+    case Kind::kAck: on_ack(from, msg, now_ms); break;
     case Kind::kPingReq: on_ping_req(from, msg, now_ms); break;
     default: break;
   }
@@ -171,9 +172,16 @@ void Membership::on_ping(const PeerRef& from, const Msg& msg, std::uint64_t now_
   }
 }
 
-void Membership::on_ack(const Msg& msg, std::uint64_t now_ms) {
+void Membership::on_ack(const PeerRef& from, const Msg& msg, std::uint64_t now_ms) {
   if (probe_.running && msg.nonce == probe_.nonce) {
+    const PeerId target = probe_.target;
     probe_succeeded(now_ms);
+    if (from.id == target) return;
+    if (indirect_only_.size() > 4 * config_.active_view_max) indirect_only_.clear();  // bounded
+    if (++indirect_only_[target] >= kIndirectOnlyMax) {
+      indirect_only_.erase(target);
+      remove_failed(target, now_ms);
+    }
     return;
   }
   auto it = relays_.find(msg.nonce);

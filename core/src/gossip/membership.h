@@ -50,6 +50,10 @@ class Membership {
   static constexpr std::size_t kShuffleActive = 3;
   static constexpr std::size_t kShufflePassive = 4;
   static constexpr std::size_t kIndirectProbes = 3;
+  // A neighbor answering only through helpers this many probes in a row is alive but our link to
+  // it is dead (e.g. it restarted and the old connection went silent): drop it, so the link is
+  // re-dialed and the views become symmetric again.
+  static constexpr std::uint32_t kIndirectOnlyMax = 2;
   static constexpr std::size_t kDeadMax = 64;
   static constexpr std::size_t kKnownMax = 64;
   static constexpr std::size_t kJoinsMax = 16;
@@ -80,6 +84,7 @@ class Membership {
  private:
   struct Pending { Address address; std::uint64_t deadline_ms = 0; };
   struct Dead { Address address; std::uint64_t at_ms = 0; };
+  std::map<PeerId, std::uint32_t> indirect_only_;  // consecutive helper-only acks per neighbor
   struct Probe {
     bool running = false;
     bool indirect_sent = false;
@@ -96,7 +101,7 @@ class Membership {
   void on_disconnect(const PeerRef& from, const Msg& msg, std::uint64_t now_ms);
   void on_shuffle(const PeerRef& from, const Msg& msg, std::uint64_t now_ms);
   void on_ping(const PeerRef& from, const Msg& msg, std::uint64_t now_ms);
-  void on_ack(const Msg& msg, std::uint64_t now_ms);
+  void on_ack(const PeerRef& from, const Msg& msg, std::uint64_t now_ms);
   void on_ping_req(const PeerRef& from, const Msg& msg, std::uint64_t now_ms);
 
   void add_active(const PeerRef& ref, std::uint64_t now_ms);

@@ -148,7 +148,9 @@ void Membership::tick_repair(std::uint64_t now_ms) {
     if (candidates.empty()) return;
     const PeerRef pick = candidates[host_.rng().below(candidates.size())];
     Msg m = make(Kind::kNeighbor);
-    m.flag = active_.empty();
+    // High priority (the receiver must accept) with at most one neighbor: two nodes holding only
+    // each other form an island that low-priority requests, refused by full views, never open.
+    m.flag = active_.size() <= 1;
     pending_[pick.id] = Pending{pick.address, now_ms + config_.timers.neighbor_timeout_ms};
     host_.send(pick, m);
   }

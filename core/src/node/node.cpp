@@ -93,6 +93,7 @@ void NodeImpl::tick(std::uint64_t now_ms) {
   broadcast_.tick(now_ms);
   tick_links(now_ms);
   for (auto& [channel, slot] : protocols_) slot->protocol().tick(now_ms);
+  write_peers_if_due(now_ms);
 }
 
 std::optional<std::uint64_t> NodeImpl::next_deadline() const {
@@ -103,6 +104,7 @@ std::optional<std::uint64_t> NodeImpl::next_deadline() const {
   take(membership_.next_deadline());
   take(broadcast_.next_deadline());
   if (links_deadline_ms_ != UINT64_MAX) take(links_deadline_ms_);
+  if (peers_dirty_) take(peers_written_ms_ + kPeersWriteIntervalMs);
   for (const auto& [channel, slot] : protocols_) take(slot->protocol().next_deadline());
   return t;
 }
@@ -123,6 +125,7 @@ std::optional<Event> NodeImpl::poll_event() {
 
 void NodeImpl::neighbor_up(const PeerId& peer, std::uint64_t now_ms) {
   (void)now_ms;
+  peers_dirty_ = true;
   broadcast_.neighbor_up(peer);
   Event e;
   e.type = EventType::kNeighborUp;
@@ -134,6 +137,7 @@ void NodeImpl::neighbor_up(const PeerId& peer, std::uint64_t now_ms) {
 
 void NodeImpl::neighbor_down(const PeerId& peer, std::uint64_t now_ms) {
   links_deadline_ms_ = std::min(links_deadline_ms_, now_ms + config_.timers.link_idle_ms);  // may idle out now
+  peers_dirty_ = true;
   broadcast_.neighbor_down(peer);
   Event e;
   e.type = EventType::kNeighborDown;
@@ -194,6 +198,7 @@ Result<std::uint64_t> NodeImpl::publish(const std::string& topic, std::span<cons
   limits.payload_bytes_max = config_.limits.payload_bytes_max;
   auto env = crypto::Envelope::sign(identity_, seq, now_ms, topic, Bytes(payload.begin(), payload.end()), limits);
   if (!env.ok()) return env.status();
+  reserve_seq(topic, seq);  // queued before the transmits that carry `seq`
   publish_seq_[topic] = seq;
   stats_.published++;
   broadcast_.originate(*env, now_ms);

@@ -1,8 +1,15 @@
 // The public nitro::Node (a thin wrapper over NodeImpl), ProtocolSlot, and persisted state.
 //
-// Persisted state (save_state / restore): msgpack map
+// Durable records (written ahead through poll_store(), handed back to Node::restore(config, records)):
+//   "node/identity"     the 32-byte identity seed, written once by a new node
+//   "node/seq/<topic>"  u64 LE: the highest publish sequence number reserved on that topic. A block
+//                       of kSeqBlock numbers is reserved before the first of them is sent, so a node
+//                       killed at any instant restarts above every number it ever used: its new
+//                       messages are fresh to every peer, its old ones keep their ids (no redelivery).
+//   "node/peers"        msgpack [[id bin32, address]...], the active and passive views (rate-limited),
+//                       so a restarted node rejoins where it was
+// Legacy snapshot (save_state / restore(bytes)), also accepted as the record "node/state": msgpack map
 //   {"v": 1, "seed": bin32 identity seed, "seqs": [[topic, last seq]...], "peers": [[id bin32, address]...]}
-// "peers" holds the active and passive views, so a restarted node rejoins where it was.
 #include <sodium.h>
 
 #include "node/node_impl.h"
@@ -67,10 +74,26 @@ std::optional<StoreOp> NodeImpl::poll_store() {
 
 // ---- persisted state -------------------------------------------------------------------------
 
-Bytes NodeImpl::save_state() const {
-  const Bytes seed = identity_.export_seed();
-  Array seqs;
-  for (const auto& [topic, seq] : publish_seq_) seqs.push_back(Value{Array{Value{topic}, Value{seq}}});
+namespace {
+
+constexpr char kSeqPrefix[] = "node/seq/";
+
+Bytes u64_le(std::uint64_t v) {
+  Bytes out(8);
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<std::uint8_t>(v >> (8 * i));
+  return out;
+}
+
+std::optional<std::uint64_t> read_u64_le(const Bytes& b) {
+  if (b.size() != 8) return std::nullopt;
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(b[i]) << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+Value NodeImpl::views_value() const {
   Array peers;
   auto add = [&peers](const PeerId& id, const Address& address) {
     if (address.empty()) return;
@@ -80,8 +103,65 @@ Bytes NodeImpl::save_state() const {
     if (info.neighbor) add(info.peer, info.listen_address);
   }
   for (const auto& ref : membership_.passive()) add(ref.id, ref.address);
+  return Value{std::move(peers)};
+}
+
+Status NodeImpl::restore_views(const Value& peers) {
+  if (!peers.is<Array>()) return decode_error("node state: peers is not an array");
+  for (const auto& item : peers.as<Array>()) {
+    if (!item.is<Array>() || item.as<Array>().size() != 2) return decode_error("node state: bad peer entry");
+    const auto& a = item.as<Array>();
+    if (!a[0].is<Bytes>() || !a[1].is<std::string>()) return decode_error("node state: bad peer entry");
+    auto id = PeerId::from_bytes(a[0].as<Bytes>());
+    if (!id.ok()) return decode_error("node state: bad peer id");
+    if (*id == identity_.peer_id()) continue;
+    membership_.add_passive(gossip::PeerRef{*id, a[1].as<std::string>()});
+  }
+  return Status::ok_status();
+}
+
+void NodeImpl::write_identity() { push_store(StoreOp{"node/identity", identity_.export_seed()}); }
+
+void NodeImpl::reserve_seq(const std::string& topic, std::uint64_t seq) {
+  std::uint64_t& reserved = seq_reserved_[topic];
+  if (seq <= reserved) return;
+  reserved = seq + kSeqBlock - 1;
+  push_store(StoreOp{kSeqPrefix + topic, u64_le(reserved)});
+}
+
+void NodeImpl::write_peers_if_due(std::uint64_t now_ms) {
+  if (!peers_dirty_ || now_ms < peers_written_ms_ + kPeersWriteIntervalMs) return;
+  peers_dirty_ = false;
+  peers_written_ms_ = now_ms;
+  push_store(StoreOp{"node/peers", codec::encode(views_value())});
+}
+
+Status NodeImpl::restore_records(const StoredRecords& records) {
+  const std::string prefix = kSeqPrefix;
+  for (auto it = records.lower_bound(prefix); it != records.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+    auto reserved = read_u64_le(it->second);
+    if (!reserved) return decode_error("node records: bad " + it->first);
+    const std::string topic = it->first.substr(prefix.size());
+    if (topic.empty() || topic.size() > config_.limits.topic_bytes_max) return decode_error("node records: bad seq topic");
+    // Everything up to the reservation may have been sent: resume above it.
+    publish_seq_[topic] = std::max(publish_seq_[topic], *reserved);
+    seq_reserved_[topic] = std::max(seq_reserved_[topic], *reserved);
+  }
+  auto peers = records.find("node/peers");
+  if (peers != records.end()) {
+    auto v = codec::decode(peers->second);
+    if (!v.ok()) return v.status();
+    NITRO_TRY(restore_views(*v));
+  }
+  return Status::ok_status();
+}
+
+Bytes NodeImpl::save_state() const {
+  const Bytes seed = identity_.export_seed();
+  Array seqs;
+  for (const auto& [topic, seq] : publish_seq_) seqs.push_back(Value{Array{Value{topic}, Value{seq}}});
   Map m{{Value{"v"}, Value{1}}, {Value{"seed"}, Value{seed}}, {Value{"seqs"}, Value{std::move(seqs)}},
-        {Value{"peers"}, Value{std::move(peers)}}};
+        {Value{"peers"}, views_value()}};
   return codec::encode(Value{std::move(m)});
 }
 
@@ -99,21 +179,15 @@ Status NodeImpl::restore_state(std::span<const std::uint8_t> state) {
     }
     publish_seq_[a[0].as<std::string>()] = static_cast<std::uint64_t>(a[1].as<std::int64_t>());
   }
-  for (const auto& item : peers->as<Array>()) {
-    if (!item.is<Array>() || item.as<Array>().size() != 2) return decode_error("node state: bad peer entry");
-    const auto& a = item.as<Array>();
-    if (!a[0].is<Bytes>() || !a[1].is<std::string>()) return decode_error("node state: bad peer entry");
-    auto id = PeerId::from_bytes(a[0].as<Bytes>());
-    if (!id.ok()) return decode_error("node state: bad peer id");
-    membership_.add_passive(gossip::PeerRef{*id, a[1].as<std::string>()});
-  }
-  return Status::ok_status();
+  return restore_views(*peers);
 }
 
 // ---- Node ------------------------------------------------------------------------------------
 
 Node::Node(const NodeConfig& config)
-    : impl_(std::make_unique<NodeImpl>(config, crypto::Identity::from_seed(config.identity_seed))) {}
+    : impl_(std::make_unique<NodeImpl>(config, crypto::Identity::from_seed(config.identity_seed))) {
+  impl_->write_identity();  // so a restart from records keeps this PeerId
+}
 
 Result<std::unique_ptr<Node>> Node::restore(const NodeConfig& config, std::span<const std::uint8_t> state) {
   auto v = codec::decode(state);
@@ -133,13 +207,42 @@ Result<std::unique_ptr<Node>> Node::restore(const NodeConfig& config, std::span<
   return node;
 }
 
+namespace {
+
+bool all_zero(const crypto::Seed& seed) {
+  for (auto b : seed) {
+    if (b != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Node>> Node::restore(const NodeConfig& config, StoredRecords records) {
+  std::unique_ptr<Node> node;
   auto state = records.find("node/state");
-  if (state == records.end()) return Status(not_found("node state: no node/state record"));
-  auto node = restore(config, state->second);
-  if (!node.ok()) return node.status();
-  records.erase(state);
-  (*node)->impl_->set_restored(std::move(records));
+  auto seed = records.find("node/identity");
+  if (state != records.end()) {  // a legacy snapshot: identity, seqs and views in one record
+    auto restored = restore(config, state->second);
+    if (!restored.ok()) return restored.status();
+    node = std::move(*restored);
+  } else if (seed != records.end()) {
+    auto identity = crypto::Identity::import_seed(seed->second);
+    if (!identity.ok()) return Status(decode_error("node records: bad node/identity"));
+    node.reset(new Node());
+    node->impl_ = std::make_unique<NodeImpl>(config, *identity);
+  } else {
+    return Status(not_found("node records: no node/identity record"));
+  }
+  // An explicit identity must match the stored one: records of another node are not ours to use.
+  if (!all_zero(config.identity_seed) && crypto::Identity::from_seed(config.identity_seed).peer_id() != node->id()) {
+    return Status(Code::kFailedPrecondition, "node records belong to another identity");
+  }
+  NITRO_TRY(node->impl_->restore_records(records));
+  for (auto it = records.begin(); it != records.end();) {
+    it = it->first.rfind("node/", 0) == 0 ? records.erase(it) : std::next(it);
+  }
+  node->impl_->set_restored(std::move(records));
   return node;
 }
 

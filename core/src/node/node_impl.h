@@ -80,6 +80,9 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   std::vector<PeerId> passive_view() const;
   Bytes save_state() const;
   Status restore_state(std::span<const std::uint8_t> state);
+  // Durable records under "node/" (see node_api.cpp): written ahead through store_ops_.
+  void write_identity();
+  Status restore_records(const StoredRecords& records);
 
   const PeerId& id() const { return identity_.peer_id(); }
   const NodeConfig& config() const { return config_; }
@@ -126,9 +129,19 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   void tick_links(std::uint64_t now_ms);
   void push_transmit(const Address& address, Bytes bytes);
   crypto::Seed fresh_seed();
+  void reserve_seq(const std::string& topic, std::uint64_t seq);
+  Value views_value() const;
+  Status restore_views(const Value& peers);
+  void write_peers_if_due(std::uint64_t now_ms);
   Status check_topic(const std::string& topic) const;
 
   static constexpr std::size_t kEarlyFramesMax = 16;
+ public:
+  // Sequence numbers are reserved this many at a time: one durable write per block of publishes.
+  static constexpr std::uint64_t kSeqBlock = 1024;
+  // The views are rewritten at most this often (they only speed up a rejoin).
+  static constexpr std::uint64_t kPeersWriteIntervalMs = 1000;
+ private:
 
   NodeConfig config_;
   crypto::Identity identity_;
@@ -144,6 +157,11 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   StoredRecords restored_;         // records of protocols not attached yet (full keys)
   std::set<std::string> subscriptions_;
   std::map<std::string, std::uint64_t> publish_seq_;
+  // Highest sequence number per topic made durable ("node/seq/<topic>"): a restarted node resumes
+  // above it, so none of its new messages reuses an id peers already hold.
+  std::map<std::string, std::uint64_t> seq_reserved_;
+  bool peers_dirty_ = false;        // the views changed since "node/peers" was last written
+  std::uint64_t peers_written_ms_ = 0;
   std::map<std::string, std::unique_ptr<ProtocolSlot>> protocols_;
   NodeStats stats_;
   std::uint64_t now_ms_ = 0;

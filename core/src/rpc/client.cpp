@@ -2,6 +2,7 @@
 // (sequenced messages, credits, ends).
 #include <algorithm>
 
+#include "nitro/assert.h"
 #include "nitro/rpc.h"
 #include "rpc/internal.h"
 
@@ -63,6 +64,17 @@ Status Engine::start_reserved_call(CallHandle handle, CallOptions options, std::
   return s;
 }
 
+Status Engine::fail_reserved(CallHandle handle, const CallOptions& options, Status status) {
+  if (handle == 0 || handle >= next_handle_ || calls_.count(handle)) return invalid_argument("handle not reserved or in use");
+  NITRO_ASSERT(!status.ok());
+  Event e = make_event(EventKind::kDone, handle, options.peer, options.kind);
+  e.service = options.service;
+  e.method = options.method;
+  e.status = std::move(status);
+  push_event(std::move(e));
+  return {};
+}
+
 Status Engine::start_attempt(CallHandle handle, Call& call, std::int64_t now_ms) {
   PeerKey peer = call.options.peer;
   if (peer.empty()) {
@@ -86,6 +98,7 @@ Status Engine::start_attempt(CallHandle handle, Call& call, std::int64_t now_ms)
   call.heard = false;
   call.final_response.reset();
   call.retransmits = 0;
+  call.attempt_started_ms = now_ms;
   call.attempt_deadline_at_ms = call.options.attempt_timeout_ms > 0 ? now_ms + call.options.attempt_timeout_ms : kNoDeadline;
   call.retransmit_at_ms = config_.retransmit_ms > 0 ? now_ms + config_.retransmit_ms : kNoDeadline;
   send_request(call, now_ms);

@@ -25,6 +25,27 @@ Engine::Engine(PeerKey self, std::uint64_t seed, EngineConfig config)
   assert(config_.dedupe_window > 0);
 }
 
+Status validate(const EngineConfig& c) {
+  if (c.window == 0 || c.window > c.limits.window_max) return invalid_argument("rpc config: window must be 1..limits.window_max");
+  if (c.retransmit_ms < 0) return invalid_argument("rpc config: retransmit_ms must be >= 0");
+  if (c.calls_max == 0) return invalid_argument("rpc config: calls_max must be > 0");
+  if (c.transmit_queue_max == 0) return invalid_argument("rpc config: transmit_queue_max must be > 0");
+  if (c.event_queue_max == 0) return invalid_argument("rpc config: event_queue_max must be > 0");
+  if (c.dedupe_window == 0) return invalid_argument("rpc config: dedupe_window must be > 0");
+  if (c.dedupe_peers_max == 0) return invalid_argument("rpc config: dedupe_peers_max must be > 0");
+  if (c.sessions_per_peer_max == 0) return invalid_argument("rpc config: sessions_per_peer_max must be > 0");
+  if (c.limits.frame_bytes_max == 0) return invalid_argument("rpc config: limits.frame_bytes_max must be > 0");
+  if (c.outlier.base_ejection_ms < 0 || c.outlier.max_ejection_ms < c.outlier.base_ejection_ms) {
+    return invalid_argument("rpc config: outlier.base_ejection_ms must be 0..outlier.max_ejection_ms");
+  }
+  return {};
+}
+
+Result<std::unique_ptr<Engine>> Engine::create(PeerKey self, std::uint64_t seed, EngineConfig config) {
+  NITRO_TRY(validate(config));
+  return std::make_unique<Engine>(std::move(self), seed, config);
+}
+
 // ------------------------------------------------------------------------------------ driving
 
 Status Engine::handle(const PeerKey& from, std::span<const std::uint8_t> bytes, std::int64_t now_ms) {
@@ -118,6 +139,22 @@ void Engine::peer_down(const PeerKey& peer, std::int64_t now_ms) {
       finish_client(h, c, unavailable("peer disconnected"), {}, {}, {}, now_ms);
     }
   }
+}
+
+void Engine::peer_unreachable(const PeerKey& peer, std::int64_t now_ms) {
+  std::vector<CallHandle> unsent;
+  for (const auto& [h, c] : calls_) {
+    const bool picked = c.options.peer.empty();
+    const bool fresh = !c.heard && c.retransmits == 0 && c.attempt_started_ms == now_ms;
+    const bool restartable = c.kind == StreamKind::kUnary || c.kind == StreamKind::kServerStream;
+    if (c.is_client && c.peer == peer && picked && fresh && restartable) unsent.push_back(h);
+  }
+  for (CallHandle h : unsent) {
+    Call& c = calls_.at(h);
+    client_by_wire_.erase(c.wire_id);
+    if (!start_attempt(h, c, now_ms).ok()) finish_client(h, c, unavailable("no reachable instance"), {}, {}, {}, now_ms);
+  }
+  peer_down(peer, now_ms);
 }
 
 void Engine::push_frame(const PeerKey& to, const Frame& frame) {

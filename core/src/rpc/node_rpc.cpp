@@ -3,9 +3,30 @@
 
 #include <algorithm>
 
+#include "nitro/assert.h"
+
 namespace nitro::rpc {
 
-NodeRpc::NodeRpc(NodeRpcConfig config) : config_(config) {}
+Status validate(const NodeRpcConfig& c) {
+  NITRO_TRY(validate(c.engine));
+  if (c.name.size() > c.engine.limits.name_bytes_max) return invalid_argument("rpc config: name too long");
+  if (c.ad_ttl_ms == 0) return invalid_argument("rpc config: ad_ttl_ms must be > 0");
+  if (c.ad_interval_ms == 0 || c.ad_interval_ms * 2 >= c.ad_ttl_ms) {
+    return invalid_argument("rpc config: ad_interval_ms must be > 0 and under half of ad_ttl_ms");
+  }
+  if (c.pending_calls_max == 0) return invalid_argument("rpc config: pending_calls_max must be > 0");
+  return {};
+}
+
+NodeRpc::NodeRpc(NodeRpcConfig config) : config_(std::move(config)) {
+  NITRO_ASSERT(validate(config_).ok());
+  if (!config_.name.empty()) served_.insert(config_.name);
+}
+
+Result<std::unique_ptr<NodeRpc>> NodeRpc::create(NodeRpcConfig config) {
+  NITRO_TRY(validate(config));
+  return std::make_unique<NodeRpc>(std::move(config));
+}
 
 void NodeRpc::attach(ProtocolContext& ctx) {
   ctx_ = &ctx;
@@ -15,98 +36,237 @@ void NodeRpc::attach(ProtocolContext& ctx) {
   for (std::uint8_t b : seed_bytes) seed = seed << 8 | b;
   engine_ = std::make_unique<Engine>(key(ctx.local_id()), seed, config_.engine);
   for (const auto& s : served_) engine_->serve(s);
+  ad_due_ = direct_ads_due_ = !served_.empty();
   (void)ctx.subscribe(kAdsTopic);  // only fails for a bad topic name, which this is not
 }
 
 Engine& NodeRpc::engine() {
-  assert(engine_ && "NodeRpc::engine() before add_protocol()");
+  NITRO_ASSERT(engine_ != nullptr);  // engine() before add_protocol()
   return *engine_;
 }
 
 void NodeRpc::serve(const std::string& service) {
-  served_.insert(service);
+  if (!served_.insert(service).second) return;
   if (engine_) engine_->serve(service);
-  ad_due_ = true;
+  ad_due_ = direct_ads_due_ = true;
 }
 
+// ---- node callbacks --------------------------------------------------------------------------
+
 void NodeRpc::on_message(const PeerId& from, std::span<const std::uint8_t> bytes, std::uint64_t now_ms) {
+  auto m = decode_link_message(bytes, config_.engine.limits);
+  if (!m.ok()) return;  // malformed: dropped whole (requests are retransmitted or time out)
   PeerKey k = key(from);
-  if (peers_.size() >= kPeerCacheMax) peers_.clear();
-  peers_.emplace(k, from);
-  (void)engine_->handle(k, bytes, static_cast<std::int64_t>(now_ms));  // malformed: dropped
-  flush(now_ms);
+  remember_peer(k, from);
+  if (m->kind == kLinkAdvertisement) {
+    on_advertisement(m->advertisement, from, now_ms);
+    // A peer we had not heard from: answer with our ad, so both sides know each other now.
+    if (!served_.empty() && heard_from_.size() < kHeardFromMax && heard_from_.insert(k).second) send_direct_ad(from);
+  } else {
+    for (auto frame : m->frames) (void)engine_->handle(k, frame, static_cast<std::int64_t>(now_ms));
+  }
+  after_callback(now_ms);
 }
 
 void NodeRpc::on_broadcast(const std::string& topic, const PeerId& origin, std::uint64_t,
                            std::span<const std::uint8_t> payload, std::uint64_t now_ms) {
   if (topic != kAdsTopic || origin == ctx_->local_id()) return;
   auto ad = decode_advertisement(payload, config_.engine.limits);
-  // The origin signed the broadcast: an advertisement may only speak for its origin.
-  if (!ad.ok() || ad->peer != key(origin)) return;
-  if (peers_.size() >= kPeerCacheMax) peers_.clear();
-  peers_.emplace(ad->peer, origin);
-  (void)engine_->registry().apply(*ad, static_cast<std::int64_t>(now_ms));
+  if (!ad.ok() || !routable(origin)) return;
+  // A newcomer joined after our last ad: advertise soon (rate-limited by ad_gap_ms).
+  if (!served_.empty() && heard_from_.size() < kHeardFromMax && heard_from_.insert(key(origin)).second) ad_due_ = true;
+  on_advertisement(*ad, origin, now_ms);
+  after_callback(now_ms);
 }
 
-// A new link may be a newcomer that missed earlier advertisements: advertise soon.
-void NodeRpc::on_peer_up(const PeerId&, std::uint64_t) {
-  if (!served_.empty()) ad_due_ = true;
+// A new link may be a newcomer that missed earlier advertisements: tell it directly.
+void NodeRpc::on_peer_up(const PeerId& peer, std::uint64_t now_ms) {
+  if (!served_.empty()) send_direct_ad(peer);
+  after_callback(now_ms);
 }
 
 void NodeRpc::on_peer_down(const PeerId& peer, std::uint64_t now_ms) {
   engine_->peer_down(key(peer), static_cast<std::int64_t>(now_ms));
-  flush(now_ms);
+  after_callback(now_ms);
 }
 
 void NodeRpc::tick(std::uint64_t now_ms) {
   engine_->tick(static_cast<std::int64_t>(now_ms));
+  release_pending(now_ms, /*expired_only=*/true);
   if (!served_.empty() && now_ms >= ad_at()) advertise(now_ms);
-  flush(now_ms);
+  after_callback(now_ms);
 }
 
 std::optional<std::uint64_t> NodeRpc::next_deadline() const {
   if (!engine_) return std::nullopt;
-  std::optional<std::uint64_t> at;
+  std::uint64_t at = UINT64_MAX;
   if (auto d = engine_->next_deadline()) at = static_cast<std::uint64_t>(std::max<std::int64_t>(0, *d));
-  if (!served_.empty()) at = std::min(at.value_or(UINT64_MAX), ad_at());
-  if (engine_->has_transmits()) at = ctx_->now_ms();  // host calls made outside a callback
+  if (!served_.empty()) at = std::min(at, ad_at());
+  for (const auto& [h, p] : pending_) at = std::min(at, p.until_ms);  // bounded: pending_calls_max
+  if (engine_->has_transmits() || !batcher_.empty()) at = ctx_->now_ms();  // host calls made outside a callback
+  if (at == UINT64_MAX) return std::nullopt;
   return at;
 }
 
-// When the next advertisement is due: the period, or sooner after a new link (rate-limited).
+// ---- host API --------------------------------------------------------------------------------
+
+Result<CallHandle> NodeRpc::start_call(CallOptions options, std::uint64_t now_ms) {
+  if (!waits_for_discovery(options, now_ms)) return engine().start_call(std::move(options), static_cast<std::int64_t>(now_ms));
+  CallHandle h = engine_->reserve_handles(1);
+  hold(h, std::move(options), now_ms);
+  return h;
+}
+
+void NodeRpc::start_reserved(CallHandle handle, CallOptions options, std::uint64_t now_ms) {
+  if (waits_for_discovery(options, now_ms)) return hold(handle, std::move(options), now_ms);
+  launch(handle, Pending{std::move(options), now_ms, 0}, now_ms);
+}
+
+// Only unary and server-stream calls wait: client and bidi streams are written to right after the
+// start, so they start at once (UNAVAILABLE if nothing is known).
+bool NodeRpc::waits_for_discovery(const CallOptions& o, std::uint64_t now_ms) {
+  return o.peer.empty() && !o.service.empty() && o.timeout_ms > 0 && pending_.size() < config_.pending_calls_max &&
+         (o.kind == StreamKind::kUnary || o.kind == StreamKind::kServerStream) &&
+         engine().registry().count(o.service, static_cast<std::int64_t>(now_ms)) == 0;
+}
+
+void NodeRpc::hold(CallHandle handle, CallOptions options, std::uint64_t now_ms) {
+  const std::uint64_t wait = std::min<std::uint64_t>(config_.discovery_wait_ms_max, static_cast<std::uint64_t>(options.timeout_ms));
+  pending_.emplace(handle, Pending{std::move(options), now_ms, now_ms + wait});
+}
+
+Status NodeRpc::cancel(CallHandle handle, std::uint64_t now_ms) {
+  auto it = pending_.find(handle);
+  if (it == pending_.end()) return engine().cancel(handle, static_cast<std::int64_t>(now_ms));
+  CallOptions options = std::move(it->second.options);
+  pending_.erase(it);
+  return engine_->fail_reserved(handle, options, Status(Code::kCancelled, "cancelled"));
+}
+
+Status NodeRpc::step(std::span<const std::uint8_t> input, std::uint64_t now_ms, Bytes& out) {
+  StepHooks hooks;
+  hooks.start = [this, now_ms](CallHandle h, CallOptions o) { start_reserved(h, std::move(o), now_ms); };
+  hooks.cancel = [this, now_ms](CallHandle h) { (void)cancel(h, now_ms); };
+  Status s = apply_step(engine(), input, static_cast<std::int64_t>(now_ms), hooks);
+  send_frames(now_ms);
+  write_drain(*engine_, std::nullopt, /*with_transmits=*/false, out);
+  return s;
+}
+
+void NodeRpc::flush(std::uint64_t now_ms) {
+  if (!engine_) return;
+  if (direct_ads_due_) advertise(now_ms);
+  after_callback(now_ms);
+}
+
+// ---- internals -------------------------------------------------------------------------------
+
+void NodeRpc::after_callback(std::uint64_t now_ms) {
+  send_frames(now_ms);
+  if (!config_.emit_events || !engine_->has_events()) return;
+  events_out_.clear();
+  write_drain(*engine_, std::nullopt, /*with_transmits=*/false, events_out_);
+  ctx_->emit(events_out_);
+}
+
+// Engine frames to the node, one link message per peer. A peer the node cannot reach fails its
+// calls now (UNAVAILABLE, idempotent ones retry elsewhere); that may queue more frames, which the
+// next round sends (bounded: each call has a bounded number of attempts).
+void NodeRpc::send_frames(std::uint64_t now_ms) {
+  while (engine_->has_transmits()) {
+    while (auto t = engine_->poll_transmit()) batcher_.push(t->peer, t->bytes);
+    for (auto& [peer_key, message] : batcher_.take()) {
+      auto it = peers_.find(peer_key);
+      std::optional<PeerId> peer;
+      if (it != peers_.end()) {
+        peer = it->second;
+      } else if (auto parsed = PeerId::parse(peer_key); parsed.ok()) {
+        peer = *parsed;
+      }
+      Status s = peer ? ctx_->send(*peer, message) : unavailable("not a peer id");
+      if (s.code() == Code::kUnavailable || s.code() == Code::kInvalidArgument) {
+        // No route: forget the instance until a reachable ad brings it back.
+        engine_->registry().remove_peer(peer_key);
+        engine_->peer_unreachable(peer_key, static_cast<std::int64_t>(now_ms));
+      }
+    }
+  }
+}
+
+void NodeRpc::on_advertisement(const Advertisement& ad, const PeerId& origin, std::uint64_t now_ms) {
+  // The origin signed the broadcast or owns the link: an advertisement may only speak for it.
+  if (ad.peer != key(origin)) return;
+  remember_peer(ad.peer, origin);
+  (void)engine_->registry().apply(ad, static_cast<std::int64_t>(now_ms));
+  release_pending(now_ms, /*expired_only=*/false);
+}
+
+// Starts the waiting calls whose service is now known (or, with expired_only, whose wait is over).
+void NodeRpc::release_pending(std::uint64_t now_ms, bool expired_only) {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    const bool known = !expired_only && engine_->registry().count(it->second.options.service, static_cast<std::int64_t>(now_ms)) > 0;
+    if (!known && now_ms < it->second.until_ms) {
+      ++it;
+      continue;
+    }
+    Pending p = std::move(it->second);
+    CallHandle h = it->first;
+    it = pending_.erase(it);
+    launch(h, std::move(p), now_ms);
+  }
+}
+
+// The time spent waiting for discovery counts against the call's deadline.
+void NodeRpc::launch(CallHandle handle, Pending p, std::uint64_t now_ms) {
+  const auto waited = static_cast<std::int64_t>(now_ms - p.started_ms);
+  if (waited > 0 && p.options.timeout_ms > 0) p.options.timeout_ms = std::max<std::int64_t>(1, p.options.timeout_ms - waited);
+  (void)engine_->start_reserved_call(handle, std::move(p.options), static_cast<std::int64_t>(now_ms));  // errors arrive as kDone
+}
+
+// Gossip reaches peers this node has no address for; an instance it cannot send to is useless.
+// A linked peer is routable; otherwise an empty frames message probes for a known address (and
+// dials it, so the call that follows finds the link up).
+bool NodeRpc::routable(const PeerId& peer) {
+  for (const auto& info : ctx_->peers()) {
+    if (info.peer == peer) return true;
+  }
+  static constexpr std::uint8_t kProbe[] = {kLinkFrames};
+  return ctx_->send(peer, kProbe).code() != Code::kUnavailable;
+}
+
+Advertisement NodeRpc::own_advertisement() const {
+  Advertisement ad;
+  ad.peer = key(ctx_->local_id());
+  ad.ttl_ms = config_.ad_ttl_ms;
+  for (const auto& s : served_) ad.services.push_back({s, {}});
+  return ad;
+}
+
+void NodeRpc::send_direct_ad(const PeerId& peer) {
+  (void)ctx_->send(peer, link_advertisement(own_advertisement()));  // lost: gossip ads follow
+}
+
+// When the next gossip advertisement is due: the period, or sooner after news (rate-limited).
 std::uint64_t NodeRpc::ad_at() const {
   return ad_due_ ? std::min(next_ad_ms_, last_ad_ms_ + config_.ad_gap_ms) : next_ad_ms_;
 }
 
 void NodeRpc::advertise(std::uint64_t now_ms) {
-  Advertisement ad;
-  ad.peer = key(ctx_->local_id());
-  ad.ttl_ms = config_.ad_ttl_ms;
-  for (const auto& s : served_) ad.services.push_back({s, {}});
+  if (direct_ads_due_) {
+    for (const auto& info : ctx_->peers()) send_direct_ad(info.peer);
+    direct_ads_due_ = false;
+  }
+  if (served_.empty()) return;
   // Backpressure or no neighbors yet: the next period tries again.
-  (void)ctx_->publish(kAdsTopic, encode_advertisement(ad));
+  (void)ctx_->publish(kAdsTopic, encode_advertisement(own_advertisement()));
   ad_due_ = false;
   last_ad_ms_ = now_ms;
   next_ad_ms_ = now_ms + config_.ad_interval_ms;
 }
 
-// Engine frames to the node. A peer the node cannot reach fails its calls now (UNAVAILABLE,
-// idempotent ones retry elsewhere); that may queue more frames, which this same loop sends
-// (bounded: each call has a bounded number of attempts).
-void NodeRpc::flush(std::uint64_t now_ms) {
-  while (auto t = engine_->poll_transmit()) {
-    auto it = peers_.find(t->peer);
-    std::optional<PeerId> peer;
-    if (it != peers_.end()) {
-      peer = it->second;
-    } else if (auto parsed = PeerId::parse(t->peer); parsed.ok()) {
-      peer = *parsed;
-    }
-    Status s = peer ? ctx_->send(*peer, t->bytes) : unavailable("not a peer id");
-    if (s.code() == Code::kUnavailable || s.code() == Code::kInvalidArgument) {
-      engine_->peer_down(t->peer, static_cast<std::int64_t>(now_ms));
-    }
-  }
+void NodeRpc::remember_peer(const PeerKey& k, const PeerId& peer) {
+  if (peers_.size() >= kPeerCacheMax && !peers_.count(k)) peers_.clear();
+  peers_.emplace(k, peer);
 }
 
 }  // namespace nitro::rpc

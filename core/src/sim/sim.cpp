@@ -1,11 +1,11 @@
 #include "nitro/sim.h"
 
 #include <algorithm>
-#include <cassert>
 #include <set>
 #include <sstream>
 
 #include "gossip/rng.h"
+#include "nitro/assert.h"
 
 namespace nitro::sim {
 namespace {
@@ -22,6 +22,13 @@ crypto::Seed seed_bytes(std::uint64_t seed, std::uint64_t index, std::uint64_t p
 
 }  // namespace
 
+SimConfig& SimConfig::with_clock_faults() {
+  gossip::Rng r(seed ^ 0xc10c4ULL);
+  clock_skew_max_ms = r.chance(0.3) ? 0 : r.range(0, 10000);
+  clock_drift_max_ppm = r.chance(0.3) ? 0 : r.range(0, 1000);
+  return *this;
+}
+
 SimConfig SimConfig::swarm(std::uint64_t seed, std::size_t nodes) {
   gossip::Rng r(seed ^ 0x5377a4d5ULL);
   SimConfig c;
@@ -35,6 +42,8 @@ SimConfig SimConfig::swarm(std::uint64_t seed, std::size_t nodes) {
   c.reorder_rate = r.chance(0.5) ? 0.0 : r.unit() * 0.10;
   c.reset_on_crash = r.unit();
   c.contacts = r.range(1, 3);
+  c.storage_sync_ms = r.range(0, 20);
+  c.torn_write_rate = r.chance(0.5) ? 0.0 : r.unit() * 0.5;
   return c;
 }
 
@@ -50,6 +59,11 @@ Simulator::Simulator(const SimConfig& config) : config_(config), rng_(std::make_
     for (std::size_t k = 0; k < config_.contacts && i > 0; ++k) {
       s.config.bootstrap.push_back(address(rng_->below(i)));
     }
+    if (config_.clock_skew_max_ms) s.skew_ms = rng_->below(config_.clock_skew_max_ms + 1);
+    if (config_.clock_drift_max_ppm) {
+      const auto span = 2 * config_.clock_drift_max_ppm + 1;
+      s.drift_ppm = static_cast<std::int64_t>(rng_->below(span)) - static_cast<std::int64_t>(config_.clock_drift_max_ppm);
+    }
     s.node = std::make_unique<Node>(s.config);
     by_peer_[s.node->id()] = i;
     const std::uint64_t start = config_.start_spread_ms ? rng_->below(config_.start_spread_ms) : 0;
@@ -63,6 +77,26 @@ Simulator::~Simulator() = default;
 std::size_t Simulator::index_of(const PeerId& peer) const {
   auto it = by_peer_.find(peer);
   return it == by_peer_.end() ? slots_.size() : it->second;
+}
+
+std::uint64_t Simulator::local_at(std::size_t i, std::uint64_t t) const {
+  const Slot& s = slots_[i];
+  // t * drift / 1e6 without overflow for any t a test reaches (< 2^63 / 1e6 ms).
+  const std::int64_t d = static_cast<std::int64_t>(t) / 1000000 * s.drift_ppm +
+                         static_cast<std::int64_t>(t % 1000000) * s.drift_ppm / 1000000;
+  return s.skew_ms + t + static_cast<std::uint64_t>(d);
+}
+
+std::uint64_t Simulator::local_ms(std::size_t i) const { return local_at(i, now_ms_); }
+
+std::uint64_t Simulator::global_at(std::size_t i, std::uint64_t local) const {
+  const Slot& s = slots_[i];
+  if (local <= local_at(i, 0)) return 0;
+  const double guess = static_cast<double>(local - s.skew_ms) * 1e6 / (1e6 + static_cast<double>(s.drift_ppm));
+  std::uint64_t t = static_cast<std::uint64_t>(guess);
+  while (t > 0 && local_at(i, t - 1) >= local) --t;
+  while (local_at(i, t) < local) ++t;
+  return t;
 }
 
 std::optional<std::size_t> Simulator::parse(const Address& address) const {
@@ -120,7 +154,7 @@ void Simulator::run_until(std::uint64_t t_ms) {
 }
 
 void Simulator::start_node(std::size_t i) {
-  slots_[i].node->start(now_ms_);
+  slots_[i].node->start(local_ms(i));
   pump(i);
 }
 
@@ -137,26 +171,35 @@ void Simulator::process(const Ev& ev) {
       if (ev.gen != slots_[i].timer_gen) return;
       slots_[i].ticks_at_same_ms = slots_[i].last_tick_ms == now_ms_ ? slots_[i].ticks_at_same_ms + 1 : 0;
       slots_[i].last_tick_ms = now_ms_;
-      assert(slots_[i].ticks_at_same_ms < 100000 && "next_deadline() does not advance after tick()");
+      // A node whose next_deadline() does not advance after tick() livelocks the run.
+      NITRO_ASSERT(slots_[i].ticks_at_same_ms < 100000);
       slots_[i].timer_ms = UINT64_MAX;
-      n.tick(now_ms_);
+      n.tick(local_ms(i));
       break;
     case Kind::kConnect:
       if (!conn_alive(i, ev.from)) return;
-      n.connect(address(ev.from), ev.initiator, now_ms_);
+      n.connect(address(ev.from), ev.initiator, local_ms(i));
       break;
     case Kind::kDisconnect:
       // Stale notice: the connection it ended was since replaced by a new one.
       if (ev.gen != slots_[i].incarnation || conn_id(i, ev.from) != ev.from_inc) return;
-      n.disconnect(address(ev.from), now_ms_);
+      n.disconnect(address(ev.from), local_ms(i));
       break;
+    case Kind::kSync: {
+      if (ev.gen != slots_[i].incarnation) return;  // the batch died with its process
+      Slot& s = slots_[i];
+      NITRO_ASSERT(!s.unsynced.empty());
+      apply(s, s.unsynced.front(), s.unsynced.front().size());
+      s.unsynced.pop_front();
+      return;
+    }
     case Kind::kFrame:
       if (!conn_alive(i, ev.from) || ev.from_inc != slots_[ev.from].incarnation || blocked(ev.from, i)) {
         net_.frames_dropped++;
         return;
       }
       net_.frames_delivered++;
-      (void)n.handle(address(ev.from), *ev.bytes, now_ms_);
+      (void)n.handle(address(ev.from), *ev.bytes, local_ms(i));
       break;
   }
   pump(i);
@@ -166,7 +209,7 @@ void Simulator::reschedule_timer(std::size_t i) {
   Slot& s = slots_[i];
   auto deadline = s.node->next_deadline();
   if (!deadline) return;
-  const std::uint64_t at = std::max(*deadline, now_ms_);
+  const std::uint64_t at = std::max(global_at(i, *deadline), now_ms_);
   if (at == s.timer_ms) return;
   s.timer_ms = at;
   schedule(Ev{at, 0, Kind::kTimer, i, i, ++s.timer_gen, 0, false, nullptr});

@@ -5,12 +5,38 @@
 #include <sstream>
 
 #include "gossip/rng.h"
+#include "nitro/assert.h"
 #include "nitro/sim.h"
 
 namespace nitro::sim {
 
+// The host contract: store ops first, made durable before the frames drained after them leave.
+void Simulator::drain_store(std::size_t i) {
+  Slot& s = slots_[i];
+  std::vector<StoreOp> batch;
+  while (auto op = s.node->poll_store()) batch.push_back(std::move(*op));
+  if (batch.empty()) return;
+  net_.store_batches++;
+  s.unsynced.push_back(std::move(batch));
+  s.sync_until_ms = now_ms_ + config_.storage_sync_ms;
+  schedule(Ev{s.sync_until_ms, 0, Kind::kSync, i, i, s.incarnation, 0, false, nullptr});
+}
+
+void Simulator::apply(Slot& s, const std::vector<StoreOp>& batch, std::size_t count) {
+  for (std::size_t k = 0; k < count; ++k) {
+    const StoreOp& op = batch[k];
+    if (op.value) {
+      s.store[op.key] = *op.value;
+    } else {
+      s.store.erase(op.key);
+    }
+  }
+}
+
 void Simulator::pump(std::size_t i) {
   Slot& s = slots_[i];
+  drain_store(i);
+  const std::uint64_t hold_ms = s.sync_until_ms > now_ms_ ? s.sync_until_ms - now_ms_ : 0;
   while (auto t = s.node->poll_transmit()) {
     auto to = parse(t->address);
     net_.frames_sent++;
@@ -24,10 +50,10 @@ void Simulator::pump(std::size_t i) {
       continue;
     }
     auto bytes = std::make_shared<Bytes>(std::move(t->bytes));
-    schedule(Ev{now_ms_ + link_delay_ms(i, *to), 0, Kind::kFrame, *to, i, 0, s.incarnation, false, bytes});
+    schedule(Ev{now_ms_ + hold_ms + link_delay_ms(i, *to), 0, Kind::kFrame, *to, i, 0, s.incarnation, false, bytes});
     if (config_.duplicate_rate > 0 && rng_->chance(config_.duplicate_rate)) {
       net_.frames_duplicated++;
-      schedule(Ev{now_ms_ + link_delay_ms(i, *to), 0, Kind::kFrame, *to, i, 0, s.incarnation, false, bytes});
+      schedule(Ev{now_ms_ + hold_ms + link_delay_ms(i, *to), 0, Kind::kFrame, *to, i, 0, s.incarnation, false, bytes});
     }
   }
   while (auto e = s.node->poll_event()) {
@@ -86,7 +112,16 @@ void Simulator::heal() { partitioned_ = false; }
 void Simulator::crash(std::size_t i) {
   Slot& s = slots_[i];
   if (!s.node) return;
-  s.saved_state = s.node->save_state();
+  // The process dies: batches not yet durable are lost, or (torn) a prefix of the oldest survives.
+  if (!s.unsynced.empty()) {
+    net_.store_batches_lost += s.unsynced.size();
+    if (config_.torn_write_rate > 0 && rng_->chance(config_.torn_write_rate)) {
+      net_.store_batches_torn++;
+      apply(s, s.unsynced.front(), rng_->below(s.unsynced.front().size()));
+    }
+    s.unsynced.clear();
+  }
+  s.sync_until_ms = 0;
   const NodeStats& st = s.node->stats();
   s.dead_stats.published += st.published;
   s.dead_stats.delivered += st.delivered;
@@ -113,12 +148,16 @@ void Simulator::crash(std::size_t i) {
 void Simulator::restart(std::size_t i) {
   Slot& s = slots_[i];
   if (s.node) return;
-  // A restarted process draws fresh entropy; its identity and sequence numbers come from state.
+  // A restarted process draws fresh entropy; its identity and sequence numbers come from its store.
   s.config.entropy[0] ^= static_cast<std::uint8_t>(s.incarnation);
   s.config.entropy[1] ^= static_cast<std::uint8_t>(s.incarnation >> 8);
-  auto restored = Node::restore(s.config, s.saved_state);
-  if (!restored.ok()) return;
-  s.node = std::move(*restored);
+  if (s.store.empty()) {
+    s.node = std::make_unique<Node>(s.config);
+  } else {
+    auto restored = Node::restore(s.config, s.store);
+    NITRO_ASSERT(restored.ok());  // the store holds only what the node wrote: it must restore
+    s.node = std::move(*restored);
+  }
   start_node(i);
 }
 
@@ -131,7 +170,7 @@ Status Simulator::subscribe(std::size_t i, const std::string& topic) {
 
 Result<std::uint64_t> Simulator::publish(std::size_t i, const std::string& topic, const Bytes& payload) {
   if (!alive(i)) return Status(unavailable("node is down"));
-  auto r = slots_[i].node->publish(topic, payload, now_ms_);
+  auto r = slots_[i].node->publish(topic, payload, local_ms(i));
   pump(i);
   return r;
 }
@@ -207,9 +246,11 @@ bool Simulator::membership_converged() const {
 
 std::string Simulator::describe() const {
   std::ostringstream o;
-  o << "seed=" << config_.seed << " nodes=" << config_.nodes << " delay=" << config_.delay_min_ms << ".."
+  o << "reproduce with NITRO_SEED=" << config_.seed << " nodes=" << config_.nodes << " delay=" << config_.delay_min_ms << ".."
     << config_.delay_max_ms << "+" << config_.jitter_ms << "ms drop=" << config_.drop_rate
-    << " dup=" << config_.duplicate_rate << " reorder=" << config_.reorder_rate;
+    << " dup=" << config_.duplicate_rate << " reorder=" << config_.reorder_rate
+    << " skew<=" << config_.clock_skew_max_ms << "ms drift<=" << config_.clock_drift_max_ppm
+    << "ppm sync=" << config_.storage_sync_ms << "ms torn=" << config_.torn_write_rate;
   return o.str();
 }
 

@@ -35,7 +35,10 @@ export interface NodeTuning {
 
 /** What `nodeCreate` takes. With `state` (saveState() bytes) the node is restored from it. */
 export interface CoreConfig extends NodeTuning {
-  identitySeed: Uint8Array;
+  /** Optional only with non-empty `records` (the identity is then the stored one). */
+  identitySeed?: Uint8Array;
+  /** Every record the node's store holds ([key, value], keys as the core wrote them): restart. */
+  records?: Array<[string, Uint8Array]>;
   entropy: Uint8Array;
   listenAddress: string;
   bootstrap: string[];
@@ -50,6 +53,11 @@ export type CoreEvent =
   | { type: 'protocol'; channel: string; payload: Uint8Array };
 
 export interface CoreDrain {
+  /**
+   * Alternating key, value (null: delete) — durable-state writes. Write them (one atomic batch)
+   * and await durability before sending the transmits of this drain and every later one.
+   */
+  store: Array<string | Uint8Array | null>;
   /** Alternating address, bytes — one frame per transport message. */
   transmits: Array<string | Uint8Array>;
   events: CoreEvent[];

@@ -3,7 +3,12 @@
 //   * every input (a frame, a transport opening or closing, a timer, an API call) is pushed into
 //     the core, then the core's output is drained at once: frames go to the transport, kDial and
 //     kHangup open and close transports, the rest become JS events;
-//   * one timer is armed for next_deadline(); time is performance.now() in milliseconds.
+//   * one timer is armed for next_deadline(); time is performance.now() in milliseconds;
+//   * durable state is written ahead: the store ops of a drain go to the node's record store as
+//     one batch, and the transmits of that drain and of every later one leave only once every
+//     batch before them is durable. A SIGKILL therefore never lets a peer see an effect (a
+//     sequence number, a vote) that the restarted node could forget. A failed write stops all
+//     sending (fail-stop) and is reported as an 'error' event.
 //
 // Hook for protocols written in C++ (RPC, CRDT sync, beacon): their binding takes the NodeCore
 // (`node.core`) and attaches a nitro::Protocol; the JS layer calls it through `node.run(fn)`, which
@@ -12,11 +17,13 @@
 import { codec, type NitroValue } from '../codec.js';
 import { NitroError, unwrap } from '../errors.js';
 import type { CoreEvent, NodeCore, NodeStats, PeerInfo } from './core.js';
-import type { NodeRecords } from './records.js';
+import { recordOps, type NodeRecordStore, type RecordOp } from './records.js';
 import { openBeacon, type BeaconNodeOptions, type NodeBeacon } from './beacon.js';
 import { macrotask, type TransportInstance, type TransportSink } from './transport.js';
 import type { Doc } from '../doc.js';
 import { openDoc, type DocSyncOptions } from './doc-sync.js';
+import type { BrokerInstance, SubscribeOptions } from '../broker/types.js';
+import { Config, type ConfigOptions } from '../config.js';
 import { openChain, type Chain, type ConsensusOptions } from '../chain.js';
 
 /** What a subscriber learns about a delivered message besides its value. */
@@ -69,7 +76,15 @@ export class NitroNode {
 
   private core_: NodeCore | undefined;
   private readonly transport: TransportInstance;
-  private readonly records: NodeRecords | undefined;
+  private readonly records: NodeRecordStore | undefined;
+  // Write-ahead: batches handed to the store (count) and made durable (count); frames held until
+  // the batch count they were drained after is durable.
+  private batchesQueued = 0;
+  private batchesDurable = 0;
+  private writes: Promise<void> = Promise.resolve();
+  private storeFailed: Error | undefined;
+  private readonly held: Array<{ after: number; address: string; bytes: Uint8Array }> = [];
+  private readonly storeRoutes = new Map<string, (ops: RecordOp[]) => Promise<void>>();
   private readonly sendBufferBytesMax: number;
   private readonly topics = new Map<string, Set<MessageHandler>>();
   private readonly listeners = new Map<string, Set<(ev: never) => void>>();
@@ -81,10 +96,12 @@ export class NitroNode {
   private closing: Promise<void> | undefined;
   private started = false;
   private readonly joinWaiters = new Set<(ok: boolean) => void>();
+  private broker: BrokerInstance | undefined;  // when set, publish/subscribe go through it
+  private readonly closers: Array<() => Promise<void>> = [];  // discovery and the like, closed first
 
   /** Use createNode(); this constructor is for the host's own wiring. */
   constructor(init: {
-    core: NodeCore; name: string; transport: TransportInstance; records?: NodeRecords; sendBufferBytesMax?: number;
+    core: NodeCore; name: string; transport: TransportInstance; records?: NodeRecordStore; sendBufferBytesMax?: number;
   }) {
     this.core_ = init.core;
     this.id = init.core.id();
@@ -127,7 +144,12 @@ export class NitroNode {
    * Calls `handler(msg, meta)` for every message on `topic` (including our own). Returns `off`,
    * which is idempotent; the core unsubscribes when a topic's last handler goes.
    */
-  subscribe(topic: string, handler: MessageHandler): () => void {
+  subscribe(topic: string, handler: MessageHandler, options?: SubscribeOptions): () => void {
+    if (this.broker) {
+      if (this.closed) throw new NitroError('FAILED_PRECONDITION', 'node is closed');
+      return this.broker.subscribe(topic, handler, options);
+    }
+    if (options?.queue !== undefined) throw new NitroError('UNIMPLEMENTED', 'queue groups need a broker (createNode({ broker }))');
     let handlers = this.topics.get(topic);
     if (!handlers) {
       unwrap(this.core.subscribe(topic));
@@ -151,6 +173,10 @@ export class NitroNode {
    * INVALID_ARGUMENT for a bad topic, payload or value.
    */
   async publish(topic: string, value: NitroValue): Promise<number> {
+    if (this.broker) {
+      if (this.closed) throw new NitroError('FAILED_PRECONDITION', 'node is closed');
+      return this.broker.publish(topic, value);
+    }
     this.checkBackpressure();
     const payload = codec.encode(value);
     return this.run((core, nowMs) => unwrap(core.publish(topic, payload, nowMs)));
@@ -164,6 +190,26 @@ export class NitroNode {
     if (queued > this.sendBufferBytesMax) {
       throw new NitroError('RESOURCE_EXHAUSTED', `transport send buffer holds ${queued} bytes (max ${this.sendBufferBytesMax}); retry later`);
     }
+  }
+
+  /** Routes publish/subscribe through `broker` instead of the gossip mesh (createNode's `broker`). */
+  attachBroker(broker: BrokerInstance): void {
+    this.broker = broker;
+  }
+
+  /** Runs `fn` when the node closes, before the transport closes (discovery and the like). */
+  closeWith(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  /** Resolves once every subscription and publish so far has reached the broker (at once without one). */
+  async flush(): Promise<void> {
+    await this.broker?.flush();
+  }
+
+  /** Reports an error that no caller can catch (e.g. a forged broker message) as an 'error' event. */
+  reportError(error: Error): void {
+    this.emit('error', error);
   }
 
   // ---- direct channels ----------------------------------------------------------------------
@@ -200,7 +246,10 @@ export class NitroNode {
     return this.core.stats();
   }
 
-  /** Identity, publish sequence numbers and known peers, for restarting where we left off. */
+  /**
+   * A snapshot of identity, publish sequence numbers and known peers (legacy; with a store, the
+   * node keeps its records written ahead and restarts from them on its own).
+   */
   saveState(): Uint8Array {
     return this.core.saveState();
   }
@@ -208,6 +257,11 @@ export class NitroNode {
   /** A CRDT document replicated over this node (doc-sync.ts); the same Doc for the same name. */
   doc(name: string, options?: DocSyncOptions): Doc {
     return openDoc(this, name, options);
+  }
+
+  /** Dynamic config merged from `sources` (config.ts); replicated sources use this node's documents. */
+  config(options: ConfigOptions): Promise<Config> {
+    return Config.open(options, (name) => this.doc(name));
   }
 
   // ---- events -------------------------------------------------------------------------------
@@ -308,7 +362,13 @@ export class NitroNode {
 
   // ---- close --------------------------------------------------------------------------------
 
-  /** Saves state to the store (if any), closes the transport and frees the core. Idempotent. */
+  /** Resolves once every record drained so far is durable in the store (rejects if a write failed). */
+  async flushed(): Promise<void> {
+    await this.writes;
+    if (this.storeFailed) throw this.storeFailed;
+  }
+
+  /** Waits for pending store writes, closes the transport and frees the core. Idempotent. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
@@ -317,13 +377,15 @@ export class NitroNode {
   private async shutdown(): Promise<void> {
     this.clearTimer();
     for (const finish of [...this.joinWaiters]) finish(false);
-    const state = this.core_?.saveState();
     this.topics.clear();
     this.protocolListeners.clear();
     if (!this.pumping) this.freeCore();
     try {
+      await this.writes;  // the records drained so far become durable; held frames are dropped
+      this.held.length = 0;
+      for (const fn of this.closers.splice(0)) await fn().catch((e: Error) => reportUnhandled(e));
+      await this.broker?.close();
       await this.transport.close();
-      if (this.records && state) await this.records.set('state', state);
     } finally {
       this.listeners.clear();
     }
@@ -360,12 +422,82 @@ export class NitroNode {
 
   private drainOnce(core: NodeCore): void {
     const out = core.drain();
+    if (out.store.length > 0) this.writeAhead(out.store);
     const t = out.transmits;
-    for (let i = 0; i < t.length; i += 2) this.transport.send(t[i] as string, t[i + 1] as Uint8Array);
+    for (let i = 0; i < t.length; i += 2) this.send(t[i] as string, t[i + 1] as Uint8Array);
     for (const ev of out.events) {
       if (this.closed) return;
       this.dispatch(ev);
     }
+  }
+
+  // ---- write-ahead ------------------------------------------------------------------------
+
+  /** Resolves once every write-ahead batch queued so far (routed writes included) is durable. */
+  storeWritten(): Promise<void> {
+    return this.writes;
+  }
+
+  /**
+   * Sends the drained store ops whose key starts with `prefix` (a protocol's channel and '/') to
+   * `write` instead of the node's store — e.g. documents kept in their own stores. They are written
+   * ahead like the node's own records: the frames drained after them wait for `write` to resolve.
+   */
+  routeStore(prefix: string, write: (ops: RecordOp[]) => Promise<void>): () => void {
+    this.storeRoutes.set(prefix, write);
+    return () => void (this.storeRoutes.get(prefix) === write && this.storeRoutes.delete(prefix));
+  }
+
+  // Each route's ops (prefix kept) in drain order, then the rest for the node's store.
+  private splitRoutes(ops: RecordOp[]): { rest: RecordOp[]; routed: Array<[(ops: RecordOp[]) => Promise<void>, RecordOp[]]> } {
+    if (this.storeRoutes.size === 0) return { rest: ops, routed: [] };
+    const groups = new Map<(ops: RecordOp[]) => Promise<void>, RecordOp[]>();
+    const rest: RecordOp[] = [];
+    for (const op of ops) {
+      let write: ((ops: RecordOp[]) => Promise<void>) | undefined;
+      for (const [prefix, w] of this.storeRoutes) if (op.key.startsWith(prefix)) write = w;
+      if (!write) rest.push(op);
+      else if (groups.has(write)) groups.get(write)!.push(op);
+      else groups.set(write, [op]);
+    }
+    return { rest, routed: [...groups] };
+  }
+
+  private writeAhead(flat: Array<string | Uint8Array | null>): void {
+    const { rest: ops, routed } = this.splitRoutes(recordOps(flat));
+    if (!this.records && routed.length === 0) return;  // no store: nothing survives a restart anyway
+    const records = this.records;
+    const n = ++this.batchesQueued;
+    this.writes = this.writes.then(async () => {
+      if (this.storeFailed) return;
+      try {
+        await Promise.all([
+          records && ops.length > 0 ? records.batch(ops) : undefined,
+          ...routed.map(([write, group]) => write(group)),
+        ]);
+      } catch (e) {
+        this.storeFailed = new NitroError('UNAVAILABLE', `node store write failed; the node stops sending: ${(e as Error).message}`);
+        this.held.length = 0;
+        this.emit('error', this.storeFailed);
+        return;
+      }
+      this.batchesDurable = n;
+      this.releaseHeld();
+    });
+  }
+
+  private send(address: string, bytes: Uint8Array): void {
+    if (this.storeFailed) return;
+    if (this.batchesDurable === this.batchesQueued) this.transport.send(address, bytes);
+    else this.held.push({ after: this.batchesQueued, address, bytes });
+  }
+
+  private releaseHeld(): void {
+    let k = 0;
+    while (k < this.held.length && this.held[k]!.after <= this.batchesDurable) k++;
+    const ready = this.held.splice(0, k);
+    if (this.closed) return;
+    for (const f of ready) this.transport.send(f.address, f.bytes);
   }
 
   private dispatch(ev: CoreEvent): void {
