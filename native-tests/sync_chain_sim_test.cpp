@@ -43,12 +43,11 @@ struct ChainSyncSim {
   Simulator sim;
   std::vector<consensus::Validator> validators;
   std::vector<bls::SecretKey> sks;
-  std::vector<StoredRecords> disk;
   std::vector<Campaigner> campaign;
   std::map<std::uint64_t, PeerId> term_holder;  // every term any replica ever showed, and to whom
   std::size_t terms_led = 0;
 
-  explicit ChainSyncSim(const SimConfig& c) : sim(c), disk(c.nodes), campaign(c.nodes) {
+  explicit ChainSyncSim(const SimConfig& c) : sim(c), campaign(c.nodes) {
     for (std::size_t i = 0; i < sim.size(); ++i) {
       Bytes ikm(32, static_cast<std::uint8_t>(i + 7));
       for (int k = 0; k < 8; ++k) ikm[k] ^= static_cast<std::uint8_t>(c.seed >> (8 * k));
@@ -72,7 +71,6 @@ struct ChainSyncSim {
     REQUIRE(p.ok());
     // "sync" is a built-in module of every chain, like "kv".
     REQUIRE((*p)->register_module("sync", sync::make_sync_module()).code() == Code::kAlreadyExists);
-    (*p)->restore(disk[i]);
     REQUIRE(sim.node(i)->add_protocol(consensus::kDefaultChannel, std::move(*p)).ok());
   }
 
@@ -81,19 +79,9 @@ struct ChainSyncSim {
     return dynamic_cast<ConsensusProtocol*>(sim.node(i)->protocol(consensus::kDefaultChannel));
   }
 
-  void sync_disk() {
-    const std::string prefix = std::string(consensus::kDefaultChannel) + "/";
-    for (std::size_t i = 0; i < sim.size(); ++i) {
-      if (!sim.alive(i)) continue;
-      sim.with_node(i, [&](Node& n) {
-        while (auto op = n.poll_store()) {
-          if (!op->key.starts_with(prefix)) continue;
-          const std::string key = op->key.substr(prefix.size());
-          if (op->value) disk[i][key] = *op->value; else disk[i].erase(key);
-        }
-      });
-    }
-  }
+  // The simulator keeps each node's durable records itself (drained from poll_store, lost on a
+  // crash unless synced) and restores a restarted node from them: nothing to do here.
+  void sync_disk() {}
 
   // The office as node i's replica has committed it.
   std::optional<sync::LockState> office(std::size_t i) {

@@ -43,13 +43,9 @@ struct SyncLimits {
   std::uint64_t wait_ms_max = 24ull * 3600 * 1000;
 };
 
-// The committed context of the operation being applied.
-struct TxContext {
-  std::uint64_t height = 0;
-  std::uint64_t time_ms = 0;    // committed block time; never decreases
-  PeerId sender;                // verified signer of the transaction
-  std::uint64_t revision = 0;   // commit revision; strictly increases from one call to the next
-};
+// The committed context of the operation being applied (the chain's): block height and time
+// (never decreasing), the tx's verified signer, its commit revision (strictly increasing).
+using TxContext = chain::TxContext;
 
 // A client within a node: one node may hold several lock handles, told apart by `ref`.
 struct Owner {
