@@ -152,6 +152,15 @@ TEST_CASE("chain executor: kv.batch is atomic and fencing tokens only move forwa
   CHECK(outs[0].error.code() == Code::kNotFound);
   CHECK(outs[1].error.code() == Code::kInvalidArgument);
   CHECK(outs[2].error.code() == Code::kDecodeError);
+  // Keys starting with NUL belong to built-in modules: user ops cannot forge a lock or reset a fence.
+  const std::string lock_key("\0sync/l/job", 11), fence_key("\0fence/res", 10);
+  outs = ex.execute({4, 4000, PeerId{}, 0},
+                    {make_tx(id, 9, "kv.put", args({{"key", Value(lock_key)}, {"value", Value(1)}})),
+                     make_tx(id, 10, "kv.delete", args({{"key", Value(fence_key)}})),
+                     make_tx(id, 11, "kv.cas", args({{"key", Value(fence_key)}, {"value", Value(0)}}))});
+  for (const auto& out : outs) CHECK(out.error.code() == Code::kInvalidArgument);
+  CHECK(ex.store().get(lock_key) == nullptr);
+  CHECK(ex.store().get(fence_key)->value == Value(9));
 }
 
 TEST_CASE("chain state proofs: inclusion and non-inclusion verify and tampering is caught", "[consensus]") {

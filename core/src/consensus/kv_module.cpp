@@ -24,19 +24,26 @@ std::optional<std::uint64_t> u64_arg(const Value& args, std::string_view name) {
   return std::nullopt;
 }
 
+// Keys starting with a NUL byte belong to the chain's built-in modules (the sync module's locks,
+// kv's own fences): a user op that could write them could forge a lock or reset a fence.
+const std::string* user_key(const Value& args) {
+  const std::string* key = str_arg(args, "key");
+  return key && !key->empty() && (*key)[0] == '\0' ? nullptr : key;
+}
+
 Value revision_result(const chain::KvState& s) { return Value(Map{{Value("revision"), Value(s.revision())}}); }
 
 Result<Value> put(chain::KvState& s, const Value& args) {
-  const auto* key = str_arg(args, "key");
+  const auto* key = user_key(args);
   const Value* value = args.find("value");
-  if (!key || !value) return Status(invalid_argument("kv.put: needs key and value"));
+  if (!key || !value) return Status(invalid_argument("kv.put: needs key (a string not starting with NUL) and value"));
   NITRO_TRY(s.put(*key, *value));
   return revision_result(s);
 }
 
 Result<Value> del(chain::KvState& s, const Value& args) {
-  const auto* key = str_arg(args, "key");
-  if (!key) return Status(invalid_argument("kv.delete: needs key"));
+  const auto* key = user_key(args);
+  if (!key) return Status(invalid_argument("kv.delete: needs key (a string not starting with NUL)"));
   const bool existed = s.erase(*key);
   return Value(Map{{Value("deleted"), Value(existed)}, {Value("revision"), Value(s.revision())}});
 }
@@ -62,8 +69,8 @@ Status check_guards(chain::KvState& s, const std::string& key, const Value& args
 }
 
 Result<Value> cas(chain::KvState& s, const Value& args) {
-  const auto* key = str_arg(args, "key");
-  if (!key) return Status(invalid_argument("kv.cas: needs key"));
+  const auto* key = user_key(args);
+  if (!key) return Status(invalid_argument("kv.cas: needs key (a string not starting with NUL)"));
   const Value* del_flag = args.find("delete");
   const bool is_delete = del_flag && del_flag->is<bool>() && del_flag->as<bool>();
   const Value* value = args.find("value");
