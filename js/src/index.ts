@@ -21,7 +21,7 @@ export type { DocOptions, UpdateListener, SharedKind, SharedType } from './doc.j
 export { memoryStore, persist, docLog, asDocStore } from './store.js';
 export type { DocStore, Persistence, Store, StoreOp, StoreListOptions, StoreListPage, KvStore, StoreClockOptions } from './store.js';
 
-// ---- node host and transports (issue 4, branch `host`) ----
+// ---- node host and transports ----
 export { createNode } from './create.js';
 export type { CreateNodeOptions } from './create.js';
 export { NitroNode } from './host/node.js';
@@ -44,14 +44,14 @@ export type { DocSyncOptions, DocSyncStats, RejectedUpdate, DocRejectedListener,
 // ---- end replicated documents ----
 export { Simulation } from './sim.js';
 export type { SimulationOptions, SimDelivery } from './sim.js';
-// ---- beacon on a node (issue 7, branch `beaconnode`) ----
+// ---- beacon on a node ----
 export { NodeBeacon, kBeaconHistoryMax } from './host/beacon.js';
 export { Chain, chainKeys, verifyRead } from './chain.js';
 export type { ChainValidator, ChainKeys, ConsensusOptions, ChainState, ChainContext, ChainHandler, CommitEvent, SubmitResult, ReadResult, VerifiedRead } from './chain.js';
 export type { BeaconNodeOptions, BeaconDealer, BeaconRound, BeaconRejected, NodeBeaconEvents } from './host/beacon.js';
 // ---- end beacon on a node ----
 
-// ---- RPC (issue 5, branch rpc) ----
+// ---- RPC ----
 export { Rpc, MemoryNetwork as RpcMemoryNetwork, SocketLink } from './rpc.js';
 export type { RpcLink, SocketLike, CallOptions, HandlerContext, ClientCallInfo, ClientInterceptor, ServerInterceptor,
   RpcOptions, ClientStream, BidiStream, StreamKind, ContentType, Strategy, Metadata } from './rpc.js';
