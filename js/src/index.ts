@@ -38,7 +38,7 @@ export { webrtc, signalStats, onSignalRefused } from './host/transports/webrtc.j
 export type { WebRtcOptions, SignalStats } from './host/transports/webrtc.js';
 // ---- end node host ----
 
-// ---- replicated documents: node.doc(name) (issue 6, branch `docsync`) ----
+// ---- replicated documents: node.doc(name) ----
 export { replicaOf, docTopic, kDocSyncChannel, DocReplica } from './host/doc-sync.js';
 export type { DocSyncOptions, DocSyncStats, RejectedUpdate, DocRejectedListener, DocErrorListener } from './host/doc-sync.js';
 // ---- end replicated documents ----
