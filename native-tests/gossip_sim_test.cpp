@@ -239,7 +239,9 @@ TEST_CASE("gossip sim: a publisher crashed at any instant restarts from its stor
     REQUIRE(s.alive(pub));
     CHECK(s.node(pub)->id() == id);
     REQUIRE(s.subscribe(pub, "t").ok());
-    const bool rejoined = converge_within(s, 20000).has_value();
+    // Rejoining after a restart takes longer than the first join on a lossy network (measured up to
+    // 21 s with 5% loss, 14 nodes): the stale half of an asymmetric edge waits for its probe.
+    const bool rejoined = converge_within(s, 40000).has_value();
     INFO("down for " << down_ms << " ms; views " << views(s));
     CHECK(rejoined);
     if (!rejoined) continue;
