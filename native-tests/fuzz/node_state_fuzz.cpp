@@ -41,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   unspecified.identity_seed = {};
   check(Node::restore(unspecified, in));
   StoredRecords base;
-  base["node/identity"] = Bytes(config().identity_seed.begin(), config().identity_seed.end());
+  const NodeConfig known = config();  // one object: begin() and end() of the same seed
+  base["node/identity"] = Bytes(known.identity_seed.begin(), known.identity_seed.end());
   for (const char* key : {"node/peers", "node/seq/t", "node/identity", "node/state"}) {
     StoredRecords records = base;
     records[key] = in;
