@@ -174,10 +174,13 @@ Status NodeImpl::restore_state(std::span<const std::uint8_t> state) {
   for (const auto& item : seqs->as<Array>()) {
     if (!item.is<Array>() || item.as<Array>().size() != 2) return decode_error("node state: bad seq entry");
     const auto& a = item.as<Array>();
-    if (!a[0].is<std::string>() || !a[1].is<std::int64_t>() || a[1].as<std::int64_t>() < 0) {
+    // The codec keeps numbers above INT64_MAX as uint64 (a record may reserve that high).
+    const bool small = a[1].is<std::int64_t>() && a[1].as<std::int64_t>() >= 0;
+    if (!a[0].is<std::string>() || !(small || a[1].is<std::uint64_t>())) {
       return decode_error("node state: bad seq entry");
     }
-    publish_seq_[a[0].as<std::string>()] = static_cast<std::uint64_t>(a[1].as<std::int64_t>());
+    publish_seq_[a[0].as<std::string>()] =
+        small ? static_cast<std::uint64_t>(a[1].as<std::int64_t>()) : a[1].as<std::uint64_t>();
   }
   return restore_views(*peers);
 }
