@@ -98,15 +98,16 @@ struct Net {
     at(now + delay() + 8, [this, a, at_a] { if (up[a] && conns[a].count(at_a)) { nodes[a]->connect(at_a, true, now); pump(a); } });
   }
 
-  // The JS host tells the core when a session's channel goes (either end).
-  void channel_gone(std::size_t i, const Address& address) {
+  // The JS host tells the core when a session's channel goes (either end). Addresses are taken by
+  // value: callers may pass a key of a map these functions erase from.
+  void channel_gone(std::size_t i, const Address address) {
     auto ch = channels.find({i, address});
     if (ch == channels.end()) return;
     sig[i]->closed(ch->second, now);
     channels.erase(ch);
   }
 
-  void close(std::size_t i, const Address& address) {
+  void close(std::size_t i, const Address address) {
     channel_gone(i, address);
     auto it = conns[i].find(address);
     if (it == conns[i].end()) return;
