@@ -51,6 +51,11 @@ export type { ChainValidator, ChainKeys, ConsensusOptions, ChainState, ChainCont
 export type { BeaconNodeOptions, BeaconDealer, BeaconRound, BeaconRejected, NodeBeaconEvents } from './host/beacon.js';
 // ---- end beacon on a node ----
 
+// ---- access control ----
+export { issueToken, delegateToken, inspectToken, verifyToken, revocationRecord, inspectRevocation, checkRules, attachAuth, NodeAuth } from './auth.js';
+export type { AuthOp, AuthOptions, TokenGrant, IssueTokenOptions, TokenInfo, VerifyResult, AuthStats } from './auth.js';
+// ---- end access control ----
+
 // ---- RPC ----
 export { Rpc, MemoryNetwork as RpcMemoryNetwork, SocketLink } from './rpc.js';
 export type { RpcLink, SocketLike, CallOptions, HandlerContext, ClientCallInfo, ClientInterceptor, ServerInterceptor,

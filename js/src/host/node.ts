@@ -15,6 +15,7 @@
 // drains the node afterwards, and hears the protocol's events with `node.onProtocol(channel, fn)`.
 // JS-only protocols use `sendDirect(peer, channel, bytes)` and the 'direct' event instead.
 import { codec, type NitroValue } from '../codec.js';
+import { getModule } from '../wasm.js';
 import { NitroError, unwrap } from '../errors.js';
 import type { CoreEvent, NodeCore, NodeStats, PeerInfo } from './core.js';
 import { recordOps, type NodeRecordStore, type RecordOp } from './records.js';
@@ -243,7 +244,9 @@ export class NitroNode {
   }
 
   stats(): NodeStats {
-    return this.core.stats();
+    const stats = this.core.stats();
+    const auth = getModule().authStats(this.core);  // access-control counters, when attached
+    return auth ? { ...stats, auth } : stats;
   }
 
   /**
