@@ -162,6 +162,7 @@ export class Doc {
     }
   }
 
+  /** @internal */
   private flush(): void {
     const updates: Uint8Array[] | null = this.core.takeUpdates();
     const origin = this.#origin;
@@ -191,6 +192,7 @@ export class Doc {
     return i;
   }
 
+  /** @internal */
   private type<T>(kind: string, name: string, make: (handle: number) => T): T {
     if (typeof name !== 'string') throw new TypeError('a shared type name is a string');
     const key = `${kind}:${name}`;
@@ -204,7 +206,10 @@ export class Doc {
 }
 
 export class SharedText {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   insert(pos: number, text: string): void {
     const s = String(text);
     const core = this.doc.core;
@@ -235,7 +240,10 @@ export class SharedText {
 }
 
 export class SharedList {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   insert(index: number, values: NitroValue[]): void {
     this.doc.edit(this.doc.core.listInsert(this.h, idx(index), values));
   }
@@ -271,7 +279,10 @@ export class SharedList {
 }
 
 export class SharedMap {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   set(key: string, value: NitroValue): void {
     this.doc.edit(this.doc.core.mapSet(this.h, key, value));
   }
@@ -304,7 +315,10 @@ export class SharedMap {
 }
 
 export class SharedCounter {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   increment(delta = 1): void {
     if (!Number.isSafeInteger(delta)) throw errorFor('INVALID_ARGUMENT', 'counter deltas are safe integers');
     this.doc.edit(this.doc.core.counterIncrement(this.h, delta));
@@ -318,7 +332,10 @@ export class SharedCounter {
 }
 
 export class SharedSet {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   add(value: NitroValue): void {
     this.doc.edit(this.doc.core.setAdd(this.h, value));
   }
