@@ -752,6 +752,17 @@ void Engine::emit_commit(const Block& b, const std::vector<TxOutcome>& outs) {
   }
 }
 
+// Access control at mempool admission (local policy; proposals are not re-checked, so validators
+// with different rules still agree): lock operations are the "sync" class on the lock's name,
+// every other operation "chain.submit" on the operation's name.
+Status Engine::authorize_tx(ProtocolContext& ctx, const Tx& tx) {
+  if (tx.op.rfind("sync.", 0) == 0) {
+    const Value* name = tx.args.find("name");
+    return ctx.authorize(tx.sender, "sync", name && name->is<std::string>() ? name->as<std::string>() : tx.op);
+  }
+  return ctx.authorize(tx.sender, "chain.submit", tx.op);
+}
+
 Result<Bytes> Engine::submit(Bytes tx, std::uint64_t now_ms) { return admit(std::move(tx), now_ms, false); }
 
 Result<Bytes> Engine::admit(Bytes tx, std::uint64_t now_ms, bool signed_here) {
@@ -763,6 +774,7 @@ Result<Bytes> Engine::admit(Bytes tx, std::uint64_t now_ms, bool signed_here) {
   auto decoded = decode_tx(tx);
   if (!decoded.ok()) return decoded.status();
   if (!signed_here && !verify_tx(*decoded)) return Status(invalid_argument("chain: bad tx signature"));
+  if (ctx_) NITRO_TRY(authorize_tx(*ctx_, *decoded));
   if (is_validator()) {
     auto& q = mempool_.by_sender[decoded->sender];
     if (mempool_.by_id.size() >= config_.mempool_txs_max || mempool_.bytes + tx.size() > config_.mempool_bytes_max ||

@@ -87,6 +87,7 @@ class Engine {
   std::vector<Bytes> pick_txs(const Block& parent);
   bool has_work(const Block& parent) const;
   Result<Bytes> admit(Bytes tx, std::uint64_t now_ms, bool signed_here);
+  static Status authorize_tx(ProtocolContext& ctx, const Tx& tx);
   void persist_safety();
   void restore(StoredRecords records);
 
