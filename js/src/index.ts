@@ -55,6 +55,8 @@ export type { BeaconNodeOptions, BeaconDealer, BeaconRound, BeaconRejected, Node
 
 // ---- RPC ----
 export { Rpc, MemoryNetwork as RpcMemoryNetwork, SocketLink } from './rpc.js';
+export { defineService, createClient, implement, method } from './rpc.js';
+export type { ServiceDef, MethodDef, Parser, Client, Handlers, TypedClientStream, TypedBidiStream } from './rpc.js';
 export type { RpcLink, SocketLike, CallOptions, HandlerContext, ClientCallInfo, ClientInterceptor, ServerInterceptor,
   RpcOptions, ClientStream, BidiStream, StreamKind, ContentType, Strategy, Metadata } from './rpc.js';
 export { attachRpc } from './rpc-node.js';
