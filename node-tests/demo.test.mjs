@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, statSync, readFileSync } from 'node:fs';
 import { createHash, hkdfSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,9 +163,24 @@ test('demo: screenshots of both tabs, and no page errors', async () => {
   mkdirSync(shots, { recursive: true });
   for (const [i, tab] of tabs.entries()) {
     await tab.page.evaluate(() => window.scrollTo(0, 0));
+    await tab.page.mouse.move(400 + 300 * i, 420);  // over the board: each tab shows the other's cursor
+  }
+  await waitIn(tabs[0], () => document.querySelectorAll('#cursors .cursor').length === 1);
+  for (const [i, tab] of tabs.entries()) {
     const file = join(shots, `tab${i + 1}.png`);
     await tab.page.screenshot({ path: file });
     assert.ok(statSync(file).size > 10000, `${file} has content`);
     assert.deepEqual(tab.errors.map((e) => e.message), []);
   }
+  await sideBySide(join(shots, 'tab1.png'), join(shots, 'tab2.png'), join(shots, 'tabs.png'));
 });
+
+// Both screenshots side by side at half size (the README's picture, docs/demo.png).
+async function sideBySide(left, right, out) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 400 } });
+  const img = (f) => `data:image/png;base64,${readFileSync(f).toString('base64')}`;
+  await page.setContent(`<body style="margin:0;background:#111827;display:flex;gap:8px;padding:8px">
+    <img style="width:calc(50% - 4px)" src="${img(left)}"><img style="width:calc(50% - 4px)" src="${img(right)}"></body>`);
+  await page.screenshot({ path: out, fullPage: true });
+  await page.close();
+}

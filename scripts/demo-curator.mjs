@@ -25,15 +25,18 @@ const sleep = (ms, signal) => new Promise((resolve) => {
 function welcome(doc) {
   if (doc.getMap('cards').has('welcome')) return;
   addCard(doc, {
-    id: 'welcome', title: 'Welcome to the Nitro board', color: kColors[0], by: 'alpha', kind: 'node', at: 0,
+    id: 'welcome', title: 'Welcome to the board', color: kColors[0], by: 'alpha', kind: 'node', at: 0,
     body: 'Click a card to edit it; every open tab and the Node processes see your typing live. Add your own with “+ card”.',
   });
 }
 
+// The facts go round in order across all the nodes of this process (one turn each).
+let nextFact = 0;
+
 function addTurnCard(node, doc, token) {
-  const [title, body] = kFacts[token % kFacts.length];
+  const [title, body] = kFacts[nextFact++ % kFacts.length];
   addCard(doc, {
-    id: `${node.name}-${token}`, title: `${title} · from ${node.name}`, body, color: kColors[(token + 1) % kColors.length],
+    id: `${node.name}-${token}`, title: `${title} · from ${node.name}`, body, color: kColors[nextFact % kColors.length],
     by: node.name, kind: 'node', at: Date.now(),
   });
   const old = listCards(doc).filter((c) => c.kind === 'node' && c.id !== 'welcome');

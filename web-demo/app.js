@@ -85,7 +85,7 @@ function chatLine(html, sys = false) {
 function startChat(node, me, pulse) {
   node.subscribe('demo.chat', (msg, meta) => {
     pulse(meta.via);
-    if (msg?.kind === 'raffle') return chatLine(`🎟 ${escapeHtml(msg.name)} drew round ${msg.round}: <b>${escapeHtml(msg.winner)}</b> wins among ${msg.of}`, true);
+    if (msg?.kind === 'raffle') return chatLine(`raffle: ${escapeHtml(msg.name)} drew round ${msg.round}: <b>${escapeHtml(msg.winner)}</b> wins among ${msg.of}`, true);
     const who = `<b style="color:${escapeHtml(msg?.color ?? '#475569')}">${escapeHtml(msg?.name ?? short(meta.from))}</b>`;
     const via = meta.hops > 0 ? `<small>${meta.hops} hop${meta.hops > 1 ? 's' : ''}</small>` : '';
     chatLine(`${who} ${escapeHtml(String(msg?.text ?? '').slice(0, 200))}${via}`);
@@ -120,7 +120,7 @@ function startChain(node, pulse) {
     commits.length = Math.min(commits.length, kCommitsShown);
     const list = $('chain-commits');
     list.start = commits[0].height;
-    list.innerHTML = commits.map((x) => `<li class="${x.txs ? 'txs' : ''}">${x.txs} tx${x.txs === 1 ? '' : 's'} · block ${x.hash}… · state ${x.stateRoot}…</li>`).join('');
+    list.innerHTML = commits.map((x) => `<li class="${x.txs ? 'txs' : ''}">${x.txs} tx${x.txs === 1 ? '' : 's'} · block ${x.hash}… · view ${x.view}</li>`).join('');
   });
 }
 

@@ -89,7 +89,8 @@ export function networkView({ canvas, info, node, presence, myName }) {
   setInterval(refreshServers, 3000);
   let visible = false;
   new IntersectionObserver((entries) => { visible = entries.some((e) => e.isIntersecting); }).observe(canvas);
-  const loop = () => { if (visible) draw(); requestAnimationFrame(loop); };
+  let drawn = 0;
+  const loop = () => { if (visible || drawn++ < 30) draw(); requestAnimationFrame(loop); };
   requestAnimationFrame(loop);
 
   return {

@@ -16,6 +16,11 @@ export function simulationView({ Simulation, canvas, info, buttons }) {
     if (visible) ensure();
   }).observe(canvas);
   for (const el of Object.values(buttons)) el.addEventListener('click', ensure, { capture: true });
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#94a3b8';
+  ctx.font = '15px system-ui, sans-serif';
+  ctx.textAlign = 'center';
+  ctx.fillText('the simulator starts when you scroll here', canvas.width / 2, canvas.height / 2);
   return { ensure };
 }
 
