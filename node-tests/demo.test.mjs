@@ -184,3 +184,27 @@ async function sideBySide(left, right, out) {
   await page.screenshot({ path: out, fullPage: true });
   await page.close();
 }
+
+test('demo: the board is durable — in each tab\'s IndexedDB, and on disk after npm start stops', async () => {
+  const [a] = tabs;
+  const id = await a.page.evaluate(() => [...document.querySelectorAll('.card')].find((c) => c.querySelector('.title').value === 'Plan from tab one').dataset.id);
+  const inTab = await a.page.evaluate(async (id) => {
+    const { Doc, indexedDbStore } = await import('/nitro/browser.js');
+    const store = indexedDbStore('nitro-demo-board-0');
+    const doc = new Doc();
+    for (const u of await store.load('board')) doc.applyUpdate(u);
+    await store.close();
+    return doc.getText(`body/${id}`).toString();
+  }, id);
+  assert.equal(inTab, 'agreed, says tab two');
+
+  await stopDemo();
+  const { init, Doc, fileStore } = await import('../js/dist/node.js');
+  await init();
+  const store = fileStore(join(dataDir, 'alpha'));
+  const doc = new Doc();
+  for (const u of await store.load('board')) doc.applyUpdate(u);
+  await store.close();
+  assert.equal(doc.getText(`title/${id}`).toString(), 'Plan from tab one');
+  assert.equal(doc.getText(`body/${id}`).toString(), 'agreed, says tab two');
+});
