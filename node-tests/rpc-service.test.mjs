@@ -87,3 +87,26 @@ test('rpc: onTrailer gives the client the trailer the handler set, on success an
     await server.close();
   }
 });
+
+test('rpc: several instances of one service in one process on the memory transport share the load', { timeout: 30000 }, async () => {
+  const network = new MemoryNetwork();
+  const instances = [];
+  for (let i = 0; i < 3; i++) {
+    const n = await createNode({ name: `greeter-${i}`, transport: memory({ network }), rpc: { name: 'greeter' } });
+    n.handle('Greeter.Who', async () => n.id);
+    instances.push(n);
+  }
+  const caller = await createNode({ name: 'who-caller', transport: memory({ network }), bootstrap: ['mem:greeter-0'] });
+  try {
+    const ids = new Set(instances.map((n) => n.id));
+    const deadline = Date.now() + 10000;
+    while (caller.rpc.registry.count('greeter') < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(caller.rpc.registry.count('greeter'), 3);
+    const answered = new Set();
+    for (let i = 0; i < 9; i++) answered.add(await caller.call('greeter', 'Greeter.Who', {}, { strategy: 'round-robin' }));
+    assert.deepEqual([...answered].sort(), [...ids].sort(), 'round-robin reached every instance');
+  } finally {
+    await caller.close();
+    await Promise.all(instances.map((n) => n.close()));
+  }
+});
