@@ -165,6 +165,7 @@ export class Doc extends Evented<DocEvents> {
     }
   }
 
+  /** @internal */
   private flush(): void {
     const updates: Uint8Array[] | null = this.core.takeUpdates();
     const origin = this.#origin;
@@ -194,6 +195,7 @@ export class Doc extends Evented<DocEvents> {
     return i;
   }
 
+  /** @internal */
   private type<T>(kind: string, name: string, make: (handle: number) => T): T {
     if (typeof name !== 'string') throw new TypeError('a shared type name is a string');
     const key = `${kind}:${name}`;
@@ -207,7 +209,10 @@ export class Doc extends Evented<DocEvents> {
 }
 
 export class SharedText {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   insert(pos: number, text: string): void {
     const s = String(text);
     const core = this.doc.core;
@@ -238,7 +243,10 @@ export class SharedText {
 }
 
 export class SharedList {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   insert(index: number, values: NitroValue[]): void {
     this.doc.edit(this.doc.core.listInsert(this.h, idx(index), values));
   }
@@ -274,7 +282,10 @@ export class SharedList {
 }
 
 export class SharedMap {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   set(key: string, value: NitroValue): void {
     this.doc.edit(this.doc.core.mapSet(this.h, key, value));
   }
@@ -307,7 +318,10 @@ export class SharedMap {
 }
 
 export class SharedCounter {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   increment(delta = 1): void {
     if (!Number.isSafeInteger(delta)) throw errorFor('INVALID_ARGUMENT', 'counter deltas are safe integers');
     this.doc.edit(this.doc.core.counterIncrement(this.h, delta));
@@ -321,7 +335,10 @@ export class SharedCounter {
 }
 
 export class SharedSet {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   add(value: NitroValue): void {
     this.doc.edit(this.doc.core.setAdd(this.h, value));
   }
