@@ -62,3 +62,51 @@ test('rpc service: a definition with an unknown kind or a missing handler is ref
   assert.throws(() => defineService('X', { m: { kind: 'weird' } }), { code: 'INVALID_ARGUMENT' });
   assert.throws(() => defineService('', {}), { code: 'INVALID_ARGUMENT' });
 });
+
+test('rpc: onTrailer gives the client the trailer the handler set, on success and on error', { timeout: 30000 }, async () => {
+  const network = new MemoryNetwork();
+  const server = await createNode({ name: 'trailers', transport: memory({ network }) });
+  const caller = await createNode({ name: 'trailer-caller', transport: memory({ network }), bootstrap: ['mem:trailers'] });
+  try {
+    server.handle('T.ok', async (req, ctx) => { ctx.trailer['x-served-by'] = 'trailers'; return req; });
+    server.handle('T.fail', async (_req, ctx) => { ctx.trailer['x-reason'] = 'quota'; throw new Error('nope'); });
+    server.handle('T.count', async function* (_req, ctx) { ctx.trailer['x-count'] = '2'; yield 1; yield 2; });
+    let trailer;
+    assert.deepEqual(await caller.call('trailers', 'T.ok', { a: 1 }, { onTrailer: (t) => { trailer = t; } }), { a: 1 });
+    assert.deepEqual(trailer, { 'x-served-by': 'trailers' });
+    trailer = undefined;
+    await assert.rejects(caller.call('trailers', 'T.fail', {}, { onTrailer: (t) => { trailer = t; } }));
+    assert.deepEqual(trailer, { 'x-reason': 'quota' });
+    trailer = undefined;
+    const items = [];
+    for await (const n of caller.stream('trailers', 'T.count', {}, { onTrailer: (t) => { trailer = t; } })) items.push(n);
+    assert.deepEqual(items, [1, 2]);
+    assert.deepEqual(trailer, { 'x-count': '2' });
+  } finally {
+    await caller.close();
+    await server.close();
+  }
+});
+
+test('rpc: several instances of one service in one process on the memory transport share the load', { timeout: 30000 }, async () => {
+  const network = new MemoryNetwork();
+  const instances = [];
+  for (let i = 0; i < 3; i++) {
+    const n = await createNode({ name: `greeter-${i}`, transport: memory({ network }), rpc: { name: 'greeter' } });
+    n.handle('Greeter.Who', async () => n.id);
+    instances.push(n);
+  }
+  const caller = await createNode({ name: 'who-caller', transport: memory({ network }), bootstrap: ['mem:greeter-0'] });
+  try {
+    const ids = new Set(instances.map((n) => n.id));
+    const deadline = Date.now() + 10000;
+    while (caller.rpc.registry.count('greeter') < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(caller.rpc.registry.count('greeter'), 3);
+    const answered = new Set();
+    for (let i = 0; i < 9; i++) answered.add(await caller.call('greeter', 'Greeter.Who', {}, { strategy: 'round-robin' }));
+    assert.deepEqual([...answered].sort(), [...ids].sort(), 'round-robin reached every instance');
+  } finally {
+    await caller.close();
+    await Promise.all(instances.map((n) => n.close()));
+  }
+});
