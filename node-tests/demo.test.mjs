@@ -168,6 +168,7 @@ test('demo: the chain height advances, the curator lock has a holder, a like com
   // ♥ on a card: an RPC to a node that submits a chain transaction and answers at its commit.
   await page.click('.card[data-id="welcome"] .like');
   await waitIn(tabs[1], () => document.querySelector('.card[data-id="welcome"] .likes').textContent === '1');
+  await waitIn(tabs[0], () => document.querySelector('.card[data-id="welcome"] .likes').textContent === '1');
 });
 
 test('demo: screenshots of both tabs, and no page errors', async () => {

@@ -242,6 +242,11 @@ async function joinNetwork(identity) {
       if (r) span.textContent = String(r.likes);
     },
   });
+  node.subscribe('demo.likes', (m, meta) => {
+    net.pulse(meta.via);
+    const span = [...document.querySelectorAll('.card')].find((c) => c.dataset.id === m?.card)?.querySelector('.likes');
+    if (span) span.textContent = String(m.likes);
+  });
   $('add-card').disabled = false;
   $('add-card').onclick = () => board.add(identity.name);
   const info = () => { $('board-info').textContent = `this tab keeps the board in IndexedDB (nitro-demo-board-${slot}) · ${replicaOf(doc)?.stats.applied ?? 0} remote updates applied`; };
