@@ -197,6 +197,17 @@ async function sideBySide(left, right, out) {
   await page.close();
 }
 
+test('demo: at phone width the page fits the screen (no sideways scrolling)', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await page.goto(url, { waitUntil: 'commit' });
+  await page.waitForSelector('body[data-joined="true"]', { timeout: kStartTimeoutMs });
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth }));
+  assert.ok(scrollWidth <= innerWidth, `page is ${scrollWidth} px wide in a ${innerWidth} px viewport`);
+  await page.screenshot({ path: join(shots, 'phone.png') });
+  await context.close();
+});
+
 test('demo: the board is durable — in each tab\'s IndexedDB, and on disk after npm start stops', async () => {
   const [a] = tabs;
   const id = await a.page.evaluate(() => [...document.querySelectorAll('.card')].find((c) => c.querySelector('.title').value === 'Plan from tab one').dataset.id);
