@@ -80,15 +80,23 @@ after(async () => {
 
 const waitIn = (tab, fn, arg) => tab.page.waitForFunction(fn, arg, { timeout: kWaitMs, polling: 100 });
 
-test('demo: an edit in one tab appears in the other, both ways', async () => {
+test('demo: an edit in one tab appears in the other, both ways', async (t) => {
   const [a, b] = tabs;
+  const t0 = Date.now();
   await a.page.click('#add-card');
   const id = await a.page.evaluate(() => document.activeElement.closest('.card').dataset.id);
   await a.page.keyboard.type('Plan from tab one');
+  const typed = Date.now();
   await waitIn(b, (id) => document.querySelector(`.card[data-id="${id}"] .title`)?.value === 'Plan from tab one', id);
+  t.diagnostic(`tab one typed in ${typed - t0} ms; tab two had it ${Date.now() - typed} ms later`);
+  const c0 = Date.now();
   await b.page.click(`.card[data-id="${id}"] .body`);
+  const c1 = Date.now();
   await b.page.keyboard.type('agreed, says tab two');
+  const back = Date.now();
+  t.diagnostic(`click ${c1 - c0} ms, type ${back - c1} ms`);
   await waitIn(a, (id) => document.querySelector(`.card[data-id="${id}"] .body`)?.value === 'agreed, says tab two', id);
+  t.diagnostic(`and tab one had tab two's text ${Date.now() - back} ms after it was typed`);
 });
 
 test('demo: a card added by a Node process appears in both tabs', async () => {
@@ -151,12 +159,16 @@ test('demo: the nodes\' beacon round verifies in the page, and again with @noble
   assert.doesNotMatch(out, /INVALID|ACCEPTED/);
 });
 
-test('demo: the chain height advances and the curator lock has a holder', async () => {
+test('demo: the chain height advances, the curator lock has a holder, a like commits', async () => {
   const page = tabs[1].page;
   await waitIn(tabs[1], () => Number(document.querySelector('#chain-panel').dataset.height) > 0);
   const h = Number(await page.getAttribute('#chain-panel', 'data-height'));
   await waitIn(tabs[1], (h) => Number(document.querySelector('#chain-panel').dataset.height) >= h + 3, h);
   await waitIn(tabs[1], () => /^(alpha|beta|gamma|delta) · #\d+$/.test(document.querySelector('#chain-lock').textContent));
+  // ♥ on a card: an RPC to a node that submits a chain transaction and answers at its commit.
+  await page.click('.card[data-id="welcome"] .like');
+  await waitIn(tabs[1], () => document.querySelector('.card[data-id="welcome"] .likes').textContent === '1');
+  await waitIn(tabs[0], () => document.querySelector('.card[data-id="welcome"] .likes').textContent === '1');
 });
 
 test('demo: screenshots of both tabs, and no page errors', async () => {
@@ -184,6 +196,17 @@ async function sideBySide(left, right, out) {
   await page.screenshot({ path: out, fullPage: true });
   await page.close();
 }
+
+test('demo: at phone width the page fits the screen (no sideways scrolling)', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await page.goto(url, { waitUntil: 'commit' });
+  await page.waitForSelector('body[data-joined="true"]', { timeout: kStartTimeoutMs });
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth }));
+  assert.ok(scrollWidth <= innerWidth, `page is ${scrollWidth} px wide in a ${innerWidth} px viewport`);
+  await page.screenshot({ path: join(shots, 'phone.png') });
+  await context.close();
+});
 
 test('demo: the board is durable — in each tab\'s IndexedDB, and on disk after npm start stops', async () => {
   const [a] = tabs;

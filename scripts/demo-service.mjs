@@ -46,6 +46,7 @@ export function serveDemo(node, { beacons, chain, commits }) {
   node.handle('Demo.Like', async (req) => {
     const card = String(req?.card ?? '').slice(0, kCardIdChars);
     const { height, result } = await chain.submit('like', { card }, { timeoutMs: 10000 });
+    node.publish('demo.likes', { card, likes: result.likes, height }).catch(() => {});  // every page shows the new count
     return { card, likes: result.likes, height, from: node.name };
   });
   node.handle('Demo.Methods', () => ({ methods: kDemoMethods, from: node.name }));

@@ -203,17 +203,8 @@ async function startRpc(node) {
 }
 
 // ---- joining the network ------------------------------------------------------------------------
-async function joinNetwork(identity) {
-  const status = await (await fetch('/api/status')).json();
-  if (!status.nodes?.length) return show($('net-status'), 'no local network', false);
-  const node = await createNode({ name: `page-${Math.random().toString(36).slice(2, 8)}`, transport: [websocket({ url: status.nodes[0].address }), webrtc()] });
-  window.nitroNode = node;
-  const me = () => identity;
-  const slot = await claimSlot();
-  const doc = node.doc('board', { store: indexedDbStore(`nitro-demo-board-${slot}`) });
-  window.nitroDoc = doc;
-  const presence = pubsubPresence(node, { name: identity.name, color: identity.color, cursor: null, card: null, links: [] });
-  const net = networkView({ canvas: $('net-canvas'), info: $('net-info'), node, presence, myName: () => identity.name });
+// The header's link count and the people list; the name field renames this page for everyone.
+function startPeople(node, presence, net, identity) {
   const refresh = () => {
     const links = node.peers();
     const rtc = links.filter((p) => p.address.startsWith('rtc')).length;
@@ -230,10 +221,11 @@ async function joinNetwork(identity) {
   };
   presence.onChange(() => renderPeople(presence, node));
   renderPeople(presence, node);
-  startChat(node, me, net.pulse);
-  startChain(node, net.pulse);
   node.subscribe('demo.presence', (_m, meta) => net.pulse(meta.via));
+}
 
+// The board once the tab's stored copy is loaded; a like is an RPC that commits on the chain.
+async function startBoard(node, doc, slot, presence, net, identity) {
   await replicaOf(doc)?.ready.catch(() => {});
   const board = mountBoard({
     doc, board: $('board'), cursorsEl: $('cursors'), presence,
@@ -242,15 +234,36 @@ async function joinNetwork(identity) {
       if (r) span.textContent = String(r.likes);
     },
   });
+  node.subscribe('demo.likes', (m, meta) => {
+    net.pulse(meta.via);
+    const span = [...document.querySelectorAll('.card')].find((c) => c.dataset.id === m?.card)?.querySelector('.likes');
+    if (span) span.textContent = String(m.likes);
+  });
   $('add-card').disabled = false;
   $('add-card').onclick = () => board.add(identity.name);
   const info = () => { $('board-info').textContent = `this tab keeps the board in IndexedDB (nitro-demo-board-${slot}) · ${replicaOf(doc)?.stats.applied ?? 0} remote updates applied`; };
   doc.on('update', info);
   info();
+}
+
+async function joinNetwork(identity) {
+  const status = await (await fetch('/api/status')).json();
+  if (!status.nodes?.length) return show($('net-status'), 'no local network', false);
+  const node = await createNode({ name: `page-${Math.random().toString(36).slice(2, 8)}`, transport: [websocket({ url: status.nodes[0].address }), webrtc()] });
+  const slot = await claimSlot();
+  const doc = node.doc('board', { store: indexedDbStore(`nitro-demo-board-${slot}`) });
+  Object.assign(window, { nitroNode: node, nitroDoc: doc });
+  const me = () => identity;
+  const presence = pubsubPresence(node, { name: identity.name, color: identity.color, cursor: null, card: null, links: [] });
+  addEventListener('pagehide', () => presence.close());
+  const net = networkView({ canvas: $('net-canvas'), info: $('net-info'), node, presence, myName: () => identity.name });
+  startPeople(node, presence, net, identity);
+  startChat(node, me, net.pulse);
+  startChain(node, net.pulse);
+  await startBoard(node, doc, slot, presence, net, identity);
   document.body.dataset.joined = 'true';
   startBeacon(node, presence, me);
   await startRpc(node);
-  addEventListener('pagehide', () => presence.close());
 }
 
 // ---- start --------------------------------------------------------------------------------------
