@@ -757,13 +757,18 @@ void Engine::emit_commit(const Block& b, const std::vector<TxOutcome>& outs) {
 
 // Access control at mempool admission (local policy; proposals are not re-checked, so validators
 // with different rules still agree): lock operations are the "sync" class on the lock's name,
-// every other operation "chain.submit" on the operation's name.
+// every other operation "chain.submit" on the operation's name. A bundle is admitted only if
+// every op in it is.
 Status Engine::authorize_tx(ProtocolContext& ctx, const Tx& tx) {
-  if (tx.op.rfind("sync.", 0) == 0) {
-    const Value* name = tx.args.find("name");
-    return ctx.authorize(tx.sender, "sync", name && name->is<std::string>() ? name->as<std::string>() : tx.op);
+  for (const TxOp& op : tx.ops) {
+    if (op.op.rfind("sync.", 0) == 0) {
+      const Value* name = op.args.find("name");
+      NITRO_TRY(ctx.authorize(tx.sender, "sync", name && name->is<std::string>() ? name->as<std::string>() : op.op));
+    } else {
+      NITRO_TRY(ctx.authorize(tx.sender, "chain.submit", op.op));
+    }
   }
-  return ctx.authorize(tx.sender, "chain.submit", tx.op);
+  return Status::ok_status();
 }
 
 Result<Bytes> Engine::submit(Bytes tx, std::uint64_t now_ms) { return admit(std::move(tx), now_ms, false); }
