@@ -214,6 +214,8 @@ val event_to_js(const Event& e) {
       out.set("seq", static_cast<double>(e.seq));
       out.set("hops", static_cast<double>(e.hops));
       out.set("payload", bytes_to_js(e.payload));
+      out.set("pattern", e.pattern);
+      out.set("queue", e.queue);
       break;
     case EventType::kPeerUp:
     case EventType::kPeerDown:
@@ -322,8 +324,19 @@ val core_poll_events(NodeCore& c) {
   return out;
 }
 
-val core_subscribe(NodeCore& c, const std::string& topic) { return status_to_js(c.node().subscribe(topic)); }
-val core_unsubscribe(NodeCore& c, const std::string& topic) { return status_to_js(c.node().unsubscribe(topic)); }
+val core_subscribe(NodeCore& c, const std::string& pattern, const std::string& queue) {
+  return status_to_js(c.node().subscribe(pattern, queue));
+}
+val core_unsubscribe(NodeCore& c, const std::string& pattern, const std::string& queue) {
+  return status_to_js(c.node().unsubscribe(pattern, queue));
+}
+
+val core_queue_members(NodeCore& c, const std::string& pattern, const std::string& queue) {
+  val out = val::array();
+  std::size_t i = 0;
+  for (const auto& p : c.node().queue_members(pattern, queue)) out.set(i++, p.to_string());
+  return out;
+}
 
 val core_publish(NodeCore& c, const std::string& topic, const val& payload, double now_ms) {
   auto seq = c.node().publish(topic, bytes_from_js(payload), ms_from_js(now_ms));
@@ -388,6 +401,7 @@ EMSCRIPTEN_BINDINGS(nitro_node) {
       .function("drain", &core_drain)
       .function("subscribe", &core_subscribe)
       .function("unsubscribe", &core_unsubscribe)
+      .function("queueMembers", &core_queue_members)
       .function("publish", &core_publish)
       .function("send", &core_send)
       .function("peers", &core_peers)

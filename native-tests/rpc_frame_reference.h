@@ -78,7 +78,7 @@ inline void read_request(Reader& r, Frame& f, const FrameLimits& limits) {
   f.method = r.str(4, limits.name_bytes_max, "method");
   f.metadata = r.metadata(5, "metadata");
   f.deadline_ms = r.uint(6, std::uint64_t{1} << 52, "deadline_ms");
-  f.content_type = static_cast<ContentType>(r.uint(7, 1, "content_type"));
+  f.content_type = static_cast<ContentType>(r.uint(7, 2, "content_type"));  // msgpack, JSON, protobuf
   f.flags = static_cast<std::uint32_t>(r.uint(8, 0xffffffffu, "flags"));
   f.kind = static_cast<StreamKind>(r.uint(9, 3, "kind"));
   f.window = static_cast<std::uint32_t>(r.uint(10, limits.window_max, "window"));

@@ -120,6 +120,22 @@ TEST_CASE("rpc: every frame type round-trips", "[rpc]") {
   CHECK(back_rsp->details == rsp.details);
 }
 
+TEST_CASE("rpc: content types are msgpack, JSON and protobuf, nothing else", "[rpc]") {
+  Frame req;
+  req.type = FrameType::kRequest;
+  req.call_id = 1;
+  req.service = "s";
+  req.method = "M";
+  req.content_type = ContentType::kProtobuf;
+  req.payload = Bytes{0x0a, 0x01, 0x78};  // protobuf: field 1 = "x"
+  Bytes wire = encode_frame(req);
+  auto back = decode_frame(wire);
+  REQUIRE(back.ok());
+  CHECK(back->content_type == ContentType::kProtobuf);
+  req.content_type = static_cast<ContentType>(3);
+  CHECK_FALSE(decode_frame(encode_frame(req)).ok());
+}
+
 // The direct frame codec against the Value-tree reference (rpc_frame_reference.h): the same bytes
 // as codec::encode of the array, and the same verdict and frame for random mutations of every
 // frame type (truncations, byte flips, insertions), so a cursor bug cannot hide.

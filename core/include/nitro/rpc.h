@@ -65,7 +65,10 @@ inline constexpr std::uint8_t kWireVersion = 1;
 // them even when frames are reordered. `dir` says which side sent the frame.
 enum class FrameType : std::uint8_t { kRequest = 1, kResponse = 2, kStreamMsg = 3, kStreamEnd = 4, kCredit = 5, kCancel = 6 };
 enum class StreamKind : std::uint8_t { kUnary = 0, kServerStream = 1, kClientStream = 2, kBidi = 3 };
-enum class ContentType : std::uint8_t { kMsgpack = 0, kJson = 1 };
+// The payload encoding, for the application only: the engine never decodes payloads. kProtobuf
+// payloads are protobuf binary messages (the schema is the application's).
+enum class ContentType : std::uint8_t { kMsgpack = 0, kJson = 1, kProtobuf = 2 };
+inline constexpr std::uint8_t kContentTypeMax = 2;
 enum class Dir : std::uint8_t { kFromClient = 0, kFromServer = 1 };
 inline constexpr std::uint32_t kFlagIdempotent = 1;
 

@@ -272,6 +272,11 @@ std::optional<StoreOp> Node::poll_store() { return impl_->poll_store(); }
 std::optional<std::uint64_t> Node::next_deadline() const { return impl_->next_deadline(); }
 Status Node::subscribe(const std::string& topic) { return impl_->subscribe(topic); }
 Status Node::unsubscribe(const std::string& topic) { return impl_->unsubscribe(topic); }
+Status Node::subscribe(const std::string& pattern, const std::string& queue) { return impl_->subscribe(pattern, queue); }
+Status Node::unsubscribe(const std::string& pattern, const std::string& queue) { return impl_->unsubscribe(pattern, queue); }
+std::vector<PeerId> Node::queue_members(const std::string& pattern, const std::string& queue) const {
+  return impl_->queue_members(pattern, queue);
+}
 Result<std::uint64_t> Node::publish(const std::string& topic, std::span<const std::uint8_t> payload,
                                     std::uint64_t now_ms) {
   return impl_->publish(topic, payload, now_ms);

@@ -13,6 +13,7 @@
 #include "gossip/membership.h"
 #include "gossip/rng.h"
 #include "gossip/wire.h"
+#include "node/subscriptions.h"
 #include "nitro/envelope.h"
 #include "nitro/link.h"
 #include "nitro/node.h"
@@ -71,6 +72,11 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   std::optional<std::uint64_t> next_deadline() const;
   Status subscribe(const std::string& topic);
   Status unsubscribe(const std::string& topic);
+  Status subscribe(const std::string& pattern, const std::string& queue);
+  Status unsubscribe(const std::string& pattern, const std::string& queue);
+  std::vector<PeerId> queue_members(const std::string& pattern, const std::string& queue) const {
+    return subscriptions_.members({pattern, queue}, now_ms_);
+  }
   Result<std::uint64_t> publish(const std::string& topic, std::span<const std::uint8_t> payload, std::uint64_t now_ms);
   Status send_channel(const PeerId& peer, const std::string& channel, std::span<const std::uint8_t> bytes,
                       std::uint64_t now_ms);
@@ -140,6 +146,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   Value views_value() const;
   Status restore_views(const Value& peers);
   void write_peers_if_due(std::uint64_t now_ms);
+  void announce_queues(std::uint64_t now_ms);
   Status check_topic(const std::string& topic) const;
   bool user_topic(const std::string& topic) const;
 
@@ -163,7 +170,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   std::deque<Event> events_;
   std::deque<StoreOp> store_ops_;  // write-ahead: drained by the host before transmits
   StoredRecords restored_;         // records of protocols not attached yet (full keys)
-  std::set<std::string> subscriptions_;
+  pubsub::Subscriptions subscriptions_;
   std::map<std::string, std::uint64_t> publish_seq_;
   // Highest sequence number per topic made durable ("node/seq/<topic>"): a restarted node resumes
   // above it, so none of its new messages reuses an id peers already hold.

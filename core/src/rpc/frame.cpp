@@ -200,7 +200,7 @@ void read_request(Cursor& c, Frame& f, const FrameLimits& limits) {
   f.method = c.str(limits.name_bytes_max, "method");
   f.metadata = c.metadata(limits, "metadata");
   f.deadline_ms = c.uint(std::uint64_t{1} << 52, "deadline_ms");
-  f.content_type = static_cast<ContentType>(c.uint(1, "content_type"));
+  f.content_type = static_cast<ContentType>(c.uint(kContentTypeMax, "content_type"));
   f.flags = static_cast<std::uint32_t>(c.uint(0xffffffffu, "flags"));
   f.kind = static_cast<StreamKind>(c.uint(3, "kind"));
   f.window = static_cast<std::uint32_t>(c.uint(limits.window_max, "window"));

@@ -17,6 +17,9 @@ export interface RpcHost {
   readonly id: string;
   /** The embind RpcNode or RpcEngine (bindings/rpc.cpp). */
   readonly engine: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** A unary method every instance serves (Node.Info on nodes): client and bidi streams probe
+   *  with it to wait for discovery the way unary calls do. */
+  readonly discoveryProbe?: string;
   attach(callbacks: RpcHostCallbacks): void;
   /** Runs `fn` against the engine, then lets the host send what it queued. */
   run<T>(fn: (nowMs: number) => T): T;

@@ -10,7 +10,7 @@ import { errorFor, NitroError, unwrap } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { decode as decodeMsgpack, encode as encodeMsgpack } from '../msgpack.js';
 import { macrotask } from '../host/transport.js';
-import { BatchReader, InboundQueue, packMetadata, STRATEGIES, STREAM_KINDS } from './batch.js';
+import { BatchReader, CONTENT_TYPES, InboundQueue, packMetadata, STRATEGIES, STREAM_KINDS } from './batch.js';
 import { Inbox, lazyIterator, type CallState, type OpenCall } from './inbox.js';
 import { isHost, LinkHost, type RpcHost } from './host.js';
 import type {
@@ -24,6 +24,8 @@ const textDecoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 const kFramesPerStepDefault = 16;
 const kBacklogFramesMax = 1 << 16;
+/** A client or bidi stream to an undiscovered service waits at most this long for it (as a call does). */
+const kDiscoveryProbeMsMax = 2000;
 
 function isAsyncGeneratorFunction(fn: unknown): boolean {
   return Object.prototype.toString.call(fn) === '[object AsyncGeneratorFunction]';
@@ -160,6 +162,8 @@ export class Rpc {
       this.engine.registryInstances(service, this.now()),
     /** How many live instances `service` has (cheaper than instances()). */
     count: (service: string): number => this.engine.registryCount(service, this.now()),
+    /** Names of the services with a live instance, sorted. */
+    services: (): string[] => this.engine.registryServices(this.now()),
   };
 
   /** RPC over a link: this side's advertisement (the services it serves), for a host to spread.
@@ -221,7 +225,7 @@ export class Rpc {
 
   private openIntercepted(info: ClientCallInfo): Promise<OpenCall> {
     let opened: OpenCall | undefined;
-    const p = this.intercept(info, async (i) => (opened = this.open(i))).then(() => {
+    const p = this.discover(info).then(() => this.intercept(info, async (i) => (opened = this.open(i)))).then(() => {
       if (!opened) throw new NitroError('FAILED_PRECONDITION', 'a client interceptor did not call next()');
       return opened;
     });
@@ -229,14 +233,32 @@ export class Rpc {
     return p;
   }
 
+  // The core holds unary and server-stream calls until their service is discovered, but starts
+  // client and bidi streams at once (they are written to right after the start): for those, a
+  // unary probe of a method every instance serves waits in the core's discovery first, so all
+  // four kinds discover services alike. Not for calls to a given peer or to a known service.
+  private async discover(info: ClientCallInfo): Promise<void> {
+    const probe = this.host.discoveryProbe;
+    if (!probe || info.options.peer || (info.kind !== 'client' && info.kind !== 'bidi')) return;
+    if (this.engine.registryCount(info.service, this.now()) > 0) return;
+    const timeoutMs = Math.min(info.options.timeoutMs ?? 30000, kDiscoveryProbeMsMax);
+    const call = this.open(this.info(info.service, probe, 'unary', {}, { timeoutMs, signal: info.options.signal }));
+    await call.result.catch(() => undefined);  // the stream itself reports what went wrong
+  }
+
   private encode(value: unknown, contentType: ContentType): Uint8Array {
     if (contentType === 'json') return textEncoder.encode(JSON.stringify(value ?? null));
+    if (contentType === 'protobuf') {
+      if (!(value instanceof Uint8Array)) throw new NitroError('INVALID_ARGUMENT', "a 'protobuf' payload is an encoded message (Uint8Array)");
+      return value;
+    }
     return encodeMsgpack(value);
   }
 
   private decode(bytes: Uint8Array | undefined, contentType: ContentType): unknown {
-    if (!bytes || bytes.length === 0) return undefined;
+    if (!bytes || bytes.length === 0) return contentType === 'protobuf' && bytes ? new Uint8Array(0) : undefined;
     if (contentType === 'json') return JSON.parse(textDecoder.decode(bytes));
+    if (contentType === 'protobuf') return bytes.slice();  // the message's own copy
     return decodeMsgpack(bytes);
   }
 
@@ -247,16 +269,17 @@ export class Rpc {
   private open(info: ClientCallInfo): OpenCall {
     const o = info.options;
     const contentType = o.contentType ?? 'msgpack';
+    if (!CONTENT_TYPES.includes(contentType)) throw new NitroError('INVALID_ARGUMENT', `contentType is one of ${CONTENT_TYPES.join(', ')}`);
     if (o.signal?.aborted) throw new NitroError('CANCELLED', 'the call was aborted before it started');
     const metadata = packMetadata(info.metadata);
     let handle: number;
     if (info.kind === 'unary') {
       handle = this.reserveHandle();
-      this.inbound.start(handle, info, metadata, contentType === 'json' ? this.encode(info.request, contentType) : null);
+      this.inbound.start(handle, info, metadata, contentType, contentType === 'msgpack' ? null : this.encode(info.request, contentType));
     } else {
       const payload = info.kind === 'server' ? this.encode(info.request, contentType) : EMPTY;
       const h = this.host.run((now) => this.engine.startStream(o.peer ?? '', info.service, info.method, metadata, payload,
-        contentType === 'json' ? 1 : 0, STREAM_KINDS.indexOf(info.kind), o.timeoutMs ?? 30000, o.attemptTimeoutMs ?? 0,
+        CONTENT_TYPES.indexOf(contentType), STREAM_KINDS.indexOf(info.kind), o.timeoutMs ?? 30000, o.attemptTimeoutMs ?? 0,
         o.idempotent ?? false, o.retries ?? 0, STRATEGIES.indexOf(o.strategy ?? 'round-robin'), o.key ?? '', now));
       if (typeof h !== 'number') throw errorFor(h.code, h.message);
       handle = h;

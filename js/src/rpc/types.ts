@@ -15,7 +15,12 @@ export interface RpcLink {
 }
 
 export type StreamKind = 'unary' | 'server' | 'client' | 'bidi';
-export type ContentType = 'msgpack' | 'json';
+/**
+ * How payloads are encoded: msgpack (the data model of js/src/codec.ts), JSON, or protobuf — for
+ * protobuf the values are the encoded messages (Uint8Array); typed services with
+ * `protobuf(RequestSchema, ResponseSchema)` encode and decode them with @bufbuild/protobuf.
+ */
+export type ContentType = 'msgpack' | 'json' | 'protobuf';
 export type Strategy = 'round-robin' | 'random' | 'hash';
 export type Metadata = Record<string, string>;
 
