@@ -126,6 +126,14 @@ class EngineCalls {
   val send(double call, const std::string& bytes, double now_ms) {
     return with_call(call, now_ms, [&](CallHandle h, std::int64_t now) { return self().engine().send(h, Bytes(bytes.begin(), bytes.end()), now); });
   }
+  // Response headers of a server call (packed metadata, nitro/rpc_batch.h).
+  val set_header(double call, std::string packed) {
+    auto h = handle_from_js(call);
+    auto md = rpc::unpack_metadata(packed);
+    if (!h.ok()) return error_to_js(h.status());
+    if (!md.ok()) return error_to_js(md.status());
+    return error_or_null(self().engine().set_header(*h, std::move(*md)));
+  }
   double send_credit(double call) {
     auto h = handle_from_js(call);
     return h.ok() ? static_cast<double>(self().engine().send_credit(*h)) : 0.0;
@@ -349,6 +357,7 @@ void shared_functions(C& c) {
       .function("endStream", as_member_of<T>(&T::end_stream))
       .function("send", as_member_of<T>(&T::send))
       .function("sendCredit", as_member_of<T>(&T::send_credit))
+      .function("setHeader", as_member_of<T>(&T::set_header))
       .function("consumed", as_member_of<T>(&T::consumed))
       .function("registryUpsert", as_member_of<T>(&T::registry_upsert))
       .function("registryRemove", as_member_of<T>(&T::registry_remove))

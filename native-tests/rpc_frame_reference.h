@@ -95,6 +95,7 @@ inline void read_response(Reader& r, Frame& f, const FrameLimits& limits) {
   f.metadata = r.metadata(6, "trailer");
   f.seq = r.uint(7, std::uint64_t{1} << 62, "count");
   f.payload = r.bin(8, "payload");
+  if (r.has(9)) f.header = r.metadata(9, "header");
 }
 
 }  // namespace detail
@@ -125,6 +126,7 @@ inline Result<Frame> decode_frame(std::span<const std::uint8_t> bytes, const Fra
       f.dir = static_cast<Dir>(r.uint(3, 1, "dir"));
       f.seq = r.uint(4, std::uint64_t{1} << 62, "seq");
       f.payload = r.bin(5, "payload");
+      if (r.has(6)) f.header = r.metadata(6, "header");
       break;
     case FrameType::kStreamEnd:
     case FrameType::kCredit:

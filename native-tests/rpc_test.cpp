@@ -271,6 +271,51 @@ TEST_CASE("rpc: unary call with metadata both ways and a propagated deadline", "
   CHECK_FALSE(p.cli().next_deadline().has_value());
 }
 
+TEST_CASE("rpc: response headers ride on the server's first frame, reported once", "[rpc]") {
+  Pair p;
+  REQUIRE(p.srv().register_method("Greeter.Hello", StreamKind::kUnary).ok());
+  REQUIRE(p.srv().register_method("Count.Up", StreamKind::kServerStream).ok());
+  p.serve_fn = [&](Event& e) {
+    if (e.kind != EventKind::kRequest) return;
+    REQUIRE(p.srv().set_header(e.handle, {{"h", e.method}}).ok());
+    if (e.method == "Greeter.Hello") {
+      REQUIRE(p.srv().respond(e.handle, {}, bytes_of("hi"), {{"t", "1"}}, {}, p.net.now()).ok());
+      return;
+    }
+    REQUIRE(p.srv().send(e.handle, bytes_of("0"), p.net.now()).ok());
+    // Once the first frame has left, the headers are fixed.
+    CHECK(p.srv().set_header(e.handle, {{"late", "x"}}).code() == Code::kFailedPrecondition);
+    REQUIRE(p.srv().send(e.handle, bytes_of("1"), p.net.now()).ok());
+    REQUIRE(p.srv().respond(e.handle, {}, {}, {}, {}, p.net.now()).ok());
+  };
+  REQUIRE(p.cli().start_call(opts("srv", "Greeter.Hello"), p.net.now()).ok());
+  p.net.pump();
+  auto done = p.client_of(EventKind::kDone);
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].header == Metadata{{"h", "Greeter.Hello"}});
+  CHECK(done[0].metadata == Metadata{{"t", "1"}});
+  p.client.clear();
+  REQUIRE(p.cli().start_call(opts("srv", "Count.Up", StreamKind::kServerStream), p.net.now()).ok());
+  p.net.pump();
+  auto msgs = p.client_of(EventKind::kMessage);
+  REQUIRE(msgs.size() == 2);
+  CHECK(msgs[0].header == Metadata{{"h", "Count.Up"}});  // with the first message only
+  CHECK(msgs[1].header.empty());
+  REQUIRE(p.client_of(EventKind::kDone).size() == 1);
+  CHECK(p.client_of(EventKind::kDone)[0].header.empty());
+  // A frame without headers (the older form) decodes as before; with them it round-trips.
+  Frame f;
+  f.type = FrameType::kStreamMsg;
+  f.dir = Dir::kFromServer;
+  Bytes plain = encode_frame(f);
+  f.header = {{"k", "v"}};
+  Bytes with = encode_frame(f);
+  CHECK(with.size() > plain.size());
+  CHECK(decode_frame(plain)->header.empty());
+  CHECK(decode_frame(with)->header == f.header);
+  CHECK(reference::decode_frame(with)->header == f.header);
+}
+
 TEST_CASE("rpc: handler errors carry code, message and details", "[rpc]") {
   Pair p;
   REQUIRE(p.srv().register_method("A.B", StreamKind::kUnary).ok());

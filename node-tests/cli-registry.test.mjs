@@ -82,7 +82,7 @@ test('cli: services and describe read the registry; NITRO_PEER replaces --peer',
       assert.deepEqual(d.methods, ['Echo.Context', 'Echo.Count', 'Echo.Echo', 'Echo.Sleep', 'Node.Info']);
     }),
     t.test('describe of an unknown service exits 1 with NOT_FOUND', async () => {
-      const r = await exec(['describe', 'nobody', '--peer', ready.address, '--wait-ms', '300']);
+      const r = await exec(['describe', 'nobody', '--peer', ready.address, '--wait-ms', '2000']);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /^error: NOT_FOUND: /);
     }),

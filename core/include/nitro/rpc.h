@@ -55,12 +55,14 @@ inline constexpr std::uint8_t kWireVersion = 1;
 // Frames. Wire form: a msgpack array [version, type, call_id, ...fields of the type]. Fields
 // appended by a later minor version are ignored by this decoder.
 //   REQUEST     [1, 1, id, service, method, metadata, deadline_ms, content, flags, kind, window, payload]
-//   RESPONSE    [1, 2, id, code, message, details, trailer, count, payload]
-//   STREAM_MSG  [1, 3, id, dir, seq, payload]
+//   RESPONSE    [1, 2, id, code, message, details, trailer, count, payload, (header)]
+//   STREAM_MSG  [1, 3, id, dir, seq, payload, (header)]
 //   STREAM_END  [1, 4, id, dir, count]
 //   CREDIT      [1, 5, id, dir, limit]
 //   CANCEL      [1, 6, id, (reason)]   reason: absent = CANCELLED, 4 = DEADLINE_EXCEEDED
 // `deadline_ms` is relative (time remaining when sent, 0 = none), so peers need no shared clock.
+// `header` (response headers, a metadata map) rides on the server's first frame of a call: stream
+// message 0, or the response when no message came first; it is left out when empty.
 // `count` is the number of stream messages sent before the end, so the end is delivered after
 // them even when frames are reordered. `dir` says which side sent the frame.
 enum class FrameType : std::uint8_t { kRequest = 1, kResponse = 2, kStreamMsg = 3, kStreamEnd = 4, kCredit = 5, kCancel = 6 };
@@ -101,6 +103,7 @@ struct Frame {
   // STREAM_MSG: seq; STREAM_END/RESPONSE: count of stream messages sent; CREDIT: limit.
   std::uint64_t seq = 0;
   Bytes payload;
+  Metadata header;                      // RESPONSE, STREAM_MSG: response headers (server's first frame)
 };
 
 void encode_frame(const Frame& frame, Bytes& out);
@@ -246,6 +249,8 @@ struct Event {
   std::string service;
   std::string method;
   Metadata metadata;        // kRequest: request metadata; kDone: trailing metadata
+  // Client kMessage/kDone: the response headers, on the first of these events of a call only.
+  Metadata header;
   Bytes payload;
   ContentType content_type = ContentType::kMsgpack;
   StreamKind stream_kind = StreamKind::kUnary;
@@ -293,6 +298,9 @@ class Engine {
   // (end of a server stream), or an error with message and details.
   Status respond(CallHandle call, const Status& status, Bytes payload, const Metadata& trailer,
                  const Value& details, std::int64_t now_ms);
+  // Response headers of a server call, sent with its first stream message or its response;
+  // FAILED_PRECONDITION once either has left.
+  Status set_header(CallHandle call, Metadata header);
 
   // --- client side ---
   Result<CallHandle> start_call(CallOptions options, std::int64_t now_ms);
@@ -358,6 +366,10 @@ class Engine {
     std::uint32_t retransmits = 0;
     bool heard = false;           // any frame from the server for this attempt
     std::optional<Frame> final_response;  // waiting for the stream messages it counts
+    // Response headers: the server's to send, the client's received; `header_done` once sent
+    // (server) or reported in an event (client).
+    Metadata header;
+    bool header_done = false;
   };
   struct SessionWindow {
     std::uint64_t high = 0;                          // highest sequence seen
@@ -376,6 +388,9 @@ class Engine {
   // frames in
   void on_request(const PeerKey& from, Frame&& f, std::int64_t now_ms);
   void on_response(const PeerKey& from, Frame&& f, std::int64_t now_ms);
+  void take_header(Call& c, Frame& f);
+  // Client: the headers of a frame from the server, kept until an event reports them.
+  static void keep_header(Call& c, Metadata&& header);
   void on_stream_msg(const PeerKey& from, Frame&& f, std::int64_t now_ms);
   void on_stream_end(const PeerKey& from, const Frame& f, std::int64_t now_ms);
   void on_credit(const PeerKey& from, const Frame& f);

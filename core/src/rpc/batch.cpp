@@ -196,7 +196,10 @@ void write_event(Writer& w, const Event& e) {
       w.u8(static_cast<std::uint8_t>(e.content_type));
       w.f64(e.deadline_at_ms == kNoDeadline ? -1.0 : static_cast<double>(e.deadline_at_ms));
       break;
-    case EventKind::kMessage: w.bin(e.payload); break;
+    case EventKind::kMessage:
+      w.bin(e.payload);
+      w.md(e.header);
+      break;
     case EventKind::kDone:
       w.str(e.status.ok() ? "OK" : event_code(e));
       w.str(e.status.message());
@@ -204,6 +207,7 @@ void write_event(Writer& w, const Event& e) {
       w.md(e.metadata);
       w.bin(e.details.is_nil() ? Bytes{} : codec::encode(e.details));
       w.u32(e.attempts);
+      w.md(e.header);
       break;
     case EventKind::kCancelled:
       w.str(event_code(e));
@@ -236,6 +240,7 @@ Result<Event> read_event(Reader& in) {
   } else if (e.kind == EventKind::kMessage) {
     auto p = in.bin();
     e.payload.assign(p.begin(), p.end());
+    e.header = in.md();
   } else if (e.kind == EventKind::kDone || e.kind == EventKind::kCancelled) {
     Code code = code_from_name(in.str());
     std::string message(in.str());
@@ -251,6 +256,7 @@ Result<Event> read_event(Reader& in) {
         e.details = std::move(*v);
       }
       e.attempts = in.u32();
+      e.header = in.md();
     }
   }
   if (!in.ok()) return decode_error("rpc drain: truncated event");

@@ -44,8 +44,8 @@ void pack_metadata(Packer& pk, const Metadata& md) {
 std::uint32_t field_count(const Frame& f) {
   switch (f.type) {
     case FrameType::kRequest: return 12;
-    case FrameType::kResponse: return 9;
-    case FrameType::kStreamMsg: return 6;
+    case FrameType::kResponse: return f.header.empty() ? 9 : 10;
+    case FrameType::kStreamMsg: return f.header.empty() ? 6 : 7;
     case FrameType::kStreamEnd:
     case FrameType::kCredit: return 5;
     case FrameType::kCancel: return f.code != Code::kCancelled && f.code != Code::kOk ? 4 : 3;
@@ -224,12 +224,18 @@ void read_response(Cursor& c, Frame& f, const FrameLimits& limits) {
 std::uint32_t read_fields(Cursor& c, Frame& f, std::uint32_t n, const FrameLimits& limits) {
   switch (f.type) {
     case FrameType::kRequest: read_request(c, f, limits); return 12;
-    case FrameType::kResponse: read_response(c, f, limits); return 9;
+    case FrameType::kResponse:
+      read_response(c, f, limits);
+      if (n < 10) return 9;
+      f.header = c.metadata(limits, "header");
+      return 10;
     case FrameType::kStreamMsg:
       f.dir = static_cast<Dir>(c.uint(1, "dir"));
       f.seq = c.uint(std::uint64_t{1} << 62, "seq");
       f.payload = c.bin("payload");
-      return 6;
+      if (n < 7) return 6;
+      f.header = c.metadata(limits, "header");
+      return 7;
     case FrameType::kStreamEnd:
     case FrameType::kCredit:
       f.dir = static_cast<Dir>(c.uint(1, "dir"));
@@ -272,11 +278,13 @@ void encode_frame(const Frame& f, Bytes& out) {
       pack_metadata(pk, f.metadata);
       pk.pack_uint64(f.seq);
       pack_bin(pk, f.payload);
+      if (!f.header.empty()) pack_metadata(pk, f.header);
       break;
     case FrameType::kStreamMsg:
       pk.pack_uint64(static_cast<std::uint64_t>(f.dir));
       pk.pack_uint64(f.seq);
       pack_bin(pk, f.payload);
+      if (!f.header.empty()) pack_metadata(pk, f.header);
       break;
     case FrameType::kStreamEnd:
     case FrameType::kCredit:

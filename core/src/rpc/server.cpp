@@ -175,12 +175,35 @@ Status Engine::respond(CallHandle call, const Status& status, Bytes payload, con
   f.metadata = trailer;
   f.seq = c.out.next_seq;
   f.payload = std::move(payload);
+  take_header(c, f);
   Bytes bytes = encode_frame(f);
   bool cache = c.kind == StreamKind::kUnary || c.kind == StreamKind::kClientStream;
   remember_done(c.peer, c.wire_id, cache ? &bytes : nullptr);
   transmits_.push_back(Transmit{c.peer, std::move(bytes)});
   end_server_call(call, {}, false);
   return {};
+}
+
+Status Engine::set_header(CallHandle call, Metadata header) {
+  NITRO_TRY(check_call(call));
+  Call& c = calls_.at(call);
+  if (c.is_client) return failed_precondition("set_header() is for server calls");
+  if (c.header_done) return failed_precondition("the response headers have been sent");
+  if (header.size() > config_.limits.metadata_entries_max) return invalid_argument("too many header entries");
+  for (const auto& [k, v] : header) {
+    if (k.size() > config_.limits.name_bytes_max || v.size() > config_.limits.metadata_value_bytes_max) {
+      return invalid_argument("header entry too long");
+    }
+  }
+  c.header = std::move(header);
+  return {};
+}
+
+// The server's first frame of a call carries its response headers.
+void Engine::take_header(Call& c, Frame& f) {
+  if (c.is_client || c.header_done) return;
+  c.header_done = true;
+  f.header = std::move(c.header);
 }
 
 void Engine::end_server_call(CallHandle handle, Status status, bool notify) {

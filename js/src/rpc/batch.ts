@@ -186,6 +186,7 @@ export class BatchReader {
       e.deadlineAtMs = deadline < 0 ? null : deadline;
     } else if (kind === 'message') {
       e.payload = this.bin();
+      e.header = this.md();
     } else if (kind === 'done') {
       e.code = this.str() as ErrorCode | 'OK';
       e.message = this.str();
@@ -194,6 +195,7 @@ export class BatchReader {
       const details = this.bin();
       e.details = details.length ? decodeMsgpack(details) : undefined;
       e.attempts = this.u32();
+      e.header = this.md();
     } else if (kind === 'cancelled') {
       e.code = this.str() as ErrorCode;
       e.message = this.str();

@@ -284,7 +284,7 @@ export class Rpc {
       if (typeof h !== 'number') throw errorFor(h.code, h.message);
       handle = h;
     }
-    const state: CallState = { kind: info.kind, contentType, writable: [], ended: false, onTrailer: o.onTrailer };
+    const state: CallState = { kind: info.kind, contentType, writable: [], ended: false, onTrailer: o.onTrailer, onHeader: o.onHeader };
     const result = new Promise<unknown>((resolve, reject) => (state.settle = { resolve, reject }));
     result.catch(() => undefined);  // stream errors surface through the iterator or end()
     if (info.kind === 'server' || info.kind === 'bidi') {
@@ -338,6 +338,7 @@ export class Rpc {
   private async sendBytes(handle: number, state: CallState, bytes: Uint8Array): Promise<void> {
     for (;;) {
       if (state.ended) throw state.error ?? new NitroError('CANCELLED', 'the call has ended');
+      this.sendHeader(handle, state);
       const err = this.host.run((now) => this.engine.send(handle, bytes, now));
       if (err === null) {
         this.flush();
@@ -451,6 +452,7 @@ export class Rpc {
     if (!state) return;
     switch (e.kind) {
       case 'message':
+        this.reportHeader(e, state);
         state.inbox?.push(this.decode(e.payload, state.contentType));
         break;
       case 'halfClose':
@@ -471,6 +473,7 @@ export class Rpc {
   private onDone(e: EngineEvent, state: CallState): void {
     this.calls.delete(e.handle);
     state.ended = true;
+    this.reportHeader(e, state);
     if (state.onTrailer) {
       try {
         state.onTrailer({ ...(e.metadata ?? {}) });
@@ -494,6 +497,26 @@ export class Rpc {
       state.settle?.reject(err);
     }
     for (const wake of state.writable.splice(0)) wake();
+  }
+
+  // Client: the response headers once, with the call's first message or its end.
+  private reportHeader(e: EngineEvent, state: CallState): void {
+    if (state.headerDone || !state.onHeader) return;
+    state.headerDone = true;
+    try {
+      state.onHeader({ ...(e.header ?? {}) });
+    } catch {
+      // a throwing header callback must not lose the call's messages or outcome
+    }
+  }
+
+  // Server: ctx.header leaves with the first stream message or the response.
+  private sendHeader(handle: number, state: CallState): void {
+    if (state.headerDone || !state.header) return;
+    state.headerDone = true;
+    if (Object.keys(state.header).length === 0) return;
+    const err = this.host.run(() => this.engine.setHeader(handle, packMetadata(state.header!)));
+    if (err) throw errorFor(err.code, err.message);
   }
 
   private onCancelled(e: EngineEvent, state: CallState): void {
@@ -544,6 +567,11 @@ export class Rpc {
   private respond(handle: number, state: CallState, code: ErrorCode | 'OK', message: string, payload: Uint8Array,
                   trailer: Metadata, details: unknown): void {
     if (state.ended || this.closed) return;  // cancelled or timed out: nobody is waiting
+    try {
+      this.sendHeader(handle, state);
+    } catch {
+      // a header the engine refuses (too large) is dropped; the response still goes out
+    }
     state.ended = true;
     this.calls.delete(handle);
     // Queued: it crosses into the engine with the next step(), together with inbound frames.
@@ -572,8 +600,10 @@ class ServerContext implements HandlerContext {
   readonly method: string;
   readonly metadata: Readonly<Metadata>;
   readonly trailer: Metadata = {};
+  readonly header: Metadata = {};
 
   constructor(e: EngineEvent, readonly deadline: number | undefined, private readonly state: CallState) {
+    state.header = this.header;
     this.peer = e.peer;
     this.service = e.service ?? '';
     this.method = e.method ?? '';

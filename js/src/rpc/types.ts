@@ -46,6 +46,12 @@ export interface CallOptions {
    * call ends, successfully or not, before the result settles (Connect's `onTrailer`).
    */
   onTrailer?: (trailer: Metadata) => void;
+  /**
+   * Receives the response headers (what the handler put in `ctx.header` before its first message
+   * or its result) once per answered call: before the first stream message, or before the result
+   * (Connect's `onHeader`).
+   */
+  onHeader?: (header: Metadata) => void;
 }
 
 export interface HandlerContext {
@@ -57,6 +63,9 @@ export interface HandlerContext {
   readonly deadline: number | undefined;
   /** Aborted when the caller cancels, the deadline passes or the caller's link goes down. */
   readonly signal: AbortSignal;
+  /** Response headers: sent with the first stream message or the response, whichever leaves
+   *  first; entries added later are not sent. */
+  readonly header: Metadata;
   /** Trailing metadata sent with the response. */
   readonly trailer: Metadata;
 }
@@ -117,6 +126,8 @@ export interface EngineEvent {
   service?: string;
   method?: string;
   metadata?: Metadata;
+  /** message/done (client): the response headers, on the call's first such event. */
+  header?: Metadata;
   payload?: Uint8Array;
   contentType?: ContentType;
   deadlineAtMs?: number | null;
