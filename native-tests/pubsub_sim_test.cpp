@@ -5,6 +5,7 @@
 // crashes, the others take over within the member timeout.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <map>
 #include <set>
 #include <tuple>
@@ -64,6 +65,32 @@ TEST_CASE("pubsub: queue announcements round-trip and malformed ones are refused
   CHECK_FALSE(Subscriptions::decode_groups(empty_queue, 16).ok());
   Bytes bad_pattern = Subscriptions::encode_groups({{"a..b", "q"}});
   CHECK_FALSE(Subscriptions::decode_groups(bad_pattern, 16).ok());
+}
+
+TEST_CASE("pubsub: a member refused by the admission check is not counted in its group", "[pubsub]") {
+  std::array<std::uint8_t, 32> a{}, b{}, c{};
+  b[0] = 1;
+  c[0] = 2;
+  const PeerId self = *PeerId::from_bytes(a), allowed = *PeerId::from_bytes(b), refused = *PeerId::from_bytes(c);
+  Subscriptions subs(self, 16, 1000, 5000);
+  REQUIRE(subs.add("jobs.*", "workers").ok());
+  const Bytes ad = Subscriptions::encode_groups({{"jobs.*", "workers"}});
+  auto admit_from = [&](PeerId who) { return [who, refused](const nitro::pubsub::Key&) { return who != refused; }; };
+  REQUIRE(subs.on_announce(allowed, ad, 0, admit_from(allowed)).ok());
+  REQUIRE(subs.on_announce(refused, ad, 0, admit_from(refused)).ok());
+  const auto members = subs.members({"jobs.*", "workers"}, 0);
+  CHECK(std::set<PeerId>(members.begin(), members.end()) == std::set<PeerId>{self, allowed});
+  // Of two members (self and `allowed`), this node takes exactly the messages it outranks `allowed` on.
+  int taken = 0;
+  for (std::uint64_t seq = 1; seq <= 200; ++seq) {
+    const bool mine = nitro::pubsub::rendezvous_weight(self, allowed, "jobs.a", seq) >
+                      nitro::pubsub::rendezvous_weight(allowed, allowed, "jobs.a", seq);
+    const bool routed = !subs.route("jobs.a", allowed, seq, 0).empty();
+    CHECK(routed == mine);
+    taken += routed ? 1 : 0;
+  }
+  CHECK(taken > 50);
+  CHECK(taken < 150);
 }
 
 namespace {

@@ -4,7 +4,7 @@
 // message; the split is checked against the members' own deliveries, counted independently).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createNode, init, memory, MemoryNetwork } from '../js/dist/node.js';
+import { createNode, init, memory, MemoryNetwork, Identity } from '../js/dist/node.js';
 import { waitFor, overlayConnected } from './support/wait.mjs';
 
 await init();
@@ -169,5 +169,36 @@ test('pubsub: a member that leaves a queue group stops taking messages; the othe
     assert.deepEqual(union, Array.from({ length: 30 }, (_, i) => i));
   } finally {
     await close();
+  }
+});
+
+test('pubsub: with access control, a peer denied the pattern is not counted in the group (its share is not lost)', limit, async () => {
+  const ids = [Identity.generate(), Identity.generate(), Identity.generate()];
+  const [pub, good, denied] = ids.map((id) => ({ seed: id.exportSeed(), id: id.peerId }));
+  for (const id of ids) id.dispose();
+  const auth = { rules: [`deny subscribe jobs.> peer:${denied.id}`], default: 'allow' };
+  const network = new MemoryNetwork();
+  const nodes = [];
+  for (const [name, who] of [['acl-pub', pub], ['acl-good', good], ['acl-denied', denied]]) {
+    nodes.push(await createNode({ name, identity: who.seed, transport: memory({ network }), auth }));
+  }
+  const [publisher, worker, intruder] = nodes;
+  try {
+    await waitFor(() => nodes.every((n) => n.neighbors().length > 0) && overlayConnected(nodes), { what: 'a connected overlay' });
+    const taken = [];
+    let ended = false;
+    worker.subscribe('jobs.*', (v) => { if (v !== 'end') taken.push(v); }, { queue: 'workers' });
+    worker.subscribe('jobs.x', (v) => { if (v === 'end') ended = true; });
+    intruder.subscribe('jobs.*', () => {}, { queue: 'workers' });
+    // The intruder counts itself (it announces), but nobody else counts it.
+    await waitFor(() => intruder.queueMembers('jobs.*', 'workers').length === 2, { what: 'the intruder to hear the worker' });
+    assert.deepEqual(worker.queueMembers('jobs.*', 'workers'), [worker.id]);
+    assert.deepEqual(publisher.queueMembers('jobs.*', 'workers'), [worker.id]);
+    for (let i = 0; i < 20; i++) await publisher.publish('jobs.x', i);
+    await publisher.publish('jobs.x', 'end');
+    await waitFor(() => ended, { what: 'the end marker at the worker' });
+    assert.deepEqual(taken, Array.from({ length: 20 }, (_, i) => i));
+  } finally {
+    await Promise.all(nodes.map((n) => n.close()));
   }
 });

@@ -164,7 +164,8 @@ void NodeImpl::deliver(const crypto::Envelope& env, const PeerId& from, std::uin
     }
   }
   if (env.topic == pubsub::kQueueTopic) {
-    (void)subscriptions_.on_announce(env.origin, env.payload, now_ms);  // malformed: ignored
+    auto may_join = [&](const pubsub::Key& group) { return authorize(env.origin, "subscribe", group.first).ok(); };
+    (void)subscriptions_.on_announce(env.origin, env.payload, now_ms, may_join);  // malformed: ignored
     return;
   }
   // A user's `>` hears the application's topics, not the protocols' traffic under it.

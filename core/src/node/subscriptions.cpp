@@ -148,10 +148,12 @@ std::vector<Key> Subscriptions::route(const std::string& topic, const PeerId& or
   return out;
 }
 
-Status Subscriptions::on_announce(const PeerId& origin, std::span<const std::uint8_t> payload, std::uint64_t now_ms) {
+Status Subscriptions::on_announce(const PeerId& origin, std::span<const std::uint8_t> payload, std::uint64_t now_ms,
+                                  const std::function<bool(const Key&)>& admit) {
   if (origin == self_) return Status::ok_status();
   auto groups = decode_groups(payload, keys_max_);
   if (!groups.ok()) return groups.status();
+  if (admit) std::erase_if(groups.value(), [&](const Key& k) { return !admit(k); });
   auto it = members_.find(origin);
   if (it == members_.end()) {
     if (groups.value().empty()) return Status::ok_status();

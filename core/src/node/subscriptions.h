@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -65,7 +66,10 @@ class Subscriptions {
                          bool wildcards = true) const;
 
   // An announcement from `origin` (kQueueTopic payload). Malformed payloads are ignored (DECODE_ERROR).
-  Status on_announce(const PeerId& origin, std::span<const std::uint8_t> payload, std::uint64_t now_ms);
+  // Groups `admit` refuses are left out: a peer that may not subscribe to a pattern must not be
+  // counted as a member, or the others would skip the messages it is chosen for.
+  Status on_announce(const PeerId& origin, std::span<const std::uint8_t> payload, std::uint64_t now_ms,
+                     const std::function<bool(const Key&)>& admit = {});
   // The payload to publish on kQueueTopic now, when one is due.
   std::optional<Bytes> take_announcement(std::uint64_t now_ms);
   std::optional<std::uint64_t> next_deadline() const;
