@@ -91,6 +91,12 @@ test('cli: services and describe read the registry; NITRO_PEER replaces --peer',
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(lines(r.stdout)[0], { a: [1, 2] });
     }),
+    t.test('call --show-metadata prints the response header and trailer on stderr', async () => {
+      const r = await exec(['call', 'svc', 'Echo.Echo', '{"a":1}', '--show-metadata', '--peer', ready.address]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(lines(r.stdout)[0], { a: 1 });
+      assert.deepEqual(lines(r.stderr), [{ header: { 'x-nitro-echo': 'Echo.Echo' } }, { trailer: { 'x-nitro-echo': 'done' } }]);
+    }),
     t.test('req with an unknown content type exits 2', async () => {
       const r = await exec(['req', 'svc', 'Echo.Echo', '{}', '--content-type', 'xml', '--peer', ready.address]);
       assert.equal(r.code, 2);

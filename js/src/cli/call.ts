@@ -26,6 +26,7 @@ import { kDefaultPort, toJson } from './node.js';
 
 const USAGE = `usage: nitro call <service> <Method> ['<json>'] [--peer ws://host:port (default ws://127.0.0.1:${kDefaultPort})]
        [--timeout-ms N (default 10000)] [--stream] [--metadata k=v]... [--content-type msgpack|json|protobuf] [--json] [--link node|socket]
+       [--show-metadata (the response header and trailer as JSON lines on stderr)]
   --peer defaults to $NITRO_PEER. Exit codes: 0 ok, 1 the remote call failed, 2 usage or network, 130 interrupted.`;
 
 const kTimeoutMsDefault = 10000;
@@ -81,7 +82,7 @@ function parse(argv: string[]): Parsed {
         peer: { type: 'string' }, url: { type: 'string' }, link: { type: 'string' },
         'timeout-ms': { type: 'string' }, stream: { type: 'boolean' }, json: { type: 'boolean' },
         metadata: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' },
-        'content-type': { type: 'string' },
+        'content-type': { type: 'string' }, 'show-metadata': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -109,6 +110,10 @@ function parse(argv: string[]): Parsed {
     throw new UsageError(`--content-type is msgpack, json or protobuf, not '${contentType}'`);
   }
   const options: CallOptions = { metadata: parseMetadata(values.metadata ?? []), contentType };
+  if (values['show-metadata']) {
+    options.onHeader = (header) => console.error(JSON.stringify({ header }));
+    options.onTrailer = (trailer) => console.error(JSON.stringify({ trailer }));
+  }
   return { service, method, request, peer, link, stream: values.stream ?? false, timeoutMs, options };
 }
 

@@ -104,9 +104,14 @@ function wait(ms: number, signal: AbortSignal): Promise<void> {
 
 type Request = Record<string, unknown> | undefined;
 
-/** The Echo.* debug service (--echo): echo, call context, a bounded stream, a bounded wait. */
+/** The Echo.* debug service (--echo): echo (with a response header and trailer, for
+ *  `nitro call --show-metadata`), call context, a bounded stream, a bounded wait. */
 function serveEcho(node: NitroNode & RpcNodeMethods): string[] {
-  node.handle('Echo.Echo', (req: unknown) => req);
+  node.handle('Echo.Echo', (req: unknown, ctx: HandlerContext) => {
+    ctx.header['x-nitro-echo'] = ctx.method;
+    ctx.trailer['x-nitro-echo'] = 'done';
+    return req;
+  });
   node.handle('Echo.Context', (_req: unknown, ctx: HandlerContext) => ({
     peer: ctx.peer, service: ctx.service, method: ctx.method, metadata: ctx.metadata,
     deadlineInMs: ctx.deadline === undefined ? null : ctx.deadline - Date.now(),
