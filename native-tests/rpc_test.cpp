@@ -172,6 +172,15 @@ TEST_CASE("rpc: frame codec agrees with the reference decoder", "[rpc]") {
     f.code = Code::kDeadlineExceeded;
     seeds.push_back(encode_frame(f));
   }
+  // The optional response headers, on a response and on stream message 0.
+  rsp.header = {{"h", "1"}};
+  seeds.push_back(encode_frame(rsp));
+  Frame first;
+  first.type = FrameType::kStreamMsg;
+  first.dir = Dir::kFromServer;
+  first.payload = bytes_of("m");
+  first.header = {{"served-by", "srv"}, {"x", ""}};
+  seeds.push_back(encode_frame(first));
   nitro::test::SplitMix rng{1};
   auto next = [&rng](std::uint64_t n) { return rng.below(n); };
   int accepted = 0;
