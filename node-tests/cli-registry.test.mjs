@@ -101,8 +101,8 @@ test('cli: services and describe read the registry; NITRO_PEER replaces --peer',
       const r = await exec(['req', 'svc', 'Echo.Echo', '{}', '--content-type', 'xml', '--peer', ready.address]);
       assert.equal(r.code, 2);
     }),
-    t.test('publish and subscribe take --peer', async () => {
-      const sub = new ChildProcess('subscribe', nitro, ['subscribe', '--peer', ready.address, '--count', '1', 'news.*']);
+    t.test('publish and subscribe take --peer (subscribe with a wildcard and a queue group)', async () => {
+      const sub = new ChildProcess('subscribe', nitro, ['subscribe', '--peer', ready.address, '--count', '1', '--queue', 'workers', 'news.*']);
       await sub.next((e) => e.event === 'subscribed', 15000, 'subscribed');
       const r = await exec(['publish', '--peer', ready.address, 'news.eu', '{"hi":1}']);
       assert.equal(r.code, 0, r.stderr);
