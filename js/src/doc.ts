@@ -3,6 +3,7 @@
 // emits 'update' events with the caller's origin. Positions are UTF-16 indices, like JS strings.
 import { NitroError, errorFor, unwrap, type ErrorCode } from './errors.js';
 import type { NitroValue } from './codec.js';
+import { randomSafeInteger } from './random.js';
 import { getModule } from './wasm.js';
 
 /** The wasm-side document (bindings/crdt.cpp). */
@@ -38,12 +39,6 @@ function idx(n: number): number {
   return n;
 }
 
-function randomClientId(): number {
-  const words = new Uint32Array(2);
-  globalThis.crypto.getRandomValues(words);
-  return (words[0]! & 0x1fffff) * 0x100000000 + words[1]!;
-}
-
 export class Doc {
   /** @internal */ readonly core: Core;
   #listeners = new Set<UpdateListener>();
@@ -54,7 +49,7 @@ export class Doc {
 
   constructor(options: DocOptions = {}) {
     const m = getModule();
-    this.core = new m.CrdtDoc(options.clientId ?? randomClientId());
+    this.core = new m.CrdtDoc(options.clientId ?? randomSafeInteger());
     registry.register(this, this.core, this);
     if (options.signer) {
       const key = options.signer instanceof Uint8Array ? options.signer : options.signer.exportSeed();
