@@ -209,6 +209,7 @@ function startSimulation() {
   requestAnimationFrame(step);
 }
 
+await loadBls();  // the simulator ships in nitro-bls.wasm, beside BLS
 startSimulation();
 document.body.dataset.ready = 'true';
 joinNetwork().catch((err) => show($('net-status'), `could not join: ${err.message}`, false));
