@@ -5,6 +5,7 @@ import { NitroError, errorFor, unwrap, type ErrorCode } from './errors.js';
 import type { NitroValue } from './codec.js';
 import { randomSafeInteger } from './random.js';
 import { getModule } from './wasm.js';
+import { Evented } from './events.js';
 
 /** The wasm-side document (bindings/crdt.cpp). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -39,15 +40,21 @@ function idx(n: number): number {
   return n;
 }
 
-export class Doc {
+/** Doc events: 'update' carries an encoded update and the origin its transaction was given. */
+export interface DocEvents {
+  update: [update: Uint8Array, origin: unknown];
+}
+
+export class Doc extends Evented<DocEvents> {
   /** @internal */ readonly core: Core;
-  #listeners = new Set<UpdateListener>();
   #depth = 0;
+  #destroyed = false;
   #origin: unknown = null;
   #types = new Map<string, unknown>();
   #beforeDestroy: Array<() => void> = [];
 
   constructor(options: DocOptions = {}) {
+    super();
     const m = getModule();
     this.core = new m.CrdtDoc(options.clientId ?? randomSafeInteger());
     registry.register(this, this.core, this);
@@ -113,30 +120,26 @@ export class Doc {
     if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate expects a Uint8Array');
     if (this.#depth > 0) throw new NitroError('FAILED_PRECONDITION', 'applyUpdate inside a transaction');
     this.check(this.core.applyUpdate(update));
-    if (this.core.changed()) for (const fn of [...this.#listeners]) fn(update, origin);
+    if (this.core.changed()) this.emit('update', update, origin);
   }
 
-  on(event: 'update', fn: UpdateListener): () => void {
-    if (event !== 'update') throw new TypeError(`unknown Doc event '${String(event)}'`);
-    this.#listeners.add(fn);
-    this.core.setCapture(true);
-    return () => this.off(event, fn);
-  }
-  off(event: 'update', fn: UpdateListener): void {
-    this.#listeners.delete(fn);
-    if (this.#listeners.size === 0) this.core.setCapture(false);
+  // The core records updates only while someone listens for them.
+  protected override listenersChanged(event: keyof DocEvents, count: number): void {
+    if (event === 'update' && !this.#destroyed) this.core.setCapture(count > 0);
   }
 
   /** Frees the wasm memory now instead of at garbage collection (a replicated Doc stops syncing first). */
   destroy(): void {
     for (const fn of this.#beforeDestroy.splice(0)) fn();
+    this.closeEvents('document');
+    this.#destroyed = true;
     registry.unregister(this);
     this.core.delete();
   }
 
   /** @internal Emits 'update' for an update a node's sync protocol applied to this Doc in the core. */
   emitApplied(update: Uint8Array, origin: unknown): void {
-    for (const fn of [...this.#listeners]) fn(update, origin);
+    this.emit('update', update, origin);
   }
 
   /** @internal Runs `fn` before destroy() frees the core (a sync protocol borrowing it detaches). */
@@ -147,7 +150,7 @@ export class Doc {
   /** @internal Runs one edit: in the open transaction, or as its own. */
   edit(rc: number): void {
     this.check(rc);
-    if (this.#depth === 0 && this.#listeners.size > 0) this.flush();
+    if (this.#depth === 0 && this.listenerCount('update') > 0) this.flush();
   }
   /** @internal */
   check(rc: number): void {
@@ -163,7 +166,7 @@ export class Doc {
     const origin = this.#origin;
     this.#origin = null;
     if (!updates) return;
-    for (const u of updates) for (const fn of [...this.#listeners]) fn(u, origin);
+    for (const u of updates) this.emit('update', u, origin);
   }
 
   /** @internal Wraps a packed nested-type result (kind << 24 | handle); throws on an error code. */
