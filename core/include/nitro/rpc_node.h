@@ -10,7 +10,11 @@
 //     peer whose link comes up, with a TTL; a direct ad from a peer not heard before is answered
 //     with ours, so two linked nodes know each other after one round trip;
 //   * a call for a service with no known instance waits inside the protocol until an instance is
-//     discovered, its deadline, or discovery_wait_ms_max, whichever comes first.
+//     discovered, its deadline, or discovery_wait_ms_max, whichever comes first;
+//   * at-most-once survives a restart: each client session's high-water mark is written ahead
+//     through the node's store (keys "rpc/dd/..."), and a restored node refuses (ABORTED) the
+//     requests at or below it. The host must make a drain's store writes durable before it runs
+//     the handlers of the requests drained with them.
 // Deterministic like the node: no clock, no IO, entropy from the node's injected source.
 //
 // Driving it (a C++ host or the simulator): get the protocol back with node.protocol("rpc"), start
@@ -97,6 +101,8 @@ class NodeRpc : public Protocol {
   };
 
   void send_frames(std::uint64_t now_ms);
+  void persist_dedupe();
+  void restore_dedupe(const StoredRecords& records);
   void after_callback(std::uint64_t now_ms);
   void on_advertisement(const Advertisement& ad, const PeerId& origin, std::uint64_t now_ms);
   bool waits_for_discovery(const CallOptions& options, std::uint64_t now_ms);

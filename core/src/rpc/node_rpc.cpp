@@ -2,6 +2,8 @@
 #include "nitro/rpc_node.h"
 
 #include <algorithm>
+#include <cstring>
+#include <string_view>
 
 #include "nitro/assert.h"
 
@@ -41,6 +43,8 @@ void NodeRpc::attach(ProtocolContext& ctx) {
     if (!peer.ok()) return permission_denied("rpc: caller is not a peer id");
     return ctx_->authorize(*peer, "rpc", method);
   });
+  engine_->track_dedupe(true);
+  restore_dedupe(ctx.take_restored());
   ad_due_ = direct_ads_due_ = !served_.empty();
   (void)ctx.subscribe(kAdsTopic);  // only fails for a bad topic name, which this is not
 }
@@ -153,6 +157,7 @@ Status NodeRpc::step(std::span<const std::uint8_t> input, std::uint64_t now_ms, 
   hooks.start = [this, now_ms](CallHandle h, CallOptions o) { start_reserved(h, std::move(o), now_ms); };
   hooks.cancel = [this, now_ms](CallHandle h) { (void)cancel(h, now_ms); };
   Status s = apply_step(engine(), input, static_cast<std::int64_t>(now_ms), hooks);
+  persist_dedupe();
   send_frames(now_ms);
   write_drain(*engine_, std::nullopt, /*with_transmits=*/false, out);
   return s;
@@ -167,11 +172,69 @@ void NodeRpc::flush(std::uint64_t now_ms) {
 // ---- internals -------------------------------------------------------------------------------
 
 void NodeRpc::after_callback(std::uint64_t now_ms) {
+  persist_dedupe();
   send_frames(now_ms);
   if (!config_.emit_events || !engine_->has_events()) return;
   events_out_.clear();
   write_drain(*engine_, std::nullopt, /*with_transmits=*/false, events_out_);
   ctx_->emit(events_out_);
+}
+
+// ---- durable dedupe: "dd/<peer>/<session, 16 hex digits>" -> high-water mark (8 bytes, big-endian)
+
+namespace {
+constexpr std::string_view kDedupePrefix = "dd/";
+constexpr char kHex[] = "0123456789abcdef";
+
+std::string dedupe_key(const PeerKey& peer, std::uint64_t session) {
+  std::string k(kDedupePrefix);
+  k += peer;
+  k += '/';
+  for (int shift = 60; shift >= 0; shift -= 4) k += kHex[(session >> shift) & 0xf];
+  return k;
+}
+
+// The (peer, session) of a key this protocol wrote; anything else is not one of its records.
+bool parse_dedupe_key(const std::string& key, PeerKey& peer, std::uint64_t& session) {
+  if (key.size() < kDedupePrefix.size() + 18 || key.compare(0, kDedupePrefix.size(), kDedupePrefix) != 0) return false;
+  const std::size_t slash = key.size() - 17;
+  if (key[slash] != '/') return false;
+  session = 0;
+  for (std::size_t i = slash + 1; i < key.size(); ++i) {
+    const char* d = std::strchr(kHex, key[i]);
+    if (key[i] == '\0' || d == nullptr) return false;
+    session = session << 4 | static_cast<std::uint64_t>(d - kHex);
+  }
+  peer = key.substr(kDedupePrefix.size(), slash - kDedupePrefix.size());
+  return !peer.empty();
+}
+}  // namespace
+
+// Written ahead: the host makes these durable before it runs the handlers drained with them.
+void NodeRpc::persist_dedupe() {
+  for (auto& m : engine_->take_dedupe_marks()) {
+    std::string k = dedupe_key(m.peer, m.session);
+    if (!m.high) {
+      ctx_->store_delete(k);
+      continue;
+    }
+    Bytes v(8);
+    for (int i = 0; i < 8; ++i) v[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(*m.high >> (56 - 8 * i));
+    ctx_->store_put(k, std::move(v));
+  }
+}
+
+// Records this protocol did not write, or damaged ones, are ignored.
+void NodeRpc::restore_dedupe(const StoredRecords& records) {
+  for (const auto& [k, v] : records) {
+    PeerKey peer;
+    std::uint64_t session = 0;
+    if (v.size() != 8 || !parse_dedupe_key(k, peer, session)) continue;
+    std::uint64_t high = 0;
+    for (std::uint8_t b : v) high = high << 8 | b;
+    engine_->restore_dedupe_mark(peer, session, high);
+  }
+  (void)engine_->take_dedupe_marks();  // restored, not changed: nothing to write again
 }
 
 // Engine frames to the node, one link message per peer. A peer the node cannot reach fails its

@@ -426,6 +426,11 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
     return this.writes;
   }
 
+  /** @internal Like storeWritten(), or undefined when nothing drained so far waits to become durable. */
+  storePending(): Promise<void> | undefined {
+    return this.batchesDurable === this.batchesQueued ? undefined : this.writes;
+  }
+
   /**
    * Sends the drained store ops whose key starts with `prefix` (a protocol's channel and '/') to
    * `write` instead of the node's store — e.g. documents kept in their own stores. They are written
