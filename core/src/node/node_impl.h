@@ -32,6 +32,7 @@ class ProtocolSlot final : public ProtocolContext {
   Status subscribe(const std::string& topic) override;
   Status unsubscribe(const std::string& topic) override;
   std::vector<PeerInfo> peers() const override;
+  bool knows_route(const PeerId& peer) const override;
   std::vector<PeerId> neighbors() const override;
   void emit(Bytes payload) override;
   void random_bytes(std::span<std::uint8_t> out) override;
@@ -77,6 +78,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   Status inject_frame(const PeerId& peer, std::span<const std::uint8_t> frame);
   Protocol* protocol(const std::string& channel) const;
   std::vector<PeerInfo> peers() const;
+  bool knows_route(const PeerId& peer) const;
   std::vector<PeerId> neighbors() const { return membership_.active(); }
   std::vector<PeerId> passive_view() const;
   Bytes save_state() const;
