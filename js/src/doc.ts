@@ -4,6 +4,7 @@
 import { NitroError, errorFor, unwrap, type ErrorCode } from './errors.js';
 import type { NitroValue } from './codec.js';
 import { getModule } from './wasm.js';
+import { Evented } from './events.js';
 
 /** The wasm-side document (bindings/crdt.cpp). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -44,15 +45,21 @@ function randomClientId(): number {
   return (words[0]! & 0x1fffff) * 0x100000000 + words[1]!;
 }
 
-export class Doc {
+/** Doc events: 'update' carries an encoded update and the origin its transaction was given. */
+export interface DocEvents {
+  update: [update: Uint8Array, origin: unknown];
+}
+
+export class Doc extends Evented<DocEvents> {
   /** @internal */ readonly core: Core;
-  #listeners = new Set<UpdateListener>();
   #depth = 0;
+  #destroyed = false;
   #origin: unknown = null;
   #types = new Map<string, unknown>();
   #beforeDestroy: Array<() => void> = [];
 
   constructor(options: DocOptions = {}) {
+    super();
     const m = getModule();
     this.core = new m.CrdtDoc(options.clientId ?? randomClientId());
     registry.register(this, this.core, this);
@@ -118,30 +125,26 @@ export class Doc {
     if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate expects a Uint8Array');
     if (this.#depth > 0) throw new NitroError('FAILED_PRECONDITION', 'applyUpdate inside a transaction');
     this.check(this.core.applyUpdate(update));
-    if (this.core.changed()) for (const fn of [...this.#listeners]) fn(update, origin);
+    if (this.core.changed()) this.emit('update', update, origin);
   }
 
-  on(event: 'update', fn: UpdateListener): () => void {
-    if (event !== 'update') throw new TypeError(`unknown Doc event '${String(event)}'`);
-    this.#listeners.add(fn);
-    this.core.setCapture(true);
-    return () => this.off(event, fn);
-  }
-  off(event: 'update', fn: UpdateListener): void {
-    this.#listeners.delete(fn);
-    if (this.#listeners.size === 0) this.core.setCapture(false);
+  // The core records updates only while someone listens for them.
+  protected override listenersChanged(event: keyof DocEvents, count: number): void {
+    if (event === 'update' && !this.#destroyed) this.core.setCapture(count > 0);
   }
 
   /** Frees the wasm memory now instead of at garbage collection (a replicated Doc stops syncing first). */
   destroy(): void {
     for (const fn of this.#beforeDestroy.splice(0)) fn();
+    this.closeEvents('document');
+    this.#destroyed = true;
     registry.unregister(this);
     this.core.delete();
   }
 
   /** @internal Emits 'update' for an update a node's sync protocol applied to this Doc in the core. */
   emitApplied(update: Uint8Array, origin: unknown): void {
-    for (const fn of [...this.#listeners]) fn(update, origin);
+    this.emit('update', update, origin);
   }
 
   /** @internal Runs `fn` before destroy() frees the core (a sync protocol borrowing it detaches). */
@@ -152,7 +155,7 @@ export class Doc {
   /** @internal Runs one edit: in the open transaction, or as its own. */
   edit(rc: number): void {
     this.check(rc);
-    if (this.#depth === 0 && this.#listeners.size > 0) this.flush();
+    if (this.#depth === 0 && this.listenerCount('update') > 0) this.flush();
   }
   /** @internal */
   check(rc: number): void {
@@ -162,12 +165,13 @@ export class Doc {
     }
   }
 
+  /** @internal */
   private flush(): void {
     const updates: Uint8Array[] | null = this.core.takeUpdates();
     const origin = this.#origin;
     this.#origin = null;
     if (!updates) return;
-    for (const u of updates) for (const fn of [...this.#listeners]) fn(u, origin);
+    for (const u of updates) this.emit('update', u, origin);
   }
 
   /** @internal Wraps a packed nested-type result (kind << 24 | handle); throws on an error code. */
@@ -191,6 +195,7 @@ export class Doc {
     return i;
   }
 
+  /** @internal */
   private type<T>(kind: string, name: string, make: (handle: number) => T): T {
     if (typeof name !== 'string') throw new TypeError('a shared type name is a string');
     const key = `${kind}:${name}`;
@@ -204,7 +209,10 @@ export class Doc {
 }
 
 export class SharedText {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   insert(pos: number, text: string): void {
     const s = String(text);
     const core = this.doc.core;
@@ -235,7 +243,10 @@ export class SharedText {
 }
 
 export class SharedList {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   insert(index: number, values: NitroValue[]): void {
     this.doc.edit(this.doc.core.listInsert(this.h, idx(index), values));
   }
@@ -271,7 +282,10 @@ export class SharedList {
 }
 
 export class SharedMap {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   set(key: string, value: NitroValue): void {
     this.doc.edit(this.doc.core.mapSet(this.h, key, value));
   }
@@ -304,7 +318,10 @@ export class SharedMap {
 }
 
 export class SharedCounter {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   increment(delta = 1): void {
     if (!Number.isSafeInteger(delta)) throw errorFor('INVALID_ARGUMENT', 'counter deltas are safe integers');
     this.doc.edit(this.doc.core.counterIncrement(this.h, delta));
@@ -318,7 +335,10 @@ export class SharedCounter {
 }
 
 export class SharedSet {
-  constructor(private readonly doc: Doc, private readonly h: number) {}
+  /** @internal */ private readonly doc: Doc;
+  /** @internal */ private readonly h: number;
+  /** @internal Made by Doc.get*() and nested-type accessors. */
+  constructor(doc: Doc, h: number) { this.doc = doc; this.h = h; }
   add(value: NitroValue): void {
     this.doc.edit(this.doc.core.setAdd(this.h, value));
   }
