@@ -106,7 +106,7 @@ class Broadcast {
   };
   struct Missing {
     std::vector<PeerId> announcers;
-    std::vector<PeerId> pulled_from;  // the peers a GRAFT went to (their answer is not late)
+    std::vector<PeerId> pulled_from;  // the peers a GRAFT went to, the latest at the back
     std::uint32_t round = 0;
     std::uint32_t attempts = 0;
     std::uint64_t deadline_ms = 0;

@@ -82,14 +82,14 @@ void Broadcast::tick_gaps(std::uint64_t now_ms) {
   for (const auto& key : done) waiting_.erase(key);
 }
 
-// A payload we had pulled arriving from someone other than the peers we pulled from was late, not
-// lost: the GRAFT was wasted work, so wait longer before the next one.
+// A payload we had pulled arriving from someone other than the peer we last pulled it from was
+// late, not lost (the eager copy, or the answer to an earlier GRAFT): that GRAFT was wasted work,
+// so wait longer before the next one.
 void Broadcast::note_arrival(const MsgId& id, const PeerId& from, std::uint64_t now_ms) {
   auto it = missing_.find(id);
   if (it == missing_.end()) return;
   const auto& pulled = it->second.pulled_from;
-  if (config_.mode == BroadcastMode::kPlumtree && !pulled.empty() &&
-      std::find(pulled.begin(), pulled.end(), from) == pulled.end()) {
+  if (config_.mode == BroadcastMode::kPlumtree && !pulled.empty() && pulled.back() != from) {
     late_payloads_++;
     if (graft_wait_at_ms_ + graft_wait_ms_ / 2 <= now_ms) {  // one doubling per burst of lateness
       graft_wait_ms_ = std::min(kGraftWaitMaxMs, 2 * graft_wait_ms_);
@@ -133,9 +133,11 @@ void Broadcast::tick_missing(std::uint64_t now_ms) {
       continue;
     }
     const PeerId to = m.announcers[m.attempts % m.announcers.size()];
-    if (std::find(m.pulled_from.begin(), m.pulled_from.end(), to) == m.pulled_from.end()) m.pulled_from.push_back(to);
+    m.pulled_from.erase(std::remove(m.pulled_from.begin(), m.pulled_from.end(), to), m.pulled_from.end());
+    m.pulled_from.push_back(to);  // the last pulled from is at the back
     ++m.attempts;
-    m.deadline_ms = now_ms + config_.timers.graft_retry_ms;
+    // A busy peer answers late too: the retry waits as long as the adapted IHAVE wait.
+    m.deadline_ms = now_ms + std::max(config_.timers.graft_retry_ms, graft_wait_ms_);
     Msg pull;
     pull.kind = config_.mode == BroadcastMode::kMesh ? Kind::kIWant : Kind::kGraft;
     pull.ids.push_back(IdRound{id, m.round});
