@@ -126,6 +126,7 @@ class NodeRpc : public Protocol {
   std::uint64_t last_ad_ms_ = 0;
   bool ad_due_ = false;
   bool direct_ads_due_ = false;
+  bool newcomer_ad_due_ = false;  // a newcomer was heard: answer, spaced by network size
   static constexpr std::size_t kPeerCacheMax = 4096;
   static constexpr std::size_t kHeardFromMax = 4096;
   static constexpr std::size_t kNewcomerAdvertisers = 8;     // nodes answering a newcomer's first ad

@@ -84,7 +84,7 @@ void NodeRpc::on_broadcast(const std::string& topic, const PeerId& origin, std::
   // periodic ad.
   if (!served_.empty() && heard_from_.size() < kHeardFromMax && heard_from_.insert(key(origin)).second &&
       chance(kNewcomerAdvertisers, heard_from_.size())) {
-    ad_due_ = true;
+    newcomer_ad_due_ = true;
   }
   if (!routable(origin)) return;  // counted above all the same: it sets the ad period
   on_advertisement(*ad, origin, now_ms);
@@ -271,8 +271,18 @@ void NodeRpc::send_direct_ad(const PeerId& peer) {
 }
 
 // When the next gossip advertisement is due: the period, or sooner after news (rate-limited).
+// Answers to newcomers are spaced by heard / kNewcomerAdvertisers gaps: when many nodes join at
+// once, every node hears a newcomer every gap, and answering each time (every answer reaching
+// every node) kept a 100-node join busy for half a minute; this way the whole network sends about
+// kNewcomerAdvertisers answers per gap.
 std::uint64_t NodeRpc::ad_at() const {
-  return ad_due_ ? std::min(next_ad_ms_, last_ad_ms_ + config_.ad_gap_ms) : next_ad_ms_;
+  std::uint64_t at = next_ad_ms_;
+  if (ad_due_) at = std::min(at, last_ad_ms_ + config_.ad_gap_ms);
+  if (newcomer_ad_due_) {
+    const std::uint64_t gaps = std::max<std::uint64_t>(1, heard_from_.size() / kNewcomerAdvertisers);
+    at = std::min(at, last_ad_ms_ + gaps * config_.ad_gap_ms);
+  }
+  return at;
 }
 
 void NodeRpc::advertise(std::uint64_t now_ms) {
@@ -283,9 +293,14 @@ void NodeRpc::advertise(std::uint64_t now_ms) {
   if (served_.empty()) return;
   // Backpressure or no neighbors yet: the next period tries again.
   (void)ctx_->publish(kAdsTopic, encode_advertisement(own_advertisement()));
-  ad_due_ = false;
+  ad_due_ = newcomer_ad_due_ = false;
   last_ad_ms_ = now_ms;
-  next_ad_ms_ = now_ms + ad_period_ms();
+  // Jittered (0.75-1.25 of the period, within the TTL of 3 periods): nodes started together
+  // would otherwise re-advertise together, every ad of the network in the same instant.
+  std::uint8_t b[2];
+  ctx_->random_bytes(b);
+  const std::uint64_t permille = 750 + (std::uint64_t{b[0]} | std::uint64_t{b[1]} << 8) % 500;
+  next_ad_ms_ = now_ms + ad_period_ms() * permille / 1000;
 }
 
 void NodeRpc::remember_peer(const PeerKey& k, const PeerId& peer) {
