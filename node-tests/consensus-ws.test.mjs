@@ -2,7 +2,7 @@
 // commit; one validator is SIGKILLed, the other three keep committing (2f+1 of 4); restarted
 // alone (no peers) it has its committed chain back from disk; restarted with peers, it catches up
 // by block sync and reaches the same state.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -14,9 +14,19 @@ import { waitFor } from './support/wait.mjs';
 const script = new URL('./support/chain-validator.mjs', import.meta.url).pathname;
 
 const dirs = [0, 1, 2, 3].map((i) => mkdtempSync(path.join(os.tmpdir(), `nitro-chain-ws${i}-`)));
+// Every validator process started, so a failed or timed-out test still leaves none running.
+const children = new Set();
+after(async () => {
+  const exits = [...children].filter((c) => c.exitCode === null && c.signalCode === null)
+    .map((c) => new Promise((resolve) => { c.once('exit', resolve); c.kill('SIGKILL'); }));
+  await Promise.all(exits);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function start(index, bootstrap = '') {
   const child = spawn(process.execPath, [script, String(index), bootstrap, dirs[index]], { stdio: ['pipe', 'pipe', 'inherit'] });
+  children.add(child);
+  child.stdin.on('error', () => {});  // a write to a validator that just died: its ask resolves with an error
   const lines = createInterface({ input: child.stdout });
   const waiting = [];
   const v = { child, ready: undefined };
@@ -25,8 +35,12 @@ function start(index, bootstrap = '') {
       const msg = JSON.parse(line);
       if (msg.ready) resolve(msg.ready); else waiting.shift()?.(msg);
     });
-    child.once('exit', (code) => reject(new Error(`validator ${index} exited (${code})`)));
+    child.once('exit', (code) => {
+      reject(new Error(`validator ${index} exited (${code})`));
+      for (const w of waiting.splice(0)) w({ error: { code: 'EXITED', message: `validator ${index} exited` } });
+    });
   });
+  v.ready.catch(() => {});  // an exit after ready is expected (SIGKILL); before it, ready's awaiter sees it
   v.ask = (cmd) => new Promise((resolve) => { waiting.push(resolve); child.stdin.write(JSON.stringify(cmd) + '\n'); });
   return v;
 }
