@@ -72,23 +72,28 @@ async function nitroProcesses({ txs, clients, bytes }) {
       procs[i].stdin.write(JSON.stringify({ id, submit: { op: 'kv.put', args: { key, value: 'v'.repeat(bytes) } } }) + '\n');
     });
     await submit(0, 'warmup');
-    const lat = [];
-    let next = 0;
     const pids = procs.map((p) => p.pid);
-    const cpu0 = cpuSeconds(pids);
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: clients }, async (_, c) => {
-      while (next < txs) {
-        const i = next++;
-        const s0 = performance.now();
-        const r = await submit(c % 4, `k${i % 1000}`);
-        if (r.committed) lat.push(performance.now() - s0);
-      }
-    }));
-    const s = (performance.now() - t0) / 1000;
-    const cpu = cpuSeconds(pids) - cpu0;
-    lat.sort((a, b) => a - b);
-    return { tx_per_s: lat.length / s, tx_per_cpu_s: lat.length / cpu, p50_ms: lat[Math.floor(lat.length / 2)], p99_ms: lat[Math.floor(lat.length * 0.99)] };
+    const samples = [];
+    for (let round = 0; round < 3; round++) {  // the same 4 processes, 3 measured rounds: the median
+      const lat = [];
+      let next = 0;
+      const cpu0 = cpuSeconds(pids);
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: clients }, async (_, c) => {
+        while (next < txs) {
+          const i = next++;
+          const s0 = performance.now();
+          const r = await submit(c % 4, `k${i % 1000}`);
+          if (r.committed) lat.push(performance.now() - s0);
+        }
+      }));
+      const s = (performance.now() - t0) / 1000;
+      const cpu = cpuSeconds(pids) - cpu0;
+      lat.sort((a, b) => a - b);
+      samples.push({ tx_per_s: lat.length / s, tx_per_cpu_s: lat.length / cpu, p50_ms: lat[Math.floor(lat.length / 2)], p99_ms: lat[Math.floor(lat.length * 0.99)] });
+    }
+    samples.sort((a, b) => a.tx_per_s - b.tx_per_s);
+    return samples[1];
   } finally {
     for (const p of procs) p.stdin.end();
     // A profiled validator writes its profile on its own exit; give it a moment before SIGTERM.

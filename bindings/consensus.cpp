@@ -21,21 +21,25 @@ using consensus::ConsensusProtocol;
 class StateHandle {
  public:
   explicit StateHandle(chain::KvState* s) : s_(s) {}
+  // Keys starting with NUL belong to the built-in modules (locks, fencing tokens): a JS handler
+  // neither sees nor writes them, as kv ops do not.
   val get(const std::string& key) const {
-    const auto* e = s_ ? s_->get(key) : nullptr;
+    const auto* e = s_ && !reserved(key) ? s_->get(key) : nullptr;
     return e ? value_to_js(e->value) : val::undefined();
   }
   val put(const std::string& key, const val& v) {
     if (!s_) return error_to_js(failed_precondition("chain: state used outside its handler"));
+    if (reserved(key)) return error_to_js(invalid_argument("chain: keys starting with NUL are reserved"));
     auto value = value_from_js(v);
     if (!value.ok()) return error_to_js(value.status());
     Status st = s_->put(key, std::move(*value));
     return st.ok() ? val::undefined() : error_to_js(st);
   }
-  bool remove(const std::string& key) { return s_ && s_->erase(key); }
+  bool remove(const std::string& key) { return s_ && !reserved(key) && s_->erase(key); }
   void detach() { s_ = nullptr; }
 
  private:
+  static bool reserved(const std::string& key) { return !key.empty() && key[0] == '\0'; }
   chain::KvState* s_;
 };
 
@@ -150,6 +154,26 @@ val consensus_submit(NodeCore& core, const std::string& channel, const std::stri
   return id.ok() ? bytes_to_js(*id) : error_to_js(id.status());
 }
 
+// Many submits in one call: ops is [[op, args]...]; returns one entry per op, its id (bytes) or
+// an error value, in order.
+val consensus_submit_many(NodeCore& core, const std::string& channel, const val& ops, double now_ms) {
+  auto* c = chain_of(core, channel);
+  if (!c) return error_to_js(not_found("consensus: no chain on " + channel));
+  const unsigned n = ops["length"].as<unsigned>();
+  val out = val::array();
+  for (unsigned i = 0; i < n; ++i) {
+    const val item = ops[i];
+    auto v = value_from_js(item[1]);
+    if (!item[0].isString() || !v.ok()) {
+      out.call<void>("push", error_to_js(v.ok() ? invalid_argument("consensus: op must be a string") : v.status()));
+      continue;
+    }
+    auto id = c->submit(item[0].as<std::string>(), *v, static_cast<std::uint64_t>(now_ms));
+    out.call<void>("push", id.ok() ? bytes_to_js(*id) : error_to_js(id.status()));
+  }
+  return out;
+}
+
 val consensus_get(NodeCore& core, const std::string& channel, const std::string& key) {
   auto* c = chain_of(core, channel);
   if (!c) return error_to_js(not_found("consensus: no chain on " + channel));
@@ -214,6 +238,7 @@ EMSCRIPTEN_BINDINGS(nitro_consensus) {
   emscripten::function("consensusAttach", &consensus_attach);
   emscripten::function("consensusRegister", &consensus_register);
   emscripten::function("consensusSubmit", &consensus_submit);
+  emscripten::function("consensusSubmitMany", &consensus_submit_many);
   emscripten::function("consensusGet", &consensus_get);
   emscripten::function("consensusReadProof", &consensus_read_proof);
   emscripten::function("consensusInfo", &consensus_info);

@@ -5,6 +5,8 @@
 // bound of virtual time. Every failure names its seed: rerun with NITRO_SEED=<n>.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -33,6 +35,7 @@ const char* byz_name(Byzantine b) {
     case Byzantine::kInvalidQc: return "invalid-qc";
     case Byzantine::kGarbage: return "garbage";
     case Byzantine::kWithhold: return "withhold";
+    case Byzantine::kBadSnapshot: return "bad-snapshot";
   }
   return "?";
 }
@@ -45,10 +48,12 @@ struct ChainSim {
   std::map<std::uint64_t, Bytes> hash_at;   // height -> the block every honest node committed
   std::map<std::uint64_t, Bytes> root_at;   // height -> the state root after it
   std::uint64_t nonce = 0;
+  std::function<void(ConsensusConfig&)> tweak;  // adjusts every validator's config
 
   // `late`: a node that runs without the chain until attach(late) is called.
-  ChainSim(const SimConfig& c, std::vector<Byzantine> b, std::optional<std::size_t> late = std::nullopt)
-      : sim(c), byz(std::move(b)) {
+  ChainSim(const SimConfig& c, std::vector<Byzantine> b, std::optional<std::size_t> late = std::nullopt,
+           std::function<void(ConsensusConfig&)> adjust = {})
+      : sim(c), byz(std::move(b)), tweak(std::move(adjust)) {
     for (std::size_t i = 0; i < sim.size(); ++i) {
       Bytes ikm(32, static_cast<std::uint8_t>(i + 1));
       for (int k = 0; k < 8; ++k) ikm[k] ^= static_cast<std::uint8_t>(c.seed >> (8 * k));
@@ -75,6 +80,7 @@ struct ChainSim {
     cfg.timeout_ms_max = 4800;
     cfg.empty_block_ms = 400;
     cfg.byzantine = byz[i];
+    if (tweak) tweak(cfg);
     auto p = ConsensusProtocol::create(cfg, sim.node(i)->id());
     REQUIRE(p.ok());
     REQUIRE(sim.node(i)->add_protocol(consensus::kDefaultChannel, std::move(*p)).ok());
@@ -397,5 +403,93 @@ TEST_CASE("consensus sim: a validator without chain records catches up a long ch
     s.check_safety();
     CHECK(s.chain(1)->committed_height() >= top);
     CHECK(s.chain(1)->state_root() == s.chain(0)->state_root());
+  }
+}
+
+// A validator down for longer than block sync bridges (its peers keep no stash that deep) comes
+// back from its disk, fetches a snapshot of the state certified by a QC'd header, installs it and
+// block-syncs the rest. The first validator it asks serves a forged value: the entries do not hash
+// to the certified root, and it asks the next one. Restarted again, it resumes from the installed
+// snapshot on its disk.
+TEST_CASE("consensus sim: a validator far behind catches up by state sync past a peer serving a bad snapshot", "[consensus]") {
+  constexpr std::uint64_t kGap = 300;              // heights missed: more than kSyncGapMax (192)
+  constexpr std::uint64_t kCatchUpBoundMs = 15000;  // after restart, back at the chain's height
+  for (auto seed : test::test_seeds("consensus-statesync", 1)) {
+    INFO("reproduce with NITRO_SEED=" << seed);
+    SimConfig c;
+    c.seed = seed;
+    c.nodes = 4;
+    ChainSim s(c, std::vector<Byzantine>(4, Byzantine::kNone), std::nullopt,
+               [](ConsensusConfig& cfg) { cfg.snapshot_interval = 32; cfg.empty_block_ms = 20; });
+    // Node 3 asks the validators in index order (by id) after its own: the first one forges.
+    std::vector<PeerId> ids;
+    for (std::size_t i = 0; i < 4; ++i) ids.push_back(s.sim.node(i)->id());
+    std::vector<PeerId> order = ids;
+    std::sort(order.begin(), order.end());
+    const auto pos = std::find(order.begin(), order.end(), ids[3]) - order.begin();
+    const auto forger = static_cast<std::size_t>(std::find(ids.begin(), ids.end(), order[(pos + 1) % 4]) - ids.begin());
+    const std::size_t ref = forger == 0 ? 1 : 0;  // an honest reference
+    s.byz[forger] = Byzantine::kBadSnapshot;
+    s.crash(forger);
+    s.restart(forger);
+    test::SplitMix rng{seed};
+    s.sim.run_until(kStartMs + 500);
+    // Enough keys for more than one chunk (1024 entries each).
+    for (int round = 0; round < 3; ++round) {
+      s.sim.with_node(round, [&](Node&) {
+        for (int k = 0; k < 600; ++k) {
+          const Value args(Map{{Value("key"), Value("bulk/" + std::to_string(round) + "/" + std::to_string(k))}, {Value("value"), Value(std::int64_t{k})}});
+          REQUIRE(s.chain(round)->submit("kv.put", args, s.sim.now_ms()).ok());
+        }
+      });
+      s.sim.run_for(500);
+    }
+    s.sim.run_for(2000);
+    REQUIRE(s.chain(3)->get("bulk/2/599") != nullptr);
+    s.crash(3);
+    const std::uint64_t at_crash = s.min_honest_height();
+    std::uint64_t waited = 0;
+    while (s.chain(ref)->committed_height() < at_crash + kGap && waited < 600000) {
+      s.sim.run_for(500);
+      waited += 500;
+      s.submit_some(rng);
+      s.check_safety();
+    }
+    REQUIRE(s.chain(ref)->committed_height() >= at_crash + kGap);
+    s.restart(3);
+    const std::uint64_t from_disk = s.chain(3)->committed_height();
+    CHECK(from_disk + 1 >= at_crash);
+    const std::uint64_t target = s.chain(ref)->committed_height();
+    waited = 0;
+    while (s.chain(3)->committed_height() < target && waited < kCatchUpBoundMs) {
+      s.sim.run_for(100);
+      waited += 100;
+    }
+    INFO("node 3 at " << s.chain(3)->committed_height() << " of " << target << " after " << waited << " ms");
+    REQUIRE(s.chain(3)->committed_height() >= target);
+    s.check_safety();
+    const auto& st = s.chain(3)->stats();
+    INFO("served by the forger " << s.chain(forger)->stats().snapshots_served << ", installed " << st.snapshots_installed);
+    CHECK(st.snapshots_installed >= 1);
+    CHECK(st.snapshots_rejected >= 1);
+    CHECK(s.chain(3)->get("bulk/0/0") != nullptr);
+    // Its state matches at a height every validator has committed.
+    s.sim.run_for(1000);
+    const std::uint64_t h = std::min(s.chain(3)->committed_height(), s.chain(ref)->committed_height());
+    REQUIRE(s.chain(3)->committed(h).has_value());
+    CHECK(s.chain(3)->committed(h)->state_root == s.chain(ref)->committed(h)->state_root);
+    // From its disk: the installed snapshot and the blocks after it, before any message.
+    const std::uint64_t before = s.chain(3)->committed_height();
+    s.crash(3);
+    s.restart(3);
+    CHECK(s.chain(3)->committed_height() > at_crash + 192);
+    CHECK(s.chain(3)->committed_height() <= before);
+    waited = 0;
+    while (s.chain(3)->committed_height() + 3 < s.chain(ref)->committed_height() && waited < kCatchUpBoundMs) {
+      s.sim.run_for(100);
+      waited += 100;
+    }
+    s.check_safety();
+    CHECK(s.chain(3)->committed_height() + 3 >= s.chain(ref)->committed_height());
   }
 }

@@ -45,6 +45,28 @@ test('consensus: 4 validators commit kv and app txs, results and errors reach th
   await assert.rejects(chains[0].submit('kv.cas', { key: 'alice', value: 1, expectRevision: 12345 }),
     (e) => e instanceof NitroError && e.code === 'FAILED_PRECONDITION');
 
+  // Submits made in one task travel as one signed bundle; each still resolves with its own
+  // result, in order, and a failing one (a stale cas) rejects alone.
+  const burst = await Promise.allSettled([
+    chains[1].submit('kv.put', { key: 'x', value: 1 }),
+    chains[1].submit('kv.cas', { key: 'x', value: 2, expect: 999 }),
+    chains[1].submit('kv.put', { key: 'y', value: 2 }),
+  ]);
+  assert.equal(burst[0].status, 'fulfilled');
+  assert.equal(burst[1].status, 'rejected');
+  assert.equal(burst[1].reason.code, 'FAILED_PRECONDITION');
+  assert.equal(burst[2].status, 'fulfilled');
+  assert.equal(burst[2].value.height, burst[0].value.height);  // one bundle, one block
+  assert.ok(burst[2].value.result.revision > burst[0].value.result.revision);
+
+  // Keys starting with NUL are the built-in modules' (locks, fencing tokens): a handler can
+  // neither write nor read them, like kv ops.
+  for (const c of chains) c.register('sneak', (state) => { state.put('\0fence/alice', 1); return null; });
+  for (const c of chains) c.register('peek', (state) => state.get('\0fence/x') ?? 'hidden');
+  await assert.rejects(chains[2].submit('sneak', null), (e) => e instanceof NitroError && e.code === 'INVALID_ARGUMENT');
+  await chains[2].submit('kv.cas', { key: 'x', value: 3, ifTokenAtLeast: 5 });
+  assert.deepEqual((await chains[2].submit('peek', null)).result, 'hidden');
+
   // Every validator executed the same txs: same balances, same state root at the same height.
   await waitFor(() => chains.every((c) => c.info().height >= t.height + 1), { what: 'all validators past the transfer' });
   for (const c of chains) {

@@ -57,6 +57,10 @@ export function verifyRead(chainId: string, validators: ChainValidator[], proof:
   return unwrap<VerifiedRead>(getModule().consensusVerifyRead(chainId, coreValidators(validators), proof));
 }
 
+interface Queued {
+  op: string; args: NitroValue; opts: { timeoutMs?: number; signal?: AbortSignal };
+  resolve: (r: SubmitResult) => void; reject: (e: Error) => void;
+}
 interface Pending { resolve: (r: SubmitResult) => void; reject: (e: Error) => void; cleanup: () => void }
 
 export interface ChainEvents {
@@ -67,6 +71,7 @@ export class Chain extends Evented<ChainEvents> {
   readonly name: string;
   private readonly pending = new Map<string, Pending>();
   private readonly offProtocol: () => void;
+  private readonly queued: Queued[] = [];
   private haltedReason: string | undefined;
   private readonly validators: ChainValidator[];
 
@@ -119,16 +124,41 @@ export class Chain extends Evented<ChainEvents> {
    */
   submit(op: string, args: NitroValue, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<SubmitResult> {
     if (this.haltedReason) return Promise.reject(new NitroError('FAILED_PRECONDITION', this.haltedReason));
-    const id = toHex(unwrap<Uint8Array>(this.node.run((c, now) => getModule().consensusSubmit(c, this.name, op, args, now))));
+    if (typeof op !== 'string') return Promise.reject(new NitroError('INVALID_ARGUMENT', 'op must be a string'));
+    // Submits made in one task reach the core in one call (the core signs them as one bundle).
     return new Promise<SubmitResult>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new NitroError('DEADLINE_EXCEEDED', `tx not committed within ${opts.timeoutMs ?? 30000} ms`)),
-        opts.timeoutMs ?? 30000);
-      const onAbort = () => fail(new NitroError('CANCELLED', 'submit aborted'));
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      const cleanup = () => { clearTimeout(timer); opts.signal?.removeEventListener('abort', onAbort); this.pending.delete(id); };
-      const fail = (e: Error) => { cleanup(); reject(e); };
-      this.pending.set(id, { resolve: (r) => { cleanup(); resolve(r); }, reject: fail, cleanup });
+      this.queued.push({ op, args, opts, resolve, reject });
+      if (this.queued.length === 1) queueMicrotask(() => this.flushSubmits());
     });
+  }
+
+  private flushSubmits(): void {
+    const batch = this.queued.splice(0);
+    let ids: Array<Uint8Array | { __nitroError: true; code: ErrorCode; message: string }>;
+    try {
+      ids = unwrap(this.node.run((c, now) => getModule().consensusSubmitMany(c, this.name, batch.map((b) => [b.op, b.args]), now)));
+    } catch (e) {
+      for (const b of batch) b.reject(e as Error);
+      return;
+    }
+    batch.forEach((b, i) => {
+      try {
+        this.await(toHex(unwrap<Uint8Array>(ids[i])), b);
+      } catch (e) {
+        b.reject(e as Error);
+      }
+    });
+  }
+
+  private await(id: string, q: Queued): void {
+    const { opts } = q;
+    const timer = setTimeout(() => fail(new NitroError('DEADLINE_EXCEEDED', `tx not committed within ${opts.timeoutMs ?? 30000} ms`)),
+      opts.timeoutMs ?? 30000);
+    const onAbort = () => fail(new NitroError('CANCELLED', 'submit aborted'));
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const cleanup = () => { clearTimeout(timer); opts.signal?.removeEventListener('abort', onAbort); this.pending.delete(id); };
+    const fail = (e: Error) => { cleanup(); q.reject(e); };
+    this.pending.set(id, { resolve: (r) => { cleanup(); q.resolve(r); }, reject: fail, cleanup });
   }
 
   /** The committed state on this node. */
@@ -169,6 +199,7 @@ export class Chain extends Evented<ChainEvents> {
   close(): void {
     this.offProtocol();
     for (const p of [...this.pending.values()]) p.reject(new NitroError('CANCELLED', 'chain closed'));
+    for (const q of this.queued.splice(0)) q.reject(new NitroError('CANCELLED', 'chain closed'));
     this.closeEvents('chain');
   }
 

@@ -1,6 +1,7 @@
 // Fuzz target: everything the chain decodes from outside must be total. The first byte picks
 // the surface: a frame from a validator into a running ConsensusProtocol, a tx, a light-client
-// read proof, a block. Rejections are typed errors or ignored frames, never a crash.
+// read proof, a block (and header, and the state-sync record). Rejections are typed errors or
+// ignored frames, never a crash.
 #include <cstdint>
 #include <cstdlib>
 #include <span>
@@ -69,6 +70,20 @@ void check_frame(std::span<const std::uint8_t> in) {
   (*p)->tick(5000);
 }
 
+// The record a state sync writes ("snap"), read back by a restarting validator.
+void check_snapshot_record(std::span<const std::uint8_t> in) {
+  const auto& f = fixture();
+  consensus::ConsensusConfig c;
+  c.validators = f.validators;
+  c.bls_sk = f.sks[0];
+  auto p = consensus::ConsensusProtocol::create(c, f.validators[0].id);
+  if (!p.ok()) std::abort();
+  (*p)->restore(StoredRecords{{"snap", Bytes(in.begin(), in.end())}});
+  NullContext ctx(f.validators[0].id);
+  (*p)->attach(ctx);
+  (*p)->tick(5000);
+}
+
 void check_decoders(std::span<const std::uint8_t> in) {
   auto tx = consensus::decode_tx(in);
   if (!tx.ok() && tx.status().code() != Code::kDecodeError) std::abort();
@@ -79,6 +94,9 @@ void check_decoders(std::span<const std::uint8_t> in) {
     auto again = consensus::block_from(consensus::block_value(**b), 4);
     if (!again.ok() || (*again)->hash != (*b)->hash) std::abort();
   }
+  auto h = consensus::header_from(*v, 4);
+  if (h.ok() && h->second != consensus::sha256(codec::encode(*v))) std::abort();
+  check_snapshot_record(in);
 }
 
 void check_read(std::span<const std::uint8_t> in) {

@@ -25,7 +25,14 @@
 //     only if it matches its own. A QC-certified root that differs from ours means we diverged:
 //     the chain halts with an error naming the height (event "halted").
 //   * Durability (write-ahead through ProtocolContext::store_put): "safety" (last voted view,
-//     highest QC) before any vote or timeout leaves; "b/<height 16 hex>" committed blocks at commit.
+//     highest QC) before any vote or timeout leaves; "b/<height 16 hex>" committed blocks at commit;
+//     "snap" the state a state sync installed (restored first, then the blocks above it).
+//   * State sync: every snapshot_interval heights a validator keeps a copy of the committed state,
+//     served once a QC certifies a header carrying its root. A replica further behind than block
+//     sync bridges (kSyncGapMax heights) fetches one in chunks from one validator, checks the
+//     entries against the certified root, installs it with the blocks between it and the header,
+//     then block-syncs the rest. A snapshot that does not match, or a peer that does not answer,
+//     makes it ask the next validator.
 //   * Events (kProtocol on the channel, msgpack maps, "type" first):
 //       {"type":"commit","height":u64,"view":u64,"hash":bin32,"txs":u64,"state_root":bin32,"time_ms":u64}
 //       {"type":"tx","id":bin32,"height":u64,"ok":bool,"result":any | "error":str,"code":str}
@@ -66,6 +73,7 @@ enum class Byzantine : std::uint8_t {
   kInvalidQc,      // as leader, proposes with a QC whose signature or bitmap is forged
   kGarbage,        // sends random bytes to every validator on every tick
   kWithhold,       // never proposes, votes or times out
+  kBadSnapshot,    // otherwise honest, serves state snapshots with a changed value
 };
 
 struct ConsensusConfig {
@@ -83,6 +91,7 @@ struct ConsensusConfig {
   std::size_t mempool_txs_max = 50000;
   std::size_t mempool_bytes_max = 64u << 20;
   std::size_t mempool_per_sender_max = 10000;
+  std::uint64_t snapshot_interval = 128;      // heights between state snapshots kept for state sync
   Byzantine byzantine = Byzantine::kNone;
 };
 
@@ -90,6 +99,7 @@ struct ConsensusStats {
   std::uint64_t frames_in = 0, frames_out = 0, bad_frames = 0, foreign = 0;
   std::uint64_t proposals = 0, votes_sent = 0, qcs_formed = 0, tcs_formed = 0, timeouts = 0;
   std::uint64_t commits = 0, txs_committed = 0, rejected_proposals = 0, invalid_sigs = 0;
+  std::uint64_t snapshots_served = 0, snapshots_installed = 0, snapshots_rejected = 0;
 };
 
 struct CommittedBlock {

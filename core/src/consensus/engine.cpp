@@ -121,6 +121,7 @@ void Engine::on_message(const PeerId& from, std::span<const std::uint8_t> bytes,
   const auto type = static_cast<FrameType>(a[0].as<std::int64_t>());
   if (type == FrameType::kTxs) return handle_txs(a);
   if (type == FrameType::kFetch) return handle_fetch(from, a);
+  if (type == FrameType::kSnapshotFetch) return handle_snapshot_fetch(from, a);
   auto idx = index_of(from);
   if (!idx) {
     stats_.foreign++;
@@ -132,6 +133,7 @@ void Engine::on_message(const PeerId& from, std::span<const std::uint8_t> bytes,
     case FrameType::kVote: return handle_vote(*idx, a);
     case FrameType::kTimeout: return handle_timeout(*idx, a);
     case FrameType::kBlocks: return handle_blocks(*idx, a);
+    case FrameType::kSnapshotChunk: return handle_snapshot_chunk(*idx, a);
     default: stats_.bad_frames++;
   }
 }
@@ -158,7 +160,8 @@ void Engine::handle_proposal(std::uint32_t from, const Array& a, std::uint64_t) 
   }
   const Insert r = insert_block(blk);
   if (r == Insert::kMissingParent) {
-    request_blocks(from, blk->parent, std::min<std::uint64_t>(kFetchCountMax, blk->height));
+    if (blk->height > committed_->height + kSyncGapMax) return start_state_sync();
+    if (!sync_) request_blocks(from, blk->parent, std::min<std::uint64_t>(kFetchCountMax, blk->height));
     return;
   }
   if (r == Insert::kInvalid) { stats_.rejected_proposals++; return; }
@@ -240,13 +243,14 @@ void Engine::handle_fetch(const PeerId& from, const Array& a) {
     chain.push_back(b);
   }
   if (chain.empty()) return;
-  Array blocks;
-  std::size_t bytes = 0;
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-    bytes += (*it)->encoded.size();
-    if (bytes > config_.block_bytes_max && !blocks.empty()) break;
-    blocks.push_back(block_value(**it));
+  // The newest blocks that fit: the answer always ends at the block asked for.
+  std::size_t keep = 0, bytes = 0;
+  for (; keep < chain.size(); ++keep) {
+    bytes += chain[keep]->encoded.size();
+    if (bytes > config_.block_bytes_max && keep > 0) break;
   }
+  Array blocks;
+  for (std::size_t i = keep; i-- > 0;) blocks.push_back(block_value(*chain[i]));
   const Bytes frame = codec::encode(Value(Array{Value(static_cast<int>(FrameType::kBlocks)), Value(std::move(blocks))}));
   (void)ctx_->send(from, frame);
   stats_.frames_out++;
@@ -261,6 +265,7 @@ void Engine::handle_blocks(std::uint32_t from, const Array& a) {
     chain.push_back(std::move(*b));
   }
   if (chain.empty() || !requested_.erase(chain.back()->hash)) return;  // only what we asked for
+  if (sync_ && sync_->anchoring && anchor_snapshot(chain)) return;
   bool first = true;
   for (const auto& b : chain) {
     const Insert r = insert_block(b);
@@ -403,6 +408,7 @@ void Engine::process_qc(const QC& qc) {
   try_commit(qc);
   if (auto it = blocks_.find(qc.hash); it != blocks_.end() && qc.view > 0) {
     check_certified_root(*it->second);
+    certify_snapshot(*it->second, qc);
     auto& slot = certified_roots_[it->second->exec_root];
     if (!slot.first || slot.first->height < it->second->height) slot = {it->second, qc};
     if (certified_roots_.size() > 64) certified_roots_.clear();
@@ -434,6 +440,7 @@ void Engine::commit_chain(const Block* b0) {
   // most f equivocating: impossible. Reaching another block at our committed height is a bug.
   NITRO_ASSERT(b == committed_);
   for (auto it = chain.rbegin(); it != chain.rend() && !halted_; ++it) execute(**it);
+  if (!halted_ && committed_->height >= snapshot_height_ + config_.snapshot_interval) take_snapshot();
 }
 
 void Engine::execute(const Block& b) {
@@ -692,14 +699,17 @@ void Engine::persist_safety() {
   ctx_->store_put("safety", codec::encode(Value(Array{Value(last_voted_view_), qc_value(high_qc_), Value(timed_out_view_)})));
 }
 
-// Committed blocks replay through the executor (so the state is rebuilt); the safety record
+// A state installed by state sync first, then the committed blocks above it replay through the
+// executor (so the state is rebuilt); the safety record
 // restores the last voted view and the highest QC so a restarted validator never votes twice.
 void Engine::restore(StoredRecords records) {
+  if (auto snap = records.find("snap"); snap != records.end()) (void)restore_snapshot(snap->second);
   for (auto& [key, bytes] : records) {
     if (!key.starts_with("b/")) continue;
     auto v = codec::decode(bytes);
     if (!v.ok()) break;
     auto b = block_from(*v, n_);
+    if (b.ok() && (*b)->height <= committed_->height) continue;  // below an installed snapshot
     if (!b.ok() || (*b)->parent != committed_->hash || (*b)->height != committed_->height + 1) break;
     blocks_[(*b)->hash] = *b;
     execute(*blocks_[(*b)->hash]);
@@ -877,6 +887,7 @@ void Engine::tick(std::uint64_t now_ms) {
   flush_ops();
   flush_txs();
   if (halted_) return;
+  if (sync_ && now_ms >= sync_->deadline_ms) sync_timeout();
   if (now_ms >= view_deadline_ms_) on_view_timeout();
   if (now_ms >= view_deadline_ms_) view_deadline_ms_ = now_ms_ + timeout_ms();
   try_propose();
@@ -888,6 +899,7 @@ std::optional<std::uint64_t> Engine::next_deadline() const {
   if (halted_) return std::nullopt;
   std::uint64_t d = view_deadline_ms_;
   d = std::min(d, propose_retry_ms_);
+  if (sync_) d = std::min(d, sync_->deadline_ms);
   if (!outbox_.empty() || !queued_ops_.empty()) d = now_ms_;
   if (config_.byzantine == Byzantine::kGarbage) d = std::min(d, now_ms_ + 50);
   return std::max(d, now_ms_ + 1);

@@ -18,6 +18,42 @@ inline constexpr std::size_t kViewsTrackedMax = 64;    // vote/timeout collectio
 inline constexpr std::size_t kReputationWindow = 16;   // ancestors judged for leader reputation
 inline constexpr std::size_t kCommittedIdsMax = 1u << 18;
 inline constexpr std::size_t kProposalsPerViewMax = 2;  // proposals looked at per view and sender
+// Block sync stashes what it fetched until the chain links up (kPendingMax blocks): a replica
+// further behind than this fetches a state snapshot instead.
+inline constexpr std::uint64_t kSyncGapMax = kPendingMax - kFetchCountMax;
+inline constexpr std::size_t kSnapshotChunkBytes = 256 * 1024;
+inline constexpr std::size_t kSnapshotChunkEntries = 1024;
+inline constexpr std::uint64_t kSnapshotEntriesMax = 1u << 24;
+inline constexpr std::size_t kSnapshotsKept = 2;  // a fetch of the older one still completes
+inline constexpr std::uint32_t kSyncRetries = 2;   // a request asked again before the next peer
+
+using Entries = std::vector<std::pair<std::string, chain::KvEntry>>;
+
+// The committed state after `height`, kept to serve state sync once a QC certifies it.
+struct Snapshot {
+  std::uint64_t height = 0;
+  std::uint64_t revision = 0;
+  Hash root{};
+  Entries entries;                       // key order
+  std::vector<std::size_t> chunk_starts;  // index of each chunk's first entry
+  Value header;                          // certified header whose exec fields are (height, root)
+  QC qc;
+};
+
+// A snapshot being fetched from one validator.
+struct StateSync {
+  std::uint32_t peer = 0;
+  std::set<std::uint32_t> tried;
+  std::uint64_t height = 0, revision = 0, count = 0, chunks = 0, next = 0;
+  BlockPtr header;  // its fields; header_hash is what the QC certifies
+  Hash header_hash{};
+  QC qc;
+  Entries entries;
+  bool anchoring = false;  // entries verified, fetching the blocks up to the header
+  std::size_t anchor_count = 0;
+  std::uint64_t deadline_ms = 0;
+  std::uint32_t retries = 0;  // of the current request
+};
 
 class Engine {
  public:
@@ -58,6 +94,23 @@ class Engine {
   void handle_fetch(const PeerId& from, const Array& a);
   void handle_blocks(std::uint32_t from, const Array& a);
   void handle_txs(const Array& a);
+
+  // State sync (snapshot.cpp).
+  void take_snapshot();
+  void certify_snapshot(const Block& b, const QC& qc);
+  void handle_snapshot_fetch(const PeerId& from, const Array& a);
+  void handle_snapshot_chunk(std::uint32_t from, const Array& a);
+  bool snapshot_meta(const Array& a);
+  bool snapshot_entries(const Value& v);
+  void finish_snapshot_fetch();
+  void start_state_sync();
+  void next_sync_peer(bool bad);
+  void sync_timeout();
+  void request_snapshot_chunk();
+  bool anchor_snapshot(const std::vector<BlockPtr>& chain);
+  void install_state(std::uint64_t height, std::uint64_t revision, const Hash& root, const Entries& entries,
+                     const std::vector<BlockPtr>& chain);
+  bool restore_snapshot(const Bytes& bytes);
 
   // Blocks and certificates.
   bool verify_qc(const QC& qc);
@@ -159,6 +212,11 @@ class Engine {
   std::vector<TxOp> queued_ops_;
   std::uint64_t queued_nonce_ = 0;  // the first queued op's nonce
   std::size_t queued_bytes_ = 0;
+
+  std::deque<std::shared_ptr<const Snapshot>> snapshots_;  // certified, newest last
+  std::shared_ptr<Snapshot> uncertified_;                   // taken, waiting for a QC on its root
+  std::uint64_t snapshot_height_ = 0;                      // of the last one taken or installed
+  std::optional<StateSync> sync_;
 
   Executor exec_;
   std::optional<std::string> halted_;

@@ -98,6 +98,10 @@ Result<std::unique_ptr<ConsensusProtocol>> ConsensusProtocol::create(ConsensusCo
   if (config.timeout_ms == 0 || config.timeout_ms_max < config.timeout_ms) {
     return Status(invalid_argument("consensus: bad timeouts"));
   }
+  // A replica that installs the newest snapshot must be left within block sync's reach.
+  if (config.snapshot_interval == 0 || config.snapshot_interval > kSyncGapMax - kFetchCountMax) {
+    return Status(invalid_argument("consensus: snapshot_interval must be 1..128"));
+  }
   std::unique_ptr<ConsensusProtocol> p(new ConsensusProtocol());
   p->engine_ = std::make_unique<Engine>(std::move(config), self_index, std::move(pks));
   return p;

@@ -166,6 +166,12 @@ Status Executor::register_module(const std::string& prefix, std::shared_ptr<chai
   return Status::ok_status();
 }
 
+void Executor::install(const std::vector<std::pair<std::string, chain::KvEntry>>& entries, std::uint64_t revision) {
+  store_ = KvStore();
+  for (const auto& [k, e] : entries) store_.set(k, e);
+  revision_ = revision;
+}
+
 std::vector<TxOutcome> Executor::execute(const chain::BlockContext& block, const std::vector<Bytes>& txs) {
   chain::BlockContext b = block;
   b.revision = ++revision_;

@@ -86,6 +86,8 @@ class Executor {
   // outcome per op, in order.
   std::vector<TxOutcome> execute(const chain::BlockContext& block, const std::vector<Bytes>& txs);
   const KvStore& store() const { return store_; }
+  // Replaces the state with a snapshot's entries (key order) and executor revision.
+  void install(const std::vector<std::pair<std::string, chain::KvEntry>>& entries, std::uint64_t revision);
   std::uint64_t revision() const { return revision_; }
   Hash root() const { return store_.root(); }
 

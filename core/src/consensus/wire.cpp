@@ -107,6 +107,17 @@ Result<BlockPtr> block_from(const Value& v, std::size_t validators) {
   return seal(std::move(b));
 }
 
+Result<std::pair<BlockPtr, Hash>> header_from(const Value& v, std::size_t validators) {
+  if (!v.is<Array>() || v.as<Array>().size() != 9 || !v.as<Array>()[8].is<Bytes>() || v.as<Array>()[8].as<Bytes>().size() != 32) {
+    return bad("header");
+  }
+  Value fields = v;
+  fields.as<Array>()[8] = Value(Array{});
+  auto b = block_from(fields, validators);
+  if (!b.ok()) return b.status();
+  return std::make_pair(std::move(*b), sha256(codec::encode(v)));
+}
+
 Value header_value(const Block& b) {
   Value v = block_value(b);
   Array& a = v.as<Array>();

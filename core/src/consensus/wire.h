@@ -10,6 +10,11 @@
 //            [4, hash, count]                 fetch a block and up to count-1 ancestors
 //            [5, [Block...]]                  blocks, oldest first
 //            [6, [tx bin...]]                 txs for the mempool
+//            [7, height, index]               fetch chunk index of the snapshot at height (0: the latest)
+//            [8, height, revision, count, chunks, index, Header, QC, [[key, value, create_rev, mod_rev, version]...]]
+//                                             a snapshot chunk: the state after `height` (count entries
+//                                             in key order, executor revision), certified by the header
+//                                             (exec_height = height) and its QC
 #pragma once
 
 #include <memory>
@@ -59,7 +64,7 @@ struct Block {
 };
 using BlockPtr = std::shared_ptr<const Block>;
 
-enum class FrameType : std::uint8_t { kProposal = 1, kVote = 2, kTimeout = 3, kFetch = 4, kBlocks = 5, kTxs = 6 };
+enum class FrameType : std::uint8_t { kProposal = 1, kVote = 2, kTimeout = 3, kFetch = 4, kBlocks = 5, kTxs = 6, kSnapshotFetch = 7, kSnapshotChunk = 8 };
 
 Value qc_value(const QC& qc);
 Value tc_value(const TC& tc);
@@ -70,6 +75,8 @@ Value header_value(const Block& b);
 Result<QC> qc_from(const Value& v, std::size_t validators);
 Result<TC> tc_from(const Value& v, std::size_t validators);
 Result<BlockPtr> block_from(const Value& v, std::size_t validators);
+// A header's fields (its tx list left empty) and its hash, the block hash it stands for.
+Result<std::pair<BlockPtr, Hash>> header_from(const Value& v, std::size_t validators);
 // Fills hash and encoded.
 BlockPtr seal(Block b);
 
