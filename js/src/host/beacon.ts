@@ -11,6 +11,8 @@ import type { NitroNode } from './node.js';
 
 /** Rounds kept for latest()/token()/round(); older ones are forgotten. */
 export const kBeaconHistoryMax = 1024;
+/** Rounds a watch() iterator holds for a slow consumer. */
+export const kWatchBufferMax = 64;
 
 export interface BeaconDealer {
   groupPublicKey: BytesLike;
@@ -64,6 +66,8 @@ export class NodeBeacon {
   private latestRound: BeaconRound | undefined;
   private readonly listeners = new Map<string, Set<(ev: never) => void>>();
   private readonly off: () => void;
+  private readonly offClose: () => void;
+  private readonly watchers = new Set<() => void>();  // end every watch() iterator
   private closed = false;
 
   constructor(private readonly node: NitroNode, options: BeaconNodeOptions) {
@@ -94,6 +98,7 @@ export class NodeBeacon {
       if (options.dkg.startMs !== undefined) core.dkgStartMs = nodeClockOf(options.dkg.startMs, 'dkg.startMs');
       if (options.dkg.phaseMs !== undefined) core.dkgPhaseMs = options.dkg.phaseMs;
     }
+    this.offClose = node.beforeClose(() => this.endWatchers());
     // Listen first: attaching may emit 'ready' (and rounds) synchronously.
     this.off = node.onProtocol(this.channel, (bytes) => this.onEvent(bytes));
     try {
@@ -102,6 +107,7 @@ export class NodeBeacon {
       this.topic = r.topic;
     } catch (e) {
       this.off();
+      this.offClose();
       throw e;
     }
   }
@@ -135,12 +141,62 @@ export class NodeBeacon {
     return Beacon.token(r.randomness, round, label);
   }
 
+  /**
+   * The rounds this node produces from now on, as an async iterator (drand-client's `watch`):
+   * `for await (const r of beacon.watch({ signal }))`. Ends when `signal` aborts, the beacon or
+   * the node closes, or the loop breaks. A consumer slower than the beacon gets the newest
+   * kWatchBufferMax rounds (older unread ones are dropped).
+   */
+  watch(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<BeaconRound> {
+    const { signal } = options;
+    const queue: BeaconRound[] = [];
+    let wake: (() => void) | undefined;
+    let ended = this.closed || signal?.aborted === true;
+    const end = (): void => {
+      ended = true;
+      offRound();
+      this.watchers.delete(end);
+      signal?.removeEventListener('abort', end);
+      wake?.();
+    };
+    const offRound = this.on('round', (r) => {
+      queue.push(r);
+      if (queue.length > kWatchBufferMax) queue.shift();
+      wake?.();
+    });
+    this.watchers.add(end);
+    signal?.addEventListener('abort', end, { once: true });
+    if (ended) end();
+    const next = async (): Promise<IteratorResult<BeaconRound>> => {
+      while (queue.length === 0 && !ended) await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+      const r = queue.shift();
+      return r && !ended ? { value: r, done: false } : (end(), { value: undefined, done: true });
+    };
+    return {
+      next,
+      return: async () => {
+        end();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
   /** Stops the beacon on this node (the channel stays taken on this node). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.endWatchers();
+    this.offClose();
     this.off();
     if (!this.node.closed) this.node.run((c) => getModule().beaconClose(c, this.channel));
+  }
+
+  private endWatchers(): void {
+    for (const end of [...this.watchers]) end();
   }
 
   private onEvent(bytes: Uint8Array): void {
