@@ -1,7 +1,9 @@
 // CRDT documents: Nitro (wasm core through js/dist) side by side with Yjs and Automerge in one
 // Node process. The automerge-paper editing trace (replay time, encoded size, load time, memory)
-// and crdt-benchmarks cases B1.1, B1.4 and B3.1. Medians over runs; ratios against Yjs.
-//   npm run bench -- crdt [--runs N] [--trace-runs N] [--no-automerge-trace]
+// and crdt-benchmarks cases B1.1, B1.4 and B3.1. Medians over runs; ratios against Yjs. Then
+// every trace (the two real ones in ../shared/data and the code traces of crdt_traces.mjs):
+// Nitro's encoded size against Yjs's v2 (columnar) encoding and replay time against Yjs.
+//   npm run bench -- crdt [--runs N] [--trace-runs N] [--no-automerge-trace] [--only-traces]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -14,6 +16,7 @@ import { init, getModule } from '../js/dist/node.js';
 import { Doc } from '../js/dist/node.js';
 import { median, table, formatNumber } from './lib.mjs';
 import { rng } from '../node-tests/support/rng.mjs';
+import { codeTraces } from './crdt_traces.mjs';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -189,11 +192,51 @@ function nativeTrace() {
 
 const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
 
+// One trace, Nitro and Yjs: replay medians, Nitro's encoded state (which must load back to the
+// same text) against Yjs's v1 and v2 encodings.
+function sizeRow(name, trace, runs) {
+  const out = {};
+  for (const lib of ['nitro', 'yjs']) {
+    const times = [];
+    let d;
+    for (let r = 0; r < runs; r++) {
+      if (d) libs[lib].free(d);
+      const [ms, doc] = time(() => replayTrace(libs[lib], trace));
+      if (libs[lib].content(doc) !== trace.endContent) throw new Error(`${lib}: ${name} replay diverged`);
+      times.push(ms);
+      d = doc;
+    }
+    out[lib] = { replay: median(times) };
+    if (lib === 'nitro') {
+      const bytes = d.encodeState();
+      const [lms, loaded] = time(() => libs.nitro.load(bytes));
+      if (libs.nitro.content(loaded) !== trace.endContent) throw new Error(`nitro: ${name} load diverged`);
+      libs.nitro.free(loaded);
+      Object.assign(out.nitro, { bytes: bytes.length, load: lms });
+    } else {
+      Object.assign(out.yjs, { v1: Y.encodeStateAsUpdate(d).length, v2: Y.encodeStateAsUpdateV2(d).length });
+    }
+    libs[lib].free(d);
+  }
+  return [name, trace.txns.length, trace.endContent.length, out.nitro.bytes, out.yjs.v2, ratio(out.nitro.bytes, out.yjs.v2),
+    out.yjs.v1, out.nitro.replay, out.yjs.replay, ratio(out.nitro.replay, out.yjs.replay)];
+}
+
+function traceSizeTable(runs) {
+  const traces = [['automerge-paper', loadTrace('automerge-paper')], ['seph-blog1', loadTrace('seph-blog1')],
+    ...codeTraces().map(({ name, trace }) => [name, trace])];
+  const rows = traces.map(([name, trace]) => { const r = sizeRow(name, trace, runs); console.error(`crdt: ${name} done`); return r; });
+  console.log(table(['trace', 'edits', 'final chars', 'nitro bytes', 'Yjs v2 bytes', 'nitro / Yjs v2', 'Yjs v1 bytes',
+    'nitro replay ms', 'Yjs replay ms', 'nitro / Yjs time'], rows));
+  console.log(`\nEncoded size: Nitro's encodeState() against Yjs's encodeStateAsUpdateV2 (and v1) of the same replayed document; replay: medians of ${runs} runs, every edit its own transaction.`);
+}
+
 export async function run(args = []) {
   await init();
   const arg = (flag, dflt) => { const i = args.indexOf(flag); return i >= 0 ? Number(args[i + 1]) : dflt; };
   const runs = arg('--runs', 5);
   const traceRuns = arg('--trace-runs', 3);
+  if (args.includes('--only-traces')) return traceSizeTable(traceRuns);
   const traceLibs = args.includes('--no-automerge-trace') ? ['nitro', 'yjs'] : ['nitro', 'yjs', 'automerge'];
   const trace = loadTrace('automerge-paper');
 
@@ -224,6 +267,8 @@ export async function run(args = []) {
   }
   console.log('');
   console.log(table(['case', 'library', 'time ms', 'vs Yjs', 'encoded bytes', 'vs Yjs', 'load ms', 'vs Yjs'], crows));
+  console.log('');
+  traceSizeTable(traceRuns);
   console.log(`\nMedians of ${traceRuns} trace runs (Automerge: 1 — one change per edit takes ~a minute) and ${runs} runs per case.` +
     ' Every edit is its own transaction in every library. Memory: JS heap delta after GC, plus the wasm heap delta for Nitro.');
 }

@@ -76,6 +76,7 @@ Result<beacon::BeaconNodeConfig> config_from_js(const val& opts) {
 val beacon_attach(NodeCore& core, const std::string& channel, const val& opts) {
   auto config = config_from_js(opts);
   if (!config.ok()) return error_to_js(config.status());
+  config->identity_seed = core.node().config().identity_seed;  // signs this member's DKG deal
   auto p = beacon::BeaconProtocol::create(std::move(*config), core.node().id());
   if (!p.ok()) return error_to_js(p.status());
   const auto index = (*p)->self_index();

@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "bls/wire.h"
 #include "gossip/rng.h"
 #include "nitro/beacon_protocol.h"
 #include "nitro/codec.h"
@@ -287,17 +288,25 @@ TEST_CASE("beacon sim: config checks", "[beacon]") {
 }
 
 
-// Node i runs the chained beacon with a DKG: start 4000 ms, phases of 1000 ms, genesis 8000 ms.
-static void add_dkg_beacon(Simulator& s, std::size_t i, const std::vector<PeerId>& group, std::uint32_t threshold) {
+// The chained beacon with a DKG: start 4000 ms, four phases of 1000 ms, genesis 9000 ms.
+constexpr std::uint64_t kDkgStartMs = 4000, kDkgPhaseMs = 1000, kDkgGenesisMs = 9000;
+
+static BeaconNodeConfig dkg_beacon_config(Simulator& s, std::size_t i, const std::vector<PeerId>& group,
+                                          std::uint32_t threshold) {
   BeaconNodeConfig cfg;
   cfg.group = group;
   cfg.threshold = threshold;
   cfg.scheme = bls::Scheme::kPedersenBlsChained;
-  cfg.dkg_start_ms = 4000;
-  cfg.dkg_phase_ms = 1000;
-  cfg.genesis_ms = 8000;
+  cfg.dkg_start_ms = kDkgStartMs;
+  cfg.dkg_phase_ms = kDkgPhaseMs;
+  cfg.genesis_ms = kDkgGenesisMs;
   cfg.period_ms = kPeriodMs;
-  auto p = BeaconProtocol::create(cfg, s.node(i)->id());
+  cfg.identity_seed = s.node(i)->config().identity_seed;
+  return cfg;
+}
+
+static void add_dkg_beacon(Simulator& s, std::size_t i, const std::vector<PeerId>& group, std::uint32_t threshold) {
+  auto p = BeaconProtocol::create(dkg_beacon_config(s, i, group, threshold), s.node(i)->id());
   REQUIRE(p.ok());
   REQUIRE(s.node(i)->add_protocol(beacon::kDefaultChannel, std::move(*p)).ok());
 }
@@ -310,7 +319,7 @@ TEST_CASE("beacon sim: DKG over the network hands over to the engine, rounds ver
   std::vector<PeerId> group;
   for (std::size_t i = 0; i < s.size(); ++i) group.push_back(s.node(i)->id());
   for (std::size_t i = 0; i < s.size(); ++i) add_dkg_beacon(s, i, group, 3);
-  s.run_until(8000 + 5 * kPeriodMs + 500);
+  s.run_until(kDkgGenesisMs + 5 * kPeriodMs + 500);
   std::optional<Bytes> key;
   std::map<std::uint64_t, Bytes> sigs;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -341,8 +350,10 @@ namespace {
 // sees a consistent dealer. It takes no further part.
 class EquivocatingDealer final : public Protocol {
  public:
-  EquivocatingDealer(std::vector<PeerId> sorted, bls::Index self, std::uint32_t t, std::uint64_t start_ms)
-      : members_(std::move(sorted)), self_(self), t_(t), start_ms_(start_ms) {}
+  EquivocatingDealer(std::vector<PeerId> sorted, bls::Index self, std::uint32_t t, std::uint64_t start_ms,
+                     Bytes session, crypto::Seed identity)
+      : members_(std::move(sorted)), self_(self), t_(t), start_ms_(start_ms), session_(std::move(session)),
+        identity_(crypto::Identity::from_seed(identity)) {}
   void attach(ProtocolContext& ctx) override {
     ctx_ = &ctx;
     (void)ctx.subscribe(beacon::topic_for(members_));
@@ -354,6 +365,12 @@ class EquivocatingDealer final : public Protocol {
     const auto n = static_cast<std::uint32_t>(members_.size());
     for (std::uint8_t side = 0; side < 2; ++side) {
       bls::DkgConfig c{bls::Group::kG1, n, t_, self_, 1000};
+      c.session = session_;
+      c.sign = [this](bls::ByteSpan m) {
+        const auto sig = identity_.sign(m);
+        return Bytes(sig.begin(), sig.end());
+      };
+      c.verify = [](bls::Index, bls::ByteSpan, bls::ByteSpan) { return true; };
       auto dkg = *bls::Dkg::create(c, Bytes(32, static_cast<std::uint8_t>(0xa0 + side)));
       dkg.start(now_ms);
       std::vector<bls::Outgoing> out;
@@ -375,6 +392,8 @@ class EquivocatingDealer final : public Protocol {
   bls::Index self_;
   std::uint32_t t_;
   std::uint64_t start_ms_;
+  Bytes session_;
+  crypto::Identity identity_;
   bool dealt_ = false;
   ProtocolContext* ctx_ = nullptr;
 };
@@ -394,13 +413,16 @@ TEST_CASE("beacon sim: DKG disqualifies an equivocating dealer, the honest six a
     for (std::size_t i = 0; i < s.size(); ++i) {
       if (i == cheater) {
         const auto index = static_cast<bls::Index>(std::find(sorted.begin(), sorted.end(), group[i]) - sorted.begin() + 1);
+        auto cfg = dkg_beacon_config(s, i, group, 4);
+        const Bytes session = (*BeaconProtocol::create(cfg, group[i]))->dkg_session();
         REQUIRE(s.node(i)->add_protocol(beacon::kDefaultChannel,
-                                        std::make_unique<EquivocatingDealer>(sorted, index, 4, 4000)).ok());
+                                        std::make_unique<EquivocatingDealer>(sorted, index, 4, kDkgStartMs, session,
+                                                                             *cfg.identity_seed)).ok());
         continue;
       }
       add_dkg_beacon(s, i, group, 4);
     }
-    s.run_until(8000 + 5 * kPeriodMs + 500);
+    s.run_until(kDkgGenesisMs + 5 * kPeriodMs + 500);
     std::optional<Bytes> key;
     for (std::size_t i = 0; i < s.size(); ++i) {
       if (i == cheater) continue;
@@ -421,6 +443,250 @@ TEST_CASE("beacon sim: DKG disqualifies an equivocating dealer, the honest six a
       }
     }
   }
+}
+
+namespace {
+
+// The kinds of faulty DKG member the Byzantine simulation mixes.
+enum class Fault { kEquivocate, kLie, kComplain, kSilent, kGarbage };
+const char* fault_name(Fault f) {
+  static const char* kNames[] = {"equivocate", "lie", "complain", "silent", "garbage"};
+  return kNames[static_cast<int>(f)];
+}
+
+// A faulty member: the honest BeaconProtocol runs behind a ProtocolContext that rewrites what it
+// sends, so every fault starts from well-formed, correctly signed frames.
+//   equivocate: its deal goes over direct links, half the members get a second signed deal (with
+//               matching shares);
+//   lie:        its forwards carry another polynomial under the true dealer's signature, and it
+//               forwards deals in every dealer's name signed by itself;
+//   complain:   complains about every dealer at the start of the complaint phase and again just
+//               before its deadline;
+//   silent:     sends nothing;
+//   garbage:    every frame it sends is damaged (bytes flipped or cut), plus random frames.
+class FaultyMember final : public Protocol, public ProtocolContext {
+ public:
+  FaultyMember(Fault fault, std::unique_ptr<BeaconProtocol> inner, const crypto::Seed& identity, std::uint32_t t,
+               std::uint64_t seed)
+      : fault_(fault), inner_(std::move(inner)), identity_(crypto::Identity::from_seed(identity)), rng_{seed} {
+    const auto& members = inner_->members();
+    bls::DkgConfig c{bls::Group::kG1, static_cast<std::uint32_t>(members.size()), t, inner_->self_index(), kDkgPhaseMs};
+    c.session = inner_->dkg_session();
+    c.sign = [this](bls::ByteSpan m) {
+      const auto sig = identity_.sign(m);
+      return Bytes(sig.begin(), sig.end());
+    };
+    c.verify = [](bls::Index, bls::ByteSpan, bls::ByteSpan) { return true; };
+    auto second = *bls::Dkg::create(c, Bytes(32, static_cast<std::uint8_t>(seed | 1)));
+    second.start(0);
+    while (auto o = second.poll_transmit()) {
+      if (o->to) second_shares_[*o->to] = o->bytes;
+      else second_deal_ = o->bytes;
+    }
+  }
+
+  // Protocol: the honest instance sees everything that arrives.
+  void attach(ProtocolContext& ctx) override {
+    outer_ = &ctx;
+    inner_->attach(*this);
+  }
+  void on_message(const PeerId& from, std::span<const std::uint8_t> bytes, std::uint64_t now_ms) override {
+    inner_->on_message(from, bytes, now_ms);
+  }
+  void on_broadcast(const std::string& topic, const PeerId& origin, std::uint64_t seq,
+                    std::span<const std::uint8_t> payload, std::uint64_t now_ms) override {
+    inner_->on_broadcast(topic, origin, seq, payload, now_ms);
+  }
+  void tick(std::uint64_t now_ms) override {
+    inner_->tick(now_ms);
+    const std::uint64_t complain_at[] = {kDkgStartMs + 2 * kDkgPhaseMs, kDkgStartMs + 3 * kDkgPhaseMs - 15};
+    if (fault_ == Fault::kComplain && complaints_sent_ < 2 && now_ms >= complain_at[complaints_sent_]) {
+      ++complaints_sent_;
+      for (std::size_t d = 1; d <= inner_->members().size(); ++d) {
+        if (d != inner_->self_index()) (void)outer_->publish(inner_->topic(), Bytes{0x92, 0x03, static_cast<std::uint8_t>(d)});
+      }
+    }
+  }
+  std::optional<std::uint64_t> next_deadline() const override {
+    auto d = inner_->next_deadline();
+    if (fault_ == Fault::kComplain && complaints_sent_ < 2) {
+      const std::uint64_t at = complaints_sent_ == 0 ? kDkgStartMs + 2 * kDkgPhaseMs : kDkgStartMs + 3 * kDkgPhaseMs - 15;
+      d = d ? std::min(*d, at) : at;
+    }
+    return d;
+  }
+
+  // ProtocolContext: what the honest instance sends goes through the fault.
+  const PeerId& local_id() const override { return outer_->local_id(); }
+  Status send(const PeerId& peer, std::span<const std::uint8_t> bytes) override {
+    Bytes b(bytes.begin(), bytes.end());
+    switch (fault_) {
+      case Fault::kSilent: return Status::ok_status();
+      case Fault::kGarbage: return outer_->send(peer, damage(b));
+      case Fault::kEquivocate:
+        if (b.size() > 2 && b[1] == 0x02 && index_of(peer) % 2 == 1) b = second_shares_.at(index_of(peer));
+        return outer_->send(peer, b);
+      default: return outer_->send(peer, b);
+    }
+  }
+  Result<std::uint64_t> publish(const std::string& topic, std::span<const std::uint8_t> payload) override {
+    Bytes b(payload.begin(), payload.end());
+    const bool deal = b.size() > 2 && b[1] == 0x01, forward = b.size() > 3 && b[1] == 0x05;
+    switch (fault_) {
+      case Fault::kSilent: return std::uint64_t{0};
+      case Fault::kGarbage:
+        (void)outer_->publish(topic, random_frame());
+        return outer_->publish(topic, damage(b));
+      case Fault::kEquivocate:
+        if (!deal) return outer_->publish(topic, b);
+        for (std::size_t j = 1; j <= inner_->members().size(); ++j) {
+          if (j == inner_->self_index()) continue;
+          (void)outer_->send(inner_->members()[j - 1], j % 2 == 1 ? second_deal_ : b);
+        }
+        return std::uint64_t{0};
+      case Fault::kLie:
+        if (deal) lie_in_every_name(topic);
+        if (forward) b = forged(b);
+        return outer_->publish(topic, b);
+      default: return outer_->publish(topic, b);
+    }
+  }
+  Status subscribe(const std::string& topic) override { return outer_->subscribe(topic); }
+  Status unsubscribe(const std::string& topic) override { return outer_->unsubscribe(topic); }
+  std::vector<PeerInfo> peers() const override { return outer_->peers(); }
+  std::vector<PeerId> neighbors() const override { return outer_->neighbors(); }
+  void emit(Bytes payload) override { outer_->emit(std::move(payload)); }
+  void random_bytes(std::span<std::uint8_t> out) override { outer_->random_bytes(out); }
+  std::uint64_t now_ms() const override { return outer_->now_ms(); }
+  void store_put(const std::string& key, Bytes value) override { outer_->store_put(key, std::move(value)); }
+  void store_delete(const std::string& key) override { outer_->store_delete(key); }
+  StoredRecords take_restored() override { return outer_->take_restored(); }
+
+ private:
+  std::size_t index_of(const PeerId& p) const {
+    const auto& m = inner_->members();
+    return static_cast<std::size_t>(std::find(m.begin(), m.end(), p) - m.begin() + 1);
+  }
+  // The second polynomial's commitments (msgpack array) inside a deal frame [1, [c...], sig(66 B)].
+  Bytes second_commitments() const { return Bytes(second_deal_.begin() + 2, second_deal_.end() - 66); }
+  // A forward [5, dealer, [c...], sig] with another polynomial under the same signature.
+  Bytes forged(const Bytes& forward) const {
+    Bytes f(forward.begin(), forward.begin() + 3);
+    const Bytes c = second_commitments();
+    f.insert(f.end(), c.begin(), c.end());
+    f.insert(f.end(), forward.end() - 66, forward.end());
+    return f;
+  }
+  // Deals "by" every other member, signed by this one (who cannot sign in their name).
+  void lie_in_every_name(const std::string& topic) {
+    auto second = bls::wire::decode(second_deal_);
+    REQUIRE(second.ok());
+    const auto& commitments = std::get<bls::wire::DkgDeal>(*second).commitments;
+    Bytes all;
+    for (const auto& c : commitments) all.insert(all.end(), c.begin(), c.end());
+    const auto digest = bls::beacon_randomness(all);
+    for (std::size_t d = 1; d <= inner_->members().size(); ++d) {
+      if (d == inner_->self_index()) continue;
+      const auto msg = bls::dkg_deal_message(inner_->dkg_session(), static_cast<bls::Index>(d), digest);
+      const auto sig = identity_.sign(msg);
+      const bls::wire::DkgForward f{static_cast<bls::Index>(d), {commitments, Bytes(sig.begin(), sig.end())}};
+      (void)outer_->publish(topic, bls::wire::encode(f));
+    }
+  }
+  Bytes damage(Bytes b) {
+    if (b.empty()) return b;
+    if (rng_.chance(0.3)) b.resize(rng_.below(b.size()));
+    else for (int k = 0; k < 3; ++k) b[rng_.below(b.size())] ^= static_cast<std::uint8_t>(1 + rng_.below(255));
+    return b;
+  }
+  Bytes random_frame() {
+    Bytes b(1 + rng_.below(80));
+    for (auto& x : b) x = static_cast<std::uint8_t>(rng_.next());
+    if (rng_.chance(0.5) && b.size() > 2) b[0] = 0x92 + static_cast<std::uint8_t>(rng_.below(3)), b[1] = static_cast<std::uint8_t>(1 + rng_.below(5));
+    return b;
+  }
+
+  Fault fault_;
+  std::unique_ptr<BeaconProtocol> inner_;
+  crypto::Identity identity_;
+  test::SplitMix rng_;
+  ProtocolContext* outer_ = nullptr;
+  Bytes second_deal_;
+  std::map<bls::Index, Bytes> second_shares_;
+  int complaints_sent_ = 0;
+};
+
+// 7 members, t = 4, three of them faulty (t - 1, each fault kind in turn). Safety: every honest
+// member ends the DKG with the same group key and qualified set, which holds every honest
+// dealer and no equivocator. Liveness: the group then produces chained rounds that verify.
+void run_byzantine_dkg(std::uint64_t seed) {
+  SimConfig c = sim_config(seed, seed % 2 == 1);
+  Simulator s(c);
+  std::vector<PeerId> group;
+  for (std::size_t i = 0; i < s.size(); ++i) group.push_back(s.node(i)->id());
+  std::vector<PeerId> sorted = group;
+  std::sort(sorted.begin(), sorted.end());
+  const auto faulty = pick(seed, 7, 3);
+  std::map<std::size_t, Fault> faults;
+  for (std::size_t k = 0; k < faulty.size(); ++k) faults[faulty[k]] = static_cast<Fault>((seed + 2 * k) % 5);
+  std::string mix;
+  for (const auto& [i, f] : faults) mix += "node " + std::to_string(i) + ": " + fault_name(f) + "; ";
+  INFO("reproduce with NITRO_SEED=" << seed << "; " << s.describe() << "; faulty " << mix);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto cfg = dkg_beacon_config(s, i, group, 4);
+    auto p = BeaconProtocol::create(cfg, group[i]);
+    REQUIRE(p.ok());
+    std::unique_ptr<Protocol> proto = std::move(*p);
+    if (faults.count(i)) {
+      auto* inner = static_cast<BeaconProtocol*>(proto.release());
+      proto = std::make_unique<FaultyMember>(faults[i], std::unique_ptr<BeaconProtocol>(inner), *cfg.identity_seed, 4,
+                                             seed + i);
+    }
+    REQUIRE(s.node(i)->add_protocol(beacon::kDefaultChannel, std::move(proto)).ok());
+  }
+  s.run_until(kDkgGenesisMs + 5 * kPeriodMs + 500);
+  std::set<std::size_t> honest_parities;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (!faults.count(i)) honest_parities.insert((std::find(sorted.begin(), sorted.end(), group[i]) - sorted.begin() + 1) % 2);
+  }
+  std::optional<Bytes> key;
+  std::optional<std::vector<bls::Index>> qual;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (faults.count(i)) continue;
+    auto* p = dynamic_cast<BeaconProtocol*>(s.node(i)->protocol(beacon::kDefaultChannel));
+    INFO("honest node " << i);
+    REQUIRE_FALSE(p->dkg_failed());
+    REQUIRE(p->engine() != nullptr);
+    if (!key) key = p->group_key(), qual = p->qualified();
+    CHECK(p->group_key() == key);
+    CHECK(p->qualified() == *qual);
+    CHECK(std::find(qual->begin(), qual->end(), p->self_index()) != qual->end());  // honest dealers stay
+    for (const auto& [j, f] : faults) {
+      const auto index = static_cast<bls::Index>(std::find(sorted.begin(), sorted.end(), group[j]) - sorted.begin() + 1);
+      INFO("faulty index " << index << " (" << fault_name(f) << "), qualified " << ::Catch::Detail::stringify(*qual));
+      // An equivocator is visible only if honest members got both of its deals (odd indices get
+      // the second); toward honest members that all got one deal it was a consistent dealer.
+      const bool seen_both = honest_parities.size() == 2;
+      if (f == Fault::kSilent || (f == Fault::kEquivocate && seen_both)) {
+        CHECK(std::find(qual->begin(), qual->end(), index) == qual->end());
+      }
+    }
+    CHECK(p->engine()->latest_round() >= 5);
+    for (std::uint64_t r = 1; r <= p->engine()->latest_round(); ++r) {
+      auto sig = p->engine()->signature(r);
+      REQUIRE(sig.has_value());
+      const Bytes prev = r == 1 ? p->engine()->config().genesis_seed : *p->engine()->signature(r - 1);
+      auto res = bls::verify_beacon(bls::Scheme::kPedersenBlsChained, *key, r, *sig, prev);
+      REQUIRE(res.ok());
+      CHECK(res->valid);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("beacon sim: DKG with t - 1 Byzantine members of every kind keeps one group key", "[beacon]") {
+  for (std::uint64_t seed : test::test_seeds("beacon-dkg-byzantine", 4)) run_byzantine_dkg(seed);
 }
 
 TEST_CASE("beacon sim: a member with a foreign share is rejected and named", "[beacon]") {

@@ -13,6 +13,7 @@
 #include "nitro/bls.h"
 #include "nitro/bls_beacon.h"
 #include "nitro/bls_threshold.h"
+#include "nitro/identity.h"
 
 using namespace nitro;
 using namespace nitro::bls;
@@ -460,16 +461,39 @@ TEST_CASE("bls: beacon engine configuration is checked", "[bls]") {
 
 namespace {
 
+// Member i's signing identity (the node identity in production).
+const crypto::Identity& member_identity(Index i) {
+  static std::map<Index, crypto::Identity> ids;
+  auto it = ids.find(i);
+  if (it == ids.end()) {
+    crypto::Seed seed{};
+    seed.fill(static_cast<std::uint8_t>(i));
+    seed[31] = 0xd7;
+    it = ids.emplace(i, crypto::Identity::from_seed(seed)).first;
+  }
+  return it->second;
+}
+
+DkgConfig dkg_config(std::uint32_t n, std::uint32_t t, Index self, Bytes session = Bytes{'s', '1'}) {
+  DkgConfig c{Group::kG2, n, t, self, 1000};
+  c.session = std::move(session);
+  c.sign = [self](ByteSpan m) {
+    const auto sig = member_identity(self).sign(m);
+    return Bytes(sig.begin(), sig.end());
+  };
+  c.verify = [n](Index i, ByteSpan m, ByteSpan sig) { return i >= 1 && i <= n && member_identity(i).peer_id().verify(m, sig); };
+  return c;
+}
+
+constexpr std::uint64_t kDkgEndMs = 4500;  // four phases of 1000 ms, and time for the last messages
+
 struct DkgRun {
   Harness<Dkg> net;
   std::map<Index, DkgFinished> done;
   std::map<Index, Status> failed;
   DkgRun(std::uint64_t seed, std::uint32_t n, std::uint32_t t) {
     net.rng = Rng{seed};
-    for (Index i = 1; i <= n; ++i) {
-      DkgConfig c{Group::kG2, n, t, i, 1000};
-      net.members.emplace_back(*Dkg::create(c, seed_bytes(seed * 100 + i, 3)));
-    }
+    for (Index i = 1; i <= n; ++i) net.members.emplace_back(*Dkg::create(dkg_config(n, t, i), seed_bytes(seed * 100 + i, 3)));
   }
   void on(Index i, const DkgEvent& ev) {
     if (auto* f = std::get_if<DkgFinished>(&ev)) done[i] = *f;
@@ -482,20 +506,20 @@ struct DkgRun {
       net.drain(i, [this](Index m, const DkgEvent& ev) { on(m, ev); });
     }
   }
-  void finish() { net.run_until(3500, [this](Index m, const DkgEvent& ev) { on(m, ev); }); }
+  void finish() { net.run_until(kDkgEndMs, [this](Index m, const DkgEvent& ev) { on(m, ev); }); }
   void run() {
     start();
     finish();
   }
 };
 
-// A second dealing by `dealer` (another secret polynomial): its deal frame and each member's
-// share frame, as an equivocating dealer would send them.
+// A second dealing by `dealer` (another secret polynomial, signed by the dealer): its deal frame
+// and each member's share frame, as an equivocating dealer would send them.
 struct OtherDealing {
   Bytes deal;
   std::map<Index, Bytes> shares;
   OtherDealing(std::uint32_t n, std::uint32_t t, Index dealer, std::uint64_t seed) {
-    auto d = *Dkg::create(DkgConfig{Group::kG2, n, t, dealer, 1000}, seed_bytes(seed, 0x5e));
+    auto d = *Dkg::create(dkg_config(n, t, dealer), seed_bytes(seed, 0x5e));
     d.start(0);
     while (auto o = d.poll_transmit()) {
       if (o->to) shares[*o->to] = o->bytes;
@@ -619,12 +643,18 @@ TEST_CASE("bls: DKG disqualifies a dealer that broadcasts two different deals", 
   }
 }
 
-// An echo is evidence only of a different deal: a member echoing nothing (it may have missed
-// every deal) disqualifies nobody. Malformed echoes are typed errors and change nothing.
-TEST_CASE("bls: DKG echoes: an empty echo disqualifies nobody, malformed echoes are rejected", "[bls]") {
+// A forwarded deal is evidence only with its dealer's signature: a member that relays forged
+// deals (another polynomial under the dealer's signature, or under its own) convicts nobody.
+TEST_CASE("bls: DKG forwards: forged deals convict nobody, malformed forwards are rejected", "[bls]") {
   DkgRun run(85, 5, 3);
-  run.net.tamper = [](InFlight& m) {
-    if (m.from == 2 && m.bytes.size() > 2 && m.bytes[1] == 0x05) m.bytes = Bytes{0x92, 0x05, 0x90};
+  OtherDealing other(5, 3, 2, 85);
+  const Bytes other_commitments(other.deal.begin() + 2, other.deal.end() - 66);  // [1, [c...], sig]: the array
+  run.net.tamper = [&](InFlight& m) {
+    if (m.from != 2 || m.bytes.size() < 80 || m.bytes[1] != 0x05) return true;
+    Bytes forged(m.bytes.begin(), m.bytes.begin() + 3);  // [5, dealer, ...
+    forged.insert(forged.end(), other_commitments.begin(), other_commitments.end());
+    forged.insert(forged.end(), m.bytes.end() - 66, m.bytes.end());  // the true deal's signature
+    m.bytes = forged;
     return true;
   };
   run.run();
@@ -632,28 +662,70 @@ TEST_CASE("bls: DKG echoes: an empty echo disqualifies nobody, malformed echoes 
   for (const auto& [i, f] : run.done) CHECK(f.qualified.size() == 5);
   check_dkg_group(run, 3);
 
-  auto dkg = *Dkg::create(DkgConfig{Group::kG2, 5, 3, 1, 1000}, seed_bytes(86, 3));
+  auto dkg = *Dkg::create(dkg_config(5, 3, 1), seed_bytes(86, 3));
   dkg.start(0);
-  auto frame = [](std::vector<std::pair<std::uint8_t, std::vector<Bytes>>> entries) {
-    Bytes b{0x92, 0x05, static_cast<std::uint8_t>(0x90 + entries.size())};
-    for (const auto& [dealer, digests] : entries) {
-      b.push_back(static_cast<std::uint8_t>(0x91 + digests.size()));
-      b.push_back(dealer);
-      for (const auto& d : digests) {
-        b.push_back(0xc4);
-        b.push_back(static_cast<std::uint8_t>(d.size()));
-        b.insert(b.end(), d.begin(), d.end());
+  OtherDealing three(5, 3, 3, 87);
+  Bytes forward{0x94, 0x05, 0x03};
+  forward.insert(forward.end(), three.deal.begin() + 2, three.deal.end());
+  Bytes wrong_dealer = forward;
+  wrong_dealer[2] = 0x04;  // dealer 4 did not sign it
+  CHECK(dkg.handle(2, wrong_dealer, 10).code() == Code::kPermissionDenied);
+  Bytes beyond = forward;
+  beyond[2] = 0x09;  // n = 5
+  CHECK(dkg.handle(2, beyond, 10).code() == Code::kInvalidArgument);
+  Bytes short_shape = forward;
+  short_shape[0] = 0x93;
+  CHECK(dkg.handle(2, short_shape, 10).code() == Code::kDecodeError);
+  CHECK(dkg.handle(2, Bytes{0x94, 0x05, 0x03, 0x90, 0xc4, 0x00}, 10).code() == Code::kInvalidArgument);  // no commitments
+  Bytes other_session_deal;
+  {
+    auto d = *Dkg::create(dkg_config(5, 3, 3, Bytes{'s', '2'}), seed_bytes(88, 0x5e));
+    d.start(0);
+    while (auto o = d.poll_transmit()) if (!o->to) other_session_deal = o->bytes;
+  }
+  CHECK(dkg.handle(3, other_session_deal, 10).code() == Code::kPermissionDenied);  // signed for another session
+  CHECK(dkg.handle(2, forward, 10).ok());
+  CHECK(dkg.handle(4, forward, 10).code() == Code::kAlreadyExists);
+  CHECK(dkg.handle(3, three.deal, 10).code() == Code::kAlreadyExists);  // the same deal, from its dealer
+}
+
+// Dealer 3's deal broadcast reaches only members 1 and 2 (its shares reach everyone): the others
+// adopt it from the forwards, and everyone ends with the same seven dealers.
+TEST_CASE("bls: DKG adopts a deal that reached only some members", "[bls]") {
+  for (std::uint64_t seed : {91u, 92u}) {
+    INFO("reproduce with seed=" << seed);
+    DkgRun run(seed, 7, 4);
+    run.net.tamper = [](InFlight& m) { return !(m.from == 3 && m.to > 2 && m.bytes.size() > 2 && m.bytes[1] == 0x01); };
+    run.run();
+    REQUIRE(run.done.size() == 7);
+    for (const auto& [i, f] : run.done) CHECK(f.qualified == std::vector<Index>{1, 2, 3, 4, 5, 6, 7});
+    check_dkg_group(run, 4);
+  }
+}
+
+// Member 2 complains about every other dealer at the right time, and again just before the
+// complaint deadline so that some members count the complaint and others see it late: each
+// honest dealer answers every complaint it sees, so every member keeps every honest dealer.
+TEST_CASE("bls: DKG false complaints, on time or at the deadline, disqualify no honest dealer", "[bls]") {
+  for (std::uint64_t seed : {93u, 94u}) {
+    INFO("reproduce with seed=" << seed);
+    DkgRun run(seed, 7, 4);
+    run.start();
+    for (Index dealer = 1; dealer <= 7; ++dealer) {
+      if (dealer == 2) continue;
+      const Bytes complaint{0x92, 0x03, static_cast<std::uint8_t>(dealer)};
+      for (Index to = 1; to <= 7; ++to) {
+        if (to == 2) continue;
+        const std::uint64_t at = dealer % 2 ? 2100 : (to % 2 ? 2990 : 3010);  // the deadline is 3000
+        run.net.queue.emplace(std::make_pair(at, run.net.seq++), InFlight{2, to, complaint});
       }
     }
-    return b;
-  };
-  const Bytes d32(32, 1), d31(31, 1);
-  CHECK(dkg.handle(2, frame({{2, {d32}}, {1, {d32}}}), 10).code() == Code::kDecodeError);  // not ascending
-  CHECK(dkg.handle(2, frame({{1, {d31}}}), 10).code() == Code::kDecodeError);
-  CHECK(dkg.handle(2, frame({{1, {d32, d32, d32}}}), 10).code() == Code::kDecodeError);
-  CHECK(dkg.handle(2, frame({{1, {}}}), 10).code() == Code::kDecodeError);
-  CHECK(dkg.handle(2, frame({{9, {d32}}}), 10).code() == Code::kInvalidArgument);  // n = 5
-  CHECK(dkg.handle(2, frame({{1, {d32}}, {3, {d32, d31}}}), 10).code() == Code::kDecodeError);
-  CHECK(dkg.handle(2, frame({{1, {d32}}}), 10).ok());
-  CHECK(dkg.handle(2, frame({{1, {d32}}}), 10).code() == Code::kAlreadyExists);
+    run.finish();
+    REQUIRE(run.done.size() == 7);
+    for (const auto& [i, f] : run.done) {
+      INFO("member " << i);
+      CHECK(f.qualified == std::vector<Index>{1, 2, 3, 4, 5, 6, 7});
+    }
+    check_dkg_group(run, 4);
+  }
 }

@@ -294,3 +294,57 @@ TEST_CASE("chain mempool: bounded, deduplicated, signature-checked, fair across 
   // It voted for its own proposal, and wrote its safety record before sending the vote.
   CHECK(ctx.stored.count("safety") == 1);
 }
+
+TEST_CASE("chain bundles: one signature over many ops, each op executed and reported on its own", "[consensus]") {
+  const auto alice = identity(1), bob = identity(2);
+  const std::vector<TxOp> ops = {{"kv.put", args({{"key", Value("a")}, {"value", Value(1)}})},
+                                 {"kv.cas", args({{"key", Value("a")}, {"value", Value(2)}, {"expect", Value(7)}})},
+                                 {"kv.put", args({{"key", Value("b")}, {"value", Value(3)}})}};
+  const Bytes bundle = encode_signed_bundle(alice, 40, ops);
+  auto tx = decode_tx(bundle);
+  REQUIRE(tx.ok());
+  CHECK(tx->bundle);
+  CHECK(tx->ops.size() == 3);
+  CHECK(verify_tx(*tx));
+  // The signature covers the documented bytes: check it with libsodium through the peer id,
+  // over the signing message built here by hand.
+  Bytes pk(alice.peer_id().bytes().begin(), alice.peer_id().bytes().end());
+  Array wire_ops;
+  for (const auto& o : ops) wire_ops.push_back(Value(Array{Value(o.op), o.args}));
+  const Bytes msg = codec::encode(Value(Array{Value("nitro-txs"), Value(pk), Value(std::uint64_t{40}), Value(wire_ops)}));
+  CHECK(alice.peer_id().verify(msg, tx->signature));
+  // Another sender's key, a changed op or a changed nonce do not verify.
+  Tx forged = *tx;
+  forged.sender = bob.peer_id();
+  CHECK_FALSE(verify_tx(forged));
+  forged = *tx;
+  forged.ops[2].args = Value(9);
+  CHECK_FALSE(verify_tx(forged));
+  forged = *tx;
+  forged.nonce = 41;
+  CHECK_FALSE(verify_tx(forged));
+  // Bounds: no empty bundle, no more than kBundleOpsMax ops.
+  const Bytes empty = codec::encode(Value(Array{Value(pk), Value(1), Value(Array{}), Value(Bytes(64, 0))}));
+  CHECK(decode_tx(empty).status().code() == Code::kDecodeError);
+  Array many(kBundleOpsMax + 1, Value(Array{Value("kv.put"), Value()}));
+  const Bytes big = codec::encode(Value(Array{Value(pk), Value(1), Value(std::move(many)), Value(Bytes(64, 0))}));
+  CHECK(decode_tx(big).status().code() == Code::kDecodeError);
+
+  // Execution: three outcomes in op order with ids sha256(msgpack(["nitro-op", sender, nonce + i])),
+  // the failed cas in the middle leaving the ops around it applied.
+  Executor ex;
+  auto outs = ex.execute({1, 1000, PeerId{}, 0}, {bundle});
+  REQUIRE(outs.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const Hash id = sha256(codec::encode(Value(Array{Value("nitro-op"), Value(pk), Value(std::uint64_t{40 + i})})));
+    CHECK(outs[i].id == id);
+    CHECK(outs[i].sender == alice.peer_id());
+  }
+  CHECK(outs[0].ok);
+  CHECK_FALSE(outs[1].ok);
+  CHECK(outs[2].ok);
+  REQUIRE(ex.store().get("a"));
+  CHECK(ex.store().get("a")->value == Value(1));
+  REQUIRE(ex.store().get("b"));
+  CHECK(ex.store().get("b")->value == Value(3));
+}

@@ -2,6 +2,9 @@
 // and the codec gives the same bytes and typed errors as under Node.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { serve } from '../scripts/serve.mjs';
 import { launchBrowser } from './support/browser.mjs';
 
@@ -9,10 +12,11 @@ let site;
 let network;
 let browser;
 let page;
+const dataDir = mkdtempSync(join(tmpdir(), 'nitro-browser-'));
 
 before(async () => {
   const { startNetwork } = await import('../scripts/network.mjs');
-  network = await startNetwork();
+  network = await startNetwork({ dataDir });
   site = await serve({ routes: network.routes });
   browser = await launchBrowser();
   page = await browser.newPage();
@@ -27,6 +31,7 @@ after(async () => {
   await browser?.close();
   await site?.close();
   await network?.close();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 test('browser: the demo page loads the wasm core', async () => {
@@ -45,23 +50,23 @@ test('browser: codec matches the golden bytes and throws typed errors', async ()
   assert.deepEqual(result.error, { name: 'DecodeError', code: 'DECODE_ERROR' });
 });
 
-test('browser: the demo encode button round-trips', async () => {
-  await page.click('#codec-encode');
-  assert.match(await page.textContent('#codec-output'), /bytes: [0-9a-f]+/);
-});
-
 test('browser: two CRDT replicas converge after an offline edit on each', async () => {
-  await page.uncheck('#crdt-online');
-  await page.fill('#crdt-a', 'Alpha ');
-  await page.fill('#crdt-b', 'Beta ');
-  await page.check('#crdt-online');
-  const [a, b] = [await page.inputValue('#crdt-a'), await page.inputValue('#crdt-b')];
+  const [a, b] = await page.evaluate(async () => {
+    const { Doc } = await import('/nitro/browser.js');
+    const [x, y] = [new Doc(), new Doc()];
+    x.getText('notes').insert(0, 'Alpha ');
+    y.getText('notes').insert(0, 'Beta ');
+    x.applyUpdate(y.encodeStateAsUpdate(x.encodeStateVector()));
+    y.applyUpdate(x.encodeStateAsUpdate(y.encodeStateVector()));
+    return [x.getText('notes').toString(), y.getText('notes').toString()];
+  });
   assert.equal(a, b);
   assert.match(a, /Alpha/);
   assert.match(a, /Beta/);
 });
 
 test('browser: drand beacons verify in wasm', async () => {
+  await page.click('#beacon-panel summary');
   await page.click('#beacon-verify');
   await page.waitForFunction(() => document.querySelector('#beacon-output').textContent.length > 0);
   const out = await page.textContent('#beacon-output');
@@ -79,17 +84,14 @@ test('browser: the page joins the local network over WebSocket and chats by goss
 });
 
 test('browser: the page calls the demo service and verifies the nodes\' threshold beacon in wasm', async () => {
-  await page.waitForSelector('body[data-joined="true"]', { timeout: 20000 });
-  await page.waitForFunction(() => !document.querySelector('#rpc-hello').disabled, null, { timeout: 20000 });
-  await page.click('#rpc-hello');
-  await page.waitForFunction(() => /hello browser #1 — answered by (alpha|beta|gamma)/.test(document.querySelector('#rpc-output').textContent), null, { timeout: 20000 });
-  // The 2-of-3 beacon needs its DKG and genesis: ask until a round is there, then it must verify.
-  await page.waitForFunction(() => {
-    const out = document.querySelector('#rpc-output');
-    if (out.dataset.beaconValid === undefined) document.querySelector('#rpc-beacon').click();
-    return out.dataset.beaconValid !== undefined;
-  }, null, { timeout: 30000, polling: 500 });
-  assert.equal(await page.getAttribute('#rpc-output', 'data-beacon-valid'), 'true');
+  await page.waitForSelector('#rpc-call:not([disabled])', { timeout: 20000 });
+  await page.selectOption('#rpc-method', { index: 0 });
+  await page.fill('#rpc-request', '{"name": "browser #1"}');
+  await page.click('#rpc-call');
+  await page.waitForFunction(() => /Demo.Hello answered by (alpha|beta|gamma|delta)[^]*hello browser #1/.test(document.querySelector('#rpc-output').textContent), null, { timeout: 20000 });
+  // The 2-of-3 beacon needs its DKG and genesis: the page polls for rounds, and the first must verify.
+  await page.waitForSelector('#beacon-round[data-valid]', { timeout: 30000 });
+  assert.equal(await page.getAttribute('#beacon-round', 'data-valid'), 'true');
 });
 
 test('browser: the simulated network delivers a publish to every live node', async () => {

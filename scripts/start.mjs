@@ -1,9 +1,11 @@
 // `npm start`: a local Nitro network and the web demo on localhost. Ctrl-C stops it cleanly.
+//   PORT             the web server's port (default 8080; 0 picks a free one)
+//   NITRO_DEMO_DATA  where the nodes keep the board (default build/demo-data)
 import { serve } from './serve.mjs';
 import { startNetwork } from './network.mjs';
 
 const port = Number(process.env.PORT ?? 8080);
-const network = await startNetwork();
+const network = await startNetwork({ dataDir: process.env.NITRO_DEMO_DATA ?? 'build/demo-data' });
 const site = await serve({ port, routes: network.routes });
 console.log(`\nNitro is running: ${network.describe()}`);
 console.log(`Web demo: ${site.url}\n(Ctrl-C to stop)`);

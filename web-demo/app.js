@@ -1,214 +1,281 @@
-// The demo runs the browser entry of @gonitro/nitro, served from /nitro/ by scripts/serve.mjs.
-import { init, loadBls, codec, versions, Doc, Beacon, Identity, createNode, websocket, Simulation } from '/nitro/browser.js';
+// The Nitro board: this page runs its own Nitro node (the browser entry of @gonitro/nitro, served
+// from /nitro/ by scripts/serve.mjs), joins the overlay of the `npm start` nodes over WebSocket and
+// the other pages over WebRTC, and shows what the network does.
+import {
+  init, loadBls, versions, Beacon, createNode, websocket, webrtc, Simulation, indexedDbStore, replicaOf,
+} from '/nitro/browser.js';
+import { mountBoard, escapeHtml } from './board.js';
+import { pubsubPresence } from './presence.js';
+import { networkView } from './network-view.js';
+import { simulationView } from './sim-view.js';
 
 const $ = (id) => document.getElementById(id);
-const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-const show = (el, text, ok = true) => { el.textContent = text; el.className = ok ? 'ok' : 'err'; };
+const kChatMax = 80;
+const kCommitsShown = 6;
+const kBeaconPollMs = 3000;
+const kPeopleColors = ['#e11d48', '#7c3aed', '#0891b2', '#059669', '#d97706', '#db2777', '#2563eb', '#65a30d'];
+const kFirstNames = ['Ada', 'Grace', 'Alan', 'Barbara', 'Leslie', 'Radia', 'Edsger', 'Frances', 'Ken', 'Margaret', 'Tony', 'Shafi'];
+const kSlotsMax = 16;
 
-await init();
-show($('status'), `wasm core ready — emscripten ${versions.emscripten}, libsodium ${versions.libsodium}`);
+const show = (el, text, ok = true) => { el.textContent = text; el.classList.toggle('ok', ok); el.classList.toggle('err', !ok); };
+const short = (id) => id.slice(0, 8);
+const pick = (list) => list[Math.floor(Math.random() * list.length)];
 
-// --- codec ----------------------------------------------------------------------------------
-$('codec-encode').onclick = () => {
-  try {
-    const bytes = codec.encode(JSON.parse($('codec-input').value));
-    show($('codec-output'), `${bytes.length} bytes: ${hex(bytes)}\n→ ${JSON.stringify(codec.decode(bytes))}`);
-  } catch (err) {
-    show($('codec-output'), `${err.name} (${err.code ?? 'error'}): ${err.message}`, false);
+// ---- who I am (kept in localStorage) ------------------------------------------------------------
+function myIdentity() {
+  const name = localStorage.getItem('nitro-demo-name') || `${pick(kFirstNames)} ${Math.floor(Math.random() * 90 + 10)}`;
+  const color = localStorage.getItem('nitro-demo-color') || pick(kPeopleColors);
+  localStorage.setItem('nitro-demo-name', name);
+  localStorage.setItem('nitro-demo-color', color);
+  return { name, color };
+}
+
+// Each open tab of this browser keeps the board in its own IndexedDB database (tabs share
+// IndexedDB; two replicas must not write one log): the first free slot, held by a Web Lock.
+async function claimSlot() {
+  if (!navigator.locks) return 0;
+  for (let i = 0; i < kSlotsMax; i++) {
+    const got = await new Promise((resolve) => {
+      navigator.locks.request(`nitro-demo-slot-${i}`, { ifAvailable: true }, (lock) => {
+        resolve(lock !== null);
+        return lock ? new Promise(() => {}) : undefined;  // held for the life of the page
+      });
+    });
+    if (got) return i;
   }
-};
-
-// --- CRDT: two replicas, synced by exchanging updates -------------------------------------------
-const replicas = [new Doc(), new Doc()];
-const areas = [$('crdt-a'), $('crdt-b')];
-const outbox = [[], []];  // updates produced while offline, per replica
-
-function applyLocalEdit(i) {
-  const text = replicas[i].getText('notes');
-  const before = text.toString();
-  const after = areas[i].value;
-  let start = 0;
-  while (start < before.length && start < after.length && before[start] === after[start]) start++;
-  let endBefore = before.length;
-  let endAfter = after.length;
-  while (endBefore > start && endAfter > start && before[endBefore - 1] === after[endAfter - 1]) { endBefore--; endAfter--; }
-  replicas[i].transact(() => {
-    if (endBefore > start) text.delete(start, endBefore - start);
-    if (endAfter > start) text.insert(start, after.slice(start, endAfter));
-  }, 'local');
+  return kSlotsMax + Math.floor(Math.random() * 1e6);
 }
 
-function render() {
-  replicas.forEach((doc, i) => {
-    const value = doc.getText('notes').toString();
-    if (areas[i].value !== value) areas[i].value = value;
-  });
-  const size = replicas[0].encodeState().length;
-  $('crdt-info').textContent = `state: ${size} bytes encoded · replica A ${replicas[0].getText('notes').length} chars, replica B ${replicas[1].getText('notes').length} chars`;
-}
-
-function flush() {
-  if (!$('crdt-online').checked) return;
-  outbox.forEach((updates, from) => {
-    for (const update of updates.splice(0)) replicas[1 - from].applyUpdate(update, 'remote');
-  });
-  render();
-}
-
-replicas.forEach((doc, i) => {
-  doc.on('update', (update, origin) => { if (origin !== 'remote') outbox[i].push(update); });
-  areas[i].addEventListener('input', () => { applyLocalEdit(i); flush(); render(); });
-});
-$('crdt-online').addEventListener('change', flush);
-replicas[0].getText('notes').insert(0, 'Shared notes: type in either box.');
-flush();
-
-// --- drand beacons -----------------------------------------------------------------------------
-$('beacon-verify').onclick = async () => {
-  const res = await fetch('/api/drand');
-  if (!res.ok) return show($('beacon-output'), 'no sample beacons on this server', false);
+// ---- drand sample rounds, shipped with the page ---------------------------------------------------
+async function verifySamples() {
+  const out = $('beacon-output');
+  const res = await fetch('drand-rounds.json');
+  if (!res.ok) return show(out, 'no sample rounds on this server', false);
   const { chains } = await res.json();
   await loadBls();  // BLS lives in nitro-bls.wasm, fetched on first use
   const lines = [];
   for (const [name, chain] of Object.entries(chains)) {
     chain.rounds.forEach((r, i) => {
       const t0 = performance.now();
-      const out = Beacon.verify({
+      const v = Beacon.verify({
         scheme: chain.scheme, publicKey: chain.public_key, round: r.round, signature: r.signature,
         previousSignature: r.previous_signature ?? chain.rounds[i - 1]?.signature,
       });
-      lines.push(`${name} round ${r.round}: ${out.valid ? 'valid' : 'INVALID'} in ${(performance.now() - t0).toFixed(1)} ms, randomness ${out.randomness.slice(0, 16)}…`);
+      lines.push(`${name} round ${r.round}: ${v.valid ? 'valid' : 'INVALID'} in ${(performance.now() - t0).toFixed(1)} ms, randomness ${v.randomness.slice(0, 16)}…`);
     });
+    for (const bad of chain.invalid ?? []) {
+      const v = Beacon.verify({ scheme: chain.scheme, publicKey: chain.public_key, round: bad.round, signature: bad.signature });
+      lines.push(`${name} forged round ${bad.round} (${bad.why}): ${v.valid ? 'ACCEPTED' : 'rejected'}`);
+    }
   }
-  show($('beacon-output'), lines.join('\n'));
-};
+  show(out, lines.join('\n'));
+}
 
-// --- identity ----------------------------------------------------------------------------------
-$('identity-new').onclick = () => {
-  const id = Identity.generate();
-  show($('identity-output'), `peer id: ${id.peerId}`);
-};
+// ---- chat -----------------------------------------------------------------------------------------
+function chatLine(html, sys = false) {
+  const log = $('chat-log');
+  const line = document.createElement('div');
+  line.className = sys ? 'msg sys' : 'msg';
+  line.innerHTML = html;
+  log.append(line);
+  while (log.children.length > kChatMax) log.firstChild.remove();
+  log.scrollTop = log.scrollHeight;
+}
 
-// --- the local network: this page is a node too ---------------------------------------------------
-const log = (line) => {
-  const el = $('chat-log');
-  el.textContent = `${line}\n${el.textContent}`.split('\n').slice(0, 60).join('\n');
-};
-
-async function joinNetwork() {
-  const status = await (await fetch('/api/status')).json();
-  if (!status.nodes?.length) return show($('net-status'), 'no local network on this server', false);
-  const node = await createNode({ name: 'browser', transport: websocket({ url: status.nodes[0].address }) });
-  window.nitroNode = node;
-  const refresh = () => show($('net-status'), `connected as ${node.id.slice(0, 12)}… · ${node.neighbors().length} gossip neighbors · ${node.peers().length} links`);
-  for (const ev of ['neighbor:up', 'neighbor:down', 'peer:up', 'peer:down']) node.on(ev, refresh);
-  refresh();
-  node.subscribe('demo.chat', (msg, meta) => log(`${meta.from.slice(0, 8)} ${msg.kind === 'ack' ? '↩' : '»'} ${msg.text}  (${meta.hops} hops)`));
-  node.subscribe('demo.ticks', (msg, meta) => {
-    $('net-status').dataset.ticks = String(msg.tick);
-    log(`tick ${msg.tick} from ${msg.from} (${meta.from.slice(0, 8)}, ${meta.hops} hops)`);
+function startChat(node, me, pulse) {
+  node.subscribe('demo.chat', (msg, meta) => {
+    pulse(meta.via);
+    if (msg?.kind === 'raffle') return chatLine(`raffle: ${escapeHtml(msg.name)} drew round ${msg.round}: <b>${escapeHtml(msg.winner)}</b> wins among ${msg.of}`, true);
+    const who = `<b style="color:${escapeHtml(msg?.color ?? '#475569')}">${escapeHtml(msg?.name ?? short(meta.from))}</b>`;
+    const via = meta.hops > 0 ? `<small>${meta.hops} hop${meta.hops > 1 ? 's' : ''}</small>` : '';
+    chatLine(`${who} ${escapeHtml(String(msg?.text ?? '').slice(0, 200))}${via}`);
   });
   $('chat-form').onsubmit = async (e) => {
     e.preventDefault();
     const text = $('chat-input').value.trim();
     if (!text) return;
     $('chat-input').value = '';
-    await node.publish('demo.chat', { kind: 'say', text });
-  };
-  document.body.dataset.joined = 'true';
-  enableRpc(node);
-}
-
-// --- RPC to the demo service, and the nodes' threshold beacon verified here -------------------------
-function enableRpc(node) {
-  const out = $('rpc-output');
-  const fail = (err) => show(out, `${err.name} (${err.code ?? 'error'}): ${err.message}`, false);
-  for (const id of ['rpc-hello', 'rpc-count', 'rpc-beacon']) $(id).disabled = false;
-  show(out, 'ready: the calls go over this page\'s secure links to the npm start nodes');
-  let calls = 0;
-  $('rpc-hello').onclick = async () => {
-    try {
-      const t0 = performance.now();
-      const rsp = await node.call('demo', 'Demo.Hello', { name: `browser #${++calls}` }, { timeoutMs: 3000 });
-      show(out, `${rsp.greeting} — answered by ${rsp.from} in ${(performance.now() - t0).toFixed(1)} ms`);
-    } catch (err) { fail(err); }
-  };
-  $('rpc-count').onclick = async () => {
-    try {
-      const lines = [];
-      for await (const m of node.stream('demo', 'Demo.Count', { to: 5 }, { timeoutMs: 5000 })) {
-        lines.push(`${m.n} from ${m.from}`);
-        show(out, `server stream: ${lines.join(' · ')}`);
-      }
-    } catch (err) { fail(err); }
-  };
-  $('rpc-beacon').onclick = async () => {
-    try {
-      const b = await node.call('demo', 'Demo.Beacon', {}, { timeoutMs: 3000 });
-      if (!b.ready) return show(out, `${b.from}: no round yet (the DKG and genesis take a few seconds)`, false);
-      await loadBls();
-      const res = Beacon.verify({ scheme: b.scheme, publicKey: b.groupPublicKey, round: b.round, signature: b.signature, previousSignature: b.previousSignature });
-      out.dataset.beaconValid = String(res.valid);
-      show(out, [
-        `round ${b.round} from ${b.from}: ${res.valid ? 'valid' : 'INVALID'} against the group key ${b.groupPublicKey.slice(0, 24)}…`,
-        `randomness ${res.randomness}`,
-        `token('raffle') ${Beacon.token(res.randomness, b.round, 'raffle').slice(0, 32)}…`,
-      ].join('\n'), res.valid);
-    } catch (err) { fail(err); }
+    await node.publish('demo.chat', { kind: 'say', name: me().name, color: me().color, text }).catch((err) => chatLine(`could not send: ${escapeHtml(err.message)}`, true));
   };
 }
 
-// --- the simulated network ------------------------------------------------------------------------
-function startSimulation() {
-  const n = 64;
-  const sim = new Simulation({ seed: 7, nodes: n });
-  for (let i = 0; i < n; i++) sim.subscribe(i, 'demo');
-  sim.runFor(15000);  // let membership settle
-  const canvas = $('sim-canvas');
-  const ctx = canvas.getContext('2d');
-  const pos = Array.from({ length: n }, (_, i) => {
-    const a = (2 * Math.PI * i) / n;
-    return [canvas.width / 2 + 160 * Math.cos(a) * 1.5, canvas.height / 2 + 160 * Math.sin(a)];
+// ---- people -------------------------------------------------------------------------------------
+function renderPeople(presence, node) {
+  const people = [{ id: node.id, state: presence.me, self: true }, ...presence.others()];
+  $('people-count').textContent = String(people.length);
+  $('people').innerHTML = people.map((p) => `<li title="${p.id}"><span class="dot" style="background:${escapeHtml(p.state.color)}">${escapeHtml((p.state.name ?? '?')[0])}</span>${escapeHtml(p.state.name ?? '?')}${p.self ? ' (you)' : ''}</li>`).join('');
+}
+
+// ---- chain --------------------------------------------------------------------------------------
+function startChain(node, pulse) {
+  const commits = [];
+  node.subscribe('demo.chain', (c, meta) => {
+    pulse(meta.via);
+    $('chain-height').textContent = String(c.height);
+    $('chain-view').textContent = String(c.view);
+    $('chain-lock').textContent = c.lock ? `${c.lock.holder} · #${c.lock.token}` : 'nobody';
+    $('chain-validators').textContent = (c.validators ?? []).join(', ');
+    $('chain-panel').dataset.height = String(c.height);
+    commits.unshift(c);
+    commits.length = Math.min(commits.length, kCommitsShown);
+    const list = $('chain-commits');
+    list.start = commits[0].height;
+    list.innerHTML = commits.map((x) => `<li class="${x.txs ? 'txs' : ''}">${x.txs} tx${x.txs === 1 ? '' : 's'} · block ${x.hash}… · view ${x.view}</li>`).join('');
   });
-  let got = new Set();
-  let published = 0;
-  let lastHops = 0;
-  const draw = () => {
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
-    ctx.strokeStyle = '#2a3b5c';
-    for (let i = 0; i < n; i++) {
-      if (!sim.alive(i)) continue;
-      for (const j of sim.neighbors(i)) if (j > i) { ctx.beginPath(); ctx.moveTo(...pos[i]); ctx.lineTo(...pos[j]); ctx.stroke(); }
-    }
-    for (let i = 0; i < n; i++) {
-      ctx.fillStyle = !sim.alive(i) ? '#5f2120' : got.has(i) ? '#3ddc84' : '#8ab4f8';
-      ctx.beginPath(); ctx.arc(...pos[i], 5, 0, 2 * Math.PI); ctx.fill();
-    }
-    const alive = Array.from({ length: n }, (_, i) => sim.alive(i)).filter(Boolean).length;
-    const st = sim.stats();
-    $('sim-info').textContent = `virtual time ${(sim.nowMs / 1000).toFixed(1)} s · ${alive}/${n} alive · last message: ${got.size}/${alive} delivered, max ${lastHops} hops · duplicates so far ${st.duplicatePayloads ?? 0}`;
-    $('sim-info').dataset.delivered = String(got.size);
-  };
-  const step = () => {
-    sim.runFor(50);  // 50 ms of virtual time per frame
-    for (const d of sim.takeDeliveries()) if (d.seq === published && d.topic === 'demo') { got.add(d.node); lastHops = Math.max(lastHops, d.hops); }
-    draw();
-    requestAnimationFrame(step);
-  };
-  $('sim-publish').onclick = () => {
-    if (!sim.alive(0)) sim.restart(0);
-    got = new Set([0]);
-    lastHops = 0;
-    published = sim.publish(0, 'demo', new TextEncoder().encode(`hello ${Date.now()}`));
-  };
-  $('sim-crash').onclick = () => { for (let i = 1; i < n; i++) if (Math.random() < 0.2) sim.crash(i); };
-  $('sim-restart').onclick = () => { for (let i = 0; i < n; i++) if (!sim.alive(i)) sim.restart(i); };
-  $('sim-loss').onchange = (e) => sim.setDropRate(e.target.checked ? 0.1 : 0);
-  window.nitroSim = sim;
-  draw();
-  requestAnimationFrame(step);
 }
 
-startSimulation();
+// ---- beacon and raffle --------------------------------------------------------------------------
+function startBeacon(node, presence, me) {
+  let latest;
+  const box = $('beacon-round');
+  async function poll() {
+    try {
+      const b = await node.call('demo', 'Demo.Beacon', {}, { timeoutMs: 2500 });
+      if (!b.ready || b.round === latest?.round) return;
+      await loadBls();
+      const t0 = performance.now();
+      const v = Beacon.verify({ scheme: b.scheme, publicKey: b.groupPublicKey, round: b.round, signature: b.signature, previousSignature: b.previousSignature });
+      const ms = performance.now() - t0;
+      if (!v.valid) {
+        box.innerHTML = `<span class="err">round ${b.round} from ${escapeHtml(b.from)} did NOT verify</span>`;
+        box.dataset.valid = 'false';
+        return;
+      }
+      latest = { ...b, randomness: v.randomness };
+      window.nitroBeacon = latest;
+      box.dataset.valid = 'true';
+      box.dataset.round = String(b.round);
+      box.innerHTML = `<span class="valid">✓ round ${b.round} verified here</span> in ${ms.toFixed(1)} ms against the group key <code>${b.groupPublicKey.slice(0, 16)}…</code>, served by ${escapeHtml(b.from)}<br>randomness <code>${v.randomness.slice(0, 32)}…</code>`;
+      $('raffle-draw').disabled = false;
+    } catch { /* no round yet, or a node restarting: the next poll tries again */ }
+  }
+  setInterval(poll, kBeaconPollMs);
+  poll();
+  // Everyone present, in peer-id order; the winner is the round's raffle token modulo their number,
+  // so every page that sees the same people and round draws the same winner.
+  $('raffle-draw').onclick = () => {
+    if (!latest) return;
+    const people = [{ id: node.id, name: me().name }, ...presence.others().map((o) => ({ id: o.id, name: o.state.name }))]
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
+    const token = Beacon.token(latest.randomness, latest.round, 'raffle');
+    const winner = people[Number(BigInt(`0x${token}`) % BigInt(people.length))];
+    window.nitroRaffle = { beacon: latest, people, winner: winner.name };
+    $('raffle-result').innerHTML = `round ${latest.round}: <b>${escapeHtml(winner.name)}</b> wins among ${people.length}`;
+    node.publish('demo.chat', { kind: 'raffle', name: me().name, round: latest.round, winner: winner.name, of: people.length }).catch(() => {});
+  };
+}
+
+// ---- RPC playground -----------------------------------------------------------------------------
+const kFallbackMethods = [{ method: 'Demo.Hello', kind: 'unary', about: 'a greeting', example: { name: 'you' } }];
+
+async function startRpc(node) {
+  const out = $('rpc-output');
+  const select = $('rpc-method');
+  const methods = await node.call('demo', 'Demo.Methods', {}, { timeoutMs: 5000 }).then((r) => r.methods).catch(() => kFallbackMethods);
+  select.innerHTML = methods.map((m, i) => `<option value="${i}">${escapeHtml(m.method)}${m.kind === 'stream' ? ' (stream)' : ''} — ${escapeHtml(m.about)}</option>`).join('');
+  const choose = () => { $('rpc-request').value = JSON.stringify(methods[Number(select.value)].example); };
+  select.onchange = choose;
+  choose();
+  $('rpc-call').disabled = false;
+  show(out, 'ready: pick a method and call it', true);
+  $('rpc-call').onclick = async () => {
+    const m = methods[Number(select.value)];
+    let request;
+    try { request = JSON.parse($('rpc-request').value || '{}'); } catch (e) { return show(out, `the request is not JSON: ${e.message}`, false); }
+    const t0 = performance.now();
+    try {
+      if (m.kind === 'stream') {
+        const items = [];
+        for await (const item of node.stream('demo', m.method, request, { timeoutMs: 8000 })) {
+          items.push(item);
+          show(out, `${m.method} streaming…\n${items.map((x) => JSON.stringify(x)).join('\n')}`);
+        }
+        show(out, `${m.method}: ${items.length} messages in ${(performance.now() - t0).toFixed(0)} ms\n${items.map((x) => JSON.stringify(x)).join('\n')}`);
+      } else {
+        const rsp = await node.call('demo', m.method, request, { timeoutMs: 10000 });
+        show(out, `${m.method} answered by ${rsp?.from ?? '?'} in ${(performance.now() - t0).toFixed(1)} ms\n${JSON.stringify(rsp, null, 2)}`);
+      }
+      out.dataset.calls = String(Number(out.dataset.calls ?? 0) + 1);
+    } catch (err) {
+      show(out, `${err.name} (${err.code ?? 'error'}): ${err.message}`, false);
+    }
+  };
+}
+
+// ---- joining the network ------------------------------------------------------------------------
+// The header's link count and the people list; the name field renames this page for everyone.
+function startPeople(node, presence, net, identity) {
+  const refresh = () => {
+    const links = node.peers();
+    const rtc = links.filter((p) => p.address.startsWith('rtc')).length;
+    show($('net-status'), `online · ${links.length - rtc} ws + ${rtc} rtc links`, links.length > 0);
+    presence.set({ links: net.links() });
+  };
+  for (const ev of ['neighbor:up', 'neighbor:down', 'peer:up', 'peer:down']) node.on(ev, refresh);
+  refresh();
+  $('my-name').oninput = (e) => {
+    identity.name = e.target.value.trim().slice(0, 24) || identity.name;
+    localStorage.setItem('nitro-demo-name', identity.name);
+    presence.set({ name: identity.name });
+    renderPeople(presence, node);
+  };
+  presence.onChange(() => renderPeople(presence, node));
+  renderPeople(presence, node);
+  node.subscribe('demo.presence', (_m, meta) => net.pulse(meta.via));
+}
+
+// The board once the tab's stored copy is loaded; a like is an RPC that commits on the chain.
+async function startBoard(node, doc, slot, presence, net, identity) {
+  await replicaOf(doc)?.ready.catch(() => {});
+  const board = mountBoard({
+    doc, board: $('board'), cursorsEl: $('cursors'), presence,
+    onLike: async (id, span) => {
+      const r = await node.call('demo', 'Demo.Like', { card: id }, { timeoutMs: 12000 }).catch(() => undefined);
+      if (r) span.textContent = String(r.likes);
+    },
+  });
+  node.subscribe('demo.likes', (m, meta) => {
+    net.pulse(meta.via);
+    const span = [...document.querySelectorAll('.card')].find((c) => c.dataset.id === m?.card)?.querySelector('.likes');
+    if (span) span.textContent = String(m.likes);
+  });
+  $('add-card').disabled = false;
+  $('add-card').onclick = () => board.add(identity.name);
+  const info = () => { $('board-info').textContent = `this tab keeps the board in IndexedDB (nitro-demo-board-${slot}) · ${replicaOf(doc)?.stats.applied ?? 0} remote updates applied`; };
+  doc.on('update', info);
+  info();
+}
+
+async function joinNetwork(identity) {
+  const status = await (await fetch('/api/status')).json();
+  if (!status.nodes?.length) return show($('net-status'), 'no local network', false);
+  const node = await createNode({ name: `page-${Math.random().toString(36).slice(2, 8)}`, transport: [websocket({ url: status.nodes[0].address }), webrtc()] });
+  const slot = await claimSlot();
+  const doc = node.doc('board', { store: indexedDbStore(`nitro-demo-board-${slot}`) });
+  Object.assign(window, { nitroNode: node, nitroDoc: doc });
+  const me = () => identity;
+  const presence = pubsubPresence(node, { name: identity.name, color: identity.color, cursor: null, card: null, links: [] });
+  addEventListener('pagehide', () => presence.close());
+  const net = networkView({ canvas: $('net-canvas'), info: $('net-info'), node, presence, myName: () => identity.name });
+  startPeople(node, presence, net, identity);
+  startChat(node, me, net.pulse);
+  startChain(node, net.pulse);
+  await startBoard(node, doc, slot, presence, net, identity);
+  document.body.dataset.joined = 'true';
+  startBeacon(node, presence, me);
+  await startRpc(node);
+}
+
+// ---- start --------------------------------------------------------------------------------------
+await init();
+show($('status'), `wasm core ready · emscripten ${versions.emscripten} · libsodium ${versions.libsodium}`);
+$('versions').textContent = `emscripten ${versions.emscripten}, libsodium ${versions.libsodium}`;
+const identity = myIdentity();
+$('my-name').value = identity.name;
+$('beacon-verify').onclick = () => verifySamples().catch((e) => show($('beacon-output'), e.message, false));
+window.nitroSim = simulationView({
+  Simulation, canvas: $('sim-canvas'), info: $('sim-info'),
+  buttons: { publish: $('sim-publish'), crash: $('sim-crash'), restart: $('sim-restart'), loss: $('sim-loss') },
+});
 document.body.dataset.ready = 'true';
-joinNetwork().catch((err) => show($('net-status'), `could not join: ${err.message}`, false));
+joinNetwork(identity).catch((err) => show($('net-status'), `could not join: ${err.message}`, false));

@@ -5,6 +5,7 @@
 // execution of a committed block and must be deterministic: state, args and ctx only.
 import { bls, toBytes, toHex, type BytesLike } from './beacon.js';
 import { codec, type NitroValue } from './codec.js';
+import { Evented } from './events.js';
 import { NitroError, errorFor, unwrap, type ErrorCode } from './errors.js';
 import { getModule } from './wasm.js';
 import type { NitroNode } from './host/node.js';
@@ -58,15 +59,19 @@ export function verifyRead(chainId: string, validators: ChainValidator[], proof:
 
 interface Pending { resolve: (r: SubmitResult) => void; reject: (e: Error) => void; cleanup: () => void }
 
-export class Chain {
+export interface ChainEvents {
+  commit: [CommitEvent];
+}
+
+export class Chain extends Evented<ChainEvents> {
   readonly name: string;
   private readonly pending = new Map<string, Pending>();
-  private readonly listeners = new Set<(ev: CommitEvent) => void>();
-  private readonly off: () => void;
+  private readonly offProtocol: () => void;
   private haltedReason: string | undefined;
   private readonly validators: ChainValidator[];
 
   constructor(private readonly node: NitroNode, options: ConsensusOptions) {
+    super();
     if (typeof options !== 'object' || options === null || !Array.isArray(options.validators)) {
       throw new NitroError('INVALID_ARGUMENT', 'consensus expects { validators: [...] }');
     }
@@ -77,11 +82,11 @@ export class Chain {
     for (const k of ['timeoutMs', 'emptyBlockMs', 'txsPerBlockMax', 'mempoolTxsMax'] as const) {
       if (options[k] !== undefined) core[k] = options[k];
     }
-    this.off = node.onProtocol(this.name, (bytes) => this.onEvent(bytes));
+    this.offProtocol = node.onProtocol(this.name, (bytes) => this.onEvent(bytes));
     try {
       unwrap(node.run((c) => getModule().consensusAttach(c, this.name, core)));
     } catch (e) {
-      this.off();
+      this.offProtocol();
       throw e;
     }
   }
@@ -126,12 +131,6 @@ export class Chain {
     });
   }
 
-  on(event: 'commit', fn: (ev: CommitEvent) => void): () => void {
-    if (event !== 'commit') throw new NitroError('INVALID_ARGUMENT', `unknown chain event ${String(event)}`);
-    this.listeners.add(fn);
-    return () => void this.listeners.delete(fn);
-  }
-
   /** The committed state on this node. */
   readonly state = {
     get: async (key: string): Promise<NitroValue | undefined> => {
@@ -158,7 +157,7 @@ export class Chain {
         return { value: v.found ? v.value : undefined, found: v.found, modRevision: v.modRevision, proof };
       } catch (e) {
         if (!(e instanceof NitroError) || e.code !== 'UNAVAILABLE' || Date.now() > deadline) throw e;
-        await new Promise<void>((resolve) => { const off = this.on('commit', () => { off(); resolve(); }); });
+        await this.once('commit');
       }
     }
   }
@@ -168,8 +167,13 @@ export class Chain {
   }
 
   close(): void {
-    this.off();
+    this.offProtocol();
     for (const p of [...this.pending.values()]) p.reject(new NitroError('CANCELLED', 'chain closed'));
+    this.closeEvents('chain');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 
   private onEvent(bytes: Uint8Array): void {
@@ -179,7 +183,7 @@ export class Chain {
         height: ev.height as number, view: ev.view as number, hash: ev.hash as Uint8Array, txs: ev.txs as number,
         stateRoot: ev.state_root as Uint8Array, timeMs: ev.time_ms as number,
       };
-      for (const fn of [...this.listeners]) fn(c);
+      this.emit('commit', c);
     } else if (ev.type === 'tx') {
       const p = this.pending.get(toHex(ev.id as Uint8Array));
       if (!p) return;

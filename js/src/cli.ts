@@ -26,6 +26,10 @@ const groups: Record<string, { about: string; load: () => Promise<Command> }> = 
     about: "call <service> <Method> '<json>' [--peer ws://host:port] [--timeout-ms N] [--stream] [--metadata k=v]...",
     load: async () => (await import('./cli/call.js')).callCommand,
   },
+  token: {
+    about: 'token keygen | issue | delegate | inspect | revoke (capability tokens; see `nitro token`)',
+    load: async () => (await import('./cli/token.js')).tokenCommand,
+  },
   codec: { about: 'codec encode <json> | codec decode <hex>', load: async () => (await import('./cli/codec.js')).codecCommand },
 };
 

@@ -6,6 +6,7 @@
 // merged config fails `validate`, the error is reported ('error' listeners, `lastError`) and the
 // last good config stays in force.
 import type { NitroValue } from './codec.js';
+import { Evented } from './events.js';
 import { NitroError } from './errors.js';
 import type { Doc } from './doc.js';
 
@@ -181,11 +182,17 @@ export function replicated(name: string): ReplicatedSource {
 
 // ---- the merged config ----
 
-export class Config {
+export interface ConfigEvents {
+  /** A source could not be read or the merged config was invalid (the last good config stays). */
+  error: [Error];
+  /** The merged config changed (a copy of the new one). */
+  change: [ConfigObject];
+}
+
+export class Config extends Evented<ConfigEvents> {
   private current: ConfigObject = {};
   private readonly lastRead: ConfigObject[] = [];
   private readonly watchers = new Map<string, Set<WatchFn>>();
-  private readonly errorListeners = new Set<(e: Error) => void>();
   private opened: OpenedSource[] = [];
   private reloading: Promise<void> | undefined;
   private again = false;
@@ -193,7 +200,9 @@ export class Config {
   /** The last error (a source unreadable or the merged config invalid), cleared by a good reload. */
   lastError: Error | undefined;
 
-  private constructor(private readonly validate: ConfigValidator | undefined) {}
+  private constructor(private readonly validate: ConfigValidator | undefined) {
+    super();
+  }
 
   /** Opens every source and loads the config; rejects when the first load is not valid. */
   static async open(options: ConfigOptions, doc?: (name: string) => Doc): Promise<Config> {
@@ -248,12 +257,6 @@ export class Config {
     return () => void this.watchers.get(path)?.delete(fn);
   }
 
-  on(event: 'error', fn: (e: Error) => void): () => void {
-    if (event !== 'error') throw new NitroError('INVALID_ARGUMENT', `unknown config event ${String(event)}`);
-    this.errorListeners.add(fn);
-    return () => void this.errorListeners.delete(fn);
-  }
-
   /** Re-reads every source (sources call this on change; reloads never overlap). */
   reload(): Promise<void> {
     if (this.reloading) {
@@ -289,6 +292,7 @@ export class Config {
     const previous = this.current;
     this.current = merged;
     this.notify(previous);
+    if (!same(previous, merged) && this.listenerCount('change') > 0) this.emit('change', clone(merged));
   }
 
   private check(config: ConfigObject): Error | undefined {
@@ -304,7 +308,7 @@ export class Config {
 
   private fail(error: Error): void {
     this.lastError = error;
-    for (const fn of [...this.errorListeners]) fn(error);
+    this.emit('error', error);
   }
 
   private notify(previous: ConfigObject): void {
@@ -326,6 +330,11 @@ export class Config {
     this.closed = true;
     for (const source of this.opened) await source.close?.();
     this.opened = [];
+    this.closeEvents('config');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 

@@ -16,6 +16,7 @@ import type { Broker } from './broker/types.js';
 import type { Discovery } from './discovery/types.js';
 import { randomBytes } from './random.js';
 import { attachSync, type NodeSync, type SyncBackendFactory } from './sync.js';
+import { attachAuth, type AuthOptions, type NodeAuth } from './auth.js';
 
 export interface CreateNodeOptions extends NodeTuning {
   /** A label; the memory transport's address is `mem:<name>`. Default: a random name. */
@@ -49,6 +50,11 @@ export interface CreateNodeOptions extends NodeTuning {
   rpc?: NodeRpcOptions;
   /** The backend of node.sync (locks, leader election), e.g. etcd({ endpoints }). */
   sync?: SyncBackendFactory;
+  /** Access control: trusted authorities, rules, the default, and this node's capability tokens. */
+  auth?: AuthOptions;
+  /** The same as `auth` (the name DESIGN.md uses); `tokens` may also be given at the top level. */
+  access?: AuthOptions;
+  tokens?: Uint8Array[];
 }
 
 const kSeedBytes = 32;
@@ -105,7 +111,7 @@ async function storedRecords(options: CreateNodeOptions, records: NodeRecordStor
  * Creates a node and joins the overlay. Resolves once the node has a first neighbor (or has no
  * contact, or joinTimeoutMs passed); the overlay keeps forming in the background.
  */
-export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode & RpcNodeMethods & { sync: NodeSync }> {
+export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode & RpcNodeMethods & { sync: NodeSync; auth: NodeAuth }> {
   await init();
   const name = options.name ?? randomName();
   checkIdentity(options);
@@ -147,6 +153,15 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
     await node.close();
     throw e;
   }
+  let withAuth: NitroNode & { auth: NodeAuth };
+  try {
+    // Before start: the tokens are presented on the node's first links.
+    const auth = options.auth ?? options.access ?? {};
+    withAuth = attachAuth(node, { ...auth, tokens: auth.tokens ?? options.tokens });
+  } catch (e) {
+    await node.close();
+    throw e;
+  }
   pending.attach(node.sink);
   if (options.broker) {
     try {
@@ -174,7 +189,7 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
   if (joinTimeoutMs > 0 && hasContacts) await node.joined(joinTimeoutMs);
   // Every node speaks RPC: handle/call/stream/clientStream/bidi, with services advertised by gossip.
   try {
-    return attachSync(attachRpc(node, options.rpc), options.sync);
+    return attachSync(attachRpc(withAuth, options.rpc), options.sync);
   } catch (e) {
     await node.close();  // invalid RPC or sync options: INVALID_ARGUMENT naming the field
     throw e;

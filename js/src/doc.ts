@@ -3,9 +3,10 @@
 // emits 'update' events with the caller's origin. Positions are UTF-16 indices, like JS strings.
 import { NitroError, errorFor, unwrap, type ErrorCode } from './errors.js';
 import type { NitroValue } from './codec.js';
-import { Emitter } from './doc/emitter.js';
 import type { Presence } from './presence.js';
+import { randomSafeInteger } from './random.js';
 import { getModule } from './wasm.js';
+import { Evented, type OnceOptions } from './events.js';
 
 /** The wasm-side document (bindings/crdt.cpp). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -133,32 +134,34 @@ function idx(n: number): number {
   return n;
 }
 
-function randomClientId(): number {
-  const words = new Uint32Array(2);
-  globalThis.crypto.getRandomValues(words);
-  return (words[0]! & 0x1fffff) * 0x100000000 + words[1]!;
+/**
+ * Doc events: 'update' carries an encoded update and the origin its transaction was given;
+ * 'synced' fires once, when a replicated Doc has caught up with at least one peer (see `synced`).
+ */
+export interface DocEvents {
+  update: [update: Uint8Array, origin: unknown];
+  synced: [];
 }
 
-export class Doc {
+export class Doc extends Evented<DocEvents> {
   /** @internal */ readonly core: Core;
-  #listeners = new Set<UpdateListener>();
   #depth = 0;
+  #destroyed = false;
   #origin: unknown = null;
   #types = new Map<string, unknown>();
   #byName = new Map<string, unknown>();
   #beforeDestroy: Array<() => void> = [];
   #observing = 0;  // observers, deep observers and change listeners: while > 0 the core reports changes
   #changeListeners = new Set<ChangesListener>();
-  #events = new Emitter<{ synced: undefined; destroy: undefined }>();
   #synced = false;
   #syncedPromise: Promise<void> | undefined;
-  #destroyed = false;
   /** @internal Set by node.doc(): the node's presence for this document. */
   presenceFactory: (() => Presence) | undefined;
 
   constructor(options: DocOptions = {}) {
+    super();
     const m = getModule();
-    this.core = new m.CrdtDoc(options.clientId ?? randomClientId());
+    this.core = new m.CrdtDoc(options.clientId ?? randomSafeInteger());
     registry.register(this, this.core, this);
     if (options.signer) {
       const key = options.signer instanceof Uint8Array ? options.signer : options.signer.exportSeed();
@@ -223,28 +226,12 @@ export class Doc {
     if (this.#depth > 0) throw new NitroError('FAILED_PRECONDITION', 'applyUpdate inside a transaction');
     this.check(this.core.applyUpdate(update));
     this.dispatchChanges(origin);
-    if (this.core.changed()) for (const fn of [...this.#listeners]) fn(update, origin);
+    if (this.core.changed()) this.emit('update', update, origin);
   }
 
-  /**
-   * 'update': every update this Doc produces or accepts, with its origin. 'synced': once, when a
-   * replicated Doc has caught up with at least one peer (see `synced`).
-   */
-  on(event: 'update', fn: UpdateListener): () => void;
-  on(event: 'synced', fn: () => void): () => void;
-  on(event: 'update' | 'synced', fn: UpdateListener | (() => void)): () => void {
-    if (event === 'synced') return this.#events.on('synced', fn as () => void);
-    if (event !== 'update') throw new TypeError(`unknown Doc event '${String(event)}'`);
-    this.#listeners.add(fn as UpdateListener);
-    this.core.setCapture(true);
-    return () => this.off(event, fn as UpdateListener);
-  }
-  off(event: 'update', fn: UpdateListener): void;
-  off(event: 'synced', fn: () => void): void;
-  off(event: 'update' | 'synced', fn: UpdateListener | (() => void)): void {
-    if (event === 'synced') return this.#events.off('synced', fn as () => void);
-    this.#listeners.delete(fn as UpdateListener);
-    if (this.#listeners.size === 0 && !this.#destroyed) this.core.setCapture(false);
+  // The core records updates only while someone listens for them.
+  protected override listenersChanged(event: keyof DocEvents, count: number): void {
+    if (event === 'update' && !this.#destroyed) this.core.setCapture(count > 0);
   }
 
   /**
@@ -253,14 +240,17 @@ export class Doc {
    * Doc (no node) never syncs by itself; markSynced() is for hosts that sync it another way.
    */
   get synced(): Promise<void> {
-    this.#syncedPromise ??= this.#synced ? Promise.resolve() : this.#events.once('synced').then(() => {});
+    if (!this.#syncedPromise) {
+      this.#syncedPromise = this.#synced ? Promise.resolve() : this.once('synced').then(() => {});
+      this.#syncedPromise.catch(() => {});  // a Doc destroyed unsynced rejects only its awaiters
+    }
     return this.#syncedPromise;
   }
-  /** Same as `synced`, rejecting with ABORTED when `signal` aborts first. */
-  whenSynced(options: { signal?: AbortSignal } = {}): Promise<void> {
+  /** Same as `synced`, rejecting with a CancelledError when `signal` aborts first. */
+  whenSynced(options: Pick<OnceOptions<[]>, 'signal'> = {}): Promise<void> {
     if (this.#synced) return Promise.resolve();
     if (!options.signal) return this.synced;
-    return this.#events.once('synced', options).then(() => {});
+    return this.once('synced', { signal: options.signal }).then(() => {});
   }
   get isSynced(): boolean {
     return this.#synced;
@@ -269,7 +259,7 @@ export class Doc {
   markSynced(): void {
     if (this.#synced) return;
     this.#synced = true;
-    this.#events.emit('synced', undefined);
+    this.emit('synced');
   }
 
   /**
@@ -286,8 +276,8 @@ export class Doc {
     if (this.#destroyed) return;
     for (const fn of this.#beforeDestroy.splice(0)) fn();
     this.#destroyed = true;
-    this.#events.close(new NitroError('CANCELLED', 'document destroyed'));
-    this.#syncedPromise?.catch(() => {});
+    this.closeEvents('document');
+    for (const t of this.#types.values()) (t as SharedType).closeType();
     registry.unregister(this);
     this.core.delete();
   }
@@ -295,7 +285,7 @@ export class Doc {
   /** @internal Emits 'update' for an update a node's sync protocol applied to this Doc in the core. */
   emitApplied(update: Uint8Array, origin: unknown): void {
     this.dispatchChanges(origin);
-    for (const fn of [...this.#listeners]) fn(update, origin);
+    this.emit('update', update, origin);
   }
 
   // ---- observing --------------------------------------------------------------------------
@@ -372,7 +362,7 @@ export class Doc {
   /** @internal Runs one edit: in the open transaction, or as its own. */
   edit(rc: number): void {
     this.check(rc);
-    if (this.#depth === 0 && (this.#listeners.size > 0 || this.#observing > 0)) this.flush();
+    if (this.#depth === 0 && (this.listenerCount('update') > 0 || this.#observing > 0)) this.flush();
   }
   /** @internal */
   check(rc: number): void {
@@ -382,13 +372,14 @@ export class Doc {
     }
   }
 
+  /** @internal */
   private flush(): void {
     const updates: Uint8Array[] | null = this.core.takeUpdates();
     const origin = this.#origin;
     this.#origin = null;
     this.dispatchChanges(origin);
     if (!updates) return;
-    for (const u of updates) for (const fn of [...this.#listeners]) fn(u, origin);
+    for (const u of updates) this.emit('update', u, origin);
   }
 
   /** @internal Wraps a packed nested-type result (kind << 24 | handle); throws on an error code. */
@@ -412,7 +403,7 @@ export class Doc {
     return i;
   }
 
-  // Root types share the handle cache with nested ones, so events find the same object.
+  /** @internal Root types share the handle cache with nested ones, so events find the same object. */
   private type<T>(kind: SharedKind, name: string, make: (handle: number) => T): T {
     if (typeof name !== 'string') throw new TypeError('a shared type name is a string');
     const key = `${kind}:${name}`;
@@ -428,13 +419,30 @@ export class Doc {
   }
 }
 
+/**
+ * Events of a shared type: 'change' after every transaction that changed it (local or remote),
+ * 'deepChange' with the events of it and every type nested in it, once per transaction.
+ * `observe`/`observeDeep` are Yjs's names for `on('change')`/`on('deepChange')`.
+ */
+export interface SharedTypeEvents<E extends SharedEvent = SharedEvent> {
+  change: [event: E, transaction: Transaction];
+  deepChange: [events: SharedEvent[], transaction: Transaction];
+}
+
 /** What every shared type has: its document, observers and deep observers. */
-abstract class SharedBase<E extends SharedEvent> {
-  #observers = new Set<Observer<E>>();
-  #deep = new Set<DeepObserver>();
+abstract class SharedBase<E extends SharedEvent> extends Evented<SharedTypeEvents<E>> {
   #typeId: number | undefined;
+  #counted = { change: 0, deepChange: 0 };  // listeners the Doc was told about
+  /** @internal */ readonly doc: Doc;
+  /** @internal */ protected readonly h: number;
+  /** @internal */ private readonly kindIndex: number;
   /** @internal */
-  constructor(readonly doc: Doc, protected readonly h: number, private readonly kindIndex: number) {}
+  constructor(doc: Doc, h: number, kindIndex: number) {
+    super();
+    this.doc = doc;
+    this.h = h;
+    this.kindIndex = kindIndex;
+  }
 
   /** @internal The core's id of this type. */
   get typeId(): number {
@@ -443,43 +451,43 @@ abstract class SharedBase<E extends SharedEvent> {
   }
 
   /** Calls fn after every transaction that changed this type (local or remote); returns its off. */
-  observe(fn: Observer<E>): () => void {
-    if (!this.#observers.has(fn)) {
-      this.#observers.add(fn);
-      this.doc.observing(1);
-    }
-    return () => this.unobserve(fn);
+  observe(fn: (event: E, transaction: Transaction) => void): () => void {
+    return this.on('change', fn);
   }
-  unobserve(fn: Observer<E>): void {
-    if (this.#observers.delete(fn)) this.doc.observing(-1);
+  unobserve(fn: (event: E, transaction: Transaction) => void): void {
+    this.off('change', fn);
   }
   /** Calls fn with the events of this type and every type nested in it, once per transaction. */
   observeDeep(fn: DeepObserver): () => void {
-    if (!this.#deep.has(fn)) {
-      this.#deep.add(fn);
-      this.doc.observing(1);
-    }
-    return () => this.unobserveDeep(fn);
+    return this.on('deepChange', fn);
   }
   unobserveDeep(fn: DeepObserver): void {
-    if (this.#deep.delete(fn)) this.doc.observing(-1);
+    this.off('deepChange', fn);
+  }
+
+  // The Doc asks the core for changes only while some type is observed.
+  protected override listenersChanged(event: keyof SharedTypeEvents<E>, count: number): void {
+    for (; this.#counted[event] < count; this.#counted[event]++) this.doc.observing(1);
+    for (; this.#counted[event] > count; this.#counted[event]--) this.doc.observing(-1);
   }
 
   /** @internal */
   emitEvent(ev: SharedEvent): void {
     ev.currentTarget = ev.target;
-    for (const fn of [...this.#observers]) fn(ev as E, ev.transaction);
+    this.emit('change', ev as E, ev.transaction);
   }
   /** @internal */
   hasDeepObservers(): boolean {
-    return this.#deep.size > 0;
+    return this.listenerCount('deepChange') > 0;
   }
   /** @internal */
   emitDeep(events: SharedEvent[], transaction: Transaction): void {
-    for (const fn of [...this.#deep]) {
-      for (const ev of events) ev.currentTarget = this as unknown as SharedType;
-      fn(events, transaction);
-    }
+    for (const ev of events) ev.currentTarget = this as unknown as SharedType;
+    this.emit('deepChange', events, transaction);
+  }
+  /** @internal The document was destroyed: pending once() calls reject, listeners go. */
+  closeType(): void {
+    this.closeEvents('document');
   }
 }
 

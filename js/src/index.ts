@@ -3,6 +3,8 @@
 export { init, getModule, loadBls, blsLoaded } from './wasm.js';
 export type { InitOptions, InstantiateWasm, WasmSource } from './wasm.js';
 export * from './errors.js';
+export { Evented } from './events.js';
+export type { EventArgs, PayloadEvents, Listener, OnceOptions, OnceValue } from './events.js';
 export { codec } from './codec.js';
 export type { NitroValue } from './codec.js';
 export { versions } from './versions.js';
@@ -17,7 +19,7 @@ export type {
   KeyPair, Share, PartialSignature, Dealing,
 } from './beacon.js';
 export { Doc, SharedText, SharedList, SharedMap, SharedCounter, SharedSet, SharedEvent } from './doc.js';
-export type { DocOptions, UpdateListener, SharedKind, SharedType } from './doc.js';
+export type { DocOptions, DocEvents, UpdateListener, SharedKind, SharedType, SharedTypeEvents } from './doc.js';
 export type {
   Transaction, TextDelta, ListDelta, KeyChange, Path, TextEvent, ListEvent, MapEvent, Observer, DeepObserver, RelativePosition,
 } from './doc.js';
@@ -47,19 +49,26 @@ export type { WebRtcOptions, SignalStats } from './host/transports/webrtc.js';
 
 // ---- replicated documents: node.doc(name) ----
 export { replicaOf, docTopic, kDocSyncChannel, DocReplica } from './host/doc-sync.js';
-export type { DocSyncOptions, DocSyncStats, RejectedUpdate, DocRejectedListener, DocErrorListener } from './host/doc-sync.js';
+export type { DocReplicaEvents, DocSyncOptions, DocSyncStats, RejectedUpdate, DocRejectedListener, DocErrorListener } from './host/doc-sync.js';
 // ---- end replicated documents ----
 export { Simulation } from './sim.js';
 export type { SimulationOptions, SimDelivery } from './sim.js';
 // ---- beacon on a node ----
 export { NodeBeacon, kBeaconHistoryMax, kWatchBufferMax } from './host/beacon.js';
 export { Chain, chainKeys, verifyRead } from './chain.js';
-export type { ChainValidator, ChainKeys, ConsensusOptions, ChainState, ChainContext, ChainHandler, CommitEvent, SubmitResult, ReadResult, VerifiedRead } from './chain.js';
+export type { ChainValidator, ChainKeys, ConsensusOptions, ChainState, ChainContext, ChainHandler, ChainEvents, CommitEvent, SubmitResult, ReadResult, VerifiedRead } from './chain.js';
 export type { BeaconNodeOptions, BeaconDealer, BeaconRound, BeaconRejected, NodeBeaconEvents } from './host/beacon.js';
 // ---- end beacon on a node ----
 
+// ---- access control ----
+export { issueToken, delegateToken, inspectToken, verifyToken, revocationRecord, inspectRevocation, checkRules, attachAuth, NodeAuth } from './auth.js';
+export type { AuthOp, AuthOptions, TokenGrant, IssueTokenOptions, TokenInfo, VerifyResult, AuthStats } from './auth.js';
+// ---- end access control ----
+
 // ---- RPC ----
 export { Rpc, MemoryNetwork as RpcMemoryNetwork, SocketLink } from './rpc.js';
+export { defineService, createClient, implement, method } from './rpc.js';
+export type { ServiceDef, MethodDef, Parser, Client, Handlers, TypedClientStream, TypedBidiStream } from './rpc.js';
 export type { RpcLink, SocketLike, CallOptions, HandlerContext, ClientCallInfo, ClientInterceptor, ServerInterceptor,
   RpcOptions, ClientStream, BidiStream, StreamKind, ContentType, Strategy, Metadata } from './rpc.js';
 export { attachRpc } from './rpc-node.js';
@@ -68,7 +77,7 @@ export type { NodeRpcOptions, RpcNodeMethods } from './rpc-node.js';
 export type { Broker, BrokerInstance, BrokerContext, SubscribeOptions } from './broker/types.js';
 export type { Discovery, DiscoveryInstance, DiscoveryContext } from './discovery/types.js';
 export { Config, openConfig, defaults, object, env, replicated, mergeConfig } from './config.js';
-export type { ConfigOptions, ConfigSource, ConfigObject, ConfigValidator, ReplicatedSource, EnvOptions, WatchFn } from './config.js';
+export type { ConfigEvents, ConfigOptions, ConfigSource, ConfigObject, ConfigValidator, ReplicatedSource, EnvOptions, WatchFn } from './config.js';
 
 // sync: locks and leader election
 export { NodeSync, Leader, attachSync } from './sync.js';

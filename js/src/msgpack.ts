@@ -167,6 +167,13 @@ function encodeValue(w: Writer, v: unknown, depth: number): void {
     }
     return;
   }
+  // Only plain objects are maps: a Date, Set, typed array other than Uint8Array, or class
+  // instance would otherwise lose its meaning silently (encoded as its own enumerable keys).
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) {
+    const name = (v as { constructor?: { name?: string } }).constructor?.name || 'non-plain object';
+    throw new InvalidArgumentError(`cannot encode a ${name}: not in the Nitro data model (plain objects, arrays, Map, Uint8Array)`);
+  }
   const keys = Object.keys(v as object);
   encodeLen(w, keys.length, 0x80, 16, 0xde, 0xdf);
   for (const k of keys) {

@@ -3,8 +3,8 @@
 // (core/include/nitro/presence.h: publishing, renewal, timeouts, removal on close); this layer
 // encodes states (msgpack), reads them back and re-emits the core's 'change' events.
 import { codec, type NitroValue } from './codec.js';
-import { Emitter } from './doc/emitter.js';
 import { NitroError, unwrap } from './errors.js';
+import { Evented, type PayloadEvents } from './events.js';
 import type { NitroNode } from './host/node.js';
 import { getModule } from './wasm.js';
 
@@ -57,13 +57,14 @@ export function openPresence<S extends NitroValue = NitroValue>(node: NitroNode,
   return p as unknown as Presence<S>;
 }
 
-export class Presence<S extends NitroValue = NitroValue> {
-  #events = new Emitter<PresenceEvents>();
+/** Events: 'change' ({ added, updated, removed, origin }), typed on/off/once (events.ts). */
+export class Presence<S extends NitroValue = NitroValue> extends Evented<PayloadEvents<PresenceEvents>> {
   #local: S | null = null;
   #closed = false;
 
   /** @internal Use node.presence(doc) or doc.awareness. */
   constructor(private readonly node: NitroNode, readonly doc: string, private readonly forget: () => void) {
+    super();
     if (typeof doc !== 'string' || doc.length === 0) throw new NitroError('INVALID_ARGUMENT', 'a document name is a non-empty string');
     node.run((core) => unwrap(getModule().presenceOpen(core, doc)));
   }
@@ -100,25 +101,13 @@ export class Presence<S extends NitroValue = NitroValue> {
     return out;
   }
 
-  on<K extends keyof PresenceEvents>(event: K, fn: (ev: PresenceEvents[K]) => void): () => void {
-    if (event !== 'change') throw new TypeError(`unknown Presence event '${String(event)}'`);
-    return this.#events.on(event, fn);
-  }
-  off<K extends keyof PresenceEvents>(event: K, fn: (ev: PresenceEvents[K]) => void): void {
-    this.#events.off(event, fn);
-  }
-  /** The next event; rejects on abort or when the presence closes. */
-  once<K extends keyof PresenceEvents>(event: K, options?: { signal?: AbortSignal }): Promise<PresenceEvents[K]> {
-    return this.#events.once(event, options);
-  }
-
   /** Removes this node's state (peers see it go at once) and stops listening. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.forget();
     if (!this.node.closed) this.node.run((core) => getModule().presenceClose(core, this.doc));
-    this.#events.close();
+    this.closeEvents('presence');
   }
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
@@ -128,6 +117,6 @@ export class Presence<S extends NitroValue = NitroValue> {
   onChange(ev: { added: string[]; updated: string[]; removed: string[] }): void {
     const self = this.node.id;
     const local = [...ev.added, ...ev.updated, ...ev.removed].every((id) => id === self);
-    this.#events.emit('change', { added: ev.added, updated: ev.updated, removed: ev.removed, origin: local ? 'local' : 'remote' });
+    this.emit('change', { added: ev.added, updated: ev.updated, removed: ev.removed, origin: local ? 'local' : 'remote' });
   }
 }

@@ -6,3 +6,5 @@ export type {
   RpcLink, CallOptions, HandlerContext, ClientCallInfo, ClientInterceptor, ServerInterceptor, RpcOptions, ClientStream,
   BidiStream, StreamKind, ContentType, Strategy, Metadata,
 } from './rpc/types.js';
+export { defineService, createClient, implement, method } from './rpc/service.js';
+export type { ServiceDef, MethodDef, Parser, Client, Handlers, TypedClientStream, TypedBidiStream } from './rpc/service.js';

@@ -8,8 +8,8 @@
 // runs as a transaction with this manager as origin; its changes become the redo item (and back).
 import type { NitroValue } from './codec.js';
 import { Doc, SharedList, SharedMap, SharedText, unitsToString, type ChangedRun, type CoreChanges, type SharedType, type Transaction } from './doc.js';
-import { Emitter } from './doc/emitter.js';
 import { NitroError } from './errors.js';
+import { Evented, type PayloadEvents } from './events.js';
 
 interface KeyUndo {
   type: SharedMap;
@@ -54,14 +54,14 @@ export interface UndoManagerEvents {
   'stack-cleared': { undoStackCleared: boolean; redoStackCleared: boolean };
 }
 
-export class UndoManager {
+/** Events: 'stack-item-added', 'stack-item-popped', 'stack-cleared', typed on/off/once (events.ts). */
+export class UndoManager extends Evented<PayloadEvents<UndoManagerEvents>> {
   readonly doc: Doc;
   readonly undoStack: StackItem[] = [];
   readonly redoStack: StackItem[] = [];
   readonly trackedOrigins: Set<unknown>;
   readonly captureTimeout: number;
   #scope = new Set<SharedType>();
-  #events = new Emitter<UndoManagerEvents>();
   #now: () => number;
   #last = 0;
   #undoing = false;
@@ -73,6 +73,7 @@ export class UndoManager {
   #off: () => void;
 
   constructor(scope: SharedType | SharedType[], options: UndoManagerOptions = {}) {
+    super();
     const types = Array.isArray(scope) ? scope : [scope];
     if (types.length === 0) throw new NitroError('INVALID_ARGUMENT', 'an UndoManager needs at least one shared type');
     this.doc = types[0]!.doc;
@@ -89,13 +90,6 @@ export class UndoManager {
       if (t.doc !== this.doc) throw new NitroError('INVALID_ARGUMENT', 'every type of an UndoManager belongs to one document');
       this.#scope.add(t);
     }
-  }
-
-  on<K extends keyof UndoManagerEvents>(event: K, fn: (ev: UndoManagerEvents[K]) => void): () => void {
-    return this.#events.on(event, fn);
-  }
-  off<K extends keyof UndoManagerEvents>(event: K, fn: (ev: UndoManagerEvents[K]) => void): void {
-    this.#events.off(event, fn);
   }
 
   get undoing(): boolean {
@@ -117,7 +111,7 @@ export class UndoManager {
   clear(clearUndoStack = true, clearRedoStack = true): void {
     if (clearUndoStack) this.undoStack.length = 0;
     if (clearRedoStack) this.redoStack.length = 0;
-    this.#events.emit('stack-cleared', { undoStackCleared: clearUndoStack, redoStackCleared: clearRedoStack });
+    this.emit('stack-cleared', { undoStackCleared: clearUndoStack, redoStackCleared: clearRedoStack });
   }
 
   /** Undoes the last stack item; returns it (null when there was nothing to undo). */
@@ -130,7 +124,7 @@ export class UndoManager {
 
   destroy(): void {
     this.#off();
-    this.#events.close();
+    this.closeEvents('undo manager');
   }
 
   [Symbol.dispose](): void {
@@ -175,7 +169,7 @@ export class UndoManager {
       }
     }
     if (!merge) stack.push(item);
-    this.#events.emit('stack-item-added', { stackItem: item, type: kind, changedParentStackItem: merge });
+    this.emit('stack-item-added', { stackItem: item, type: kind, changedParentStackItem: merge });
   }
 
   private inScope(packedType: number): boolean {
@@ -200,7 +194,7 @@ export class UndoManager {
       }
       if (!this.#reverted) continue;
       this.#last = 0;
-      this.#events.emit('stack-item-popped', { stackItem: item, type: kind });
+      this.emit('stack-item-popped', { stackItem: item, type: kind });
       return item;
     }
     return null;

@@ -50,9 +50,14 @@ struct BeaconNodeConfig {
   std::optional<bls::threshold::PublicPoly> poly;
   std::optional<bls::threshold::Share> share;
   // DKG mode (when poly/share are absent): every member starts at dkg_start_ms (node clock;
-  // 0: when attached) and runs three phases of dkg_phase_ms.
+  // 0: when attached) and runs four phases of dkg_phase_ms. The node's identity seed signs this
+  // member's deal (required in DKG mode; it must be the key of `self`). dkg_session is signed
+  // along: give a group that runs the DKG more than once a fresh value each time (e.g. the
+  // agreed start time), so deals of an earlier run cannot be replayed as equivocation.
   std::uint64_t dkg_start_ms = 0;
   std::uint64_t dkg_phase_ms = 2000;
+  std::optional<crypto::Seed> identity_seed;
+  Bytes dkg_session;
   std::uint32_t history_rounds_max = 1024;
 };
 
@@ -66,7 +71,8 @@ std::string topic_for(const std::vector<PeerId>& sorted_members);
 class BeaconProtocol final : public Protocol {
  public:
   // kInvalidArgument: self not in the group, duplicate members, bad threshold/period, a dealer
-  // share whose index is not ours or that does not match the polynomial.
+  // share whose index is not ours or that does not match the polynomial, DKG mode without the
+  // identity seed of `self`.
   static Result<std::unique_ptr<BeaconProtocol>> create(BeaconNodeConfig config, const PeerId& self);
 
   void attach(ProtocolContext& ctx) override;
@@ -79,10 +85,14 @@ class BeaconProtocol final : public Protocol {
   const std::vector<PeerId>& members() const { return members_; }
   bls::Index self_index() const { return self_; }
   const std::string& topic() const { return topic_; }
+  // What this group's DKG deal signatures are bound to (see BeaconNodeConfig::dkg_session).
+  Bytes dkg_session() const;
   // Null until the engine runs (dealer mode: from attach; DKG mode: once it finished).
   const bls::BeaconEngine* engine() const { return engine_ ? &*engine_ : nullptr; }
   std::optional<Bytes> group_key() const;
   bool dkg_failed() const { return dkg_failed_; }
+  // DKG mode: the dealers whose polynomials make up the group key (empty before the DKG ends).
+  const std::vector<bls::Index>& qualified() const { return qualified_; }
   const BeaconNodeStats& stats() const { return stats_; }
   // Stops for good: leaves the topic, drops the engines; later frames and ticks are ignored (the
   // node keeps the channel attached, since a Node cannot detach a protocol).
@@ -108,6 +118,7 @@ class BeaconProtocol final : public Protocol {
   std::optional<bls::Dkg> dkg_;
   bool dkg_started_ = false;
   bool dkg_failed_ = false;
+  std::vector<bls::Index> qualified_;
   bool closed_ = false;
   std::deque<std::pair<bls::Index, Bytes>> early_;  // frames before the DKG started
   std::optional<bls::BeaconEngine> engine_;

@@ -1,6 +1,6 @@
 // The threshold beacon's protocol engines, both sans-IO state machines (quinn-proto style):
-//   - Dkg: distributed key generation without a trusted dealer (joint-Feldman VSS with
-//     complaints, justifications and disqualification);
+//   - Dkg: distributed key generation without a trusted dealer (joint-Feldman VSS with signed,
+//     relayed deals, complaints, justifications and disqualification);
 //   - BeaconEngine: one member of a threshold group producing drand-compatible rounds.
 //
 // Contract: deterministic, no clock (time is `now_ms`), no randomness (seeds are injected), no
@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -44,8 +45,18 @@ struct DkgConfig {
   std::uint32_t n = 0;
   std::uint32_t threshold = 0;
   Index self = 0;
-  std::uint64_t phase_ms = 1000;  // each of deal, complaint, justification lasts this long
+  std::uint64_t phase_ms = 1000;  // each of deal, forward, complaint, justification lasts this long
+  // Deals are signed so that a member can relay them and prove a dealer's equivocation, and
+  // nobody can forge one. `session` is signed along (one DKG's signatures are no use in another);
+  // `sign` signs with this member's key, `verify` checks a signature by member `index`.
+  Bytes session;
+  std::function<Bytes(ByteSpan message)> sign;
+  std::function<bool(Index index, ByteSpan message, ByteSpan signature)> verify;
 };
+
+// The bytes a dealer signs for its deal: a domain tag, the session, the dealer's index and the
+// sha256 of its commitments.
+Bytes dkg_deal_message(ByteSpan session, Index dealer, ByteSpan commitments_digest);
 
 struct DkgFinished {
   threshold::Share share;
@@ -57,23 +68,30 @@ struct DkgFailed {
 };
 using DkgEvent = std::variant<DkgFinished, DkgFailed>;
 
-// Phases run on fixed deadlines from start(): deal -> complaint -> justification -> done. The
-// protocol assumes the synchronous model of Pedersen's DKG: a broadcast reaches every honest
-// member within phase_ms (the gossip layer's job). A dealer that sends no commitments, or fails
-// to answer a complaint with a share matching its commitments, is disqualified; the group key
-// is the sum of the qualified dealers' constant terms.
-// Equivocation: at the end of the deal phase every member broadcasts an echo, the digest
-// (sha256 of the commitments) of each deal it received during the deal phase, two digests when
-// a dealer sent it two different deals. A dealer is disqualified when this member or any echo
-// from another member shows two different deals from it: a dealer that shows different members
-// different commitments (two signed broadcasts, a split broadcast, deals sent on direct links)
-// is dropped by every honest member alike, and the DKG goes on with the others.
-// Limits: like a complaint, an echo is trusted to reach every member identically. A faulty
-// member can echo a false digest and so disqualify an honest dealer (everywhere if it broadcasts
-// the echo honestly, at some members only if it splits it); an echo lacking a dealer counts for
-// nothing, so a deal that reached only some members in time still splits the views, as before.
-// Closing these needs reliable broadcast (Bracha's echo/ready, n > 3f) or dealer signatures
-// that members can forward as evidence.
+// Phases run on fixed deadlines from start(): deal -> forward -> complaint -> justification ->
+// done. The protocol assumes the synchronous model of Pedersen's DKG: what an honest member sends
+// at the start of a phase reaches every honest member within phase_ms (the gossip layer's job),
+// and honest members send only at phase starts, or at once in answer to what they receive.
+//   deal:      every dealer broadcasts its commitments signed (DkgDeal) and sends each member its
+//              share privately.
+//   forward:   every member relays every signed deal it holds (DkgForward), and relays at once a
+//              deal it first learns in this phase, so a deal that reached some honest members
+//              reaches all. A member adopts a dealer's first validly signed deal until the end
+//              of this phase. A second, different deal signed by the same dealer is a proof of
+//              equivocation: the holder relays it (until the end), and every member that sees it
+//              drops the dealer. A lie is no proof: without the dealer's signature a forwarded
+//              deal is rejected, so nobody can frame an honest dealer.
+//   complaint: a member complains publicly about each adopted dealer whose share to it is
+//              missing or does not match the commitments.
+//   justify:   a dealer answers every complaint it has seen (and, at once, any arriving later)
+//              by revealing that share; a missing or wrong answer disqualifies it.
+// The group key is the sum of the qualified dealers' constant terms. Every honest dealer is
+// qualified at every honest member, so with at most t - 1 faulty members and n >= 2t - 1 the DKG
+// cannot fail, and faulty dealers are treated alike by every honest member as long as their
+// messages land inside the phases. Limit: a faulty member that releases a signed deal, a
+// complaint or a justification so that it reaches some honest members just before a phase
+// deadline and others just after can still split their views (closing that needs f + 1 relay
+// rounds with signature chains, as in Dolev-Strong).
 class Dkg {
  public:
   static Result<Dkg> create(const DkgConfig& config, ByteSpan seed);
@@ -84,29 +102,32 @@ class Dkg {
   std::optional<DkgEvent> poll_event();
   std::optional<std::uint64_t> next_deadline() const;
 
-  enum class Phase { kIdle, kDeal, kComplaint, kJustify, kDone };
+  enum class Phase { kIdle, kDeal, kForward, kComplaint, kJustify, kDone };
   Phase phase() const { return phase_; }
 
  private:
+  struct Deal {
+    threshold::PublicPoly poly;
+    Bytes digest;  // sha256 of the commitments
+    Bytes sig;
+  };
   struct Dealer {
-    std::optional<threshold::PublicPoly> poly;
+    std::optional<Deal> deal;         // the first validly signed deal seen
+    std::optional<Deal> conflict;     // a second, different one: proof of equivocation
     std::optional<SecretKey> share;   // the share this dealer gave us
     std::set<Index> complaints;       // members who complained about this dealer
     std::set<Index> justified;        // complaints answered with a valid share
     bool disqualified = false;
-    Bytes digest;                     // of poly's commitments
-    Bytes second_digest;              // a second, different deal: proof of equivocation
   };
-  Status on_deal(Index from, const threshold::PublicPoly& poly);
+  Status on_deal(Index dealer, const std::vector<Bytes>& commitments, const Bytes& sig);
   Status on_share(Index from, ByteSpan share);
   Status on_complaint(Index from, Index dealer);
   Status on_justification(Index from, Index complainer, ByteSpan share);
-  Status on_echo(Index from, std::map<Index, std::vector<Bytes>> digests);
-  bool echoes_agree(Index dealer) const;
-  void send_echo();
+  void forward(Index dealer, const Deal& deal);
+  void forward_all();
   bool share_valid(Index dealer, Index member, const SecretKey& share) const;
   void send_complaints();
-  void send_justifications();
+  void justify(Index complainer);
   void finish();
 
   DkgConfig config_;
@@ -114,7 +135,6 @@ class Dkg {
   Phase phase_ = Phase::kIdle;
   std::uint64_t deadline_ms_ = 0;
   std::map<Index, Dealer> dealers_;
-  std::map<Index, std::map<Index, std::vector<Bytes>>> echoes_;  // echoer -> dealer -> digests
   std::deque<Outgoing> out_;
   std::deque<DkgEvent> events_;
 };

@@ -97,7 +97,7 @@ struct CommittedBlock {
   std::uint64_t view = 0;
   Bytes hash;
   Bytes state_root;  // after executing this block
-  std::size_t txs = 0;
+  std::size_t txs = 0;  // ops executed (a bundled tx carries many)
 };
 
 struct StateRead {
@@ -146,7 +146,10 @@ class ConsensusProtocol final : public Protocol, public chain::ModuleRegistry {
   // Submits a signed tx (make_tx) to the mempool and to the validators. Returns its id (sha256).
   // kResourceExhausted when the mempool is full, kInvalidArgument for a bad tx.
   Result<Bytes> submit(Bytes tx, std::uint64_t now_ms);
-  // Convenience: signs with config.identity_seed.
+  // Queues op(args) from this node; the next tick signs all ops queued since the last one as one
+  // bundle (one Ed25519 signature for many ops) with config.identity_seed and submits it. Returns
+  // the op's id (its "tx" event carries it). kResourceExhausted when the mempool is full now; if it
+  // fills before the tick, the op's "tx" event reports it.
   Result<Bytes> submit(const std::string& op, const Value& args, std::uint64_t now_ms);
 
   std::uint64_t view() const;

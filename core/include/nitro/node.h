@@ -48,6 +48,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nitro/identity.h"
@@ -224,6 +225,13 @@ class ProtocolContext {
   // The records found under this channel when the node was restored (relative keys). Handed over
   // once: the first call moves them out, later calls return nothing.
   virtual StoredRecords take_restored() = 0;
+  // Access control (nitro/auth.h): may `peer` perform `op` on `resource`? OK, or PERMISSION_DENIED
+  // naming the deciding rule. Every protocol asks on the receiving side; without an "auth"
+  // protocol attached everything is allowed.
+  virtual Status authorize(const PeerId& peer, std::string_view op, std::string_view resource) {
+    (void)peer; (void)op; (void)resource;
+    return Status::ok_status();
+  }
 };
 
 // OK, or INVALID_ARGUMENT naming the first bad field ("active_view_max", "limits.frame_bytes_max"...).
@@ -279,6 +287,8 @@ class Node {
   // Attach a C++ protocol (kAlreadyExists if the channel is taken, kInvalidArgument for a bad name).
   Status add_protocol(const std::string& channel, std::unique_ptr<Protocol> protocol);
   Protocol* protocol(const std::string& channel) const;
+  // The access decision protocols get from ProtocolContext::authorize (for host-side checks).
+  Status authorize(const PeerId& peer, std::string_view op, std::string_view resource);
 
   std::vector<PeerInfo> peers() const;
   std::vector<PeerId> neighbors() const;          // active view

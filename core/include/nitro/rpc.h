@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -317,6 +318,10 @@ class Engine {
   std::size_t active_calls() const { return calls_.size(); }
   bool has_transmits() const { return !transmits_.empty(); }
   bool has_events() const { return !events_.empty(); }
+  // Access control: asked for every new incoming call (peer, method); a non-OK answer rejects the
+  // call with that status (PERMISSION_DENIED naming the rule) before the handler sees it.
+  using Admission = std::function<Status(const PeerKey& from, const std::string& method)>;
+  void set_admission(Admission admission) { admission_ = std::move(admission); }
 
  private:
   struct StreamIn {       // a receiving stream direction
@@ -413,6 +418,7 @@ class Engine {
   std::uint64_t dedupe_clock_ = 0;
   std::set<std::string> services_;
   std::map<std::string, StreamKind> methods_;
+  Admission admission_;
   std::deque<Transmit> transmits_;
   std::deque<Event> events_;
   Registry registry_;

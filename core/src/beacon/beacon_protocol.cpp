@@ -55,6 +55,9 @@ Result<std::unique_ptr<BeaconProtocol>> BeaconProtocol::create(BeaconNodeConfig 
   if (config.poly && config.poly->threshold() != config.threshold) {
     return Status(invalid_argument("beacon: the polynomial's threshold differs from the configured one"));
   }
+  if (!config.poly && (!config.identity_seed || !(crypto::Identity::from_seed(*config.identity_seed).peer_id() == self))) {
+    return Status(invalid_argument("beacon: DKG mode needs this node's identity seed to sign its deal"));
+  }
   std::unique_ptr<BeaconProtocol> p(new BeaconProtocol(std::move(config), std::move(members), self_index));
   if (p->config_.poly) {
     Status s = p->start_engine(*p->config_.poly, *p->config_.share);
@@ -100,6 +103,15 @@ void BeaconProtocol::attach(ProtocolContext& ctx) {
   dc.threshold = config_.threshold;
   dc.self = self_;
   dc.phase_ms = config_.dkg_phase_ms;
+  dc.session = dkg_session();
+  const auto identity = crypto::Identity::from_seed(*config_.identity_seed);
+  dc.sign = [identity](bls::ByteSpan m) {
+    const auto sig = identity.sign(m);
+    return Bytes(sig.begin(), sig.end());
+  };
+  dc.verify = [this](bls::Index i, bls::ByteSpan m, bls::ByteSpan sig) {
+    return i >= 1 && i <= members_.size() && members_[i - 1].verify(m, sig);
+  };
   Bytes seed(32);
   ctx.random_bytes(seed);
   auto dkg = bls::Dkg::create(dc, seed);
@@ -112,6 +124,17 @@ void BeaconProtocol::attach(ProtocolContext& ctx) {
   dkg_.emplace(std::move(*dkg));
   if (config_.dkg_start_ms == 0) config_.dkg_start_ms = ctx.now_ms();
   maybe_start_dkg(ctx.now_ms());
+}
+
+// What the deal signatures are bound to: the group (its topic), the threshold, the scheme and
+// the caller's session value.
+Bytes BeaconProtocol::dkg_session() const {
+  Bytes s(topic_.begin(), topic_.end());
+  s.push_back(0);
+  for (int k = 3; k >= 0; --k) s.push_back(static_cast<std::uint8_t>(config_.threshold >> (8 * k)));
+  s.push_back(static_cast<std::uint8_t>(config_.scheme));
+  s.insert(s.end(), config_.dkg_session.begin(), config_.dkg_session.end());
+  return s;
 }
 
 void BeaconProtocol::close() {
@@ -210,6 +233,7 @@ void BeaconProtocol::drain() {
     while (auto out = dkg_->poll_transmit()) transmit(*out);
     while (auto ev = dkg_->poll_event()) {
       if (auto* done = std::get_if<bls::DkgFinished>(&*ev)) {
+        qualified_ = done->qualified;
         Status s = start_engine(done->poly, done->share);
         if (s.ok()) {
           ctx_->emit(codec::encode(Value{Map{{Value{"type"}, Value{"ready"}},

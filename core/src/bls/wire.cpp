@@ -35,37 +35,34 @@ Result<Bytes> get_bytes(const Value& v, std::size_t max) {
   return v.as<Bytes>();
 }
 
-Result<Message> decode_echo(const Array& a) {
-  if (a.size() != 2 || !a[1].is<Array>()) return decode_error("echo: bad shape");
-  DkgEcho echo;
-  for (const auto& item : a[1].as<Array>()) {
-    if (!item.is<Array>()) return decode_error("echo: bad entry");
-    const auto& e = item.as<Array>();
-    if (e.size() < 2 || e.size() > 1 + kEchoDigestsMax) return decode_error("echo: bad entry");
-    auto dealer = get_index(e[0]);
-    if (!dealer.ok()) return dealer.status();
-    if (!echo.entries.empty() && *dealer <= echo.entries.back().dealer) return decode_error("echo: dealers not ascending");
-    EchoEntry entry{*dealer, {}};
-    for (std::size_t k = 1; k < e.size(); ++k) {
-      auto digest = get_bytes(e[k], kDigestBytes);
-      if (!digest.ok() || digest->size() != kDigestBytes) return decode_error("echo: bad digest");
-      entry.digests.push_back(*digest);
-    }
-    echo.entries.push_back(std::move(entry));
+Result<DkgDeal> decode_deal(const Value& commitments, const Value& sig) {
+  if (!commitments.is<Array>()) return decode_error("deal: bad shape");
+  DkgDeal d;
+  for (const auto& c : commitments.as<Array>()) {
+    auto b = get_bytes(c, kG2Bytes);
+    if (!b.ok()) return b.status();
+    d.commitments.push_back(*b);
   }
-  return Message{echo};
+  auto s = get_bytes(sig, kDealSigBytesMax);
+  if (!s.ok()) return s.status();
+  d.sig = *s;
+  return d;
 }
 
 Result<Message> decode_dkg(std::int64_t kind, const Array& a) {
   if (kind == kDkgDeal) {
-    if (a.size() != 2 || !a[1].is<Array>()) return decode_error("deal: bad shape");
-    DkgDeal d;
-    for (const auto& c : a[1].as<Array>()) {
-      auto b = get_bytes(c, kG2Bytes);
-      if (!b.ok()) return b.status();
-      d.commitments.push_back(*b);
-    }
-    return Message{d};
+    if (a.size() != 3) return decode_error("deal: bad shape");
+    auto d = decode_deal(a[1], a[2]);
+    if (!d.ok()) return d.status();
+    return Message{*d};
+  }
+  if (kind == kDkgForward) {
+    if (a.size() != 4) return decode_error("forward: bad shape");
+    auto dealer = get_index(a[1]);
+    if (!dealer.ok()) return dealer.status();
+    auto d = decode_deal(a[2], a[3]);
+    if (!d.ok()) return d.status();
+    return Message{DkgForward{*dealer, *d}};
   }
   if (kind == kDkgShare) {
     if (a.size() != 2) return decode_error("share: bad shape");
@@ -79,7 +76,6 @@ Result<Message> decode_dkg(std::int64_t kind, const Array& a) {
     if (!d.ok()) return d.status();
     return Message{DkgComplaint{*d}};
   }
-  if (kind == kDkgEcho) return decode_echo(a);
   if (a.size() != 3) return decode_error("justification: bad shape");
   auto c = get_index(a[1]);
   if (!c.ok()) return c.status();
@@ -131,19 +127,14 @@ Bytes encode(const Message& msg) {
   Array a = std::visit(
       [](const auto& m) -> Array {
         using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, DkgDeal>) return {Value(kDkgDeal), Value(bytes_array(m.commitments))};
+        if constexpr (std::is_same_v<T, DkgDeal>) return {Value(kDkgDeal), Value(bytes_array(m.commitments)), bytes_value(m.sig)};
         else if constexpr (std::is_same_v<T, DkgShare>) return {Value(kDkgShare), bytes_value(m.share)};
         else if constexpr (std::is_same_v<T, DkgComplaint>) return {Value(kDkgComplaint), Value(std::uint64_t{m.dealer})};
         else if constexpr (std::is_same_v<T, DkgJustification>)
           return {Value(kDkgJustification), Value(std::uint64_t{m.complainer}), bytes_value(m.share)};
-        else if constexpr (std::is_same_v<T, DkgEcho>) {
-          Array entries;
-          for (const auto& e : m.entries) {
-            Array item{Value(std::uint64_t{e.dealer})};
-            for (const auto& d : e.digests) item.push_back(bytes_value(d));
-            entries.push_back(Value(std::move(item)));
-          }
-          return {Value(kDkgEcho), Value(std::move(entries))};
+        else if constexpr (std::is_same_v<T, DkgForward>) {
+          return {Value(kDkgForward), Value(std::uint64_t{m.dealer}), Value(bytes_array(m.deal.commitments)),
+                  bytes_value(m.deal.sig)};
         } else if constexpr (std::is_same_v<T, Partial>) return {Value(kPartial), Value(m.round), bytes_value(m.sig)};
         else if constexpr (std::is_same_v<T, SyncRequest>) return {Value(kSyncRequest), Value(m.first), Value(m.last)};
         else {
@@ -172,7 +163,7 @@ Result<Message> decode(ByteSpan bytes) {
   const auto& a = v->as<Array>();
   if (!a[0].is<std::int64_t>()) return decode_error("bls frame: bad kind");
   auto kind = a[0].as<std::int64_t>();
-  if (kind >= kDkgDeal && kind <= kDkgEcho) return decode_dkg(kind, a);
+  if (kind >= kDkgDeal && kind <= kDkgForward) return decode_dkg(kind, a);
   if (kind >= kPartial && kind <= kSyncResponse) return decode_beacon(kind, a);
   return decode_error("bls frame: unknown kind");
 }

@@ -13,11 +13,11 @@
 namespace nitro::bls::wire {
 
 enum Kind : std::int64_t {
-  kDkgDeal = 1,           // [1, [commitment...]]                to all
+  kDkgDeal = 1,           // [1, [commitment...], sig(64)]       to all; signed by the dealer
   kDkgShare = 2,          // [2, share(32)]                      to one peer, encrypted link
   kDkgComplaint = 3,      // [3, dealer]                         to all
   kDkgJustification = 4,  // [4, complainer, share(32)]          to all
-  kDkgEcho = 5,           // [5, [[dealer, digest(32)...]...]]   to all; 1 or 2 digests a dealer
+  kDkgForward = 5,        // [5, dealer, [commitment...], sig]   to all; a dealer's signed deal
   kPartial = 10,          // [10, round, sig]                    to all
   kSyncRequest = 11,      // [11, first_round, last_round]       to one peer
   kSyncResponse = 12,     // [12, [[round, sig(, prev)]...]]     to one peer; prev: chained only
@@ -26,18 +26,20 @@ enum Kind : std::int64_t {
 inline constexpr std::size_t kFrameBytesMax = 256 * 1024;
 inline constexpr std::size_t kSyncEntriesMax = 256;
 
-struct DkgDeal { std::vector<Bytes> commitments; };
+struct DkgDeal {
+  std::vector<Bytes> commitments;
+  Bytes sig;  // the dealer's signature over dkg_deal_message(session, dealer, digest)
+};
 struct DkgShare { Bytes share; };
 struct DkgComplaint { threshold::Index dealer = 0; };
 struct DkgJustification { threshold::Index complainer = 0; Bytes share; };
-// The digests (sha256 of the commitments) of the deals a member received from each dealer: one,
-// or two when the dealer equivocated. Dealers strictly ascending.
-struct EchoEntry {
+// A dealer's signed deal relayed by another member: how a deal that reached only some members
+// reaches all, and the proof that convicts a dealer who signed two different deals.
+struct DkgForward {
   threshold::Index dealer = 0;
-  std::vector<Bytes> digests;
+  DkgDeal deal;
 };
-struct DkgEcho { std::vector<EchoEntry> entries; };
-inline constexpr std::size_t kEchoDigestsMax = 2;
+inline constexpr std::size_t kDealSigBytesMax = 64;
 struct Partial { std::uint64_t round = 0; Bytes sig; };
 struct SyncRequest { std::uint64_t first = 0, last = 0; };
 // A recovered round; `prev` (chained schemes) is the previous round's signature, which makes the
@@ -49,7 +51,7 @@ struct SyncEntry {
 };
 struct SyncResponse { std::vector<SyncEntry> rounds; };
 using Message =
-    std::variant<DkgDeal, DkgShare, DkgComplaint, DkgJustification, DkgEcho, Partial, SyncRequest, SyncResponse>;
+    std::variant<DkgDeal, DkgShare, DkgComplaint, DkgJustification, DkgForward, Partial, SyncRequest, SyncResponse>;
 
 Bytes encode(const Message& msg);
 Result<Message> decode(ByteSpan bytes);

@@ -442,19 +442,22 @@ void Engine::execute(const Block& b) {
   committed_ = &b;
   committed_by_height_[b.height] = b.hash;
   roots_by_height_[b.height] = exec_.root();
+  ops_by_height_[b.height] = outs.size();
   while (committed_by_height_.size() > kBlocksKeptMax) committed_by_height_.erase(committed_by_height_.begin());
   while (roots_by_height_.size() > kBlocksKeptMax) roots_by_height_.erase(roots_by_height_.begin());
+  while (ops_by_height_.size() > kBlocksKeptMax) ops_by_height_.erase(ops_by_height_.begin());
   if (ctx_) ctx_->store_put(block_key(b.height), b.encoded);
-  for (const auto& o : outs) {
-    if (auto m = mempool_.by_id.find(o.id); m != mempool_.by_id.end()) {
-      mempool_.bytes -= m->second.size();
+  for (const auto& t : b.txs) {
+    const Hash id = sha256(t);
+    if (auto m = mempool_.by_id.find(id); m != mempool_.by_id.end()) {
+      mempool_.bytes -= m->second.tx.size();
+      auto& q = mempool_.by_sender[m->second.sender];
+      if (!q.empty() && q.front() == id) q.pop_front();
+      else if (auto f = std::find(q.begin(), q.end(), id); f != q.end()) q.erase(f);
+      if (q.empty()) mempool_.by_sender.erase(m->second.sender);
       mempool_.by_id.erase(m);
-      auto& q = mempool_.by_sender[o.sender];
-      if (!q.empty() && q.front() == o.id) q.pop_front();
-      else if (auto f = std::find(q.begin(), q.end(), o.id); f != q.end()) q.erase(f);
-      if (q.empty()) mempool_.by_sender.erase(o.sender);
     }
-    if (committed_ids_.insert(o.id).second) committed_ids_order_.push_back(o.id);
+    if (committed_ids_.insert(id).second) committed_ids_order_.push_back(id);
   }
   while (committed_ids_order_.size() > kCommittedIdsMax) {
     committed_ids_.erase(committed_ids_order_.front());
@@ -673,7 +676,7 @@ std::vector<Bytes> Engine::pick_txs(const Block& parent) {
       auto& p = pos[sender];
       while (p < q.size() && (in_flight.count(q[p]) || !mempool_.by_id.count(q[p]))) ++p;
       if (p >= q.size()) continue;
-      const Bytes& tx = mempool_.by_id[q[p]];
+      const Bytes& tx = mempool_.by_id[q[p]].tx;
       if (bytes + tx.size() + 64 > config_.block_bytes_max / 2 || out.size() >= config_.txs_per_block_max) break;
       out.push_back(tx);
       bytes += tx.size();
@@ -752,17 +755,34 @@ void Engine::emit_commit(const Block& b, const std::vector<TxOutcome>& outs) {
   }
 }
 
+// Access control at mempool admission (local policy; proposals are not re-checked, so validators
+// with different rules still agree): lock operations are the "sync" class on the lock's name,
+// every other operation "chain.submit" on the operation's name. A bundle is admitted only if
+// every op in it is.
+Status Engine::authorize_tx(ProtocolContext& ctx, const Tx& tx) {
+  for (const TxOp& op : tx.ops) {
+    if (op.op.rfind("sync.", 0) == 0) {
+      const Value* name = op.args.find("name");
+      NITRO_TRY(ctx.authorize(tx.sender, "sync", name && name->is<std::string>() ? name->as<std::string>() : op.op));
+    } else {
+      NITRO_TRY(ctx.authorize(tx.sender, "chain.submit", op.op));
+    }
+  }
+  return Status::ok_status();
+}
+
 Result<Bytes> Engine::submit(Bytes tx, std::uint64_t now_ms) { return admit(std::move(tx), now_ms, false); }
 
 Result<Bytes> Engine::admit(Bytes tx, std::uint64_t now_ms, bool signed_here) {
   now_ms_ = std::max(now_ms_, now_ms);
-  if (tx.size() > chain::kValueBytesMax + 4096) return Status(invalid_argument("chain: tx too large"));
+  if (tx.size() > kBundleBytesMax + 4096) return Status(invalid_argument("chain: tx too large"));
   const Hash id = sha256(tx);
   const Bytes id_bytes(id.begin(), id.end());
   if (mempool_.by_id.count(id) || committed_ids_.count(id)) return id_bytes;  // dedup
   auto decoded = decode_tx(tx);
   if (!decoded.ok()) return decoded.status();
   if (!signed_here && !verify_tx(*decoded)) return Status(invalid_argument("chain: bad tx signature"));
+  if (ctx_) NITRO_TRY(authorize_tx(*ctx_, *decoded));
   if (is_validator()) {
     auto& q = mempool_.by_sender[decoded->sender];
     if (mempool_.by_id.size() >= config_.mempool_txs_max || mempool_.bytes + tx.size() > config_.mempool_bytes_max ||
@@ -772,7 +792,7 @@ Result<Bytes> Engine::admit(Bytes tx, std::uint64_t now_ms, bool signed_here) {
     }
     q.push_back(id);
     mempool_.bytes += tx.size();
-    mempool_.by_id.emplace(id, tx);
+    mempool_.by_id.emplace(id, Pooled{tx, decoded->sender});
   }
   if (ctx_ && decoded->sender == ctx_->local_id()) {
     outbox_bytes_ += tx.size();
@@ -783,15 +803,46 @@ Result<Bytes> Engine::admit(Bytes tx, std::uint64_t now_ms, bool signed_here) {
   return id_bytes;
 }
 
+// Queues the op; the next tick signs everything queued as one bundle. The id is the op's
+// (op_id), known now because the op's nonce is.
 Result<Bytes> Engine::submit(const std::string& op, const Value& args, std::uint64_t now_ms) {
+  now_ms_ = std::max(now_ms_, now_ms);
   if (!config_.identity_seed) return Status(failed_precondition("chain: no identity to sign txs with"));
   if (!identity_) identity_ = crypto::Identity::from_seed(*config_.identity_seed);
+  const std::size_t bytes = codec::encode(args).size() + op.size() + 16;
+  if (bytes > chain::kValueBytesMax + 4096) return Status(invalid_argument("chain: tx too large"));
+  if (is_validator() && (mempool_.by_id.size() >= config_.mempool_txs_max ||
+                         mempool_.bytes + queued_bytes_ + bytes > config_.mempool_bytes_max)) {
+    return Status(resource_exhausted("chain: mempool full"));
+  }
   if (nonce_ == 0 && ctx_) {  // a random start, so a restarted node never re-signs an old tx
     std::array<std::uint8_t, 4> r{};
     ctx_->random_bytes(r);
     nonce_ = (std::uint64_t{r[0]} << 40 | std::uint64_t{r[1]} << 32 | std::uint64_t{r[2]} << 24 | std::uint64_t{r[3]} << 16);
   }
-  return admit(encode_signed_tx(*identity_, ++nonce_, op, args), now_ms, true);
+  if (queued_ops_.size() >= kBundleOpsMax || queued_bytes_ + bytes > kBundleBytesMax - 1024) flush_ops();
+  if (queued_ops_.empty()) queued_nonce_ = nonce_ + 1;
+  const Hash id = op_id(identity_->peer_id(), ++nonce_);
+  queued_ops_.push_back(TxOp{op, args});
+  queued_bytes_ += bytes;
+  return Bytes(id.begin(), id.end());
+}
+
+// Signs the queued ops as one bundle and admits it; if the mempool refuses it, each op's
+// submitter hears so through its "tx" event.
+void Engine::flush_ops() {
+  if (queued_ops_.empty()) return;
+  Tx tx{identity_->peer_id(), queued_nonce_, std::move(queued_ops_), {}, true};
+  queued_ops_.clear();
+  queued_bytes_ = 0;
+  Bytes encoded = encode_signed_bundle(*identity_, tx.nonce, tx.ops);
+  auto r = admit(std::move(encoded), now_ms_, true);
+  if (r.ok() || !ctx_) return;
+  for (std::size_t i = 0; i < tx.ops.size(); ++i) {
+    ctx_->emit(codec::encode(map_of({{"type", Value("tx")}, {"id", hash_value(op_id(tx.sender, tx.nonce + i))},
+                                     {"height", Value(std::uint64_t{0})}, {"ok", Value(false)},
+                                     {"error", Value(r.status().message())}, {"code", Value(code_name(r.status().code()))}})));
+  }
 }
 
 // Txs submitted here go to the validators in batches: one frame per tick instead of one per tx.
@@ -823,6 +874,7 @@ void Engine::tick(std::uint64_t now_ms) {
     view_deadline_ms_ = now_ms_ + timeout_ms();
     if (view_ == 0) advance_view(1, true);
   }
+  flush_ops();
   flush_txs();
   if (halted_) return;
   if (now_ms >= view_deadline_ms_) on_view_timeout();
@@ -836,7 +888,7 @@ std::optional<std::uint64_t> Engine::next_deadline() const {
   if (halted_) return std::nullopt;
   std::uint64_t d = view_deadline_ms_;
   d = std::min(d, propose_retry_ms_);
-  if (!outbox_.empty()) d = now_ms_;
+  if (!outbox_.empty() || !queued_ops_.empty()) d = now_ms_;
   if (config_.byzantine == Byzantine::kGarbage) d = std::min(d, now_ms_ + 50);
   return std::max(d, now_ms_ + 1);
 }
@@ -854,8 +906,9 @@ std::optional<CommittedBlock> Engine::committed(std::uint64_t height) const {
   const Block* b = block(it->second);
   if (!b) return std::nullopt;
   auto r = executed_root(height);
+  auto ops = ops_by_height_.find(height);
   return CommittedBlock{height, b->view, Bytes(b->hash.begin(), b->hash.end()),
-                        r ? Bytes(r->begin(), r->end()) : Bytes{}, b->txs.size()};
+                        r ? Bytes(r->begin(), r->end()) : Bytes{}, ops == ops_by_height_.end() ? 0 : ops->second};
 }
 
 }  // namespace nitro::consensus

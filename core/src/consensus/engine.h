@@ -87,6 +87,7 @@ class Engine {
   std::vector<Bytes> pick_txs(const Block& parent);
   bool has_work(const Block& parent) const;
   Result<Bytes> admit(Bytes tx, std::uint64_t now_ms, bool signed_here);
+  static Status authorize_tx(ProtocolContext& ctx, const Tx& tx);
   void persist_safety();
   void restore(StoredRecords records);
 
@@ -97,6 +98,7 @@ class Engine {
   void emit_commit(const Block& b, const std::vector<TxOutcome>& outs);
   void byzantine_tick();
   void flush_txs();
+  void flush_ops();
 
   ConsensusConfig config_;
   std::uint32_t self_;
@@ -109,6 +111,7 @@ class Engine {
   std::map<Hash, BlockPtr> blocks_;
   std::map<std::uint64_t, Hash> committed_by_height_;
   std::map<std::uint64_t, Hash> roots_by_height_;  // state root after each committed height (recent)
+  std::map<std::uint64_t, std::size_t> ops_by_height_;  // ops executed at each committed height (recent)
   std::map<Hash, std::vector<BlockPtr>> pending_;  // by missing parent
   std::size_t pending_count_ = 0;
   BlockPtr genesis_;
@@ -137,17 +140,25 @@ class Engine {
   std::map<Hash, std::vector<std::uint32_t>> reputation_cache_;
 
   // Mempool: FIFO per sender, senders served round robin.
+  struct Pooled {
+    Bytes tx;
+    PeerId sender;
+  };
   struct Mempool {
-    std::map<Hash, Bytes> by_id;
+    std::map<Hash, Pooled> by_id;
     std::map<PeerId, std::deque<Hash>> by_sender;
     std::size_t bytes = 0;
   } mempool_;
   std::set<Hash> committed_ids_;
   std::deque<Hash> committed_ids_order_;
   std::uint64_t nonce_ = 0;
-  std::optional<crypto::Identity> identity_;
+  std::optional<crypto::Identity> identity_;  // signs txs submitted here (from config.identity_seed)
   Array outbox_;  // txs submitted here, not yet sent to the validators
-  std::size_t outbox_bytes_ = 0;  // signs txs submitted here (from config.identity_seed)
+  std::size_t outbox_bytes_ = 0;
+  // Ops submitted here since the last tick, signed as one bundle (state.h) at the next tick.
+  std::vector<TxOp> queued_ops_;
+  std::uint64_t queued_nonce_ = 0;  // the first queued op's nonce
+  std::size_t queued_bytes_ = 0;
 
   Executor exec_;
   std::optional<std::string> halted_;

@@ -3,6 +3,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include "nitro/assert.h"
 #include "nitro/codec.h"
 #include "nitro/sync.h"
@@ -38,28 +40,65 @@ const chain::KvEntry* KvStore::get(std::string_view key) const {
 }
 
 void KvStore::set(const std::string& key, chain::KvEntry entry) {
-  leaves_[key] = leaf_hash(key, entry);
+  const Hash h = leaf_hash(key, entry);
+  auto it = leaves_.find(key);
+  if (it == leaves_.end()) {
+    leaves_.emplace(key, Leaf{h, 0});
+    reshaped_ = true;
+  } else {
+    it->second.hash = h;
+    if (!reshaped_) {
+      levels_[0][it->second.index] = h;
+      dirty_.push_back(it->second.index);
+    }
+  }
   kv_[key] = std::move(entry);
 }
 
 void KvStore::erase(const std::string& key) {
   kv_.erase(key);
-  leaves_.erase(key);
+  if (leaves_.erase(key)) reshaped_ = true;
 }
 
 Hash KvStore::root() const {
-  if (leaves_.empty()) return Hash{};
-  std::vector<Hash> level;
-  level.reserve(leaves_.size());
-  for (const auto& [k, h] : leaves_) level.push_back(h);
-  while (level.size() > 1) {
+  if (reshaped_) rebuild(); else if (!dirty_.empty()) update();
+  if (levels_.empty() || levels_[0].empty()) return Hash{};
+  return levels_.back()[0];
+}
+
+void KvStore::rebuild() const {
+  levels_.assign(1, {});
+  levels_[0].reserve(leaves_.size());
+  for (auto& [k, leaf] : leaves_) {
+    leaf.index = levels_[0].size();
+    levels_[0].push_back(leaf.hash);
+  }
+  while (levels_.back().size() > 1) {
+    const auto& level = levels_.back();
     std::vector<Hash> next;
     next.reserve(level.size() / 2 + 1);
     for (std::size_t i = 0; i + 1 < level.size(); i += 2) next.push_back(node_hash(level[i], level[i + 1]));
     if (level.size() % 2) next.push_back(level.back());
-    level = std::move(next);
+    levels_.push_back(std::move(next));
   }
-  return level[0];
+  dirty_.clear();
+  reshaped_ = false;
+}
+
+// Rehashes the parents of the dirty leaves, level by level (each parent once per level).
+void KvStore::update() const {
+  std::vector<std::size_t> cur = std::move(dirty_);
+  dirty_.clear();
+  for (std::size_t l = 0; l + 1 < levels_.size(); ++l) {
+    std::sort(cur.begin(), cur.end());
+    cur.erase(std::unique(cur.begin(), cur.end()), cur.end());
+    const auto& level = levels_[l];
+    for (auto& i : cur) {
+      const std::size_t left = i & ~std::size_t{1};
+      i /= 2;
+      levels_[l + 1][i] = left + 1 < level.size() ? node_hash(level[left], level[left + 1]) : level[left];
+    }
+  }
 }
 
 const chain::KvEntry* TxView::get(std::string_view key) const {
@@ -137,30 +176,41 @@ std::vector<TxOutcome> Executor::execute(const chain::BlockContext& block, const
   }
   std::vector<TxOutcome> out;
   out.reserve(txs.size());
-  for (const auto& tx : txs) {
-    chain::TxContext ctx{block.height, block.time_ms, PeerId{}, ++revision_};
-    out.push_back(apply_tx(ctx, tx));
-  }
+  for (const auto& tx : txs) apply_tx(chain::TxContext{block.height, block.time_ms, PeerId{}, 0}, tx, out);
   return out;
 }
 
-TxOutcome Executor::apply_tx(const chain::TxContext& context, const Bytes& bytes) {
-  TxOutcome o;
-  o.id = sha256(bytes);
+void Executor::apply_tx(const chain::TxContext& context, const Bytes& bytes, std::vector<TxOutcome>& out) {
   auto tx = decode_tx(bytes);
-  if (!tx.ok()) {
+  if (!tx.ok()) {  // voters never accept one; kept total for the executor's own tests
+    ++revision_;
+    TxOutcome o;
+    o.id = sha256(bytes);
     o.error = tx.status();
-    return o;
+    out.push_back(std::move(o));
+    return;
   }
-  chain::TxContext ctx = context;
-  ctx.sender = o.sender = tx->sender;
-  auto it = modules_.find(tx->op.substr(0, tx->op.find('.')));  // "kv.put" -> kv, "transfer" -> transfer
+  const auto ids = op_ids(*tx, bytes);
+  for (std::size_t i = 0; i < tx->ops.size(); ++i) {
+    chain::TxContext ctx = context;
+    ctx.sender = tx->sender;
+    ctx.revision = ++revision_;
+    TxOutcome o = apply_op(ctx, tx->ops[i]);
+    o.id = ids[i];
+    o.sender = tx->sender;
+    out.push_back(std::move(o));
+  }
+}
+
+TxOutcome Executor::apply_op(const chain::TxContext& ctx, const TxOp& op) {
+  TxOutcome o;
+  auto it = modules_.find(op.op.substr(0, op.op.find('.')));  // "kv.put" -> kv, "transfer" -> transfer
   if (it == modules_.end()) {
-    o.error = Status(Code::kNotFound, "chain: no module for op " + tx->op);
+    o.error = Status(Code::kNotFound, "chain: no module for op " + op.op);
     return o;
   }
   TxView view(store_, ctx.revision);
-  auto r = it->second->apply(view, tx->op, tx->args, ctx);
+  auto r = it->second->apply(view, op.op, op.args, ctx);
   if (!r.ok()) {
     o.error = r.status();
     return o;
@@ -171,37 +221,93 @@ TxOutcome Executor::apply_tx(const chain::TxContext& context, const Bytes& bytes
   return o;
 }
 
-Result<Tx> decode_tx(std::span<const std::uint8_t> bytes) {
-  auto v = codec::decode(bytes);
-  if (!v.ok()) return v.status();
-  if (!v->is<Array>() || v->as<Array>().size() != 5) return Status(decode_error("tx: expected 5 fields"));
-  const auto& a = v->as<Array>();
-  if (!a[0].is<Bytes>() || !a[1].is<std::int64_t>() || !a[2].is<std::string>() || !a[4].is<Bytes>()) {
-    return Status(decode_error("tx: bad field types"));
+namespace {
+
+Result<TxOp> op_from(const Value& v) {
+  if (!v.is<Array>() || v.as<Array>().size() != 2 || !v.as<Array>()[0].is<std::string>()) {
+    return Status(decode_error("tx: bad bundled op"));
   }
-  auto sender = PeerId::from_bytes(a[0].as<Bytes>());
-  if (!sender.ok()) return Status(decode_error("tx: bad sender"));
-  if (a[4].as<Bytes>().size() != crypto::kSignatureBytes) return Status(decode_error("tx: bad signature size"));
-  if (a[1].as<std::int64_t>() < 0) return Status(decode_error("tx: negative nonce"));
-  return Tx{*sender, static_cast<std::uint64_t>(a[1].as<std::int64_t>()), a[2].as<std::string>(), a[3],
-            a[4].as<Bytes>()};
+  return TxOp{v.as<Array>()[0].as<std::string>(), v.as<Array>()[1]};
 }
 
-namespace {
-Bytes tx_signing_bytes(const PeerId& sender, std::uint64_t nonce, const std::string& op, const Value& args) {
-  Bytes pk(sender.bytes().begin(), sender.bytes().end());
-  return codec::encode(Value(Array{Value("nitro-tx"), Value(std::move(pk)), Value(nonce), Value(op), args}));
+Value ops_value(const std::vector<TxOp>& ops) {
+  Array a;
+  a.reserve(ops.size());
+  for (const auto& o : ops) a.push_back(Value(Array{Value(o.op), o.args}));
+  return Value(std::move(a));
 }
+
+Bytes signing_bytes(const Tx& tx) {
+  Bytes pk(tx.sender.bytes().begin(), tx.sender.bytes().end());
+  if (tx.bundle) return codec::encode(Value(Array{Value("nitro-txs"), Value(std::move(pk)), Value(tx.nonce), ops_value(tx.ops)}));
+  return codec::encode(Value(Array{Value("nitro-tx"), Value(std::move(pk)), Value(tx.nonce), Value(tx.ops[0].op), tx.ops[0].args}));
+}
+
 }  // namespace
 
+Result<Tx> decode_tx(std::span<const std::uint8_t> bytes) {
+  codec::Limits limits;
+  limits.frame_bytes_max = kBundleBytesMax;
+  auto v = codec::decode(bytes, limits);
+  if (!v.ok()) return v.status();
+  if (!v->is<Array>() || (v->as<Array>().size() != 5 && v->as<Array>().size() != 4)) {
+    return Status(decode_error("tx: expected 4 or 5 fields"));
+  }
+  const auto& a = v->as<Array>();
+  const Value& sig = a.back();
+  if (!a[0].is<Bytes>() || !a[1].is<std::int64_t>() || !sig.is<Bytes>()) return Status(decode_error("tx: bad field types"));
+  auto sender = PeerId::from_bytes(a[0].as<Bytes>());
+  if (!sender.ok()) return Status(decode_error("tx: bad sender"));
+  if (sig.as<Bytes>().size() != crypto::kSignatureBytes) return Status(decode_error("tx: bad signature size"));
+  if (a[1].as<std::int64_t>() < 0) return Status(decode_error("tx: negative nonce"));
+  Tx tx{*sender, static_cast<std::uint64_t>(a[1].as<std::int64_t>()), {}, sig.as<Bytes>(), a.size() == 4};
+  if (!tx.bundle) {
+    if (!a[2].is<std::string>()) return Status(decode_error("tx: bad field types"));
+    tx.ops.push_back(TxOp{a[2].as<std::string>(), a[3]});
+    return tx;
+  }
+  if (!a[2].is<Array>() || a[2].as<Array>().empty() || a[2].as<Array>().size() > kBundleOpsMax) {
+    return Status(decode_error("tx: a bundle holds 1..1024 ops"));
+  }
+  for (const auto& o : a[2].as<Array>()) {
+    auto op = op_from(o);
+    if (!op.ok()) return op.status();
+    tx.ops.push_back(std::move(*op));
+  }
+  return tx;
+}
+
 bool verify_tx(const Tx& tx) {
-  return tx.sender.verify(tx_signing_bytes(tx.sender, tx.nonce, tx.op, tx.args), tx.signature);
+  if (tx.ops.empty()) return false;
+  return tx.sender.verify(signing_bytes(tx), tx.signature);
 }
 
 Bytes encode_signed_tx(const crypto::Identity& id, std::uint64_t nonce, const std::string& op, const Value& args) {
-  const auto sig = id.sign(tx_signing_bytes(id.peer_id(), nonce, op, args));
+  Tx tx{id.peer_id(), nonce, {TxOp{op, args}}, {}, false};
+  const auto sig = id.sign(signing_bytes(tx));
   Bytes pk(id.peer_id().bytes().begin(), id.peer_id().bytes().end());
   return codec::encode(Value(Array{Value(std::move(pk)), Value(nonce), Value(op), args, Value(Bytes(sig.begin(), sig.end()))}));
+}
+
+Bytes encode_signed_bundle(const crypto::Identity& id, std::uint64_t nonce, const std::vector<TxOp>& ops) {
+  NITRO_ASSERT(!ops.empty() && ops.size() <= kBundleOpsMax);
+  Tx tx{id.peer_id(), nonce, ops, {}, true};
+  const auto sig = id.sign(signing_bytes(tx));
+  Bytes pk(id.peer_id().bytes().begin(), id.peer_id().bytes().end());
+  return codec::encode(Value(Array{Value(std::move(pk)), Value(nonce), ops_value(ops), Value(Bytes(sig.begin(), sig.end()))}));
+}
+
+Hash op_id(const PeerId& sender, std::uint64_t nonce) {
+  Bytes pk(sender.bytes().begin(), sender.bytes().end());
+  return sha256(codec::encode(Value(Array{Value("nitro-op"), Value(std::move(pk)), Value(nonce)})));
+}
+
+std::vector<Hash> op_ids(const Tx& tx, std::span<const std::uint8_t> encoded) {
+  if (!tx.bundle) return {sha256(encoded)};
+  std::vector<Hash> ids;
+  ids.reserve(tx.ops.size());
+  for (std::size_t i = 0; i < tx.ops.size(); ++i) ids.push_back(op_id(tx.sender, tx.nonce + i));
+  return ids;
 }
 
 }  // namespace nitro::consensus

@@ -28,11 +28,23 @@ class KvStore {
   void set(const std::string& key, chain::KvEntry entry);
   void erase(const std::string& key);
   const std::map<std::string, chain::KvEntry, std::less<>>& entries() const { return kv_; }
+  // Incremental: a value change rehashes only its leaf's path; a key added or removed (which
+  // shifts the leaves after it) rebuilds the tree once, at the next root().
   Hash root() const;
 
  private:
+  struct Leaf {
+    Hash hash;
+    std::size_t index = 0;  // position in key order, valid while !reshaped_
+  };
+  void rebuild() const;
+  void update() const;
+
   std::map<std::string, chain::KvEntry, std::less<>> kv_;
-  std::map<std::string, Hash, std::less<>> leaves_;
+  mutable std::map<std::string, Leaf, std::less<>> leaves_;
+  mutable std::vector<std::vector<Hash>> levels_;  // the tree, leaves first
+  mutable std::vector<std::size_t> dirty_;         // leaves rehashed since the last root()
+  mutable bool reshaped_ = false;
 };
 
 // A transaction's view: reads see its own writes; commit() applies them, dropping discards.
@@ -53,8 +65,13 @@ class TxView final : public chain::KvState {
   std::map<std::string, std::optional<chain::KvEntry>, std::less<>> writes_;
 };
 
+struct TxOp {
+  std::string op;
+  Value args;
+};
+
 struct TxOutcome {
-  Hash id{};
+  Hash id{};  // the op's id (op_ids)
   PeerId sender;
   bool ok = false;
   Value result;
@@ -65,14 +82,16 @@ class Executor {
  public:
   Executor();
   Status register_module(const std::string& prefix, std::shared_ptr<chain::BuiltinModule> module);
-  // Applies a committed block's txs (encoded, signatures already checked by the voters).
+  // Applies a committed block's txs (encoded, signatures already checked by the voters): one
+  // outcome per op, in order.
   std::vector<TxOutcome> execute(const chain::BlockContext& block, const std::vector<Bytes>& txs);
   const KvStore& store() const { return store_; }
   std::uint64_t revision() const { return revision_; }
   Hash root() const { return store_.root(); }
 
  private:
-  TxOutcome apply_tx(const chain::TxContext& ctx, const Bytes& tx);
+  void apply_tx(const chain::TxContext& ctx, const Bytes& tx, std::vector<TxOutcome>& out);
+  TxOutcome apply_op(const chain::TxContext& ctx, const TxOp& op);
 
   KvStore store_;
   std::uint64_t revision_ = 0;
@@ -82,17 +101,31 @@ class Executor {
 // The built-in "kv" module: kv.put, kv.delete, kv.cas, kv.batch.
 std::shared_ptr<chain::BuiltinModule> make_kv_module();
 
-// Encoded tx: [sender bin32, nonce u64, op str, args, signature bin64], signed over
-// msgpack(["nitro-tx", sender, nonce, op, args]).
+// Encoded txs, two forms:
+//   single [sender bin32, nonce u64, op str, args, signature bin64], signed over
+//          msgpack(["nitro-tx", sender, nonce, op, args]); its one op's id is sha256(encoded tx).
+//   bundle [sender bin32, nonce u64, [[op str, args]...], signature bin64], signed over
+//          msgpack(["nitro-txs", sender, nonce, [[op, args]...]]): one signature for up to
+//          kBundleOpsMax ops a node queued between two ticks (signing and verifying once per op
+//          was most of a tx's cost). Op i has nonce + i and id op_id(sender, nonce + i); the ops
+//          execute in order, each on its own (one failing does not undo the others).
+// The mempool, blocks and dedup deal in encoded txs (either form), ids sha256(encoded).
+inline constexpr std::size_t kBundleOpsMax = 1024;
+inline constexpr std::size_t kBundleBytesMax = 512 * 1024;
+
 struct Tx {
   PeerId sender;
   std::uint64_t nonce = 0;
-  std::string op;
-  Value args;
+  std::vector<TxOp> ops;  // one for the single form
   Bytes signature;
+  bool bundle = false;
 };
 Result<Tx> decode_tx(std::span<const std::uint8_t> bytes);
 bool verify_tx(const Tx& tx);
 Bytes encode_signed_tx(const crypto::Identity& id, std::uint64_t nonce, const std::string& op, const Value& args);
+Bytes encode_signed_bundle(const crypto::Identity& id, std::uint64_t nonce, const std::vector<TxOp>& ops);
+Hash op_id(const PeerId& sender, std::uint64_t nonce);
+// The ids of a decoded tx's ops, in order (`encoded` is the tx's bytes, for the single form).
+std::vector<Hash> op_ids(const Tx& tx, std::span<const std::uint8_t> encoded);
 
 }  // namespace nitro::consensus

@@ -163,11 +163,32 @@ Status read_items(Reader& r, Update& u, std::uint64_t& text_units) {
   return {};
 }
 
-Status read_text(Reader& r, Update& u, std::uint64_t text_units) {
+// A packed column's declared length is checked before anything is decoded: WTF-8 takes 1 to 3
+// bytes per UTF-16 unit, and no more than kPackRatioMax bytes per coded byte nor the update limit.
+Result<std::string> unpacked_text(Reader& r, std::uint64_t text_units, const Limits& limits) {
+  const std::uint64_t size = r.varint();
   const std::size_t n = r.remaining();
-  auto bytes = r.bytes(n);
-  if (!r.ok()) return bad("truncated text");
-  if (text_units > n) return bad("text shorter than its items");
+  auto coded = r.bytes(n);
+  if (!r.ok()) return bad("truncated packed text");
+  if (size < text_units || size > 3 * text_units || size > kPackRatioMax * n || size > limits.update_bytes_max) {
+    return bad("packed text length does not match its items");
+  }
+  return unpack_text(coded, static_cast<std::size_t>(size));
+}
+
+Status read_text(Reader& r, Update& u, std::uint64_t text_units, bool packed, const Limits& limits) {
+  std::string unpacked;
+  std::span<const std::uint8_t> bytes;
+  if (packed) {
+    auto t = unpacked_text(r, text_units, limits);
+    if (!t.ok()) return t.status();
+    unpacked = std::move(*t);
+    bytes = {reinterpret_cast<const std::uint8_t*>(unpacked.data()), unpacked.size()};
+  } else {
+    bytes = r.bytes(r.remaining());
+    if (!r.ok()) return bad("truncated text");
+  }
+  if (text_units > bytes.size()) return bad("text shorter than its items");
   u.text.reserve(text_units);
   if (!wtf8_to_utf16({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, u.text)) return bad("malformed text");
   if (u.text.size() != text_units) return bad("text length does not match its items");
@@ -201,13 +222,14 @@ Result<Update> read_update(std::span<const std::uint8_t> bytes, const Limits& li
   Reader r(bytes);
   const std::uint8_t h = r.byte();
   if (h >> 4 != kVersion) return bad("unknown version");
-  if (h != header(Frame::kUpdate)) return bad("not a plain update");
+  const bool packed = h == header(Frame::kPacked);
+  if (h != header(Frame::kUpdate) && !packed) return bad("not a plain update");
   Update u;
   NITRO_TRY(read_tables(r, u, limits));
   std::uint64_t text_units = 0;
   NITRO_TRY(read_items(r, u, text_units));
   NITRO_TRY(read_deletes(r, u));
-  NITRO_TRY(read_text(r, u, text_units));  // the rest of the input
+  NITRO_TRY(read_text(r, u, text_units, packed, limits));  // the rest of the input
   return u;
 }
 

@@ -170,6 +170,13 @@ Status DocSync::local_update(const std::string& name, std::span<const std::uint8
 
 void DocSync::apply(const std::string& name, Replica& r, std::span<const std::uint8_t> update, Via via,
                     const PeerId* from) {
+  if (from != nullptr) {  // access control: the sending peer (the author, for gossip) must hold doc.write
+    Status allowed = ctx_->authorize(*from, "doc.write", name);
+    if (!allowed.ok()) {
+      r.stats.rejected++;
+      return emit_rejected(name, via, from, allowed, update.size());
+    }
+  }
   bool changed = false;
   Status s = r.doc->apply_update(update, kRemoteOrigin, changed);
   if (s.code() == Code::kFailedPrecondition && via != Via::kStore) {

@@ -6,6 +6,10 @@
 //              items:   item_count x item, group after group, in clock order
 //              deletes: n, n x (client, ranges: m, m x (clock - previous range end, len))
 //              text:    the rest: WTF-8 of every text item's units in item order
+//   packed  := 0x14 body, with the text column packed: varint(WTF-8 byte length), then the coded
+//              bytes (encoding_text.cpp). Written for text columns of kPackTextMin bytes or more
+//              (a document's state, a paste) when that is smaller; single edits stay 0x10, which
+//              every version reads.
 //   item    := header, [origin client] origin delta, [right client] right delta, [parent], content
 //     header  := compact, for a text or deleted run whose origin (and right origin, if any) are in
 //                its own client: varint(len << 3 | has right << 2 | deleted << 1)
@@ -156,12 +160,23 @@ void write_deletes(const Update& u, Bytes& out) {
 }  // namespace
 
 void write_update(const Update& u, Bytes& out) {
+  const std::size_t start = out.size();
   out.push_back(header(Frame::kUpdate));
   write_tables(u, out);
   write_groups(u, out);
   std::string text;
   for (const Rec& r : u.recs) write_item(u, r, out, text);
   write_deletes(u, out);
+  if (text.size() >= kPackTextMin) {
+    Bytes packed;
+    put_varint(packed, text.size());
+    pack_text(text, packed);
+    if (packed.size() < text.size() && text.size() <= kPackRatioMax * packed.size()) {
+      out[start] = header(Frame::kPacked);
+      out.insert(out.end(), packed.begin(), packed.end());
+      return;
+    }
+  }
   out.insert(out.end(), text.begin(), text.end());
 }
 

@@ -250,6 +250,9 @@ inline std::int64_t right_base(const Rec& r) {  // the usual right origin: the u
 std::vector<std::pair<std::uint32_t, Range>> normalized(std::vector<std::pair<std::uint32_t, Range>> deletes);
 void write_update(const Update& u, std::vector<std::uint8_t>& out);
 Result<Update> read_update(std::span<const std::uint8_t> body, const Limits& limits);
+// The packed text column (encoding_text.cpp). unpack_text decodes exactly `size` bytes.
+void pack_text(std::string_view text, std::vector<std::uint8_t>& out);
+std::string unpack_text(std::span<const std::uint8_t> in, std::size_t size);
 Update state_as_update(const DocState& d, const std::map<ClientId, std::uint32_t>& from, bool only_listed);
 void append_all_deletes(const DocState& d, Update& u, const std::map<ClientId, std::uint32_t>& from);
 void append_txn_deletes(const DocState& d, Update& u);

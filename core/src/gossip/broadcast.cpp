@@ -108,6 +108,7 @@ Status Broadcast::on_gossip(const PeerId& from, const Msg& msg, std::uint64_t no
     host_.stats().auth_failures++;
     return verified;
   }
+  if (!host_.admit(*env)) return Status::ok_status();
   accept(*env, msg.body, from, msg.round + 1, now_ms);
   return Status::ok_status();
 }
@@ -133,7 +134,7 @@ void Broadcast::forward(const MsgId& id, const Bytes& bytes, std::uint32_t hops,
   // the tree at the cost of a few duplicates near the publisher.
   const bool flood = config_.mode == BroadcastMode::kPlumtree && hops < flood_hops();
   for (const auto& p : flood ? std::vector<PeerId>(neighbors_.begin(), neighbors_.end()) : eager_targets(id.topic)) {
-    if (p != except) host_.send(p, gossip);
+    if (p != except && host_.may_forward(p, id.topic)) host_.send(p, gossip);
   }
   if (config_.mode != BroadcastMode::kFlood && recent_.size() < config_.limits.topics_max) {
     auto& recent = recent_[id.topic];
@@ -203,7 +204,7 @@ void Broadcast::send_payload(const PeerId& to, const MsgId& id) {
   gossip.kind = Kind::kGossip;
   gossip.body = it->second.envelope;
   gossip.round = it->second.hops;
-  host_.send(to, gossip);
+  if (host_.may_forward(to, id.topic)) host_.send(to, gossip);
 }
 
 void Broadcast::cache_put(const MsgId& id, const Bytes& bytes, std::uint32_t hops, std::uint64_t now_ms) {

@@ -42,6 +42,10 @@ class BroadcastHost {
   // In order per (origin, topic); `from` is the neighbor that relayed it (self for own messages).
   virtual void deliver(const crypto::Envelope& envelope, const PeerId& from, std::uint32_t hops,
                        std::uint64_t now_ms) = 0;
+  // Access control (nitro/auth.h): a verified message the node refuses is neither relayed nor
+  // delivered; a neighbor the node may not send a topic to gets no payloads of it.
+  virtual bool admit(const crypto::Envelope& envelope) { (void)envelope; return true; }
+  virtual bool may_forward(const PeerId& to, const std::string& topic) { (void)to; (void)topic; return true; }
   virtual Rng& rng() = 0;
   virtual NodeStats& stats() = 0;
 };

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "node/node_impl.h"
+#include "nitro/auth.h"
 #include "nitro/codec.h"
 
 namespace nitro {
@@ -240,6 +241,34 @@ Status NodeImpl::add_protocol(const std::string& channel, std::unique_ptr<Protoc
   protocols_.emplace(channel, std::move(slot));
   ref.protocol().attach(ref);
   return Status::ok_status();
+}
+
+Status NodeImpl::authorize(const PeerId& peer, std::string_view op, std::string_view resource) {
+  auto it = protocols_.find(auth::kChannel);
+  if (it == protocols_.end()) return Status::ok_status();
+  auto* access = dynamic_cast<auth::Access*>(&it->second->protocol());
+  return access ? access->authorize(peer, op, resource) : Status::ok_status();
+}
+
+// Pub/sub checks cover the application's topics; a protocol's own topics are checked by it.
+bool NodeImpl::user_topic(const std::string& topic) const {
+  if (auth::is_protocol_topic(topic)) return false;
+  for (const auto& [channel, slot] : protocols_) {
+    if (slot->topics().count(topic) != 0) return false;
+  }
+  return true;
+}
+
+// Relays and deliveries: a message whose origin may not publish on its topic goes no further.
+bool NodeImpl::admit(const crypto::Envelope& env) {
+  if (env.origin == id() || !user_topic(env.topic)) return true;
+  return authorize(env.origin, "publish", env.topic).ok();
+}
+
+// A neighbor that may not subscribe to a topic is not sent its payloads.
+bool NodeImpl::may_forward(const PeerId& to, const std::string& topic) {
+  if (!user_topic(topic)) return true;
+  return authorize(to, "subscribe", topic).ok();
 }
 
 Protocol* NodeImpl::protocol(const std::string& channel) const {

@@ -53,6 +53,9 @@ void ProtocolSlot::store_delete(const std::string& key) {
   node_.push_store(StoreOp{channel_ + "/" + key, std::nullopt});
 }
 StoredRecords ProtocolSlot::take_restored() { return node_.take_restored(channel_); }
+Status ProtocolSlot::authorize(const PeerId& peer, std::string_view op, std::string_view resource) {
+  return node_.authorize(peer, op, resource);
+}
 
 StoredRecords NodeImpl::take_restored(const std::string& channel) {
   const std::string prefix = channel + "/";
@@ -288,6 +291,9 @@ std::vector<PeerInfo> Node::peers() const { return impl_->peers(); }
 std::vector<PeerId> Node::neighbors() const { return impl_->neighbors(); }
 std::vector<PeerId> Node::passive_view() const { return impl_->passive_view(); }
 const NodeStats& Node::stats() const { return impl_->stats_view(); }
+Status Node::authorize(const PeerId& peer, std::string_view op, std::string_view resource) {
+  return impl_->authorize(peer, op, resource);
+}
 Bytes Node::save_state() const { return impl_->save_state(); }
 
 }  // namespace nitro

@@ -39,6 +39,7 @@ class ProtocolSlot final : public ProtocolContext {
   void store_put(const std::string& key, Bytes value) override;
   void store_delete(const std::string& key) override;
   StoredRecords take_restored() override;
+  Status authorize(const PeerId& peer, std::string_view op, std::string_view resource) override;
 
   Protocol& protocol() { return *protocol_; }
   const std::set<std::string>& topics() const { return topics_; }
@@ -76,6 +77,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   Status add_protocol(const std::string& channel, std::unique_ptr<Protocol> protocol);
   Status inject_frame(const PeerId& peer, std::span<const std::uint8_t> frame);
   Protocol* protocol(const std::string& channel) const;
+  Status authorize(const PeerId& peer, std::string_view op, std::string_view resource);
   std::vector<PeerInfo> peers() const;
   std::vector<PeerId> neighbors() const { return membership_.active(); }
   std::vector<PeerId> passive_view() const;
@@ -103,6 +105,8 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   void neighbor_down(const PeerId& peer, std::uint64_t now_ms) override;
   void deliver(const crypto::Envelope& envelope, const PeerId& from, std::uint32_t hops,
                std::uint64_t now_ms) override;
+  bool admit(const crypto::Envelope& envelope) override;
+  bool may_forward(const PeerId& to, const std::string& topic) override;
   gossip::Rng& rng() override { return rng_; }
   NodeStats& stats() override { return stats_; }
 
@@ -137,6 +141,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   Status restore_views(const Value& peers);
   void write_peers_if_due(std::uint64_t now_ms);
   Status check_topic(const std::string& topic) const;
+  bool user_topic(const std::string& topic) const;
 
   static constexpr std::size_t kEarlyFramesMax = 16;
  public:

@@ -36,6 +36,11 @@ void NodeRpc::attach(ProtocolContext& ctx) {
   for (std::uint8_t b : seed_bytes) seed = seed << 8 | b;
   engine_ = std::make_unique<Engine>(key(ctx.local_id()), seed, config_.engine);
   for (const auto& s : served_) engine_->serve(s);
+  engine_->set_admission([this](const PeerKey& from, const std::string& method) {
+    auto peer = PeerId::parse(from);
+    if (!peer.ok()) return permission_denied("rpc: caller is not a peer id");
+    return ctx_->authorize(*peer, "rpc", method);
+  });
   ad_due_ = direct_ads_due_ = !served_.empty();
   (void)ctx.subscribe(kAdsTopic);  // only fails for a bad topic name, which this is not
 }

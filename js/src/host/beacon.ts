@@ -6,6 +6,7 @@
 import { Beacon, toBytes, toHex, type BeaconScheme, type BytesLike, type Share } from '../beacon.js';
 import { codec } from '../codec.js';
 import { NitroError, unwrap } from '../errors.js';
+import { Evented, type PayloadEvents } from '../events.js';
 import { getModule } from '../wasm.js';
 import type { NitroNode } from './node.js';
 
@@ -45,8 +46,6 @@ export interface NodeBeaconEvents {
   dkgFailed: { reason: string };
 }
 
-type Listener<E extends keyof NodeBeaconEvents> = (ev: NodeBeaconEvents[E]) => void;
-
 const SCHEME_DEFAULT = 'pedersen-bls-chained';
 
 function nodeClockOf(epochMs: number, what: string): number {
@@ -56,7 +55,7 @@ function nodeClockOf(epochMs: number, what: string): number {
   return t;
 }
 
-export class NodeBeacon {
+export class NodeBeacon extends Evented<PayloadEvents<NodeBeaconEvents>> {
   readonly channel: string;
   readonly scheme: string;
   readonly index: number;
@@ -64,13 +63,13 @@ export class NodeBeacon {
   private groupKey: Uint8Array | undefined;
   private readonly history = new Map<number, BeaconRound>();
   private latestRound: BeaconRound | undefined;
-  private readonly listeners = new Map<string, Set<(ev: never) => void>>();
-  private readonly off: () => void;
+  private readonly offProtocol: () => void;
   private readonly offClose: () => void;
   private readonly watchers = new Set<() => void>();  // end every watch() iterator
   private closed = false;
 
   constructor(private readonly node: NitroNode, options: BeaconNodeOptions) {
+    super();
     if (typeof options !== 'object' || options === null) throw new NitroError('INVALID_ARGUMENT', 'beacon expects an options object');
     const { group, threshold, periodMs } = options;
     if (!Array.isArray(group)) throw new NitroError('INVALID_ARGUMENT', 'group must be an array of peer ids');
@@ -100,13 +99,13 @@ export class NodeBeacon {
     }
     this.offClose = node.beforeClose(() => this.endWatchers());
     // Listen first: attaching may emit 'ready' (and rounds) synchronously.
-    this.off = node.onProtocol(this.channel, (bytes) => this.onEvent(bytes));
+    this.offProtocol = node.onProtocol(this.channel, (bytes) => this.onEvent(bytes));
     try {
       const r = unwrap<{ index: number; topic: string }>(node.run((c) => mod.beaconAttach(c, this.channel, core)));
       this.index = r.index;
       this.topic = r.topic;
     } catch (e) {
-      this.off();
+      this.offProtocol();
       this.offClose();
       throw e;
     }
@@ -115,13 +114,6 @@ export class NodeBeacon {
   /** The group public key (dealer mode: at once; DKG: after 'ready'). */
   get groupPublicKey(): Uint8Array | undefined {
     return this.groupKey;
-  }
-
-  on<E extends keyof NodeBeaconEvents>(event: E, fn: Listener<E>): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(fn as (ev: never) => void);
-    return () => void this.listeners.get(event)?.delete(fn as (ev: never) => void);
   }
 
   /** The highest round produced so far (undefined before the first). */
@@ -191,8 +183,13 @@ export class NodeBeacon {
     this.closed = true;
     this.endWatchers();
     this.offClose();
-    this.off();
+    this.offProtocol();
     if (!this.node.closed) this.node.run((c) => getModule().beaconClose(c, this.channel));
+    this.closeEvents('beacon');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 
   private endWatchers(): void {
@@ -224,10 +221,6 @@ export class NodeBeacon {
       default:
         return;
     }
-  }
-
-  private emit<E extends keyof NodeBeaconEvents>(event: E, payload: NodeBeaconEvents[E]): void {
-    for (const fn of [...(this.listeners.get(event) ?? [])]) (fn as Listener<E>)(payload);
   }
 }
 

@@ -83,6 +83,8 @@ export interface NodeStats {
   ihaveSent: number; graftsSent: number; prunesSent: number; orderingGapsSkipped: number;
   neighborsUp: number; neighborsDown: number; suspicions: number; deaths: number;
   handshakesOk: number; handshakesFailed: number; rekeys: number;
+  /** Access-control counters (js/src/auth.ts AuthStats) when createNode attached auth. */
+  auth?: import('../auth.js').AuthStats;
 }
 
 /** A core error value (bytes.h error_to_js); `unwrap` from errors.ts turns it into a NitroError. */

@@ -16,6 +16,7 @@
 import { codec } from '../codec.js';
 import { Doc, type DocOptions } from '../doc.js';
 import { NitroError, unwrap } from '../errors.js';
+import { Evented } from '../events.js';
 import type { DocStore } from '../store.js';
 import { getModule } from '../wasm.js';
 import type { NitroNode } from './node.js';
@@ -191,15 +192,19 @@ class Hub {
 }
 
 /** One replicated document on one node. */
-export class DocReplica {
+/** DocReplica events: updates the core refused, and failures no caller can catch. */
+export interface DocReplicaEvents {
+  rejected: [RejectedUpdate];
+  error: [unknown];
+}
+
+export class DocReplica extends Evented<DocReplicaEvents> {
   readonly doc: Doc;
   /** Resolves when the stored state is loaded and the document syncs (at once without a store). */
   readonly ready: Promise<void>;
   /** @internal */ readonly hexName: string;
 
   private readonly origin = Symbol('nitro.doc-sync');
-  private readonly rejectedListeners = new Set<DocRejectedListener>();
-  private readonly errorListeners = new Set<DocErrorListener>();
   private readonly offs: Array<() => void> = [];
   private readonly jsStats = { publishFailed: 0 };
   private lastStats: DocSyncStats = emptyStats();
@@ -212,6 +217,7 @@ export class DocReplica {
   private closed = false;
 
   constructor(private readonly hub: Hub, readonly name: string, private readonly options: DocSyncOptions) {
+    super();
     this.hexName = hex(name);
     this.store = options.store;
     this.doc = new Doc({ signer: options.signer, writers: options.writers, clientId: options.clientId });
@@ -238,15 +244,6 @@ export class DocReplica {
     if (!this.opened || this.closed || this.hub.node.closed) return;
     const core = getModule().docSyncStats(this.hub.node.core, this.name) as DocSyncStats | undefined;
     if (core) this.lastStats = core;
-  }
-
-  on(event: 'rejected', fn: DocRejectedListener): () => void;
-  on(event: 'error', fn: DocErrorListener): () => void;
-  on(event: 'rejected' | 'error', fn: DocRejectedListener | DocErrorListener): () => void {
-    if (event !== 'rejected' && event !== 'error') throw new TypeError(`unknown DocReplica event '${String(event)}'`);
-    const set = (event === 'rejected' ? this.rejectedListeners : this.errorListeners) as Set<unknown>;
-    set.add(fn);
-    return () => void set.delete(fn);
   }
 
   /** Resolves when every update so far is durable in the store (at once without one). */
@@ -282,6 +279,11 @@ export class DocReplica {
     await this.flush().catch(() => {});
     this.detach();
     await this.storeTail.catch(() => {});
+    this.closeEvents('document replica');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   // The core stops replicating (and borrowing) the Doc; the last counters are kept.
@@ -312,12 +314,10 @@ export class DocReplica {
 
   /** @internal */
   onRejected(ev: RejectedUpdate): void {
-    for (const fn of [...this.rejectedListeners]) {
-      try {
-        fn(ev);
-      } catch (err) {
-        this.emitError(err);
-      }
+    try {
+      this.emit('rejected', ev);
+    } catch (err) {
+      this.emitError(err);
     }
   }
 
@@ -384,10 +384,10 @@ export class DocReplica {
   }
 
   private emitError(error: unknown): void {
-    if (this.errorListeners.size === 0) {
+    if (this.listenerCount('error') === 0) {
       console.error(`nitro: doc '${this.name}':`, error);
       return;
     }
-    for (const fn of [...this.errorListeners]) fn(error);
+    this.emit('error', error);
   }
 }

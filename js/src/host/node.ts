@@ -15,7 +15,9 @@
 // drains the node afterwards, and hears the protocol's events with `node.onProtocol(channel, fn)`.
 // JS-only protocols use `sendDirect(peer, channel, bytes)` and the 'direct' event instead.
 import { codec, type NitroValue } from '../codec.js';
+import { getModule } from '../wasm.js';
 import { NitroError, unwrap } from '../errors.js';
+import { Evented, type PayloadEvents } from '../events.js';
 import type { CoreEvent, NodeCore, NodeStats, PeerInfo } from './core.js';
 import { recordOps, type NodeRecordStore, type RecordOp } from './records.js';
 import { openPresence, type Presence, type PresenceOptions } from '../presence.js';
@@ -67,7 +69,7 @@ const kPumpRoundsMax = 64;
 /** publish/sendDirect refuse while the transport holds more unsent bytes than this. */
 export const kSendBufferBytesMaxDefault = 8 << 20;
 
-export class NitroNode {
+export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
   /** This node's peer id: base32 text of its Ed25519 public key. */
   readonly id: string;
   /** The name given to createNode (the memory transport's address is `mem:<name>`). */
@@ -88,7 +90,6 @@ export class NitroNode {
   private readonly storeRoutes = new Map<string, (ops: RecordOp[]) => Promise<void>>();
   private readonly sendBufferBytesMax: number;
   private readonly topics = new Map<string, Set<MessageHandler>>();
-  private readonly listeners = new Map<string, Set<(ev: never) => void>>();
   private readonly protocolListeners = new Map<string, Set<(bytes: Uint8Array) => void>>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerDeadline = -1;
@@ -105,6 +106,7 @@ export class NitroNode {
   constructor(init: {
     core: NodeCore; name: string; transport: TransportInstance; records?: NodeRecordStore; sendBufferBytesMax?: number;
   }) {
+    super();
     this.core_ = init.core;
     this.id = init.core.id();
     this.name = init.name;
@@ -254,7 +256,9 @@ export class NitroNode {
   }
 
   stats(): NodeStats {
-    return this.core.stats();
+    const stats = this.core.stats();
+    const auth = getModule().authStats(this.core);  // access-control counters, when attached
+    return auth ? { ...stats, auth } : stats;
   }
 
   /**
@@ -282,28 +286,7 @@ export class NitroNode {
 
   // ---- events -------------------------------------------------------------------------------
 
-  /** Adds a listener; returns a function that removes it. */
-  on<E extends NodeEventName>(event: E, fn: (ev: NodeEvents[E]) => void): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(fn as (ev: never) => void);
-    return () => this.off(event, fn);
-  }
-
-  off<E extends NodeEventName>(event: E, fn: (ev: NodeEvents[E]) => void): void {
-    this.listeners.get(event)?.delete(fn as (ev: never) => void);
-  }
-
-  /** Resolves with the next `event` for which `filter` holds. */
-  once<E extends NodeEventName>(event: E, filter: (ev: NodeEvents[E]) => boolean = () => true): Promise<NodeEvents[E]> {
-    return new Promise((resolve) => {
-      const off = this.on(event, (ev) => {
-        if (!filter(ev)) return;
-        off();
-        resolve(ev);
-      });
-    });
-  }
+  // on/off/once come from Evented (events.ts); once() rejects with UNAVAILABLE when the node closes.
 
   /**
    * Resolves true once the node has a gossip neighbor (at once if it has one), false after
@@ -400,9 +383,14 @@ export class NitroNode {
     return this.closing;
   }
 
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   private async shutdown(): Promise<void> {
     this.clearTimer();
     for (const finish of [...this.joinWaiters]) finish(false);
+    this.rejectWaiters('node');
     this.topics.clear();
     this.protocolListeners.clear();
     if (!this.pumping) this.freeCore();
@@ -413,7 +401,7 @@ export class NitroNode {
       await this.broker?.close();
       await this.transport.close();
     } finally {
-      this.listeners.clear();
+      this.closeEvents('node');
     }
   }
 
@@ -554,13 +542,17 @@ export class NitroNode {
     for (const handler of [...handlers]) this.guard(() => handler(msg, meta));
   }
 
-  private emit<E extends NodeEventName>(event: E, payload: NodeEvents[E]): void {
-    const set = this.listeners.get(event);
-    if (!set || set.size === 0) {
-      if (event === 'error') reportUnhandled(payload as Error);
-      return;
-    }
-    for (const fn of [...set]) this.guard(() => (fn as (ev: NodeEvents[E]) => void)(payload), event === 'error');
+  protected override emit<E extends NodeEventName>(event: E, payload: NodeEvents[E]): void {
+    if (event === 'error' && this.listenerCount('error') === 0) return reportUnhandled(payload as Error);
+    super.emit(event, ...([payload] as PayloadEvents<NodeEvents>[E]));
+  }
+
+  // A throwing listener must not break the drain loop: its error becomes an 'error' event (and a
+  // throwing 'error' listener is reported as unhandled).
+  protected override listenerFailed(error: unknown, event: NodeEventName): boolean {
+    if (event === 'error') reportUnhandled(error as Error);
+    else this.emit('error', error as Error);
+    return true;
   }
 
   // A throwing handler must not break the drain loop (the frames after it still go out).

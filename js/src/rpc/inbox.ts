@@ -1,6 +1,6 @@
 // Stream plumbing of the JS API: the async queue behind every stream and its iterator.
 import type { NitroError } from '../errors.js';
-import type { StreamKind, ContentType } from './types.js';
+import type { StreamKind, ContentType, Metadata } from './types.js';
 
 /** What the JS layer keeps per open call (client or server side). */
 export interface CallState {
@@ -12,6 +12,7 @@ export interface CallState {
   error?: NitroError;
   settle?: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
   controller?: AbortController;  // server calls
+  onTrailer?: (trailer: Metadata) => void;  // client calls: CallOptions.onTrailer
 }
 
 export interface OpenCall {

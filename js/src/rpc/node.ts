@@ -46,7 +46,7 @@ class NodeHost implements RpcHost {
 
   constructor(private readonly node: NitroNode, options: NodeRpcOptions) {
     const config = {
-      name: node.name, window: options.window, retransmitMs: options.retransmitMs,
+      name: options.name ?? node.name, window: options.window, retransmitMs: options.retransmitMs,
       adTtlMs: options.adTtlMs, adIntervalMs: options.adIntervalMs, discoveryWaitMs: options.discoveryWaitMs,
     };
     this.engine = unwrap(node.run((core) => getModule().rpcAttach(core, config)));
@@ -98,7 +98,9 @@ function serveNodeInfo(node: NitroNode, rpc: Rpc): void {
 export function attachRpc<N extends NitroNode>(node: N, options: NodeRpcOptions = {}): N & RpcNodeMethods {
   const existing = (node as Partial<RpcNodeMethods>).rpc;
   if (existing) return node as N & RpcNodeMethods;
-  const rpc = new Rpc(new NodeHost(node, options), { ...options, name: node.name });
+  // The service name defaults to the node's name; `rpc: { name }` lets several nodes (one process
+  // on the memory transport, where node names are addresses and unique) serve one service.
+  const rpc = new Rpc(new NodeHost(node, options), { ...options, name: options.name ?? node.name });
   serveNodeInfo(node, rpc);
   const close = node.close.bind(node);
   const methods: RpcNodeMethods = {

@@ -261,7 +261,7 @@ export class Rpc {
       if (typeof h !== 'number') throw errorFor(h.code, h.message);
       handle = h;
     }
-    const state: CallState = { kind: info.kind, contentType, writable: [], ended: false };
+    const state: CallState = { kind: info.kind, contentType, writable: [], ended: false, onTrailer: o.onTrailer };
     const result = new Promise<unknown>((resolve, reject) => (state.settle = { resolve, reject }));
     result.catch(() => undefined);  // stream errors surface through the iterator or end()
     if (info.kind === 'server' || info.kind === 'bidi') {
@@ -448,6 +448,13 @@ export class Rpc {
   private onDone(e: EngineEvent, state: CallState): void {
     this.calls.delete(e.handle);
     state.ended = true;
+    if (state.onTrailer) {
+      try {
+        state.onTrailer({ ...(e.metadata ?? {}) });
+      } catch {
+        // a throwing trailer callback must not lose the call's outcome
+      }
+    }
     if (e.code === 'OK') {
       state.inbox?.end();
       const carriesResponse = state.kind === 'unary' || state.kind === 'client';

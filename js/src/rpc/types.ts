@@ -36,6 +36,11 @@ export interface CallOptions {
   /** Consistent-hashing key (strategy 'hash'): calls with one key stick to one instance. */
   key?: string;
   contentType?: ContentType;
+  /**
+   * Receives the response's trailing metadata (what the handler put in `ctx.trailer`) when the
+   * call ends, successfully or not, before the result settles (Connect's `onTrailer`).
+   */
+  onTrailer?: (trailer: Metadata) => void;
 }
 
 export interface HandlerContext {

@@ -1,0 +1,80 @@
+// A Nitro node with access control in its own process, for node-tests/auth.test.mjs. Listens on a
+// free loopback port; driven by JSON lines:
+//   argv: one JSON object {name, seed (hex), bootstrap: [url...], auth: {authorities, rules, tokens: [base64]}}
+//   out:  {"ev":"ready","id","address"}, {"ev":"message","topic","msg","from"}, {"ev":"doc:rejected","from","code","message"}
+//   in:   {"cmd":"serve","methods"} {"cmd":"call","service","method"} -> {result} | {code,message}
+//         {"cmd":"subscribe","topic"} {"cmd":"publish","topic","value"} {"cmd":"docSet","key","value"}
+//         {"cmd":"docState"} {"cmd":"setTokens","tokens"} {"cmd":"sendRaw","to","tokens"} {"cmd":"revoke","record"} {"cmd":"stats"} {"cmd":"close"}
+//   out:  {"ev":"reply","cmd",...} per command ({"error"} on failure).
+import { createInterface } from 'node:readline';
+import { createNode, websocket, codec } from '../../js/dist/node.js';
+
+const config = JSON.parse(process.argv[2]);
+const send = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
+const bytes = (b64) => Uint8Array.from(Buffer.from(b64, 'base64'));
+
+const node = await createNode({
+  name: config.name,
+  identity: Uint8Array.from(Buffer.from(config.seed, 'hex')),
+  transport: websocket({ listen: 0, url: config.bootstrap ?? [] }),
+  auth: { ...config.auth, tokens: (config.auth.tokens ?? []).map(bytes) },
+});
+node.on('error', (e) => send({ ev: 'error', message: String(e) }));
+const doc = node.doc('board', { antiEntropyMs: 300 });
+const { replicaOf } = await import('../../js/dist/node.js');
+replicaOf(doc)?.on('rejected', (r) => send({ ev: 'doc:rejected', from: r.from, code: r.code, message: r.message }));
+send({ ev: 'ready', id: node.id, address: node.address });
+
+const commands = {
+  serve: ({ methods }) => {
+    for (const m of methods) node.handle(m, async (req) => ({ ok: true, method: m, req }));
+    return {};
+  },
+  call: async ({ service, method }) => {
+    try {
+      return { result: await node.call(service, method, { from: config.name }, { timeoutMs: 3000 }) };
+    } catch (e) {
+      return { code: e.code ?? 'UNKNOWN', message: String(e.message) };
+    }
+  },
+  subscribe: ({ topic }) => {
+    node.subscribe(topic, (msg, meta) => send({ ev: 'message', topic, msg, from: meta.from }));
+    return {};
+  },
+  publish: async ({ topic, value }) => ({ seq: await node.publish(topic, value) }),
+  docSet: ({ key, value }) => {
+    doc.getMap('m').set(key, value);
+    return {};
+  },
+  docState: () => ({ map: doc.getMap('m').toJSON() }),
+  setTokens: ({ tokens }) => {
+    node.auth.setTokens(tokens.map(bytes));
+    return {};
+  },
+  // What a dishonest node does: bypasses its own checks and sends a bundle of raw bytes on the
+  // auth channel (msgpack [1, [token...]]), the same frame an honest node presents.
+  sendRaw: async ({ to, tokens }) => {
+    await node.sendDirect(to, 'auth', codec.encode([1, tokens.map(bytes)]));
+    return {};
+  },
+  revoke: ({ record }) => {
+    node.auth.revoke(bytes(record));
+    return {};
+  },
+  stats: () => ({ auth: node.stats().auth, peers: node.peers().map((p) => p.id) }),
+  close: async () => {
+    await node.close();
+    lines.close();
+    return {};
+  },
+};
+
+const lines = createInterface({ input: process.stdin });
+lines.on('line', async (line) => {
+  const req = JSON.parse(line);
+  try {
+    send({ ev: 'reply', cmd: req.cmd, ...(await commands[req.cmd](req)) });
+  } catch (e) {
+    send({ ev: 'reply', cmd: req.cmd, error: `${e.code ?? ''} ${e.message ?? e}` });
+  }
+});
