@@ -71,14 +71,17 @@ export type MapEvent = SharedEvent<SharedMap>;
 export type Observer<E> = (event: E, transaction: Transaction) => void;
 export type DeepObserver = (events: SharedEvent[], transaction: Transaction) => void;
 
-/** A cursor anchor that survives concurrent edits; plain JSON, so it can be sent to other replicas. */
-export interface RelativePosition {
+/**
+ * A cursor anchor that survives concurrent edits; plain JSON, so it can be sent to other replicas.
+ * A type alias (not an interface) so that it is a NitroValue: presence states and maps hold it.
+ */
+export type RelativePosition = {
   /** The anchored unit (absent: the start for assoc < 0, the end for assoc >= 0). */
   client?: number;
   clock?: number;
   /** >= 0: the unit right of the cursor; < 0: the unit left of it. */
   assoc: number;
-}
+};
 
 /** @internal A run a transaction inserted or removed, as the core reports it. */
 export interface ChangedRun {
