@@ -1,7 +1,7 @@
-// The README's document examples as a user would paste them: the "Documents: observing, undo,
-// cursors, presence" block and beacon.watch() are compiled with `tsc --strict` against the package's own
+// The README's document examples as a user would paste them: the "Replicated CRDT documents" and
+// "Documents: observing, undo, cursors, presence" blocks and beacon.watch() are compiled with `tsc --strict` against the package's own
 // type declarations (resolved through package.json "exports", as a consumer resolves them), and
-// the document block then runs unchanged between two nodes.
+// the document blocks then run unchanged (the second between two nodes).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -27,6 +27,7 @@ function blockAfter(readme, heading) {
 
 const readme = await readFile(join(root, 'README.md'), 'utf8');
 const docBlock = blockAfter(readme, '### Documents: observing, undo, cursors, presence');
+const crdtBlock = blockAfter(readme, '### Replicated CRDT documents');
 const watchLines = blockAfter(readme, '### Threshold beacon among nodes')
   .split('\n').filter((l) => l.startsWith('const stop') || l.includes('beacon.watch(')).join('\n');
 
@@ -51,9 +52,10 @@ async function project() {
       strict: true, target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext',
       types: ['node'], outDir: 'out', skipLibCheck: false,
     },
-    files: ['doc.ts', 'watch.ts'],
+    files: ['doc.ts', 'watch.ts', 'crdt.ts'],
   }));
   await writeFile(join(dir, 'doc.ts'), `${prelude}${docBlock}await b.close();\nconsole.log(JSON.stringify({ notes: notes.toString(), index, sizes }));\n`);
+  await writeFile(join(dir, 'crdt.ts'), `import { createNode, fileStore } from '@gonitro/nitro';\nconst a = await createNode({ name: 'readme-c' });\n${crdtBlock}await a.close();\nconsole.log(JSON.stringify(doc.getText('notes').toString()));\n`);
   await writeFile(join(dir, 'watch.ts'), `import type { NodeBeacon } from '@gonitro/nitro';\nexport async function watching(beacon: NodeBeacon): Promise<void> {\n${watchLines}\n}\n`);
 }
 
@@ -69,4 +71,8 @@ test('README document examples compile with tsc --strict and run unchanged', asy
   assert.equal(out.notes, 'typo');
   assert.equal(out.index, 3);
   assert.deepEqual(out.sizes, [0, 0]);
+
+  // the basic block, with its file store in a scratch directory
+  const basic = await run(process.execPath, [join(dir, 'out', 'crdt.js')], { cwd: dir, timeout: 60000 });
+  assert.equal(JSON.parse(basic.stdout.trim().split('\n').at(-1)), 'hello');
 });
