@@ -52,6 +52,7 @@ test('presence: states appear, update and go on close; a silent peer times out',
   pc.close();
   await waitFor(() => !pa.getStates().has(c.id), { what: 'c gone at a', timeoutMs: 1000 });
   assert.deepEqual((await removed).removed, [c.id]);
+  await assert.rejects(pc.once('change'), { code: 'UNAVAILABLE' });  // a closed presence settles waits
 
   // a peer that goes quiet without a goodbye times out
   const tStart = Date.now();
