@@ -74,63 +74,66 @@ std::size_t seen_revocation(sim::Simulator& sim, const auth::TokenId& id) {
 }  // namespace
 
 TEST_CASE("auth sim: publish rights and revocation spread to every node under loss") {
-  for (std::uint64_t seed : test::test_seeds("auth-sim", 4)) {
-    INFO("reproduce with NITRO_SEED=" << seed);
-    auto cfg = sim::SimConfig::swarm(seed, kNodes);
-    cfg.drop_rate = std::max(cfg.drop_rate, 0.03);
-    sim::Simulator sim(cfg);
-    auth::TokenId token{};
-    const std::vector<Bytes> bundle = holder_bundle(sim.node(kHolder)->id(), token);
-    for (std::size_t i = 0; i < kNodes; ++i) {
-      auth::AccessConfig c;
-      c.authorities = {authority().peer_id()};
-      c.epoch_offset_ms = kEpochOffsetMs;
-      auto rules = auth::parse_rules("allow subscribe orders.> any");  // publishing needs a token
-      REQUIRE(rules.ok());
-      c.rules = *rules;
-      if (i == kHolder) c.tokens = bundle;
-      auto a = auth::Access::create(c);
-      REQUIRE(a.ok());
-      sim.with_node(i, [&](Node& node) { REQUIRE(node.add_protocol(auth::kChannel, std::move(*a)).ok()); });
-      REQUIRE(sim.subscribe(i, "orders.created").ok());
+  // The swarm's own loss (at least 3%), and a heavy 10% on every link.
+  for (const double min_loss : {0.03, 0.10}) {
+    for (std::uint64_t seed : test::test_seeds("auth-sim", 4)) {
+      INFO("reproduce with NITRO_SEED=" << seed << ", loss >= " << min_loss);
+      auto cfg = sim::SimConfig::swarm(seed, kNodes);
+      cfg.drop_rate = std::max(cfg.drop_rate, min_loss);
+      sim::Simulator sim(cfg);
+      auth::TokenId token{};
+      const std::vector<Bytes> bundle = holder_bundle(sim.node(kHolder)->id(), token);
+      for (std::size_t i = 0; i < kNodes; ++i) {
+        auth::AccessConfig c;
+        c.authorities = {authority().peer_id()};
+        c.epoch_offset_ms = kEpochOffsetMs;
+        auto rules = auth::parse_rules("allow subscribe orders.> any");  // publishing needs a token
+        REQUIRE(rules.ok());
+        c.rules = *rules;
+        if (i == kHolder) c.tokens = bundle;
+        auto a = auth::Access::create(c);
+        REQUIRE(a.ok());
+        sim.with_node(i, [&](Node& node) { REQUIRE(node.add_protocol(auth::kChannel, std::move(*a)).ok()); });
+        REQUIRE(sim.subscribe(i, "orders.created").ok());
+      }
+      sim.run_for(kJoinMs);
+
+      // The holder's token reaches every node (directly on links, by gossip for the others).
+      std::uint64_t t0 = sim.now_ms();
+      while (holders_allowed(sim) < kNodes - 1 && sim.now_ms() - t0 < kTokenBoundMs) sim.run_for(100);
+      REQUIRE(holders_allowed(sim) == kNodes - 1);
+
+      // Safety under loss: the outsider's messages go nowhere; the holder's reach subscribers.
+      for (int k = 0; k < 5; ++k) {
+        REQUIRE(sim.publish(kOutsider, "orders.created", Bytes{1}).ok());
+        REQUIRE(sim.publish(kHolder, "orders.created", Bytes{2}).ok());
+        sim.run_for(500);
+      }
+      sim.run_for(5000);
+      CHECK(deliveries_from(sim, sim.node(kOutsider)->id(), "orders.created") <= 1);  // only its own
+      CHECK(deliveries_from(sim, sim.node(kHolder)->id(), "orders.created") >= kNodes - 1);
+
+      // Revocation, signed offline by the authority, handed to one node: everyone honours it.
+      auto record = auth::sign_revocation(token, authority(), 1);
+      REQUIRE(record.ok());
+      const Bytes bytes = auth::encode_revocation(*record);
+      sim.with_node(kRevoker, [&](Node& node) {
+        auto* a = dynamic_cast<auth::Access*>(node.protocol(auth::kChannel));
+        REQUIRE(a != nullptr);
+        REQUIRE(a->revoke(bytes).ok());
+      });
+      t0 = sim.now_ms();
+      while (seen_revocation(sim, token) < kNodes && sim.now_ms() - t0 < kRevokeBoundMs) sim.run_for(50);
+      const std::uint64_t took = sim.now_ms() - t0;
+      INFO("revocation reached " << seen_revocation(sim, token) << "/" << kNodes << " nodes in " << took << " ms; "
+                                 << sim.describe());
+      REQUIRE(seen_revocation(sim, token) == kNodes);
+      CHECK(holders_allowed(sim) == 0);
+      sim.clear_deliveries();
+      REQUIRE(sim.publish(kHolder, "orders.created", Bytes{3}).ok());
+      sim.set_drop_rate(0);
+      sim.run_for(5000);
+      CHECK(deliveries_from(sim, sim.node(kHolder)->id(), "orders.created") <= 1);
     }
-    sim.run_for(kJoinMs);
-
-    // The holder's token reaches every node (directly on links, by gossip for the others).
-    std::uint64_t t0 = sim.now_ms();
-    while (holders_allowed(sim) < kNodes - 1 && sim.now_ms() - t0 < kTokenBoundMs) sim.run_for(100);
-    REQUIRE(holders_allowed(sim) == kNodes - 1);
-
-    // Safety under loss: the outsider's messages go nowhere; the holder's reach subscribers.
-    for (int k = 0; k < 5; ++k) {
-      REQUIRE(sim.publish(kOutsider, "orders.created", Bytes{1}).ok());
-      REQUIRE(sim.publish(kHolder, "orders.created", Bytes{2}).ok());
-      sim.run_for(500);
-    }
-    sim.run_for(5000);
-    CHECK(deliveries_from(sim, sim.node(kOutsider)->id(), "orders.created") <= 1);  // only its own
-    CHECK(deliveries_from(sim, sim.node(kHolder)->id(), "orders.created") >= kNodes - 1);
-
-    // Revocation, signed offline by the authority, handed to one node: everyone honours it.
-    auto record = auth::sign_revocation(token, authority(), 1);
-    REQUIRE(record.ok());
-    const Bytes bytes = auth::encode_revocation(*record);
-    sim.with_node(kRevoker, [&](Node& node) {
-      auto* a = dynamic_cast<auth::Access*>(node.protocol(auth::kChannel));
-      REQUIRE(a != nullptr);
-      REQUIRE(a->revoke(bytes).ok());
-    });
-    t0 = sim.now_ms();
-    while (seen_revocation(sim, token) < kNodes && sim.now_ms() - t0 < kRevokeBoundMs) sim.run_for(50);
-    const std::uint64_t took = sim.now_ms() - t0;
-    INFO("revocation reached " << seen_revocation(sim, token) << "/" << kNodes << " nodes in " << took << " ms; "
-                               << sim.describe());
-    REQUIRE(seen_revocation(sim, token) == kNodes);
-    CHECK(holders_allowed(sim) == 0);
-    sim.clear_deliveries();
-    REQUIRE(sim.publish(kHolder, "orders.created", Bytes{3}).ok());
-    sim.set_drop_rate(0);
-    sim.run_for(5000);
-    CHECK(deliveries_from(sim, sim.node(kHolder)->id(), "orders.created") <= 1);
   }
 }
