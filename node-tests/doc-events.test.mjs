@@ -70,3 +70,24 @@ test('UndoManager: stack events through on/once; destroy settles waiters', async
   await assert.rejects(pending, { code: 'UNAVAILABLE' });
   doc.destroy();
 });
+
+test('an observer that throws: the caller gets its error, yet other observers, undo and update run', () => {
+  const doc = new Doc();
+  const t = doc.getText('t');
+  const um = new UndoManager(t, { captureTimeout: 0 });
+  const updates = [];
+  const after = [];
+  doc.on('update', (u) => updates.push(u));
+  t.observe(() => { throw new Error('observer bug'); });
+  t.observe((ev) => after.push(ev.delta));
+  assert.throws(() => t.insert(0, 'ab'), /observer bug/);
+  assert.equal(t.toString(), 'ab');                 // the edit itself stands
+  assert.deepEqual(after, [[{ insert: 'ab' }]]);    // the next observer still ran
+  assert.equal(updates.length, 1);                  // replicas and stores still get the update
+  assert.equal(um.undoStack.length, 1);             // and the UndoManager captured it
+  const copy = new Doc();
+  copy.applyUpdate(updates[0]);
+  assert.equal(copy.getText('t').toString(), 'ab');
+  doc.destroy();
+  copy.destroy();
+});

@@ -228,8 +228,9 @@ export class Doc extends Evented<DocEvents> {
     if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate expects a Uint8Array');
     if (this.#depth > 0) throw new NitroError('FAILED_PRECONDITION', 'applyUpdate inside a transaction');
     this.check(this.core.applyUpdate(update));
-    this.dispatchChanges(origin);
+    const failure = this.dispatchChanges(origin);
     if (this.core.changed()) this.emit('update', update, origin);
+    if (failure) throw failure.error;
   }
 
   // The core records updates only while someone listens for them.
@@ -287,8 +288,9 @@ export class Doc extends Evented<DocEvents> {
 
   /** @internal Emits 'update' for an update a node's sync protocol applied to this Doc in the core. */
   emitApplied(update: Uint8Array, origin: unknown): void {
-    this.dispatchChanges(origin);
+    const failure = this.dispatchChanges(origin);
     this.emit('update', update, origin);
+    if (failure) throw failure.error;
   }
 
   // ---- observing --------------------------------------------------------------------------
@@ -309,15 +311,27 @@ export class Doc extends Evented<DocEvents> {
     };
   }
 
-  /** @internal Delivers the changes the core queued, as events on their types. */
-  dispatchChanges(origin: unknown): void {
-    if (this.#observing === 0) return;
+  /**
+   * @internal Delivers the changes the core queued, as events on their types. An observer that
+   * throws stops neither the others, nor the UndoManager, nor the 'update' its caller emits next:
+   * the first error is returned for the caller to rethrow once all of that ran.
+   */
+  dispatchChanges(origin: unknown): { error: unknown } | undefined {
+    if (this.#observing === 0) return undefined;
     const records = this.core.takeChanges() as CoreChanges[] | null;
-    if (!records) return;
-    for (const rec of records) this.dispatchOne(rec, { origin, local: rec.local });
+    let failure: { error: unknown } | undefined;
+    const guard = (fn: () => void): void => {
+      try {
+        fn();
+      } catch (error) {
+        failure ??= { error };
+      }
+    };
+    for (const rec of records ?? []) this.dispatchOne(rec, { origin, local: rec.local }, guard);
+    return failure;
   }
 
-  private dispatchOne(rec: CoreChanges, transaction: Transaction): void {
+  private dispatchOne(rec: CoreChanges, transaction: Transaction, guard: (fn: () => void) => void): void {
     const events: SharedEvent[] = [];
     for (const t of rec.types) {
       const target = this.nested(t.type);
@@ -331,7 +345,7 @@ export class Doc extends Evented<DocEvents> {
       for (const k of t.keys) keys.set(k.key, k.oldValue === undefined ? { action: k.action } : { action: k.action, oldValue: k.oldValue });
       events.push(new SharedEvent(target, transaction, delta, keys, this.chainOf(target)));
     }
-    for (const ev of events) ev.target.emitEvent(ev);
+    for (const ev of events) guard(() => ev.target.emitEvent(ev));
     const deep = new Map<SharedType, SharedEvent[]>();
     for (const ev of events) {
       for (const link of this.chainOf(ev.target)) {
@@ -341,8 +355,8 @@ export class Doc extends Evented<DocEvents> {
         list.push(ev);
       }
     }
-    for (const [type, list] of deep) type.emitDeep(list, transaction);
-    for (const fn of [...this.#changeListeners]) fn(rec, transaction);
+    for (const [type, list] of deep) guard(() => type.emitDeep(list, transaction));
+    for (const fn of [...this.#changeListeners]) guard(() => fn(rec, transaction));
   }
 
   /** @internal The type and its ancestors, each with its step (key or index) in its parent. */
@@ -380,9 +394,9 @@ export class Doc extends Evented<DocEvents> {
     const updates: Uint8Array[] | null = this.core.takeUpdates();
     const origin = this.#origin;
     this.#origin = null;
-    this.dispatchChanges(origin);
-    if (!updates) return;
-    for (const u of updates) this.emit('update', u, origin);
+    const failure = this.dispatchChanges(origin);
+    for (const u of updates ?? []) this.emit('update', u, origin);
+    if (failure) throw failure.error;
   }
 
   /** @internal Wraps a packed nested-type result (kind << 24 | handle); throws on an error code. */
