@@ -867,3 +867,57 @@ TEST_CASE("rpc: reserved handles start queued calls, and a failed start is a kDo
   for (const auto& d : done) if (d.status.ok()) ok.insert(d.handle);
   CHECK(ok == std::set<CallHandle>{first + 1, first + 3});
 }
+
+TEST_CASE("rpc: dedupe marks handed to a restarted engine refuse what may have run, and run what is new", "[rpc]") {
+  EngineConfig config;
+  config.sessions_per_peer_max = 2;
+  Engine srv("srv", 1, config);
+  srv.serve("svc");
+  srv.track_dedupe(true);
+  REQUIRE(srv.register_method("Pay.Once", StreamKind::kUnary).ok());
+  Engine cli("cli", 2);
+  std::vector<Bytes> requests;
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(cli.start_call(opts("srv", "Pay.Once"), 0).ok());
+    requests.push_back(cli.poll_transmit()->bytes);
+  }
+  REQUIRE(srv.handle("cli", requests[0], 0).ok());
+  REQUIRE(srv.handle("cli", requests[2], 0).ok());
+  auto marks = srv.take_dedupe_marks();
+  REQUIRE(marks.size() == 1);  // one per session touched, however many calls
+  CHECK(marks[0].peer == "cli");
+  REQUIRE(marks[0].high.has_value());
+  CHECK(*marks[0].high == 3);
+  CHECK(srv.take_dedupe_marks().empty());
+
+  Engine restarted("srv", 3, config);
+  restarted.serve("svc");
+  REQUIRE(restarted.register_method("Pay.Once", StreamKind::kUnary).ok());
+  restarted.restore_dedupe_mark(marks[0].peer, marks[0].session, *marks[0].high);
+  for (int i : {2, 0, 1}) {  // ran, ran, never arrived: the restarted engine cannot tell them apart
+    REQUIRE(restarted.handle("cli", requests[static_cast<std::size_t>(i)], 1).ok());
+    CHECK(restarted.poll_event() == std::nullopt);
+    auto refusal = restarted.poll_transmit();
+    REQUIRE(refusal);
+    REQUIRE(cli.handle("srv", refusal->bytes, 1).ok());
+    auto done = cli.poll_event();
+    REQUIRE(done);
+    CHECK(done->status.code() == Code::kAborted);
+  }
+  REQUIRE(restarted.handle("cli", requests[3], 2).ok());  // above the mark: a new call runs
+  auto run = restarted.poll_event();
+  REQUIRE(run);
+  CHECK(run->kind == EventKind::kRequest);
+
+  // Sessions evicted by the bound are reported as forgotten; without tracking nothing is kept.
+  for (int s = 0; s < 3; ++s) {
+    Engine other("cli", 10 + static_cast<std::uint64_t>(s));
+    REQUIRE(other.start_call(opts("srv", "Pay.Once"), 0).ok());
+    REQUIRE(srv.handle("cli", other.poll_transmit()->bytes, 3).ok());
+  }
+  int forgotten = 0;
+  for (const auto& m : srv.take_dedupe_marks()) forgotten += !m.high.has_value();
+  CHECK(forgotten == 2);  // cli's first session and the first new one, least recently used
+  REQUIRE(restarted.handle("cli", requests[3], 4).ok());
+  CHECK(restarted.take_dedupe_marks().empty());
+}

@@ -323,6 +323,21 @@ class Engine {
   using Admission = std::function<Status(const PeerKey& from, const std::string& method)>;
   void set_admission(Admission admission) { admission_ = std::move(admission); }
 
+  // --- durable dedupe: at-most-once across a restart ---
+  // With tracking on, every change of a (peer, client session) high-water mark (the highest call
+  // sequence admitted or tombstoned) is kept until take_dedupe_marks(); `high` empty means the
+  // session was evicted. A host persists them BEFORE it runs the handlers of the same step and
+  // hands them back to a restarted engine with restore_dedupe_mark(): a request of that session
+  // at or below the mark may have run before the restart, so it is refused (ABORTED), never run.
+  struct DedupeMark {
+    PeerKey peer;
+    std::uint64_t session = 0;
+    std::optional<std::uint64_t> high;
+  };
+  void track_dedupe(bool on) { track_dedupe_ = on; }
+  std::vector<DedupeMark> take_dedupe_marks();
+  void restore_dedupe_mark(const PeerKey& peer, std::uint64_t session, std::uint64_t high);
+
  private:
   struct StreamIn {       // a receiving stream direction
     std::uint64_t next_seq = 0;            // next to deliver
@@ -360,6 +375,7 @@ class Engine {
     std::uint64_t high = 0;                          // highest sequence seen
     std::map<std::uint64_t, std::optional<Bytes>> done;  // seq -> cached response frame
     std::uint64_t last_used = 0;                     // LRU stamp (dedupe_clock_)
+    std::uint64_t restored_high = 0;                 // seqs up to this may have run before a restart
   };
   struct PeerDedupe {
     std::map<std::uint64_t, SessionWindow> sessions;  // by session (high bits of call ids)
@@ -380,11 +396,11 @@ class Engine {
   Call* client_call_for(const PeerKey& from, std::uint64_t wire_id, CallHandle* handle);
   Call* server_call_for(const PeerKey& from, std::uint64_t wire_id, CallHandle* handle);
   // dedupe
-  enum class Seen { kNew, kActive, kDone, kStale };
+  enum class Seen { kNew, kActive, kDone, kStale, kMaybeRan };
   Seen classify(const PeerKey& from, std::uint64_t wire_id, const Bytes** cached);
   SessionWindow& touch_window(const PeerKey& from, std::uint64_t wire_id);
   void remember_done(const PeerKey& from, std::uint64_t wire_id, const Bytes* response);
-  void trim_dedupe(PeerDedupe& touched);
+  void trim_dedupe(const PeerKey& touched_peer, PeerDedupe& touched);
   // client internals
   Status check_options(const CallOptions& options) const;
   Status begin_call(CallHandle handle, CallOptions options, std::int64_t now_ms);
@@ -416,6 +432,8 @@ class Engine {
   std::map<PeerKey, PeerDedupe> dedupe_;
   std::size_t dedupe_cache_bytes_ = 0;
   std::uint64_t dedupe_clock_ = 0;
+  bool track_dedupe_ = false;
+  std::set<std::pair<PeerKey, std::uint64_t>> dedupe_dirty_;  // (peer, session) marks not yet taken
   std::set<std::string> services_;
   std::map<std::string, StreamKind> methods_;
   Admission admission_;

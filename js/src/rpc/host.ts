@@ -25,6 +25,9 @@ export interface RpcHost {
   send(peer: string, message: Uint8Array): boolean;
   /** The engine's next deadline after a drain (-1: none). */
   schedule(deadlineMs: number): void;
+  /** Pending write-ahead records (the core's dedupe marks among them) that a request's handler
+   *  must wait for: at-most-once across a restart. Undefined: run it now. */
+  durable?(): Promise<void> | undefined;
   close(): void;
 }
 

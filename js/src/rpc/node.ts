@@ -76,6 +76,10 @@ class NodeHost implements RpcHost {
     // the node's own timer covers the composition's deadlines
   }
 
+  durable(): Promise<void> | undefined {
+    return this.node.storePending();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

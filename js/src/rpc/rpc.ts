@@ -492,7 +492,11 @@ export class Rpc {
     this.calls.set(e.handle, state);
     const deadline = e.deadlineAtMs == null ? undefined : Math.round(performance.timeOrigin + performance.now() + (e.deadlineAtMs - this.now()));
     const ctx = new ServerContext(e, deadline, state);
-    void this.runHandler(e.handle, h, ctx, state, e.payload);
+    // The request's dedupe mark was drained with it: once durable, a restarted server refuses a
+    // retransmission instead of running the handler a second time.
+    const written = this.host.durable?.();
+    if (written) void written.then(() => this.runHandler(e.handle, h, ctx, state, e.payload), () => undefined);
+    else void this.runHandler(e.handle, h, ctx, state, e.payload);
   }
 
   private async runHandler(handle: number, h: { kind: StreamKind; fn: Handler } | undefined, ctx: HandlerContext,
