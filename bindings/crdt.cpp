@@ -44,6 +44,91 @@ class CrdtDoc {
   }
   val lastError() const { return error_to_js(last_); }
 
+  // Observing: with observers on the JS side, every transaction's changes are converted and queued
+  // here (takeChanges drains them) in the order the core reported them.
+  void setObserve(bool on) {
+    if (!on) {
+      doc_.set_change_handler(nullptr);
+      return;
+    }
+    doc_.set_change_handler([this](const crdt::Changes& c) { changes_.push_back(changes_to_js(c)); });
+  }
+  val takeChanges() {
+    if (changes_.empty()) return val::null();
+    val out = val::array();
+    for (std::size_t i = 0; i < changes_.size(); ++i) out.set(i, changes_[i]);
+    changes_.clear();
+    return out;
+  }
+  // The core type id behind a handle of kind `kind` (0 text .. 4 set).
+  double typeId(int kind, int h) const {
+    switch (kind) {
+      case 0: return texts_.at(h).id();
+      case 1: return lists_.at(h).id();
+      case 2: return maps_.at(h).id();
+      case 3: return counters_.at(h).id();
+      default: return sets_.at(h).id();
+    }
+  }
+  // {client, clock, assoc} or {assoc} (type start/end), or an error value.
+  val relativePosition(double type, double index, int assoc) {
+    auto p = doc_.relative_position(static_cast<std::uint32_t>(type), CrdtDoc::index(index), assoc);
+    if (!p.ok()) return error_to_js(p.status());
+    val o = val::object();
+    if (p->item) {
+      o.set("client", static_cast<double>(p->item->client));
+      o.set("clock", static_cast<double>(p->item->clock));
+    }
+    o.set("assoc", p->assoc);
+    return o;
+  }
+  // The index, or -1 when the anchor is unknown here.
+  double resolve(double type, const val& pos) const {
+    crdt::RelativePosition p;
+    p.assoc = pos["assoc"].isNumber() ? pos["assoc"].as<int>() : 0;
+    if (pos["client"].isNumber() && pos["clock"].isNumber()) {
+      auto client = safe_u64(pos["client"]);
+      auto clock = safe_u64(pos["clock"]);
+      if (!client || !clock || *clock > crdt::kClockMax) return -1;
+      p.item = crdt::ItemId{*client, static_cast<std::uint32_t>(*clock)};
+    }
+    auto n = doc_.resolve(static_cast<std::uint32_t>(type), p);
+    return n ? static_cast<double>(*n) : -1;
+  }
+  double rank(double type, double client, double clock) const {
+    auto c = safe_u64(client);
+    auto k = safe_u64(clock);
+    if (!c || !k || *k > crdt::kClockMax) return -1;
+    auto n = doc_.rank(static_cast<std::uint32_t>(type), crdt::ItemId{*c, static_cast<std::uint32_t>(*k)});
+    return n ? static_cast<double>(*n) : -1;
+  }
+  int eraseIds(double type, double client, double clock, double len) {
+    auto c = safe_u64(client);
+    auto k = safe_u64(clock);
+    auto n = safe_u64(len);
+    if (!c || !k || !n || *k > crdt::kClockMax || *n > crdt::kClockMax) return rc(invalid_argument("eraseIds: bad id"));
+    return rc(doc_.erase_ids(static_cast<std::uint32_t>(type), crdt::ItemId{*c, static_cast<std::uint32_t>(*k)},
+                             static_cast<std::uint32_t>(*n)));
+  }
+  val mapEntryId(double type, const std::string& key) const {
+    auto id = doc_.map_entry_id(static_cast<std::uint32_t>(type), key);
+    if (!id) return val::null();
+    val o = val::object();
+    o.set("client", static_cast<double>(id->client));
+    o.set("clock", static_cast<double>(id->clock));
+    return o;
+  }
+  // {parent: packed handle, key} or {parent, index} (index absent when deleted); null for roots.
+  val parentOf(double type) {
+    auto p = doc_.parent_of(static_cast<std::uint32_t>(type));
+    if (!p) return val::null();
+    val o = val::object();
+    o.set("parent", packed_of(p->parent));
+    if (p->key) o.set("key", *p->key);
+    if (p->index) o.set("index", static_cast<double>(*p->index));
+    return o;
+  }
+
   int text(const std::string& name) { return add(texts_, doc_.get_text(name)); }
   int list(const std::string& name) { return add(lists_, doc_.get_list(name)); }
   int map(const std::string& name) { return add(maps_, doc_.get_map(name)); }
@@ -157,6 +242,69 @@ class CrdtDoc {
  private:
   static constexpr std::uint64_t kLocal = 0, kRemote = 1;
 
+  int packed_of(std::uint32_t type) { return nested(crdt::Nested{doc_.kind_of(type), type}); }
+
+  static val units_to_js(const std::u16string& units) {  // exact, lone surrogates included
+    val out = val::global("Uint16Array").new_(units.size());
+    for (std::size_t i = 0; i < units.size(); ++i) out.set(i, static_cast<int>(units[i]));
+    return out;
+  }
+  val run_to_js(const crdt::ChangedRun& r, bool content) {
+    val o = val::object();
+    o.set("type", packed_of(r.type));
+    o.set("client", static_cast<double>(r.id.client));
+    o.set("clock", static_cast<double>(r.id.clock));
+    o.set("len", static_cast<double>(r.len));
+    if (r.key) o.set("key", *r.key);
+    if (content && doc_.kind_of(r.type) == crdt::SharedKind::kText) o.set("text", units_to_js(r.text));
+    if (content && doc_.kind_of(r.type) != crdt::SharedKind::kText) o.set("values", value_to_js(Value{r.values}));
+    return o;
+  }
+  val delta_to_js(const std::vector<crdt::DeltaOp>& delta, bool text) {
+    val out = val::array();
+    for (std::size_t i = 0; i < delta.size(); ++i) {
+      const auto& op = delta[i];
+      val o = val::object();
+      if (op.op == crdt::DeltaOp::Op::kRetain) o.set("retain", static_cast<double>(op.len));
+      if (op.op == crdt::DeltaOp::Op::kDelete) o.set("delete", static_cast<double>(op.len));
+      if (op.op == crdt::DeltaOp::Op::kInsert) o.set("insert", text ? units_to_js(op.text) : value_to_js(Value{op.values}));
+      out.set(i, o);
+    }
+    return out;
+  }
+  val keys_to_js(const std::vector<crdt::KeyChange>& keys) {
+    static constexpr const char* kActions[] = {"add", "update", "delete"};
+    val out = val::array();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      val o = val::object();
+      o.set("key", keys[i].key);
+      o.set("action", std::string(kActions[static_cast<int>(keys[i].action)]));
+      if (keys[i].old_value) o.set("oldValue", value_to_js(*keys[i].old_value));
+      out.set(i, o);
+    }
+    return out;
+  }
+  val changes_to_js(const crdt::Changes& c) {
+    val o = val::object();
+    o.set("local", c.local);
+    val types = val::array();
+    for (std::size_t i = 0; i < c.types.size(); ++i) {
+      const auto& t = c.types[i];
+      val e = val::object();
+      e.set("type", packed_of(t.type));
+      e.set("delta", delta_to_js(t.delta, t.kind == crdt::SharedKind::kText));
+      e.set("keys", keys_to_js(t.keys));
+      types.set(i, e);
+    }
+    o.set("types", types);
+    val inserted = val::array(), removed = val::array();
+    for (std::size_t i = 0; i < c.inserted.size(); ++i) inserted.set(i, run_to_js(c.inserted[i], false));
+    for (std::size_t i = 0; i < c.removed.size(); ++i) removed.set(i, run_to_js(c.removed[i], true));
+    o.set("inserted", inserted);
+    o.set("removed", removed);
+    return o;
+  }
+
   template <typename T> int add(std::vector<T>& table, T handle) {  // one handle per type
     auto [it, fresh] = handles_.try_emplace(handle.id(), static_cast<int>(table.size()));
     if (fresh) table.push_back(handle);
@@ -197,6 +345,7 @@ class CrdtDoc {
   std::vector<crdt::Set> sets_;
   std::map<std::uint32_t, int> handles_;  // doc type index -> handle in its kind's table
   std::vector<std::vector<std::uint8_t>> captured_;
+  std::vector<val> changes_;
   bool remote_changed_ = false;
   Status last_;
 };
@@ -302,6 +451,15 @@ EMSCRIPTEN_BINDINGS(nitro_crdt) {
       .function("setCapture", &CrdtDoc::setCapture)
       .function("takeUpdates", &CrdtDoc::takeUpdates)
       .function("lastError", &CrdtDoc::lastError)
+      .function("setObserve", &CrdtDoc::setObserve)
+      .function("takeChanges", &CrdtDoc::takeChanges)
+      .function("typeId", &CrdtDoc::typeId)
+      .function("relativePosition", &CrdtDoc::relativePosition)
+      .function("resolve", &CrdtDoc::resolve)
+      .function("eraseIds", &CrdtDoc::eraseIds)
+      .function("rank", &CrdtDoc::rank)
+      .function("mapEntryId", &CrdtDoc::mapEntryId)
+      .function("parentOf", &CrdtDoc::parentOf)
       .function("text", &CrdtDoc::text)
       .function("list", &CrdtDoc::list)
       .function("map", &CrdtDoc::map)

@@ -18,8 +18,15 @@ export type {
   BeaconScheme, BeaconVerifyInput, BeaconVerifyResult, BytesLike, SigGroup, SuiteOptions,
   KeyPair, Share, PartialSignature, Dealing,
 } from './beacon.js';
-export { Doc, SharedText, SharedList, SharedMap, SharedCounter, SharedSet } from './doc.js';
-export type { DocOptions, DocEvents, UpdateListener, SharedKind, SharedType } from './doc.js';
+export { Doc, SharedText, SharedList, SharedMap, SharedCounter, SharedSet, SharedEvent } from './doc.js';
+export type { DocOptions, DocEvents, UpdateListener, SharedKind, SharedType, SharedTypeEvents } from './doc.js';
+export type {
+  Transaction, TextDelta, ListDelta, KeyChange, Path, TextEvent, ListEvent, MapEvent, Observer, DeepObserver, RelativePosition,
+} from './doc.js';
+export { UndoManager, StackItem } from './undo.js';
+export { Presence, kPresenceChannel } from './presence.js';
+export type { PresenceChange, PresenceEvents, PresenceOptions } from './presence.js';
+export type { UndoManagerOptions, StackEvent, UndoManagerEvents } from './undo.js';
 export { memoryStore, persist, docLog, asDocStore } from './store.js';
 export type { DocStore, Persistence, Store, StoreOp, StoreListOptions, StoreListPage, KvStore, StoreClockOptions } from './store.js';
 
@@ -47,7 +54,7 @@ export type { DocReplicaEvents, DocSyncOptions, DocSyncStats, RejectedUpdate, Do
 export { Simulation } from './sim.js';
 export type { SimulationOptions, SimDelivery } from './sim.js';
 // ---- beacon on a node ----
-export { NodeBeacon, kBeaconHistoryMax } from './host/beacon.js';
+export { NodeBeacon, kBeaconHistoryMax, kWatchBufferMax } from './host/beacon.js';
 export { Chain, chainKeys, verifyRead } from './chain.js';
 export type { ChainValidator, ChainKeys, ConsensusOptions, ChainState, ChainContext, ChainHandler, ChainEvents, CommitEvent, SubmitResult, ReadResult, VerifiedRead } from './chain.js';
 export type { BeaconNodeOptions, BeaconDealer, BeaconRound, BeaconRejected, NodeBeaconEvents } from './host/beacon.js';

@@ -146,6 +146,72 @@ class Set {  // observed-remove set: a concurrent add wins over a remove
   std::uint32_t t_;
 };
 
+// ---- observing changes, relative positions (observe.cpp) ----------------------------------------
+
+// An id of one unit (a character, a list element, a map value): stable across replicas and edits.
+struct ItemId {
+  ClientId client = 0;
+  std::uint32_t clock = 0;
+  bool operator==(const ItemId&) const = default;
+};
+
+// One step of a sequence delta, in Quill's shape (as Yjs's event.delta): retain `len` units,
+// insert `text` (Text) or `values` (List; nested types as their JSON value), or delete `len`.
+struct DeltaOp {
+  enum class Op : std::uint8_t { kRetain, kInsert, kDelete };
+  Op op = Op::kRetain;
+  std::uint32_t len = 0;  // units: UTF-16 code units for Text, elements for List
+  std::u16string text;
+  Array values;
+};
+
+struct KeyChange {  // a changed Map key, compared with its value before the transaction
+  enum class Action : std::uint8_t { kAdd, kUpdate, kDelete };
+  std::string key;
+  Action action = Action::kAdd;
+  std::optional<Value> old_value;  // kUpdate, kDelete
+};
+
+struct TypeChange {
+  std::uint32_t type = 0;         // the type's id (Text::id() ...)
+  SharedKind kind = SharedKind::kText;
+  std::vector<DeltaOp> delta;     // Text, List
+  std::vector<KeyChange> keys;    // Map, sorted by key
+};
+
+// A run of units one transaction inserted or tombstoned, with the content it held (for undo).
+struct ChangedRun {
+  ItemId id;
+  std::uint32_t len = 0;
+  std::uint32_t type = 0;
+  std::optional<std::string> key;  // map entries
+  std::u16string text;             // removed Text content
+  Array values;                    // removed List content / the map value
+};
+
+// What one transaction (a local commit or an applied update) changed, by type id (ascending).
+struct Changes {
+  std::uint64_t origin = 0;
+  bool local = false;
+  std::vector<TypeChange> types;
+  std::vector<ChangedRun> inserted;  // visible runs it added (content left empty)
+  std::vector<ChangedRun> removed;   // runs that existed before it and it tombstoned
+};
+using ChangeHandler = std::function<void(const Changes&)>;
+
+// A cursor anchor: the unit right of the cursor (assoc >= 0) or left of it (assoc < 0); no unit
+// means the start (assoc < 0) or the end (assoc >= 0) of the type. Survives concurrent edits.
+struct RelativePosition {
+  std::optional<ItemId> item;
+  std::int32_t assoc = 0;
+};
+
+struct ParentLink {  // where a nested type sits in its parent
+  std::uint32_t parent = 0;
+  std::optional<std::string> key;    // in a Map
+  std::optional<std::size_t> index;  // in a List (absent when its element was deleted)
+};
+
 // Called with each update this Doc produces (local commit) or accepts (apply_update, the input
 // bytes), and the origin passed to transact()/apply_update(). Not called for duplicates.
 using UpdateHandler = std::function<void(std::span<const std::uint8_t> update, std::uint64_t origin)>;
@@ -200,6 +266,23 @@ class Doc {
   Status restrict_writers(const std::vector<std::vector<std::uint8_t>>& public_keys);
   const std::vector<std::vector<std::uint8_t>>& writers() const;  // sorted; empty: anyone
   bool in_transaction() const;
+
+  // Observing: the handler runs after each transaction that changed something (local commit,
+  // after the update handler; apply_update). Costs nothing while no handler is set.
+  void set_change_handler(ChangeHandler handler);
+  // Relative positions in a Text or List (`type` is its id). kInvalidArgument for another kind or
+  // an index beyond the end.
+  Result<RelativePosition> relative_position(std::uint32_t type, std::size_t index, std::int32_t assoc) const;
+  // The index now; nullopt when its unit is unknown here (not yet received) or in another type.
+  std::optional<std::size_t> resolve(std::uint32_t type, const RelativePosition& pos) const;
+  // Units before `id` in its sequence counting tombstones too: orders deleted runs.
+  std::optional<std::size_t> rank(std::uint32_t type, ItemId id) const;
+  // Deletes the still visible units of [id.clock, id.clock + len) of one client in a Text or List
+  // (undo of an insertion, wherever concurrent edits moved it).
+  Status erase_ids(std::uint32_t type, ItemId id, std::uint32_t len);
+  std::optional<ItemId> map_entry_id(std::uint32_t type, std::string_view key) const;  // the visible value's id
+  std::optional<ParentLink> parent_of(std::uint32_t type) const;  // nullopt for root types
+  SharedKind kind_of(std::uint32_t type) const;
 
   // Diagnostics: items in memory, items waiting for dependencies.
   std::size_t item_count() const;

@@ -25,6 +25,7 @@
 // Host events (kProtocol on the channel, msgpack maps):
 //   {type:"applied", doc, via:"gossip"|"sync", from, update}   a remote update changed the document
 //   {type:"rejected", doc, via:"gossip"|"sync"|"store", from, code, message, bytes}
+//   {type:"synced", doc, from}   once per open: a peer answered our vector (its delta came first)
 #pragma once
 
 #include <cstdint>
@@ -128,6 +129,7 @@ class DocSync final : public Protocol {
     std::uint64_t next_round_ms = 0;
     std::map<PeerId, std::uint64_t> last_peer_sync;
     DocSyncStats stats;
+    bool synced = false;                 // caught up with a peer at least once
   };
   struct Reassembly {
     std::string doc;

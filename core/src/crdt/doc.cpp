@@ -19,6 +19,7 @@ namespace detail {
 
 void txn_begin(DocState& d, std::uint64_t origin) {
   if (d.txn_depth++ > 0) return;
+  if (d.on_change) track_begin(d);
   d.txn_origin = origin;
   d.txn_start_clock = d.clients[d.self].clock;
   d.txn_deletes.clear();
@@ -39,7 +40,10 @@ void txn_commit(DocState& d) {
   assert(d.txn_depth > 0);
   if (--d.txn_depth > 0) return;
   const bool structs = d.clients[d.self].clock > d.txn_start_clock;
-  if (!structs && d.txn_deletes.empty()) return;
+  if (!structs && d.txn_deletes.empty()) {
+    track_cancel(d);
+    return;
+  }
   if (d.signer && !structs) add_mark(d);  // a signed transaction always has a clock range
   // A signed transaction is kept as signed, for relaying to writer-restricted replicas.
   const bool retained = !d.writers.empty() || d.signer.has_value();
@@ -55,6 +59,7 @@ void txn_commit(DocState& d) {
     if (d.on_update) d.on_update(out, d.txn_origin);
   }
   d.txn_deletes.clear();
+  if (d.track.active) track_finish(d, d.txn_origin, true);
 }
 
 namespace {
@@ -464,9 +469,16 @@ Status Doc::apply_update(std::span<const std::uint8_t> update, std::uint64_t ori
   if (d_->txn_depth > 0) return failed_precondition("crdt: apply_update inside a transaction");
   Incoming in;
   NITRO_TRY(read_incoming(*d_, update, in));
-  NITRO_TRY(detail::apply_decoded(*d_, std::move(in.update), &changed));
+  if (d_->on_change) detail::track_begin(*d_);
+  Status s = detail::apply_decoded(*d_, std::move(in.update), &changed);
+  if (!s.ok()) {
+    detail::track_cancel(*d_);
+    return s;
+  }
   for (const auto& [bytes, u] : in.envelopes) detail::retain_envelope(*d_, bytes, u);
   if (changed && d_->on_update) d_->on_update(update, origin);
+  if (changed && d_->track.active) detail::track_finish(*d_, origin, false);
+  detail::track_cancel(*d_);
   return {};
 }
 

@@ -259,8 +259,18 @@ bool DocSync::on_part(const PeerId& from, SyncMessage& m) {
 // ---- anti-entropy -------------------------------------------------------------------------------
 
 void DocSync::on_vector(const std::string& name, Replica& r, const PeerId& from, const SyncMessage& m) {
+  // A vector sent without asking back answers ours, and the peer sent its delta before it on this
+  // link: everything it had then is applied here.
+  if (!m.ask_back && !r.synced) {
+    r.synced = true;
+    ctx_->emit(codec::encode(Value{nitro::Map{{str("type"), str("synced")}, {str("doc"), Value{name}},
+                                              {str("from"), Value{from.to_string()}}}}));
+  }
   const Bytes mine = r.doc->encode_state_vector();
-  if (mine == m.bytes) return;
+  if (mine == m.bytes) {
+    if (m.ask_back) send_vector(name, r, from, false);  // equal: the asker learns it is caught up
+    return;
+  }
   auto delta = m.writers.empty() ? r.doc->encode_state_as_update(m.bytes)
                                  : r.doc->encode_state_as_update(m.bytes, m.writers);
   if (!delta.ok()) {

@@ -166,6 +166,7 @@ void DocState::note_delete(std::uint32_t client, std::uint32_t clock, std::uint3
 bool DocState::mark_deleted(std::uint32_t i) {
   Item& x = items[i];
   if (x.deleted || x.kind == Kind::kCounter || x.kind == Kind::kMark) return false;
+  if (track.active) track_removed(*this, i);
   x.deleted = true;
   SharedType& t = types[x.type];
   if (t.kind == TypeKind::kText || t.kind == TypeKind::kList) {

@@ -142,6 +142,13 @@ struct Envelope {  // a signed update kept verbatim by writer-restricted docs
   std::uint32_t clock_end;
 };
 
+// Observation of one transaction (observe.cpp): active only while a change handler is set.
+struct Tracking {
+  bool active = false;
+  std::vector<std::uint32_t> before;      // clock per client index when the transaction began
+  std::vector<ChangedRun> removed;        // runs tombstoned during it (client as an index in id.client)
+};
+
 struct DocState {
   Limits limits;
   std::vector<Item> items;
@@ -163,6 +170,8 @@ struct DocState {
   std::uint32_t txn_start_clock = 0;
   std::map<std::uint32_t, std::vector<Range>> txn_deletes;  // client index -> ranges
   UpdateHandler on_update;
+  ChangeHandler on_change;
+  Tracking track;
 
   // waiting for dependencies
   Update pending;
@@ -210,6 +219,12 @@ void ClientIndex::for_each_from(const std::vector<Item>& items, std::uint32_t cl
 // A shared type's content as a plain value (nested types included), for to_map/to_array.
 Value json_of(const DocState& d, std::uint32_t type);
 Value item_value(const DocState& d, const Item& x, std::uint32_t offset);
+
+// Observation (observe.cpp)
+void track_begin(DocState& d);
+void track_removed(DocState& d, std::uint32_t item);  // from mark_deleted, before the flag is set
+void track_finish(DocState& d, std::uint64_t origin, bool local);  // emits, then ends tracking
+void track_cancel(DocState& d);
 
 // Sequence positions (position.cpp)
 struct Found {

@@ -12,6 +12,8 @@ import type { NitroNode } from './node.js';
 
 /** Rounds kept for latest()/token()/round(); older ones are forgotten. */
 export const kBeaconHistoryMax = 1024;
+/** Rounds a watch() iterator holds for a slow consumer. */
+export const kWatchBufferMax = 64;
 
 export interface BeaconDealer {
   groupPublicKey: BytesLike;
@@ -62,6 +64,8 @@ export class NodeBeacon extends Evented<PayloadEvents<NodeBeaconEvents>> {
   private readonly history = new Map<number, BeaconRound>();
   private latestRound: BeaconRound | undefined;
   private readonly offProtocol: () => void;
+  private readonly offClose: () => void;
+  private readonly watchers = new Set<() => void>();  // end every watch() iterator
   private closed = false;
 
   constructor(private readonly node: NitroNode, options: BeaconNodeOptions) {
@@ -93,6 +97,7 @@ export class NodeBeacon extends Evented<PayloadEvents<NodeBeaconEvents>> {
       if (options.dkg.startMs !== undefined) core.dkgStartMs = nodeClockOf(options.dkg.startMs, 'dkg.startMs');
       if (options.dkg.phaseMs !== undefined) core.dkgPhaseMs = options.dkg.phaseMs;
     }
+    this.offClose = node.beforeClose(() => this.endWatchers());
     // Listen first: attaching may emit 'ready' (and rounds) synchronously.
     this.offProtocol = node.onProtocol(this.channel, (bytes) => this.onEvent(bytes));
     try {
@@ -101,6 +106,7 @@ export class NodeBeacon extends Evented<PayloadEvents<NodeBeaconEvents>> {
       this.topic = r.topic;
     } catch (e) {
       this.offProtocol();
+      this.offClose();
       throw e;
     }
   }
@@ -127,10 +133,56 @@ export class NodeBeacon extends Evented<PayloadEvents<NodeBeaconEvents>> {
     return Beacon.token(r.randomness, round, label);
   }
 
+  /**
+   * The rounds this node produces from now on, as an async iterator (drand-client's `watch`):
+   * `for await (const r of beacon.watch({ signal }))`. Ends when `signal` aborts, the beacon or
+   * the node closes, or the loop breaks. A consumer slower than the beacon gets the newest
+   * kWatchBufferMax rounds (older unread ones are dropped).
+   */
+  watch(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<BeaconRound> {
+    const { signal } = options;
+    const queue: BeaconRound[] = [];
+    let wake: (() => void) | undefined;
+    let ended = this.closed || signal?.aborted === true;
+    const end = (): void => {
+      ended = true;
+      offRound();
+      this.watchers.delete(end);
+      signal?.removeEventListener('abort', end);
+      wake?.();
+    };
+    const offRound = this.on('round', (r) => {
+      queue.push(r);
+      if (queue.length > kWatchBufferMax) queue.shift();
+      wake?.();
+    });
+    this.watchers.add(end);
+    signal?.addEventListener('abort', end, { once: true });
+    if (ended) end();
+    const next = async (): Promise<IteratorResult<BeaconRound>> => {
+      while (queue.length === 0 && !ended) await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+      const r = queue.shift();
+      return r && !ended ? { value: r, done: false } : (end(), { value: undefined, done: true });
+    };
+    return {
+      next,
+      return: async () => {
+        end();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
   /** Stops the beacon on this node (the channel stays taken on this node). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.endWatchers();
+    this.offClose();
     this.offProtocol();
     if (!this.node.closed) this.node.run((c) => getModule().beaconClose(c, this.channel));
     this.closeEvents('beacon');
@@ -138,6 +190,10 @@ export class NodeBeacon extends Evented<PayloadEvents<NodeBeaconEvents>> {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
+  }
+
+  private endWatchers(): void {
+    for (const end of [...this.watchers]) end();
   }
 
   private onEvent(bytes: Uint8Array): void {

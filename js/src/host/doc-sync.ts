@@ -121,7 +121,8 @@ function hex(name: string): string {
 
 type CoreDocEvent =
   | { type: 'applied'; doc: string; via: string; from: string; update: Uint8Array }
-  | { type: 'rejected'; doc: string; via: RejectedUpdate['via']; from: string; code: string; message: string; bytes: number };
+  | { type: 'rejected'; doc: string; via: RejectedUpdate['via']; from: string; code: string; message: string; bytes: number }
+  | { type: 'synced'; doc: string; from: string };
 
 // One per node: attaches the core's DocSync, routes its events and its store writes to replicas.
 class Hub {
@@ -131,6 +132,7 @@ class Hub {
   constructor(readonly node: NitroNode) {
     node.run((core) => unwrap(getModule().docSyncAttach(core)));
     this.offs = [
+      node.beforeClose(() => this.closing()),
       node.onProtocol(kDocSyncChannel, (bytes) => this.onEvent(codec.decode(bytes) as CoreDocEvent)),
       node.routeStore(`${kDocSyncChannel}/`, (ops) => this.write(ops)),
     ];
@@ -144,6 +146,12 @@ class Hub {
     const replica = new DocReplica(this, name, options);
     this.docs.set(name, replica);
     return replica;
+  }
+
+  // The node is closing: local updates still queued for the core go to it now, so the core writes
+  // them ahead (the node then waits for those writes) before it is freed.
+  private closing(): void {
+    for (const r of [...this.docs.values()]) r.closing();
   }
 
   forget(replica: DocReplica): void {
@@ -176,6 +184,7 @@ class Hub {
     const replica = this.docs.get(ev.doc);
     if (!replica) return;
     if (ev.type === 'applied') replica.onApplied(ev.update);
+    else if (ev.type === 'synced') replica.doc.markSynced();
     else if (ev.type === 'rejected') {
       replica.onRejected({ from: ev.from, via: ev.via, code: ev.code, message: ev.message, bytes: Number(ev.bytes) });
     }
@@ -213,6 +222,7 @@ export class DocReplica extends Evented<DocReplicaEvents> {
     this.store = options.store;
     this.doc = new Doc({ signer: options.signer, writers: options.writers, clientId: options.clientId });
     replicas.set(this.doc, this);
+    this.doc.presenceFactory = () => hub.node.presence(name);
     this.offs.push(this.doc.on('update', (update, origin) => this.onLocal(update, origin)));
     this.doc.beforeDestroy(() => this.detach());  // the core borrows the Doc: it must let go first
     if (this.store) {
@@ -251,6 +261,16 @@ export class DocReplica extends Evented<DocReplicaEvents> {
   syncNow(): void {
     if (!this.opened || this.closed || this.hub.node.closed) return;
     this.hub.run((core) => unwrap(getModule().docSyncNow(core, this.name)));
+  }
+
+  /** @internal The node closes: queued local updates go to the core now (it writes them ahead). */
+  closing(): void {
+    this.drainOutbox();
+  }
+
+  /** Resolves once caught up with at least one peer (see Doc.synced). */
+  get synced(): Promise<void> {
+    return this.doc.synced;
   }
 
   /** Stops replicating (the Doc stays usable locally), flushes and detaches the store. */

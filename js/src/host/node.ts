@@ -20,6 +20,7 @@ import { NitroError, unwrap } from '../errors.js';
 import { Evented, type PayloadEvents } from '../events.js';
 import type { CoreEvent, NodeCore, NodeStats, PeerInfo } from './core.js';
 import { recordOps, type NodeRecordStore, type RecordOp } from './records.js';
+import { openPresence, type Presence, type PresenceOptions } from '../presence.js';
 import { openBeacon, type BeaconNodeOptions, type NodeBeacon } from './beacon.js';
 import { macrotask, type TransportInstance, type TransportSink } from './transport.js';
 import type { Doc } from '../doc.js';
@@ -132,6 +133,7 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
   private readonly joinWaiters = new Set<(ok: boolean) => void>();
   private broker: BrokerInstance | undefined;  // when set, publish/subscribe go through it
   private readonly closers: Array<() => Promise<void>> = [];  // discovery and the like, closed first
+  private readonly beforeClosers = new Set<() => void>();      // run while the core still runs
 
   /** Use createNode(); this constructor is for the host's own wiring. */
   constructor(init: {
@@ -299,6 +301,15 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
     this.broker = broker;
   }
 
+  /**
+   * Runs `fn` synchronously when close() begins, while the core still runs (replicas hand it their
+   * last local updates, which close() then waits to be durable). Returns its off function.
+   */
+  beforeClose(fn: () => void): () => void {
+    this.beforeClosers.add(fn);
+    return () => void this.beforeClosers.delete(fn);
+  }
+
   /** Runs `fn` when the node closes, before the transport closes (discovery and the like). */
   closeWith(fn: () => Promise<void>): void {
     this.closers.push(fn);
@@ -366,6 +377,11 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
   /** A CRDT document replicated over this node (doc-sync.ts); the same Doc for the same name. */
   doc(name: string, options?: DocSyncOptions): Doc {
     return openDoc(this, name, options);
+  }
+
+  /** Presence (awareness) for document `doc`: ephemeral per-peer states with timeouts (presence.ts). */
+  presence<S extends NitroValue = NitroValue>(doc: string, options?: PresenceOptions): Presence<S> {
+    return openPresence<S>(this, doc, options);
   }
 
   /** Dynamic config merged from `sources` (config.ts); replicated sources use this node's documents. */
@@ -458,6 +474,16 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
 
   /** Waits for pending store writes, closes the transport and frees the core. Idempotent. */
   close(): Promise<void> {
+    if (!this.closing) {
+      for (const fn of [...this.beforeClosers]) {
+        try {
+          fn();
+        } catch (e) {
+          reportUnhandled(e as Error);
+        }
+      }
+      this.beforeClosers.clear();
+    }
     this.closing ??= this.shutdown();
     return this.closing;
   }
