@@ -20,7 +20,9 @@ test('consensus: a Chromium page verifies a committed value with the standalone 
   let site;
   let browser;
   try {
-    await chains[0].submit('kv.put', { key: 'motd', value: 'hello browser' });
+    const { height } = await chains[0].submit('kv.put', { key: 'motd', value: 'hello browser' });
+    // submit() resolves at chain 0's commit; chain 2 applies the block when its own commit arrives
+    await waitFor(() => chains[2].info().height >= height, { what: 'chain 2 at the commit height' });
     const { proof } = await chains[2].read('motd', { proof: true });
     site = await serve({});
     browser = await launchBrowser();
