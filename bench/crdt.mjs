@@ -192,10 +192,23 @@ function nativeTrace() {
 
 const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
 
+// Median ms of `runs` calls of fn (each call's result handed to done, e.g. to free it).
+function medianTime(runs, fn, done = () => {}) {
+  const times = [];
+  for (let r = 0; r < runs; r++) {
+    const [ms, out] = time(fn);
+    times.push(ms);
+    done(out);
+  }
+  return median(times);
+}
+
 // One trace, Nitro and Yjs: replay medians, Nitro's encoded state (which must load back to the
-// same text) against Yjs's v1 and v2 encodings.
+// same text) against Yjs's v1 and v2 encodings, and the encode and load (decode into a fresh
+// document) medians of Nitro's state against Yjs's v2 (encodeStateAsUpdateV2 / applyUpdateV2).
 function sizeRow(name, trace, runs) {
   const out = {};
+  const codecRuns = Math.max(runs, 5);
   for (const lib of ['nitro', 'yjs']) {
     const times = [];
     let d;
@@ -209,26 +222,55 @@ function sizeRow(name, trace, runs) {
     out[lib] = { replay: median(times) };
     if (lib === 'nitro') {
       const bytes = d.encodeState();
-      const [lms, loaded] = time(() => libs.nitro.load(bytes));
+      const loaded = libs.nitro.load(bytes);
       if (libs.nitro.content(loaded) !== trace.endContent) throw new Error(`nitro: ${name} load diverged`);
       libs.nitro.free(loaded);
-      Object.assign(out.nitro, { bytes: bytes.length, load: lms });
+      const encode = medianTime(codecRuns, () => d.encodeState());
+      const load = medianTime(codecRuns, () => libs.nitro.load(bytes), (x) => libs.nitro.free(x));
+      Object.assign(out.nitro, { bytes: bytes.length, encode, load, frame: bytes[0] });
     } else {
-      Object.assign(out.yjs, { v1: Y.encodeStateAsUpdate(d).length, v2: Y.encodeStateAsUpdateV2(d).length });
+      const v2 = Y.encodeStateAsUpdateV2(d);
+      const check = new Y.Doc();
+      Y.applyUpdateV2(check, v2);
+      if (check.getText('text').toString() !== trace.endContent) throw new Error(`yjs: ${name} v2 load diverged`);
+      check.destroy();
+      const encode = medianTime(codecRuns, () => Y.encodeStateAsUpdateV2(d));
+      const load = medianTime(codecRuns, () => { const x = new Y.Doc(); Y.applyUpdateV2(x, v2); return x; }, (x) => x.destroy());
+      Object.assign(out.yjs, { v1: Y.encodeStateAsUpdate(d).length, v2: v2.length, encode, load });
     }
     libs[lib].free(d);
   }
-  return [name, trace.txns.length, trace.endContent.length, out.nitro.bytes, out.yjs.v2, ratio(out.nitro.bytes, out.yjs.v2),
-    out.yjs.v1, out.nitro.replay, out.yjs.replay, ratio(out.nitro.replay, out.yjs.replay)];
+  const n = out.nitro, y = out.yjs;
+  return [name, trace.txns.length, trace.endContent.length, n.bytes, `0x${n.frame.toString(16)}`, y.v2, ratio(n.bytes, y.v2),
+    y.v1, n.replay, y.replay, ratio(n.replay, y.replay), n.encode, y.encode, ratio(n.encode, y.encode),
+    n.load, y.load, ratio(n.load, y.load)];
+}
+
+// The 0x14 text coder's own cost, natively, on the two real traces' final text.
+function coderRows() {
+  const exe = new URL('../build/native/crdt_bench', import.meta.url).pathname;
+  if (!existsSync(exe)) return null;
+  return ['automerge-paper', 'seph-blog1'].map((t) => {
+    const r = JSON.parse(execFileSync(exe, [t, '5']).toString());
+    return [t, r.bytes, r.encode_ms, r.pack_ms, `${Math.round((100 * r.pack_ms) / r.encode_ms)}%`, r.load_ms, r.unpack_ms,
+      `${Math.round((100 * r.unpack_ms) / r.load_ms)}%`];
+  });
 }
 
 function traceSizeTable(runs) {
   const traces = [['automerge-paper', loadTrace('automerge-paper')], ['seph-blog1', loadTrace('seph-blog1')],
     ...codeTraces().map(({ name, trace }) => [name, trace])];
   const rows = traces.map(([name, trace]) => { const r = sizeRow(name, trace, runs); console.error(`crdt: ${name} done`); return r; });
-  console.log(table(['trace', 'edits', 'final chars', 'nitro bytes', 'Yjs v2 bytes', 'nitro / Yjs v2', 'Yjs v1 bytes',
-    'nitro replay ms', 'Yjs replay ms', 'nitro / Yjs time'], rows));
-  console.log(`\nEncoded size: Nitro's encodeState() against Yjs's encodeStateAsUpdateV2 (and v1) of the same replayed document; replay: medians of ${runs} runs, every edit its own transaction.`);
+  console.log(table(['trace', 'edits', 'final chars', 'nitro bytes', 'frame', 'Yjs v2 bytes', 'nitro / Yjs v2', 'Yjs v1 bytes',
+    'nitro replay ms', 'Yjs replay ms', 'nitro / Yjs time', 'nitro encode ms', 'Yjs v2 encode ms', 'encode vs Yjs',
+    'nitro load ms', 'Yjs v2 load ms', 'load vs Yjs'], rows));
+  console.log(`\nEncoded size: Nitro's encodeState() against Yjs's encodeStateAsUpdateV2 (and v1) of the same replayed document; replay: medians of ${runs} runs, every edit its own transaction; encode and load (into a fresh document): medians of ${Math.max(runs, 5)} runs.`);
+  const coder = coderRows();
+  if (coder) {
+    console.log('');
+    console.log(table(['trace (native)', 'bytes', 'encode ms', 'of which 0x14 pack ms', 'share', 'load ms', 'of which 0x14 unpack ms', 'share'], coder));
+    console.log('\nNative (build/native/crdt_bench, medians of 5): the text coder alone on the final text.');
+  }
 }
 
 export async function run(args = []) {

@@ -29,6 +29,8 @@ const apps = [
     n.subscribe('t', () => {}); await n.publish('t', 1); await n.call('s', 'M', {}); n.doc('d'); new Doc();`, ['nitro.wasm']],
   ['browser entry + BLS on first use (Beacon.verify, node.beacon)', `import { init, loadBls, Beacon, createNode } from './js/dist/browser.js';
     await init(); await loadBls(); Beacon.verify({}); (await createNode()).beacon({});`, ['nitro.wasm', 'nitro-bls.wasm']],
+  ['browser entry + simulator on first use (the web demo\'s Simulation)', `import { init, loadBls, Simulation } from './js/dist/browser.js';
+    await init(); await loadBls(); new Simulation();`, ['nitro.wasm', 'nitro-bls.wasm']],
   ['slim entry: codec + standalone Doc', `import { init, codec, Doc } from './js/dist/slim.js';
     await init({ locateFile: (f) => f }); codec.encode(1); new Doc();`, ['nitro.wasm']],
 ];

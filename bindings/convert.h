@@ -7,7 +7,9 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -41,6 +43,14 @@ inline std::optional<std::uint64_t> time_ms(double d) {
   return static_cast<std::uint64_t>(d);
 }
 
+// The host's clock (performance.now() milliseconds, fractions truncated) for calls that cannot
+// fail. It is the host's value, not user input: NaN or a negative reads as 0, beyond 2^53 - 1
+// saturates — the core then sees a clock that stands still, never a wrapped one.
+inline std::uint64_t host_now_ms(double d) {
+  if (!std::isfinite(d) || d < 0) return d > 0 ? static_cast<std::uint64_t>(kSafeIntegerMax) : 0;
+  return d > kSafeIntegerMax ? static_cast<std::uint64_t>(kSafeIntegerMax) : static_cast<std::uint64_t>(d);
+}
+
 // Errors cross the boundary as values: { __nitroError: true, code: 'DECODE_ERROR', message }.
 // js/src/errors.ts `unwrap()` turns them into NitroError subclasses with the same code.
 inline val error_to_js(const Status& status) {
@@ -68,12 +78,33 @@ Status read_u64_field(const val& obj, const char* key, T& out, bool required = f
   return Status::ok_status();
 }
 
+// Reads obj[key] as a probability in [0, 1] (absent: `out` unchanged). The error names the field.
+inline Status read_fraction_field(const val& obj, const char* key, double& out) {
+  const val x = obj[key];
+  if (x.isUndefined() || x.isNull()) return Status::ok_status();
+  const double d = x.isNumber() ? x.as<double>() : -1;
+  if (!(d >= 0 && d <= 1)) return invalid_argument(std::string(key) + " must be a number in 0..1");
+  out = d;
+  return Status::ok_status();
+}
+
 // Copies a JS Uint8Array (or ArrayBuffer view) into a vector with one memcpy.
 inline std::vector<std::uint8_t> bytes_from_js(const val& array) {
   const auto n = array["length"].as<std::size_t>();
   std::vector<std::uint8_t> out(n);
   if (n) val(emscripten::typed_memory_view(n, out.data())).call<void>("set", array);
   return out;
+}
+
+// Exactly N bytes (a seed, a key) from a Uint8Array into `out`; anything else gives false.
+template <std::size_t N>
+bool bytes_into(const val& v, std::array<std::uint8_t, N>& out) {
+  if (v.isUndefined() || v.isNull() || !v["length"].isNumber() || v["length"].as<double>() != static_cast<double>(N)) {
+    return false;
+  }
+  const std::vector<std::uint8_t> b = bytes_from_js(v);
+  std::memcpy(out.data(), b.data(), N);
+  return true;
 }
 
 // A fresh JS Uint8Array holding a copy of `bytes` (safe after wasm memory grows).

@@ -1,9 +1,6 @@
 // Embind glue for identities, secure links and signed envelopes. Conversion only: bytes as
-// Uint8Array, peer ids as their base32 text, errors as values (bytes.h error_to_js).
-#include <cmath>
-#include <cstring>
-
-#include "bytes.h"
+// Uint8Array, peer ids as their base32 text, errors as values (convert.h error_to_js).
+#include "convert.h"
 #include "nitro/envelope.h"
 #include "nitro/identity.h"
 #include "nitro/link.h"
@@ -19,20 +16,12 @@ using crypto::PeerId;
 using crypto::SecureLink;
 
 std::optional<crypto::Seed> seed_from_js(const val& v) {
-  Bytes b = bytes_from_js(v);
-  if (b.size() != crypto::kSeedBytes) return std::nullopt;
   crypto::Seed s{};
-  std::memcpy(s.data(), b.data(), s.size());
+  if (!bytes_into(v, s)) return std::nullopt;
   return s;
 }
 
 val bad_seed() { return error_to_js(invalid_argument("seed must be 32 bytes")); }
-
-// JS numbers carry integers exactly up to 2^53 - 1.
-std::optional<std::uint64_t> u64_from_js(double d) {
-  if (!std::isfinite(d) || d < 0 || std::trunc(d) != d || d > 9007199254740991.0) return std::nullopt;
-  return static_cast<std::uint64_t>(d);
-}
 
 val identity_from_seed(const val& seed) {
   auto s = seed_from_js(seed);
@@ -55,7 +44,7 @@ val identity_export_sealed(const Identity& id, const std::string& passphrase, co
                            double mem_kib) {
   auto s = seed_from_js(entropy);
   if (!s) return bad_seed();
-  auto o = u64_from_js(ops), m = u64_from_js(mem_kib);
+  auto o = safe_u64(ops), m = safe_u64(mem_kib);
   if (!o || !m || *o > UINT32_MAX || *m > UINT32_MAX) return error_to_js(invalid_argument("bad pwhash parameters"));
   auto sealed = id.export_sealed(passphrase, *s, {static_cast<std::uint32_t>(*o), static_cast<std::uint32_t>(*m)});
   if (!sealed.ok()) return error_to_js(sealed.status());
@@ -86,7 +75,7 @@ LinkLimits limits_from_js(const val& v) {
   auto get = [&](const char* key, std::size_t& field) {
     val x = v[key];
     if (x.isNumber()) {
-      auto n = u64_from_js(x.as<double>());
+      auto n = safe_u64(x);
       if (n && *n > 0) field = static_cast<std::size_t>(*n);
     }
   };
@@ -185,7 +174,7 @@ val envelope_to_js(const Envelope& e) {
 }
 
 val envelope_sign(const Identity& id, double seq, double timestamp_ms, const std::string& topic, const val& payload) {
-  auto s = u64_from_js(seq), t = u64_from_js(timestamp_ms);
+  auto s = safe_u64(seq), t = safe_u64(timestamp_ms);
   if (!s || !t) return error_to_js(invalid_argument("seq and timestampMs must be safe non-negative integers"));
   auto env = Envelope::sign(id, *s, *t, topic, bytes_from_js(payload));
   if (!env.ok()) return error_to_js(env.status());
@@ -200,7 +189,7 @@ val envelope_open(const val& bytes) {
 
 crypto::ReplayGuard* replay_guard_create(double origins_max, double max_age_ms, double future_skew_ms) {
   crypto::ReplayGuardLimits limits;
-  auto o = u64_from_js(origins_max), a = u64_from_js(max_age_ms), f = u64_from_js(future_skew_ms);
+  auto o = safe_u64(origins_max), a = safe_u64(max_age_ms), f = safe_u64(future_skew_ms);
   if (o && *o > 0) limits.origins_max = static_cast<std::size_t>(*o);
   if (a) limits.max_age_ms = *a;
   if (f) limits.future_skew_ms = *f;
@@ -211,7 +200,7 @@ val replay_guard_accept(crypto::ReplayGuard& guard, const std::string& origin, d
                         double now_ms) {
   auto id = PeerId::parse(origin);
   if (!id.ok()) return error_to_js(id.status());
-  auto s = u64_from_js(seq), t = u64_from_js(timestamp_ms), n = u64_from_js(now_ms);
+  auto s = safe_u64(seq), t = safe_u64(timestamp_ms), n = safe_u64(now_ms);
   if (!s || !t || !n) return error_to_js(invalid_argument("seq, timestampMs and nowMs must be safe non-negative integers"));
   return status_to_js(guard.accept(*id, *s, *t, *n));
 }

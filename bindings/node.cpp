@@ -1,87 +1,50 @@
 // Embind glue for nitro::Node (class "NodeCore"). Conversion only: bytes as Uint8Array, peer ids as
-// their base32 text, times as JS numbers of milliseconds, errors as values (bytes.h error_to_js).
+// their base32 text, times as JS numbers of milliseconds, errors as values (convert.h error_to_js).
 // The per-frame boundary is kept cheap: `drain()` returns every pending transmit and event and the
 // next deadline in one call. The JS-facing API is typed in js/src/host/core.ts (`NodeCore`).
-#include <cmath>
-#include <cstring>
-#include <optional>
-
-#include "bytes.h"
+#include "convert.h"
 #include "node_stats.h"
 #include "node_core.h"
 
 namespace nitro::bind {
 namespace {
 
-// JS numbers carry integers exactly up to 2^53 - 1; anything else is refused.
-std::optional<std::uint64_t> u64_from_js(const val& x) {
-  if (!x.isNumber()) return std::nullopt;
-  const double d = x.as<double>();
-  if (!std::isfinite(d) || d < 0 || std::trunc(d) != d || d > 9007199254740991.0) return std::nullopt;
-  return static_cast<std::uint64_t>(d);
-}
-
-// Times come from performance.now(): fractional milliseconds, truncated here.
-std::uint64_t ms_from_js(double now_ms) {
-  if (!std::isfinite(now_ms) || now_ms < 0) return 0;
-  if (now_ms > 9007199254740991.0) return 9007199254740991ULL;
-  return static_cast<std::uint64_t>(now_ms);
-}
-
-bool seed_from_js(const val& v, crypto::Seed& out) {
-  if (v.isUndefined() || v.isNull() || !v["length"].isNumber()) return false;
-  Bytes b = bytes_from_js(v);
-  if (b.size() != out.size()) return false;
-  std::memcpy(out.data(), b.data(), out.size());
-  return true;
-}
-
-template <typename T, typename Field>
-Status read_number(const val& obj, const char* key, Field T::*member, T& target) {
-  const val x = obj[key];
-  if (x.isUndefined()) return Status::ok_status();
-  auto n = u64_from_js(x);
-  if (!n) return invalid_argument(std::string(key) + " must be a non-negative safe integer");
-  target.*member = static_cast<Field>(*n);
-  return Status::ok_status();
-}
-
 Status timers_from_js(const val& v, NodeTimers& t) {
   if (v.isUndefined() || v.isNull()) return Status::ok_status();
-  NITRO_TRY(read_number(v, "probeIntervalMs", &NodeTimers::probe_interval_ms, t));
-  NITRO_TRY(read_number(v, "probeTimeoutMs", &NodeTimers::probe_timeout_ms, t));
-  NITRO_TRY(read_number(v, "suspicionTimeoutMs", &NodeTimers::suspicion_timeout_ms, t));
-  NITRO_TRY(read_number(v, "shuffleIntervalMs", &NodeTimers::shuffle_interval_ms, t));
-  NITRO_TRY(read_number(v, "repairIntervalMs", &NodeTimers::repair_interval_ms, t));
-  NITRO_TRY(read_number(v, "reconnectIntervalMs", &NodeTimers::reconnect_interval_ms, t));
-  NITRO_TRY(read_number(v, "neighborTimeoutMs", &NodeTimers::neighbor_timeout_ms, t));
-  NITRO_TRY(read_number(v, "handshakeTimeoutMs", &NodeTimers::handshake_timeout_ms, t));
-  NITRO_TRY(read_number(v, "linkRekeyMs", &NodeTimers::link_rekey_ms, t));
-  NITRO_TRY(read_number(v, "linkIdleMs", &NodeTimers::link_idle_ms, t));
-  NITRO_TRY(read_number(v, "ihaveTimeoutMs", &NodeTimers::ihave_timeout_ms, t));
-  NITRO_TRY(read_number(v, "graftRetryMs", &NodeTimers::graft_retry_ms, t));
-  NITRO_TRY(read_number(v, "lazyFlushMs", &NodeTimers::lazy_flush_ms, t));
-  NITRO_TRY(read_number(v, "reorderWaitMs", &NodeTimers::reorder_wait_ms, t));
-  NITRO_TRY(read_number(v, "meshHeartbeatMs", &NodeTimers::mesh_heartbeat_ms, t));
-  NITRO_TRY(read_number(v, "messageTtlMs", &NodeTimers::message_ttl_ms, t));
+  NITRO_TRY(read_u64_field(v, "probeIntervalMs", t.probe_interval_ms));
+  NITRO_TRY(read_u64_field(v, "probeTimeoutMs", t.probe_timeout_ms));
+  NITRO_TRY(read_u64_field(v, "suspicionTimeoutMs", t.suspicion_timeout_ms));
+  NITRO_TRY(read_u64_field(v, "shuffleIntervalMs", t.shuffle_interval_ms));
+  NITRO_TRY(read_u64_field(v, "repairIntervalMs", t.repair_interval_ms));
+  NITRO_TRY(read_u64_field(v, "reconnectIntervalMs", t.reconnect_interval_ms));
+  NITRO_TRY(read_u64_field(v, "neighborTimeoutMs", t.neighbor_timeout_ms));
+  NITRO_TRY(read_u64_field(v, "handshakeTimeoutMs", t.handshake_timeout_ms));
+  NITRO_TRY(read_u64_field(v, "linkRekeyMs", t.link_rekey_ms));
+  NITRO_TRY(read_u64_field(v, "linkIdleMs", t.link_idle_ms));
+  NITRO_TRY(read_u64_field(v, "ihaveTimeoutMs", t.ihave_timeout_ms));
+  NITRO_TRY(read_u64_field(v, "graftRetryMs", t.graft_retry_ms));
+  NITRO_TRY(read_u64_field(v, "lazyFlushMs", t.lazy_flush_ms));
+  NITRO_TRY(read_u64_field(v, "reorderWaitMs", t.reorder_wait_ms));
+  NITRO_TRY(read_u64_field(v, "meshHeartbeatMs", t.mesh_heartbeat_ms));
+  NITRO_TRY(read_u64_field(v, "messageTtlMs", t.message_ttl_ms));
   return Status::ok_status();
 }
 
 Status limits_from_js(const val& v, NodeLimits& l) {
   if (v.isUndefined() || v.isNull()) return Status::ok_status();
-  NITRO_TRY(read_number(v, "frameBytesMax", &NodeLimits::frame_bytes_max, l));
-  NITRO_TRY(read_number(v, "payloadBytesMax", &NodeLimits::payload_bytes_max, l));
-  NITRO_TRY(read_number(v, "topicBytesMax", &NodeLimits::topic_bytes_max, l));
-  NITRO_TRY(read_number(v, "transmitQueueMax", &NodeLimits::transmit_queue_max, l));
-  NITRO_TRY(read_number(v, "transmitQueueHighWater", &NodeLimits::transmit_queue_high_water, l));
-  NITRO_TRY(read_number(v, "eventQueueMax", &NodeLimits::event_queue_max, l));
-  NITRO_TRY(read_number(v, "linksMax", &NodeLimits::links_max, l));
-  NITRO_TRY(read_number(v, "pendingFramesPerLinkMax", &NodeLimits::pending_frames_per_link_max, l));
-  NITRO_TRY(read_number(v, "messageCacheMax", &NodeLimits::message_cache_max, l));
-  NITRO_TRY(read_number(v, "seenStreamsMax", &NodeLimits::seen_streams_max, l));
-  NITRO_TRY(read_number(v, "holdBackPerStreamMax", &NodeLimits::hold_back_per_stream_max, l));
-  NITRO_TRY(read_number(v, "lazyQueuePerPeerMax", &NodeLimits::lazy_queue_per_peer_max, l));
-  NITRO_TRY(read_number(v, "topicsMax", &NodeLimits::topics_max, l));
+  NITRO_TRY(read_u64_field(v, "frameBytesMax", l.frame_bytes_max));
+  NITRO_TRY(read_u64_field(v, "payloadBytesMax", l.payload_bytes_max));
+  NITRO_TRY(read_u64_field(v, "topicBytesMax", l.topic_bytes_max));
+  NITRO_TRY(read_u64_field(v, "transmitQueueMax", l.transmit_queue_max));
+  NITRO_TRY(read_u64_field(v, "transmitQueueHighWater", l.transmit_queue_high_water));
+  NITRO_TRY(read_u64_field(v, "eventQueueMax", l.event_queue_max));
+  NITRO_TRY(read_u64_field(v, "linksMax", l.links_max));
+  NITRO_TRY(read_u64_field(v, "pendingFramesPerLinkMax", l.pending_frames_per_link_max));
+  NITRO_TRY(read_u64_field(v, "messageCacheMax", l.message_cache_max));
+  NITRO_TRY(read_u64_field(v, "seenStreamsMax", l.seen_streams_max));
+  NITRO_TRY(read_u64_field(v, "holdBackPerStreamMax", l.hold_back_per_stream_max));
+  NITRO_TRY(read_u64_field(v, "lazyQueuePerPeerMax", l.lazy_queue_per_peer_max));
+  NITRO_TRY(read_u64_field(v, "topicsMax", l.topics_max));
   return Status::ok_status();
 }
 
@@ -110,18 +73,18 @@ Status strings_from_js(const val& v, std::vector<Address>& out) {
 Status config_from_js(const val& v, NodeConfig& c) {
   // Restoring from records, the identity may be left to the records (a zero seed: unspecified).
   const bool optional_identity = !v["records"].isUndefined() && v["identitySeed"].isUndefined();
-  if (!optional_identity && !seed_from_js(v["identitySeed"], c.identity_seed)) {
+  if (!optional_identity && !bytes_into(v["identitySeed"], c.identity_seed)) {
     return invalid_argument("identitySeed must be 32 bytes");
   }
-  if (!seed_from_js(v["entropy"], c.entropy)) return invalid_argument("entropy must be 32 bytes");
+  if (!bytes_into(v["entropy"], c.entropy)) return invalid_argument("entropy must be 32 bytes");
   const val listen = v["listenAddress"];
   if (listen.isString()) c.listen_address = listen.as<std::string>();
   NITRO_TRY(strings_from_js(v["bootstrap"], c.bootstrap));
   NITRO_TRY(mode_from_js(v["mode"], c.mode));
-  NITRO_TRY(read_number(v, "activeViewMax", &NodeConfig::active_view_max, c));
-  NITRO_TRY(read_number(v, "passiveViewMax", &NodeConfig::passive_view_max, c));
-  NITRO_TRY(read_number(v, "meshDegree", &NodeConfig::mesh_degree, c));
-  NITRO_TRY(read_number(v, "meshGossipPeers", &NodeConfig::mesh_gossip_peers, c));
+  NITRO_TRY(read_u64_field(v, "activeViewMax", c.active_view_max));
+  NITRO_TRY(read_u64_field(v, "passiveViewMax", c.passive_view_max));
+  NITRO_TRY(read_u64_field(v, "meshDegree", c.mesh_degree));
+  NITRO_TRY(read_u64_field(v, "meshGossipPeers", c.mesh_gossip_peers));
   if (v["secureLinks"].isFalse()) c.secure_links = false;
   NITRO_TRY(timers_from_js(v["timers"], c.timers));
   return limits_from_js(v["limits"], c.limits);
@@ -214,6 +177,8 @@ val event_to_js(const Event& e) {
       out.set("seq", static_cast<double>(e.seq));
       out.set("hops", static_cast<double>(e.hops));
       out.set("payload", bytes_to_js(e.payload));
+      out.set("pattern", e.pattern);
+      out.set("queue", e.queue);
       break;
     case EventType::kPeerUp:
     case EventType::kPeerDown:
@@ -246,18 +211,18 @@ double deadline_to_js(const Node& node) {
 
 std::string core_id(const NodeCore& c) { return c.node().id().to_string(); }
 std::string core_listen_address(const NodeCore& c) { return c.node().config().listen_address; }
-void core_start(NodeCore& c, double now_ms) { c.node().start(ms_from_js(now_ms)); }
-void core_join(NodeCore& c, const std::string& contact, double now_ms) { c.node().join(contact, ms_from_js(now_ms)); }
+void core_start(NodeCore& c, double now_ms) { c.node().start(host_now_ms(now_ms)); }
+void core_join(NodeCore& c, const std::string& contact, double now_ms) { c.node().join(contact, host_now_ms(now_ms)); }
 void core_connect(NodeCore& c, const std::string& address, bool initiator, double now_ms) {
-  c.node().connect(address, initiator, ms_from_js(now_ms));
+  c.node().connect(address, initiator, host_now_ms(now_ms));
 }
 void core_disconnect(NodeCore& c, const std::string& address, double now_ms) {
-  c.node().disconnect(address, ms_from_js(now_ms));
+  c.node().disconnect(address, host_now_ms(now_ms));
 }
 val core_handle(NodeCore& c, const std::string& address, const val& bytes, double now_ms) {
-  return status_to_js(c.node().handle(address, bytes_from_js(bytes), ms_from_js(now_ms)));
+  return status_to_js(c.node().handle(address, bytes_from_js(bytes), host_now_ms(now_ms)));
 }
-void core_tick(NodeCore& c, double now_ms) { c.node().tick(ms_from_js(now_ms)); }
+void core_tick(NodeCore& c, double now_ms) { c.node().tick(host_now_ms(now_ms)); }
 
 val core_poll_transmit(NodeCore& c) {
   auto t = c.node().poll_transmit();
@@ -322,11 +287,22 @@ val core_poll_events(NodeCore& c) {
   return out;
 }
 
-val core_subscribe(NodeCore& c, const std::string& topic) { return status_to_js(c.node().subscribe(topic)); }
-val core_unsubscribe(NodeCore& c, const std::string& topic) { return status_to_js(c.node().unsubscribe(topic)); }
+val core_subscribe(NodeCore& c, const std::string& pattern, const std::string& queue) {
+  return status_to_js(c.node().subscribe(pattern, queue));
+}
+val core_unsubscribe(NodeCore& c, const std::string& pattern, const std::string& queue) {
+  return status_to_js(c.node().unsubscribe(pattern, queue));
+}
+
+val core_queue_members(NodeCore& c, const std::string& pattern, const std::string& queue) {
+  val out = val::array();
+  std::size_t i = 0;
+  for (const auto& p : c.node().queue_members(pattern, queue)) out.set(i++, p.to_string());
+  return out;
+}
 
 val core_publish(NodeCore& c, const std::string& topic, const val& payload, double now_ms) {
-  auto seq = c.node().publish(topic, bytes_from_js(payload), ms_from_js(now_ms));
+  auto seq = c.node().publish(topic, bytes_from_js(payload), host_now_ms(now_ms));
   if (!seq.ok()) return error_to_js(seq.status());
   return val(static_cast<double>(*seq));
 }
@@ -335,7 +311,7 @@ val core_send(NodeCore& c, const std::string& peer, const std::string& channel, 
   PeerId id;
   val bad = parse_peer(peer, id);
   if (!bad.isUndefined()) return bad;
-  return status_to_js(c.node().send(id, channel, bytes_from_js(bytes), ms_from_js(now_ms)));
+  return status_to_js(c.node().send(id, channel, bytes_from_js(bytes), host_now_ms(now_ms)));
 }
 
 val core_peers(const NodeCore& c) {
@@ -388,6 +364,7 @@ EMSCRIPTEN_BINDINGS(nitro_node) {
       .function("drain", &core_drain)
       .function("subscribe", &core_subscribe)
       .function("unsubscribe", &core_unsubscribe)
+      .function("queueMembers", &core_queue_members)
       .function("publish", &core_publish)
       .function("send", &core_send)
       .function("peers", &core_peers)

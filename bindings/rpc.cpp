@@ -126,6 +126,14 @@ class EngineCalls {
   val send(double call, const std::string& bytes, double now_ms) {
     return with_call(call, now_ms, [&](CallHandle h, std::int64_t now) { return self().engine().send(h, Bytes(bytes.begin(), bytes.end()), now); });
   }
+  // Response headers of a server call (packed metadata, nitro/rpc_batch.h).
+  val set_header(double call, std::string packed) {
+    auto h = handle_from_js(call);
+    auto md = rpc::unpack_metadata(packed);
+    if (!h.ok()) return error_to_js(h.status());
+    if (!md.ok()) return error_to_js(md.status());
+    return error_or_null(self().engine().set_header(*h, std::move(*md)));
+  }
   double send_credit(double call) {
     auto h = handle_from_js(call);
     return h.ok() ? static_cast<double>(self().engine().send_credit(*h)) : 0.0;
@@ -154,6 +162,14 @@ class EngineCalls {
     auto now = now_from_js(now_ms);
     return now.ok() ? static_cast<double>(self().engine().registry().count(service, *now)) : 0.0;
   }
+  val registry_services(double now_ms) {
+    auto now = now_from_js(now_ms);
+    val out = val::array();
+    if (!now.ok()) return out;
+    std::size_t i = 0;
+    for (const auto& name : self().engine().registry().services(*now)) out.set(i++, name);
+    return out;
+  }
   int active_calls() { return static_cast<int>(self().engine().active_calls()); }
 
   // A stream call (unary calls cross in step()). Kinds and strategies are the core's enum values;
@@ -168,6 +184,7 @@ class EngineCalls {
     auto now = now_from_js(now_ms);
     if (!md.ok()) return error_to_js(md.status());
     if (kind < 0 || kind > 3 || strategy < 0 || strategy > 2) return error_to_js(invalid_argument("bad kind or strategy"));
+    if (content_type < 0 || content_type > rpc::kContentTypeMax) return error_to_js(invalid_argument("bad content type"));
     if (!timeout || !attempt_timeout) return error_to_js(invalid_argument("timeouts must be finite, non-negative numbers"));
     if (!tries || *tries > UINT32_MAX) return error_to_js(invalid_argument("retries must be a non-negative safe integer"));
     if (!now.ok()) return error_to_js(now.status());
@@ -177,7 +194,7 @@ class EngineCalls {
     c.method = std::move(method);
     c.metadata = std::move(*md);
     c.payload.assign(payload.begin(), payload.end());
-    c.content_type = content_type == 1 ? rpc::ContentType::kJson : rpc::ContentType::kMsgpack;
+    c.content_type = static_cast<rpc::ContentType>(content_type);
     c.kind = static_cast<StreamKind>(kind);
     c.timeout_ms = static_cast<std::int64_t>(*timeout);
     c.attempt_timeout_ms = static_cast<std::int64_t>(*attempt_timeout);
@@ -340,11 +357,13 @@ void shared_functions(C& c) {
       .function("endStream", as_member_of<T>(&T::end_stream))
       .function("send", as_member_of<T>(&T::send))
       .function("sendCredit", as_member_of<T>(&T::send_credit))
+      .function("setHeader", as_member_of<T>(&T::set_header))
       .function("consumed", as_member_of<T>(&T::consumed))
       .function("registryUpsert", as_member_of<T>(&T::registry_upsert))
       .function("registryRemove", as_member_of<T>(&T::registry_remove))
       .function("registryInstances", as_member_of<T>(&T::registry_instances))
       .function("registryCount", as_member_of<T>(&T::registry_count))
+      .function("registryServices", as_member_of<T>(&T::registry_services))
       .function("activeCalls", as_member_of<T>(&T::active_calls))
       .function("startStream", as_member_of<T>(&T::start_stream));
 }

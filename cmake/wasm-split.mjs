@@ -29,12 +29,20 @@ function definedFunctions(object) {
   return out.split('\n').map((l) => /^\S*\s+([TtWw])\s+(.+)$/.exec(l.trim())).filter(Boolean).map((m) => m[2]);
 }
 
+function referencedFunctions(object) {
+  const out = execFileSync(nm, ['--undefined-only', '--demangle', object], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return out.split('\n').map((l) => /^\s*U\s+(.+)$/.exec(l)).filter(Boolean).map((m) => m[1]);
+}
+
 // Object paths mirror source paths (CMakeFiles/<target>.dir/<source>.o): the rule matches either.
 const inRule = new Set();
 const outsideRule = new Set();
+const referencedOutside = new Set();  // what objects outside the rule call or take the address of
 for (const object of objects(join(buildDir, 'CMakeFiles'))) {
   const source = relative(join(buildDir, 'CMakeFiles'), object).replace(/^[^/]+\.dir\//, '/');
-  for (const name of definedFunctions(object)) (rule.test(source) ? inRule : outsideRule).add(name);
+  const inside = rule.test(source);
+  for (const name of definedFunctions(object)) (inside ? inRule : outsideRule).add(name);
+  if (!inside) for (const name of referencedFunctions(object)) referencedOutside.add(name);
 }
 
 const wasm = join(buildDir, 'nitro.wasm');
@@ -66,7 +74,10 @@ function callGraph() {
 const { calls, lines, table } = callGraph();
 // Indirect calls cannot be traced: a tiny function in the table (an empty virtual, a getter) may
 // be the merged stand-in for other code's, so those stay too. Large bodies are not merged by chance.
-for (const f of [...candidates]) if (table.has(f) && lines.get(f) < 16) candidates.delete(f);
+// Except a tiny wrapper that calls code no object outside the rule names (an embind entry such as
+// `sim_run_for`): code outside could not have had the same body, so it was nobody's stand-in.
+const wrapsPrivateCode = (f) => [...(calls.get(f) ?? [])].some((c) => c !== f && candidates.has(c) && !referencedOutside.has(plain(c)));
+for (const f of [...candidates]) if (table.has(f) && lines.get(f) < 16 && !wrapsPrivateCode(f)) candidates.delete(f);
 const pending = [...calls.keys()].filter((f) => !candidates.has(f));
 while (pending.length) {
   for (const callee of calls.get(pending.pop()) ?? []) {

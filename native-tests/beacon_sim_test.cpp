@@ -750,6 +750,10 @@ TEST_CASE("beacon sim: DKG with t - 1 Byzantine members of every kind under loss
   for (std::uint64_t seed : test::test_seeds("beacon-dkg-byzantine", 4)) run_byzantine_dkg(seed);
 }
 
+TEST_CASE("beacon sim: swarm of seeds for the Byzantine DKG under loss", "[beacon][slow]") {
+  for (std::uint64_t seed : test::test_seeds("beacon-dkg-byzantine-swarm", 20)) run_byzantine_dkg(seed);
+}
+
 TEST_CASE("beacon sim: a member with a foreign share is rejected and named", "[beacon]") {
   BeaconSim b(sim_config(51, false), bls::Scheme::kPedersenBlsUnchained, 4);
   INFO(b.sim.describe());

@@ -100,3 +100,61 @@ TEST_CASE("codec: float32 input widens, positive int64 normalizes", "[codec]") {
   REQUIRE(u.ok());
   CHECK(*u == Value{5});
 }
+
+// Vectors from Markus Kuhn's UTF-8 decoder stress test and Unicode 15 Table 3-7 (independent of
+// the decoder): each is wrapped in a str header; the ill-formed ones must be refused, as
+// TextDecoder('utf-8', { fatal: true }) refuses them in the JS codec.
+TEST_CASE("codec: a str must be well-formed UTF-8", "[codec]") {
+  auto str = [](const Bytes& body) {
+    Bytes frame{static_cast<std::uint8_t>(0xa0 | body.size())};
+    frame.insert(frame.end(), body.begin(), body.end());
+    return frame;
+  };
+  const std::vector<Bytes> well_formed = {
+      {},
+      {0x7f},
+      {0xc2, 0x80},                // U+0080
+      {0xdf, 0xbf},                // U+07FF
+      {0xe0, 0xa0, 0x80},          // U+0800
+      {0xed, 0x9f, 0xbf},          // U+D7FF
+      {0xee, 0x80, 0x80},          // U+E000
+      {0xef, 0xbf, 0xbd},          // U+FFFD
+      {0xef, 0xbf, 0xbf},          // U+FFFF (a noncharacter, still well-formed)
+      {0xf0, 0x90, 0x80, 0x80},    // U+10000
+      {0xf4, 0x8f, 0xbf, 0xbf},    // U+10FFFF
+      {0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5},  // "κόσμε"
+  };
+  const std::vector<Bytes> ill_formed = {
+      {0x80},                      // lone continuation byte
+      {0xbf},
+      {0xc0, 0xaf},                // overlong '/'
+      {0xc1, 0xbf},                // overlong U+007F
+      {0xe0, 0x80, 0xaf},          // overlong '/' in three bytes
+      {0xe0, 0x9f, 0xbf},          // overlong U+07FF
+      {0xf0, 0x80, 0x80, 0xaf},    // overlong '/' in four bytes
+      {0xf0, 0x8f, 0xbf, 0xbf},    // overlong U+FFFF
+      {0xed, 0xa0, 0x80},          // U+D800 (surrogate)
+      {0xed, 0xbf, 0xbf},          // U+DFFF
+      {0xed, 0xa0, 0x80, 0xed, 0xb0, 0x80},  // a surrogate pair encoded as two (CESU-8)
+      {0xf4, 0x90, 0x80, 0x80},    // U+110000
+      {0xf5, 0x80, 0x80, 0x80},
+      {0xf8, 0x88, 0x80, 0x80, 0x80},  // five-byte form
+      {0xfe}, {0xff},
+      {0xc2},                      // truncated sequences
+      {0xe0, 0xa0},
+      {0xf0, 0x90, 0x80},
+      {0xc2, 0x41},                // a continuation byte missing before ASCII
+      {0x41, 0xe2, 0x82},          // truncated at the end of the string
+  };
+  for (const auto& body : well_formed) {
+    INFO(to_hex(body));
+    auto r = codec::decode(str(body));
+    REQUIRE(r.ok());
+    CHECK(r->as<std::string>() == std::string(body.begin(), body.end()));
+  }
+  for (const auto& body : ill_formed) {
+    INFO(to_hex(body));
+    require_decode_error(str(body));
+  }
+  SECTION("as a map key too") { require_decode_error({0x81, 0xa1, 0xff, 0xc0}); }
+}

@@ -78,7 +78,7 @@ inline void read_request(Reader& r, Frame& f, const FrameLimits& limits) {
   f.method = r.str(4, limits.name_bytes_max, "method");
   f.metadata = r.metadata(5, "metadata");
   f.deadline_ms = r.uint(6, std::uint64_t{1} << 52, "deadline_ms");
-  f.content_type = static_cast<ContentType>(r.uint(7, 1, "content_type"));
+  f.content_type = static_cast<ContentType>(r.uint(7, 2, "content_type"));  // msgpack, JSON, protobuf
   f.flags = static_cast<std::uint32_t>(r.uint(8, 0xffffffffu, "flags"));
   f.kind = static_cast<StreamKind>(r.uint(9, 3, "kind"));
   f.window = static_cast<std::uint32_t>(r.uint(10, limits.window_max, "window"));
@@ -95,6 +95,7 @@ inline void read_response(Reader& r, Frame& f, const FrameLimits& limits) {
   f.metadata = r.metadata(6, "trailer");
   f.seq = r.uint(7, std::uint64_t{1} << 62, "count");
   f.payload = r.bin(8, "payload");
+  if (r.has(9)) f.header = r.metadata(9, "header");
 }
 
 }  // namespace detail
@@ -125,6 +126,7 @@ inline Result<Frame> decode_frame(std::span<const std::uint8_t> bytes, const Fra
       f.dir = static_cast<Dir>(r.uint(3, 1, "dir"));
       f.seq = r.uint(4, std::uint64_t{1} << 62, "seq");
       f.payload = r.bin(5, "payload");
+      if (r.has(6)) f.header = r.metadata(6, "header");
       break;
     case FrameType::kStreamEnd:
     case FrameType::kCredit:

@@ -120,6 +120,22 @@ TEST_CASE("rpc: every frame type round-trips", "[rpc]") {
   CHECK(back_rsp->details == rsp.details);
 }
 
+TEST_CASE("rpc: content types are msgpack, JSON and protobuf, nothing else", "[rpc]") {
+  Frame req;
+  req.type = FrameType::kRequest;
+  req.call_id = 1;
+  req.service = "s";
+  req.method = "M";
+  req.content_type = ContentType::kProtobuf;
+  req.payload = Bytes{0x0a, 0x01, 0x78};  // protobuf: field 1 = "x"
+  Bytes wire = encode_frame(req);
+  auto back = decode_frame(wire);
+  REQUIRE(back.ok());
+  CHECK(back->content_type == ContentType::kProtobuf);
+  req.content_type = static_cast<ContentType>(3);
+  CHECK_FALSE(decode_frame(encode_frame(req)).ok());
+}
+
 // The direct frame codec against the Value-tree reference (rpc_frame_reference.h): the same bytes
 // as codec::encode of the array, and the same verdict and frame for random mutations of every
 // frame type (truncations, byte flips, insertions), so a cursor bug cannot hide.
@@ -156,6 +172,15 @@ TEST_CASE("rpc: frame codec agrees with the reference decoder", "[rpc]") {
     f.code = Code::kDeadlineExceeded;
     seeds.push_back(encode_frame(f));
   }
+  // The optional response headers, on a response and on stream message 0.
+  rsp.header = {{"h", "1"}};
+  seeds.push_back(encode_frame(rsp));
+  Frame first;
+  first.type = FrameType::kStreamMsg;
+  first.dir = Dir::kFromServer;
+  first.payload = bytes_of("m");
+  first.header = {{"served-by", "srv"}, {"x", ""}};
+  seeds.push_back(encode_frame(first));
   nitro::test::SplitMix rng{1};
   auto next = [&rng](std::uint64_t n) { return rng.below(n); };
   int accepted = 0;
@@ -253,6 +278,51 @@ TEST_CASE("rpc: unary call with metadata both ways and a propagated deadline", "
   CHECK(p.cli().active_calls() == 0);
   CHECK(p.srv().active_calls() == 0);
   CHECK_FALSE(p.cli().next_deadline().has_value());
+}
+
+TEST_CASE("rpc: response headers ride on the server's first frame, reported once", "[rpc]") {
+  Pair p;
+  REQUIRE(p.srv().register_method("Greeter.Hello", StreamKind::kUnary).ok());
+  REQUIRE(p.srv().register_method("Count.Up", StreamKind::kServerStream).ok());
+  p.serve_fn = [&](Event& e) {
+    if (e.kind != EventKind::kRequest) return;
+    REQUIRE(p.srv().set_header(e.handle, {{"h", e.method}}).ok());
+    if (e.method == "Greeter.Hello") {
+      REQUIRE(p.srv().respond(e.handle, {}, bytes_of("hi"), {{"t", "1"}}, {}, p.net.now()).ok());
+      return;
+    }
+    REQUIRE(p.srv().send(e.handle, bytes_of("0"), p.net.now()).ok());
+    // Once the first frame has left, the headers are fixed.
+    CHECK(p.srv().set_header(e.handle, {{"late", "x"}}).code() == Code::kFailedPrecondition);
+    REQUIRE(p.srv().send(e.handle, bytes_of("1"), p.net.now()).ok());
+    REQUIRE(p.srv().respond(e.handle, {}, {}, {}, {}, p.net.now()).ok());
+  };
+  REQUIRE(p.cli().start_call(opts("srv", "Greeter.Hello"), p.net.now()).ok());
+  p.net.pump();
+  auto done = p.client_of(EventKind::kDone);
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].header == Metadata{{"h", "Greeter.Hello"}});
+  CHECK(done[0].metadata == Metadata{{"t", "1"}});
+  p.client.clear();
+  REQUIRE(p.cli().start_call(opts("srv", "Count.Up", StreamKind::kServerStream), p.net.now()).ok());
+  p.net.pump();
+  auto msgs = p.client_of(EventKind::kMessage);
+  REQUIRE(msgs.size() == 2);
+  CHECK(msgs[0].header == Metadata{{"h", "Count.Up"}});  // with the first message only
+  CHECK(msgs[1].header.empty());
+  REQUIRE(p.client_of(EventKind::kDone).size() == 1);
+  CHECK(p.client_of(EventKind::kDone)[0].header.empty());
+  // A frame without headers (the older form) decodes as before; with them it round-trips.
+  Frame f;
+  f.type = FrameType::kStreamMsg;
+  f.dir = Dir::kFromServer;
+  Bytes plain = encode_frame(f);
+  f.header = {{"k", "v"}};
+  Bytes with = encode_frame(f);
+  CHECK(with.size() > plain.size());
+  CHECK(decode_frame(plain)->header.empty());
+  CHECK(decode_frame(with)->header == f.header);
+  CHECK(reference::decode_frame(with)->header == f.header);
 }
 
 TEST_CASE("rpc: handler errors carry code, message and details", "[rpc]") {
@@ -866,4 +936,58 @@ TEST_CASE("rpc: reserved handles start queued calls, and a failed start is a kDo
   std::set<CallHandle> ok;
   for (const auto& d : done) if (d.status.ok()) ok.insert(d.handle);
   CHECK(ok == std::set<CallHandle>{first + 1, first + 3});
+}
+
+TEST_CASE("rpc: dedupe marks handed to a restarted engine refuse what may have run, and run what is new", "[rpc]") {
+  EngineConfig config;
+  config.sessions_per_peer_max = 2;
+  Engine srv("srv", 1, config);
+  srv.serve("svc");
+  srv.track_dedupe(true);
+  REQUIRE(srv.register_method("Pay.Once", StreamKind::kUnary).ok());
+  Engine cli("cli", 2);
+  std::vector<Bytes> requests;
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(cli.start_call(opts("srv", "Pay.Once"), 0).ok());
+    requests.push_back(cli.poll_transmit()->bytes);
+  }
+  REQUIRE(srv.handle("cli", requests[0], 0).ok());
+  REQUIRE(srv.handle("cli", requests[2], 0).ok());
+  auto marks = srv.take_dedupe_marks();
+  REQUIRE(marks.size() == 1);  // one per session touched, however many calls
+  CHECK(marks[0].peer == "cli");
+  REQUIRE(marks[0].high.has_value());
+  CHECK(*marks[0].high == 3);
+  CHECK(srv.take_dedupe_marks().empty());
+
+  Engine restarted("srv", 3, config);
+  restarted.serve("svc");
+  REQUIRE(restarted.register_method("Pay.Once", StreamKind::kUnary).ok());
+  restarted.restore_dedupe_mark(marks[0].peer, marks[0].session, *marks[0].high);
+  for (int i : {2, 0, 1}) {  // ran, ran, never arrived: the restarted engine cannot tell them apart
+    REQUIRE(restarted.handle("cli", requests[static_cast<std::size_t>(i)], 1).ok());
+    CHECK(restarted.poll_event() == std::nullopt);
+    auto refusal = restarted.poll_transmit();
+    REQUIRE(refusal);
+    REQUIRE(cli.handle("srv", refusal->bytes, 1).ok());
+    auto done = cli.poll_event();
+    REQUIRE(done);
+    CHECK(done->status.code() == Code::kAborted);
+  }
+  REQUIRE(restarted.handle("cli", requests[3], 2).ok());  // above the mark: a new call runs
+  auto run = restarted.poll_event();
+  REQUIRE(run);
+  CHECK(run->kind == EventKind::kRequest);
+
+  // Sessions evicted by the bound are reported as forgotten; without tracking nothing is kept.
+  for (int s = 0; s < 3; ++s) {
+    Engine other("cli", 10 + static_cast<std::uint64_t>(s));
+    REQUIRE(other.start_call(opts("srv", "Pay.Once"), 0).ok());
+    REQUIRE(srv.handle("cli", other.poll_transmit()->bytes, 3).ok());
+  }
+  int forgotten = 0;
+  for (const auto& m : srv.take_dedupe_marks()) forgotten += !m.high.has_value();
+  CHECK(forgotten == 2);  // cli's first session and the first new one, least recently used
+  REQUIRE(restarted.handle("cli", requests[3], 4).ok());
+  CHECK(restarted.take_dedupe_marks().empty());
 }

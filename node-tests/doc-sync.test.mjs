@@ -15,7 +15,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createNode, memory, MemoryNetwork, init, replicaOf, docTopic, Doc } from '../js/dist/node.js';
 import { memoryStore } from '../js/dist/store.js';
 import { waitFor, overlayConnected, within } from './support/wait.mjs';
-import { ChildProcess } from './support/child.mjs';
+import { spawnNodes } from './support/child.mjs';
 import { rng } from './support/rng.mjs';
 
 await init();
@@ -223,27 +223,8 @@ test('doc-sync: a local edit reaches a peer only after the store holds it (write
 // ---- several processes over WebSocket ----------------------------------------------------------
 
 const script = fileURLToPath(new URL('./support/doc-node.mjs', import.meta.url));
-const procs = [];
-after(() => {
-  for (const p of procs) p.child.kill('SIGKILL');  // only if a test failed half-way
-});
-
-class Proc extends ChildProcess {
-  constructor(config) {
-    super(config.name, script, [JSON.stringify(config)], { replyTimeoutMs: 15000 });
-    procs.push(this);
-  }
-
-  ready() {
-    return this.next((e) => e.ev === 'ready', 15000, 'ready');
-  }
-
-  async close() {
-    await this.request('close');
-    const { code } = await within(this.exited, 10000, `${this.name} to exit`);
-    assert.equal(code, 0, `${this.name} exits by itself`);
-  }
-}
+const procs = spawnNodes(script, { replyTimeoutMs: 15000 });
+const spawnDoc = (config) => procs.spawn(config.name, [JSON.stringify(config)]);
 
 async function converged(list, what) {
   let states = [];
@@ -255,10 +236,10 @@ async function converged(list, what) {
 }
 
 test('doc-sync: 3 processes over WebSocket edit one doc concurrently; a late joiner catches up', async () => {
-  const a = new Proc({ name: 'ws-a', doc: 'shared' });
+  const a = spawnDoc({ name: 'ws-a', doc: 'shared' });
   const { address } = await a.ready();
-  const b = new Proc({ name: 'ws-b', doc: 'shared', bootstrap: [address] });
-  const c = new Proc({ name: 'ws-c', doc: 'shared', bootstrap: [address] });
+  const b = spawnDoc({ name: 'ws-b', doc: 'shared', bootstrap: [address] });
+  const c = spawnDoc({ name: 'ws-c', doc: 'shared', bootstrap: [address] });
   await Promise.all([b.ready(), c.ready()]);
   const runs = await Promise.all([a, b, c].map((p, i) => p.request('edits', { count: 40, seed: 100 + i, tag: 'abc'[i] })));
   const tokens = runs.flatMap((r) => r.tokens);
@@ -266,7 +247,7 @@ test('doc-sync: 3 processes over WebSocket edit one doc concurrently; a late joi
   for (const t of tokens) assert.ok(state.text.includes(t), `${t} in the converged text`);
   assert.equal(state.text.length, tokens.join('').length);
 
-  const late = new Proc({ name: 'ws-late', doc: 'shared', bootstrap: [address] });
+  const late = spawnDoc({ name: 'ws-late', doc: 'shared', bootstrap: [address] });
   const hello = await late.ready();
   assert.equal(hello.text, '', 'the late joiner starts empty');
   const caughtUp = await converged([a, late], 'late joiner caught up');
@@ -278,9 +259,9 @@ test('doc-sync: 3 processes over WebSocket edit one doc concurrently; a late joi
 test('doc-sync: SIGKILL mid-editing; restart from fileStore has them and re-syncs', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nitro-docsync-'));
   try {
-    const peer = new Proc({ name: 'fs-peer', doc: 'durable' });
+    const peer = spawnDoc({ name: 'fs-peer', doc: 'durable' });
     const { address } = await peer.ready();
-    const victim = new Proc({ name: 'fs-victim', doc: 'durable', bootstrap: [address], dir });
+    const victim = spawnDoc({ name: 'fs-victim', doc: 'durable', bootstrap: [address], dir });
     await victim.ready();
     const { tokens } = await victim.request('edits', { count: 30, seed: 7, tag: 'v' });
     await victim.request('stream');  // then keeps editing, acknowledging each edit once durable
@@ -292,12 +273,12 @@ test('doc-sync: SIGKILL mid-editing; restart from fileStore has them and re-sync
     const more = await peer.request('edits', { count: 10, seed: 8, tag: 'p' });  // made while it is down
     // First restart alone (no bootstrap: no peer can send anything), so the text can only come
     // from the store; then restart joined to the peer and re-sync.
-    const alone = new Proc({ name: 'fs-victim', doc: 'durable', dir });
+    const alone = spawnDoc({ name: 'fs-victim', doc: 'durable', dir });
     const hello = await alone.ready();
     assert.equal(hello.applied, 0, 'nothing came from peers');
     for (const t of tokens) assert.ok(hello.text.includes(t), `acknowledged ${t} survived the kill`);
     await alone.close();
-    const restarted = new Proc({ name: 'fs-victim', doc: 'durable', bootstrap: [address], dir });
+    const restarted = spawnDoc({ name: 'fs-victim', doc: 'durable', bootstrap: [address], dir });
     await restarted.ready();
     const state = await converged([peer, restarted], 'restarted process re-synced');
     for (const t of [...tokens, ...more.tokens]) assert.ok(state.text.includes(t), `${t} after re-sync`);

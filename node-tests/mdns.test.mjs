@@ -5,9 +5,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { within } from './support/wait.mjs';
+import { spawnNodes } from './support/child.mjs';
 
 const script = fileURLToPath(new URL('./support/mdns-node.mjs', import.meta.url));
 const tag = String(process.pid % 100000);
@@ -42,40 +41,12 @@ try {
   skip = `no network namespaces here (${String(e.stderr ?? e.message).trim()})`;
 }
 
-const procs = [];
-after(() => {
-  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL'); // only after a failure
-  removeSegment();
-});
+const procs = spawnNodes(script);
+after(() => removeSegment());
 
 /** The node of mdns-node.mjs inside namespace `ns` (`ip netns exec` execs node: same pid). */
-function startInNamespace(name, ns, host) {
-  const p = { name, events: [], child: spawn('ip', ['netns', 'exec', ns, process.execPath, script, JSON.stringify({ name, host })], { stdio: ['pipe', 'pipe', 'inherit'] }) };
-  p.exited = new Promise((resolve) => p.child.once('exit', (code, signal) => resolve({ code, signal })));
-  const waiters = new Set();
-  createInterface({ input: p.child.stdout }).on('line', (line) => {
-    p.events.push(JSON.parse(line));
-    for (const w of [...waiters]) w();
-  });
-  p.next = (pred, timeoutMs, what) => within(new Promise((resolve) => {
-    const w = () => {
-      const hit = p.events.find(pred);
-      if (hit) {
-        waiters.delete(w);
-        resolve(hit);
-      }
-    };
-    waiters.add(w);
-    w();
-  }), timeoutMs, `${what} on ${name}`);
-  p.request = async (cmd) => {
-    const seen = p.events.length;
-    p.child.stdin.write(JSON.stringify({ cmd }) + '\n');
-    return p.next((e, i) => i >= seen && e.ev === 'reply' && e.cmd === cmd, 10000, `reply to ${cmd}`);
-  };
-  procs.push(p);
-  return p;
-}
+const startInNamespace = (name, ns, host) =>
+  procs.spawn(name, [JSON.stringify({ name, host })], { launcher: ['ip', 'netns', 'exec', ns] });
 
 test('mdns: two processes on one LAN segment find each other with no bootstrap', { skip, timeout: 60_000 }, async (t) => {
   const started = Date.now();

@@ -8,28 +8,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ChildProcess } from './support/child.mjs';
+import { spawnNodes } from './support/child.mjs';
 
 const script = fileURLToPath(new URL('./support/store-node.mjs', import.meta.url));
 const identity = '07'.repeat(32);
 const kDeliverMs = 20000;  // bound for the post-restart messages (a 2 s ordering gap included)
 
-const procs = [];
+const nodes = spawnNodes(script);
 const dirs = [];
 after(async () => {
-  for (const p of procs) p.child.kill('SIGKILL');  // whatever a failed test left running
-  await Promise.all(procs.map((p) => p.exited));
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-async function start(name, bootstrap, env = {}) {
-  const p = new ChildProcess(name, script, [name, ...bootstrap], { env: { ...process.env, ...env } });
-  procs.push(p);
-  const ready = await p.next((e) => e.ev === 'ready', 15000, 'ready');
-  p.id = ready.id;
-  p.address = ready.address;
-  return p;
-}
+const start = (name, bootstrap, env = {}) => nodes.start(name, [name, ...bootstrap], { env: { ...process.env, ...env } });
 
 const received = (p, from) => p.events.filter((e) => e.ev === 'message' && e.from === from);
 

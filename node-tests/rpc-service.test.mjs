@@ -110,3 +110,27 @@ test('rpc: several instances of one service in one process on the memory transpo
     await Promise.all(instances.map((n) => n.close()));
   }
 });
+
+test('rpc: clientStream and bidi wait for their service to be discovered, as call does', { timeout: 30000 }, async () => {
+  const network = new MemoryNetwork();
+  const caller = await createNode({ name: 'early-caller', transport: memory({ network }) });
+  let server;
+  try {
+    assert.equal(caller.rpc.registry.count('adder'), 0);
+    const up = caller.clientStream('adder', 'Adder.Sum', { timeoutMs: 10000 });
+    const chat = caller.bidi('adder', 'Adder.Echo', { timeoutMs: 10000 });
+    // The service appears only now: the streams above were opened before anyone served it.
+    server = await createNode({ name: 'adder', transport: memory({ network }), bootstrap: ['mem:early-caller'] });
+    server.handle('Adder.Sum', async (reqs) => { let s = 0; for await (const n of reqs) s += n; return s; }, { kind: 'client' });
+    server.handle('Adder.Echo', async function* (reqs) { for await (const m of reqs) yield m; }, { kind: 'bidi' });
+    await up.send(2); await up.send(3);
+    assert.equal(await up.end(), 5);
+    await chat.send('x'); await chat.end();
+    const got = [];
+    for await (const m of chat) got.push(m);
+    assert.deepEqual(got, ['x']);
+  } finally {
+    await caller.close();
+    await server?.close();
+  }
+});

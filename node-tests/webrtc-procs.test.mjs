@@ -3,62 +3,20 @@
 // through the overlay. Then the rendezvous is killed and the four keep delivering pub/sub in order
 // over WebRTC alone; a SIGKILLed WebRTC process is detected within a bound; the three survivors
 // still deliver, call each other's RPC and sync a document; close() lets every process exit.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { waitFor, within } from './support/wait.mjs';
-import { ChildProcess } from './support/child.mjs';
+import { spawnNodes } from './support/child.mjs';
+import { assertInOrder, connected, overlayStates } from './support/overlay.mjs';
 
 const script = fileURLToPath(new URL('./support/webrtc-node.mjs', import.meta.url));
 const kDetectMs = 8000;
 const timers = { probeIntervalMs: 250, probeTimeoutMs: 150, suspicionTimeoutMs: 1000 };
 
-class Proc extends ChildProcess {
-  constructor(name, mode, bootstrap) {
-    super(name, script, [name, mode, ...bootstrap], { env: { ...process.env, NITRO_TEST_TIMERS: JSON.stringify(timers) } });
-  }
-
-  messages(topic) {
-    return this.events.filter((e) => e.ev === 'message' && e.topic === topic);
-  }
-}
-
-const procs = [];
-after(() => {
-  for (const p of procs) p.child.kill('SIGKILL');  // only if a test failed half-way
-});
-
-function connected(states) {
-  const ids = Object.keys(states);
-  const seen = new Set([ids[0]]);
-  const stack = [ids[0]];
-  while (stack.length) {
-    for (const n of states[stack.pop()].neighbors) {
-      if (!seen.has(n) && states[n]) { seen.add(n); stack.push(n); }
-    }
-  }
-  return seen.size === ids.length;
-}
-
-async function overlayStates(list) {
-  const states = {};
-  for (const p of list) states[p.id] = await p.request('state');
-  return states;
-}
-
-function assertInOrder(proc, topic, publisherId, count) {
-  const seqs = proc.messages(topic).filter((m) => m.from === publisherId).map((m) => m.seq);
-  assert.deepEqual(seqs, Array.from({ length: count }, (_, i) => i + 1), `${proc.name}: messages of ${publisherId.slice(0, 8)} in order`);
-}
-
-async function spawn(name, mode, bootstrap) {
-  const p = new Proc(name, mode, bootstrap);
-  procs.push(p);
-  const ready = await p.next((e) => e.ev === 'ready', 15000, 'ready');
-  p.id = ready.id;
-  p.address = ready.address;
-  return p;
-}
+const nodes = spawnNodes(script, { env: { ...process.env, NITRO_TEST_TIMERS: JSON.stringify(timers) } });
+const procs = nodes.all;
+const spawn = (name, mode, bootstrap) => nodes.start(name, [name, mode, ...bootstrap]);
 
 test('webrtc: 5 processes — direct data channels, the rendezvous dies, pub/sub, failure detection, RPC and docs continue', async (t) => {
   const rendezvous = await spawn('p0', 'ws', []);

@@ -2,70 +2,28 @@
 // processes, a SIGKILLed process is detected by the others (peer:down / neighbor:down within a
 // bound: its sockets reset), a SIGSTOPped one too (sockets stay open: the SWIM probes must find
 // it), the rest keep delivering; after close() every process exits by itself.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { waitFor, within } from './support/wait.mjs';
-import { ChildProcess } from './support/child.mjs';
+import { spawnNodes } from './support/child.mjs';
+import { assertInOrder, connected, overlayStates } from './support/overlay.mjs';
 
 const script = fileURLToPath(new URL('./support/ws-node.mjs', import.meta.url));
 const kDetectMs = 8000;  // bound for failure detection
 // Faster probing than the defaults so a hung process is found in ~2 s (still tolerant of a loaded machine).
 const timers = { probeIntervalMs: 250, probeTimeoutMs: 150, suspicionTimeoutMs: 1000 };
 
-class Proc extends ChildProcess {
-  constructor(name, bootstrap) {
-    super(name, script, [name, ...bootstrap], { env: { ...process.env, NITRO_TEST_TIMERS: JSON.stringify(timers) } });
-  }
-
-  messages(topic) {
-    return this.events.filter((e) => e.ev === 'message' && e.topic === topic);
-  }
-}
-
-const procs = [];
-after(() => {
-  for (const p of procs) p.child.kill('SIGKILL');  // only if a test failed half-way
-});
-
-function connected(states) {
-  const ids = Object.keys(states);
-  const seen = new Set([ids[0]]);
-  const stack = [ids[0]];
-  while (stack.length) {
-    for (const n of states[stack.pop()].neighbors) {
-      if (!seen.has(n) && states[n]) { seen.add(n); stack.push(n); }
-    }
-  }
-  return seen.size === ids.length;
-}
-
-async function overlayStates(list) {
-  const states = {};
-  for (const p of list) states[p.id] = await p.request('state');
-  return states;
-}
-
-function assertInOrder(proc, topic, publisherId, count) {
-  const seqs = proc.messages(topic).filter((m) => m.from === publisherId).map((m) => m.seq);
-  assert.deepEqual(seqs, Array.from({ length: count }, (_, i) => i + 1), `${proc.name}: messages of ${publisherId.slice(0, 8)} in order`);
-}
+const nodes = spawnNodes(script, { env: { ...process.env, NITRO_TEST_TIMERS: JSON.stringify(timers) } });
+const procs = nodes.all;
 
 test('websocket: 5 processes — pub/sub; killed and hung processes are detected; the rest keep delivering', async (t) => {
-  const first = new Proc('p0', []);
-  procs.push(first);
-  const ready0 = await first.next((e) => e.ev === 'ready', 15000, 'ready');
-  assert.match(ready0.address, /^ws:\/\/127\.0\.0\.1:\d+$/);
-  first.id = ready0.id;
-  first.address = ready0.address;
+  const first = await nodes.start('p0', ['p0']);
+  assert.match(first.address, /^ws:\/\/127\.0\.0\.1:\d+$/);
   for (let i = 1; i < 5; i++) {
     // Each joins through the first node and one earlier node: no single point for the overlay.
-    const via = [ready0.address, procs[procs.length - 1].address].filter(Boolean);
-    const p = new Proc(`p${i}`, [...new Set(via)]);
-    procs.push(p);
-    const ready = await p.next((e) => e.ev === 'ready', 15000, 'ready');
-    p.id = ready.id;
-    p.address = ready.address;
+    const via = [first.address, procs[procs.length - 1].address].filter(Boolean);
+    await nodes.start(`p${i}`, [`p${i}`, ...new Set(via)]);
   }
 
   await waitFor(async () => {

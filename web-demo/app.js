@@ -273,6 +273,7 @@ $('versions').textContent = `emscripten ${versions.emscripten}, libsodium ${vers
 const identity = myIdentity();
 $('my-name').value = identity.name;
 $('beacon-verify').onclick = () => verifySamples().catch((e) => show($('beacon-output'), e.message, false));
+await loadBls();  // the simulator ships in nitro-bls.wasm, beside BLS
 window.nitroSim = simulationView({
   Simulation, canvas: $('sim-canvas'), info: $('sim-info'),
   buttons: { publish: $('sim-publish'), crash: $('sim-crash'), restart: $('sim-restart'), loss: $('sim-loss') },

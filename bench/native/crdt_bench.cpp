@@ -1,5 +1,7 @@
 // Native reference for bench/crdt.mjs: replays an editing trace into a crdt::Doc and prints one
-// JSON line {trace, replay_ms, encode_ms, load_ms, bytes, items} (median of the given runs).
+// JSON line {trace, replay_ms, encode_ms, load_ms, bytes, items, pack_ms, unpack_ms} (medians of the
+// given runs). pack/unpack: the packed text column's coder (frame 0x14) alone on the final text,
+// the share of encode and load it accounts for.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -7,6 +9,7 @@
 #include <vector>
 
 #include "../../native-tests/crdt_trace.h"
+#include "crdt/state.h"
 #include "nitro/crdt.h"
 
 namespace {
@@ -26,7 +29,7 @@ int main(int argc, char** argv) {
   const std::string name = argc > 1 ? argv[1] : "automerge-paper";
   const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
   auto trace = nitro::test::load_trace(std::string(NITRO_SHARED_DIR) + "/data/editing-traces/" + name + ".json.gz");
-  std::vector<double> replay, encode, load;
+  std::vector<double> replay, encode, load, pack, unpack;
   std::size_t bytes = 0, items = 0;
   bool ok = true;
   for (int r = 0; r < runs; ++r) {
@@ -50,8 +53,18 @@ int main(int argc, char** argv) {
     ok &= loaded.get_text("text").to_utf16() == trace.end_content;
     bytes = state.size();
     items = d.item_count();
+    const std::string column = d.get_text("text").to_string();
+    std::vector<std::uint8_t> packed;
+    t0 = std::chrono::steady_clock::now();
+    nitro::crdt::detail::pack_text(column, packed);
+    pack.push_back(ms_since(t0));
+    t0 = std::chrono::steady_clock::now();
+    ok &= nitro::crdt::detail::unpack_text(packed, column.size()) == column;
+    unpack.push_back(ms_since(t0));
   }
-  std::printf("{\"trace\":\"%s\",\"ok\":%s,\"replay_ms\":%.3f,\"encode_ms\":%.3f,\"load_ms\":%.3f,\"bytes\":%zu,\"items\":%zu}\n",
-              name.c_str(), ok ? "true" : "false", median(replay), median(encode), median(load), bytes, items);
+  std::printf("{\"trace\":\"%s\",\"ok\":%s,\"replay_ms\":%.3f,\"encode_ms\":%.3f,\"load_ms\":%.3f,\"bytes\":%zu,\"items\":%zu,"
+              "\"pack_ms\":%.3f,\"unpack_ms\":%.3f}\n",
+              name.c_str(), ok ? "true" : "false", median(replay), median(encode), median(load), bytes, items,
+              median(pack), median(unpack));
   return ok ? 0 : 1;
 }

@@ -1,13 +1,14 @@
 // Identities, secure links and signed envelopes over the core's libsodium code (see
 // core/include/nitro/{identity,link,envelope}.h for the protocol contracts).
 //
-// Entropy: the core never draws randomness. This module supplies it from
-// `globalThis.crypto.getRandomValues` (Node 18+, browsers, workers) unless the caller passes seeds,
+// Entropy: the core never draws randomness. This module supplies it from random.ts
+// (`globalThis.crypto.getRandomValues`: Node 18+, browsers, workers) unless the caller passes seeds,
 // which tests and simulations do to get reproducible runs.
 //
 // Wasm objects: `Identity` and `SecureLink` own memory inside the wasm heap. Call `dispose()` when
 // done; a FinalizationRegistry frees forgotten ones eventually.
 import { NitroError, unwrap } from './errors.js';
+import { randomBytes } from './random.js';
 import { getModule } from './wasm.js';
 
 /** A peer id: the 52-character base32 text of an Ed25519 public key. */
@@ -26,11 +27,7 @@ const registry = new FinalizationRegistry<Core>((core) => {
   try { core.delete(); } catch { /* already deleted */ }
 });
 
-function randomSeed(): Uint8Array {
-  const seed = new Uint8Array(32);
-  globalThis.crypto.getRandomValues(seed);
-  return seed;
-}
+const randomSeed = (): Uint8Array => randomBytes(32);
 
 function checkBytes(name: string, x: unknown): Uint8Array {
   if (!(x instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array`);

@@ -3,6 +3,7 @@
 // emits 'update' events with the caller's origin. Positions are UTF-16 indices, like JS strings.
 import { NitroError, errorFor, unwrap, type ErrorCode } from './errors.js';
 import type { NitroValue } from './codec.js';
+import { randomSafeInteger } from './random.js';
 import { getModule } from './wasm.js';
 import { Evented } from './events.js';
 
@@ -39,12 +40,6 @@ function idx(n: number): number {
   return n;
 }
 
-function randomClientId(): number {
-  const words = new Uint32Array(2);
-  globalThis.crypto.getRandomValues(words);
-  return (words[0]! & 0x1fffff) * 0x100000000 + words[1]!;
-}
-
 /** Doc events: 'update' carries an encoded update and the origin its transaction was given. */
 export interface DocEvents {
   update: [update: Uint8Array, origin: unknown];
@@ -61,7 +56,7 @@ export class Doc extends Evented<DocEvents> {
   constructor(options: DocOptions = {}) {
     super();
     const m = getModule();
-    this.core = new m.CrdtDoc(options.clientId ?? randomClientId());
+    this.core = new m.CrdtDoc(options.clientId ?? randomSafeInteger());
     registry.register(this, this.core, this);
     if (options.signer) {
       const key = options.signer instanceof Uint8Array ? options.signer : options.signer.exportSeed();

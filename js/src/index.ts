@@ -27,7 +27,7 @@ export type { DocStore, Persistence, Store, StoreOp, StoreListOptions, StoreList
 export { createNode } from './create.js';
 export type { CreateNodeOptions } from './create.js';
 export { NitroNode } from './host/node.js';
-export type { MessageMeta, MessageHandler, NodeEvents, NodeEventName, PeerEvent, DirectMessage, ProtocolEvent } from './host/node.js';
+export type { Message, MessageMeta, MessageHandler, NodeSubscribeOptions, Subscription, NodeEvents, NodeEventName, PeerEvent, DirectMessage, ProtocolEvent } from './host/node.js';
 export type { NodeCore, PeerInfo, NodeStats, NodeTimers, NodeLimits, NodeTuning, BroadcastMode } from './host/core.js';
 export type { Transport, TransportInstance, TransportSink, TransportContext } from './host/transport.js';
 export { memory, memoryNetwork, MemoryNetwork } from './host/transports/memory.js';
@@ -60,7 +60,8 @@ export type { AuthOp, AuthOptions, TokenGrant, IssueTokenOptions, TokenInfo, Ver
 
 // ---- RPC ----
 export { Rpc, MemoryNetwork as RpcMemoryNetwork, SocketLink } from './rpc.js';
-export { defineService, createClient, implement, method } from './rpc.js';
+export { defineService, createClient, implement, method, protobuf } from './rpc.js';
+export type { WireCodec } from './rpc.js';
 export type { ServiceDef, MethodDef, Parser, Client, Handlers, TypedClientStream, TypedBidiStream } from './rpc.js';
 export type { RpcLink, SocketLike, CallOptions, HandlerContext, ClientCallInfo, ClientInterceptor, ServerInterceptor,
   RpcOptions, ClientStream, BidiStream, StreamKind, ContentType, Strategy, Metadata } from './rpc.js';

@@ -7,4 +7,6 @@ export type {
   BidiStream, StreamKind, ContentType, Strategy, Metadata,
 } from './rpc/types.js';
 export { defineService, createClient, implement, method } from './rpc/service.js';
+export { protobuf } from './rpc/protobuf.js';
+export type { WireCodec } from './rpc/protobuf.js';
 export type { ServiceDef, MethodDef, Parser, Client, Handlers, TypedClientStream, TypedBidiStream } from './rpc/service.js';

@@ -1,8 +1,10 @@
 // The deterministic simulator from JS: N real nodes (secure links, membership, gossip) on a virtual
 // clock and a faulty network, all derived from one seed. Used by the web demo's live network view
-// and handy for experiments; protocol tests run it natively (native-tests/).
-import { unwrap } from './errors.js';
-import { getModule } from './wasm.js';
+// and handy for experiments; protocol tests run it natively (native-tests/). It ships in the lazily
+// loaded nitro-bls.wasm (pages that do not simulate do not download it): Node's entry loads that
+// at init(), browsers and workers call loadBls() first.
+import { NitroError, unwrap } from './errors.js';
+import { blsLoaded, getModule } from './wasm.js';
 
 export interface SimulationOptions {
   seed?: number;          // one seed derives the whole run (default 1)
@@ -24,8 +26,13 @@ type SimCore = Record<string, any>;
 export class Simulation {
   readonly #core: SimCore;
 
+  /** In browsers and workers, `await loadBls()` first: the simulator ships in nitro-bls.wasm. */
   constructor(options: SimulationOptions = {}) {
-    this.#core = unwrap<SimCore>(getModule().simCreate(options));
+    const m = getModule();
+    if (!blsLoaded()) {
+      throw new NitroError('FAILED_PRECONDITION', 'the simulator is in nitro-bls.wasm: call `await loadBls()` (or `init({ bls: true })`) first');
+    }
+    this.#core = unwrap<SimCore>(m.simCreate(options));
   }
 
   get size(): number { return this.#core.size(); }
@@ -38,7 +45,7 @@ export class Simulation {
   /** Cuts `side` from the rest (symmetric: both directions). */
   partition(side: number[], symmetric = true): void { this.#core.partition(side, symmetric); }
   heal(): void { this.#core.heal(); }
-  setDropRate(p: number): void { this.#core.setDropRate(p); }
+  setDropRate(p: number): void { unwrap(this.#core.setDropRate(p)); }
   subscribe(i: number, topic: string): void { unwrap(this.#core.subscribe(i, topic)); }
   publish(i: number, topic: string, payload: Uint8Array): number { return unwrap<number>(this.#core.publish(i, topic, payload)); }
   nodeId(i: number): string { return this.#core.nodeId(i); }

@@ -10,6 +10,7 @@ import { NitroError } from './errors.js';
 import type { NitroValue } from './codec.js';
 import type { Holder, SyncBackend, SyncBackendFactory } from './sync.js';
 import { peerId } from './crypto.js';
+import { randomSafeInteger } from './random.js';
 
 /** What the backend needs of a chain (the Chain that node.consensus() returns). */
 export interface SyncChain {
@@ -52,9 +53,8 @@ class ChainSync implements SyncBackend {
 
   constructor(private readonly chain: SyncChain, nodeId: string) {
     this.self = peerId.toBytes(nodeId);
-    const r = new Uint32Array(1);
-    globalThis.crypto.getRandomValues(r);  // tells this process's handles from a restarted one's
-    this.nextRef = r[0] * 1024;
+    // A random start tells this process's handles from a restarted one's.
+    this.nextRef = Math.floor(randomSafeInteger() / 2 ** 21) * 1024;
   }
 
   private async lock(name: string) { return decodeLock(await this.chain.state.get(lockStateKey(name))); }

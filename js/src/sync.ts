@@ -168,6 +168,10 @@ type LeaderListener<E extends keyof LeaderEvents> = (ev: LeaderEvents[E]) => voi
 export class Leader {
   private readonly listeners = new Map<keyof LeaderEvents, Set<(ev: never) => void>>();
   private term_ = 0;
+  // The renew schedule stays a host timer, not a core one: the lease lives in the backend (etcd's
+  // lease clock, or the chain's sync module, which decides expiry on the chain's own clock in the
+  // core), and renewing is this client's I/O, like a socket's reconnect. Safety does not depend on
+  // it: a late renew is refused by the backend, and a holder cut off for a whole TTL steps down.
   private renewTimer: ReturnType<typeof setInterval> | undefined;
   private unwatch: (() => void) | undefined;
   private watching: Promise<void> | undefined;

@@ -2,7 +2,8 @@
 // find nitro.wasm on their platform; the slim entry leaves it to the caller's init options.
 //
 // The build splits the core in two: nitro.wasm (everything a node needs: gossip, pub/sub, RPC,
-// documents, crypto) and nitro-bls.wasm (BLS12-381, the beacon, consensus). Calls from nitro.wasm into the
+// documents, crypto) and nitro-bls.wasm (BLS12-381, the beacon, consensus, and the simulator, which
+// pages rarely run). Calls from nitro.wasm into the
 // BLS half go through placeholder imports until nitro-bls.wasm is instantiated against nitro.wasm's
 // memory and table (binaryen wasm-split); loadBls() does that, on first use.
 import { NitroError } from './errors.js';
@@ -94,7 +95,8 @@ export function init(options: InitOptions = {}): Promise<NitroModule> {
 /**
  * Loads the BLS/beacon half of the core (nitro-bls.wasm) into the running core; idempotent. Node's
  * entry does it during init(); in browsers and workers call it before the first Beacon, bls,
- * threshold or verifyRead call, node.beacon() or node.consensus(). `blsWasm` (compiled or bytes) wins over init's options.
+ * threshold or verifyRead call, node.beacon(), node.consensus() or `new Simulation()`.
+ * `blsWasm` (compiled or bytes) wins over init's options.
  */
 export function loadBls(blsWasm?: WasmSource): Promise<void> {
   blsLoading ??= (async () => {
@@ -128,7 +130,7 @@ function placeholderImports(): WebAssembly.ModuleImports {
       placeholders++;
       return (...args: unknown[]) => {
         if (!blsReady) {
-          throw new NitroError('FAILED_PRECONDITION', 'BLS/beacon code is not loaded: call `await loadBls()` (or `init({ bls: true })`) first');
+          throw new NitroError('FAILED_PRECONDITION', 'BLS/beacon/simulator code is not loaded: call `await loadBls()` (or `init({ bls: true })`) first');
         }
         return (tableOf(primary!).get(Number(slot)) as (...a: unknown[]) => unknown)(...args);
       };

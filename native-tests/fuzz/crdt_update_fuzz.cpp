@@ -1,6 +1,9 @@
 // Fuzz target: crdt::Doc::apply_update must be total. Any input either applies (and what was
 // accepted re-encodes to a state another replica loads identically) or is a typed error that
-// leaves the document exactly as it was.
+// leaves the document exactly as it was. Second oracle, for the packed text column (frame 0x14),
+// on inputs that start with 0xff (no frame does): the rest read as UTF-16 units (lone surrogates
+// included), repeated to a length that gets packed, must come back unit for unit from another
+// replica that loads the encoded state. Split off so the slower coder leaves the decoder most runs.
 #include <cstdint>
 #include <cstdlib>
 #include <span>
@@ -31,10 +34,25 @@ bool typed(nitro::Code c) {
          c == nitro::Code::kPermissionDenied || c == nitro::Code::kUnauthenticated;
 }
 
+void check_packed_round_trip(std::span<const std::uint8_t> input) {
+  if (input.size() < 2) return;
+  std::u16string units;
+  for (std::size_t i = 0; i + 1 < input.size(); i += 2) units.push_back(static_cast<char16_t>(input[i] | input[i + 1] << 8));
+  std::u16string text;
+  while (text.size() < 600) text += units;
+  nitro::crdt::Doc a(7);
+  if (!a.get_text("t").insert_utf16(0, text).ok()) std::abort();
+  const auto state = a.encode_state();
+  nitro::crdt::Doc b(8);
+  if (!b.apply_update(state).ok()) std::abort();
+  if (b.get_text("t").to_utf16() != text) std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::span<const std::uint8_t> input(data, size);
+  if (!input.empty() && input[0] == 0xff) check_packed_round_trip(input.subspan(1));
   nitro::crdt::Doc doc(5);
   fill(doc);
   const auto before = doc.encode_state();

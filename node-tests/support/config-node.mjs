@@ -5,11 +5,10 @@
 //   out: {"ev":"ready","id","address","config"}, {"ev":"watch","path","value","previous"} for paths
 //        '' (everything), {"ev":"config-error","message"}
 //   in:  {"cmd":"set","path","value"} (a replicated change), {"cmd":"get"}, {"cmd":"state"}, {"cmd":"close"}
-import { createInterface } from 'node:readline';
 import { createNode, websocket, defaults, env, file, replicated } from '../../js/dist/node.js';
+import { send, serveCommands } from './serve.mjs';
 
 const { name, file: path, bootstrap = [] } = JSON.parse(process.argv[2]);
-const send = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 const node = await createNode({ name, transport: websocket({ listen: 0, url: bootstrap }) });
 const shared = replicated('app');
 const config = await node.config({
@@ -31,16 +30,7 @@ const commands = {
   close: async () => {
     await config.close();
     await node.close();
-    lines.close();
     return {};
   },
 };
-const lines = createInterface({ input: process.stdin });
-lines.on('line', async (line) => {
-  const req = JSON.parse(line);
-  try {
-    send({ ev: 'reply', cmd: req.cmd, ...(await commands[req.cmd](req)) });
-  } catch (e) {
-    send({ ev: 'reply', cmd: req.cmd, error: e.code ?? String(e) });
-  }
-});
+serveCommands(commands);

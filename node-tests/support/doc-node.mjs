@@ -10,13 +10,12 @@
 //         {"cmd":"state"} -> {"text","map","peers","stats"}
 //         {"cmd":"close"}: closes the node; the process must then exit by itself
 //   out:  {"ev":"reply","cmd",...} per command ({"error":code} on failure).
-import { createInterface } from 'node:readline';
 import { createNode, websocket, replicaOf } from '../../js/dist/node.js';
 import { fileStore } from '../../js/dist/store-file.js';
 import { rng } from './rng.mjs';
+import { send, serveCommands } from './serve.mjs';
 
 const config = JSON.parse(process.argv[2]);
-const send = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 
 const node = await createNode({ name: config.name, transport: websocket({ listen: 0, url: config.bootstrap ?? [] }) });
 node.on('error', (e) => send({ ev: 'error', message: String(e) }));
@@ -67,17 +66,8 @@ const commands = {
     await replica.close();
     await node.close();
     await store?.close();
-    lines.close();
     return {};
   },
 };
 
-const lines = createInterface({ input: process.stdin });
-lines.on('line', async (line) => {
-  const req = JSON.parse(line);
-  try {
-    send({ ev: 'reply', cmd: req.cmd, ...(await commands[req.cmd](req)) });
-  } catch (e) {
-    send({ ev: 'reply', cmd: req.cmd, error: e.code ?? String(e) });
-  }
-});
+serveCommands(commands);

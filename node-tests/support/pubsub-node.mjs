@@ -6,11 +6,10 @@
 //   in:   {"cmd":"subscribe","sub","topic","queue"?} (replies once the subscription is in place),
 //         {"cmd":"unsubscribe","sub"} {"cmd":"publish","topic","value"} {"cmd":"flush"} {"cmd":"state"}
 //         {"cmd":"close"}
-import { createInterface } from 'node:readline';
 import { createNode, websocket, nats } from '../../js/dist/node.js';
+import { send, serveCommands } from './serve.mjs';
 
 const config = JSON.parse(process.argv[2]);
-const send = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 const node = await createNode(config.mode === 'nats'
   ? { name: config.name, broker: nats({ servers: config.servers }) }
   : { name: config.name, transport: websocket({ listen: 0, url: config.bootstrap ?? [] }) });
@@ -40,17 +39,8 @@ const commands = {
   state: () => ({ neighbors: node.neighbors() }),
   close: async () => {
     await node.close();
-    lines.close();
     return {};
   },
 };
 
-const lines = createInterface({ input: process.stdin });
-lines.on('line', async (line) => {
-  const req = JSON.parse(line);
-  try {
-    send({ ev: 'reply', cmd: req.cmd, ...(await commands[req.cmd](req)) });
-  } catch (e) {
-    send({ ev: 'reply', cmd: req.cmd, error: e.code ?? String(e) });
-  }
-});
+serveCommands(commands);

@@ -3,11 +3,10 @@
 //   env NITRO_TEST_STORE_DIR: fileStore directory (optional), NITRO_TEST_IDENTITY: hex seed (optional)
 //   in:  {"cmd":"publishMany","topic","values":[...]}  publishes each in turn without awaiting
 //        durability between them (the way an app publishes), replies with the seqs
-import { createInterface } from 'node:readline';
 import { createNode, websocket, fileStore } from '../../js/dist/node.js';
+import { send, serveCommands } from './serve.mjs';
 
 const [name, ...bootstrap] = process.argv.slice(2);
-const send = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 const hex = process.env.NITRO_TEST_IDENTITY;
 const identity = hex ? Uint8Array.from(hex.match(/../g), (b) => parseInt(b, 16)) : undefined;
 const store = process.env.NITRO_TEST_STORE_DIR ? fileStore(process.env.NITRO_TEST_STORE_DIR) : undefined;
@@ -27,17 +26,8 @@ const commands = {
   close: async () => {
     await node.close();
     await store?.close();
-    lines.close();
     return {};
   },
 };
 
-const lines = createInterface({ input: process.stdin });
-lines.on('line', async (line) => {
-  const req = JSON.parse(line);
-  try {
-    send({ ev: 'reply', cmd: req.cmd, ...(await commands[req.cmd](req)) });
-  } catch (e) {
-    send({ ev: 'reply', cmd: req.cmd, error: e.code ?? String(e) });
-  }
-});
+serveCommands(commands);

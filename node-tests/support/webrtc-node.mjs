@@ -5,11 +5,10 @@
 //   out: {"ev":"ready","id","address"}, node events {"ev":"message"|"peer:up"|...}
 //   in:  subscribe, publish, state, stats, call {service, method, request}, docSet {key, value},
 //        docGet {key}, close
-import { createInterface } from 'node:readline';
 import { createNode, websocket, webrtc, signalStats } from '../../js/dist/node.js';
+import { send, serveCommands } from './serve.mjs';
 
 const [name, mode, ...bootstrap] = process.argv.slice(2);
-const send = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 
 const timers = process.env.NITRO_TEST_TIMERS ? JSON.parse(process.env.NITRO_TEST_TIMERS) : undefined;
 const transport = mode === 'ws' ? websocket({ listen: 0, url: bootstrap }) : [websocket({ url: bootstrap }), webrtc()];
@@ -40,17 +39,8 @@ const commands = {
   docGet: ({ key }) => ({ value: doc.getMap('cards').get(key) ?? null }),
   close: async () => {
     await node.close();
-    lines.close();
     return {};
   },
 };
 
-const lines = createInterface({ input: process.stdin });
-lines.on('line', async (line) => {
-  const req = JSON.parse(line);
-  try {
-    send({ ev: 'reply', cmd: req.cmd, ...(await commands[req.cmd](req)) });
-  } catch (e) {
-    send({ ev: 'reply', cmd: req.cmd, error: e.code ?? String(e) });
-  }
-});
+serveCommands(commands);

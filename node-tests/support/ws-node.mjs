@@ -6,11 +6,10 @@
 //   in:   {"cmd":"subscribe","topic"} {"cmd":"publish","topic","value"} {"cmd":"state"} {"cmd":"close"}
 //   out:  {"ev":"reply","cmd",...} for each command ({"error":code} on failure).
 // After "close" the node closes and the process must exit by itself (no process.exit).
-import { createInterface } from 'node:readline';
 import { createNode, websocket } from '../../js/dist/node.js';
+import { send, serveCommands } from './serve.mjs';
 
 const [name, ...bootstrap] = process.argv.slice(2);
-const send = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 
 const timers = process.env.NITRO_TEST_TIMERS ? JSON.parse(process.env.NITRO_TEST_TIMERS) : undefined;
 const node = await createNode({ name, timers, transport: websocket({ listen: 0, url: bootstrap }) });
@@ -27,17 +26,8 @@ const commands = {
   state: () => ({ neighbors: node.neighbors(), peers: node.peers().map((p) => p.id) }),
   close: async () => {
     await node.close();
-    lines.close();
     return {};
   },
 };
 
-const lines = createInterface({ input: process.stdin });
-lines.on('line', async (line) => {
-  const req = JSON.parse(line);
-  try {
-    send({ ev: 'reply', cmd: req.cmd, ...(await commands[req.cmd](req)) });
-  } catch (e) {
-    send({ ev: 'reply', cmd: req.cmd, error: e.code ?? String(e) });
-  }
-});
+serveCommands(commands);

@@ -144,6 +144,8 @@ struct Event {
   std::uint64_t seq = 0;   // kMessage: publisher's per-topic sequence number (1, 2, ...)
   std::uint32_t hops = 0;  // kMessage: overlay hops from the publisher
   Bytes payload;
+  std::string pattern;     // kMessage: the subscription it matched (one event per matching one)
+  std::string queue;       // kMessage: that subscription's queue group ('' for none)
 };
 
 // Durable state, written ahead. The core decides what must survive a crash; the host stores it.
@@ -215,6 +217,8 @@ class ProtocolContext {
   virtual Status subscribe(const std::string& topic) = 0;
   virtual Status unsubscribe(const std::string& topic) = 0;
   virtual std::vector<PeerInfo> peers() const = 0;       // established links
+  // Whether send(peer) has a way to the peer (a link, or an address to dial), without dialing.
+  virtual bool knows_route(const PeerId& peer) const { (void)peer; return true; }
   virtual std::vector<PeerId> neighbors() const = 0;     // active view
   virtual void emit(Bytes payload) = 0;                  // a kProtocol event for the host
   virtual void random_bytes(std::span<std::uint8_t> out) = 0;  // from the node's injected entropy
@@ -272,9 +276,17 @@ class Node {
   [[nodiscard]] std::optional<StoreOp> poll_store();  // drain before poll_transmit (see StoreOp)
   [[nodiscard]] std::optional<std::uint64_t> next_deadline() const;
 
-  // Pub/sub. Deliveries arrive as kMessage events, per publisher in sequence order.
+  // Pub/sub. Deliveries arrive as kMessage events, per publisher in sequence order, one per
+  // matching subscription. A subscription is a NATS-style pattern ('.'-separated tokens, `*` one
+  // token, a final `>` one or more) with an optional queue group: of the members of a group
+  // (same pattern and queue, on any node) one takes each message (guarantee in
+  // core/src/node/subscriptions.h). Topics given to publish have no wildcard tokens.
   Status subscribe(const std::string& topic);
   Status unsubscribe(const std::string& topic);
+  Status subscribe(const std::string& pattern, const std::string& queue);
+  Status unsubscribe(const std::string& pattern, const std::string& queue);
+  // The members of a queue group this node knows (itself included when subscribed), by peer id.
+  std::vector<PeerId> queue_members(const std::string& pattern, const std::string& queue) const;
   Result<std::uint64_t> publish(const std::string& topic, std::span<const std::uint8_t> payload, std::uint64_t now_ms);
 
   // Direct channel message for hosts without a C++ Protocol (arrives as kDirect at the peer).

@@ -55,17 +55,22 @@ inline constexpr std::uint8_t kWireVersion = 1;
 // Frames. Wire form: a msgpack array [version, type, call_id, ...fields of the type]. Fields
 // appended by a later minor version are ignored by this decoder.
 //   REQUEST     [1, 1, id, service, method, metadata, deadline_ms, content, flags, kind, window, payload]
-//   RESPONSE    [1, 2, id, code, message, details, trailer, count, payload]
-//   STREAM_MSG  [1, 3, id, dir, seq, payload]
+//   RESPONSE    [1, 2, id, code, message, details, trailer, count, payload, (header)]
+//   STREAM_MSG  [1, 3, id, dir, seq, payload, (header)]
 //   STREAM_END  [1, 4, id, dir, count]
 //   CREDIT      [1, 5, id, dir, limit]
 //   CANCEL      [1, 6, id, (reason)]   reason: absent = CANCELLED, 4 = DEADLINE_EXCEEDED
 // `deadline_ms` is relative (time remaining when sent, 0 = none), so peers need no shared clock.
+// `header` (response headers, a metadata map) rides on the server's first frame of a call: stream
+// message 0, or the response when no message came first; it is left out when empty.
 // `count` is the number of stream messages sent before the end, so the end is delivered after
 // them even when frames are reordered. `dir` says which side sent the frame.
 enum class FrameType : std::uint8_t { kRequest = 1, kResponse = 2, kStreamMsg = 3, kStreamEnd = 4, kCredit = 5, kCancel = 6 };
 enum class StreamKind : std::uint8_t { kUnary = 0, kServerStream = 1, kClientStream = 2, kBidi = 3 };
-enum class ContentType : std::uint8_t { kMsgpack = 0, kJson = 1 };
+// The payload encoding, for the application only: the engine never decodes payloads. kProtobuf
+// payloads are protobuf binary messages (the schema is the application's).
+enum class ContentType : std::uint8_t { kMsgpack = 0, kJson = 1, kProtobuf = 2 };
+inline constexpr std::uint8_t kContentTypeMax = 2;
 enum class Dir : std::uint8_t { kFromClient = 0, kFromServer = 1 };
 inline constexpr std::uint32_t kFlagIdempotent = 1;
 
@@ -98,6 +103,7 @@ struct Frame {
   // STREAM_MSG: seq; STREAM_END/RESPONSE: count of stream messages sent; CREDIT: limit.
   std::uint64_t seq = 0;
   Bytes payload;
+  Metadata header;                      // RESPONSE, STREAM_MSG: response headers (server's first frame)
 };
 
 void encode_frame(const Frame& frame, Bytes& out);
@@ -243,6 +249,8 @@ struct Event {
   std::string service;
   std::string method;
   Metadata metadata;        // kRequest: request metadata; kDone: trailing metadata
+  // Client kMessage/kDone: the response headers, on the first of these events of a call only.
+  Metadata header;
   Bytes payload;
   ContentType content_type = ContentType::kMsgpack;
   StreamKind stream_kind = StreamKind::kUnary;
@@ -290,6 +298,9 @@ class Engine {
   // (end of a server stream), or an error with message and details.
   Status respond(CallHandle call, const Status& status, Bytes payload, const Metadata& trailer,
                  const Value& details, std::int64_t now_ms);
+  // Response headers of a server call, sent with its first stream message or its response;
+  // FAILED_PRECONDITION once either has left.
+  Status set_header(CallHandle call, Metadata header);
 
   // --- client side ---
   Result<CallHandle> start_call(CallOptions options, std::int64_t now_ms);
@@ -323,6 +334,21 @@ class Engine {
   using Admission = std::function<Status(const PeerKey& from, const std::string& method)>;
   void set_admission(Admission admission) { admission_ = std::move(admission); }
 
+  // --- durable dedupe: at-most-once across a restart ---
+  // With tracking on, every change of a (peer, client session) high-water mark (the highest call
+  // sequence admitted or tombstoned) is kept until take_dedupe_marks(); `high` empty means the
+  // session was evicted. A host persists them BEFORE it runs the handlers of the same step and
+  // hands them back to a restarted engine with restore_dedupe_mark(): a request of that session
+  // at or below the mark may have run before the restart, so it is refused (ABORTED), never run.
+  struct DedupeMark {
+    PeerKey peer;
+    std::uint64_t session = 0;
+    std::optional<std::uint64_t> high;
+  };
+  void track_dedupe(bool on) { track_dedupe_ = on; }
+  std::vector<DedupeMark> take_dedupe_marks();
+  void restore_dedupe_mark(const PeerKey& peer, std::uint64_t session, std::uint64_t high);
+
  private:
   struct StreamIn {       // a receiving stream direction
     std::uint64_t next_seq = 0;            // next to deliver
@@ -355,11 +381,16 @@ class Engine {
     std::uint32_t retransmits = 0;
     bool heard = false;           // any frame from the server for this attempt
     std::optional<Frame> final_response;  // waiting for the stream messages it counts
+    // Response headers: the server's to send, the client's received; `header_done` once sent
+    // (server) or reported in an event (client).
+    Metadata header;
+    bool header_done = false;
   };
   struct SessionWindow {
     std::uint64_t high = 0;                          // highest sequence seen
     std::map<std::uint64_t, std::optional<Bytes>> done;  // seq -> cached response frame
     std::uint64_t last_used = 0;                     // LRU stamp (dedupe_clock_)
+    std::uint64_t restored_high = 0;                 // seqs up to this may have run before a restart
   };
   struct PeerDedupe {
     std::map<std::uint64_t, SessionWindow> sessions;  // by session (high bits of call ids)
@@ -373,6 +404,9 @@ class Engine {
   // frames in
   void on_request(const PeerKey& from, Frame&& f, std::int64_t now_ms);
   void on_response(const PeerKey& from, Frame&& f, std::int64_t now_ms);
+  void take_header(Call& c, Frame& f);
+  // Client: the headers of a frame from the server, kept until an event reports them.
+  static void keep_header(Call& c, Metadata&& header);
   void on_stream_msg(const PeerKey& from, Frame&& f, std::int64_t now_ms);
   void on_stream_end(const PeerKey& from, const Frame& f, std::int64_t now_ms);
   void on_credit(const PeerKey& from, const Frame& f);
@@ -380,11 +414,11 @@ class Engine {
   Call* client_call_for(const PeerKey& from, std::uint64_t wire_id, CallHandle* handle);
   Call* server_call_for(const PeerKey& from, std::uint64_t wire_id, CallHandle* handle);
   // dedupe
-  enum class Seen { kNew, kActive, kDone, kStale };
+  enum class Seen { kNew, kActive, kDone, kStale, kMaybeRan };
   Seen classify(const PeerKey& from, std::uint64_t wire_id, const Bytes** cached);
   SessionWindow& touch_window(const PeerKey& from, std::uint64_t wire_id);
   void remember_done(const PeerKey& from, std::uint64_t wire_id, const Bytes* response);
-  void trim_dedupe(PeerDedupe& touched);
+  void trim_dedupe(const PeerKey& touched_peer, PeerDedupe& touched);
   // client internals
   Status check_options(const CallOptions& options) const;
   Status begin_call(CallHandle handle, CallOptions options, std::int64_t now_ms);
@@ -416,6 +450,8 @@ class Engine {
   std::map<PeerKey, PeerDedupe> dedupe_;
   std::size_t dedupe_cache_bytes_ = 0;
   std::uint64_t dedupe_clock_ = 0;
+  bool track_dedupe_ = false;
+  std::set<std::pair<PeerKey, std::uint64_t>> dedupe_dirty_;  // (peer, session) marks not yet taken
   std::set<std::string> services_;
   std::map<std::string, StreamKind> methods_;
   Admission admission_;

@@ -23,8 +23,9 @@
 //                                                       the frames of one drain, coalesced)
 //      u8 2, u8 kind, f64 handle, u8 stream kind, str peer, then by kind:
 //        request:   str service, str method, md, bin payload, u8 content, f64 deadline (-1 none)
-//        message:   bin payload
-//        done:      str code, str message, bin payload, md, bin details (msgpack), u32 attempts
+//        message:   bin payload, md header (response headers: the call's first event only)
+//        done:      str code, str message, bin payload, md, bin details (msgpack), u32 attempts,
+//                   md header
 //        cancelled: str code, str message
 //    str/bin = u32 length + bytes; md = u32 count + (str key, str value) pairs; packed metadata is
 //    "k\0v\0k\0v" (keys and values without NUL).

@@ -1,7 +1,10 @@
 // msgpack codec for nitro::Value on msgpack-c: its packer for encoding, its push parser
 // (msgpack::parse with a visitor) for decoding, so every limit is checked by our visitor before
-// anything is allocated, and a malformed frame stops the parse instead of throwing.
+// anything is allocated, and a malformed frame stops the parse instead of throwing. A str must be
+// well-formed UTF-8, as the JS codec requires.
 #include "nitro/codec.h"
+
+#include "codec/utf8.h"
 
 #include <msgpack.hpp>
 
@@ -75,6 +78,7 @@ class BuildVisitor {
   bool visit_float64(double v) { return put(Value{v}); }
   bool visit_str(const char* v, std::uint32_t size) {
     if (!check_len(size, limits_.string_bytes_max, "string")) return false;
+    if (!valid_utf8({reinterpret_cast<const std::uint8_t*>(v), size})) return fail("string is not valid UTF-8");
     return put(Value{std::string(v, size)});
   }
   bool visit_bin(const char* v, std::uint32_t size) {
@@ -167,7 +171,45 @@ class BuildVisitor {
   Status error_;
 };
 
+// The second byte of a multi-byte sequence has a range that depends on the first (Table 3-7);
+// the bytes after it are always 80..BF.
+bool second_byte_ok(std::uint8_t lead, std::uint8_t b) {
+  switch (lead) {
+    case 0xE0: return b >= 0xA0 && b <= 0xBF;  // no overlong 3-byte forms
+    case 0xED: return b >= 0x80 && b <= 0x9F;  // no surrogates
+    case 0xF0: return b >= 0x90 && b <= 0xBF;  // no overlong 4-byte forms
+    case 0xF4: return b >= 0x80 && b <= 0x8F;  // nothing above U+10FFFF
+    default: return b >= 0x80 && b <= 0xBF;
+  }
+}
+
+std::size_t sequence_length(std::uint8_t lead) {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) return 2;
+  if (lead >= 0xE0 && lead <= 0xEF) return 3;
+  if (lead >= 0xF0 && lead <= 0xF4) return 4;
+  return 0;  // a continuation byte, C0/C1 (overlong) or F5..FF
+}
+
 }  // namespace
+
+bool valid_utf8(std::span<const std::uint8_t> bytes) {
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    const std::uint8_t lead = bytes[i];
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t n = sequence_length(lead);
+    if (n == 0 || bytes.size() - i < n || !second_byte_ok(lead, bytes[i + 1])) return false;
+    for (std::size_t k = 2; k < n; ++k) {
+      if ((bytes[i + k] & 0xC0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
 
 void encode(const Value& value, Bytes& out) {
   BytesWriter writer{out};

@@ -33,7 +33,9 @@ NodeImpl::NodeImpl(const NodeConfig& config, const crypto::Identity& identity)
       identity_(identity),
       rng_(rng_seed_from(config.entropy)),
       membership_(gossip::PeerRef{identity.peer_id(), config.listen_address}, config_, *this),
-      broadcast_(identity.peer_id(), config_, *this) {}
+      broadcast_(identity.peer_id(), config_, *this),
+      subscriptions_(identity.peer_id(), config.limits.topics_max, pubsub::kAnnounceMsDefault,
+                     pubsub::kMemberTimeoutMsDefault) {}
 
 void NodeImpl::start(std::uint64_t now_ms) {
   now_ms_ = now_ms;
@@ -95,6 +97,14 @@ void NodeImpl::tick(std::uint64_t now_ms) {
   tick_links(now_ms);
   for (auto& [channel, slot] : protocols_) slot->protocol().tick(now_ms);
   write_peers_if_due(now_ms);
+  announce_queues(now_ms);
+}
+
+// Queue group membership rides on gossip like any message; a refused publish (backpressure) is
+// retried with the next periodic announcement.
+void NodeImpl::announce_queues(std::uint64_t now_ms) {
+  auto payload = subscriptions_.take_announcement(now_ms);
+  if (payload) (void)publish(pubsub::kQueueTopic, *payload, now_ms);
 }
 
 std::optional<std::uint64_t> NodeImpl::next_deadline() const {
@@ -107,6 +117,7 @@ std::optional<std::uint64_t> NodeImpl::next_deadline() const {
   if (links_deadline_ms_ != UINT64_MAX) take(links_deadline_ms_);
   if (peers_dirty_) take(peers_written_ms_ + kPeersWriteIntervalMs);
   for (const auto& [channel, slot] : protocols_) take(slot->protocol().next_deadline());
+  take(subscriptions_.next_deadline());
   return t;
 }
 
@@ -152,16 +163,25 @@ void NodeImpl::deliver(const crypto::Envelope& env, const PeerId& from, std::uin
       slot->protocol().on_broadcast(env.topic, env.origin, env.seq, env.payload, now_ms);
     }
   }
-  if (subscriptions_.count(env.topic) == 0) return;
-  Event e;
-  e.type = EventType::kMessage;
-  e.peer = from;
-  e.topic = env.topic;
-  e.origin = env.origin;
-  e.seq = env.seq;
-  e.hops = hops;
-  e.payload = env.payload;
-  emit(std::move(e));
+  if (env.topic == pubsub::kQueueTopic) {
+    auto may_join = [&](const pubsub::Key& group) { return authorize(env.origin, "subscribe", group.first).ok(); };
+    (void)subscriptions_.on_announce(env.origin, env.payload, now_ms, may_join);  // malformed: ignored
+    return;
+  }
+  // A user's `>` hears the application's topics, not the protocols' traffic under it.
+  for (auto& [pattern, queue] : subscriptions_.route(env.topic, env.origin, env.seq, now_ms, user_topic(env.topic))) {
+    Event e;
+    e.type = EventType::kMessage;
+    e.peer = from;
+    e.topic = env.topic;
+    e.origin = env.origin;
+    e.seq = env.seq;
+    e.hops = hops;
+    e.payload = env.payload;
+    e.pattern = std::move(pattern);
+    e.queue = std::move(queue);
+    emit(std::move(e));
+  }
 }
 
 Status NodeImpl::check_topic(const std::string& topic) const {
@@ -169,25 +189,27 @@ Status NodeImpl::check_topic(const std::string& topic) const {
   return Status::ok_status();
 }
 
-Status NodeImpl::subscribe(const std::string& topic) {
-  NITRO_TRY(check_topic(topic));
-  if (subscriptions_.count(topic) == 0 && subscriptions_.size() >= config_.limits.topics_max) {
-    return resource_exhausted("too many subscriptions");
-  }
-  subscriptions_.insert(topic);
-  broadcast_.add_topic(topic);
+Status NodeImpl::subscribe(const std::string& topic) { return subscribe(topic, ""); }
+
+Status NodeImpl::unsubscribe(const std::string& topic) { return unsubscribe(topic, ""); }
+
+Status NodeImpl::subscribe(const std::string& pattern, const std::string& queue) {
+  NITRO_TRY(check_topic(pattern));
+  NITRO_TRY(subscriptions_.add(pattern, queue));
+  if (!pubsub::is_wildcard_pattern(pattern)) broadcast_.add_topic(pattern);
+  if (!queue.empty()) broadcast_.add_topic(pubsub::kQueueTopic);
   return Status::ok_status();
 }
 
-Status NodeImpl::unsubscribe(const std::string& topic) {
-  if (subscriptions_.erase(topic) == 0) return not_found("not subscribed to " + topic);
-  return Status::ok_status();
+Status NodeImpl::unsubscribe(const std::string& pattern, const std::string& queue) {
+  return subscriptions_.remove(pattern, queue);
 }
 
 Result<std::uint64_t> NodeImpl::publish(const std::string& topic, std::span<const std::uint8_t> payload,
                                         std::uint64_t now_ms) {
   now_ms_ = now_ms;
   NITRO_TRY(check_topic(topic));
+  if (pubsub::is_wildcard_pattern(topic)) return Status(invalid_argument("publish to a topic without wildcard tokens ('*', '>')"));
   if (payload.size() > config_.limits.payload_bytes_max) return Status(invalid_argument("payload exceeds payload_bytes_max"));
   if (backpressured()) return Status(resource_exhausted("outbound queue above high-water mark"));
   if (publish_seq_.count(topic) == 0 && publish_seq_.size() >= 4 * config_.limits.topics_max) {
@@ -204,6 +226,14 @@ Result<std::uint64_t> NodeImpl::publish(const std::string& topic, std::span<cons
   stats_.published++;
   broadcast_.originate(*env, now_ms);
   return seq;
+}
+
+bool NodeImpl::knows_route(const PeerId& peer) const {
+  if (by_peer_.count(peer) != 0) return true;
+  for (const auto& ref : membership_.passive()) {
+    if (ref.id == peer && !ref.address.empty()) return true;
+  }
+  return false;
 }
 
 Status NodeImpl::send_channel(const PeerId& peer, const std::string& channel, std::span<const std::uint8_t> bytes,

@@ -36,6 +36,7 @@ Status ProtocolSlot::unsubscribe(const std::string& topic) {
   return topics_.erase(topic) ? Status::ok_status() : not_found("not subscribed");
 }
 std::vector<PeerInfo> ProtocolSlot::peers() const { return node_.peers(); }
+bool ProtocolSlot::knows_route(const PeerId& peer) const { return node_.knows_route(peer); }
 std::vector<PeerId> ProtocolSlot::neighbors() const { return node_.neighbors(); }
 void ProtocolSlot::emit(Bytes payload) {
   Event e;
@@ -272,6 +273,11 @@ std::optional<StoreOp> Node::poll_store() { return impl_->poll_store(); }
 std::optional<std::uint64_t> Node::next_deadline() const { return impl_->next_deadline(); }
 Status Node::subscribe(const std::string& topic) { return impl_->subscribe(topic); }
 Status Node::unsubscribe(const std::string& topic) { return impl_->unsubscribe(topic); }
+Status Node::subscribe(const std::string& pattern, const std::string& queue) { return impl_->subscribe(pattern, queue); }
+Status Node::unsubscribe(const std::string& pattern, const std::string& queue) { return impl_->unsubscribe(pattern, queue); }
+std::vector<PeerId> Node::queue_members(const std::string& pattern, const std::string& queue) const {
+  return impl_->queue_members(pattern, queue);
+}
 Result<std::uint64_t> Node::publish(const std::string& topic, std::span<const std::uint8_t> payload,
                                     std::uint64_t now_ms) {
   return impl_->publish(topic, payload, now_ms);

@@ -13,6 +13,7 @@
 #include "gossip/membership.h"
 #include "gossip/rng.h"
 #include "gossip/wire.h"
+#include "node/subscriptions.h"
 #include "nitro/envelope.h"
 #include "nitro/link.h"
 #include "nitro/node.h"
@@ -32,6 +33,7 @@ class ProtocolSlot final : public ProtocolContext {
   Status subscribe(const std::string& topic) override;
   Status unsubscribe(const std::string& topic) override;
   std::vector<PeerInfo> peers() const override;
+  bool knows_route(const PeerId& peer) const override;
   std::vector<PeerId> neighbors() const override;
   void emit(Bytes payload) override;
   void random_bytes(std::span<std::uint8_t> out) override;
@@ -71,6 +73,11 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   std::optional<std::uint64_t> next_deadline() const;
   Status subscribe(const std::string& topic);
   Status unsubscribe(const std::string& topic);
+  Status subscribe(const std::string& pattern, const std::string& queue);
+  Status unsubscribe(const std::string& pattern, const std::string& queue);
+  std::vector<PeerId> queue_members(const std::string& pattern, const std::string& queue) const {
+    return subscriptions_.members({pattern, queue}, now_ms_);
+  }
   Result<std::uint64_t> publish(const std::string& topic, std::span<const std::uint8_t> payload, std::uint64_t now_ms);
   Status send_channel(const PeerId& peer, const std::string& channel, std::span<const std::uint8_t> bytes,
                       std::uint64_t now_ms);
@@ -79,6 +86,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   Protocol* protocol(const std::string& channel) const;
   Status authorize(const PeerId& peer, std::string_view op, std::string_view resource);
   std::vector<PeerInfo> peers() const;
+  bool knows_route(const PeerId& peer) const;
   std::vector<PeerId> neighbors() const { return membership_.active(); }
   std::vector<PeerId> passive_view() const;
   Bytes save_state() const;
@@ -140,6 +148,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   Value views_value() const;
   Status restore_views(const Value& peers);
   void write_peers_if_due(std::uint64_t now_ms);
+  void announce_queues(std::uint64_t now_ms);
   Status check_topic(const std::string& topic) const;
   bool user_topic(const std::string& topic) const;
 
@@ -163,7 +172,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   std::deque<Event> events_;
   std::deque<StoreOp> store_ops_;  // write-ahead: drained by the host before transmits
   StoredRecords restored_;         // records of protocols not attached yet (full keys)
-  std::set<std::string> subscriptions_;
+  pubsub::Subscriptions subscriptions_;
   std::map<std::string, std::uint64_t> publish_seq_;
   // Highest sequence number per topic made durable ("node/seq/<topic>"): a restarted node resumes
   // above it, so none of its new messages reuses an id peers already hold.

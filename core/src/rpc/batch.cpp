@@ -10,6 +10,11 @@ namespace {
 
 constexpr std::size_t kVarintBytesMax = 5;  // lengths below 2^35; frames are far smaller
 
+// Unknown values read as msgpack, the default (the batch comes from this process's host).
+ContentType content_type_of(std::uint8_t v) {
+  return v <= kContentTypeMax ? static_cast<ContentType>(v) : ContentType::kMsgpack;
+}
+
 void put_varint(Bytes& out, std::uint64_t v) {
   while (v >= 0x80) {
     out.push_back(static_cast<std::uint8_t>(v | 0x80));
@@ -151,7 +156,7 @@ Status read_start(Engine& engine, Reader& in, std::int64_t now_ms, const StepHoo
   auto md = unpack_metadata(in.str());
   auto payload = in.bin();
   c.payload.assign(payload.begin(), payload.end());
-  c.content_type = in.u8() == 1 ? ContentType::kJson : ContentType::kMsgpack;
+  c.content_type = content_type_of(in.u8());
   std::uint8_t kind = in.u8();
   auto timeout = duration_ms(in.f64());
   auto attempt_timeout = duration_ms(in.f64());
@@ -188,10 +193,13 @@ void write_event(Writer& w, const Event& e) {
       w.str(e.method);
       w.md(e.metadata);
       w.bin(e.payload);
-      w.u8(e.content_type == ContentType::kJson ? 1 : 0);
+      w.u8(static_cast<std::uint8_t>(e.content_type));
       w.f64(e.deadline_at_ms == kNoDeadline ? -1.0 : static_cast<double>(e.deadline_at_ms));
       break;
-    case EventKind::kMessage: w.bin(e.payload); break;
+    case EventKind::kMessage:
+      w.bin(e.payload);
+      w.md(e.header);
+      break;
     case EventKind::kDone:
       w.str(e.status.ok() ? "OK" : event_code(e));
       w.str(e.status.message());
@@ -199,6 +207,7 @@ void write_event(Writer& w, const Event& e) {
       w.md(e.metadata);
       w.bin(e.details.is_nil() ? Bytes{} : codec::encode(e.details));
       w.u32(e.attempts);
+      w.md(e.header);
       break;
     case EventKind::kCancelled:
       w.str(event_code(e));
@@ -225,12 +234,13 @@ Result<Event> read_event(Reader& in) {
     e.metadata = in.md();
     auto p = in.bin();
     e.payload.assign(p.begin(), p.end());
-    e.content_type = in.u8() == 1 ? ContentType::kJson : ContentType::kMsgpack;
+    e.content_type = content_type_of(in.u8());
     double d = in.f64();
     e.deadline_at_ms = d < 0 ? kNoDeadline : static_cast<std::int64_t>(exact_u64(d).value_or(0));
   } else if (e.kind == EventKind::kMessage) {
     auto p = in.bin();
     e.payload.assign(p.begin(), p.end());
+    e.header = in.md();
   } else if (e.kind == EventKind::kDone || e.kind == EventKind::kCancelled) {
     Code code = code_from_name(in.str());
     std::string message(in.str());
@@ -246,6 +256,7 @@ Result<Event> read_event(Reader& in) {
         e.details = std::move(*v);
       }
       e.attempts = in.u32();
+      e.header = in.md();
     }
   }
   if (!in.ok()) return decode_error("rpc drain: truncated event");

@@ -134,6 +134,7 @@ void Engine::on_response(const PeerKey& from, Frame&& f, std::int64_t now_ms) {
   Call* c = client_call_for(from, f.call_id, &h);
   if (!c) return;
   c->heard = true;
+  keep_header(*c, std::move(f.header));
   if (f.code != Code::kOk) {
     if (maybe_retry(h, *c, f.code, now_ms)) return;
     finish_client(h, *c, Status(f.code, std::move(f.message)), std::move(f.payload), std::move(f.metadata),
@@ -157,6 +158,7 @@ bool Engine::maybe_retry(CallHandle handle, Call& call, Code code, std::int64_t 
   if (call.attempts > call.options.retries || now_ms >= call.deadline_at_ms) return false;
   balancer_.report(call.peer, false, now_ms);
   client_by_wire_.erase(call.wire_id);  // late answers to the old attempt are dropped
+  call.header.clear();                  // the failed attempt's headers are not the answer's
   PeerKey old_peer = call.peer;
   std::uint64_t old_id = call.wire_id;
   if (!start_attempt(handle, call, now_ms).ok()) {
@@ -174,6 +176,10 @@ void Engine::finish_client(CallHandle handle, Call& call, Status status, Bytes p
   e.service = call.options.service;
   e.method = call.options.method;
   e.metadata = std::move(trailer);
+  if (!call.header_done) {
+    call.header_done = true;
+    e.header = std::move(call.header);
+  }
   e.payload = std::move(payload);
   e.content_type = call.options.content_type;
   e.status = std::move(status);
@@ -213,6 +219,7 @@ Status Engine::send(CallHandle call, Bytes payload, std::int64_t) {
   Dir dir = c.is_client ? Dir::kFromClient : Dir::kFromServer;
   Frame f = control_frame(FrameType::kStreamMsg, c.wire_id, dir, c.out.next_seq++);
   f.payload = std::move(payload);
+  take_header(c, f);
   push_frame(c.peer, f);
   return {};
 }
@@ -242,6 +249,7 @@ void Engine::on_stream_msg(const PeerKey& from, Frame&& f, std::int64_t now_ms) 
   Call* c = f.dir == Dir::kFromServer ? client_call_for(from, f.call_id, &h) : server_call_for(from, f.call_id, &h);
   if (!c || !receives_stream(c->is_client, c->kind)) return;
   if (c->is_client) c->heard = true;
+  if (c->is_client && f.seq == 0) keep_header(*c, std::move(f.header));  // seq 0 is never buffered
   StreamIn& in = c->in;
   // Duplicates, frames beyond the granted credit (a misbehaving sender) and frames past the end
   // are dropped: the reorder buffer never holds more than the window.
@@ -265,7 +273,15 @@ void Engine::deliver_in(CallHandle handle, Call& call, [[maybe_unused]] std::uin
   Event e = make_event(EventKind::kMessage, handle, call.peer, call.kind);
   e.payload = std::move(payload);
   e.content_type = call.options.content_type;
+  if (call.is_client && !call.header_done) {
+    call.header_done = true;
+    e.header = std::move(call.header);
+  }
   push_event(std::move(e));
+}
+
+void Engine::keep_header(Call& c, Metadata&& header) {
+  if (!c.header_done && !header.empty()) c.header = std::move(header);
 }
 
 void Engine::check_end(CallHandle handle, Call& call, std::int64_t now_ms) {

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "codec/utf8.h"
 #include "nitro/codec.h"
 #include "nitro/rpc.h"
 
@@ -44,8 +45,8 @@ void pack_metadata(Packer& pk, const Metadata& md) {
 std::uint32_t field_count(const Frame& f) {
   switch (f.type) {
     case FrameType::kRequest: return 12;
-    case FrameType::kResponse: return 9;
-    case FrameType::kStreamMsg: return 6;
+    case FrameType::kResponse: return f.header.empty() ? 9 : 10;
+    case FrameType::kStreamMsg: return f.header.empty() ? 6 : 7;
     case FrameType::kStreamEnd:
     case FrameType::kCredit: return 5;
     case FrameType::kCancel: return f.code != Code::kCancelled && f.code != Code::kOk ? 4 : 3;
@@ -116,16 +117,19 @@ class Cursor {
     if (!status_.ok()) return;
     std::uint8_t t = byte();
     if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) return;
-    if (t >= 0xa0 && t <= 0xbf) return void(take(t & 0x1f, "string"));
+    if (t >= 0xa0 && t <= 0xbf) return void(text(t & 0x1f, "string"));
     if (t >= 0x80 && t <= 0x9f) return skip_items(t < 0x90 ? 2u * (t & 0x0f) : t & 0x0f, t < 0x90 ? 2 : 1, depth);
     switch (t) {
       case 0xcc: case 0xd0: return void(take(1, "int"));
       case 0xcd: case 0xd1: return void(take(2, "int"));
       case 0xce: case 0xd2: case 0xca: return void(take(4, "number"));
       case 0xcf: case 0xd3: case 0xcb: return void(take(8, "number"));
-      case 0xc4: case 0xd9: return void(take(be(1), "string"));
-      case 0xc5: case 0xda: return void(take(be(2), "string"));
-      case 0xc6: case 0xdb: return void(take(be(4), "string"));
+      case 0xc4: return void(take(be(1), "bytes"));
+      case 0xc5: return void(take(be(2), "bytes"));
+      case 0xc6: return void(take(be(4), "bytes"));
+      case 0xd9: return void(text(be(1), "string"));
+      case 0xda: return void(text(be(2), "string"));
+      case 0xdb: return void(text(be(4), "string"));
       case 0xdc: return skip_items(be(2), 1, depth);
       case 0xdd: return skip_items(be(4), 1, depth);
       case 0xde: return skip_items(2 * be(2), 2, depth);
@@ -165,7 +169,13 @@ class Cursor {
   std::span<const std::uint8_t> str_bytes(const char* what) {
     std::uint8_t t = byte();
     std::size_t len = (t & 0xe0) == 0xa0 ? (t & 0x1f) : t == 0xd9 ? be(1) : t == 0xda ? be(2) : t == 0xdb ? be(4) : (fail(what, "not a string"), 0);
-    return take(len, what);
+    return text(len, what);
+  }
+  // A str body: well-formed UTF-8, as codec::decode and the JS codec require.
+  std::span<const std::uint8_t> text(std::uint64_t len, const char* what) {
+    auto b = take(len, what);
+    if (!codec::valid_utf8(b)) return fail(what, "not UTF-8"), std::span<const std::uint8_t>{};
+    return b;
   }
   bool read_uint(std::uint64_t& u, const char* what) {
     std::uint8_t t = byte();
@@ -200,7 +210,7 @@ void read_request(Cursor& c, Frame& f, const FrameLimits& limits) {
   f.method = c.str(limits.name_bytes_max, "method");
   f.metadata = c.metadata(limits, "metadata");
   f.deadline_ms = c.uint(std::uint64_t{1} << 52, "deadline_ms");
-  f.content_type = static_cast<ContentType>(c.uint(1, "content_type"));
+  f.content_type = static_cast<ContentType>(c.uint(kContentTypeMax, "content_type"));
   f.flags = static_cast<std::uint32_t>(c.uint(0xffffffffu, "flags"));
   f.kind = static_cast<StreamKind>(c.uint(3, "kind"));
   f.window = static_cast<std::uint32_t>(c.uint(limits.window_max, "window"));
@@ -224,12 +234,18 @@ void read_response(Cursor& c, Frame& f, const FrameLimits& limits) {
 std::uint32_t read_fields(Cursor& c, Frame& f, std::uint32_t n, const FrameLimits& limits) {
   switch (f.type) {
     case FrameType::kRequest: read_request(c, f, limits); return 12;
-    case FrameType::kResponse: read_response(c, f, limits); return 9;
+    case FrameType::kResponse:
+      read_response(c, f, limits);
+      if (n < 10) return 9;
+      f.header = c.metadata(limits, "header");
+      return 10;
     case FrameType::kStreamMsg:
       f.dir = static_cast<Dir>(c.uint(1, "dir"));
       f.seq = c.uint(std::uint64_t{1} << 62, "seq");
       f.payload = c.bin("payload");
-      return 6;
+      if (n < 7) return 6;
+      f.header = c.metadata(limits, "header");
+      return 7;
     case FrameType::kStreamEnd:
     case FrameType::kCredit:
       f.dir = static_cast<Dir>(c.uint(1, "dir"));
@@ -272,11 +288,13 @@ void encode_frame(const Frame& f, Bytes& out) {
       pack_metadata(pk, f.metadata);
       pk.pack_uint64(f.seq);
       pack_bin(pk, f.payload);
+      if (!f.header.empty()) pack_metadata(pk, f.header);
       break;
     case FrameType::kStreamMsg:
       pk.pack_uint64(static_cast<std::uint64_t>(f.dir));
       pk.pack_uint64(f.seq);
       pack_bin(pk, f.payload);
+      if (!f.header.empty()) pack_metadata(pk, f.header);
       break;
     case FrameType::kStreamEnd:
     case FrameType::kCredit:

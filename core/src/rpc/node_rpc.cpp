@@ -2,6 +2,8 @@
 #include "nitro/rpc_node.h"
 
 #include <algorithm>
+#include <cstring>
+#include <string_view>
 
 #include "nitro/assert.h"
 
@@ -41,6 +43,8 @@ void NodeRpc::attach(ProtocolContext& ctx) {
     if (!peer.ok()) return permission_denied("rpc: caller is not a peer id");
     return ctx_->authorize(*peer, "rpc", method);
   });
+  engine_->track_dedupe(true);
+  restore_dedupe(ctx.take_restored());
   ad_due_ = direct_ads_due_ = !served_.empty();
   (void)ctx.subscribe(kAdsTopic);  // only fails for a bad topic name, which this is not
 }
@@ -77,9 +81,16 @@ void NodeRpc::on_broadcast(const std::string& topic, const PeerId& origin, std::
                            std::span<const std::uint8_t> payload, std::uint64_t now_ms) {
   if (topic != kAdsTopic || origin == ctx_->local_id()) return;
   auto ad = decode_advertisement(payload, config_.engine.limits);
-  if (!ad.ok() || !routable(origin)) return;
-  // A newcomer joined after our last ad: advertise soon (rate-limited by ad_gap_ms).
-  if (!served_.empty() && heard_from_.size() < kHeardFromMax && heard_from_.insert(key(origin)).second) ad_due_ = true;
+  if (!ad.ok()) return;
+  // A newcomer joined after our last ad: advertise soon (rate-limited by ad_gap_ms). In a large
+  // network only about kNewcomerAdvertisers nodes answer each newcomer (every answer reaches every
+  // node: all answering would cost N^2 deliveries per join); the rest reach it with their next
+  // periodic ad.
+  if (!served_.empty() && heard_from_.size() < kHeardFromMax && heard_from_.insert(key(origin)).second &&
+      chance(kNewcomerAdvertisers, heard_from_.size())) {
+    newcomer_ad_due_ = true;
+  }
+  if (!routable(origin)) return;  // counted above all the same: it sets the ad period
   on_advertisement(*ad, origin, now_ms);
   after_callback(now_ms);
 }
@@ -153,6 +164,7 @@ Status NodeRpc::step(std::span<const std::uint8_t> input, std::uint64_t now_ms, 
   hooks.start = [this, now_ms](CallHandle h, CallOptions o) { start_reserved(h, std::move(o), now_ms); };
   hooks.cancel = [this, now_ms](CallHandle h) { (void)cancel(h, now_ms); };
   Status s = apply_step(engine(), input, static_cast<std::int64_t>(now_ms), hooks);
+  persist_dedupe();
   send_frames(now_ms);
   write_drain(*engine_, std::nullopt, /*with_transmits=*/false, out);
   return s;
@@ -167,11 +179,69 @@ void NodeRpc::flush(std::uint64_t now_ms) {
 // ---- internals -------------------------------------------------------------------------------
 
 void NodeRpc::after_callback(std::uint64_t now_ms) {
+  persist_dedupe();
   send_frames(now_ms);
   if (!config_.emit_events || !engine_->has_events()) return;
   events_out_.clear();
   write_drain(*engine_, std::nullopt, /*with_transmits=*/false, events_out_);
   ctx_->emit(events_out_);
+}
+
+// ---- durable dedupe: "dd/<peer>/<session, 16 hex digits>" -> high-water mark (8 bytes, big-endian)
+
+namespace {
+constexpr std::string_view kDedupePrefix = "dd/";
+constexpr char kHex[] = "0123456789abcdef";
+
+std::string dedupe_key(const PeerKey& peer, std::uint64_t session) {
+  std::string k(kDedupePrefix);
+  k += peer;
+  k += '/';
+  for (int shift = 60; shift >= 0; shift -= 4) k += kHex[(session >> shift) & 0xf];
+  return k;
+}
+
+// The (peer, session) of a key this protocol wrote; anything else is not one of its records.
+bool parse_dedupe_key(const std::string& key, PeerKey& peer, std::uint64_t& session) {
+  if (key.size() < kDedupePrefix.size() + 18 || key.compare(0, kDedupePrefix.size(), kDedupePrefix) != 0) return false;
+  const std::size_t slash = key.size() - 17;
+  if (key[slash] != '/') return false;
+  session = 0;
+  for (std::size_t i = slash + 1; i < key.size(); ++i) {
+    const char* d = std::strchr(kHex, key[i]);
+    if (key[i] == '\0' || d == nullptr) return false;
+    session = session << 4 | static_cast<std::uint64_t>(d - kHex);
+  }
+  peer = key.substr(kDedupePrefix.size(), slash - kDedupePrefix.size());
+  return !peer.empty();
+}
+}  // namespace
+
+// Written ahead: the host makes these durable before it runs the handlers drained with them.
+void NodeRpc::persist_dedupe() {
+  for (auto& m : engine_->take_dedupe_marks()) {
+    std::string k = dedupe_key(m.peer, m.session);
+    if (!m.high) {
+      ctx_->store_delete(k);
+      continue;
+    }
+    Bytes v(8);
+    for (int i = 0; i < 8; ++i) v[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(*m.high >> (56 - 8 * i));
+    ctx_->store_put(k, std::move(v));
+  }
+}
+
+// Records this protocol did not write, or damaged ones, are ignored.
+void NodeRpc::restore_dedupe(const StoredRecords& records) {
+  for (const auto& [k, v] : records) {
+    PeerKey peer;
+    std::uint64_t session = 0;
+    if (v.size() != 8 || !parse_dedupe_key(k, peer, session)) continue;
+    std::uint64_t high = 0;
+    for (std::uint8_t b : v) high = high << 8 | b;
+    engine_->restore_dedupe_mark(peer, session, high);
+  }
+  (void)engine_->take_dedupe_marks();  // restored, not changed: nothing to write again
 }
 
 // Engine frames to the node, one link message per peer. A peer the node cannot reach fails its
@@ -231,18 +301,30 @@ void NodeRpc::launch(CallHandle handle, Pending p, std::uint64_t now_ms) {
 // Gossip reaches peers this node has no address for; an instance it cannot send to is useless.
 // A linked peer is routable; otherwise an empty frames message probes for a known address (and
 // dials it, so the call that follows finds the link up).
-bool NodeRpc::routable(const PeerId& peer) {
-  for (const auto& info : ctx_->peers()) {
-    if (info.peer == peer) return true;
-  }
-  static constexpr std::uint8_t kProbe[] = {kLinkFrames};
-  return ctx_->send(peer, kProbe).code() != Code::kUnavailable;
+// Dialing every advertiser to find out would open a link to every node of the network (and close
+// it again when idle, and reopen it at the next ad): ask the node whether it knows a way instead.
+bool NodeRpc::routable(const PeerId& peer) { return ctx_->knows_route(peer); }
+
+// True with probability min(1, k / n), from the node's injected entropy.
+bool NodeRpc::chance(std::size_t k, std::size_t n) {
+  if (n <= k) return true;
+  std::uint8_t b[4];
+  ctx_->random_bytes(b);
+  const std::uint32_t r = std::uint32_t{b[0]} | std::uint32_t{b[1]} << 8 | std::uint32_t{b[2]} << 16 | std::uint32_t{b[3]} << 24;
+  return static_cast<std::uint64_t>(r) * n < static_cast<std::uint64_t>(k) << 32;
+}
+
+// Each node's share of the network's periodic ads stays constant: the period grows with the
+// number of advertisers heard (and the TTL with it), so an idle node receives about
+// 1000 / kAdPeriodPerPeerMs ads per second whatever the size of the network.
+std::uint64_t NodeRpc::ad_period_ms() const {
+  return std::max<std::uint64_t>(config_.ad_interval_ms, heard_from_.size() * kAdPeriodPerPeerMs);
 }
 
 Advertisement NodeRpc::own_advertisement() const {
   Advertisement ad;
   ad.peer = key(ctx_->local_id());
-  ad.ttl_ms = config_.ad_ttl_ms;
+  ad.ttl_ms = std::max<std::uint64_t>(config_.ad_ttl_ms, 3 * ad_period_ms());
   for (const auto& s : served_) ad.services.push_back({s, {}});
   return ad;
 }
@@ -252,8 +334,18 @@ void NodeRpc::send_direct_ad(const PeerId& peer) {
 }
 
 // When the next gossip advertisement is due: the period, or sooner after news (rate-limited).
+// Answers to newcomers are spaced by heard / kNewcomerAdvertisers gaps: when many nodes join at
+// once, every node hears a newcomer every gap, and answering each time (every answer reaching
+// every node) kept a 100-node join busy for half a minute; this way the whole network sends about
+// kNewcomerAdvertisers answers per gap.
 std::uint64_t NodeRpc::ad_at() const {
-  return ad_due_ ? std::min(next_ad_ms_, last_ad_ms_ + config_.ad_gap_ms) : next_ad_ms_;
+  std::uint64_t at = next_ad_ms_;
+  if (ad_due_) at = std::min(at, last_ad_ms_ + config_.ad_gap_ms);
+  if (newcomer_ad_due_) {
+    const std::uint64_t gaps = std::max<std::uint64_t>(1, heard_from_.size() / kNewcomerAdvertisers);
+    at = std::min(at, last_ad_ms_ + gaps * config_.ad_gap_ms);
+  }
+  return at;
 }
 
 void NodeRpc::advertise(std::uint64_t now_ms) {
@@ -264,9 +356,14 @@ void NodeRpc::advertise(std::uint64_t now_ms) {
   if (served_.empty()) return;
   // Backpressure or no neighbors yet: the next period tries again.
   (void)ctx_->publish(kAdsTopic, encode_advertisement(own_advertisement()));
-  ad_due_ = false;
+  ad_due_ = newcomer_ad_due_ = false;
   last_ad_ms_ = now_ms;
-  next_ad_ms_ = now_ms + config_.ad_interval_ms;
+  // Jittered (0.75-1.25 of the period, within the TTL of 3 periods): nodes started together
+  // would otherwise re-advertise together, every ad of the network in the same instant.
+  std::uint8_t b[2];
+  ctx_->random_bytes(b);
+  const std::uint64_t permille = 750 + (std::uint64_t{b[0]} | std::uint64_t{b[1]} << 8) % 500;
+  next_ad_ms_ = now_ms + ad_period_ms() * permille / 1000;
 }
 
 void NodeRpc::remember_peer(const PeerKey& k, const PeerId& peer) {

@@ -4,7 +4,9 @@
 // highest call sequence seen and the outcome of the last `dedupe_window` sequences. A request is
 // new (run it), active (a duplicate of a running call: ignore), done (replay the cached response,
 // if it was kept) or stale (below the window: refuse silently). So a call id runs at most once
-// while its peer's state is kept; peers and sessions beyond their bounds are evicted LRU.
+// while its peer's state is kept; peers and sessions beyond their bounds are evicted LRU. With
+// durable dedupe (track_dedupe) the high-water marks also survive a restart: a restored session
+// refuses the sequences at or below its mark (they may have run in the previous incarnation).
 #include <algorithm>
 
 #include "nitro/rpc.h"
@@ -37,6 +39,7 @@ Engine::Seen Engine::classify(const PeerKey& from, std::uint64_t wire_id, const 
     if (dit->second) *cached = &*dit->second;
     return Seen::kDone;
   }
+  if (seq <= w.restored_high) return Seen::kMaybeRan;
   if (seq + config_.dedupe_window <= w.high) return Seen::kStale;
   return Seen::kNew;
 }
@@ -48,8 +51,11 @@ Engine::SessionWindow& Engine::touch_window(const PeerKey& from, std::uint64_t w
   peer.last_used = ++dedupe_clock_;
   SessionWindow& w = peer.sessions[wire_id >> 32];
   w.last_used = dedupe_clock_;
-  w.high = std::max(w.high, wire_id & kSeqMask);
-  trim_dedupe(peer);
+  if ((wire_id & kSeqMask) > w.high) {
+    w.high = wire_id & kSeqMask;
+    if (track_dedupe_) dedupe_dirty_.insert({from, wire_id >> 32});
+  }
+  trim_dedupe(from, peer);
   while (!w.done.empty() && w.done.begin()->first + config_.dedupe_window <= w.high) {
     if (w.done.begin()->second) dedupe_cache_bytes_ -= w.done.begin()->second->size();
     w.done.erase(w.done.begin());
@@ -75,24 +81,51 @@ void Engine::remember_done(const PeerKey& from, std::uint64_t wire_id, const Byt
 
 // Bounds: sessions per peer and peers, each evicted least recently used. The entry just touched
 // has the newest stamp, so it survives.
-void Engine::trim_dedupe(PeerDedupe& touched) {
-  auto drop_session = [this](PeerDedupe& p, std::map<std::uint64_t, SessionWindow>::iterator it) {
+void Engine::trim_dedupe(const PeerKey& touched_peer, PeerDedupe& touched) {
+  auto drop_session = [this](const PeerKey& peer, PeerDedupe& p, std::map<std::uint64_t, SessionWindow>::iterator it) {
     for (const auto& [seq, cached] : it->second.done) {
       if (cached) dedupe_cache_bytes_ -= cached->size();
     }
+    if (track_dedupe_) dedupe_dirty_.insert({peer, it->first});  // taken as "forgotten"
     p.sessions.erase(it);
   };
   while (touched.sessions.size() > config_.sessions_per_peer_max) {
     auto lru = std::min_element(touched.sessions.begin(), touched.sessions.end(),
                                 [](const auto& a, const auto& b) { return a.second.last_used < b.second.last_used; });
-    drop_session(touched, lru);
+    drop_session(touched_peer, touched, lru);
   }
   while (dedupe_.size() > config_.dedupe_peers_max) {
     auto lru = std::min_element(dedupe_.begin(), dedupe_.end(),
                                 [](const auto& a, const auto& b) { return a.second.last_used < b.second.last_used; });
-    while (!lru->second.sessions.empty()) drop_session(lru->second, lru->second.sessions.begin());
+    while (!lru->second.sessions.empty()) drop_session(lru->first, lru->second, lru->second.sessions.begin());
     dedupe_.erase(lru);
   }
+}
+
+std::vector<Engine::DedupeMark> Engine::take_dedupe_marks() {
+  std::vector<DedupeMark> out;
+  out.reserve(dedupe_dirty_.size());
+  for (const auto& [peer, session] : dedupe_dirty_) {
+    DedupeMark m{peer, session, std::nullopt};
+    if (auto pit = dedupe_.find(peer); pit != dedupe_.end()) {
+      if (auto sit = pit->second.sessions.find(session); sit != pit->second.sessions.end()) m.high = sit->second.high;
+    }
+    out.push_back(std::move(m));
+  }
+  dedupe_dirty_.clear();
+  return out;
+}
+
+// A mark from the previous incarnation: nothing of it is known but that sequences up to `high`
+// may have run. Restored sessions count against the same bounds as live ones.
+void Engine::restore_dedupe_mark(const PeerKey& peer, std::uint64_t session, std::uint64_t high) {
+  PeerDedupe& p = dedupe_[peer];
+  p.last_used = ++dedupe_clock_;
+  SessionWindow& w = p.sessions[session];
+  w.last_used = dedupe_clock_;
+  w.high = std::max(w.high, high);
+  w.restored_high = std::max(w.restored_high, high);
+  trim_dedupe(peer, p);
 }
 
 void Engine::reject(const PeerKey& to, std::uint64_t wire_id, Code code, std::string message) {
@@ -117,6 +150,8 @@ void Engine::on_request(const PeerKey& from, Frame&& f, std::int64_t now_ms) {
       if (cached && transmits_.size() < config_.transmit_queue_max) transmits_.push_back(Transmit{from, *cached});
       return;
     case Seen::kStale: return;
+    case Seen::kMaybeRan:
+      return reject(from, f.call_id, Code::kAborted, "the server restarted; this call may have run before it, so it does not run again");
     case Seen::kNew: break;
   }
   if (!f.service.empty() && !services_.count(f.service)) {
@@ -175,12 +210,35 @@ Status Engine::respond(CallHandle call, const Status& status, Bytes payload, con
   f.metadata = trailer;
   f.seq = c.out.next_seq;
   f.payload = std::move(payload);
+  take_header(c, f);
   Bytes bytes = encode_frame(f);
   bool cache = c.kind == StreamKind::kUnary || c.kind == StreamKind::kClientStream;
   remember_done(c.peer, c.wire_id, cache ? &bytes : nullptr);
   transmits_.push_back(Transmit{c.peer, std::move(bytes)});
   end_server_call(call, {}, false);
   return {};
+}
+
+Status Engine::set_header(CallHandle call, Metadata header) {
+  NITRO_TRY(check_call(call));
+  Call& c = calls_.at(call);
+  if (c.is_client) return failed_precondition("set_header() is for server calls");
+  if (c.header_done) return failed_precondition("the response headers have been sent");
+  if (header.size() > config_.limits.metadata_entries_max) return invalid_argument("too many header entries");
+  for (const auto& [k, v] : header) {
+    if (k.size() > config_.limits.name_bytes_max || v.size() > config_.limits.metadata_value_bytes_max) {
+      return invalid_argument("header entry too long");
+    }
+  }
+  c.header = std::move(header);
+  return {};
+}
+
+// The server's first frame of a call carries its response headers.
+void Engine::take_header(Call& c, Frame& f) {
+  if (c.is_client || c.header_done) return;
+  c.header_done = true;
+  f.header = std::move(c.header);
 }
 
 void Engine::end_server_call(CallHandle handle, Status status, bool notify) {

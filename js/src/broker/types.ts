@@ -7,7 +7,7 @@ import type { NitroValue } from '../codec.js';
 import type { MessageHandler } from '../host/node.js';
 
 export interface SubscribeOptions {
-  /** A queue group: of the subscribers sharing it, one gets each message (broker only). */
+  /** A queue group: of the subscribers sharing it (same topic pattern and queue), one gets each message. */
   queue?: string;
 }
 

@@ -25,7 +25,9 @@ import { init } from '../wasm.js';
 import { kDefaultPort, toJson } from './node.js';
 
 const USAGE = `usage: nitro call <service> <Method> ['<json>'] [--peer ws://host:port (default ws://127.0.0.1:${kDefaultPort})]
-       [--timeout-ms N (default 10000)] [--stream] [--metadata k=v]... [--json] [--link node|socket]`;
+       [--timeout-ms N (default 10000)] [--stream] [--metadata k=v]... [--content-type msgpack|json|protobuf] [--json] [--link node|socket]
+       [--show-metadata (the response header and trailer as JSON lines on stderr)]
+  --peer defaults to $NITRO_PEER. Exit codes: 0 ok, 1 the remote call failed, 2 usage or network, 130 interrupted.`;
 
 const kTimeoutMsDefault = 10000;
 const kTimeoutMsMax = 24 * 3600 * 1000;
@@ -46,6 +48,10 @@ interface Parsed {
 }
 
 class UsageError extends Error {}
+/** Reaching the node or discovering the service failed (exit 2), as opposed to the call (exit 1). */
+class NetworkFailure extends Error {
+  constructor(readonly cause: unknown) { super('network'); }
+}
 class HelpRequested extends Error {}
 
 /** JSON with {"$bytes": hex} read back as bytes (what the output writes for bytes). */
@@ -76,6 +82,7 @@ function parse(argv: string[]): Parsed {
         peer: { type: 'string' }, url: { type: 'string' }, link: { type: 'string' },
         'timeout-ms': { type: 'string' }, stream: { type: 'boolean' }, json: { type: 'boolean' },
         metadata: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' },
+        'content-type': { type: 'string' }, 'show-metadata': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -88,7 +95,7 @@ function parse(argv: string[]): Parsed {
   if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}' (quote the JSON request)`);
   const link = values.url !== undefined ? 'socket' : values.link ?? 'node';
   if (link !== 'node' && link !== 'socket') throw new UsageError(`--link is node or socket, not '${link}'`);
-  const peer = values.peer ?? values.url ?? `ws://127.0.0.1:${kDefaultPort}`;
+  const peer = values.peer ?? values.url ?? (process.env.NITRO_PEER || `ws://127.0.0.1:${kDefaultPort}`);
   if (!/^wss?:\/\/[^/\s]+/.test(peer)) throw new UsageError(`--peer needs a ws:// or wss:// address, got '${peer}'`);
   const timeoutMs = values['timeout-ms'] === undefined ? kTimeoutMsDefault : Number(values['timeout-ms']);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > kTimeoutMsMax) throw new UsageError('--timeout-ms needs a positive integer');
@@ -98,7 +105,15 @@ function parse(argv: string[]): Parsed {
   } catch (err) {
     throw new UsageError(`bad JSON request: ${(err as Error).message}`);
   }
-  const options: CallOptions = { metadata: parseMetadata(values.metadata ?? []), contentType: values.json ? 'json' : 'msgpack' };
+  const contentType = values['content-type'] ?? (values.json ? 'json' : 'msgpack');
+  if (contentType !== 'json' && contentType !== 'msgpack' && contentType !== 'protobuf') {
+    throw new UsageError(`--content-type is msgpack, json or protobuf, not '${contentType}'`);
+  }
+  const options: CallOptions = { metadata: parseMetadata(values.metadata ?? []), contentType };
+  if (values['show-metadata']) {
+    options.onHeader = (header) => console.error(JSON.stringify({ header }));
+    options.onTrailer = (trailer) => console.error(JSON.stringify({ trailer }));
+  }
   return { service, method, request, peer, link, stream: values.stream ?? false, timeoutMs, options };
 }
 
@@ -211,7 +226,8 @@ async function openSocketSession(p: Parsed, endsAt: number, signal: AbortSignal)
 
 async function run(p: Parsed, signal: AbortSignal): Promise<void> {
   const endsAt = Date.now() + p.timeoutMs;
-  const session = await (p.link === 'socket' ? openSocketSession(p, endsAt, signal) : openNodeSession(p, endsAt, signal));
+  const session = await (p.link === 'socket' ? openSocketSession(p, endsAt, signal) : openNodeSession(p, endsAt, signal))
+    .catch((err: unknown) => { throw (err as Partial<NitroError>)?.code === 'NOT_FOUND' ? err : new NetworkFailure(err); });
   try {
     const left = Math.max(1, endsAt - Date.now());
     if (p.stream) {
@@ -253,8 +269,8 @@ export async function callCommand(argv: string[]): Promise<number> {
     await run(p, abort.signal);
     return 0;
   } catch (err) {
-    report(err);
-    return abort.signal.aborted ? kExitInterrupted : 1;
+    report(err instanceof NetworkFailure ? err.cause : err);
+    return abort.signal.aborted ? kExitInterrupted : err instanceof NetworkFailure ? 2 : 1;
   } finally {
     process.off('SIGINT', interrupt);
   }

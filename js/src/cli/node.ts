@@ -10,6 +10,16 @@ import { parseArgs } from 'node:util';
 import { createNode, websocket, NitroError, type NitroNode, type NitroValue, type HandlerContext, type RpcNodeMethods } from '../node.js';
 
 const kJoinTimeoutMs = 10000;
+/**
+ * The node a command speaks to: --peer (repeatable; --bootstrap is the older spelling), else
+ * $NITRO_PEER, else ws://127.0.0.1:<kDefaultPort>.
+ */
+export function peersOf(values: { peer?: string[]; bootstrap?: string[] }): string[] {
+  const given = [...(values.peer ?? []), ...(values.bootstrap ?? [])];
+  if (given.length > 0) return given;
+  return [process.env.NITRO_PEER || `ws://127.0.0.1:${kDefaultPort}`];
+}
+
 /** `nitro node start` listens here when given neither --listen nor --bootstrap. */
 export const kDefaultPort = 7400;
 // Bounds of the Echo.* debug service: a caller cannot make it stream or wait without end.
@@ -35,11 +45,11 @@ function printEvents(node: NitroNode): void {
   node.on('error', (e) => out({ event: 'error', message: e.message }));
 }
 
-function printMessages(node: NitroNode, topic: string, onMessage = () => {}): void {
+function printMessages(node: NitroNode, topic: string, onMessage = () => {}, queue?: string): void {
   node.subscribe(topic, (msg, meta) => {
-    out({ event: 'message', topic, from: meta.from, seq: meta.seq, hops: meta.hops, msg });
+    out({ event: 'message', topic: meta.topic, from: meta.from, seq: meta.seq, hops: meta.hops, msg });
     onMessage();
-  });
+  }, queue === undefined ? undefined : { queue });
 }
 
 async function joined(node: NitroNode): Promise<void> {
@@ -55,21 +65,26 @@ async function joined(node: NitroNode): Promise<void> {
   }
 }
 
-/** Resolves on SIGINT or SIGTERM (or when `stop` is called). */
-function untilSignal(): { done: Promise<void>; stop: () => void } {
+/** Resolves on SIGINT or SIGTERM with its name (or with 'stop' when `stop` is called). */
+function untilSignal(): { done: Promise<'SIGINT' | 'SIGTERM' | 'stop'>; stop: () => void } {
   let stop = () => {};
-  const done = new Promise<void>((resolve) => {
-    const finish = () => {
-      process.off('SIGINT', finish);
-      process.off('SIGTERM', finish);
-      resolve();
+  const done = new Promise<'SIGINT' | 'SIGTERM' | 'stop'>((resolve) => {
+    const finish = (why: 'SIGINT' | 'SIGTERM' | 'stop') => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(why);
     };
-    process.on('SIGINT', finish);
-    process.on('SIGTERM', finish);
-    stop = finish;
+    const onInt = () => finish('SIGINT');
+    const onTerm = () => finish('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    stop = () => finish('stop');
   });
   return { done, stop };
 }
+
+/** The documented exit code of an interrupted command (128 + SIGINT, as shells report it). */
+const kExitInterrupted = 130;
 
 function boundedNumber(value: unknown, max: number, what: string): number {
   const n = value === undefined ? 0 : Number(value);
@@ -89,9 +104,14 @@ function wait(ms: number, signal: AbortSignal): Promise<void> {
 
 type Request = Record<string, unknown> | undefined;
 
-/** The Echo.* debug service (--echo): echo, call context, a bounded stream, a bounded wait. */
+/** The Echo.* debug service (--echo): echo (with a response header and trailer, for
+ *  `nitro call --show-metadata`), call context, a bounded stream, a bounded wait. */
 function serveEcho(node: NitroNode & RpcNodeMethods): string[] {
-  node.handle('Echo.Echo', (req: unknown) => req);
+  node.handle('Echo.Echo', (req: unknown, ctx: HandlerContext) => {
+    ctx.header['x-nitro-echo'] = ctx.method;
+    ctx.trailer['x-nitro-echo'] = 'done';
+    return req;
+  });
   node.handle('Echo.Context', (_req: unknown, ctx: HandlerContext) => ({
     peer: ctx.peer, service: ctx.service, method: ctx.method, metadata: ctx.metadata,
     deadlineInMs: ctx.deadline === undefined ? null : ctx.deadline - Date.now(),
@@ -153,12 +173,13 @@ async function start(argv: string[]): Promise<number> {
 async function publish(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { bootstrap: { type: 'string', multiple: true }, 'wait-ms': { type: 'string' } },
+    options: { peer: { type: 'string', multiple: true }, bootstrap: { type: 'string', multiple: true }, 'wait-ms': { type: 'string' } },
   });
   const [topic, json] = positionals;
-  if (!values.bootstrap?.length || topic === undefined || json === undefined) throw new Error('usage: nitro publish --bootstrap URL <topic> <json>');
+  const peers = peersOf(values);
+  if (topic === undefined || json === undefined) throw new Error('usage: nitro publish [--peer URL] <topic> <json>');
   const value = JSON.parse(json) as NitroValue;
-  const node = await createNode({ transport: websocket({ url: values.bootstrap }) });
+  const node = await createNode({ transport: websocket({ url: peers }) });
   try {
     await joined(node);
     const seq = await node.publish(topic, value);
@@ -174,22 +195,26 @@ async function publish(argv: string[]): Promise<number> {
 async function subscribe(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { bootstrap: { type: 'string', multiple: true }, count: { type: 'string' } },
+    options: {
+      peer: { type: 'string', multiple: true }, bootstrap: { type: 'string', multiple: true }, count: { type: 'string' },
+      queue: { type: 'string' },
+    },
   });
   const [topic] = positionals;
-  if (!values.bootstrap?.length || topic === undefined) throw new Error('usage: nitro subscribe --bootstrap URL [--count N] <topic>');
+  const peers = peersOf(values);
+  if (topic === undefined) throw new Error('usage: nitro subscribe [--peer URL] [--count N] [--queue NAME] <topic>');
   const count = values.count === undefined ? Infinity : Number(values.count);
-  const node = await createNode({ transport: websocket({ url: values.bootstrap }) });
+  const node = await createNode({ transport: websocket({ url: peers }) });
   const signal = untilSignal();
   let seen = 0;
   printMessages(node, topic, () => {
     if (++seen >= count) signal.stop();
-  });
+  }, values.queue);
   await joined(node);
   out({ event: 'subscribed', topic, id: node.id });
-  await signal.done;
+  const why = await signal.done;
   await node.close();
-  return 0;
+  return why === 'SIGINT' ? kExitInterrupted : 0;
 }
 
 function wrap(name: string, fn: (argv: string[]) => Promise<number>) {

@@ -46,7 +46,7 @@ export interface CoreConfig extends NodeTuning {
 }
 
 export type CoreEvent =
-  | { type: 'message'; peer: string; topic: string; origin: string; seq: number; hops: number; payload: Uint8Array }
+  | { type: 'message'; peer: string; topic: string; origin: string; seq: number; hops: number; payload: Uint8Array; pattern: string; queue: string }
   | { type: 'peer:up' | 'peer:down' | 'neighbor:up' | 'neighbor:down'; peer: string; address: string }
   | { type: 'direct'; peer: string; channel: string; payload: Uint8Array }
   | { type: 'dial' | 'hangup'; address: string }
@@ -107,8 +107,10 @@ export interface NodeCore {
   /** The queues separately (drain() takes both in one crossing). */
   pollTransmits(): Array<{ address: string; bytes: Uint8Array }>;
   pollEvents(): CoreEvent[];
-  subscribe(topic: string): CoreError | undefined;
-  unsubscribe(topic: string): CoreError | undefined;
+  /** A NATS-style pattern, and a queue group ('' for none). */
+  subscribe(pattern: string, queue: string): CoreError | undefined;
+  unsubscribe(pattern: string, queue: string): CoreError | undefined;
+  queueMembers(pattern: string, queue: string): string[];
   publish(topic: string, payload: Uint8Array, nowMs: number): CoreError | number;
   send(peer: string, channel: string, bytes: Uint8Array, nowMs: number): CoreError | undefined;
   peers(): PeerInfo[];

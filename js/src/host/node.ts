@@ -39,9 +39,41 @@ export interface MessageMeta {
   hops: number;
   /** The neighbor that relayed it to us. */
   via: string;
+  /** The subscription pattern it matched (e.g. 'orders.*'); absent through a broker. */
+  pattern?: string;
+  /** That subscription's queue group, when it has one. */
+  queue?: string;
 }
 
 export type MessageHandler = (msg: NitroValue, meta: MessageMeta) => void;
+
+/** A message as an async-iterated subscription yields it: its value and its meta. */
+export interface Message extends MessageMeta {
+  value: NitroValue;
+}
+
+export interface NodeSubscribeOptions extends SubscribeOptions {
+  /** Ends the iteration (quietly, like unsubscribe()) when aborted. */
+  signal?: AbortSignal;
+  /**
+   * Messages an iterated subscription buffers while the loop body runs (default 10000); past it
+   * the iteration throws RESOURCE_EXHAUSTED (a slow consumer) instead of growing without bound.
+   */
+  bufferMax?: number;
+}
+
+/** `for await (const msg of node.subscribe(topic))`: ends on unsubscribe(), abort or node close. */
+export interface Subscription extends AsyncIterable<Message> {
+  readonly topic: string;
+  readonly queue?: string;
+  /** Messages buffered and not yet taken by the loop. */
+  readonly pending: number;
+  /** Stops delivery; the loop ends after the messages already buffered. Idempotent. */
+  unsubscribe(): void;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const kSubscriptionBufferMaxDefault = 10000;
 
 export interface PeerEvent { id: string; address: string }
 export interface DirectMessage { from: string; channel: string; bytes: Uint8Array }
@@ -88,10 +120,11 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
   private readonly held: Array<{ after: number; address: string; bytes: Uint8Array }> = [];
   private readonly storeRoutes = new Map<string, (ops: RecordOp[]) => Promise<void>>();
   private readonly sendBufferBytesMax: number;
+  // Subscriptions by core key (queue, NUL, pattern): the core emits one event per matching key.
   private readonly topics = new Map<string, Set<MessageHandler>>();
+  private readonly iterators = new Set<() => void>();  // ended on close
   private readonly protocolListeners = new Map<string, Set<(bytes: Uint8Array) => void>>();
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerDeadline = -1;
+  private timerArmed = false;
   private pumping = false;
   private pumpAgain = false;
   private closing: Promise<void> | undefined;
@@ -143,28 +176,95 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
   // ---- pub/sub ------------------------------------------------------------------------------
 
   /**
-   * Calls `handler(msg, meta)` for every message on `topic` (including our own). Returns `off`,
-   * which is idempotent; the core unsubscribes when a topic's last handler goes.
+   * With a handler: calls `handler(msg, meta)` for every message matching `topic` (including our
+   * own) and returns `off`, which is idempotent. Without one: returns a Subscription to iterate
+   * with `for await`. `topic` may be a NATS-style pattern: `orders.*` (one token), `orders.>` (one
+   * or more). With `{ queue }`, subscribers of the same pattern and queue on any node form a
+   * group and one of them gets each message (guarantee: docs/notes/pubsub.md).
    */
-  subscribe(topic: string, handler: MessageHandler, options?: SubscribeOptions): () => void {
+  subscribe(topic: string, handler: MessageHandler, options?: SubscribeOptions): () => void;
+  subscribe(topic: string, options?: NodeSubscribeOptions): Subscription;
+  subscribe(topic: string, handlerOrOptions?: MessageHandler | NodeSubscribeOptions, options?: SubscribeOptions): (() => void) | Subscription {
+    if (typeof handlerOrOptions === 'function') return this.subscribeHandler(topic, handlerOrOptions, options);
+    return this.subscribeIterator(topic, handlerOrOptions ?? {});
+  }
+
+  private subscribeHandler(topic: string, handler: MessageHandler, options?: SubscribeOptions): () => void {
     if (this.broker) {
       if (this.closed) throw new NitroError('FAILED_PRECONDITION', 'node is closed');
       return this.broker.subscribe(topic, handler, options);
     }
-    if (options?.queue !== undefined) throw new NitroError('UNIMPLEMENTED', 'queue groups need a broker (createNode({ broker }))');
-    let handlers = this.topics.get(topic);
+    const queue = options?.queue ?? '';
+    if (typeof queue !== 'string') throw new NitroError('INVALID_ARGUMENT', 'queue must be a string');
+    const key = `${queue}\u0000${topic}`;
+    let handlers = this.topics.get(key);
     if (!handlers) {
-      unwrap(this.core.subscribe(topic));
+      unwrap(this.core.subscribe(topic, queue));
       handlers = new Set();
-      this.topics.set(topic, handlers);
+      this.topics.set(key, handlers);
     }
     const mine = (msg: NitroValue, meta: MessageMeta) => handler(msg, meta);  // one entry per call
     handlers.add(mine);
     return () => {
-      const current = this.topics.get(topic);
+      const current = this.topics.get(key);
       if (!current || !current.delete(mine) || current.size > 0) return;
-      this.topics.delete(topic);
-      if (this.live) this.core_!.unsubscribe(topic);  // cannot fail: the topic is subscribed
+      this.topics.delete(key);
+      if (this.live) this.core_!.unsubscribe(topic, queue);  // cannot fail: the topic is subscribed
+    };
+  }
+
+  private subscribeIterator(topic: string, options: NodeSubscribeOptions): Subscription {
+    const bufferMax = options.bufferMax ?? kSubscriptionBufferMaxDefault;
+    if (!Number.isSafeInteger(bufferMax) || bufferMax < 1) throw new NitroError('INVALID_ARGUMENT', 'bufferMax must be a positive integer');
+    const buffer: Message[] = [];
+    let wake: (() => void) | undefined;
+    let ended = false;
+    let failure: Error | undefined;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      off();
+      options.signal?.removeEventListener('abort', end);
+      this.iterators.delete(end);
+      wake?.();
+    };
+    if (options.signal?.aborted) ended = true;
+    const off = ended ? () => {} : this.subscribeHandler(topic, (value, meta) => {
+      if (buffer.length >= bufferMax) {
+        failure = new NitroError('RESOURCE_EXHAUSTED', `subscription to ${topic} buffered ${bufferMax} messages the loop did not take`);
+        return end();
+      }
+      buffer.push({ ...meta, value });
+      wake?.();
+    }, { queue: options.queue });
+    if (!ended) {
+      options.signal?.addEventListener('abort', end, { once: true });
+      this.iterators.add(end);
+    }
+    async function* iterate(): AsyncGenerator<Message> {
+      try {
+        for (;;) {
+          if (buffer.length > 0) {
+            yield buffer.shift()!;
+            continue;
+          }
+          if (failure) throw failure;
+          if (ended) return;
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+      } finally {
+        end();  // a `break` out of the loop unsubscribes
+      }
+    }
+    const iterator = iterate();
+    return {
+      topic,
+      ...(options.queue !== undefined ? { queue: options.queue } : {}),
+      get pending() { return buffer.length; },
+      unsubscribe: end,
+      [Symbol.asyncIterator]: () => iterator,
+      [Symbol.asyncDispose]: async () => end(),
     };
   }
 
@@ -232,6 +332,11 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
   /** Peers with an established secure link. */
   peers(): PeerInfo[] {
     return this.core_ ? this.core_.peers() : [];
+  }
+
+  /** The members of the queue group (`topic` pattern, `queue`) this node knows, itself included. */
+  queueMembers(topic: string, queue: string): string[] {
+    return this.core_ ? this.core_.queueMembers(topic, queue) : [];
   }
 
   /** Peer ids in the gossip active view. */
@@ -365,6 +470,7 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
     this.clearTimer();
     for (const finish of [...this.joinWaiters]) finish(false);
     this.rejectWaiters('node');
+    for (const end of [...this.iterators]) end();
     this.topics.clear();
     this.protocolListeners.clear();
     if (!this.pumping) this.freeCore();
@@ -424,6 +530,11 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
   /** Resolves once every write-ahead batch queued so far (routed writes included) is durable. */
   storeWritten(): Promise<void> {
     return this.writes;
+  }
+
+  /** @internal Like storeWritten(), or undefined when nothing drained so far waits to become durable. */
+  storePending(): Promise<void> | undefined {
+    return this.batchesDurable === this.batchesQueued ? undefined : this.writes;
   }
 
   /**
@@ -503,7 +614,7 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
   }
 
   private deliver(ev: Extract<CoreEvent, { type: 'message' }>): void {
-    const handlers = this.topics.get(ev.topic);
+    const handlers = this.topics.get(`${ev.queue}\u0000${ev.pattern}`);
     if (!handlers || handlers.size === 0) return;
     let msg: NitroValue;
     try {
@@ -512,7 +623,8 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
       this.emit('error', e as Error);
       return;
     }
-    const meta: MessageMeta = { from: ev.origin, topic: ev.topic, seq: ev.seq, hops: ev.hops, via: ev.peer };
+    const meta: MessageMeta = { from: ev.origin, topic: ev.topic, seq: ev.seq, hops: ev.hops, via: ev.peer, pattern: ev.pattern };
+    if (ev.queue !== '') meta.queue = ev.queue;
     for (const handler of [...handlers]) this.guard(() => handler(msg, meta));
   }
 
@@ -543,24 +655,68 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
 
   private arm(deadline: number): void {
     if (deadline < 0) return this.clearTimer();
-    if (this.timer !== undefined && deadline === this.timerDeadline) return;
-    this.clearTimer();
-    this.timerDeadline = deadline;
-    const delayMs = Math.max(0, Math.ceil(deadline - performance.now()));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerDeadline = -1;
-      // Fired early by a fraction of a millisecond, tick() is a no-op and the timer is re-armed.
-      if (this.core_ && !this.closed) this.run((core, nowMs) => core.tick(nowMs));
-    }, delayMs);
+    this.timerArmed = true;
+    processTimer.set(this.onTimer, deadline);
   }
 
+  // Fired by the process timer once the deadline has passed.
+  private readonly onTimer = (): void => {
+    this.timerArmed = false;
+    if (this.core_ && !this.closed) this.run((core, nowMs) => core.tick(nowMs));
+  };
+
   private clearTimer(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerDeadline = -1;
+    if (this.timerArmed) processTimer.clear(this.onTimer);
+    this.timerArmed = false;
   }
 }
+
+/**
+ * One host timer per process, shared by every node in it: each node's next deadline is kept here
+ * and a single setTimeout fires for the earliest, kCoalesceMs late, so that deadlines falling
+ * within that window cost one wake-up (a tick a little late is within the core's contract; an
+ * early one would be a no-op). 100 idle nodes in one process are then tens of wake-ups a second,
+ * not hundreds.
+ */
+class ProcessTimer {
+  static readonly kCoalesceMs = 5;
+  private readonly due = new Map<() => void, number>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private firesAt = Infinity;
+
+  set(fn: () => void, deadline: number): void {
+    this.due.set(fn, deadline);
+    if (deadline + ProcessTimer.kCoalesceMs < this.firesAt) this.schedule(deadline + ProcessTimer.kCoalesceMs);
+  }
+
+  clear(fn: () => void): void {
+    this.due.delete(fn);
+    if (this.due.size === 0) this.schedule(Infinity);
+  }
+
+  private schedule(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.firesAt = at;
+    if (at === Infinity) return;
+    this.timer = setTimeout(this.fire, Math.max(0, Math.ceil(at - performance.now())));
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    this.firesAt = Infinity;
+    const nowMs = Math.floor(performance.now());
+    const ready: Array<() => void> = [];
+    for (const [fn, deadline] of this.due) if (deadline <= nowMs) ready.push(fn);
+    for (const fn of ready) this.due.delete(fn);
+    for (const fn of ready) fn();  // each re-arms its node through set()
+    let next = Infinity;
+    for (const deadline of this.due.values()) next = Math.min(next, deadline);
+    if (next !== Infinity && next + ProcessTimer.kCoalesceMs < this.firesAt) this.schedule(next + ProcessTimer.kCoalesceMs);
+  };
+}
+
+const processTimer = new ProcessTimer();
 
 function reportUnhandled(error: Error): void {
   const g = globalThis as { reportError?: (e: unknown) => void };

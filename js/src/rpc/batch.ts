@@ -3,11 +3,12 @@
 import { NitroError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { decode as decodeMsgpack, encodeInto, utf8String, Writer } from '../msgpack.js';
-import type { ClientCallInfo, EngineEvent, Metadata, StreamKind, Strategy } from './types.js';
+import type { ClientCallInfo, ContentType, EngineEvent, Metadata, StreamKind, Strategy } from './types.js';
 
 const textEncoder = new TextEncoder();
 export const STRATEGIES: Strategy[] = ['random', 'round-robin', 'hash'];  // the core's Strategy values
 export const STREAM_KINDS: StreamKind[] = ['unary', 'server', 'client', 'bidi'];
+export const CONTENT_TYPES: ContentType[] = ['msgpack', 'json', 'protobuf'];  // the core's ContentType values
 const EVENT_KINDS: EngineEvent['kind'][] = ['request', 'message', 'halfClose', 'done', 'cancelled', 'writable'];
 
 // "k\0v\0k\0v": one string across the boundary (see core/include/nitro/rpc_batch.h).
@@ -48,9 +49,9 @@ export class InboundQueue extends Writer {
     this.str(trailer);
     this.bin(details);
   }
-  // A unary call start: a JSON request comes encoded, a msgpack one is encoded in place. Throws with the
-  // queue unchanged when it cannot be encoded.
-  start(handle: number, info: ClientCallInfo, metadata: string, jsonPayload: Uint8Array | null): void {
+  // A unary call start: a JSON or protobuf request comes encoded, a msgpack one (`encoded` null) is
+  // encoded in place. Throws with the queue unchanged when it cannot be encoded.
+  start(handle: number, info: ClientCallInfo, metadata: string, contentType: ContentType, encoded: Uint8Array | null): void {
     const o = info.options;
     const start = this.pos;
     this.ensure(9);
@@ -60,8 +61,8 @@ export class InboundQueue extends Writer {
     this.str(info.service);
     this.str(info.method);
     this.str(metadata);
-    if (jsonPayload) {
-      this.bin(jsonPayload);
+    if (encoded) {
+      this.bin(encoded);
     } else {
       this.ensure(4);
       const lengthAt = this.pos;
@@ -75,7 +76,7 @@ export class InboundQueue extends Writer {
       this.view.setUint32(lengthAt, this.pos - lengthAt - 4, true);
     }
     this.ensure(32);
-    this.buf[this.pos++] = jsonPayload ? 1 : 0;  // content type
+    this.buf[this.pos++] = CONTENT_TYPES.indexOf(contentType);
     this.buf[this.pos++] = STREAM_KINDS.indexOf(info.kind);
     this.f64(o.timeoutMs ?? 30000);
     this.f64(o.attemptTimeoutMs ?? 0);
@@ -180,11 +181,12 @@ export class BatchReader {
       e.method = this.str();
       e.metadata = this.md();
       e.payload = this.bin();
-      e.contentType = this.u8() === 1 ? 'json' : 'msgpack';
+      e.contentType = CONTENT_TYPES[this.u8()] ?? 'msgpack';
       const deadline = this.f64();
       e.deadlineAtMs = deadline < 0 ? null : deadline;
     } else if (kind === 'message') {
       e.payload = this.bin();
+      e.header = this.md();
     } else if (kind === 'done') {
       e.code = this.str() as ErrorCode | 'OK';
       e.message = this.str();
@@ -193,6 +195,7 @@ export class BatchReader {
       const details = this.bin();
       e.details = details.length ? decodeMsgpack(details) : undefined;
       e.attempts = this.u32();
+      e.header = this.md();
     } else if (kind === 'cancelled') {
       e.code = this.str() as ErrorCode;
       e.message = this.str();

@@ -17,6 +17,9 @@ export interface RpcHost {
   readonly id: string;
   /** The embind RpcNode or RpcEngine (bindings/rpc.cpp). */
   readonly engine: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** A unary method every instance serves (Node.Info on nodes): client and bidi streams probe
+   *  with it to wait for discovery the way unary calls do. */
+  readonly discoveryProbe?: string;
   attach(callbacks: RpcHostCallbacks): void;
   /** Runs `fn` against the engine, then lets the host send what it queued. */
   run<T>(fn: (nowMs: number) => T): T;
@@ -25,6 +28,9 @@ export interface RpcHost {
   send(peer: string, message: Uint8Array): boolean;
   /** The engine's next deadline after a drain (-1: none). */
   schedule(deadlineMs: number): void;
+  /** Pending write-ahead records (the core's dedupe marks among them) that a request's handler
+   *  must wait for: at-most-once across a restart. Undefined: run it now. */
+  durable?(): Promise<void> | undefined;
   close(): void;
 }
 

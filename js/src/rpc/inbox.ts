@@ -13,6 +13,11 @@ export interface CallState {
   settle?: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
   controller?: AbortController;  // server calls
   onTrailer?: (trailer: Metadata) => void;  // client calls: CallOptions.onTrailer
+  onHeader?: (header: Metadata) => void;    // client calls: CallOptions.onHeader
+  // Response headers: the server's ctx.header until sent with the first message or the response;
+  // on the client, `headerDone` once onHeader ran.
+  header?: Metadata;
+  headerDone?: boolean;
 }
 
 export interface OpenCall {

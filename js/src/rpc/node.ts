@@ -41,6 +41,7 @@ export interface RpcNodeMethods {
  *  afterwards), events arrive as the protocol's kProtocol batches. */
 class NodeHost implements RpcHost {
   readonly engine: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly discoveryProbe = kNodeInfoMethod;
   private off: (() => void) | undefined;
   private closed = false;
 
@@ -74,6 +75,10 @@ class NodeHost implements RpcHost {
 
   schedule(): void {
     // the node's own timer covers the composition's deadlines
+  }
+
+  durable(): Promise<void> | undefined {
+    return this.node.storePending();
   }
 
   close(): void {

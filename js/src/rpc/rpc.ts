@@ -10,7 +10,7 @@ import { errorFor, NitroError, unwrap } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { decode as decodeMsgpack, encode as encodeMsgpack } from '../msgpack.js';
 import { macrotask } from '../host/transport.js';
-import { BatchReader, InboundQueue, packMetadata, STRATEGIES, STREAM_KINDS } from './batch.js';
+import { BatchReader, CONTENT_TYPES, InboundQueue, packMetadata, STRATEGIES, STREAM_KINDS } from './batch.js';
 import { Inbox, lazyIterator, type CallState, type OpenCall } from './inbox.js';
 import { isHost, LinkHost, type RpcHost } from './host.js';
 import type {
@@ -24,6 +24,8 @@ const textDecoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 const kFramesPerStepDefault = 16;
 const kBacklogFramesMax = 1 << 16;
+/** A client or bidi stream to an undiscovered service waits at most this long for it (as a call does). */
+const kDiscoveryProbeMsMax = 2000;
 
 function isAsyncGeneratorFunction(fn: unknown): boolean {
   return Object.prototype.toString.call(fn) === '[object AsyncGeneratorFunction]';
@@ -160,6 +162,8 @@ export class Rpc {
       this.engine.registryInstances(service, this.now()),
     /** How many live instances `service` has (cheaper than instances()). */
     count: (service: string): number => this.engine.registryCount(service, this.now()),
+    /** Names of the services with a live instance, sorted. */
+    services: (): string[] => this.engine.registryServices(this.now()),
   };
 
   /** RPC over a link: this side's advertisement (the services it serves), for a host to spread.
@@ -221,7 +225,7 @@ export class Rpc {
 
   private openIntercepted(info: ClientCallInfo): Promise<OpenCall> {
     let opened: OpenCall | undefined;
-    const p = this.intercept(info, async (i) => (opened = this.open(i))).then(() => {
+    const p = this.discover(info).then(() => this.intercept(info, async (i) => (opened = this.open(i)))).then(() => {
       if (!opened) throw new NitroError('FAILED_PRECONDITION', 'a client interceptor did not call next()');
       return opened;
     });
@@ -229,14 +233,32 @@ export class Rpc {
     return p;
   }
 
+  // The core holds unary and server-stream calls until their service is discovered, but starts
+  // client and bidi streams at once (they are written to right after the start): for those, a
+  // unary probe of a method every instance serves waits in the core's discovery first, so all
+  // four kinds discover services alike. Not for calls to a given peer or to a known service.
+  private async discover(info: ClientCallInfo): Promise<void> {
+    const probe = this.host.discoveryProbe;
+    if (!probe || info.options.peer || (info.kind !== 'client' && info.kind !== 'bidi')) return;
+    if (this.engine.registryCount(info.service, this.now()) > 0) return;
+    const timeoutMs = Math.min(info.options.timeoutMs ?? 30000, kDiscoveryProbeMsMax);
+    const call = this.open(this.info(info.service, probe, 'unary', {}, { timeoutMs, signal: info.options.signal }));
+    await call.result.catch(() => undefined);  // the stream itself reports what went wrong
+  }
+
   private encode(value: unknown, contentType: ContentType): Uint8Array {
     if (contentType === 'json') return textEncoder.encode(JSON.stringify(value ?? null));
+    if (contentType === 'protobuf') {
+      if (!(value instanceof Uint8Array)) throw new NitroError('INVALID_ARGUMENT', "a 'protobuf' payload is an encoded message (Uint8Array)");
+      return value;
+    }
     return encodeMsgpack(value);
   }
 
   private decode(bytes: Uint8Array | undefined, contentType: ContentType): unknown {
-    if (!bytes || bytes.length === 0) return undefined;
+    if (!bytes || bytes.length === 0) return contentType === 'protobuf' && bytes ? new Uint8Array(0) : undefined;
     if (contentType === 'json') return JSON.parse(textDecoder.decode(bytes));
+    if (contentType === 'protobuf') return bytes.slice();  // the message's own copy
     return decodeMsgpack(bytes);
   }
 
@@ -247,21 +269,22 @@ export class Rpc {
   private open(info: ClientCallInfo): OpenCall {
     const o = info.options;
     const contentType = o.contentType ?? 'msgpack';
+    if (!CONTENT_TYPES.includes(contentType)) throw new NitroError('INVALID_ARGUMENT', `contentType is one of ${CONTENT_TYPES.join(', ')}`);
     if (o.signal?.aborted) throw new NitroError('CANCELLED', 'the call was aborted before it started');
     const metadata = packMetadata(info.metadata);
     let handle: number;
     if (info.kind === 'unary') {
       handle = this.reserveHandle();
-      this.inbound.start(handle, info, metadata, contentType === 'json' ? this.encode(info.request, contentType) : null);
+      this.inbound.start(handle, info, metadata, contentType, contentType === 'msgpack' ? null : this.encode(info.request, contentType));
     } else {
       const payload = info.kind === 'server' ? this.encode(info.request, contentType) : EMPTY;
       const h = this.host.run((now) => this.engine.startStream(o.peer ?? '', info.service, info.method, metadata, payload,
-        contentType === 'json' ? 1 : 0, STREAM_KINDS.indexOf(info.kind), o.timeoutMs ?? 30000, o.attemptTimeoutMs ?? 0,
+        CONTENT_TYPES.indexOf(contentType), STREAM_KINDS.indexOf(info.kind), o.timeoutMs ?? 30000, o.attemptTimeoutMs ?? 0,
         o.idempotent ?? false, o.retries ?? 0, STRATEGIES.indexOf(o.strategy ?? 'round-robin'), o.key ?? '', now));
       if (typeof h !== 'number') throw errorFor(h.code, h.message);
       handle = h;
     }
-    const state: CallState = { kind: info.kind, contentType, writable: [], ended: false, onTrailer: o.onTrailer };
+    const state: CallState = { kind: info.kind, contentType, writable: [], ended: false, onTrailer: o.onTrailer, onHeader: o.onHeader };
     const result = new Promise<unknown>((resolve, reject) => (state.settle = { resolve, reject }));
     result.catch(() => undefined);  // stream errors surface through the iterator or end()
     if (info.kind === 'server' || info.kind === 'bidi') {
@@ -315,6 +338,7 @@ export class Rpc {
   private async sendBytes(handle: number, state: CallState, bytes: Uint8Array): Promise<void> {
     for (;;) {
       if (state.ended) throw state.error ?? new NitroError('CANCELLED', 'the call has ended');
+      this.sendHeader(handle, state);
       const err = this.host.run((now) => this.engine.send(handle, bytes, now));
       if (err === null) {
         this.flush();
@@ -428,6 +452,7 @@ export class Rpc {
     if (!state) return;
     switch (e.kind) {
       case 'message':
+        this.reportHeader(e, state);
         state.inbox?.push(this.decode(e.payload, state.contentType));
         break;
       case 'halfClose':
@@ -448,6 +473,7 @@ export class Rpc {
   private onDone(e: EngineEvent, state: CallState): void {
     this.calls.delete(e.handle);
     state.ended = true;
+    this.reportHeader(e, state);
     if (state.onTrailer) {
       try {
         state.onTrailer({ ...(e.metadata ?? {}) });
@@ -473,6 +499,26 @@ export class Rpc {
     for (const wake of state.writable.splice(0)) wake();
   }
 
+  // Client: the response headers once, with the call's first message or its end.
+  private reportHeader(e: EngineEvent, state: CallState): void {
+    if (state.headerDone || !state.onHeader) return;
+    state.headerDone = true;
+    try {
+      state.onHeader({ ...(e.header ?? {}) });
+    } catch {
+      // a throwing header callback must not lose the call's messages or outcome
+    }
+  }
+
+  // Server: ctx.header leaves with the first stream message or the response.
+  private sendHeader(handle: number, state: CallState): void {
+    if (state.headerDone || !state.header) return;
+    state.headerDone = true;
+    if (Object.keys(state.header).length === 0) return;
+    const err = this.host.run(() => this.engine.setHeader(handle, packMetadata(state.header!)));
+    if (err) throw errorFor(err.code, err.message);
+  }
+
   private onCancelled(e: EngineEvent, state: CallState): void {
     this.calls.delete(e.handle);
     state.ended = true;
@@ -492,7 +538,11 @@ export class Rpc {
     this.calls.set(e.handle, state);
     const deadline = e.deadlineAtMs == null ? undefined : Math.round(performance.timeOrigin + performance.now() + (e.deadlineAtMs - this.now()));
     const ctx = new ServerContext(e, deadline, state);
-    void this.runHandler(e.handle, h, ctx, state, e.payload);
+    // The request's dedupe mark was drained with it: once durable, a restarted server refuses a
+    // retransmission instead of running the handler a second time.
+    const written = this.host.durable?.();
+    if (written) void written.then(() => this.runHandler(e.handle, h, ctx, state, e.payload), () => undefined);
+    else void this.runHandler(e.handle, h, ctx, state, e.payload);
   }
 
   private async runHandler(handle: number, h: { kind: StreamKind; fn: Handler } | undefined, ctx: HandlerContext,
@@ -521,6 +571,11 @@ export class Rpc {
   private respond(handle: number, state: CallState, code: ErrorCode | 'OK', message: string, payload: Uint8Array,
                   trailer: Metadata, details: unknown): void {
     if (state.ended || this.closed) return;  // cancelled or timed out: nobody is waiting
+    try {
+      this.sendHeader(handle, state);
+    } catch {
+      // a header the engine refuses (too large) is dropped; the response still goes out
+    }
     state.ended = true;
     this.calls.delete(handle);
     // Queued: it crosses into the engine with the next step(), together with inbound frames.
@@ -549,8 +604,10 @@ class ServerContext implements HandlerContext {
   readonly method: string;
   readonly metadata: Readonly<Metadata>;
   readonly trailer: Metadata = {};
+  readonly header: Metadata = {};
 
   constructor(e: EngineEvent, readonly deadline: number | undefined, private readonly state: CallState) {
+    state.header = this.header;
     this.peer = e.peer;
     this.service = e.service ?? '';
     this.method = e.method ?? '';

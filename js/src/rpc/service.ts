@@ -3,8 +3,11 @@
 // yields a typed client and typed handlers. Validators are anything with `parse(x)` (a zod schema,
 // valibot's wrapper, a hand-written guard) or a plain function; they run on the receiving side of
 // each message: requests in the handler's node (a throw becomes INVALID_ARGUMENT for the caller),
-// responses in the client (a throw rejects the call with INVALID_ARGUMENT).
+// responses in the client (a throw rejects the call with INVALID_ARGUMENT). A method may also carry
+// a wire codec (`protobuf(Req, Res)`, js/src/rpc/protobuf.ts): values are encoded by it on the
+// sending side and decoded before validation on the receiving side.
 import { NitroError } from '../errors.js';
+import type { WireCodec } from './protobuf.js';
 import type { BidiStream, CallOptions, ClientStream, HandlerContext, StreamKind } from './types.js';
 import type { RpcNodeMethods } from './node.js';
 
@@ -15,6 +18,7 @@ export interface MethodDef<Req, Res, K extends StreamKind> {
   readonly kind: K;
   readonly request?: Parser<Req>;
   readonly response?: Parser<Res>;
+  readonly codec?: WireCodec<Req, Res>;
   /** Types only: never set. */
   readonly __types?: { req: Req; res: Res };
 }
@@ -30,7 +34,7 @@ export interface ServiceDef<M extends Methods> {
   readonly methods: M;
 }
 
-interface Validators<Req, Res> { request?: Parser<Req>; response?: Parser<Res> }
+interface Validators<Req, Res> { request?: Parser<Req>; response?: Parser<Res>; codec?: WireCodec<Req, Res> }
 
 export const method = {
   unary: <Req, Res>(v: Validators<Req, Res> = {}): MethodDef<Req, Res, 'unary'> => ({ kind: 'unary', ...v }),
@@ -85,8 +89,13 @@ function runParser<T>(parser: Parser<T> | undefined, value: unknown, what: strin
   }
 }
 
-async function* parseEach<T>(source: AsyncIterable<unknown>, parser: Parser<T> | undefined, what: string): AsyncGenerator<T> {
-  for await (const item of source) yield runParser(parser, item, what);
+async function* mapEach<T>(source: AsyncIterable<unknown>, fn: (value: unknown, what: string) => T, what: string): AsyncGenerator<T> {
+  for await (const item of source) yield fn(item, what);
+}
+
+// The receiving side of a value: the codec's decoding (when the method has one), then validation.
+function decodeThenParse<T>(parser: Parser<T> | undefined, decode: ((wire: unknown) => T) | undefined) {
+  return (value: unknown, what: string): T => runParser(parser, decode ? decode(value) : value, what);
 }
 
 /**
@@ -101,23 +110,27 @@ export function createClient<M extends Methods>(
   for (const [name, def] of Object.entries(service.methods)) {
     const full = `${service.name}.${name}`;
     const what = `${full} response`;
+    const codec = def.codec;
+    const enc = (req: unknown) => (codec ? codec.encodeRequest(req) : req);
+    const dec = decodeThenParse(def.response, codec && ((w) => codec.decodeResponse(w)));
+    const withType = (opts?: CallOptions): CallOptions | undefined => (codec ? { ...opts, contentType: codec.contentType } : opts);
     switch (def.kind) {
       case 'unary':
-        client[name] = async (req: unknown, opts?: CallOptions) => runParser(def.response, await node.call(target, full, req, opts), what);
+        client[name] = async (req: unknown, opts?: CallOptions) => dec(await node.call(target, full, enc(req), withType(opts)), what);
         break;
       case 'server':
-        client[name] = (req: unknown, opts?: CallOptions) => parseEach(node.stream(target, full, req, opts), def.response, what);
+        client[name] = (req: unknown, opts?: CallOptions) => mapEach(node.stream(target, full, enc(req), withType(opts)), dec, what);
         break;
       case 'client':
         client[name] = (opts?: CallOptions) => {
-          const s = node.clientStream(target, full, opts);
-          return { ...s, end: async () => runParser(def.response, await s.end(), what) };
+          const s = node.clientStream(target, full, withType(opts));
+          return { send: (m: unknown) => s.send(enc(m)), cancel: s.cancel, end: async () => dec(await s.end(), what) };
         };
         break;
       default:
         client[name] = (opts?: CallOptions) => {
-          const s = node.bidi(target, full, opts);
-          return { send: s.send, end: s.end, cancel: s.cancel, [Symbol.asyncIterator]: () => parseEach(s, def.response, what)[Symbol.asyncIterator]() };
+          const s = node.bidi(target, full, withType(opts));
+          return { send: (m: unknown) => s.send(enc(m)), end: s.end, cancel: s.cancel, [Symbol.asyncIterator]: () => mapEach(s, dec, what)[Symbol.asyncIterator]() };
         };
     }
   }
@@ -131,13 +144,19 @@ export function implement<M extends Methods>(node: RpcNodeMethods, service: Serv
     const fn = (handlers as Record<string, (input: unknown, ctx: HandlerContext) => unknown>)[name];
     if (typeof fn !== 'function') throw new NitroError('INVALID_ARGUMENT', `no handler for ${service.name}.${name}`);
     const what = `${service.name}.${name} request`;
-    const streamed = def.kind === 'client' || def.kind === 'bidi';
+    const codec = def.codec;
+    const dec = decodeThenParse(def.request, codec && ((w) => codec.decodeRequest(w)));
+    const enc = (res: unknown) => (codec ? codec.encodeResponse(res) : res);
     const wrapped = def.kind === 'server'
-      ? async function* (req: unknown, ctx: HandlerContext) { yield* fn(runParser(def.request, req, what), ctx) as AsyncIterable<unknown>; }
+      ? async function* (req: unknown, ctx: HandlerContext) {
+        for await (const r of fn(dec(req, what), ctx) as AsyncIterable<unknown>) yield enc(r);
+      }
       : def.kind === 'bidi'
-        ? async function* (reqs: AsyncIterable<unknown>, ctx: HandlerContext) { yield* fn(parseEach(reqs, def.request, what), ctx) as AsyncIterable<unknown>; }
-        : (input: unknown, ctx: HandlerContext) =>
-          fn(streamed ? parseEach(input as AsyncIterable<unknown>, def.request, what) : runParser(def.request, input, what), ctx);
+        ? async function* (reqs: AsyncIterable<unknown>, ctx: HandlerContext) {
+          for await (const r of fn(mapEach(reqs, dec, what), ctx) as AsyncIterable<unknown>) yield enc(r);
+        }
+        : async (input: unknown, ctx: HandlerContext) =>
+          enc(await fn(def.kind === 'client' ? mapEach(input as AsyncIterable<unknown>, dec, what) : dec(input, what), ctx));
     offs.push(node.handle(`${service.name}.${name}`, wrapped, { kind: def.kind }));
   }
   return () => { for (const off of offs.splice(0)) off(); };

@@ -15,7 +15,12 @@ export interface RpcLink {
 }
 
 export type StreamKind = 'unary' | 'server' | 'client' | 'bidi';
-export type ContentType = 'msgpack' | 'json';
+/**
+ * How payloads are encoded: msgpack (the data model of js/src/codec.ts), JSON, or protobuf — for
+ * protobuf the values are the encoded messages (Uint8Array); typed services with
+ * `protobuf(RequestSchema, ResponseSchema)` encode and decode them with @bufbuild/protobuf.
+ */
+export type ContentType = 'msgpack' | 'json' | 'protobuf';
 export type Strategy = 'round-robin' | 'random' | 'hash';
 export type Metadata = Record<string, string>;
 
@@ -41,6 +46,12 @@ export interface CallOptions {
    * call ends, successfully or not, before the result settles (Connect's `onTrailer`).
    */
   onTrailer?: (trailer: Metadata) => void;
+  /**
+   * Receives the response headers (what the handler put in `ctx.header` before its first message
+   * or its result) once per answered call: before the first stream message, or before the result
+   * (Connect's `onHeader`).
+   */
+  onHeader?: (header: Metadata) => void;
 }
 
 export interface HandlerContext {
@@ -52,6 +63,9 @@ export interface HandlerContext {
   readonly deadline: number | undefined;
   /** Aborted when the caller cancels, the deadline passes or the caller's link goes down. */
   readonly signal: AbortSignal;
+  /** Response headers: sent with the first stream message or the response, whichever leaves
+   *  first; entries added later are not sent. */
+  readonly header: Metadata;
   /** Trailing metadata sent with the response. */
   readonly trailer: Metadata;
 }
@@ -112,6 +126,8 @@ export interface EngineEvent {
   service?: string;
   method?: string;
   metadata?: Metadata;
+  /** message/done (client): the response headers, on the call's first such event. */
+  header?: Metadata;
   payload?: Uint8Array;
   contentType?: ContentType;
   deadlineAtMs?: number | null;
