@@ -149,6 +149,34 @@ TEST_CASE("auth: a token signed by anyone but its issuer is refused as forged") 
   CHECK(back.status().code() == Code::kUnauthenticated);
 }
 
+TEST_CASE("auth: a key field of the wrong length is a decode error, not the caller's mistake") {
+  auto root = ident(1), alice = ident(2);
+  Token t = sign(payload(root, alice, {{"rpc", "Greeter.*"}}), root);
+  // Rebuild the payload with a 31-byte subject, by hand with the codec (the API cannot make one).
+  auto v = codec::decode(t.payload_bytes);
+  REQUIRE(v.ok());
+  Array fields = v->as<Array>();
+  Bytes short_key = fields[2].as<Bytes>();
+  short_key.pop_back();
+  fields[2] = Value{short_key};
+  const Bytes sig(t.signature.begin(), t.signature.end());
+  const Bytes token = codec::encode(Value{Array{Value{codec::encode(Value{fields})}, Value{sig}}});
+  auto back = decode_token(token);
+  REQUIRE(!back.ok());
+  CHECK(back.status().code() == Code::kDecodeError);
+  Bytes rev = encode_revocation(*sign_revocation(t.id, alice, 5));
+  auto body = codec::decode(rev);
+  REQUIRE(body.ok());
+  auto inner = codec::decode(body->as<Array>()[0].as<Bytes>());
+  REQUIRE(inner.ok());
+  Array rf = inner->as<Array>();
+  rf[2] = Value{Bytes(33, 7)};
+  const Bytes bad_rev = codec::encode(Value{Array{Value{codec::encode(Value{rf})}, body->as<Array>()[1]}});
+  auto r = decode_revocation(bad_rev);
+  REQUIRE(!r.ok());
+  CHECK(r.status().code() == Code::kDecodeError);
+}
+
 TEST_CASE("auth: no token verifies after any byte of it changes") {
   for (std::uint64_t seed : test::test_seeds("auth-flip", 8)) {
     test::SplitMix rng{seed};

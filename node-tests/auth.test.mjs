@@ -95,11 +95,14 @@ test('publishes and subscriptions follow tokens and rules', async () => {
 });
 
 test('document writes need doc.write', async () => {
+  const before = (await stats()).deniedBy.default ?? 0;
   await a.request('docSet', { key: 'alice', value: 1 });
   await m.request('docSet', { key: 'mallory', value: 1 });
   await waitFor(async () => (await v.request('docState')).map.alice === 1, { timeoutMs: 10000, what: "alice's write" });
   const rejected = await v.next((e) => e.ev === 'doc:rejected' && e.from === mallory.id, 10000, "mallory's write rejected");
   assert.equal(rejected.code, 'PERMISSION_DENIED');
+  assert.match(rejected.message, /doc\.write.*denied by default|denied by default.*doc\.write/);
+  assert.ok(((await stats()).deniedBy.default ?? 0) > before);
   assert.equal((await v.request('docState')).map.mallory, undefined);
 });
 

@@ -42,8 +42,10 @@ std::optional<std::uint64_t> as_u64(const Value& v) {
   return std::nullopt;
 }
 
+// Malformed bytes are a DECODE_ERROR, whatever field they are in (from_bytes alone says
+// INVALID_ARGUMENT, which reads as the caller's mistake).
 Result<PeerId> as_peer(const Value& v) {
-  if (!v.is<Bytes>()) return decode_error("token: key must be bytes");
+  if (!v.is<Bytes>() || v.as<Bytes>().size() != crypto::kPeerIdBytes) return decode_error("key must be 32 bytes");
   return PeerId::from_bytes(v.as<Bytes>());
 }
 
