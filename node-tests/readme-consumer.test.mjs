@@ -42,6 +42,7 @@ const ambient = {
   c: "declare const c: Awaited<ReturnType<typeof import('@gonitro/nitro').createNode>>;",
   d: "declare const d: Awaited<ReturnType<typeof import('@gonitro/nitro').createNode>>;",
   e: "declare const e: Awaited<ReturnType<typeof import('@gonitro/nitro').createNode>>;",
+  doc: "declare const doc: import('@gonitro/nitro').Doc;",
   node: "declare const node: Awaited<ReturnType<typeof import('@gonitro/nitro').createNode>>;",
   id: 'declare const id: string;',
   blsPublicKey: 'declare const blsPublicKey: Uint8Array;',

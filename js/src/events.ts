@@ -9,11 +9,13 @@
 // is dispatched takes effect from the next event.
 import { CancelledError, NitroError, UnavailableError } from './errors.js';
 
-// `Symbol.asyncDispose` (TC39 explicit resource management) is declared by @types/node and by
-// TypeScript's esnext.disposable lib; declared here too so browser-only consumers type-check.
+// `Symbol.asyncDispose` and `Symbol.dispose` (TC39 explicit resource management) are declared by
+// @types/node and by TypeScript's esnext.disposable lib; declared here too so browser-only
+// consumers type-check.
 declare global {
   interface SymbolConstructor {
     readonly asyncDispose: unique symbol;
+    readonly dispose: unique symbol;
   }
 }
 

@@ -57,6 +57,7 @@ class Presence final : public Protocol {
   static constexpr const char* kChannel = "presence";
   static constexpr std::size_t kDocsMax = 1024;
   static constexpr std::size_t kPeersMax = 4096;
+  static constexpr std::uint64_t kGoneRememberFactor = 10;  // a departed peer is remembered 10 timeouts
   static constexpr std::size_t kStateBytesMax = 16 * 1024;
   static constexpr std::size_t kDocNameBytesMax = 200;
 
@@ -80,6 +81,9 @@ class Presence final : public Protocol {
  private:
   struct Room {
     std::map<PeerId, PresenceEntry> entries;  // remote peers, and this node's own under its id
+    // Expired or removed peers (seen_ms = when): a late copy of one of their older messages (a
+    // gossip repair, a partition's backlog) must not bring the state back for another timeout.
+    std::map<PeerId, PresenceEntry> gone;
     bool has_local = false;
     std::uint64_t next_renew_ms = 0;
     std::uint64_t last_announce_ms = 0;
@@ -91,6 +95,7 @@ class Presence final : public Protocol {
   explicit Presence(PresenceConfig config) : config_(config) {}
   void publish(const std::string& doc, Room& room, std::uint64_t now_ms);
   void expire(const std::string& doc, Room& room, std::uint64_t now_ms);
+  void forget(Room& room, const PeerId& peer, const PresenceEntry& last, std::uint64_t now_ms);
   void emit_change(const std::string& doc, const Diff& diff);
 
   PresenceConfig config_;

@@ -158,11 +158,17 @@ void Presence::on_broadcast(const std::string& topic, const PeerId& origin, std:
       if (held->second.state != *m->state) diff.updated.push_back(origin);
       held->second = PresenceEntry{m->session, m->clock, *m->state, now_ms};
     } else {
+      forget(room, origin, PresenceEntry{m->session, m->clock, {}, now_ms}, now_ms);
       room.entries.erase(held);
       diff.removed.push_back(origin);
     }
   } else {
     if (!m->state || room.entries.size() >= kPeersMax) return;
+    auto last = room.gone.find(origin);
+    if (last != room.gone.end()) {
+      if (m->session == last->second.session && m->clock <= last->second.clock) return;  // a stale copy
+      room.gone.erase(last);
+    }
     room.entries.emplace(origin, PresenceEntry{m->session, m->clock, *m->state, now_ms});
     diff.added.push_back(origin);
     // A newcomer: tell it about us now rather than at the next renewal.
@@ -176,6 +182,7 @@ void Presence::expire(const std::string& doc, Room& room, std::uint64_t now_ms) 
   const PeerId& self = ctx_->local_id();
   for (auto it = room.entries.begin(); it != room.entries.end();) {
     if (!(it->first == self) && now_ms >= it->second.seen_ms + config_.timeout_ms) {
+      forget(room, it->first, it->second, now_ms);
       diff.removed.push_back(it->first);
       it = room.entries.erase(it);
     } else {
@@ -183,6 +190,15 @@ void Presence::expire(const std::string& doc, Room& room, std::uint64_t now_ms) 
     }
   }
   emit_change(doc, diff);
+}
+
+// Remembers the last (session, clock) of a peer that left, for a bounded time and number of peers.
+void Presence::forget(Room& room, const PeerId& peer, const PresenceEntry& last, std::uint64_t now_ms) {
+  for (auto it = room.gone.begin(); it != room.gone.end();) {
+    it = now_ms >= it->second.seen_ms + kGoneRememberFactor * config_.timeout_ms ? room.gone.erase(it) : std::next(it);
+  }
+  if (room.gone.size() >= kPeersMax) return;
+  room.gone[peer] = PresenceEntry{last.session, last.clock, {}, now_ms};
 }
 
 void Presence::tick(std::uint64_t now_ms) {
