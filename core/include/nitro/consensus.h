@@ -100,6 +100,7 @@ struct ConsensusStats {
   std::uint64_t proposals = 0, votes_sent = 0, qcs_formed = 0, tcs_formed = 0, timeouts = 0;
   std::uint64_t commits = 0, txs_committed = 0, rejected_proposals = 0, invalid_sigs = 0;
   std::uint64_t snapshots_served = 0, snapshots_installed = 0, snapshots_rejected = 0;
+  std::uint64_t relayed = 0;  // frames to a validator without a link, sent through the overlay
 };
 
 struct CommittedBlock {
@@ -146,6 +147,8 @@ class ConsensusProtocol final : public Protocol, public chain::ModuleRegistry {
   void attach(ProtocolContext& ctx) override;
   void on_message(const PeerId& from, std::span<const std::uint8_t> bytes, std::uint64_t now_ms) override;
   void on_peer_up(const PeerId& peer, std::uint64_t now_ms) override;
+  void on_broadcast(const std::string& topic, const PeerId& origin, std::uint64_t seq,
+                    std::span<const std::uint8_t> payload, std::uint64_t now_ms) override;
   void tick(std::uint64_t now_ms) override;
   std::optional<std::uint64_t> next_deadline() const override;
   Status register_module(const std::string& prefix, std::shared_ptr<chain::BuiltinModule> module) override;

@@ -62,10 +62,15 @@ Engine::Engine(ConsensusConfig config, std::uint32_t self, std::vector<bls::Publ
   committed_by_height_[0] = genesis_->hash;
   roots_by_height_[0] = Hash{};
   high_qc_.hash = genesis_->hash;
+  // A protocol topic ("chain" prefix): per chain, and valid whatever the chain id's characters.
+  char hex[17];
+  for (int i = 0; i < 8; ++i) std::snprintf(hex + 2 * i, 3, "%02x", static_cast<unsigned>(genesis_->parent[i]));
+  relay_topic_ = std::string("chain.relay.") + hex;
 }
 
 void Engine::attach(ProtocolContext& ctx) {
   ctx_ = &ctx;
+  (void)ctx.subscribe(relay_topic_);
   now_ms_ = ctx.now_ms();
   restore(ctx.take_restored());
 }
@@ -161,7 +166,7 @@ void Engine::handle_proposal(std::uint32_t from, const Array& a, std::uint64_t) 
   const Insert r = insert_block(blk);
   if (r == Insert::kMissingParent) {
     if (blk->height > committed_->height + kSyncGapMax) return start_state_sync();
-    if (!sync_) request_blocks(from, blk->parent, std::min<std::uint64_t>(kFetchCountMax, blk->height));
+    if (!sync_) request_blocks(from, blk->parent, fetch_count(blk->height));
     return;
   }
   if (r == Insert::kInvalid) { stats_.rejected_proposals++; return; }
@@ -252,8 +257,7 @@ void Engine::handle_fetch(const PeerId& from, const Array& a) {
   Array blocks;
   for (std::size_t i = keep; i-- > 0;) blocks.push_back(block_value(*chain[i]));
   const Bytes frame = codec::encode(Value(Array{Value(static_cast<int>(FrameType::kBlocks)), Value(std::move(blocks))}));
-  (void)ctx_->send(from, frame);
-  stats_.frames_out++;
+  send_peer(from, frame);
 }
 
 void Engine::handle_blocks(std::uint32_t from, const Array& a) {
@@ -268,10 +272,11 @@ void Engine::handle_blocks(std::uint32_t from, const Array& a) {
   if (sync_ && sync_->anchoring && anchor_snapshot(chain)) return;
   bool first = true;
   for (const auto& b : chain) {
+    // An answer may reach below our committed height (after a state sync we hold no blocks
+    // there): those are not needed, and insert_block would call them invalid and drop the rest.
+    if (b->height <= committed_->height) continue;
     const Insert r = insert_block(b);
-    if (r == Insert::kMissingParent && first) {
-      request_blocks(from, b->parent, std::min<std::uint64_t>(kFetchCountMax, b->height));
-    }
+    if (r == Insert::kMissingParent && first) request_blocks(from, b->parent, fetch_count(b->height));
     if (r == Insert::kInvalid) return;
     first = false;
   }
@@ -731,12 +736,45 @@ void Engine::restore(StoredRecords records) {
 
 void Engine::send_to(std::uint32_t to, const Bytes& frame) {
   if (to == self_ || !ctx_) return;
-  (void)ctx_->send(config_.validators[to].id, frame);
+  send_peer(config_.validators[to].id, frame);
+}
+
+// Over the direct link; if there is none and no address to dial (the overlay connects each node
+// to a few peers only, and a node learns addresses from its neighbours, so with more validators
+// than the active view some pairs know nothing of each other), relayed by the overlay as a
+// broadcast naming the addressee. Its origin signature keeps the sender authenticated. Without
+// this, a pair of honest validators that never link loses every vote and timeout between them,
+// and with f validators withholding that alone stops every quorum.
+void Engine::send_peer(const PeerId& to, const Bytes& frame) {
   stats_.frames_out++;
+  const Status st = ctx_->send(to, frame);
+  if (st.code() != Code::kUnavailable) return;
+  stats_.relayed++;
+  (void)ctx_->publish(relay_topic_, codec::encode(Value(Array{Value(Bytes(to.bytes().begin(), to.bytes().end())), Value(frame)})));
+}
+
+void Engine::on_broadcast(const std::string& topic, const PeerId& origin, std::span<const std::uint8_t> payload,
+                          std::uint64_t now_ms) {
+  if (topic != relay_topic_ || !ctx_) return;
+  auto v = codec::decode(payload);
+  if (!v.ok() || !v->is<Array>() || v->as<Array>().size() != 2 || !v->as<Array>()[0].is<Bytes>() ||
+      !v->as<Array>()[1].is<Bytes>()) {
+    stats_.bad_frames++;
+    return;
+  }
+  const Bytes& to = v->as<Array>()[0].as<Bytes>();
+  const auto& me = ctx_->local_id().bytes();
+  if (!std::equal(to.begin(), to.end(), me.begin(), me.end())) return;  // for another node
+  on_message(origin, v->as<Array>()[1].as<Bytes>(), now_ms);
 }
 
 void Engine::send_all(const Bytes& frame) {
   for (std::uint32_t i = 0; i < n_; ++i) send_to(i, frame);
+}
+
+// Blocks to ask for below a block at `height` we miss the parent of: down to our committed tip.
+std::size_t Engine::fetch_count(std::uint64_t height) const {
+  return static_cast<std::size_t>(std::clamp<std::uint64_t>(height - std::min(height, committed_->height + 1), 1, kFetchCountMax));
 }
 
 void Engine::request_blocks(std::uint32_t from, const Hash& hash, std::size_t count) {

@@ -61,6 +61,8 @@ class Engine {
   void attach(ProtocolContext& ctx);
   void on_message(const PeerId& from, std::span<const std::uint8_t> bytes, std::uint64_t now_ms);
   void on_peer_up(const PeerId& peer, std::uint64_t now_ms);
+  void on_broadcast(const std::string& topic, const PeerId& origin, std::span<const std::uint8_t> payload,
+                    std::uint64_t now_ms);
   void tick(std::uint64_t now_ms);
   std::optional<std::uint64_t> next_deadline() const;
   Status register_module(const std::string& prefix, std::shared_ptr<chain::BuiltinModule> m) {
@@ -146,8 +148,10 @@ class Engine {
 
   // Output.
   void send_to(std::uint32_t to, const Bytes& frame);
+  void send_peer(const PeerId& to, const Bytes& frame);
   void send_all(const Bytes& frame);
   void request_blocks(std::uint32_t from, const Hash& hash, std::size_t count);
+  std::size_t fetch_count(std::uint64_t height) const;
   void emit_commit(const Block& b, const std::vector<TxOutcome>& outs);
   void byzantine_tick();
   void flush_txs();
@@ -158,6 +162,7 @@ class Engine {
   std::size_t n_;
   std::vector<bls::PublicKey> pks_;
   ProtocolContext* ctx_ = nullptr;
+  std::string relay_topic_;  // frames for validators we have no link to (send_peer)
   std::uint64_t now_ms_ = 0;
   bool started_ = false;
 

@@ -91,8 +91,7 @@ void Engine::handle_snapshot_fetch(const PeerId& from, const Array& a) {
       Value(static_cast<int>(FrameType::kSnapshotChunk)), Value(s.height), Value(s.revision),
       Value(std::uint64_t{s.entries.size()}), Value(std::uint64_t{s.chunk_starts.size()}), Value(index), s.header,
       qc_value(s.qc), Value(std::move(entries))}));
-  (void)ctx_->send(from, frame);
-  stats_.frames_out++;
+  send_peer(from, frame);
   stats_.snapshots_served++;
 }
 
