@@ -115,6 +115,8 @@ struct StateRead {
   bool found = false;
   Value value;
   std::uint64_t mod_revision = 0;
+  std::uint64_t create_revision = 0;  // covered by the state root, like the value
+  std::uint64_t version = 0;
 };
 
 struct VerifiedRead {

@@ -56,11 +56,12 @@ Engine::Engine(ConsensusConfig config, std::uint32_t self, std::vector<bls::Publ
     : config_(std::move(config)), self_(self), n_(config_.validators.size()), pks_(std::move(pks)) {
   Block g;
   g.parent = sha256(codec::encode(Value(config_.chain_id)));
+  g.exec_root = exec_.root();  // the empty state's
   genesis_ = seal(std::move(g));
   blocks_[genesis_->hash] = genesis_;
   committed_ = genesis_.get();
   committed_by_height_[0] = genesis_->hash;
-  roots_by_height_[0] = Hash{};
+  roots_by_height_[0] = genesis_->exec_root;
   high_qc_.hash = genesis_->hash;
   // A protocol topic ("chain" prefix): per chain, and valid whatever the chain id's characters.
   char hex[17];
@@ -947,7 +948,7 @@ Result<Bytes> Engine::read_proof(const std::string& key) const {
   auto it = certified_roots_.find(exec_.root());
   if (it == certified_roots_.end()) return Status(unavailable("chain: no certified header for the current state yet"));
   return codec::encode(Value(Array{header_value(*it->second.first), qc_value(it->second.second), Value(key),
-                                   state_proof(exec_.store(), key)}));
+                                   state_proof(exec_.store(), exec_.revision(), key)}));
 }
 
 std::optional<CommittedBlock> Engine::committed(std::uint64_t height) const {

@@ -29,10 +29,10 @@ bool entry_from(const Value& v, std::string& key, chain::KvEntry& e) {
          u64(a[3], e.mod_revision) && u64(a[4], e.version);
 }
 
-Hash root_of(const Entries& entries) {
+Hash root_of(const Entries& entries, std::uint64_t revision) {
   KvStore s;
   for (const auto& [k, e] : entries) s.set(k, e);
-  return s.root();
+  return state_root(revision, s.root());
 }
 
 }  // namespace
@@ -195,7 +195,7 @@ bool Engine::snapshot_entries(const Value& v) {
 // All chunks in: the entries must hash to the certified root. Then fetch the blocks from just
 // below the snapshot's height up to the certified header (and the reputation window below it).
 void Engine::finish_snapshot_fetch() {
-  if (sync_->entries.size() != sync_->count || root_of(sync_->entries) != sync_->header->exec_root) {
+  if (sync_->entries.size() != sync_->count || root_of(sync_->entries, sync_->revision) != sync_->header->exec_root) {
     return next_sync_peer(true);
   }
   const std::uint64_t span = sync_->header->height - sync_->height + kReputationWindow + 2;
@@ -283,7 +283,7 @@ bool Engine::restore_snapshot(const Bytes& bytes) {
   if (!has_tip) return false;
   // The root the blocks above the snapshot certify (our own write, so it matches unless the disk
   // is corrupt; then start from genesis rather than from a state nobody certified).
-  const Hash root = root_of(entries);
+  const Hash root = root_of(entries, revision);
   bool certified = false;
   for (const auto& b : chain) certified = certified || (b->exec_height == height && b->exec_root == root);
   if (!certified) return false;

@@ -22,7 +22,17 @@ Hash leaf_hash(std::string_view key, const chain::KvEntry& entry) {
   buf.push_back(0x00);
   codec::encode(Value(std::string(key)), buf);
   codec::encode(entry.value, buf);
+  codec::encode(Value(entry.create_revision), buf);
   codec::encode(Value(entry.mod_revision), buf);
+  codec::encode(Value(entry.version), buf);
+  return sha256(buf);
+}
+
+Hash state_root(std::uint64_t revision, const Hash& tree_root) {
+  Bytes buf;
+  buf.push_back(0x02);
+  codec::encode(Value(revision), buf);
+  buf.insert(buf.end(), tree_root.begin(), tree_root.end());
   return sha256(buf);
 }
 
@@ -174,12 +184,18 @@ void Executor::install(const std::vector<std::pair<std::string, chain::KvEntry>>
 
 std::vector<TxOutcome> Executor::execute(const chain::BlockContext& block, const std::vector<Bytes>& txs) {
   chain::BlockContext b = block;
-  b.revision = ++revision_;
+  b.revision = revision_ + 1;
+  bool wrote = false;
   for (auto& [prefix, m] : modules_) {
     TxView view(store_, b.revision);
     m->begin_block(view, b);
+    wrote = wrote || view.wrote();
     view.commit();
   }
+  // Taken only when used: an empty block leaves the state, and so its root, as it was (a read
+  // proof pairs the current root with a certified header carrying it, which a root that moved
+  // with every block would never have).
+  if (wrote) revision_ = b.revision;
   std::vector<TxOutcome> out;
   out.reserve(txs.size());
   for (const auto& tx : txs) apply_tx(chain::TxContext{block.height, block.time_ms, PeerId{}, 0}, tx, out);
