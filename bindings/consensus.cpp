@@ -218,6 +218,8 @@ val consensus_verify_read(const std::string& chain_id, const val& validators, co
   out.set("found", r->read.found);
   if (r->read.found) out.set("value", value_to_js(r->read.value));
   out.set("modRevision", static_cast<double>(r->read.mod_revision));
+  out.set("createRevision", static_cast<double>(r->read.create_revision));
+  out.set("version", static_cast<double>(r->read.version));
   return out;
 }
 

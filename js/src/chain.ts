@@ -39,7 +39,11 @@ export type ChainHandler = (state: ChainState, args: NitroValue, ctx: ChainConte
 export interface CommitEvent { height: number; view: number; hash: Uint8Array; txs: number; stateRoot: Uint8Array; timeMs: number }
 export interface SubmitResult { height: number; result: NitroValue }
 export interface ReadResult { value: NitroValue | undefined; found: boolean; modRevision: number; proof?: Uint8Array }
-export interface VerifiedRead { height: number; key: string; found: boolean; value?: NitroValue; modRevision: number }
+/** A read a light client checked: the entry's value and revisions are all covered by the state root. */
+export interface VerifiedRead {
+  height: number; key: string; found: boolean; value?: NitroValue;
+  modRevision: number; createRevision: number; version: number;
+}
 
 type CoreState = { get(k: string): unknown; put(k: string, v: unknown): unknown; remove(k: string): boolean; delete(): void };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "nitro/assert.h"
 #include "nitro/codec.h"
@@ -459,7 +460,10 @@ void Engine::execute(const Block& b) {
   while (committed_by_height_.size() > kBlocksKeptMax) committed_by_height_.erase(committed_by_height_.begin());
   while (roots_by_height_.size() > kBlocksKeptMax) roots_by_height_.erase(roots_by_height_.begin());
   while (ops_by_height_.size() > kBlocksKeptMax) ops_by_height_.erase(ops_by_height_.begin());
-  if (ctx_) ctx_->store_put(block_key(b.height), b.encoded);
+  if (ctx_) {
+    ctx_->store_put(block_key(b.height), b.encoded);
+    stored_blocks_.insert(b.height);
+  }
   for (const auto& t : b.txs) {
     const Hash id = sha256(t);
     if (auto m = mempool_.by_id.find(id); m != mempool_.by_id.end()) {
@@ -710,15 +714,31 @@ void Engine::persist_safety() {
 // restores the last voted view and the highest QC so a restarted validator never votes twice.
 void Engine::restore(StoredRecords records) {
   if (auto snap = records.find("snap"); snap != records.end()) (void)restore_snapshot(snap->second);
+  for (const auto& [key, bytes] : records) {  // every record on disk is pruned in time
+    if (key.starts_with("b/")) stored_blocks_.insert(std::strtoull(key.c_str() + 2, nullptr, 16));
+  }
+  std::map<std::uint64_t, BlockPtr> below;  // under the snapshot: kept to serve block sync
   for (auto& [key, bytes] : records) {
     if (!key.starts_with("b/")) continue;
     auto v = codec::decode(bytes);
     if (!v.ok()) break;
     auto b = block_from(*v, n_);
-    if (b.ok() && (*b)->height <= committed_->height) continue;  // below an installed snapshot
+    if (b.ok() && (*b)->height <= committed_->height) {
+      below.emplace((*b)->height, *b);
+      continue;
+    }
     if (!b.ok() || (*b)->parent != committed_->hash || (*b)->height != committed_->height + 1) break;
     blocks_[(*b)->hash] = *b;
     execute(*blocks_[(*b)->hash]);
+  }
+  // Link the blocks under the snapshot's chain, newest first, while each is the parent we hold.
+  const Block* low = committed_;
+  while (low->height > 0 && block(low->parent)) low = block(low->parent);
+  while (low->height > 1) {
+    auto it = below.find(low->height - 1);
+    if (it == below.end() || it->second->hash != low->parent) break;
+    blocks_[it->second->hash] = it->second;  // served to block sync; their roots are not kept
+    low = it->second.get();
   }
   auto it = records.find("safety");
   if (it == records.end()) return;

@@ -113,6 +113,8 @@ class Engine {
   void install_state(std::uint64_t height, std::uint64_t revision, const Hash& root, const Entries& entries,
                      const std::vector<BlockPtr>& chain);
   bool restore_snapshot(const Bytes& bytes);
+  void persist_snapshot(const Snapshot& s, const Block& header);
+  void prune_blocks(std::uint64_t below);
 
   // Blocks and certificates.
   bool verify_qc(const QC& qc);
@@ -222,6 +224,7 @@ class Engine {
   std::shared_ptr<Snapshot> uncertified_;                   // taken, waiting for a QC on its root
   std::uint64_t snapshot_height_ = 0;                      // of the last one taken or installed
   std::optional<StateSync> sync_;
+  std::set<std::uint64_t> stored_blocks_;  // heights of the "b/" records on disk (pruned below snapshots)
 
   Executor exec_;
   std::optional<std::string> halted_;

@@ -66,9 +66,40 @@ void Engine::certify_snapshot(const Block& b, const QC& qc) {
   if (!uncertified_ || b.exec_height != uncertified_->height || b.exec_root != uncertified_->root) return;
   uncertified_->header = header_value(b);
   uncertified_->qc = qc;
+  persist_snapshot(*uncertified_, b);
   snapshots_.push_back(std::move(uncertified_));
   uncertified_.reset();
   while (snapshots_.size() > kSnapshotsKept) snapshots_.pop_front();
+}
+
+// The certified snapshot goes to disk as "snap" (the state and the blocks from just under the
+// reputation window up to its certifying header, as a state sync installs it), so a restart
+// resumes from it plus the blocks above, and the block records under it can go.
+void Engine::persist_snapshot(const Snapshot& s, const Block& header) {
+  if (!ctx_) return;
+  const std::uint64_t lowest = s.height > kReputationWindow + 1 ? s.height - kReputationWindow - 1 : 1;
+  std::vector<const Block*> chain;
+  for (const Block* b = &header; b && b->height >= lowest; b = block(b->parent)) chain.push_back(b);
+  if (chain.empty() || chain.back()->height != lowest) return;  // a gap: keep every record
+  Array blocks, entries;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) blocks.push_back(block_value(**it));
+  for (const auto& [k, e] : s.entries) entries.push_back(entry_value(k, e));
+  ctx_->store_put("snap", codec::encode(Value(Array{Value(s.height), Value(s.revision), Value(std::move(blocks)),
+                                                    Value(std::move(entries))})));
+  // Kept: the records block sync may still be asked for (a replica further behind than
+  // kSyncGapMax state-syncs instead); a restart loads them back under the snapshot.
+  prune_blocks(s.height > kSyncGapMax ? s.height - kSyncGapMax : 0);
+}
+
+// Deleted after the "snap" that replaces them, in the same store batch: a torn batch keeps a
+// prefix, so the records never go without the snapshot.
+void Engine::prune_blocks(std::uint64_t below) {
+  while (!stored_blocks_.empty() && *stored_blocks_.begin() < below) {
+    char key[24];
+    std::snprintf(key, sizeof key, "b/%016llx", static_cast<unsigned long long>(*stored_blocks_.begin()));
+    ctx_->store_delete(key);
+    stored_blocks_.erase(stored_blocks_.begin());
+  }
 }
 
 void Engine::handle_snapshot_fetch(const PeerId& from, const Array& a) {
@@ -229,6 +260,7 @@ bool Engine::anchor_snapshot(const std::vector<BlockPtr>& chain) {
   for (const auto& b : chain) blocks.push_back(block_value(*b));
   for (const auto& [k, e] : s.entries) entries.push_back(entry_value(k, e));
   ctx_->store_put("snap", codec::encode(Value(Array{Value(h), Value(s.revision), Value(std::move(blocks)), Value(std::move(entries))})));
+  prune_blocks(h);  // ours from before the gap: they no longer link to the chain
   process_qc(qc);  // commits the blocks between the snapshot and the header, executing them here
   for (const auto& b : chain) insert_pending_children(b->hash);
   return true;
