@@ -26,6 +26,7 @@ export interface ConsensusOptions {
   emptyBlockMs?: number;      // with nothing to commit, a leader waits this long (default 200)
   txsPerBlockMax?: number;
   mempoolTxsMax?: number;
+  snapshotInterval?: number;  // heights between state snapshots served to far-behind replicas (1..128, default 128)
 }
 
 export interface ChainState {
@@ -88,7 +89,7 @@ export class Chain extends Evented<ChainEvents> {
     this.validators = options.validators;
     const core: Record<string, unknown> = { chainId: this.name, validators: coreValidators(options.validators) };
     if (options.blsSecretKey !== undefined) core.blsSecretKey = toBytes(options.blsSecretKey, 'blsSecretKey');
-    for (const k of ['timeoutMs', 'emptyBlockMs', 'txsPerBlockMax', 'mempoolTxsMax'] as const) {
+    for (const k of ['timeoutMs', 'emptyBlockMs', 'txsPerBlockMax', 'mempoolTxsMax', 'snapshotInterval'] as const) {
       if (options[k] !== undefined) core[k] = options[k];
     }
     this.offProtocol = node.onProtocol(this.name, (bytes) => this.onEvent(bytes));
@@ -196,7 +197,8 @@ export class Chain extends Evented<ChainEvents> {
     }
   }
 
-  info(): { view: number; height: number; stateRoot: Uint8Array; halted?: string } {
+  /** snapshotsInstalled: state snapshots this node installed to catch up (since it started). */
+  info(): { view: number; height: number; stateRoot: Uint8Array; snapshotsInstalled: number; halted?: string } {
     return unwrap(getModule().consensusInfo(this.node.core, this.name));
   }
 
