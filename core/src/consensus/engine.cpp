@@ -660,15 +660,10 @@ void Engine::try_propose() {
   }
 }
 
-// Something to commit: txs waiting, txs in uncommitted ancestors that need descendants, or txs
-// in the grandparent: the parent's QC committed it here, and the other replicas learn of that
-// commit only from the proposal that carries this QC (without it, a lone tx's submitter on
-// another node waits empty_block_ms longer for its commit).
+// Something to commit: txs waiting, or txs in uncommitted ancestors that need descendants.
 bool Engine::has_work(const Block& parent) const {
   if (!mempool_.by_id.empty()) return true;
-  std::size_t depth = 0;
-  for (const Block* b = &parent; b && b->height > 0 && (b->height > committed_->height || depth < 2);
-       b = block(b->parent), ++depth) {
+  for (const Block* b = &parent; b && b->height > committed_->height; b = block(b->parent)) {
     if (!b->txs.empty()) return true;
   }
   return false;
