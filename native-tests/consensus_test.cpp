@@ -406,6 +406,23 @@ TEST_CASE("chain bundles: one signature over many ops, each op executed and repo
   for (const auto& o : ops) wire_ops.push_back(Value(Array{Value(o.op), o.args}));
   const Bytes msg = codec::encode(Value(Array{Value("nitro-txs"), Value(pk), Value(std::uint64_t{40}), Value(wire_ops)}));
   CHECK(alice.peer_id().verify(msg, tx->signature));
+  // The tx is the documented array, byte for byte.
+  CHECK(bundle == codec::encode(Value(Array{Value(pk), Value(std::uint64_t{40}), Value(wire_ops), Value(tx->signature)})));
+  // The same with 20 ops (msgpack's 16-bit array header) and a longer op name.
+  std::vector<TxOp> twenty;
+  Array wire_twenty;
+  for (int i = 0; i < 20; ++i) {
+    twenty.push_back({"kv.put" + std::string(40, 'x'), args({{"key", Value("k" + std::to_string(i))}, {"value", Value(i)}})});
+    wire_twenty.push_back(Value(Array{Value(twenty.back().op), twenty.back().args}));
+  }
+  const Bytes bundle20 = encode_signed_bundle(alice, 7, twenty);
+  auto tx20 = decode_tx(bundle20);
+  REQUIRE(tx20.ok());
+  CHECK(tx20->ops.size() == 20);
+  CHECK(verify_tx(*tx20));
+  CHECK(alice.peer_id().verify(codec::encode(Value(Array{Value("nitro-txs"), Value(pk), Value(std::uint64_t{7}), Value(wire_twenty)})),
+                               tx20->signature));
+  CHECK(bundle20 == codec::encode(Value(Array{Value(pk), Value(std::uint64_t{7}), Value(wire_twenty), Value(tx20->signature)})));
   // Another sender's key, a changed op or a changed nonce do not verify.
   Tx forged = *tx;
   forged.sender = bob.peer_id();
