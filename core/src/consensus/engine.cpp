@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "nitro/assert.h"
+#include "nitro/auth.h"
 #include "nitro/codec.h"
 
 namespace nitro::consensus {
@@ -453,6 +454,7 @@ void Engine::commit_chain(const Block* b0) {
 void Engine::execute(const Block& b) {
   const chain::BlockContext bc{b.height, b.time_ms, config_.validators[b.proposer].id, 0};
   auto outs = exec_.execute(bc, b.txs);
+  hand_over_revocations(outs);
   committed_ = &b;
   committed_by_height_[b.height] = b.hash;
   roots_by_height_[b.height] = exec_.root();
@@ -821,6 +823,16 @@ void Engine::emit_commit(const Block& b, const std::vector<TxOutcome>& outs) {
                                        {"ok", Value(false)}, {"error", Value(o.error.message())},
                                        {"code", Value(code_name(o.error.code()))}})));
     }
+  }
+}
+
+// Committed revocations reach the node's access protocol (nitro/auth.h), which honours them from
+// now on: a replica that missed their gossip still learns them from the blocks it applies.
+void Engine::hand_over_revocations(const std::vector<TxOutcome>& outs) {
+  if (!ctx_) return;
+  for (const auto& o : outs) {
+    const Value* record = o.ok && o.op == auth::kChainRevokeOp ? o.result.find("record") : nullptr;
+    if (record && record->is<Bytes>()) ctx_->committed_revocation(record->as<Bytes>());
   }
 }
 

@@ -145,6 +145,7 @@ class Engine {
   bool has_work(const Block& parent) const;
   Result<Bytes> admit(Bytes tx, std::uint64_t now_ms, bool signed_here);
   static Status authorize_tx(ProtocolContext& ctx, const Tx& tx);
+  void hand_over_revocations(const std::vector<TxOutcome>& outs);
   void persist_safety();
   void restore(StoredRecords records);
 

@@ -5,6 +5,7 @@
 
 #include "consensus/engine.h"
 #include "nitro/assert.h"
+#include "nitro/auth.h"
 #include "nitro/codec.h"
 
 namespace nitro::consensus {
@@ -271,6 +272,11 @@ void Engine::install_state(std::uint64_t height, std::uint64_t revision, const H
                            const std::vector<BlockPtr>& chain) {
   exec_.install(entries, revision);
   NITRO_ASSERT(exec_.root() == root);
+  for (const auto& [key, entry] : entries) {  // revocations the skipped blocks committed
+    if (ctx_ && key.starts_with(auth::kChainRevokedPrefix) && entry.value.is<Bytes>()) {
+      ctx_->committed_revocation(entry.value.as<Bytes>());
+    }
+  }
   blocks_.clear();
   blocks_[genesis_->hash] = genesis_;
   committed_by_height_.clear();

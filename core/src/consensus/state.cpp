@@ -7,6 +7,7 @@
 
 #include "nitro/assert.h"
 #include "nitro/codec.h"
+#include "nitro/auth.h"
 #include "nitro/sync.h"
 
 namespace nitro::consensus {
@@ -167,6 +168,7 @@ void TxView::commit() {
 Executor::Executor() {
   modules_["kv"] = make_kv_module();
   modules_["sync"] = sync::make_sync_module();  // locks, leases, leader election (nitro/sync.h)
+  modules_["auth"] = auth::make_chain_module();  // committed revocations (nitro/auth.h)
 }
 
 Status Executor::register_module(const std::string& prefix, std::shared_ptr<chain::BuiltinModule> module) {
@@ -219,6 +221,7 @@ void Executor::apply_tx(const chain::TxContext& context, const Bytes& bytes, std
     ctx.revision = ++revision_;
     TxOutcome o = apply_op(ctx, tx->ops[i]);
     o.id = ids[i];
+    o.op = tx->ops[i].op;
     o.sender = tx->sender;
     out.push_back(std::move(o));
   }

@@ -79,6 +79,7 @@ struct TxOp {
 struct TxOutcome {
   Hash id{};  // the op's id (op_ids)
   PeerId sender;
+  std::string op;  // the op's name
   bool ok = false;
   Value result;
   Status error;

@@ -9,6 +9,7 @@
 import { errorFor, NitroError, unwrap } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { decode as decodeMsgpack, encode as encodeMsgpack } from '../msgpack.js';
+import { TOKEN_METADATA_KEY, tokenRef } from '../auth.js';
 import { macrotask } from '../host/transport.js';
 import { BatchReader, CONTENT_TYPES, InboundQueue, packMetadata, STRATEGIES, STREAM_KINDS } from './batch.js';
 import { Inbox, lazyIterator, type CallState, type OpenCall } from './inbox.js';
@@ -210,7 +211,9 @@ export class Rpc {
   }
 
   private info(service: string, method: string, kind: StreamKind, request: unknown, options: CallOptions): ClientCallInfo {
-    return { service, method, kind, request, metadata: { ...(options.metadata ?? {}) }, options };
+    const metadata = { ...(options.metadata ?? {}) };
+    if (options.authToken !== undefined) metadata[TOKEN_METADATA_KEY] = tokenRef(options.authToken);
+    return { service, method, kind, request, metadata, options };
   }
 
   private intercept(info: ClientCallInfo, last: (i: ClientCallInfo) => Promise<unknown>): Promise<unknown> {
