@@ -106,6 +106,9 @@ export interface RpcOptions {
   /** RPC over a link: inbound messages per engine step (default 16); the rest of a burst is
    *  worked through in later macrotasks, so answers to its first part leave meanwhile. */
   framesPerStep?: number;
+  /** Queued call starts, responses and messages per engine step (default: all). A smaller bound
+   *  sends a burst in parts, so on idle cores the peer starts on the first part meanwhile. */
+  recordsPerStep?: number;
 }
 
 export interface ClientStream<Res = unknown> {
