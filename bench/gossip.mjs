@@ -5,7 +5,7 @@
 // Metrics per mode: delivery ratio (deliveries / (messages × nodes)), mean and max overlay hops,
 // duplicate payloads received per delivered message, frames sent per delivery (all traffic:
 // membership, probes, IHAVE/GRAFT, payloads), delivery latency (virtual ms, p50/p99), the worst
-// first delivery to a subscriber that first hears a publisher mid-stream, and simulated
+// first delivery to a node that subscribes to a publisher's topic mid-stream, and simulated
 // node-seconds per wall second. Then Plumtree against the targets (hops mean ≤ 1.15× the mesh's
 // in the same run, duplicates ≤ 0.6 per delivery, first contact ≤ 200 ms).
 import { execFileSync } from 'node:child_process';

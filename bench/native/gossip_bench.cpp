@@ -1,8 +1,9 @@
 // Gossip benchmark: N nodes in the deterministic simulator; Plumtree (the product) next to a
 // flood-gossip baseline and a gossipsub-like D=6 mesh baseline, same links, same seed.
 // Per mode: hops (mean/max), duplicate payloads per delivery, delivery latency (virtual ms from
-// publish), and the latency of a subscriber's first message from a publisher it first hears
-// mid-stream (per-publisher ordering holds such a message). Then Plumtree against the targets:
+// publish), and the latency of the first message a node that subscribes mid-stream gets (a node
+// already in the overlay tracks every publisher's sequence, so this is not the ordering hold of a
+// node that joins the overlay mid-stream). Then Plumtree against the targets:
 // hops mean <= kHopsVsMesh x the mesh's in the same run, duplicates <= kDupMax, first contact <=
 // kFirstContactMaxMs. Prints one JSON object per line plus a table. Usage:
 //   gossip_bench [--nodes 1000] [--messages 100] [--seed 1] [--drop 0.0] [--modes plumtree,flood,mesh] [--view 5] [--flood-hops 3]
