@@ -10,7 +10,7 @@
 // Rules: one per line, `allow|deny <op|*> <pattern> <any|grant|peer:<id>|role:<role>>`; a deny wins;
 // with no matching rule the default decides (open without rules or authorities, closed otherwise).
 import { NitroError, PermissionDeniedError, unwrap } from './errors.js';
-import { getModule } from './wasm.js';
+import { blsLoaded, getModule } from './wasm.js';
 import { randomBytes } from './random.js';
 import type { NodeCore } from './host/core.js';
 
@@ -116,10 +116,20 @@ export function checkRules(rules: string | string[]): string[] {
   return unwrap<string[]>(getModule().rulesCheck(Array.isArray(rules) ? rules.join('\n') : rules));
 }
 
-// The node-side surface, over the core's "auth" protocol.
+// The node-side surface, over the core's "auth" protocol. A node attaches the protocol only when
+// it is configured (createNode's auth/access/tokens) or first changed here: without it every
+// operation is allowed, and its code stays out of the wasm a page loads first (nitro-bls.wasm).
 interface AuthHost {
   readonly core: NodeCore;
   run<T>(fn: (core: NodeCore, nowMs: number) => T): T;
+}
+
+const kNoStats: AuthStats = { allowed: 0, denied: 0, tokensAccepted: 0, tokensRefused: 0, revocations: 0, deniedBy: {}, refusedTokens: {} };
+const attachedTo = new WeakSet<NodeCore>();
+
+/** Whether `core` runs the access-control protocol (the host asks before reading its counters). */
+export function authAttached(core: NodeCore): boolean {
+  return attachedTo.has(core);
 }
 
 export class NodeAuth {
@@ -127,6 +137,7 @@ export class NodeAuth {
 
   /** Throws PermissionDeniedError (naming the deciding rule) unless `peer` may do `op` on `resource`. */
   check(peer: string, op: AuthOp, resource: string): void {
+    if (!attachedTo.has(this.node.core)) return;  // no access control: everything is allowed
     unwrap(this.node.run((core) => getModule().authAuthorize(core, peer, op, resource)));
   }
 
@@ -142,28 +153,38 @@ export class NodeAuth {
 
   /** Applies a revocation record here and spreads it by gossip to every node. */
   revoke(record: Uint8Array): void {
+    this.attached();
     unwrap(this.node.run((core) => getModule().authRevoke(core, record)));
   }
 
   /** Replaces this node's tokens and presents them again to every linked peer. */
   setTokens(tokens: Uint8Array[]): void {
+    this.attached();
     unwrap(this.node.run((core) => getModule().authSetTokens(core, tokens)));
   }
 
   setRules(rules: string | string[]): void {
+    this.attached();
     unwrap(this.node.run((core) => getModule().authSetRules(core, Array.isArray(rules) ? rules.join('\n') : rules)));
   }
 
   stats(): AuthStats {
+    if (!attachedTo.has(this.node.core)) return structuredClone(kNoStats);
     return getModule().authStats(this.node.core) as AuthStats;
+  }
+
+  // First change on a node created without access control: attach it now, open as before.
+  private attached(): void {
+    if (attachedTo.has(this.node.core)) return;
+    if (!blsLoaded()) {
+      throw new NitroError('FAILED_PRECONDITION',
+        'access control is loaded with nitro-bls.wasm: `await loadBls()` first, or give createNode auth options');
+    }
+    attachProtocol(this.node, {});
   }
 }
 
-/**
- * Attaches access control to a node before it starts (createNode does this). Token times are epoch
- * ms; the core runs on the host's monotonic clock, so the offset between the two is injected once.
- */
-export function attachAuth<N extends AuthHost>(node: N, options: AuthOptions = {}): N & { auth: NodeAuth } {
+function attachProtocol(node: AuthHost, options: AuthOptions): void {
   const rules = options.rules === undefined ? undefined : Array.isArray(options.rules) ? options.rules.join('\n') : options.rules;
   if (options.default !== undefined && options.default !== 'allow' && options.default !== 'deny') {
     throw new NitroError('INVALID_ARGUMENT', "auth.default must be 'allow' or 'deny'");
@@ -173,5 +194,22 @@ export function attachAuth<N extends AuthHost>(node: N, options: AuthOptions = {
     authorities: options.authorities ?? [], rules, tokens: options.tokens ?? [], epochOffsetMs,
     defaultAllow: options.default === undefined ? undefined : options.default === 'allow',
   })));
+  attachedTo.add(node.core);
+}
+
+/**
+ * Gives a node its `auth` surface (createNode does this), attaching access control before the node
+ * starts when `options` configure any; else on the first setRules/setTokens/revoke. Token times are
+ * epoch ms; the core runs on the host's monotonic clock, so the offset between the two is injected
+ * once. In browsers, configured access control needs `await loadBls()` first (createNode does it).
+ */
+export function attachAuth<N extends AuthHost>(node: N, options: AuthOptions = {}): N & { auth: NodeAuth } {
+  if (authConfigured(options)) attachProtocol(node, options);
   return Object.assign(node, { auth: new NodeAuth(node) });
+}
+
+/** Whether `options` ask for access control (authorities, rules, a default or tokens). */
+export function authConfigured(options: AuthOptions): boolean {
+  const rules = Array.isArray(options.rules) ? options.rules.join('') : options.rules ?? '';
+  return (options.authorities?.length ?? 0) > 0 || rules.trim() !== '' || options.default !== undefined || (options.tokens?.length ?? 0) > 0;
 }

@@ -165,15 +165,26 @@ struct AccessStats {
   std::map<std::string, std::uint64_t> refused_tokens; // reason -> count ("expired", "revoked", ...)
 };
 
+// The node asks its access protocol through this interface: a virtual call, so code that never
+// attaches access control (most browser nodes) links no direct call into it, and the wasm build
+// can leave its code in the lazily loaded module (cmake/wasm.cmake).
+class Decider {
+ public:
+  virtual Status authorize(const PeerId& peer, std::string_view op, std::string_view resource) = 0;
+
+ protected:
+  virtual ~Decider() = default;
+};
+
 // The access protocol (channel "auth"): presents this node's tokens once per link, keeps the
 // verified tokens of peers, spreads and honours revocations, and decides. The node routes every
 // protocol's ProtocolContext::authorize here.
-class Access final : public Protocol {
+class Access final : public Protocol, public Decider {
  public:
   static Result<std::unique_ptr<Access>> create(AccessConfig config);
 
   // OK, or PERMISSION_DENIED naming the deciding rule (counted). The local node is always allowed.
-  Status authorize(const PeerId& peer, std::string_view op, std::string_view resource);
+  Status authorize(const PeerId& peer, std::string_view op, std::string_view resource) override;
   // Applies and spreads a revocation record (bytes from encode_revocation).
   Status revoke(std::span<const std::uint8_t> record);
   // Replaces this node's bundle and presents it again to every linked peer.

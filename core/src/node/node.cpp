@@ -268,7 +268,7 @@ Status NodeImpl::add_protocol(const std::string& channel, std::unique_ptr<Protoc
 Status NodeImpl::authorize(const PeerId& peer, std::string_view op, std::string_view resource) {
   auto it = protocols_.find(auth::kChannel);
   if (it == protocols_.end()) return Status::ok_status();
-  auto* access = dynamic_cast<auth::Access*>(&it->second->protocol());
+  auto* access = dynamic_cast<auth::Decider*>(&it->second->protocol());
   return access ? access->authorize(peer, op, resource) : Status::ok_status();
 }
 
