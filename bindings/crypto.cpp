@@ -29,27 +29,10 @@ val identity_from_seed(const val& seed) {
   return val(Identity::from_seed(*s));
 }
 
-val identity_import_sealed(const val& sealed, const std::string& passphrase) {
-  auto id = Identity::import_sealed(bytes_from_js(sealed), passphrase);
-  if (!id.ok()) return error_to_js(id.status());
-  return val(std::move(*id));
-}
-
 std::string identity_peer_id(const Identity& id) { return id.peer_id().to_string(); }
 val identity_public_key(const Identity& id) { return bytes_to_js(id.peer_id().bytes()); }
 val identity_sign(const Identity& id, const val& message) { return bytes_to_js(id.sign(bytes_from_js(message))); }
 val identity_export_seed(const Identity& id) { return bytes_to_js(id.export_seed()); }
-
-val identity_export_sealed(const Identity& id, const std::string& passphrase, const val& entropy, double ops,
-                           double mem_kib) {
-  auto s = seed_from_js(entropy);
-  if (!s) return bad_seed();
-  auto o = safe_u64(ops), m = safe_u64(mem_kib);
-  if (!o || !m || *o > UINT32_MAX || *m > UINT32_MAX) return error_to_js(invalid_argument("bad pwhash parameters"));
-  auto sealed = id.export_sealed(passphrase, *s, {static_cast<std::uint32_t>(*o), static_cast<std::uint32_t>(*m)});
-  if (!sealed.ok()) return error_to_js(sealed.status());
-  return bytes_to_js(*sealed);
-}
 
 // Peer id text -> public key bytes, or an error value.
 val peer_id_parse(const std::string& text) {
@@ -218,10 +201,8 @@ EMSCRIPTEN_BINDINGS(nitro_crypto) {
       .function("peerId", &identity_peer_id)
       .function("publicKey", &identity_public_key)
       .function("sign", &identity_sign)
-      .function("exportSeed", &identity_export_seed)
-      .function("exportSealed", &identity_export_sealed);
+      .function("exportSeed", &identity_export_seed);
   function("identityFromSeed", &identity_from_seed);
-  function("identityImportSealed", &identity_import_sealed);
   function("peerIdParse", &peer_id_parse);
   function("peerIdFromBytes", &peer_id_from_bytes);
   function("peerIdVerify", &peer_id_verify);

@@ -7,8 +7,9 @@
 // stays in nitro.wasm, and so do static initializers, which run at start-up.
 // Usage: node wasm-split.mjs <build dir> <source-path regex> <llvm-nm>
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { ed25519BaseTable } from './ed25519-base.mjs';
 
 const [buildDir, ruleText, nm = 'llvm-nm'] = process.argv.slice(2);
 const rule = new RegExp(ruleText);
@@ -61,27 +62,38 @@ function callGraph() {
   const calls = new Map();
   const lines = new Map();
   const table = new Set();
+  const exported = new Set();
   let current;
   for (const line of text.split('\n')) {
     if (line.startsWith(' (elem')) for (const m of line.matchAll(/\$(\S+)/g)) table.add(m[1].replace(/\)+$/, ''));
+    if (line.startsWith(' (export')) for (const m of line.matchAll(/\(func \$(\S+?)\)/g)) exported.add(m[1]);
     const func = /^ \(func \$(\S+)/.exec(line);
     if (func) { current = func[1]; calls.set(current, new Set()); lines.set(current, 0); continue; }
     if (current) lines.set(current, lines.get(current) + 1);
     for (const m of line.matchAll(/\((?:return_)?call \$(\S+)/g)) calls.get(current)?.add(m[1].replace(/\)+$/, ''));
   }
-  return { calls, lines, table };
+  return { calls, lines, table, exported };
 }
-const { calls, lines, table } = callGraph();
+const { calls, lines, table, exported } = callGraph();
 // Indirect calls cannot be traced: a tiny function in the table (an empty virtual, a getter) may
 // be the merged stand-in for other code's, so those stay too. Large bodies are not merged by chance.
 // Except a tiny wrapper that calls code no object outside the rule names (an embind entry such as
 // `sim_run_for`): code outside could not have had the same body, so it was nobody's stand-in.
 const wrapsPrivateCode = (f) => [...(calls.get(f) ?? [])].some((c) => c !== f && candidates.has(c) && !referencedOutside.has(plain(c)));
 for (const f of [...candidates]) if (table.has(f) && lines.get(f) < 16 && !wrapsPrivateCode(f)) candidates.delete(f);
+// Library code (libc, libc++, libsodium: defined by no object here) moves too when only moved code
+// reaches it: argon2 behind the sealed identity export, say. Everything else is a root: what stays
+// keeps what it calls, exports (which name their functions) and the table keep theirs.
+const owned = (f) => inRule.has(plain(f)) || outsideRule.has(plain(f));
+for (const f of calls.keys()) if (!owned(f) && !table.has(f) && !exported.has(f) && !startup.test(plain(f))) candidates.add(f);
 const pending = [...calls.keys()].filter((f) => !candidates.has(f));
+const kept = new Set(pending);
 while (pending.length) {
   for (const callee of calls.get(pending.pop()) ?? []) {
-    if (candidates.delete(callee)) pending.push(callee);
+    if (kept.has(callee)) continue;
+    kept.add(callee);
+    candidates.delete(callee);
+    pending.push(callee);
   }
 }
 const split = [...candidates];
@@ -98,3 +110,54 @@ execFileSync('wasm-opt', [tmp('bls.wasm'), ...features, '-O3', '--strip-debug', 
 renameSync(tmp('nitro.wasm'), wasm);
 for (const t of ['primary.wasm', 'bls.wasm']) rmSync(tmp(t), { force: true });
 console.log(`wasm-split: ${split.length} of ${names.length} functions moved to nitro-bls.wasm`);
+computeTables(wasm, join(buildDir, 'nitro-tables.mjs'));
+
+// Tables the loader computes (cmake/ed25519-base.mjs) leave nitro.wasm as zeros, which gzip takes
+// to nothing; nitro-tables.mjs writes them back at their addresses. A table not found byte for
+// byte (another libsodium build) simply stays in the data.
+function computeTables(file, out) {
+  const bytes = readFileSync(file);
+  const table = ed25519BaseTable();
+  const fills = [];
+  for (const seg of activeDataSegments(bytes)) {
+    const at = bytes.subarray(seg.start, seg.end).indexOf(table);
+    if (at < 0) continue;
+    bytes.fill(0, seg.start + at, seg.start + at + table.length);
+    fills.push(seg.address + at);
+    break;
+  }
+  if (fills.length === 0) console.warn('wasm-split: the Ed25519 base table was not found; it stays in nitro.wasm');
+  writeFileSync(file, bytes);
+  const generator = readFileSync(new URL('./ed25519-base.mjs', import.meta.url), 'utf8');
+  writeFileSync(out, `${generator}
+/** Writes the tables computed here into nitro.wasm's memory (before the core runs). */
+export function fillTables(memory) {
+  for (const address of ${JSON.stringify(fills)}) new Uint8Array(memory.buffer, address, 30720).set(ed25519BaseTable());
+}
+`);
+}
+
+// The data section's active segments (memory 0, i32.const offset): where their bytes are in the file.
+function activeDataSegments(buf) {
+  let p = 8;
+  const leb = () => { let r = 0, shift = 0, b; do { b = buf[p++]; r += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80); return r; };
+  const sleb = () => { let r = 0n, shift = 0n, b; do { b = buf[p++]; r |= BigInt(b & 0x7f) << shift; shift += 7n; } while (b & 0x80); if (b & 0x40) r -= 1n << shift; return Number(r); };
+  while (p < buf.length) {
+    const id = buf[p++];
+    const size = leb();
+    if (id !== 11) { p += size; continue; }
+    const segments = [];
+    for (let n = leb(); n > 0; n--) {
+      const flags = leb();
+      if (flags !== 0 || buf[p] !== 0x41) return [];  // passive or unusual: leave the data alone
+      p++;
+      const address = sleb();
+      if (buf[p++] !== 0x0b) return [];
+      const length = leb();
+      segments.push({ address, start: p, end: p + length });
+      p += length;
+    }
+    return segments;
+  }
+  return [];
+}

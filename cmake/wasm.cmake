@@ -22,11 +22,13 @@ target_link_options(nitro_wasm PRIVATE ${NITRO_WASM_FLAGS}
 
 # The split rule: code whose source path matches NITRO_WASM_BLS_SOURCES (BLS12-381 with blst, and
 # the protocols whose every message is BLS-signed: the drand beacon, consensus and the sync chain
-# module it runs; their bindings; and the simulator, which only the web demo runs in a page)
-# goes to nitro-bls.wasm, loaded on first use (js/src/wasm.ts); everything else stays in
-# nitro.wasm, which every page loads. A new module lands in nitro.wasm unless its path matches;
-# one built on BLS should be added here (else the BLS code it calls stays in nitro.wasm too).
-set(NITRO_WASM_BLS_SOURCES "^/(core/src/(bls|beacon|consensus|sync|sim)/|bindings/(bls|beacon|consensus|sim)[^/]*$|.*/blst/)")
+# module it runs; access control, which a node attaches only when configured; presence; sealed
+# identity exports (argon2); their bindings; and the simulator, which only the web demo runs in a
+# page) goes to nitro-bls.wasm, loaded on first use (js/src/wasm.ts), with the library code only
+# it reaches; everything else stays in nitro.wasm, which every page loads. A new module lands in
+# nitro.wasm unless its path matches; one built on BLS should be added here (else the BLS code it
+# calls stays in nitro.wasm too).
+set(NITRO_WASM_BLS_SOURCES "^/(core/src/(bls|beacon|consensus|sync|sim|auth|presence)/|core/src/crypto/sealed_identity|bindings/(bls|beacon|consensus|sim|auth|presence|sealed)[^/]*$|.*/blst/)")
 # Size over speed everywhere but the BLS code (whose speed is benchmarked against blst natively).
 get_target_property(NITRO_CORE_SOURCES_ALL nitro_core SOURCES)
 foreach(src IN LISTS NITRO_CORE_SOURCES_ALL NITRO_BINDING_SOURCES)
@@ -41,5 +43,5 @@ find_program(NITRO_NODE node REQUIRED)
 add_custom_command(TARGET nitro_wasm POST_BUILD
   COMMAND ${NITRO_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/cmake/wasm-split.mjs ${CMAKE_BINARY_DIR}
           ${NITRO_WASM_BLS_SOURCES} ${NITRO_LLVM_NM}
-  BYPRODUCTS ${CMAKE_BINARY_DIR}/nitro-bls.wasm
+  BYPRODUCTS ${CMAKE_BINARY_DIR}/nitro-bls.wasm ${CMAKE_BINARY_DIR}/nitro-tables.mjs
   VERBATIM)

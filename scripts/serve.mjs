@@ -8,18 +8,8 @@ import { extname, join, normalize, resolve } from 'node:path';
 const root = resolve(new URL('..', import.meta.url).pathname);
 const mounts = [
   ['/nitro/', join(root, 'js/dist')],
-  ['/vendor/@bufbuild/protobuf/', join(root, 'node_modules/@bufbuild/protobuf/dist/esm')],
   ['/', join(root, 'web-demo')],
 ];
-// The package's runtime dependencies, imported by bare name in js/dist: a bundler resolves them; this
-// server serves js/dist as is, so it points those imports at the packages' ESM builds, as a dev
-// server's import rewriting does.
-const bareImports = { '@bufbuild/protobuf': '/vendor/@bufbuild/protobuf/index.js' };
-const bareImportPattern = new RegExp(`(from\\s*|import\\s*\\(\\s*)(['"])(${Object.keys(bareImports).map((k) => k.replace(/[/.]/g, '\\$&')).join('|')})\\2`, 'g');
-
-function rewriteImports(body) {
-  return Buffer.from(body.toString('utf8').replace(bareImportPattern, (_, lead, q, name) => `${lead}${q}${bareImports[name]}${q}`));
-}
 const types = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
   '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.svg': 'image/svg+xml',
@@ -44,8 +34,7 @@ export function serve({ port = 0, host = '127.0.0.1', routes = {} } = {}) {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (routes[path]) return routes[path](req, res);
     const file = await resolveFile(path);
-    let body = file && (await readFile(file).catch(() => null));
-    if (body && extname(file) === '.js') body = rewriteImports(body);
+    const body = file && (await readFile(file).catch(() => null));
     if (!body) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;

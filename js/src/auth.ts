@@ -10,7 +10,7 @@
 // Rules: one per line, `allow|deny <op|*> <pattern> <any|grant|peer:<id>|role:<role>>`; a deny wins;
 // with no matching rule the default decides (open without rules or authorities, closed otherwise).
 import { NitroError, PermissionDeniedError, unwrap } from './errors.js';
-import { getModule } from './wasm.js';
+import { blsLoaded, getModule } from './wasm.js';
 import { randomBytes } from './random.js';
 import type { NodeCore } from './host/core.js';
 
@@ -134,7 +134,9 @@ export function checkRules(rules: string | string[]): string[] {
   return unwrap<string[]>(getModule().rulesCheck(Array.isArray(rules) ? rules.join('\n') : rules));
 }
 
-// The node-side surface, over the core's "auth" protocol.
+// The node-side surface, over the core's "auth" protocol. A node attaches the protocol only when
+// it is configured (createNode's auth/access/tokens) or first changed here: without it every
+// operation is allowed, and its code stays out of the wasm a page loads first (nitro-bls.wasm).
 interface AuthHost {
   readonly core: NodeCore;
   run<T>(fn: (core: NodeCore, nowMs: number) => T): T;
@@ -145,6 +147,14 @@ interface RevocationChain {
   submit(op: string, args: { record: Uint8Array; tokens: Uint8Array[] }, opts?: { timeoutMs?: number }): Promise<unknown>;
 }
 
+const kNoStats: AuthStats = { allowed: 0, denied: 0, tokensAccepted: 0, tokensRefused: 0, revocations: 0, deniedBy: {}, refusedTokens: {} };
+const attachedTo = new WeakSet<NodeCore>();
+
+/** Whether `core` runs the access-control protocol (the host asks before reading its counters). */
+export function authAttached(core: NodeCore): boolean {
+  return attachedTo.has(core);
+}
+
 export class NodeAuth {
   constructor(private readonly node: AuthHost) {}
 
@@ -153,6 +163,7 @@ export class NodeAuth {
    * with `authToken`, decided with exactly that token of the peer's, as a call or write naming it is.
    */
   check(peer: string, op: AuthOp, resource: string, options: { authToken?: Uint8Array | string } = {}): void {
+    if (!attachedTo.has(this.node.core)) return;  // no access control: everything is allowed
     const ref = options.authToken === undefined ? '' : tokenRef(options.authToken);
     unwrap(this.node.run((core) => getModule().authAuthorize(core, peer, op, resource, ref)));
   }
@@ -178,6 +189,7 @@ export class NodeAuth {
     if (options.chain && !options.tokens?.length) {
       throw new NitroError('INVALID_ARGUMENT', 'revoke on a chain needs tokens: the revoked token and its ancestors');
     }
+    this.attached();
     unwrap(this.node.run((core) => getModule().authRevoke(core, record)));
     if (!options.chain) return Promise.resolve();
     return options.chain.submit('auth.revoke', { record, tokens: options.tokens ?? [] }, { timeoutMs: options.timeoutMs }).then(() => undefined);
@@ -185,23 +197,32 @@ export class NodeAuth {
 
   /** Replaces this node's tokens and presents them again to every linked peer. */
   setTokens(tokens: Uint8Array[]): void {
+    this.attached();
     unwrap(this.node.run((core) => getModule().authSetTokens(core, tokens)));
   }
 
   setRules(rules: string | string[]): void {
+    this.attached();
     unwrap(this.node.run((core) => getModule().authSetRules(core, Array.isArray(rules) ? rules.join('\n') : rules)));
   }
 
   stats(): AuthStats {
+    if (!attachedTo.has(this.node.core)) return structuredClone(kNoStats);
     return getModule().authStats(this.node.core) as AuthStats;
+  }
+
+  // First change on a node created without access control: attach it now, open as before.
+  private attached(): void {
+    if (attachedTo.has(this.node.core)) return;
+    if (!blsLoaded()) {
+      throw new NitroError('FAILED_PRECONDITION',
+        'access control is loaded with nitro-bls.wasm: `await loadBls()` first, or give createNode auth options');
+    }
+    attachProtocol(this.node, {});
   }
 }
 
-/**
- * Attaches access control to a node before it starts (createNode does this). Token times are epoch
- * ms; the core runs on the host's monotonic clock, so the offset between the two is injected once.
- */
-export function attachAuth<N extends AuthHost>(node: N, options: AuthOptions = {}): N & { auth: NodeAuth } {
+function attachProtocol(node: AuthHost, options: AuthOptions): void {
   const rules = options.rules === undefined ? undefined : Array.isArray(options.rules) ? options.rules.join('\n') : options.rules;
   if (options.default !== undefined && options.default !== 'allow' && options.default !== 'deny') {
     throw new NitroError('INVALID_ARGUMENT', "auth.default must be 'allow' or 'deny'");
@@ -211,5 +232,22 @@ export function attachAuth<N extends AuthHost>(node: N, options: AuthOptions = {
     authorities: options.authorities ?? [], rules, tokens: options.tokens ?? [], epochOffsetMs,
     defaultAllow: options.default === undefined ? undefined : options.default === 'allow',
   })));
+  attachedTo.add(node.core);
+}
+
+/**
+ * Gives a node its `auth` surface (createNode does this), attaching access control before the node
+ * starts when `options` configure any; else on the first setRules/setTokens/revoke. Token times are
+ * epoch ms; the core runs on the host's monotonic clock, so the offset between the two is injected
+ * once. In browsers, configured access control needs `await loadBls()` first (createNode does it).
+ */
+export function attachAuth<N extends AuthHost>(node: N, options: AuthOptions = {}): N & { auth: NodeAuth } {
+  if (authConfigured(options)) attachProtocol(node, options);
   return Object.assign(node, { auth: new NodeAuth(node) });
+}
+
+/** Whether `options` ask for access control (authorities, rules, a default or tokens). */
+export function authConfigured(options: AuthOptions): boolean {
+  const rules = Array.isArray(options.rules) ? options.rules.join('') : options.rules ?? '';
+  return (options.authorities?.length ?? 0) > 0 || rules.trim() !== '' || options.default !== undefined || (options.tokens?.length ?? 0) > 0;
 }

@@ -1,7 +1,7 @@
 // createNode(options): loads the core, picks the identity (given, stored, or fresh), opens the
 // transport, builds the nitro::Node and joins the overlay.
 import { unwrap, NitroError } from './errors.js';
-import { init, getModule } from './wasm.js';
+import { init, getModule, loadBls } from './wasm.js';
 import type { CoreConfig, NodeCore, NodeTuning } from './host/core.js';
 import { NitroNode } from './host/node.js';
 import { attachRpc, type NodeRpcOptions, type RpcNodeMethods } from './rpc-node.js';
@@ -16,7 +16,7 @@ import type { Broker } from './broker/types.js';
 import type { Discovery } from './discovery/types.js';
 import { randomBytes } from './random.js';
 import { attachSync, type NodeSync, type SyncBackendFactory } from './sync.js';
-import { attachAuth, type AuthOptions, type NodeAuth } from './auth.js';
+import { attachAuth, authConfigured, type AuthOptions, type NodeAuth } from './auth.js';
 
 export interface CreateNodeOptions extends NodeTuning {
   /** A label; the memory transport's address is `mem:<name>`. Default: a random name. */
@@ -113,6 +113,10 @@ async function storedRecords(options: CreateNodeOptions, records: NodeRecordStor
  */
 export async function createNode(options: CreateNodeOptions = {}): Promise<NitroNode & RpcNodeMethods & { sync: NodeSync; auth: NodeAuth }> {
   await init();
+  const auth = options.auth ?? options.access ?? {};
+  const authOptions = { ...auth, tokens: auth.tokens ?? options.tokens };
+  // Access control ships in nitro-bls.wasm: a node configured with it loads that first.
+  if (authConfigured(authOptions)) await loadBls();
   const name = options.name ?? randomName();
   checkIdentity(options);
   const records = options.store ? nodeRecords(options.store, name) : undefined;
@@ -156,8 +160,7 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Nitro
   let withAuth: NitroNode & { auth: NodeAuth };
   try {
     // Before start: the tokens are presented on the node's first links.
-    const auth = options.auth ?? options.access ?? {};
-    withAuth = attachAuth(node, { ...auth, tokens: auth.tokens ?? options.tokens });
+    withAuth = attachAuth(node, authOptions);
   } catch (e) {
     await node.close();
     throw e;

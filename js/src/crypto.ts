@@ -70,7 +70,10 @@ export class Identity {
     return new Identity(unwrap(getModule().identityFromSeed(checkBytes('seed', seed))));
   }
 
-  /** Opens a sealed export. Throws UNAUTHENTICATED for a wrong passphrase, DECODE_ERROR for garbage. */
+  /**
+   * Opens a sealed export. Throws UNAUTHENTICATED for a wrong passphrase, DECODE_ERROR for garbage.
+   * Browsers and workers: after `await loadBls()` (argon2 ships in nitro-bls.wasm).
+   */
   static importSealed(sealed: Uint8Array, passphrase: string): Identity {
     return new Identity(unwrap(getModule().identityImportSealed(checkBytes('sealed', sealed), passphrase)));
   }
@@ -97,9 +100,12 @@ export class Identity {
     return this.core.exportSeed() as Uint8Array;
   }
 
-  /** A 100-byte blob for storage: argon2id(passphrase) + XChaCha20-Poly1305 over the seed. */
+  /**
+   * A 100-byte blob for storage: argon2id(passphrase) + XChaCha20-Poly1305 over the seed.
+   * Browsers and workers: after `await loadBls()` (argon2 ships in nitro-bls.wasm).
+   */
   exportSealed(passphrase: string, params: PwhashParams = {}): Uint8Array {
-    return unwrap<Uint8Array>(this.core.exportSealed(passphrase, randomSeed(), params.ops ?? 2, params.memKib ?? 65536));
+    return unwrap<Uint8Array>(getModule().identityExportSealed(this.core, passphrase, randomSeed(), params.ops ?? 2, params.memKib ?? 65536));
   }
 
   /** Frees the key inside the wasm heap (it is wiped there). The object is unusable afterwards. */

@@ -174,17 +174,14 @@ test('consumer: esbuild bundle in Chromium: page and module Web Worker join over
   for (const f of await wasmFiles()) await cp(f, join(out, 'wasm', f.split('/').pop()));
   await cp(join(consumer, 'web', 'index.html'), join(out, 'index.html'));
   // The payload budget (BENCHMARKS.md): a page running a node with pub/sub, RPC and documents
-  // should load at most 300 KB gz of JS and wasm. It is over: access control (core/src/auth, attached
-  // to every createNode node), the CRDT text coder, protobuf/headers/queue groups and the document
-  // observers/undo/presence took it to about 345 KB, so this guard only stops further growth (350 KB)
-  // until auth and presence move to the lazily loaded module (docs/notes/packaging.md, "Payload").
+  // loads at most 300 KB gz of JS and wasm (docs/notes/packaging.md, "Payload").
   await esbuild.build({
     absWorkingDir: join(consumer, 'web'), entryPoints: ['budget.js'], bundle: true, format: 'esm',
     platform: 'browser', target: 'es2022', outdir: join(out, 'budget'), logLevel: 'error', minify: true,
   });
   const gz = async (f) => gzipSync(await readFile(join(out, f)), { level: 9 }).length;
   const payload = await gz('budget/budget.js') + await gz('wasm/nitro.wasm');
-  assert.ok(payload <= 350 * 1024, `browser payload ${(payload / 1024).toFixed(1)} KB gz > 350 KB`);
+  assert.ok(payload <= 300 * 1024, `browser payload ${(payload / 1024).toFixed(1)} KB gz > 300 KB`);
   await checkPage(out);
 
   const { page, requests, close } = await openPage(out);

@@ -173,23 +173,38 @@ struct AccessStats {
   std::map<std::string, std::uint64_t> refused_tokens; // reason -> count ("expired", "revoked", ...)
 };
 
+// The node asks its access protocol through this interface: a virtual call, so code that never
+// attaches access control (most browser nodes) links no direct call into it, and the wasm build
+// can leave its code in the lazily loaded module (cmake/wasm.cmake).
+class Decider {
+ public:
+  virtual Status authorize(const PeerId& peer, std::string_view op, std::string_view resource) = 0;
+  virtual Status authorize_with(const PeerId& peer, std::string_view op, std::string_view resource,
+                                std::string_view token_ref) = 0;
+  virtual void apply_committed(std::span<const std::uint8_t> record) = 0;
+
+ protected:
+  virtual ~Decider() = default;
+};
+
 // The access protocol (channel "auth"): presents this node's tokens once per link, keeps the
 // verified tokens of peers, spreads and honours revocations, and decides. The node routes every
 // protocol's ProtocolContext::authorize here.
-class Access final : public Protocol {
+class Access final : public Protocol, public Decider {
  public:
   static Result<std::unique_ptr<Access>> create(AccessConfig config);
 
   // OK, or PERMISSION_DENIED naming the deciding rule (counted). The local node is always allowed.
-  Status authorize(const PeerId& peer, std::string_view op, std::string_view resource);
+  Status authorize(const PeerId& peer, std::string_view op, std::string_view resource) override;
   // The same with exactly one of the peer's presented tokens (its id in hex) instead of all of them:
   // refused, naming the reason, if it is unknown on the link (never presented, or its chain did
   // not verify), revoked, outside its time window, or grants no `op` on `resource`. Deny rules
   // still win; allow rules by role or grant see only that token.
-  Status authorize_with(const PeerId& peer, std::string_view op, std::string_view resource, std::string_view token_ref);
+  Status authorize_with(const PeerId& peer, std::string_view op, std::string_view resource,
+                        std::string_view token_ref) override;
   // A revocation committed on a chain (the node's consensus protocol hands it over when it applies
   // a block or installs a snapshot): honoured like one from gossip, not spread again.
-  void apply_committed(std::span<const std::uint8_t> record);
+  void apply_committed(std::span<const std::uint8_t> record) override;
   // Applies and spreads a revocation record (bytes from encode_revocation).
   Status revoke(std::span<const std::uint8_t> record);
   // Replaces this node's bundle and presents it again to every linked peer.

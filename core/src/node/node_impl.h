@@ -93,7 +93,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   Status authorize(const PeerId& peer, std::string_view op, std::string_view resource);
   Status authorize_with(const PeerId& peer, std::string_view op, std::string_view resource, std::string_view token_ref);
   void committed_revocation(std::span<const std::uint8_t> record);
-  auth::Access* access() const;  // the attached access protocol, if any
+  auth::Decider* access() const;  // the attached access protocol, if any
   std::vector<PeerInfo> peers() const;
   std::vector<PeerId> neighbors() const { return membership_.active(); }
   std::vector<PeerId> passive_view() const;

@@ -16,6 +16,7 @@
 // JS-only protocols use `sendDirect(peer, channel, bytes)` and the 'direct' event instead.
 import { codec, type NitroValue } from '../codec.js';
 import { getModule } from '../wasm.js';
+import { authAttached } from '../auth.js';
 import { NitroError, unwrap } from '../errors.js';
 import { Evented, type PayloadEvents } from '../events.js';
 import type { CoreEvent, NodeCore, NodeStats, PeerInfo } from './core.js';
@@ -363,7 +364,8 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
 
   stats(): NodeStats {
     const stats = this.core.stats();
-    const auth = getModule().authStats(this.core);  // access-control counters, when attached
+    // Access-control counters, when the node runs access control.
+    const auth = authAttached(this.core) ? getModule().authStats(this.core) : undefined;
     return auth ? { ...stats, auth } : stats;
   }
 

@@ -93,6 +93,14 @@ async function* mapEach<T>(source: AsyncIterable<unknown>, fn: (value: unknown, 
   for await (const item of source) yield fn(item, what);
 }
 
+// A codec that imports its library on first use starts loading when a client or handler set is
+// made; calls await it (a failed import rejects them with the codec's error, not as unhandled).
+function codecReady(codec: WireCodec<unknown, unknown> | undefined): Promise<void> | undefined {
+  const ready = codec?.load?.();
+  ready?.catch(() => {});
+  return ready;
+}
+
 // The receiving side of a value: the codec's decoding (when the method has one), then validation.
 function decodeThenParse<T>(parser: Parser<T> | undefined, decode: ((wire: unknown) => T) | undefined) {
   return (value: unknown, what: string): T => runParser(parser, decode ? decode(value) : value, what);
@@ -111,26 +119,34 @@ export function createClient<M extends Methods>(
     const full = `${service.name}.${name}`;
     const what = `${full} response`;
     const codec = def.codec;
+    const ready = codecReady(codec);
     const enc = (req: unknown) => (codec ? codec.encodeRequest(req) : req);
     const dec = decodeThenParse(def.response, codec && ((w) => codec.decodeResponse(w)));
     const withType = (opts?: CallOptions): CallOptions | undefined => (codec ? { ...opts, contentType: codec.contentType } : opts);
+    // Sends wait for the codec's library (ready: undefined without one, so msgpack sends stay direct).
+    const send = (s: { send(m: unknown): Promise<void> }) => (m: unknown) => (ready ? ready.then(() => s.send(enc(m))) : s.send(enc(m)));
     switch (def.kind) {
       case 'unary':
-        client[name] = async (req: unknown, opts?: CallOptions) => dec(await node.call(target, full, enc(req), withType(opts)), what);
+        client[name] = async (req: unknown, opts?: CallOptions) => {
+          await ready;
+          return dec(await node.call(target, full, enc(req), withType(opts)), what);
+        };
         break;
       case 'server':
-        client[name] = (req: unknown, opts?: CallOptions) => mapEach(node.stream(target, full, enc(req), withType(opts)), dec, what);
+        client[name] = (req: unknown, opts?: CallOptions) => (ready
+          ? (async function* () { await ready; yield* mapEach(node.stream(target, full, enc(req), withType(opts)), dec, what); })()
+          : mapEach(node.stream(target, full, enc(req), withType(opts)), dec, what));
         break;
       case 'client':
         client[name] = (opts?: CallOptions) => {
           const s = node.clientStream(target, full, withType(opts));
-          return { send: (m: unknown) => s.send(enc(m)), cancel: s.cancel, end: async () => dec(await s.end(), what) };
+          return { send: send(s), cancel: s.cancel, end: async () => dec(await s.end(), what) };
         };
         break;
       default:
         client[name] = (opts?: CallOptions) => {
           const s = node.bidi(target, full, withType(opts));
-          return { send: (m: unknown) => s.send(enc(m)), end: s.end, cancel: s.cancel, [Symbol.asyncIterator]: () => mapEach(s, dec, what)[Symbol.asyncIterator]() };
+          return { send: send(s), end: s.end, cancel: s.cancel, [Symbol.asyncIterator]: () => mapEach(s, dec, what)[Symbol.asyncIterator]() };
         };
     }
   }
@@ -145,18 +161,23 @@ export function implement<M extends Methods>(node: RpcNodeMethods, service: Serv
     if (typeof fn !== 'function') throw new NitroError('INVALID_ARGUMENT', `no handler for ${service.name}.${name}`);
     const what = `${service.name}.${name} request`;
     const codec = def.codec;
+    const ready = codecReady(codec);
     const dec = decodeThenParse(def.request, codec && ((w) => codec.decodeRequest(w)));
     const enc = (res: unknown) => (codec ? codec.encodeResponse(res) : res);
     const wrapped = def.kind === 'server'
       ? async function* (req: unknown, ctx: HandlerContext) {
+        await ready;
         for await (const r of fn(dec(req, what), ctx) as AsyncIterable<unknown>) yield enc(r);
       }
       : def.kind === 'bidi'
         ? async function* (reqs: AsyncIterable<unknown>, ctx: HandlerContext) {
+          await ready;
           for await (const r of fn(mapEach(reqs, dec, what), ctx) as AsyncIterable<unknown>) yield enc(r);
         }
-        : async (input: unknown, ctx: HandlerContext) =>
-          enc(await fn(def.kind === 'client' ? mapEach(input as AsyncIterable<unknown>, dec, what) : dec(input, what), ctx));
+        : async (input: unknown, ctx: HandlerContext) => {
+          await ready;
+          return enc(await fn(def.kind === 'client' ? mapEach(input as AsyncIterable<unknown>, dec, what) : dec(input, what), ctx));
+        };
     offs.push(node.handle(`${service.name}.${name}`, wrapped, { kind: def.kind }));
   }
   return () => { for (const off of offs.splice(0)) off(); };
