@@ -147,7 +147,9 @@ interface RevocationChain {
   submit(op: string, args: { record: Uint8Array; tokens: Uint8Array[] }, opts?: { timeoutMs?: number }): Promise<unknown>;
 }
 
-const kNoStats: AuthStats = { allowed: 0, denied: 0, tokensAccepted: 0, tokensRefused: 0, revocations: 0, deniedBy: {}, refusedTokens: {} };
+const kNoStats: AuthStats = {
+  allowed: 0, denied: 0, tokensAccepted: 0, tokensRefused: 0, revocations: 0, committedRevocations: 0, deniedBy: {}, refusedTokens: {},
+};
 const attachedTo = new WeakSet<NodeCore>();
 
 /** Whether `core` runs the access-control protocol (the host asks before reading its counters). */

@@ -19,7 +19,7 @@
 #include "nitro/node.h"
 
 namespace nitro::auth {
-class Access;
+class Decider;
 }
 
 namespace nitro {
