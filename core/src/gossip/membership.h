@@ -117,6 +117,7 @@ class Membership {
   void tick_suspects(std::uint64_t now_ms);
   void tick_pending(std::uint64_t now_ms);
   void tick_repair(std::uint64_t now_ms);
+  bool repair_has_work() const;
   void tick_shuffle(std::uint64_t now_ms);
   void tick_reconnect(std::uint64_t now_ms);
   void rejoin(std::uint64_t now_ms);

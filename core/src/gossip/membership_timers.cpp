@@ -28,7 +28,11 @@ std::optional<std::uint64_t> Membership::next_deadline() const {
   if (!started_) return std::nullopt;
   // While a probe runs (it may outlast probe_interval when local health scales its timeout),
   // the next probe waits for it: only the running probe's own deadline counts.
-  std::uint64_t t = std::min({next_shuffle_ms_, next_repair_ms_, next_reconnect_ms_});
+  // Idle means idle: repair and reconnect wake the node only while they have work (a view to
+  // fill, a dead peer to retry); when work appears, their overdue time makes them run at once.
+  std::uint64_t t = next_shuffle_ms_;
+  if (repair_has_work()) t = std::min(t, next_repair_ms_);
+  if (!dead_.empty()) t = std::min(t, next_reconnect_ms_);
   if (!probe_.running) t = std::min(t, next_probe_ms_);
   if (probe_.running) {
     t = std::min(t, probe_.indirect_sent ? probe_.sent_ms + 2 * probe_timeout_ms()
@@ -125,6 +129,10 @@ void Membership::tick_joins(std::uint64_t now_ms) {
     host_.hangup_address(address);
     join(address, rejoin, now_ms);
   }
+}
+
+bool Membership::repair_has_work() const {
+  return (passive_.empty() && pending_.empty()) || active_.size() + pending_.size() < config_.active_view_max;
 }
 
 void Membership::tick_repair(std::uint64_t now_ms) {

@@ -33,6 +33,7 @@ class ProtocolSlot final : public ProtocolContext {
   Status subscribe(const std::string& topic) override;
   Status unsubscribe(const std::string& topic) override;
   std::vector<PeerInfo> peers() const override;
+  bool knows_route(const PeerId& peer) const override;
   std::vector<PeerId> neighbors() const override;
   void emit(Bytes payload) override;
   void random_bytes(std::span<std::uint8_t> out) override;
@@ -85,6 +86,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   Protocol* protocol(const std::string& channel) const;
   Status authorize(const PeerId& peer, std::string_view op, std::string_view resource);
   std::vector<PeerInfo> peers() const;
+  bool knows_route(const PeerId& peer) const;
   std::vector<PeerId> neighbors() const { return membership_.active(); }
   std::vector<PeerId> passive_view() const;
   Bytes save_state() const;
