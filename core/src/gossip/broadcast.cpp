@@ -14,6 +14,9 @@ void Broadcast::neighbor_up(const PeerId& peer) {
 
 void Broadcast::neighbor_down(const PeerId& peer) {
   neighbors_.erase(peer);
+  // Lateness taught the GRAFT wait to be patient; a lost neighbor means payloads are now lost,
+  // not late: the tree repairs at the base wait.
+  graft_wait_ms_ = config_.timers.ihave_timeout_ms;
   for (auto& [topic, lazy] : lazy_) lazy.erase(peer);
   for (auto& [topic, mesh] : mesh_) mesh.erase(peer);
   lazy_queues_.erase(peer);

@@ -231,6 +231,17 @@ void Membership::remember(const PeerRef& ref) {
   known_[ref.id] = ref.address;
 }
 
+void Membership::remember_heard_of(const PeerRef& ref) {
+  if (heard_of_.count(ref.id) == 0) {
+    if (heard_of_order_.size() >= kHeardOfMax) {
+      heard_of_.erase(heard_of_order_.front());
+      heard_of_order_.pop_front();
+    }
+    heard_of_order_.push_back(ref.id);
+  }
+  heard_of_[ref.id] = ref.address;
+}
+
 void Membership::drop_random_active(std::uint64_t now_ms) {
   assert(!active_.empty());
   auto it = std::next(active_.begin(), static_cast<long>(host_.rng().below(active_.size())));
@@ -277,6 +288,13 @@ void Membership::on_link_down(const PeerId& peer, std::uint64_t now_ms) {
   remove_failed(peer, now_ms);
 }
 
+// A JOIN lost with its transport (a dial that failed, a handshake the contact gave up on) would
+// wait out neighbor_timeout_ms; a newcomer whose only contact is that one has nothing else to do.
+void Membership::on_transport_closed(const Address& address, std::uint64_t now_ms) {
+  auto it = joins_.find(address);
+  if (it != joins_.end()) it->second.deadline_ms = std::min(it->second.deadline_ms, now_ms + kJoinRedialMs);
+}
+
 void Membership::on_dial_failed(const Address& address, std::uint64_t now_ms) {
   std::vector<PeerId> failed;
   for (const auto& [id, p] : pending_) {
@@ -306,6 +324,7 @@ void Membership::add_passive(const PeerRef& ref) {
     passive_.erase(it);
   }
   passive_[ref.id] = ref.address;
+  remember_heard_of(ref);
 }
 
 void Membership::integrate(const std::vector<PeerRef>& refs, const std::vector<PeerId>& sent) {

@@ -1,6 +1,7 @@
 // Membership timers: SWIM probing, suspicion, NEIGHBOR request timeouts, active-view repair,
 // shuffles and reconnects. Each runs at most once per tick() and arms its own next time.
 #include <algorithm>
+#include <set>
 
 #include "gossip/membership.h"
 
@@ -181,16 +182,24 @@ void Membership::tick_shuffle(std::uint64_t now_ms) {
   host_.send(PeerRef{to, active_[to]}, m);
 }
 
+// Cycles through every address we have: bootstrap contacts, former neighbors and peers once in
+// the passive view. Peers known to have failed are retried by tick_reconnect already; they are
+// skipped here while any other candidate exists, so that an island whose former neighbors all
+// crashed reaches the rest of the network through peers it only heard of.
 void Membership::rejoin(std::uint64_t now_ms) {
-  std::vector<Address> candidates;
-  for (const auto& contact : config_.bootstrap) {
-    if (contact != self_.address) candidates.push_back(contact);
-  }
-  for (const auto& [id, address] : known_) {
-    if (!is_active(id)) candidates.push_back(address);
-  }
-  if (candidates.empty()) return;
-  join(candidates[rejoin_index_++ % candidates.size()], false, now_ms);
+  std::set<Address> fresh, failed;
+  auto consider = [&](const PeerId* id, const Address& address) {
+    if (address.empty() || address == self_.address) return;
+    if (id && is_active(*id)) return;
+    (id && dead_.count(*id) != 0 ? failed : fresh).insert(address);
+  };
+  for (const auto& contact : config_.bootstrap) consider(nullptr, contact);
+  for (const auto& [id, address] : known_) consider(&id, address);
+  for (const auto& [id, address] : heard_of_) consider(&id, address);
+  for (const auto& a : fresh) failed.erase(a);
+  const std::set<Address>& pool = fresh.empty() ? failed : fresh;
+  if (pool.empty()) return;
+  join(*std::next(pool.begin(), static_cast<long>(rejoin_index_++ % pool.size())), false, now_ms);
 }
 
 void Membership::tick_reconnect(std::uint64_t now_ms) {
