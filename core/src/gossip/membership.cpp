@@ -153,6 +153,13 @@ void Membership::on_shuffle(const PeerRef& from, const Msg& msg, std::uint64_t n
   reply.peers = sample_passive(msg.peers.size());
   std::vector<PeerId> sent;
   for (const auto& r : reply.peers) sent.push_back(r.id);
+  // A short passive view (a small network, where everyone is someone's neighbor) is topped up
+  // with neighbors: otherwise peers that only ever meet through a hub never learn of each other,
+  // and when the hub dies they are two islands with no address to rejoin by.
+  for (const auto& [id, address] : active_) {
+    if (reply.peers.size() >= msg.peers.size()) break;
+    if (id != msg.peer.id && id != from.id) reply.peers.push_back(PeerRef{id, address});
+  }
   host_.send(msg.peer, reply);
   integrate(msg.peers, sent);
 }
