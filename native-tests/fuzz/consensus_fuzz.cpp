@@ -4,6 +4,7 @@
 // ignored frames, never a crash.
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <span>
 
 #include "consensus/state.h"
@@ -55,33 +56,36 @@ const Fixture& fixture() {
   return f;
 }
 
-void check_frame(std::span<const std::uint8_t> in) {
+// Validator 0 of the fixture, as a freshly created protocol.
+std::unique_ptr<consensus::ConsensusProtocol> make_validator() {
   const auto& f = fixture();
   consensus::ConsensusConfig c;
   c.validators = f.validators;
   c.bls_sk = f.sks[0];
   auto p = consensus::ConsensusProtocol::create(c, f.validators[0].id);
   if (!p.ok()) std::abort();
+  return std::move(*p);
+}
+
+void check_frame(std::span<const std::uint8_t> in) {
+  const auto& f = fixture();
+  auto p = make_validator();
   NullContext ctx(f.validators[0].id);
-  (*p)->attach(ctx);
-  (*p)->tick(0);
-  (*p)->on_message(f.validators[1].id, in, 10);
-  (*p)->on_message(f.validators[2].id, in, 20);
-  (*p)->tick(5000);
+  p->attach(ctx);
+  p->tick(0);
+  p->on_message(f.validators[1].id, in, 10);
+  p->on_message(f.validators[2].id, in, 20);
+  p->tick(5000);
 }
 
 // The record a state sync writes ("snap"), read back by a restarting validator.
 void check_snapshot_record(std::span<const std::uint8_t> in) {
   const auto& f = fixture();
-  consensus::ConsensusConfig c;
-  c.validators = f.validators;
-  c.bls_sk = f.sks[0];
-  auto p = consensus::ConsensusProtocol::create(c, f.validators[0].id);
-  if (!p.ok()) std::abort();
-  (*p)->restore(StoredRecords{{"snap", Bytes(in.begin(), in.end())}});
+  auto p = make_validator();
+  p->restore(StoredRecords{{"snap", Bytes(in.begin(), in.end())}});
   NullContext ctx(f.validators[0].id);
-  (*p)->attach(ctx);
-  (*p)->tick(5000);
+  p->attach(ctx);
+  p->tick(5000);
 }
 
 void check_decoders(std::span<const std::uint8_t> in) {
