@@ -246,14 +246,16 @@ function sizeRow(name, trace, runs) {
     n.load, y.load, ratio(n.load, y.load)];
 }
 
-// The 0x14 text coder's own cost, natively, on the two real traces' final text.
+// The text coder's own cost, natively, on the two real traces' final text: the Huffman coder
+// that writes frame 0x15 and, for comparison, the context-mixing coder of frame 0x14.
 function coderRows() {
   const exe = new URL('../build/native/crdt_bench', import.meta.url).pathname;
   if (!existsSync(exe)) return null;
   return ['automerge-paper', 'seph-blog1'].map((t) => {
     const r = JSON.parse(execFileSync(exe, [t, '5']).toString());
     return [t, r.bytes, r.encode_ms, r.pack_ms, `${Math.round((100 * r.pack_ms) / r.encode_ms)}%`, r.load_ms, r.unpack_ms,
-      `${Math.round((100 * r.unpack_ms) / r.load_ms)}%`];
+      `${Math.round((100 * r.unpack_ms) / r.load_ms)}%`, `${r.text_bytes} → ${r.coded_bytes}`,
+      `${r.cm_bytes} (${r.cm_pack_ms} / ${r.cm_unpack_ms} ms)`];
   });
 }
 
@@ -268,7 +270,8 @@ function traceSizeTable(runs) {
   const coder = coderRows();
   if (coder) {
     console.log('');
-    console.log(table(['trace (native)', 'bytes', 'encode ms', 'of which 0x14 pack ms', 'share', 'load ms', 'of which 0x14 unpack ms', 'share'], coder));
+    console.log(table(['trace (native)', 'bytes', 'encode ms', 'of which 0x15 coder ms', 'share', 'load ms', 'of which 0x15 decoder ms', 'share',
+      'text → coded bytes', '0x14 coder: bytes (pack / unpack ms)'], coder));
     console.log('\nNative (build/native/crdt_bench, medians of 5): the text coder alone on the final text.');
   }
 }

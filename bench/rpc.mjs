@@ -65,7 +65,8 @@ async function serveGrpc() {
   process.stdout.write(`port ${port}\n`);
 }
 
-// 'nitro' / 'node', or 'nitro:K' / 'node:K' for K inbound frames per engine step (--frames-per-step).
+// 'nitro' / 'node', or 'nitro:K' / 'node:K' for at most K inbound link messages and K queued records
+// (call starts, responses) per engine step on both sides (--frames-per-step): bursts leave in parts.
 function framesPerStep(mode) {
   return mode.includes(':') ? Number(mode.split(':')[1]) : undefined;
 }
@@ -75,7 +76,7 @@ async function serveNitro(wss, steps) {
   const { Rpc, SocketLink } = await import('../js/dist/rpc.js');
   await init();
   const link = new SocketLink('server');
-  const rpc = new Rpc(link, { name: 'echo', framesPerStep: steps });
+  const rpc = new Rpc(link, { name: 'echo', framesPerStep: steps, recordsPerStep: steps });
   rpc.handle('Echo.Echo', async (req) => req);
   wss.on('connection', (ws) => void link.add(ws));
 }
@@ -84,7 +85,7 @@ async function serveNitro(wss, steps) {
 // discovery by advertisement) serving Echo.Echo; prints its address as the port line.
 async function serveNode(steps) {
   const { createNode, websocket } = await import('../js/dist/node.js');
-  const node = await createNode({ name: 'echo', transport: websocket({ listen: 0 }), rpc: { framesPerStep: steps } });
+  const node = await createNode({ name: 'echo', transport: websocket({ listen: 0 }), rpc: { framesPerStep: steps, recordsPerStep: steps } });
   node.handle('Echo.Echo', async (req) => req);
   process.stdout.write(`port ${node.address}\n`);
 }
@@ -198,7 +199,7 @@ async function nitroClient(port, mode) {
   const ws = new WebSocket(`ws://127.0.0.1:${port}`);
   const link = new SocketLink('client');
   const hello = link.add(ws);  // before 'open': the server's hello may come with it
-  const rpc = new Rpc(link, { framesPerStep: framesPerStep(mode) });
+  const rpc = new Rpc(link, { framesPerStep: framesPerStep(mode), recordsPerStep: framesPerStep(mode) });
   rpc.registry.add('echo', await hello);
   return {
     call: (i) => rpc.call('echo', 'Echo.Echo', { ...MESSAGE, id: i }, { timeoutMs: 10000 }),
@@ -210,7 +211,7 @@ async function nitroClient(port, mode) {
 // The client is a node too: it dials the server's address and calls through discovery.
 async function nodeClient(address, mode) {
   const { createNode, websocket } = await import('../js/dist/node.js');
-  const node = await createNode({ name: 'bench-client', transport: websocket({ url: [address] }), rpc: { framesPerStep: framesPerStep(mode) } });
+  const node = await createNode({ name: 'bench-client', transport: websocket({ url: [address] }), rpc: { framesPerStep: framesPerStep(mode), recordsPerStep: framesPerStep(mode) } });
   await node.call('echo', 'Echo.Echo', MESSAGE, { timeoutMs: 10000 });  // link up, service discovered
   return {
     call: (i) => node.call('echo', 'Echo.Echo', { ...MESSAGE, id: i }, { timeoutMs: 10000 }),
@@ -233,7 +234,7 @@ export async function run(args = []) {
   impls.push(['@grpc/grpc-js unary (HTTP/2)', 'grpc', grpcClient]);
   impls.push(['Nitro RPC (wasm engine, ws link)', 'nitro', nitroClient]);
   impls.push(['Nitro node (createNode, websocket transport)', 'node', nodeClient]);
-  // --frames-per-step 8,32: extra Nitro rows with that many inbound frames per engine step.
+  // --frames-per-step 8,32: extra Nitro rows with bursts split in steps of that many records.
   const steps = args.includes('--frames-per-step') ? String(args[args.indexOf('--frames-per-step') + 1]).split(',') : [];
   for (const k of steps) {
     impls.push([`Nitro RPC (ws link, ${k} frames/step)`, `nitro:${k}`, nitroClient]);

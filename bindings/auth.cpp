@@ -102,10 +102,12 @@ val auth_attach(NodeCore& core, const val& opts) {
   return s.ok() ? val::undefined() : error_to_js(s);
 }
 
-val auth_authorize(NodeCore& core, const std::string& peer, const std::string& op, const std::string& resource) {
+// token: the id (hex) of the peer's token to decide with, or "" for all its live tokens.
+val auth_authorize(NodeCore& core, const std::string& peer, const std::string& op, const std::string& resource,
+                   const std::string& token) {
   auto id = PeerId::parse(peer);
   if (!id.ok()) return error_to_js(id.status());
-  return error_or_null(core.node().authorize(*id, op, resource));
+  return error_or_null(core.node().authorize_with(*id, op, resource, token));
 }
 
 val auth_revoke(NodeCore& core, const val& record) {
@@ -146,6 +148,7 @@ val auth_stats(NodeCore& core) {
   o.set("tokensAccepted", static_cast<double>(s.tokens_accepted));
   o.set("tokensRefused", static_cast<double>(s.tokens_refused));
   o.set("revocations", static_cast<double>(s.revocations));
+  o.set("committedRevocations", static_cast<double>(s.committed_revocations));
   o.set("deniedBy", counts_to_js(s.denied_by));
   o.set("refusedTokens", counts_to_js(s.refused_tokens));
   return o;

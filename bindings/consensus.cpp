@@ -103,7 +103,7 @@ Result<std::vector<consensus::Validator>> validators_from_js(const val& list) {
 }
 
 // opts: { chainId, validators: [{ id, blsPublicKey, blsPop }], blsSecretKey?, startMs?, timeoutMs?,
-//         timeoutMsMax?, emptyBlockMs?, txsPerBlockMax?, mempoolTxsMax? }
+//         timeoutMsMax?, emptyBlockMs?, txsPerBlockMax?, mempoolTxsMax?, snapshotInterval? }
 Result<consensus::ConsensusConfig> config_from_js(NodeCore& core, const val& opts) {
   consensus::ConsensusConfig c;
   if (opts["chainId"].isString()) c.chain_id = opts["chainId"].as<std::string>();
@@ -119,7 +119,8 @@ Result<consensus::ConsensusConfig> config_from_js(NodeCore& core, const val& opt
   struct Field { const char* name; std::uint64_t* out; };
   std::uint64_t txs_max = c.txs_per_block_max, mempool_max = c.mempool_txs_max;
   for (const Field& f : {Field{"startMs", &c.start_ms}, Field{"timeoutMs", &c.timeout_ms}, Field{"timeoutMsMax", &c.timeout_ms_max},
-                         Field{"emptyBlockMs", &c.empty_block_ms}, Field{"txsPerBlockMax", &txs_max}, Field{"mempoolTxsMax", &mempool_max}}) {
+                         Field{"emptyBlockMs", &c.empty_block_ms}, Field{"txsPerBlockMax", &txs_max}, Field{"mempoolTxsMax", &mempool_max},
+                         Field{"snapshotInterval", &c.snapshot_interval}}) {
     const val x = opts[f.name];
     if (x.isUndefined()) continue;
     if (!safe_u64(x, *f.out)) return Status(invalid_argument(std::string("consensus: ") + f.name + " must be a non-negative integer"));
@@ -201,6 +202,7 @@ val consensus_info(NodeCore& core, const std::string& channel) {
   out.set("view", static_cast<double>(c->view()));
   out.set("height", static_cast<double>(c->committed_height()));
   out.set("stateRoot", bytes_to_js(c->state_root()));
+  out.set("snapshotsInstalled", static_cast<double>(c->stats().snapshots_installed));
   const auto halted = c->halted();
   if (halted) out.set("halted", *halted);
   return out;
@@ -218,6 +220,8 @@ val consensus_verify_read(const std::string& chain_id, const val& validators, co
   out.set("found", r->read.found);
   if (r->read.found) out.set("value", value_to_js(r->read.value));
   out.set("modRevision", static_cast<double>(r->read.mod_revision));
+  out.set("createRevision", static_cast<double>(r->read.create_revision));
+  out.set("version", static_cast<double>(r->read.version));
   return out;
 }
 

@@ -372,6 +372,7 @@ val doc_sync_open(NodeCore& core, const std::string& name, CrdtDoc& doc, const v
   if (!sync) return error_to_js(failed_precondition("doc sync: not attached"));
   crdt::SyncOptions o;
   o.persist = opts["persist"].isTrue();
+  if (opts["token"].isString()) o.token = opts["token"].as<std::string>();  // a token id (hex)
   for (auto s : {read_u64_field(opts, "antiEntropyMs", o.anti_entropy_ms),
                  read_u64_field(opts, "antiEntropyPeers", o.anti_entropy_peers),
                  read_u64_field(opts, "compactEvery", o.compact_every)}) {

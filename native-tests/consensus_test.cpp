@@ -1,6 +1,7 @@
 // Unit tests for the chain's executor, state proofs and mempool, against independent oracles: a
 // plain std::map model of the kv module's documented semantics, and a recursive Merkle root.
 #include <catch2/catch.hpp>
+#include <sodium.h>
 
 #include <functional>
 #include <map>
@@ -29,30 +30,73 @@ Value args(std::initializer_list<std::pair<const char*, Value>> kv) {
   return Value(std::move(m));
 }
 
-// The oracle: key -> (value, mod_revision), per the kv module's documentation.
+// The oracle: key -> entry, per the kv module's documentation (etcd's revision semantics).
+struct ModelEntry {
+  std::int64_t value = 0;
+  std::uint64_t create = 0, mod = 0, version = 0;
+};
 struct Model {
-  std::map<std::string, std::pair<Value, std::uint64_t>> kv;
+  std::map<std::string, ModelEntry> kv;
+  std::uint64_t revision = 0;  // the executor's: one per tx (and per block start that writes)
 };
 
-// Root per the tree's definition (pairs left to right, an odd node promoted), bottom-up over a
-// plain vector built from the model, independent of KvStore's incremental leaf map.
-Hash model_root(const Model& m) {
+// An independent recomputation of the state root from its definition in state.h, sharing no
+// code with the core: msgpack written by hand (msgpack spec: the shortest form of each integer,
+// fixstr/str8 strings), SHA-256 straight from libsodium, the tree folded bottom-up.
+void mp_uint(Bytes& out, std::uint64_t v) {
+  if (v < 128) { out.push_back(static_cast<std::uint8_t>(v)); return; }
+  int bytes = v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffffull ? 4 : 8;
+  out.push_back(bytes == 1 ? 0xcc : bytes == 2 ? 0xcd : bytes == 4 ? 0xce : 0xcf);
+  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+void mp_str(Bytes& out, const std::string& s) {
+  REQUIRE(s.size() < 256);
+  if (s.size() < 32) out.push_back(static_cast<std::uint8_t>(0xa0 | s.size()));
+  else { out.push_back(0xd9); out.push_back(static_cast<std::uint8_t>(s.size())); }
+  out.insert(out.end(), s.begin(), s.end());
+}
+Hash sodium_sha256(const Bytes& b) {
+  Hash h{};
+  crypto_hash_sha256(h.data(), b.data(), b.size());
+  return h;
+}
+Hash oracle_root(const Model& m) {
   std::vector<Hash> level;
-  for (const auto& [k, v] : m.kv) {
-    chain::KvEntry e;
-    e.value = v.first;
-    e.mod_revision = v.second;
-    level.push_back(leaf_hash(k, e));
+  for (const auto& [k, e] : m.kv) {
+    REQUIRE(e.value >= 0);
+    Bytes leaf{0x00};
+    mp_str(leaf, k);
+    mp_uint(leaf, static_cast<std::uint64_t>(e.value));
+    mp_uint(leaf, e.create);
+    mp_uint(leaf, e.mod);
+    mp_uint(leaf, e.version);
+    level.push_back(sodium_sha256(leaf));
   }
-  if (level.empty()) return Hash{};
-  while (level.size() > 1) {
-    std::vector<Hash> next;
-    for (std::size_t i = 0; i < level.size(); i += 2) {
-      next.push_back(i + 1 < level.size() ? node_hash(level[i], level[i + 1]) : level[i]);
+  Hash tree{};
+  if (!level.empty()) {
+    while (level.size() > 1) {
+      std::vector<Hash> next;
+      for (std::size_t i = 0; i < level.size(); i += 2) {
+        if (i + 1 == level.size()) { next.push_back(level[i]); continue; }
+        Bytes node{0x01};
+        node.insert(node.end(), level[i].begin(), level[i].end());
+        node.insert(node.end(), level[i + 1].begin(), level[i + 1].end());
+        next.push_back(sodium_sha256(node));
+      }
+      level = next;
     }
-    level = next;
+    tree = level[0];
   }
-  return level[0];
+  Bytes top{0x02};
+  mp_uint(top, m.revision);
+  top.insert(top.end(), tree.begin(), tree.end());
+  return sodium_sha256(top);
+}
+
+void model_put(Model& m, const std::string& key, std::int64_t v, std::uint64_t rev) {
+  auto it = m.kv.find(key);
+  if (it == m.kv.end()) m.kv[key] = ModelEntry{v, rev, rev, 1};
+  else it->second = ModelEntry{v, it->second.create, rev, it->second.version + 1};
 }
 
 }  // namespace
@@ -64,20 +108,20 @@ TEST_CASE("chain executor: kv.put kv.delete kv.cas match a map model over random
     Executor ex;
     Model m;
     const auto id = identity(3);
-    std::uint64_t rev = 0;
+    CHECK(ex.root() == oracle_root(m));
     for (int block = 1; block <= 30; ++block) {
       std::vector<Bytes> txs;
       std::vector<std::function<void(const TxOutcome&)>> checks;
-      rev++;  // begin_block takes a revision
+      // No module writes at block start here, so begin_block takes no revision.
       for (int t = 0; t < 8; ++t) {
         const std::string key = "k" + std::to_string(rng.below(6));
-        const std::uint64_t my_rev = ++rev;
+        const std::uint64_t my_rev = ++m.revision;
         const int kind = static_cast<int>(rng.below(4));
         auto cur = m.kv.find(key);
         if (kind == 0) {
-          const Value v(static_cast<std::int64_t>(rng.below(100)));
-          txs.push_back(make_tx(id, txs.size() + block * 100, "kv.put", args({{"key", Value(key)}, {"value", v}})));
-          m.kv[key] = {v, my_rev};
+          const auto v = static_cast<std::int64_t>(rng.below(100));
+          txs.push_back(make_tx(id, txs.size() + block * 100, "kv.put", args({{"key", Value(key)}, {"value", Value(v)}})));
+          model_put(m, key, v, my_rev);
           checks.push_back([](const TxOutcome& o) { CHECK(o.ok); });
         } else if (kind == 1) {
           const bool existed = cur != m.kv.end();
@@ -88,20 +132,20 @@ TEST_CASE("chain executor: kv.put kv.delete kv.cas match a map model over random
             CHECK(o.result.find("deleted")->as<bool>() == existed);
           });
         } else if (kind == 2) {  // cas on revision: right or wrong by a coin
-          const std::uint64_t actual = cur == m.kv.end() ? 0 : cur->second.second;
+          const std::uint64_t actual = cur == m.kv.end() ? 0 : cur->second.mod;
           const bool right = rng.percent(50);
           const std::uint64_t expect = right ? actual : actual + 1;
-          const Value v(static_cast<std::int64_t>(1000 + rng.below(100)));
+          const auto v = static_cast<std::int64_t>(1000 + rng.below(100));
           txs.push_back(make_tx(id, txs.size() + block * 100, "kv.cas",
-                                args({{"key", Value(key)}, {"value", v}, {"expectRevision", Value(expect)}})));
-          if (right) m.kv[key] = {v, my_rev};
+                                args({{"key", Value(key)}, {"value", Value(v)}, {"expectRevision", Value(expect)}})));
+          if (right) model_put(m, key, v, my_rev);
           checks.push_back([right](const TxOutcome& o) {
             CHECK(o.ok == right);
             if (!right) CHECK(o.error.code() == Code::kFailedPrecondition);
           });
         } else {  // cas on value
           const bool right = cur != m.kv.end() && rng.percent(60);
-          const Value expect = right ? cur->second.first : Value(std::string("nope"));
+          const Value expect = right ? Value(cur->second.value) : Value(std::string("nope"));
           txs.push_back(make_tx(id, txs.size() + block * 100, "kv.cas",
                                 args({{"key", Value(key)}, {"delete", Value(true)}, {"expect", expect}})));
           if (right) m.kv.erase(key);
@@ -116,11 +160,39 @@ TEST_CASE("chain executor: kv.put kv.delete kv.cas match a map model over random
       for (const auto& [k, v] : m.kv) {
         const auto* e = ex.store().get(k);
         REQUIRE(e != nullptr);
-        CHECK(e->value == v.first);
-        CHECK(e->mod_revision == v.second);
+        CHECK(e->value == Value(v.value));
+        CHECK(e->create_revision == v.create);
+        CHECK(e->mod_revision == v.mod);
+        CHECK(e->version == v.version);
       }
-      CHECK(ex.root() == model_root(m));
+      CHECK(ex.revision() == m.revision);
+      CHECK(ex.root() == oracle_root(m));
     }
+  }
+}
+
+// The root commits to each entry's revisions and to the executor's revision: two states that
+// differ only there (what a state sync used to take on trust) have different roots.
+TEST_CASE("chain state root: entry revisions and the executor revision are committed to", "[consensus]") {
+  Model m;
+  m.revision = 7;
+  model_put(m, "a", 1, 3);
+  model_put(m, "a", 1, 5);  // version 2, created at 3
+  Executor ex;
+  ex.install({{"a", chain::KvEntry{Value(1), 3, 5, 2}}}, 7);
+  CHECK(ex.root() == oracle_root(m));
+  const Hash base = ex.root();
+  for (int field = 0; field < 4; ++field) {
+    chain::KvEntry e{Value(1), 3, 5, 2};
+    std::uint64_t rev = 7;
+    if (field == 0) e.create_revision = 4;
+    if (field == 1) e.mod_revision = 6;
+    if (field == 2) e.version = 3;
+    if (field == 3) rev = 8;
+    Executor other;
+    other.install({{"a", e}}, rev);
+    INFO("field " << field);
+    CHECK(other.root() != base);
   }
 }
 
@@ -174,19 +246,40 @@ TEST_CASE("chain state proofs: inclusion and non-inclusion verify and tampering 
       const std::string k = "key" + std::to_string(rng.below(1000));
       chain::KvEntry e;
       e.value = Value(static_cast<std::int64_t>(i));
+      e.create_revision = i + 1 - std::min<std::size_t>(i, rng.below(3));
       e.mod_revision = i + 1;
+      e.version = 1 + rng.below(4);
       store.set(k, e);
       model[k] = e.value;
     }
-    const Hash root = store.root();
+    const std::uint64_t revision = n + 5;
+    const Hash root = state_root(revision, store.root());
     for (int q = 0; q < 30; ++q) {
       const std::string k = q % 2 && !model.empty() ? std::next(model.begin(), rng.below(model.size()))->first
                                                      : "key" + std::to_string(rng.below(1000));
-      const Value proof = state_proof(store, k);
+      const Value proof = state_proof(store, revision, k);
       auto r = verify_state_proof(proof, k, root);
       REQUIRE(r.ok());
       CHECK(r->found == model.count(k));
-      if (r->found) CHECK(r->value == model[k]);
+      if (r->found) {
+        const auto* e = store.get(k);
+        CHECK(r->value == model[k]);
+        CHECK(r->create_revision == e->create_revision);
+        CHECK(r->mod_revision == e->mod_revision);
+        CHECK(r->version == e->version);
+        // A proof that claims other revisions for the entry does not verify.
+        for (std::size_t field = 2; field <= 4; ++field) {
+          Value forged = proof;
+          auto& leaf = forged.as<Array>()[2].as<Array>();
+          leaf[field] = Value(static_cast<std::uint64_t>(leaf[field].as<std::int64_t>() + 1));
+          CHECK_FALSE(verify_state_proof(forged, k, root).ok());
+        }
+      }
+      {  // nor one that claims another executor revision
+        Value forged = proof;
+        forged.as<Array>()[0] = Value(revision + 1);
+        CHECK_FALSE(verify_state_proof(forged, k, root).ok());
+      }
       // The same proof does not verify against another root, and a claimed absence of a present
       // key cannot be made from its neighbours.
       Hash other = root;
@@ -195,7 +288,7 @@ TEST_CASE("chain state proofs: inclusion and non-inclusion verify and tampering 
       if (r->found && model.size() > 1) {
         Value forged = proof;
         auto& a = forged.as<Array>();
-        a[1].as<Array>()[1] = Value(std::string("forged"));
+        a[2].as<Array>()[1] = Value(std::string("forged"));
         CHECK_FALSE(verify_state_proof(forged, k, root).ok());
       }
     }
@@ -313,6 +406,23 @@ TEST_CASE("chain bundles: one signature over many ops, each op executed and repo
   for (const auto& o : ops) wire_ops.push_back(Value(Array{Value(o.op), o.args}));
   const Bytes msg = codec::encode(Value(Array{Value("nitro-txs"), Value(pk), Value(std::uint64_t{40}), Value(wire_ops)}));
   CHECK(alice.peer_id().verify(msg, tx->signature));
+  // The tx is the documented array, byte for byte.
+  CHECK(bundle == codec::encode(Value(Array{Value(pk), Value(std::uint64_t{40}), Value(wire_ops), Value(tx->signature)})));
+  // The same with 20 ops (msgpack's 16-bit array header) and a longer op name.
+  std::vector<TxOp> twenty;
+  Array wire_twenty;
+  for (int i = 0; i < 20; ++i) {
+    twenty.push_back({"kv.put" + std::string(40, 'x'), args({{"key", Value("k" + std::to_string(i))}, {"value", Value(i)}})});
+    wire_twenty.push_back(Value(Array{Value(twenty.back().op), twenty.back().args}));
+  }
+  const Bytes bundle20 = encode_signed_bundle(alice, 7, twenty);
+  auto tx20 = decode_tx(bundle20);
+  REQUIRE(tx20.ok());
+  CHECK(tx20->ops.size() == 20);
+  CHECK(verify_tx(*tx20));
+  CHECK(alice.peer_id().verify(codec::encode(Value(Array{Value("nitro-txs"), Value(pk), Value(std::uint64_t{7}), Value(wire_twenty)})),
+                               tx20->signature));
+  CHECK(bundle20 == codec::encode(Value(Array{Value(pk), Value(std::uint64_t{7}), Value(wire_twenty), Value(tx20->signature)})));
   // Another sender's key, a changed op or a changed nonce do not verify.
   Tx forged = *tx;
   forged.sender = bob.peer_id();

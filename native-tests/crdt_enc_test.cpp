@@ -1,13 +1,16 @@
-// The update format's packed text column (core/src/crdt/encoding_text.cpp): a large document's
-// state is written packed (0x14) and loads back to the text the trace itself gives (plain string
-// splicing, no CRDT); single edits stay in the plain format; updates of the previous format,
-// written by the previous encoder, still load; a packed column that lies about its length is a
-// typed error.
+// The update format's coded text column (core/src/crdt/encoding_huffman.cpp): a large document's
+// state is written coded (0x15) and loads back to the text the trace itself gives (plain string
+// splicing, no CRDT); single edits stay in the plain format; updates of the previous formats
+// (plain 0x10 from the previous encoder, 0x14 from the context-mixing coder) still load; a
+// column that lies about its length is a typed error, refused before decoding when it declares
+// more than its coder can expand to.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <fstream>
 #include <iterator>
 
+#include "crdt/state.h"
 #include "crdt_trace.h"
 #include "nitro/crdt.h"
 #include "test_util.h"
@@ -50,7 +53,7 @@ TEST_CASE("crdt encoding: a large state is packed and loads back to the trace's 
     crdt::Doc doc(1);
     replay(doc, trace, trace.txns.size());
     const Bytes state = doc.encode_state();
-    CHECK(state[0] == 0x14);
+    CHECK(state[0] == 0x15);
     crdt::Doc loaded(2);
     REQUIRE(loaded.apply_update(state).ok());
     CHECK(loaded.get_text("text").to_utf16() == trace.end_content);
@@ -77,9 +80,9 @@ TEST_CASE("crdt encoding: a state written by the previous encoder still loads", 
   crdt::Doc doc(2);
   REQUIRE(doc.apply_update(v1).ok());
   CHECK(doc.get_text("text").to_utf16() == expected);
-  // Re-encoded, the same document is packed and smaller, and loads to the same text.
+  // Re-encoded, the same document is coded and smaller, and loads to the same text.
   const Bytes packed = doc.encode_state();
-  CHECK(packed[0] == 0x14);
+  CHECK(packed[0] == 0x15);
   CHECK(packed.size() < v1.size());
   crdt::Doc again(3);
   REQUIRE(again.apply_update(packed).ok());
@@ -92,17 +95,98 @@ TEST_CASE("crdt encoding: a packed column read as plain or cut short is refused 
   for (int i = 0; i < 200; ++i) text += "line " + std::to_string(i) + " of some text\n";
   REQUIRE(doc.get_text("text").insert(0, text).ok());
   const Bytes packed = doc.encode_state();
-  REQUIRE(packed[0] == 0x14);
-  // As the plain format, the packed column is not valid WTF-8 of the right length.
+  REQUIRE(packed[0] == 0x15);
+  // As the plain format, the coded column is not valid WTF-8 of the right length.
   Bytes plain = packed;
   plain[0] = 0x10;
   crdt::Doc a(2);
   CHECK_FALSE(a.apply_update(plain).ok());
-  // Cut short: the coder reads zeros past the end, and the text no longer matches its items
-  // (or still does, if only the tail was cut): never a crash, never a wrong length.
+  // Cut short: the codes run past the input (or the declared length outgrows the rest): refused.
   for (std::size_t cut = 1; cut < 40; ++cut) {
     crdt::Doc b(2);
     const Bytes shorter(packed.begin(), packed.end() - cut);
-    if (b.apply_update(shorter).ok()) CHECK(b.get_text("text").length() == text.size());
+    CHECK_FALSE(b.apply_update(shorter).ok());
   }
+}
+
+namespace {
+
+void put_varint(Bytes& out, std::uint64_t v) {
+  for (; v >= 0x80; v >>= 7) out.push_back(static_cast<std::uint8_t>(v | 0x80));
+  out.push_back(static_cast<std::uint8_t>(v));
+}
+
+// An update of one root text item of `units` units whose column (frame 0x14 or 0x15) declares
+// `declared` bytes and carries `coded`.
+Bytes column_frame(std::uint8_t frame, std::uint64_t units, std::uint64_t declared, const Bytes& coded) {
+  // header, 1 client (id 1), 1 type (text "t"), no keys, 1 group (clock 0, 1 item)
+  Bytes f = {frame, 0x01, 0x01, 0x01, 0x08, 't', 0x00, 0x01, 0x00, 0x01};
+  f.push_back(0x01);  // a full item header: text, no origins
+  put_varint(f, units);
+  f.push_back(0x00);  // parent: root type 0
+  f.push_back(0x00);  // no deletes
+  put_varint(f, declared);
+  f.insert(f.end(), coded.begin(), coded.end());
+  return f;
+}
+
+Bytes noise(std::size_t n) {
+  Bytes b;
+  std::uint32_t x = 0x9e3779b9u;
+  for (std::size_t i = 0; i < n; ++i) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    b.push_back(static_cast<std::uint8_t>(x));
+  }
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("crdt encoding: a column declaring more than its coder can expand to is refused before decoding", "[crdt]") {
+  crdt::Doc doc(1);
+  REQUIRE(doc.get_text("t").insert(0, "kept as it was").ok());
+  const Bytes before = doc.encode_state();
+  // 512 KB declaring 32 MB (64x): the 0x14 frame that cost ~13 s of CPU when its cap was 64; just
+  // over the 0x14 cap (16x); just over what a Huffman code can expand to (8x).
+  const std::size_t n = 512u << 10;
+  const Bytes coded = noise(n);
+  const std::pair<std::uint8_t, std::uint64_t> frames[] = {{0x14, 32u << 20}, {0x14, 16 * n + 1}, {0x15, 8 * n + 1}};
+  for (const auto& [frame, declared] : frames) {
+    INFO(int{frame} << " declaring " << declared);
+    const Bytes update = column_frame(frame, declared, declared, coded);
+    const auto start = std::chrono::steady_clock::now();
+    const Status s = doc.apply_update(update);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    CHECK(s.code() == Code::kResourceExhausted);
+    // Decoding 4 MB or more through the 0x14 coder takes seconds: this bound means it did not run.
+    CHECK(ms.count() < 250);
+    CHECK(doc.encode_state() == before);
+    CHECK(doc.pending_count() == 0);
+    CHECK(doc.get_text("t").to_string() == "kept as it was");
+  }
+}
+
+TEST_CASE("crdt encoding: a column within its cap is decoded and checked against its items", "[crdt]") {
+  crdt::Doc doc(1);
+  REQUIRE(doc.get_text("t").insert(0, "kept as it was").ok());
+  const Bytes before = doc.encode_state();
+  // At the cap the noise is decoded, and what it gives is not WTF-8 of the declared units (or,
+  // for 0x15, not even a code table).
+  const Bytes coded = noise(1024);
+  for (const auto& [frame, ratio] : {std::pair<std::uint8_t, std::uint64_t>{0x14, 16}, {0x15, 8}}) {
+    INFO(int{frame});
+    const Status s = doc.apply_update(column_frame(frame, ratio * 1024, ratio * 1024, coded));
+    CHECK(s.code() == Code::kDecodeError);
+    CHECK(doc.encode_state() == before);
+  }
+}
+
+TEST_CASE("crdt encoding: a column packed by the context-mixing coder (0x14) still loads", "[crdt]") {
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += "int f" + std::to_string(i) + "(int x) { return x * " + std::to_string(i) + "; }\n";
+  Bytes packed;
+  crdt::detail::pack_text(text, packed);
+  crdt::Doc doc(2);
+  REQUIRE(doc.apply_update(column_frame(0x14, text.size(), text.size(), packed)).ok());
+  CHECK(doc.get_text("t").to_string() == text);
 }

@@ -2,15 +2,14 @@
 // transport with secure links): unary, server stream, metadata and deadline reaching the handler,
 // error codes of the call (UNIMPLEMENTED, DEADLINE_EXCEEDED, NOT_FOUND) with exit 1, usage and
 // network errors (no node at --peer) with exit 2. The calls run concurrently (one process each) against one node to keep the suite short.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ChildProcess } from './support/child.mjs';
+import { cliRunner as runner, nodeStart } from './support/node-start.mjs';
 import { within } from './support/wait.mjs';
 
-const runner = fileURLToPath(new URL('./support/cli-run.mjs', import.meta.url));
 const nitro = fileURLToPath(new URL('../js/dist/cli.js', import.meta.url));
 
 /** Runs a command to completion: { code, stdout, stderr, ms }. */
@@ -36,36 +35,25 @@ async function closedPort() {
   return port;
 }
 
-let server;
-let ready;
-
-before(async () => {
-  server = new ChildProcess('node start', runner, ['node', 'start', '--listen', '0', '--name', 'svc', '--echo']);
-  ready = await server.next((e) => e.event === 'ready', 15000, 'ready');
-});
-
-after(async () => {
-  server.child.kill('SIGTERM');
-  assert.equal((await within(server.exited, 10000, 'node exit')).code, 0);
-});
+const node = nodeStart();  // `nitro node start --listen 0 --name svc --echo`
 
 test('node start prints the exact call line for its address and name', () => {
-  assert.match(ready.address, /^ws:\/\/127\.0\.0\.1:\d+$/);
-  assert.equal(ready.name, 'svc');
-  assert.equal(ready.call, `nitro call svc Node.Info '{}' --peer ${ready.address}`);
-  assert.deepEqual(ready.methods, ['Echo.Context', 'Echo.Count', 'Echo.Echo', 'Echo.Sleep', 'Node.Info']);
+  assert.match(node.ready.address, /^ws:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(node.ready.name, 'svc');
+  assert.equal(node.ready.call, `nitro call svc Node.Info '{}' --peer ${node.ready.address}`);
+  assert.deepEqual(node.ready.methods, ['Echo.Context', 'Echo.Count', 'Echo.Echo', 'Echo.Sleep', 'Node.Info']);
 });
 
 test('nitro call against the node: results, errors (exit 1), usage (exit 2)', { concurrency: true }, async (t) => {
-  const peer = ['--peer', ready.address];
+  const peer = ['--peer', node.ready.address];
   await Promise.all([
     t.test('unary Node.Info: the node answers with its identity, exit 0', async () => {
       const r = await call('svc', 'Node.Info', '{}', ...peer);
       assert.equal(r.code, 0, r.stderr);
       const info = JSON.parse(r.stdout);
-      assert.equal(info.id, ready.id);
+      assert.equal(info.id, node.ready.id);
       assert.equal(info.name, 'svc');
-      assert.equal(info.address, ready.address);
+      assert.equal(info.address, node.ready.address);
       assert.ok(info.peers.length >= 1, 'the caller is linked');
     }),
     t.test('unary Echo.Echo round-trips JSON, bytes included', async () => {

@@ -167,6 +167,24 @@ test('bursts beyond framesPerStep are worked through in later steps, in order', 
   close();
 });
 
+test('bursts split by recordsPerStep reach every handler once, in order, with a failed start between', async () => {
+  const { nodes, cli, close } = cluster(['srv'], 'greeter', { recordsPerStep: 3 });
+  const seen = [];
+  nodes.srv.handle('Greeter.Hello', async (req) => {
+    seen.push(req.n);
+    return { n: req.n };
+  });
+  const calls = Array.from({ length: 50 }, (_, n) => cli.call('greeter', 'Greeter.Hello', { n }));
+  // A request the encoder refuses is taken out of the queue again; the calls around it are intact.
+  await assert.rejects(cli.call('greeter', 'Greeter.Hello', { bad: () => 1 }), (err) => err.code === 'INVALID_ARGUMENT');
+  calls.push(...Array.from({ length: 10 }, (_, i) => cli.call('greeter', 'Greeter.Hello', { n: 50 + i })));
+  const replies = await Promise.all(calls);
+  const expected = Array.from({ length: 60 }, (_, n) => n);
+  assert.deepEqual(replies.map((r) => r.n), expected);
+  assert.deepEqual(seen, expected);
+  close();
+});
+
 test('unknown service and unknown method are UNIMPLEMENTED', async () => {
   const { nodes, cli, close } = cluster();
   nodes.srv.handle('Greeter.Hello', async () => 'hi');

@@ -1,7 +1,8 @@
 // Native reference for bench/crdt.mjs: replays an editing trace into a crdt::Doc and prints one
-// JSON line {trace, replay_ms, encode_ms, load_ms, bytes, items, pack_ms, unpack_ms} (medians of the
-// given runs). pack/unpack: the packed text column's coder (frame 0x14) alone on the final text,
-// the share of encode and load it accounts for.
+// JSON line {trace, replay_ms, encode_ms, load_ms, bytes, items, pack_ms, unpack_ms, cm_pack_ms,
+// cm_unpack_ms, cm_bytes} (medians of the given runs). pack/unpack: the coded text column's coder
+// (frame 0x15) alone on the final text, the share of encode and load it accounts for; cm_*: the
+// context-mixing coder of frame 0x14 (read, no longer written) on the same text, for comparison.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -29,8 +30,8 @@ int main(int argc, char** argv) {
   const std::string name = argc > 1 ? argv[1] : "automerge-paper";
   const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
   auto trace = nitro::test::load_trace(std::string(NITRO_SHARED_DIR) + "/data/editing-traces/" + name + ".json.gz");
-  std::vector<double> replay, encode, load, pack, unpack;
-  std::size_t bytes = 0, items = 0;
+  std::vector<double> replay, encode, load, pack, unpack, cm_pack, cm_unpack;
+  std::size_t bytes = 0, items = 0, text_bytes = 0, coded_bytes = 0, cm_bytes = 0;
   bool ok = true;
   for (int r = 0; r < runs; ++r) {
     auto t0 = std::chrono::steady_clock::now();
@@ -54,17 +55,29 @@ int main(int argc, char** argv) {
     bytes = state.size();
     items = d.item_count();
     const std::string column = d.get_text("text").to_string();
+    text_bytes = column.size();
+    std::vector<std::uint8_t> coded;
+    t0 = std::chrono::steady_clock::now();
+    nitro::crdt::detail::huffman_pack_text(column, coded);
+    pack.push_back(ms_since(t0));
+    std::string back;
+    t0 = std::chrono::steady_clock::now();
+    ok &= nitro::crdt::detail::huffman_unpack_text(coded, column.size(), back) && back == column;
+    unpack.push_back(ms_since(t0));
+    coded_bytes = coded.size();
     std::vector<std::uint8_t> packed;
     t0 = std::chrono::steady_clock::now();
     nitro::crdt::detail::pack_text(column, packed);
-    pack.push_back(ms_since(t0));
+    cm_pack.push_back(ms_since(t0));
     t0 = std::chrono::steady_clock::now();
     ok &= nitro::crdt::detail::unpack_text(packed, column.size()) == column;
-    unpack.push_back(ms_since(t0));
+    cm_unpack.push_back(ms_since(t0));
+    cm_bytes = packed.size();
   }
   std::printf("{\"trace\":\"%s\",\"ok\":%s,\"replay_ms\":%.3f,\"encode_ms\":%.3f,\"load_ms\":%.3f,\"bytes\":%zu,\"items\":%zu,"
-              "\"pack_ms\":%.3f,\"unpack_ms\":%.3f}\n",
+              "\"pack_ms\":%.3f,\"unpack_ms\":%.3f,\"text_bytes\":%zu,\"coded_bytes\":%zu,"
+              "\"cm_pack_ms\":%.3f,\"cm_unpack_ms\":%.3f,\"cm_bytes\":%zu}\n",
               name.c_str(), ok ? "true" : "false", median(replay), median(encode), median(load), bytes, items,
-              median(pack), median(unpack));
+              median(pack), median(unpack), text_bytes, coded_bytes, median(cm_pack), median(cm_unpack), cm_bytes);
   return ok ? 0 : 1;
 }

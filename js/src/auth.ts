@@ -51,6 +51,8 @@ export interface VerifyResult { ok: boolean; reason: string; tokens: string[] }
 
 export interface AuthStats {
   allowed: number; denied: number; tokensAccepted: number; tokensRefused: number; revocations: number;
+  /** Revocation records a chain this node runs handed over (committed op auth.revoke). */
+  committedRevocations: number;
   /** Denials per deciding rule ("rule 2", "default"). */
   deniedBy: Record<string, number>;
   /** Refused tokens per reason ("forged", "expired", "revoked", "delegated token widens its parent"...). */
@@ -111,6 +113,22 @@ export function inspectRevocation(record: Uint8Array): { token: string; revoker:
   return unwrap(getModule().revocationInspect(record));
 }
 
+/** The RPC metadata key a call names its token under (what `CallOptions.authToken` sets). */
+export const TOKEN_METADATA_KEY = 'nitro-token';
+
+/**
+ * A reference to one of this node's tokens, as calls and document writes carry it: the token's id
+ * (hex). Accepts the token's bytes or its id; INVALID_ARGUMENT for anything else.
+ */
+export function tokenRef(token: Uint8Array | string): string {
+  if (typeof token === 'string') {
+    if (!/^[0-9a-fA-F]{64}$/.test(token)) throw new NitroError('INVALID_ARGUMENT', 'token: a token (bytes) or its id (64 hex digits)');
+    return token.toLowerCase();
+  }
+  if (!(token instanceof Uint8Array)) throw new NitroError('INVALID_ARGUMENT', 'token: a token (bytes) or its id (64 hex digits)');
+  return inspectToken(token).id;
+}
+
 /** Parses rules (throws INVALID_ARGUMENT naming the line); returns them normalized. */
 export function checkRules(rules: string | string[]): string[] {
   return unwrap<string[]>(getModule().rulesCheck(Array.isArray(rules) ? rules.join('\n') : rules));
@@ -122,17 +140,26 @@ interface AuthHost {
   run<T>(fn: (core: NodeCore, nowMs: number) => T): T;
 }
 
+/** Where `revoke` also commits the record: a chain this node runs (node.consensus(...)). */
+interface RevocationChain {
+  submit(op: string, args: { record: Uint8Array; tokens: Uint8Array[] }, opts?: { timeoutMs?: number }): Promise<unknown>;
+}
+
 export class NodeAuth {
   constructor(private readonly node: AuthHost) {}
 
-  /** Throws PermissionDeniedError (naming the deciding rule) unless `peer` may do `op` on `resource`. */
-  check(peer: string, op: AuthOp, resource: string): void {
-    unwrap(this.node.run((core) => getModule().authAuthorize(core, peer, op, resource)));
+  /**
+   * Throws PermissionDeniedError (naming the deciding rule) unless `peer` may do `op` on `resource`;
+   * with `authToken`, decided with exactly that token of the peer's, as a call or write naming it is.
+   */
+  check(peer: string, op: AuthOp, resource: string, options: { authToken?: Uint8Array | string } = {}): void {
+    const ref = options.authToken === undefined ? '' : tokenRef(options.authToken);
+    unwrap(this.node.run((core) => getModule().authAuthorize(core, peer, op, resource, ref)));
   }
 
-  allowed(peer: string, op: AuthOp, resource: string): boolean {
+  allowed(peer: string, op: AuthOp, resource: string, options: { authToken?: Uint8Array | string } = {}): boolean {
     try {
-      this.check(peer, op, resource);
+      this.check(peer, op, resource, options);
       return true;
     } catch (e) {
       if (e instanceof PermissionDeniedError) return false;
@@ -140,9 +167,20 @@ export class NodeAuth {
     }
   }
 
-  /** Applies a revocation record here and spreads it by gossip to every node. */
-  revoke(record: Uint8Array): void {
+  /**
+   * Applies a revocation record here and spreads it by gossip to every node. With `chain`, also
+   * commits it there (op `auth.revoke`; `tokens` = the revoked token and its ancestors, which the
+   * chain checks the revoker against): every replica honours it, including nodes that were down
+   * during the gossip and catch up later. A bad record throws at once; the promise resolves when
+   * the chain committed it (at once without a chain) and rejects with the chain's refusal.
+   */
+  revoke(record: Uint8Array, options: { chain?: RevocationChain; tokens?: Uint8Array[]; timeoutMs?: number } = {}): Promise<void> {
+    if (options.chain && !options.tokens?.length) {
+      throw new NitroError('INVALID_ARGUMENT', 'revoke on a chain needs tokens: the revoked token and its ancestors');
+    }
     unwrap(this.node.run((core) => getModule().authRevoke(core, record)));
+    if (!options.chain) return Promise.resolve();
+    return options.chain.submit('auth.revoke', { record, tokens: options.tokens ?? [] }, { timeoutMs: options.timeoutMs }).then(() => undefined);
   }
 
   /** Replaces this node's tokens and presents them again to every linked peer. */

@@ -26,6 +26,7 @@ export interface ConsensusOptions {
   emptyBlockMs?: number;      // with nothing to commit, a leader waits this long (default 200)
   txsPerBlockMax?: number;
   mempoolTxsMax?: number;
+  snapshotInterval?: number;  // heights between state snapshots served to far-behind replicas (1..128, default 128)
 }
 
 export interface ChainState {
@@ -39,7 +40,11 @@ export type ChainHandler = (state: ChainState, args: NitroValue, ctx: ChainConte
 export interface CommitEvent { height: number; view: number; hash: Uint8Array; txs: number; stateRoot: Uint8Array; timeMs: number }
 export interface SubmitResult { height: number; result: NitroValue }
 export interface ReadResult { value: NitroValue | undefined; found: boolean; modRevision: number; proof?: Uint8Array }
-export interface VerifiedRead { height: number; key: string; found: boolean; value?: NitroValue; modRevision: number }
+/** A read a light client checked: the entry's value and revisions are all covered by the state root. */
+export interface VerifiedRead {
+  height: number; key: string; found: boolean; value?: NitroValue;
+  modRevision: number; createRevision: number; version: number;
+}
 
 type CoreState = { get(k: string): unknown; put(k: string, v: unknown): unknown; remove(k: string): boolean; delete(): void };
 
@@ -84,7 +89,7 @@ export class Chain extends Evented<ChainEvents> {
     this.validators = options.validators;
     const core: Record<string, unknown> = { chainId: this.name, validators: coreValidators(options.validators) };
     if (options.blsSecretKey !== undefined) core.blsSecretKey = toBytes(options.blsSecretKey, 'blsSecretKey');
-    for (const k of ['timeoutMs', 'emptyBlockMs', 'txsPerBlockMax', 'mempoolTxsMax'] as const) {
+    for (const k of ['timeoutMs', 'emptyBlockMs', 'txsPerBlockMax', 'mempoolTxsMax', 'snapshotInterval'] as const) {
       if (options[k] !== undefined) core[k] = options[k];
     }
     this.offProtocol = node.onProtocol(this.name, (bytes) => this.onEvent(bytes));
@@ -192,7 +197,8 @@ export class Chain extends Evented<ChainEvents> {
     }
   }
 
-  info(): { view: number; height: number; stateRoot: Uint8Array; halted?: string } {
+  /** snapshotsInstalled: state snapshots this node installed to catch up (since it started). */
+  info(): { view: number; height: number; stateRoot: Uint8Array; snapshotsInstalled: number; halted?: string } {
     return unwrap(getModule().consensusInfo(this.node.core, this.name));
   }
 

@@ -61,7 +61,7 @@ export type { BeaconNodeOptions, BeaconDealer, BeaconRound, BeaconRejected, Node
 // ---- end beacon on a node ----
 
 // ---- access control ----
-export { issueToken, delegateToken, inspectToken, verifyToken, revocationRecord, inspectRevocation, checkRules, attachAuth, NodeAuth } from './auth.js';
+export { issueToken, delegateToken, inspectToken, verifyToken, revocationRecord, inspectRevocation, checkRules, attachAuth, NodeAuth, tokenRef, TOKEN_METADATA_KEY } from './auth.js';
 export type { AuthOp, AuthOptions, TokenGrant, IssueTokenOptions, TokenInfo, VerifyResult, AuthStats } from './auth.js';
 // ---- end access control ----
 

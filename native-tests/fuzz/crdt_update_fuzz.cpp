@@ -1,9 +1,10 @@
 // Fuzz target: crdt::Doc::apply_update must be total. Any input either applies (and what was
 // accepted re-encodes to a state another replica loads identically) or is a typed error that
-// leaves the document exactly as it was. Second oracle, for the packed text column (frame 0x14),
-// on inputs that start with 0xff (no frame does): the rest read as UTF-16 units (lone surrogates
-// included), repeated to a length that gets packed, must come back unit for unit from another
-// replica that loads the encoded state. Split off so the slower coder leaves the decoder most runs.
+// leaves the document exactly as it was (the corpus holds packed columns that declare far more
+// text than their bytes can code: refused before decoding). Second oracle, for the coded text
+// column (frame 0x15), on inputs that start with 0xff (no frame does): the rest read as UTF-16
+// units (lone surrogates included), repeated to a length that gets coded, must come back unit for
+// unit from another replica that loads the encoded state.
 #include <cstdint>
 #include <cstdlib>
 #include <span>

@@ -38,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nitro/chain_exec.h"
 #include "nitro/identity.h"
 #include "nitro/node.h"
 #include "nitro/status.h"
@@ -49,6 +50,12 @@ inline constexpr const char* kRevokeTopic = "auth.revoke";  // revocation record
 inline constexpr const char* kTokensTopic = "auth.tokens";  // token bundles, for non-neighbor origins
 inline constexpr const char* kTokenDomain = "nitro-token-v1";
 inline constexpr const char* kRevokeDomain = "nitro-revoke-v1";
+// The RPC metadata key naming the token a call is authorized with (its id in hex).
+inline constexpr const char* kTokenMetadataKey = "nitro-token";
+// The chain op that commits a revocation, and where the chain's state keeps committed records
+// ("\0auth/revoked/<token id hex>/<revoker>": NUL-prefixed keys are out of user ops' reach).
+inline constexpr const char* kChainRevokeOp = "auth.revoke";
+inline constexpr std::string_view kChainRevokedPrefix{"\0auth/revoked/", 14};
 
 inline constexpr std::size_t kTokenBytesMax = 4096;
 inline constexpr std::size_t kGrantsMax = 32;
@@ -161,6 +168,7 @@ struct AccessConfig {
 struct AccessStats {
   std::uint64_t allowed = 0, denied = 0;
   std::uint64_t tokens_accepted = 0, tokens_refused = 0, revocations = 0;
+  std::uint64_t committed_revocations = 0;  // records a chain handed over (seen before or not)
   std::map<std::string, std::uint64_t> denied_by;      // "rule 2", "default", "token holder"
   std::map<std::string, std::uint64_t> refused_tokens; // reason -> count ("expired", "revoked", ...)
 };
@@ -174,6 +182,14 @@ class Access final : public Protocol {
 
   // OK, or PERMISSION_DENIED naming the deciding rule (counted). The local node is always allowed.
   Status authorize(const PeerId& peer, std::string_view op, std::string_view resource);
+  // The same with exactly one of the peer's presented tokens (its id in hex) instead of all of them:
+  // refused, naming the reason, if it is unknown on the link (never presented, or its chain did
+  // not verify), revoked, outside its time window, or grants no `op` on `resource`. Deny rules
+  // still win; allow rules by role or grant see only that token.
+  Status authorize_with(const PeerId& peer, std::string_view op, std::string_view resource, std::string_view token_ref);
+  // A revocation committed on a chain (the node's consensus protocol hands it over when it applies
+  // a block or installs a snapshot): honoured like one from gossip, not spread again.
+  void apply_committed(std::span<const std::uint8_t> record);
   // Applies and spreads a revocation record (bytes from encode_revocation).
   Status revoke(std::span<const std::uint8_t> record);
   // Replaces this node's bundle and presents it again to every linked peer.
@@ -206,7 +222,9 @@ class Access final : public Protocol {
   explicit Access(AccessConfig config);
   void accept_bundle(const PeerId& peer, std::span<const std::uint8_t> bytes);
   Held held(const PeerId& peer) const;
-  std::string chain_refusal(const Chain& chain, std::uint64_t now_ms) const;
+  std::string referenced(const PeerId& peer, const TokenId& token, Held& h) const;
+  Status decide(const PeerId& peer, std::string_view op, std::string_view resource, const Held& h);
+  std::string chain_refusal(const Chain& chain, const PeerTokens& pt, std::uint64_t now_ms) const;
   bool rule_matches(const Rule& rule, const PeerId& peer, const Held& h, std::string_view op,
                     std::string_view resource) const;
   Status deny(const PeerId& peer, std::string_view op, std::string_view resource, const std::string& by,
@@ -225,6 +243,13 @@ class Access final : public Protocol {
   std::uint64_t next_announce_ms_ = 0;
   bool announce_due_ = false;
 };
+
+// The chain module behind kChainRevokeOp (registered by the chain's executor). Arguments
+// {record: revocation bytes, tokens: [the revoked token and its ancestors]}; verified on execution:
+// the record's signature, and its revoker is an issuer in the token's chain (authorities are a
+// per-node setting, so a chain does not check them; every verifier still does). Result:
+// {token: id hex, revoker, record}; the record is kept under kChainRevokedPrefix.
+std::shared_ptr<chain::BuiltinModule> make_chain_module();
 
 // Topics the node's own protocols use (their messages are checked by those protocols): exempt
 // from the pub/sub publish check.

@@ -74,7 +74,7 @@ using DkgEvent = std::variant<DkgFinished, DkgFailed>;
 // and honest members send only at phase starts, or at once in answer to what they receive.
 //   deal:      every dealer broadcasts its commitments signed (DkgDeal) and sends each member its
 //              share privately.
-//   forward:   every member relays every signed deal it holds (DkgForward), and relays at once a
+//   forward:   every member relays every signed deal it holds, its own included (DkgForward), and relays at once a
 //              deal it first learns in this phase, so a deal that reached some honest members
 //              reaches all. A member adopts a dealer's first validly signed deal until the end
 //              of this phase. A second, different deal signed by the same dealer is a proof of

@@ -15,8 +15,8 @@
 //   * begin_block runs once per committed block, before its first tx, with the block's context
 //     (lease expiry and other time-driven work belongs there; its writes carry revision
 //     BlockContext::revision).
-//   * Revisions: every tx (and every begin_block) gets a fresh revision, globally monotonic over
-//     the chain's history, starting at 1. A key's mod_revision is the revision of the last write;
+//   * Revisions: every tx (and every begin_block that writes) gets a fresh revision, globally
+//     monotonic over the chain's history, starting at 1. A key's mod_revision is the revision of the last write;
 //     that is what kv.cas compares and what fencing tokens are made of.
 //   * Bounds: keys are 1..kKeyBytesMax bytes, values at most kValueBytesMax encoded bytes;
 //     KvState::put returns kInvalidArgument beyond them.

@@ -26,7 +26,8 @@
 //     the chain halts with an error naming the height (event "halted").
 //   * Durability (write-ahead through ProtocolContext::store_put): "safety" (last voted view,
 //     highest QC) before any vote or timeout leaves; "b/<height 16 hex>" committed blocks at commit;
-//     "snap" the state a state sync installed (restored first, then the blocks above it).
+//     "snap" the latest certified snapshot (ours or one a state sync installed; restored first,
+//     then the blocks above it); "b/" records more than 192 heights under it are deleted.
 //   * State sync: every snapshot_interval heights a validator keeps a copy of the committed state,
 //     served once a QC certifies a header carrying its root. A replica further behind than block
 //     sync bridges (kSyncGapMax heights) fetches one in chunks from one validator, checks the
@@ -100,6 +101,7 @@ struct ConsensusStats {
   std::uint64_t proposals = 0, votes_sent = 0, qcs_formed = 0, tcs_formed = 0, timeouts = 0;
   std::uint64_t commits = 0, txs_committed = 0, rejected_proposals = 0, invalid_sigs = 0;
   std::uint64_t snapshots_served = 0, snapshots_installed = 0, snapshots_rejected = 0;
+  std::uint64_t relayed = 0;  // frames to a validator without a link, sent through the overlay
 };
 
 struct CommittedBlock {
@@ -114,6 +116,8 @@ struct StateRead {
   bool found = false;
   Value value;
   std::uint64_t mod_revision = 0;
+  std::uint64_t create_revision = 0;  // covered by the state root, like the value
+  std::uint64_t version = 0;
 };
 
 struct VerifiedRead {
@@ -146,6 +150,8 @@ class ConsensusProtocol final : public Protocol, public chain::ModuleRegistry {
   void attach(ProtocolContext& ctx) override;
   void on_message(const PeerId& from, std::span<const std::uint8_t> bytes, std::uint64_t now_ms) override;
   void on_peer_up(const PeerId& peer, std::uint64_t now_ms) override;
+  void on_broadcast(const std::string& topic, const PeerId& origin, std::uint64_t seq,
+                    std::span<const std::uint8_t> payload, std::uint64_t now_ms) override;
   void tick(std::uint64_t now_ms) override;
   std::optional<std::uint64_t> next_deadline() const override;
   Status register_module(const std::string& prefix, std::shared_ptr<chain::BuiltinModule> module) override;

@@ -53,6 +53,10 @@ struct SyncOptions {
   std::uint64_t anti_entropy_ms = 3000;   // mean interval of the periodic vector exchange
   std::size_t anti_entropy_peers = 2;     // peers asked per round
   std::size_t compact_every = 64;         // logged updates before a snapshot replaces them
+  // The token (its id, 64 hex digits; nitro/auth.h) this node writes the document with: every
+  // update it sends names it and receivers authorize doc.write with exactly that token. Empty:
+  // receivers use every live token this node presented on the link.
+  std::string token;
 };
 
 struct DocSyncStats {
@@ -63,8 +67,10 @@ struct DocSyncStats {
 
 // ---- the channel's messages (msgpack maps; key order fixed as listed) --------------------------
 //   vector:  {k:"sv", d: name, v: state vector, a: ask back, [w: [writer public keys]]}
-//   update:  {k:"up", d: name, u: update}
-//   part:    {k:"part", d: name, id, i, n, b}    part i of n of one update, in order on one link
+//   update:  {k:"up", d: name, u: update, [t: token id hex]}
+//   part:    {k:"part", d: name, id, i, n, b, [t: token id hex]}   part i of n of one update, in order on one link
+// Gossip payload on "doc/<name>": the update as a bin, or [update bin, token id hex] when the
+// writer names its token.
 struct SyncMessage {
   enum class Kind : std::uint8_t { kVector, kUpdate, kPart };
   Kind kind = Kind::kVector;
@@ -74,6 +80,7 @@ struct SyncMessage {
   std::vector<Bytes> writers;            // kVector: the asker's writer restriction (empty: none)
   std::uint64_t part_id = 0;             // kPart
   std::uint32_t part_index = 0, part_count = 0;
+  std::string token;                     // kUpdate, kPart: the sender's token reference (empty: none)
 };
 
 constexpr std::size_t kDocNameBytesMax = 200;     // "doc/<name>" stays under the 256-byte topic limit
@@ -88,6 +95,13 @@ Bytes encode_sync_message(const SyncMessage& m);
 Result<SyncMessage> decode_sync_message(std::span<const std::uint8_t> bytes);
 
 std::string doc_topic(const std::string& name);  // "doc/" + name
+
+struct GossipUpdate {
+  Bytes update;
+  std::string token;  // empty: none
+};
+Bytes encode_gossip_update(std::span<const std::uint8_t> update, const std::string& token);
+Result<GossipUpdate> decode_gossip_update(std::span<const std::uint8_t> payload);  // total
 
 class DocSync final : public Protocol {
  public:
@@ -137,12 +151,14 @@ class DocSync final : public Protocol {
     std::uint32_t count = 0;
     Bytes bytes;
     std::uint32_t received = 0;
+    std::string token;
   };
   enum class Via : std::uint8_t { kGossip, kSync, kStore };
 
   explicit DocSync(DocSyncConfig config) : config_(config) {}
   void load(const std::string& name, Replica& r, const StoredRecords& stored);
-  void apply(const std::string& name, Replica& r, std::span<const std::uint8_t> update, Via via, const PeerId* from);
+  void apply(const std::string& name, Replica& r, std::span<const std::uint8_t> update, Via via, const PeerId* from,
+             const std::string& token = {});
   void persist(Replica& r, std::span<const std::uint8_t> update);
   void compact(Replica& r);
   void on_vector(const std::string& name, Replica& r, const PeerId& from, const SyncMessage& m);

@@ -236,6 +236,17 @@ class ProtocolContext {
     (void)peer; (void)op; (void)resource;
     return Status::ok_status();
   }
+  // The same, decided with exactly the token the peer referenced (`token_ref`: its id in hex, as RPC
+  // metadata and document updates carry it): PERMISSION_DENIED if that token is unknown on the
+  // link, not live or does not grant the operation. An empty reference is the call above.
+  virtual Status authorize_with(const PeerId& peer, std::string_view op, std::string_view resource,
+                                std::string_view token_ref) {
+    (void)token_ref;
+    return authorize(peer, op, resource);
+  }
+  // A revocation record (nitro/auth.h) that became part of a chain's committed state, for the
+  // access protocol to honour like one received by gossip. Without one attached it is dropped.
+  virtual void committed_revocation(std::span<const std::uint8_t> record) { (void)record; }
 };
 
 // OK, or INVALID_ARGUMENT naming the first bad field ("active_view_max", "limits.frame_bytes_max"...).
@@ -301,6 +312,7 @@ class Node {
   Protocol* protocol(const std::string& channel) const;
   // The access decision protocols get from ProtocolContext::authorize (for host-side checks).
   Status authorize(const PeerId& peer, std::string_view op, std::string_view resource);
+  Status authorize_with(const PeerId& peer, std::string_view op, std::string_view resource, std::string_view token_ref);
 
   std::vector<PeerInfo> peers() const;
   std::vector<PeerId> neighbors() const;          // active view

@@ -331,7 +331,7 @@ class Engine {
   bool has_events() const { return !events_.empty(); }
   // Access control: asked for every new incoming call (peer, method); a non-OK answer rejects the
   // call with that status (PERMISSION_DENIED naming the rule) before the handler sees it.
-  using Admission = std::function<Status(const PeerKey& from, const std::string& method)>;
+  using Admission = std::function<Status(const PeerKey& from, const std::string& method, const Metadata& metadata)>;
   void set_admission(Admission admission) { admission_ = std::move(admission); }
 
   // --- durable dedupe: at-most-once across a restart ---

@@ -102,6 +102,13 @@ void Access::apply_revocation(const Revocation& r, std::span<const std::uint8_t>
   if (ctx_) ctx_->store_put("revoked/" + to_hex(r.token) + "/" + r.revoker.to_string(), Bytes(bytes.begin(), bytes.end()));
 }
 
+void Access::apply_committed(std::span<const std::uint8_t> record) {
+  auto r = decode_revocation(record);
+  if (!r.ok()) return;
+  stats_.committed_revocations++;
+  apply_revocation(*r, record);
+}
+
 Status Access::revoke(std::span<const std::uint8_t> record) {
   auto r = decode_revocation(record);
   if (!r.ok()) return invalid_argument("revocation: " + r.status().message());
@@ -115,7 +122,9 @@ Status Access::revoke(std::span<const std::uint8_t> record) {
 
 // ---- decision -----------------------------------------------------------------------------------
 
-std::string Access::chain_refusal(const Chain& chain, std::uint64_t now_ms) const {
+// Why a verified chain does not count now ("" if it does): revoked by one of its issuers or an
+// authority, or a token in it outside its time window.
+std::string Access::chain_refusal(const Chain& chain, const PeerTokens& pt, std::uint64_t now_ms) const {
   for (const TokenId& id : chain.tokens) {
     auto it = revoked_.find(id);
     if (it == revoked_.end()) continue;
@@ -123,8 +132,13 @@ std::string Access::chain_refusal(const Chain& chain, std::uint64_t now_ms) cons
       if (chain.issuers.count(by) != 0 || authorities_.count(by) != 0) return "revoked";
     }
   }
-  (void)now_ms;
-  return {};
+  std::string why;
+  for (const TokenId& id : chain.tokens) {
+    const TokenPayload& p = pt.pool.at(id).payload;
+    if (now_ms < p.not_before_ms) why = "not yet valid";
+    if (now_ms >= p.expires_ms) why = "expired";
+  }
+  return why;
 }
 
 Access::Held Access::held(const PeerId& peer) const {
@@ -135,14 +149,7 @@ Access::Held Access::held(const PeerId& peer) const {
   const std::uint64_t now = epoch_ms();
   for (const Chain& c : it->second.chains) {
     const Token& leaf = it->second.pool.at(c.leaf);
-    std::string why = chain_refusal(c, now);
-    if (why.empty()) {
-      for (const TokenId& id : c.tokens) {
-        const TokenPayload& p = it->second.pool.at(id).payload;
-        if (now < p.not_before_ms) why = "not yet valid";
-        if (now >= p.expires_ms) why = "expired";
-      }
-    }
+    std::string why = chain_refusal(c, it->second, now);
     if (!why.empty()) {
       h.refused = why;
       continue;
@@ -151,6 +158,21 @@ Access::Held Access::held(const PeerId& peer) const {
     h.roles.insert(leaf.payload.roles.begin(), leaf.payload.roles.end());
   }
   return h;
+}
+
+// Fills `h` from exactly the peer's token `token`; returns why it cannot count ("" if it can).
+std::string Access::referenced(const PeerId& peer, const TokenId& token, Held& h) const {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return "unknown on this link";
+  const PeerTokens& pt = it->second;
+  auto c = std::find_if(pt.chains.begin(), pt.chains.end(), [&](const Chain& ch) { return ch.leaf == token; });
+  if (c == pt.chains.end()) return "unknown on this link";
+  std::string why = chain_refusal(*c, pt, epoch_ms());
+  if (!why.empty()) return why;
+  const TokenPayload& leaf = pt.pool.at(token).payload;
+  h.grants = leaf.grants;
+  h.roles.insert(leaf.roles.begin(), leaf.roles.end());
+  return {};
 }
 
 bool Access::rule_matches(const Rule& rule, const PeerId& peer, const Held& h, std::string_view op,
@@ -181,7 +203,29 @@ Status Access::deny(const PeerId& peer, std::string_view op, std::string_view re
 
 Status Access::authorize(const PeerId& peer, std::string_view op, std::string_view resource) {
   if (ctx_ && peer == ctx_->local_id()) return {};
-  const Held h = held(peer);
+  return decide(peer, op, resource, held(peer));
+}
+
+// A referenced token must count and grant the operation itself; a rule that would allow the
+// peer anyway does not stand in for it (the caller asked for this token, and an error tells it
+// the token is stale rather than hiding that until the rules change).
+Status Access::authorize_with(const PeerId& peer, std::string_view op, std::string_view resource,
+                              std::string_view token_ref) {
+  if (ctx_ && peer == ctx_->local_id()) return {};
+  Held h;
+  auto id = token_id_from_hex(token_ref);
+  std::string why = id.ok() ? referenced(peer, *id, h) : "not a token id";
+  if (why.empty() && std::none_of(h.grants.begin(), h.grants.end(), [&](const Grant& g) { return grant_allows(g, op, resource); })) {
+    why = "grants no such operation";
+  }
+  if (!why.empty()) {
+    h.refused = why;
+    return deny(peer, op, resource, "referenced token", id.ok() ? to_hex(*id).substr(0, 16) : "malformed", h);
+  }
+  return decide(peer, op, resource, h);
+}
+
+Status Access::decide(const PeerId& peer, std::string_view op, std::string_view resource, const Held& h) {
   std::optional<std::size_t> allowed_by;
   for (std::size_t i = 0; i < config_.rules.size(); ++i) {
     const Rule& r = config_.rules[i];

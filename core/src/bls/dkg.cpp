@@ -114,9 +114,11 @@ void Dkg::forward(Index dealer, const Deal& deal) {
   out_.push_back(Outgoing{std::nullopt, wire::encode(wire::DkgForward{dealer, {deal.poly.commitments, deal.sig}})});
 }
 
+// Our own deal goes out again too: the broadcast at the start is sent once, and if it reached
+// nobody (lost, or our links were not up yet) an honest dealer would be left out of every honest
+// member's qualified set.
 void Dkg::forward_all() {
   for (const auto& [i, d] : dealers_) {
-    if (i == config_.self) continue;  // our own deal went out signed at the start
     if (d.deal) forward(i, *d.deal);
     if (d.conflict) forward(i, *d.conflict);
   }

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "nitro/assert.h"
+#include "nitro/auth.h"
 #include "nitro/codec.h"
 
 namespace nitro::consensus {
@@ -56,16 +58,22 @@ Engine::Engine(ConsensusConfig config, std::uint32_t self, std::vector<bls::Publ
     : config_(std::move(config)), self_(self), n_(config_.validators.size()), pks_(std::move(pks)) {
   Block g;
   g.parent = sha256(codec::encode(Value(config_.chain_id)));
+  g.exec_root = exec_.root();  // the empty state's
   genesis_ = seal(std::move(g));
   blocks_[genesis_->hash] = genesis_;
   committed_ = genesis_.get();
   committed_by_height_[0] = genesis_->hash;
-  roots_by_height_[0] = Hash{};
+  roots_by_height_[0] = genesis_->exec_root;
   high_qc_.hash = genesis_->hash;
+  // A protocol topic ("chain" prefix): per chain, and valid whatever the chain id's characters.
+  char hex[17];
+  for (int i = 0; i < 8; ++i) std::snprintf(hex + 2 * i, 3, "%02x", static_cast<unsigned>(genesis_->parent[i]));
+  relay_topic_ = std::string("chain.relay.") + hex;
 }
 
 void Engine::attach(ProtocolContext& ctx) {
   ctx_ = &ctx;
+  (void)ctx.subscribe(relay_topic_);
   now_ms_ = ctx.now_ms();
   restore(ctx.take_restored());
 }
@@ -161,7 +169,7 @@ void Engine::handle_proposal(std::uint32_t from, const Array& a, std::uint64_t) 
   const Insert r = insert_block(blk);
   if (r == Insert::kMissingParent) {
     if (blk->height > committed_->height + kSyncGapMax) return start_state_sync();
-    if (!sync_) request_blocks(from, blk->parent, std::min<std::uint64_t>(kFetchCountMax, blk->height));
+    if (!sync_) request_blocks(from, blk->parent, fetch_count(blk->height));
     return;
   }
   if (r == Insert::kInvalid) { stats_.rejected_proposals++; return; }
@@ -252,8 +260,7 @@ void Engine::handle_fetch(const PeerId& from, const Array& a) {
   Array blocks;
   for (std::size_t i = keep; i-- > 0;) blocks.push_back(block_value(*chain[i]));
   const Bytes frame = codec::encode(Value(Array{Value(static_cast<int>(FrameType::kBlocks)), Value(std::move(blocks))}));
-  (void)ctx_->send(from, frame);
-  stats_.frames_out++;
+  send_peer(from, frame);
 }
 
 void Engine::handle_blocks(std::uint32_t from, const Array& a) {
@@ -268,10 +275,11 @@ void Engine::handle_blocks(std::uint32_t from, const Array& a) {
   if (sync_ && sync_->anchoring && anchor_snapshot(chain)) return;
   bool first = true;
   for (const auto& b : chain) {
+    // An answer may reach below our committed height (after a state sync we hold no blocks
+    // there): those are not needed, and insert_block would call them invalid and drop the rest.
+    if (b->height <= committed_->height) continue;
     const Insert r = insert_block(b);
-    if (r == Insert::kMissingParent && first) {
-      request_blocks(from, b->parent, std::min<std::uint64_t>(kFetchCountMax, b->height));
-    }
+    if (r == Insert::kMissingParent && first) request_blocks(from, b->parent, fetch_count(b->height));
     if (r == Insert::kInvalid) return;
     first = false;
   }
@@ -446,6 +454,7 @@ void Engine::commit_chain(const Block* b0) {
 void Engine::execute(const Block& b) {
   const chain::BlockContext bc{b.height, b.time_ms, config_.validators[b.proposer].id, 0};
   auto outs = exec_.execute(bc, b.txs);
+  hand_over_revocations(outs);
   committed_ = &b;
   committed_by_height_[b.height] = b.hash;
   roots_by_height_[b.height] = exec_.root();
@@ -453,7 +462,10 @@ void Engine::execute(const Block& b) {
   while (committed_by_height_.size() > kBlocksKeptMax) committed_by_height_.erase(committed_by_height_.begin());
   while (roots_by_height_.size() > kBlocksKeptMax) roots_by_height_.erase(roots_by_height_.begin());
   while (ops_by_height_.size() > kBlocksKeptMax) ops_by_height_.erase(ops_by_height_.begin());
-  if (ctx_) ctx_->store_put(block_key(b.height), b.encoded);
+  if (ctx_) {
+    ctx_->store_put(block_key(b.height), b.encoded);
+    stored_blocks_.insert(b.height);
+  }
   for (const auto& t : b.txs) {
     const Hash id = sha256(t);
     if (auto m = mempool_.by_id.find(id); m != mempool_.by_id.end()) {
@@ -704,15 +716,31 @@ void Engine::persist_safety() {
 // restores the last voted view and the highest QC so a restarted validator never votes twice.
 void Engine::restore(StoredRecords records) {
   if (auto snap = records.find("snap"); snap != records.end()) (void)restore_snapshot(snap->second);
+  for (const auto& [key, bytes] : records) {  // every record on disk is pruned in time
+    if (key.starts_with("b/")) stored_blocks_.insert(std::strtoull(key.c_str() + 2, nullptr, 16));
+  }
+  std::map<std::uint64_t, BlockPtr> below;  // under the snapshot: kept to serve block sync
   for (auto& [key, bytes] : records) {
     if (!key.starts_with("b/")) continue;
     auto v = codec::decode(bytes);
     if (!v.ok()) break;
     auto b = block_from(*v, n_);
-    if (b.ok() && (*b)->height <= committed_->height) continue;  // below an installed snapshot
+    if (b.ok() && (*b)->height <= committed_->height) {
+      below.emplace((*b)->height, *b);
+      continue;
+    }
     if (!b.ok() || (*b)->parent != committed_->hash || (*b)->height != committed_->height + 1) break;
     blocks_[(*b)->hash] = *b;
     execute(*blocks_[(*b)->hash]);
+  }
+  // Link the blocks under the snapshot's chain, newest first, while each is the parent we hold.
+  const Block* low = committed_;
+  while (low->height > 0 && block(low->parent)) low = block(low->parent);
+  while (low->height > 1) {
+    auto it = below.find(low->height - 1);
+    if (it == below.end() || it->second->hash != low->parent) break;
+    blocks_[it->second->hash] = it->second;  // served to block sync; their roots are not kept
+    low = it->second.get();
   }
   auto it = records.find("safety");
   if (it == records.end()) return;
@@ -731,12 +759,45 @@ void Engine::restore(StoredRecords records) {
 
 void Engine::send_to(std::uint32_t to, const Bytes& frame) {
   if (to == self_ || !ctx_) return;
-  (void)ctx_->send(config_.validators[to].id, frame);
+  send_peer(config_.validators[to].id, frame);
+}
+
+// Over the direct link; if there is none and no address to dial (the overlay connects each node
+// to a few peers only, and a node learns addresses from its neighbours, so with more validators
+// than the active view some pairs know nothing of each other), relayed by the overlay as a
+// broadcast naming the addressee. Its origin signature keeps the sender authenticated. Without
+// this, a pair of honest validators that never link loses every vote and timeout between them,
+// and with f validators withholding that alone stops every quorum.
+void Engine::send_peer(const PeerId& to, const Bytes& frame) {
   stats_.frames_out++;
+  const Status st = ctx_->send(to, frame);
+  if (st.code() != Code::kUnavailable) return;
+  stats_.relayed++;
+  (void)ctx_->publish(relay_topic_, codec::encode(Value(Array{Value(Bytes(to.bytes().begin(), to.bytes().end())), Value(frame)})));
+}
+
+void Engine::on_broadcast(const std::string& topic, const PeerId& origin, std::span<const std::uint8_t> payload,
+                          std::uint64_t now_ms) {
+  if (topic != relay_topic_ || !ctx_) return;
+  auto v = codec::decode(payload);
+  if (!v.ok() || !v->is<Array>() || v->as<Array>().size() != 2 || !v->as<Array>()[0].is<Bytes>() ||
+      !v->as<Array>()[1].is<Bytes>()) {
+    stats_.bad_frames++;
+    return;
+  }
+  const Bytes& to = v->as<Array>()[0].as<Bytes>();
+  const auto& me = ctx_->local_id().bytes();
+  if (!std::equal(to.begin(), to.end(), me.begin(), me.end())) return;  // for another node
+  on_message(origin, v->as<Array>()[1].as<Bytes>(), now_ms);
 }
 
 void Engine::send_all(const Bytes& frame) {
   for (std::uint32_t i = 0; i < n_; ++i) send_to(i, frame);
+}
+
+// Blocks to ask for below a block at `height` we miss the parent of: down to our committed tip.
+std::size_t Engine::fetch_count(std::uint64_t height) const {
+  return static_cast<std::size_t>(std::clamp<std::uint64_t>(height - std::min(height, committed_->height + 1), 1, kFetchCountMax));
 }
 
 void Engine::request_blocks(std::uint32_t from, const Hash& hash, std::size_t count) {
@@ -762,6 +823,16 @@ void Engine::emit_commit(const Block& b, const std::vector<TxOutcome>& outs) {
                                        {"ok", Value(false)}, {"error", Value(o.error.message())},
                                        {"code", Value(code_name(o.error.code()))}})));
     }
+  }
+}
+
+// Committed revocations reach the node's access protocol (nitro/auth.h), which honours them from
+// now on: a replica that missed their gossip still learns them from the blocks it applies.
+void Engine::hand_over_revocations(const std::vector<TxOutcome>& outs) {
+  if (!ctx_) return;
+  for (const auto& o : outs) {
+    const Value* record = o.ok && o.op == auth::kChainRevokeOp ? o.result.find("record") : nullptr;
+    if (record && record->is<Bytes>()) ctx_->committed_revocation(record->as<Bytes>());
   }
 }
 
@@ -909,7 +980,7 @@ Result<Bytes> Engine::read_proof(const std::string& key) const {
   auto it = certified_roots_.find(exec_.root());
   if (it == certified_roots_.end()) return Status(unavailable("chain: no certified header for the current state yet"));
   return codec::encode(Value(Array{header_value(*it->second.first), qc_value(it->second.second), Value(key),
-                                   state_proof(exec_.store(), key)}));
+                                   state_proof(exec_.store(), exec_.revision(), key)}));
 }
 
 std::optional<CommittedBlock> Engine::committed(std::uint64_t height) const {

@@ -61,6 +61,8 @@ class Engine {
   void attach(ProtocolContext& ctx);
   void on_message(const PeerId& from, std::span<const std::uint8_t> bytes, std::uint64_t now_ms);
   void on_peer_up(const PeerId& peer, std::uint64_t now_ms);
+  void on_broadcast(const std::string& topic, const PeerId& origin, std::span<const std::uint8_t> payload,
+                    std::uint64_t now_ms);
   void tick(std::uint64_t now_ms);
   std::optional<std::uint64_t> next_deadline() const;
   Status register_module(const std::string& prefix, std::shared_ptr<chain::BuiltinModule> m) {
@@ -111,6 +113,8 @@ class Engine {
   void install_state(std::uint64_t height, std::uint64_t revision, const Hash& root, const Entries& entries,
                      const std::vector<BlockPtr>& chain);
   bool restore_snapshot(const Bytes& bytes);
+  void persist_snapshot(const Snapshot& s, const Block& header);
+  void prune_blocks(std::uint64_t below);
 
   // Blocks and certificates.
   bool verify_qc(const QC& qc);
@@ -141,13 +145,16 @@ class Engine {
   bool has_work(const Block& parent) const;
   Result<Bytes> admit(Bytes tx, std::uint64_t now_ms, bool signed_here);
   static Status authorize_tx(ProtocolContext& ctx, const Tx& tx);
+  void hand_over_revocations(const std::vector<TxOutcome>& outs);
   void persist_safety();
   void restore(StoredRecords records);
 
   // Output.
   void send_to(std::uint32_t to, const Bytes& frame);
+  void send_peer(const PeerId& to, const Bytes& frame);
   void send_all(const Bytes& frame);
   void request_blocks(std::uint32_t from, const Hash& hash, std::size_t count);
+  std::size_t fetch_count(std::uint64_t height) const;
   void emit_commit(const Block& b, const std::vector<TxOutcome>& outs);
   void byzantine_tick();
   void flush_txs();
@@ -158,6 +165,7 @@ class Engine {
   std::size_t n_;
   std::vector<bls::PublicKey> pks_;
   ProtocolContext* ctx_ = nullptr;
+  std::string relay_topic_;  // frames for validators we have no link to (send_peer)
   std::uint64_t now_ms_ = 0;
   bool started_ = false;
 
@@ -217,6 +225,7 @@ class Engine {
   std::shared_ptr<Snapshot> uncertified_;                   // taken, waiting for a QC on its root
   std::uint64_t snapshot_height_ = 0;                      // of the last one taken or installed
   std::optional<StateSync> sync_;
+  std::set<std::uint64_t> stored_blocks_;  // heights of the "b/" records on disk (pruned below snapshots)
 
   Executor exec_;
   std::optional<std::string> halted_;

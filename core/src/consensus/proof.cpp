@@ -1,6 +1,8 @@
 // Merkle proofs over the state (see state.h for the tree) and the light-client read verifier.
-//   leaf proof  [key str, value, mod_revision, index, [sibling bin32...]]
-//   read proof  [header (wire.h), QC, key, count, leaf proof | nil, left leaf proof | nil, right leaf proof | nil]
+//   leaf proof  [key str, value, create_revision, mod_revision, version, index, [sibling bin32...]]
+//   state proof [revision, count, leaf proof | nil, left leaf proof | nil, right leaf proof | nil]
+//               (the leaves fold to the tree root; the state root is H(0x02 | revision | tree root))
+//   read proof  [header (wire.h), QC, key, state proof]
 //               inclusion: the leaf; non-inclusion: the adjacent leaves around the key (or the
 //               edge of the tree, or an empty tree whose root is 32 zero bytes).
 #include "consensus/proof.h"
@@ -35,7 +37,8 @@ Value leaf_proof(const std::vector<std::vector<Hash>>& levels, std::size_t index
     if (sib < levels[l].size()) sibs.push_back(hash_value(levels[l][sib]));
     i /= 2;
   }
-  return Value(Array{Value(key), e.value, Value(e.mod_revision), Value(std::uint64_t{index}), Value(std::move(sibs))});
+  return Value(Array{Value(key), e.value, Value(e.create_revision), Value(e.mod_revision), Value(e.version),
+                     Value(std::uint64_t{index}), Value(std::move(sibs))});
 }
 
 struct Leaf {
@@ -45,19 +48,26 @@ struct Leaf {
 };
 
 // Recomputes the root from a leaf proof; nullopt if malformed.
+bool u64(const Value& v, std::uint64_t& out) {
+  if (!v.is<std::int64_t>() || v.as<std::int64_t>() < 0) return false;
+  out = static_cast<std::uint64_t>(v.as<std::int64_t>());
+  return true;
+}
+
 std::optional<Hash> fold(const Value& v, std::uint64_t count, Leaf& out) {
-  if (!v.is<Array>() || v.as<Array>().size() != 5) return std::nullopt;
+  if (!v.is<Array>() || v.as<Array>().size() != 7) return std::nullopt;
   const auto& a = v.as<Array>();
-  if (!a[0].is<std::string>() || !a[2].is<std::int64_t>() || !a[3].is<std::int64_t>() || !a[4].is<Array>()) return std::nullopt;
+  if (!a[0].is<std::string>() || !u64(a[2], out.entry.create_revision) || !u64(a[3], out.entry.mod_revision) ||
+      !u64(a[4], out.entry.version) || !u64(a[5], out.index) || !a[6].is<Array>()) {
+    return std::nullopt;
+  }
   out.key = a[0].as<std::string>();
   out.entry.value = a[1];
-  out.entry.mod_revision = static_cast<std::uint64_t>(a[2].as<std::int64_t>());
-  out.index = static_cast<std::uint64_t>(a[3].as<std::int64_t>());
   if (out.index >= count) return std::nullopt;
   Hash h = leaf_hash(out.key, out.entry);
   std::uint64_t i = out.index, m = count;
   std::size_t k = 0;
-  const auto& sibs = a[4].as<Array>();
+  const auto& sibs = a[6].as<Array>();
   while (m > 1) {
     if ((i ^ 1) < m) {
       if (k >= sibs.size() || !sibs[k].is<Bytes>() || sibs[k].as<Bytes>().size() != 32) return std::nullopt;
@@ -75,7 +85,7 @@ std::optional<Hash> fold(const Value& v, std::uint64_t count, Leaf& out) {
 
 }  // namespace
 
-Value state_proof(const KvStore& store, const std::string& key) {
+Value state_proof(const KvStore& store, std::uint64_t revision, const std::string& key) {
   const auto levels = levels_of(store);
   const auto& entries = store.entries();
   const std::uint64_t count = entries.size();
@@ -88,32 +98,37 @@ Value state_proof(const KvStore& store, const std::string& key) {
     if (index > 0) left = leaf_proof(levels, index - 1, std::prev(it)->first, std::prev(it)->second);
     if (it != entries.end()) right = leaf_proof(levels, index, it->first, it->second);
   }
-  return Value(Array{Value(count), found, left, right});
+  return Value(Array{Value(revision), Value(count), found, left, right});
 }
 
 Result<StateRead> verify_state_proof(const Value& proof, const std::string& key, const Hash& root) {
   const Status bad = decode_error("proof: malformed");
-  if (!proof.is<Array>() || proof.as<Array>().size() != 4 || !proof.as<Array>()[0].is<std::int64_t>()) return bad;
+  std::uint64_t revision = 0, count = 0;
+  if (!proof.is<Array>() || proof.as<Array>().size() != 5 || !u64(proof.as<Array>()[0], revision) ||
+      !u64(proof.as<Array>()[1], count)) {
+    return bad;
+  }
   const auto& a = proof.as<Array>();
-  const auto count = static_cast<std::uint64_t>(a[0].as<std::int64_t>());
   const Status mismatch = unauthenticated("proof: does not match the state root");
-  if (!a[1].is_nil()) {
+  // The leaves fold to the tree's root; the state root wraps it with the executor's revision.
+  auto matches = [&](const Hash& tree) { return state_root(revision, tree) == root; };
+  if (!a[2].is_nil()) {
     Leaf l;
-    auto r = fold(a[1], count, l);
+    auto r = fold(a[2], count, l);
     if (!r) return bad;
-    if (*r != root || l.key != key) return mismatch;
-    return StateRead{true, l.entry.value, l.entry.mod_revision};
+    if (!matches(*r) || l.key != key) return mismatch;
+    return StateRead{true, l.entry.value, l.entry.mod_revision, l.entry.create_revision, l.entry.version};
   }
   if (count == 0) {
-    if (root != Hash{}) return mismatch;
+    if (!matches(Hash{})) return mismatch;
     return StateRead{};
   }
   Leaf l, r;
   std::optional<Hash> lr, rr;
-  if (!a[2].is_nil() && !(lr = fold(a[2], count, l))) return bad;
-  if (!a[3].is_nil() && !(rr = fold(a[3], count, r))) return bad;
+  if (!a[3].is_nil() && !(lr = fold(a[3], count, l))) return bad;
+  if (!a[4].is_nil() && !(rr = fold(a[4], count, r))) return bad;
   if (!lr && !rr) return bad;
-  if ((lr && *lr != root) || (rr && *rr != root)) return mismatch;
+  if ((lr && !matches(*lr)) || (rr && !matches(*rr))) return mismatch;
   // The key sits strictly between two adjacent leaves, or beyond an edge of the tree.
   const bool left_ok = lr ? (l.key < key && (rr ? r.index == l.index + 1 : l.index + 1 == count)) : r.index == 0;
   const bool right_ok = rr ? key < r.key : true;

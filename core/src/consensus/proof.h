@@ -6,7 +6,8 @@
 
 namespace nitro::consensus {
 
-Value state_proof(const KvStore& store, const std::string& key);
+// `revision`: the executor's, which the state root commits to with the tree.
+Value state_proof(const KvStore& store, std::uint64_t revision, const std::string& key);
 // kDecodeError for a malformed proof, kUnauthenticated when it does not lead to `root`.
 Result<StateRead> verify_state_proof(const Value& proof, const std::string& key, const Hash& root);
 

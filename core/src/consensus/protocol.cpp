@@ -115,6 +115,10 @@ void ConsensusProtocol::on_message(const PeerId& from, std::span<const std::uint
   engine_->on_message(from, bytes, now_ms);
 }
 void ConsensusProtocol::on_peer_up(const PeerId& peer, std::uint64_t now_ms) { engine_->on_peer_up(peer, now_ms); }
+void ConsensusProtocol::on_broadcast(const std::string& topic, const PeerId& origin, std::uint64_t,
+                                     std::span<const std::uint8_t> payload, std::uint64_t now_ms) {
+  engine_->on_broadcast(topic, origin, payload, now_ms);
+}
 void ConsensusProtocol::tick(std::uint64_t now_ms) { engine_->tick(now_ms); }
 std::optional<std::uint64_t> ConsensusProtocol::next_deadline() const { return engine_->next_deadline(); }
 Status ConsensusProtocol::register_module(const std::string& prefix, std::shared_ptr<chain::BuiltinModule> module) {

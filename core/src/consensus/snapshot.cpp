@@ -5,6 +5,7 @@
 
 #include "consensus/engine.h"
 #include "nitro/assert.h"
+#include "nitro/auth.h"
 #include "nitro/codec.h"
 
 namespace nitro::consensus {
@@ -29,10 +30,10 @@ bool entry_from(const Value& v, std::string& key, chain::KvEntry& e) {
          u64(a[3], e.mod_revision) && u64(a[4], e.version);
 }
 
-Hash root_of(const Entries& entries) {
+Hash root_of(const Entries& entries, std::uint64_t revision) {
   KvStore s;
   for (const auto& [k, e] : entries) s.set(k, e);
-  return s.root();
+  return state_root(revision, s.root());
 }
 
 }  // namespace
@@ -66,9 +67,40 @@ void Engine::certify_snapshot(const Block& b, const QC& qc) {
   if (!uncertified_ || b.exec_height != uncertified_->height || b.exec_root != uncertified_->root) return;
   uncertified_->header = header_value(b);
   uncertified_->qc = qc;
+  persist_snapshot(*uncertified_, b);
   snapshots_.push_back(std::move(uncertified_));
   uncertified_.reset();
   while (snapshots_.size() > kSnapshotsKept) snapshots_.pop_front();
+}
+
+// The certified snapshot goes to disk as "snap" (the state and the blocks from just under the
+// reputation window up to its certifying header, as a state sync installs it), so a restart
+// resumes from it plus the blocks above, and the block records under it can go.
+void Engine::persist_snapshot(const Snapshot& s, const Block& header) {
+  if (!ctx_) return;
+  const std::uint64_t lowest = s.height > kReputationWindow + 1 ? s.height - kReputationWindow - 1 : 1;
+  std::vector<const Block*> chain;
+  for (const Block* b = &header; b && b->height >= lowest; b = block(b->parent)) chain.push_back(b);
+  if (chain.empty() || chain.back()->height != lowest) return;  // a gap: keep every record
+  Array blocks, entries;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) blocks.push_back(block_value(**it));
+  for (const auto& [k, e] : s.entries) entries.push_back(entry_value(k, e));
+  ctx_->store_put("snap", codec::encode(Value(Array{Value(s.height), Value(s.revision), Value(std::move(blocks)),
+                                                    Value(std::move(entries))})));
+  // Kept: the records block sync may still be asked for (a replica further behind than
+  // kSyncGapMax state-syncs instead); a restart loads them back under the snapshot.
+  prune_blocks(s.height > kSyncGapMax ? s.height - kSyncGapMax : 0);
+}
+
+// Deleted after the "snap" that replaces them, in the same store batch: a torn batch keeps a
+// prefix, so the records never go without the snapshot.
+void Engine::prune_blocks(std::uint64_t below) {
+  while (!stored_blocks_.empty() && *stored_blocks_.begin() < below) {
+    char key[24];
+    std::snprintf(key, sizeof key, "b/%016llx", static_cast<unsigned long long>(*stored_blocks_.begin()));
+    ctx_->store_delete(key);
+    stored_blocks_.erase(stored_blocks_.begin());
+  }
 }
 
 void Engine::handle_snapshot_fetch(const PeerId& from, const Array& a) {
@@ -91,8 +123,7 @@ void Engine::handle_snapshot_fetch(const PeerId& from, const Array& a) {
       Value(static_cast<int>(FrameType::kSnapshotChunk)), Value(s.height), Value(s.revision),
       Value(std::uint64_t{s.entries.size()}), Value(std::uint64_t{s.chunk_starts.size()}), Value(index), s.header,
       qc_value(s.qc), Value(std::move(entries))}));
-  (void)ctx_->send(from, frame);
-  stats_.frames_out++;
+  send_peer(from, frame);
   stats_.snapshots_served++;
 }
 
@@ -196,7 +227,7 @@ bool Engine::snapshot_entries(const Value& v) {
 // All chunks in: the entries must hash to the certified root. Then fetch the blocks from just
 // below the snapshot's height up to the certified header (and the reputation window below it).
 void Engine::finish_snapshot_fetch() {
-  if (sync_->entries.size() != sync_->count || root_of(sync_->entries) != sync_->header->exec_root) {
+  if (sync_->entries.size() != sync_->count || root_of(sync_->entries, sync_->revision) != sync_->header->exec_root) {
     return next_sync_peer(true);
   }
   const std::uint64_t span = sync_->header->height - sync_->height + kReputationWindow + 2;
@@ -230,6 +261,7 @@ bool Engine::anchor_snapshot(const std::vector<BlockPtr>& chain) {
   for (const auto& b : chain) blocks.push_back(block_value(*b));
   for (const auto& [k, e] : s.entries) entries.push_back(entry_value(k, e));
   ctx_->store_put("snap", codec::encode(Value(Array{Value(h), Value(s.revision), Value(std::move(blocks)), Value(std::move(entries))})));
+  prune_blocks(h);  // ours from before the gap: they no longer link to the chain
   process_qc(qc);  // commits the blocks between the snapshot and the header, executing them here
   for (const auto& b : chain) insert_pending_children(b->hash);
   return true;
@@ -240,6 +272,11 @@ void Engine::install_state(std::uint64_t height, std::uint64_t revision, const H
                            const std::vector<BlockPtr>& chain) {
   exec_.install(entries, revision);
   NITRO_ASSERT(exec_.root() == root);
+  for (const auto& [key, entry] : entries) {  // revocations the skipped blocks committed
+    if (ctx_ && key.starts_with(auth::kChainRevokedPrefix) && entry.value.is<Bytes>()) {
+      ctx_->committed_revocation(entry.value.as<Bytes>());
+    }
+  }
   blocks_.clear();
   blocks_[genesis_->hash] = genesis_;
   committed_by_height_.clear();
@@ -284,7 +321,7 @@ bool Engine::restore_snapshot(const Bytes& bytes) {
   if (!has_tip) return false;
   // The root the blocks above the snapshot certify (our own write, so it matches unless the disk
   // is corrupt; then start from genesis rather than from a state nobody certified).
-  const Hash root = root_of(entries);
+  const Hash root = root_of(entries, revision);
   bool certified = false;
   for (const auto& b : chain) certified = certified || (b->exec_height == height && b->exec_root == root);
   if (!certified) return false;

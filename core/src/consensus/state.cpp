@@ -7,6 +7,7 @@
 
 #include "nitro/assert.h"
 #include "nitro/codec.h"
+#include "nitro/auth.h"
 #include "nitro/sync.h"
 
 namespace nitro::consensus {
@@ -22,7 +23,17 @@ Hash leaf_hash(std::string_view key, const chain::KvEntry& entry) {
   buf.push_back(0x00);
   codec::encode(Value(std::string(key)), buf);
   codec::encode(entry.value, buf);
+  codec::encode(Value(entry.create_revision), buf);
   codec::encode(Value(entry.mod_revision), buf);
+  codec::encode(Value(entry.version), buf);
+  return sha256(buf);
+}
+
+Hash state_root(std::uint64_t revision, const Hash& tree_root) {
+  Bytes buf;
+  buf.push_back(0x02);
+  codec::encode(Value(revision), buf);
+  buf.insert(buf.end(), tree_root.begin(), tree_root.end());
   return sha256(buf);
 }
 
@@ -157,6 +168,7 @@ void TxView::commit() {
 Executor::Executor() {
   modules_["kv"] = make_kv_module();
   modules_["sync"] = sync::make_sync_module();  // locks, leases, leader election (nitro/sync.h)
+  modules_["auth"] = auth::make_chain_module();  // committed revocations (nitro/auth.h)
 }
 
 Status Executor::register_module(const std::string& prefix, std::shared_ptr<chain::BuiltinModule> module) {
@@ -174,12 +186,18 @@ void Executor::install(const std::vector<std::pair<std::string, chain::KvEntry>>
 
 std::vector<TxOutcome> Executor::execute(const chain::BlockContext& block, const std::vector<Bytes>& txs) {
   chain::BlockContext b = block;
-  b.revision = ++revision_;
+  b.revision = revision_ + 1;
+  bool wrote = false;
   for (auto& [prefix, m] : modules_) {
     TxView view(store_, b.revision);
     m->begin_block(view, b);
+    wrote = wrote || view.wrote();
     view.commit();
   }
+  // Taken only when used: an empty block leaves the state, and so its root, as it was (a read
+  // proof pairs the current root with a certified header carrying it, which a root that moved
+  // with every block would never have).
+  if (wrote) revision_ = b.revision;
   std::vector<TxOutcome> out;
   out.reserve(txs.size());
   for (const auto& tx : txs) apply_tx(chain::TxContext{block.height, block.time_ms, PeerId{}, 0}, tx, out);
@@ -203,6 +221,7 @@ void Executor::apply_tx(const chain::TxContext& context, const Bytes& bytes, std
     ctx.revision = ++revision_;
     TxOutcome o = apply_op(ctx, tx->ops[i]);
     o.id = ids[i];
+    o.op = tx->ops[i].op;
     o.sender = tx->sender;
     out.push_back(std::move(o));
   }
@@ -229,24 +248,63 @@ TxOutcome Executor::apply_op(const chain::TxContext& ctx, const TxOp& op) {
 
 namespace {
 
-Result<TxOp> op_from(const Value& v) {
+// Moves the op out of the decoded value (args can be large; a copy was a measurable share of a
+// tx's cost).
+Result<TxOp> op_from(Value& v) {
   if (!v.is<Array>() || v.as<Array>().size() != 2 || !v.as<Array>()[0].is<std::string>()) {
     return Status(decode_error("tx: bad bundled op"));
   }
-  return TxOp{v.as<Array>()[0].as<std::string>(), v.as<Array>()[1]};
+  auto& a = v.as<Array>();
+  return TxOp{std::move(a[0].as<std::string>()), std::move(a[1])};
 }
 
-Value ops_value(const std::vector<TxOp>& ops) {
-  Array a;
-  a.reserve(ops.size());
-  for (const auto& o : ops) a.push_back(Value(Array{Value(o.op), o.args}));
-  return Value(std::move(a));
+// The codec's msgpack array header (msgpack-c's packer writes the smallest form). Arrays are
+// encoded element by element below: msgpack is a concatenation, so the bytes are those of
+// encoding the whole array as one Value, without first copying every op's args into one.
+void array_header(Bytes& out, std::size_t n) {
+  if (n < 16) {
+    out.push_back(static_cast<std::uint8_t>(0x90 | n));
+  } else if (n < 65536) {
+    out.insert(out.end(), {0xdc, static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)});
+  } else {
+    out.insert(out.end(), {0xdd, static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
+                           static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)});
+  }
+}
+
+// msgpack([[op, args]...]).
+Bytes ops_bytes(const std::vector<TxOp>& ops) {
+  Bytes out;
+  array_header(out, ops.size());
+  for (const auto& o : ops) {
+    array_header(out, 2);
+    codec::encode(Value(o.op), out);
+    codec::encode(o.args, out);
+  }
+  return out;
+}
+
+// msgpack(["nitro-txs", sender, nonce, [[op, args]...]]) from the ops' encoding.
+Bytes bundle_signing_bytes(const PeerId& sender, std::uint64_t nonce, const Bytes& ops) {
+  Bytes out;
+  array_header(out, 4);
+  codec::encode(Value("nitro-txs"), out);
+  codec::encode(Value(Bytes(sender.bytes().begin(), sender.bytes().end())), out);
+  codec::encode(Value(nonce), out);
+  out.insert(out.end(), ops.begin(), ops.end());
+  return out;
 }
 
 Bytes signing_bytes(const Tx& tx) {
-  Bytes pk(tx.sender.bytes().begin(), tx.sender.bytes().end());
-  if (tx.bundle) return codec::encode(Value(Array{Value("nitro-txs"), Value(std::move(pk)), Value(tx.nonce), ops_value(tx.ops)}));
-  return codec::encode(Value(Array{Value("nitro-tx"), Value(std::move(pk)), Value(tx.nonce), Value(tx.ops[0].op), tx.ops[0].args}));
+  if (tx.bundle) return bundle_signing_bytes(tx.sender, tx.nonce, ops_bytes(tx.ops));
+  Bytes out;
+  array_header(out, 5);
+  codec::encode(Value("nitro-tx"), out);
+  codec::encode(Value(Bytes(tx.sender.bytes().begin(), tx.sender.bytes().end())), out);
+  codec::encode(Value(tx.nonce), out);
+  codec::encode(Value(tx.ops[0].op), out);
+  codec::encode(tx.ops[0].args, out);
+  return out;
 }
 
 }  // namespace
@@ -259,7 +317,7 @@ Result<Tx> decode_tx(std::span<const std::uint8_t> bytes) {
   if (!v->is<Array>() || (v->as<Array>().size() != 5 && v->as<Array>().size() != 4)) {
     return Status(decode_error("tx: expected 4 or 5 fields"));
   }
-  const auto& a = v->as<Array>();
+  auto& a = v->as<Array>();
   const Value& sig = a.back();
   if (!a[0].is<Bytes>() || !a[1].is<std::int64_t>() || !sig.is<Bytes>()) return Status(decode_error("tx: bad field types"));
   auto sender = PeerId::from_bytes(a[0].as<Bytes>());
@@ -269,13 +327,14 @@ Result<Tx> decode_tx(std::span<const std::uint8_t> bytes) {
   Tx tx{*sender, static_cast<std::uint64_t>(a[1].as<std::int64_t>()), {}, sig.as<Bytes>(), a.size() == 4};
   if (!tx.bundle) {
     if (!a[2].is<std::string>()) return Status(decode_error("tx: bad field types"));
-    tx.ops.push_back(TxOp{a[2].as<std::string>(), a[3]});
+    tx.ops.push_back(TxOp{std::move(a[2].as<std::string>()), std::move(a[3])});
     return tx;
   }
   if (!a[2].is<Array>() || a[2].as<Array>().empty() || a[2].as<Array>().size() > kBundleOpsMax) {
     return Status(decode_error("tx: a bundle holds 1..1024 ops"));
   }
-  for (const auto& o : a[2].as<Array>()) {
+  tx.ops.reserve(a[2].as<Array>().size());
+  for (auto& o : a[2].as<Array>()) {
     auto op = op_from(o);
     if (!op.ok()) return op.status();
     tx.ops.push_back(std::move(*op));
@@ -295,12 +354,18 @@ Bytes encode_signed_tx(const crypto::Identity& id, std::uint64_t nonce, const st
   return codec::encode(Value(Array{Value(std::move(pk)), Value(nonce), Value(op), args, Value(Bytes(sig.begin(), sig.end()))}));
 }
 
+// The ops are encoded once, for the signing message and for the tx: [sender, nonce, ops, sig].
 Bytes encode_signed_bundle(const crypto::Identity& id, std::uint64_t nonce, const std::vector<TxOp>& ops) {
   NITRO_ASSERT(!ops.empty() && ops.size() <= kBundleOpsMax);
-  Tx tx{id.peer_id(), nonce, ops, {}, true};
-  const auto sig = id.sign(signing_bytes(tx));
-  Bytes pk(id.peer_id().bytes().begin(), id.peer_id().bytes().end());
-  return codec::encode(Value(Array{Value(std::move(pk)), Value(nonce), ops_value(ops), Value(Bytes(sig.begin(), sig.end()))}));
+  const Bytes encoded_ops = ops_bytes(ops);
+  const auto sig = id.sign(bundle_signing_bytes(id.peer_id(), nonce, encoded_ops));
+  Bytes out;
+  array_header(out, 4);
+  codec::encode(Value(Bytes(id.peer_id().bytes().begin(), id.peer_id().bytes().end())), out);
+  codec::encode(Value(nonce), out);
+  out.insert(out.end(), encoded_ops.begin(), encoded_ops.end());
+  codec::encode(Value(Bytes(sig.begin(), sig.end())), out);
+  return out;
 }
 
 Hash op_id(const PeerId& sender, std::uint64_t nonce) {

@@ -1,7 +1,11 @@
 // The replicated key/value state and the executor that applies committed txs to it.
-// Deterministic: ordered maps only; the state root is a binary Merkle tree over the leaves in
-// key order (leaf = H(0x00 | key length | key | encoded value | mod revision), node =
-// H(0x01 | left | right), an odd node is promoted unchanged, the empty root is 32 zero bytes).
+// Deterministic: ordered maps only. The tree is a binary Merkle tree over the leaves in key order
+// (leaf = H(0x00 | msgpack key | msgpack value | msgpack create_revision | msgpack mod_revision |
+// msgpack version), node = H(0x01 | left | right), an odd node is promoted unchanged, the empty
+// tree's root is 32 zero bytes). The state root is H(0x02 | msgpack revision | tree root): it
+// commits to everything a read or a fencing token relies on (each entry's value and revisions,
+// and the executor's revision the next tx continues from), so a state sync installs nothing
+// unverified and a light client's proof shows a key's full entry.
 #pragma once
 
 #include <array>
@@ -21,6 +25,7 @@ using Hash = std::array<std::uint8_t, 32>;
 Hash sha256(std::span<const std::uint8_t> bytes);
 Hash leaf_hash(std::string_view key, const chain::KvEntry& entry);
 Hash node_hash(const Hash& left, const Hash& right);
+Hash state_root(std::uint64_t revision, const Hash& tree_root);
 
 class KvStore {
  public:
@@ -28,8 +33,8 @@ class KvStore {
   void set(const std::string& key, chain::KvEntry entry);
   void erase(const std::string& key);
   const std::map<std::string, chain::KvEntry, std::less<>>& entries() const { return kv_; }
-  // Incremental: a value change rehashes only its leaf's path; a key added or removed (which
-  // shifts the leaves after it) rebuilds the tree once, at the next root().
+  // The tree's root. Incremental: a value change rehashes only its leaf's path; a key added or
+  // removed (which shifts the leaves after it) rebuilds the tree once, at the next root().
   Hash root() const;
 
  private:
@@ -57,6 +62,7 @@ class TxView final : public chain::KvState {
   std::vector<std::pair<std::string, chain::KvEntry>> scan(std::string_view prefix, std::string_view start,
                                                            std::size_t limit) const override;
   std::uint64_t revision() const override { return revision_; }
+  bool wrote() const { return !writes_.empty(); }
   void commit();
 
  private:
@@ -73,6 +79,7 @@ struct TxOp {
 struct TxOutcome {
   Hash id{};  // the op's id (op_ids)
   PeerId sender;
+  std::string op;  // the op's name
   bool ok = false;
   Value result;
   Status error;
@@ -89,7 +96,7 @@ class Executor {
   // Replaces the state with a snapshot's entries (key order) and executor revision.
   void install(const std::vector<std::pair<std::string, chain::KvEntry>>& entries, std::uint64_t revision);
   std::uint64_t revision() const { return revision_; }
-  Hash root() const { return store_.root(); }
+  Hash root() const { return state_root(revision_, store_.root()); }  // the state root
 
  private:
   void apply_tx(const chain::TxContext& ctx, const Bytes& tx, std::vector<TxOutcome>& out);

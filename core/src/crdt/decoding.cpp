@@ -163,24 +163,32 @@ Status read_items(Reader& r, Update& u, std::uint64_t& text_units) {
   return {};
 }
 
-// A packed column's declared length is checked before anything is decoded: WTF-8 takes 1 to 3
-// bytes per UTF-16 unit, and no more than kPackRatioMax bytes per coded byte nor the update limit.
-Result<std::string> unpacked_text(Reader& r, std::uint64_t text_units, const Limits& limits) {
+// A packed or coded column's declared length is checked before anything is decoded: WTF-8 takes
+// 1 to 3 bytes per UTF-16 unit, no more than the update limit, and no more than the coder can
+// expand a byte to (a Huffman code takes at least a bit per byte).
+Result<std::string> unpacked_text(Reader& r, std::uint64_t text_units, Frame frame, const Limits& limits) {
   const std::uint64_t size = r.varint();
   const std::size_t n = r.remaining();
   auto coded = r.bytes(n);
   if (!r.ok()) return bad("truncated packed text");
-  if (size < text_units || size > 3 * text_units || size > kPackRatioMax * n || size > limits.update_bytes_max) {
-    return bad("packed text length does not match its items");
+  if (size < text_units || size > 3 * text_units) return bad("packed text length does not match its items");
+  // Refused before any work: decoding costs time per declared byte, so the declared length may
+  // exceed the coded bytes only by the ratio the encoder ever writes.
+  const std::size_t ratio = frame == Frame::kCoded ? 8 : kPackRatioMax;
+  if (size > ratio * n || size > limits.update_bytes_max) {
+    return resource_exhausted("crdt update: packed text expands beyond the limit");
   }
-  return unpack_text(coded, static_cast<std::size_t>(size));
+  if (frame == Frame::kPacked) return unpack_text(coded, static_cast<std::size_t>(size));
+  std::string text;
+  if (!huffman_unpack_text(coded, static_cast<std::size_t>(size), text)) return bad("malformed coded text");
+  return text;
 }
 
-Status read_text(Reader& r, Update& u, std::uint64_t text_units, bool packed, const Limits& limits) {
+Status read_text(Reader& r, Update& u, std::uint64_t text_units, Frame frame, const Limits& limits) {
   std::string unpacked;
   std::span<const std::uint8_t> bytes;
-  if (packed) {
-    auto t = unpacked_text(r, text_units, limits);
+  if (frame != Frame::kUpdate) {
+    auto t = unpacked_text(r, text_units, frame, limits);
     if (!t.ok()) return t.status();
     unpacked = std::move(*t);
     bytes = {reinterpret_cast<const std::uint8_t*>(unpacked.data()), unpacked.size()};
@@ -222,14 +230,14 @@ Result<Update> read_update(std::span<const std::uint8_t> bytes, const Limits& li
   Reader r(bytes);
   const std::uint8_t h = r.byte();
   if (h >> 4 != kVersion) return bad("unknown version");
-  const bool packed = h == header(Frame::kPacked);
-  if (h != header(Frame::kUpdate) && !packed) return bad("not a plain update");
+  const Frame frame = static_cast<Frame>(h & 15);
+  if (frame != Frame::kUpdate && frame != Frame::kPacked && frame != Frame::kCoded) return bad("not a plain update");
   Update u;
   NITRO_TRY(read_tables(r, u, limits));
   std::uint64_t text_units = 0;
   NITRO_TRY(read_items(r, u, text_units));
   NITRO_TRY(read_deletes(r, u));
-  NITRO_TRY(read_text(r, u, text_units, packed, limits));  // the rest of the input
+  NITRO_TRY(read_text(r, u, text_units, frame, limits));  // the rest of the input
   return u;
 }
 

@@ -444,7 +444,8 @@ Status read_incoming(const DocState& d, std::span<const std::uint8_t> bytes, Inc
   if (bytes.empty() || bytes[0] >> 4 != detail::kVersion) return decode_error("crdt update: unknown version");
   switch (static_cast<detail::Frame>(bytes[0] & 15)) {
     case detail::Frame::kUpdate:
-    case detail::Frame::kPacked: {
+    case detail::Frame::kPacked:
+    case detail::Frame::kCoded: {
       if (!d.writers.empty()) return permission_denied("crdt: this document accepts only signed updates");
       auto u = detail::read_update(bytes, d.limits);
       if (!u.ok()) return u.status();

@@ -1,6 +1,7 @@
 // crdt::DocSync: gossip of local updates, state-vector anti-entropy, reassembly of large updates,
 // rejection reports and write-ahead persistence of documents (contract in nitro/docsync.h).
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 #include "nitro/assert.h"
@@ -63,6 +64,8 @@ Status DocSync::check(const SyncOptions& o) {
   }
   if (o.anti_entropy_peers == 0) return invalid_argument("docsync: anti_entropy_peers must be positive");
   if (o.compact_every == 0) return invalid_argument("docsync: compact_every must be positive");
+  const bool hex = std::all_of(o.token.begin(), o.token.end(), [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)) != 0; });
+  if (!o.token.empty() && (o.token.size() != 64 || !hex)) return invalid_argument("docsync: token must be a token id (64 hex digits)");
   return {};
 }
 
@@ -157,7 +160,7 @@ Status DocSync::local_update(const std::string& name, std::span<const std::uint8
     r.stats.sent_direct++;
     return {};
   }
-  auto seq = ctx_->publish(doc_topic(name), codec::encode(Value{Bytes(update.begin(), update.end())}));
+  auto seq = ctx_->publish(doc_topic(name), encode_gossip_update(update, r.options.token));
   if (seq.ok()) {
     r.stats.published++;
   } else {
@@ -169,9 +172,9 @@ Status DocSync::local_update(const std::string& name, std::span<const std::uint8
 // ---- remote updates -----------------------------------------------------------------------------
 
 void DocSync::apply(const std::string& name, Replica& r, std::span<const std::uint8_t> update, Via via,
-                    const PeerId* from) {
+                    const PeerId* from, const std::string& token) {
   if (from != nullptr) {  // access control: the sending peer (the author, for gossip) must hold doc.write
-    Status allowed = ctx_->authorize(*from, "doc.write", name);
+    Status allowed = ctx_->authorize_with(*from, "doc.write", name, token);
     if (!allowed.ok()) {
       r.stats.rejected++;
       return emit_rejected(name, via, from, allowed, update.size());
@@ -213,12 +216,12 @@ void DocSync::on_broadcast(const std::string& topic, const PeerId& origin, std::
   const std::string name = topic.substr(4);
   auto it = docs_.find(name);
   if (it == docs_.end()) return;
-  auto v = codec::decode(payload);
-  if (!v.ok() || !v->is<Bytes>()) {
+  auto g = decode_gossip_update(payload);
+  if (!g.ok()) {
     it->second.stats.malformed++;
     return;
   }
-  apply(name, it->second, v->as<Bytes>(), Via::kGossip, &origin);
+  apply(name, it->second, g->update, Via::kGossip, &origin, g->token);
 }
 
 void DocSync::on_message(const PeerId& from, std::span<const std::uint8_t> bytes, std::uint64_t) {
@@ -229,7 +232,7 @@ void DocSync::on_message(const PeerId& from, std::span<const std::uint8_t> bytes
   Replica& r = it->second;
   switch (m->kind) {
     case SyncMessage::Kind::kVector: return on_vector(m->doc, r, from, *m);
-    case SyncMessage::Kind::kUpdate: return apply(m->doc, r, m->bytes, Via::kSync, &from);
+    case SyncMessage::Kind::kUpdate: return apply(m->doc, r, m->bytes, Via::kSync, &from, m->token);
     case SyncMessage::Kind::kPart:
       if (!on_part(from, *m)) r.stats.malformed++;
       return;
@@ -238,7 +241,7 @@ void DocSync::on_message(const PeerId& from, std::span<const std::uint8_t> bytes
 
 // Parts arrive in order on one link; a part out of sequence drops the reassembly.
 bool DocSync::on_part(const PeerId& from, SyncMessage& m) {
-  if (m.part_index == 0) reassembly_[from] = Reassembly{m.doc, m.part_id, m.part_count, {}, 0};
+  if (m.part_index == 0) reassembly_[from] = Reassembly{m.doc, m.part_id, m.part_count, {}, 0, m.token};
   auto it = reassembly_.find(from);
   if (it == reassembly_.end()) return false;
   Reassembly& ra = it->second;
@@ -249,10 +252,10 @@ bool DocSync::on_part(const PeerId& from, SyncMessage& m) {
   ra.bytes.insert(ra.bytes.end(), m.bytes.begin(), m.bytes.end());
   if (++ra.received < ra.count) return true;
   Bytes whole = std::move(ra.bytes);
-  const std::string name = ra.doc;
+  const std::string name = ra.doc, token = ra.token;
   reassembly_.erase(it);
   auto d = docs_.find(name);
-  if (d != docs_.end()) apply(name, d->second, whole, Via::kSync, &from);
+  if (d != docs_.end()) apply(name, d->second, whole, Via::kSync, &from, token);
   return true;
 }
 
@@ -306,6 +309,12 @@ void DocSync::send_vector(const std::string& name, Replica& r, const PeerId& pee
 }
 
 void DocSync::send(Replica& r, const PeerId& peer, const SyncMessage& m) {
+  if (m.kind != SyncMessage::Kind::kVector && !r.options.token.empty()) {  // updates name the writer's token
+    SyncMessage named = m;
+    named.token = r.options.token;
+    if (!ctx_->send(peer, encode_sync_message(named)).ok()) r.stats.send_failed++;
+    return;
+  }
   if (!ctx_->send(peer, encode_sync_message(m)).ok()) r.stats.send_failed++;
 }
 

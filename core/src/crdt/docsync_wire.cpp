@@ -43,6 +43,16 @@ Status read_vector(const Value& m, SyncMessage& out) {
   return {};
 }
 
+constexpr std::size_t kTokenRefBytes = 64;  // a token id in hex
+
+Status read_token(const Value& m, std::string& out) {
+  const Value* t = m.find("t");
+  if (!t) return {};
+  if (!t->is<std::string>() || t->as<std::string>().size() != kTokenRefBytes) return decode_error("doc.sync: t is a token id (64 hex digits)");
+  out = t->as<std::string>();
+  return {};
+}
+
 Status read_part(const Value& m, SyncMessage& out) {
   auto id = uint(m, "id"), i = uint(m, "i"), n = uint(m, "n");
   const Bytes* b = bin(m, "b");
@@ -73,11 +83,13 @@ Bytes encode_sync_message(const SyncMessage& m) {
     }
     case SyncMessage::Kind::kUpdate:
       map = {{str("k"), str("up")}, {str("d"), Value{m.doc}}, {str("u"), Value{m.bytes}}};
+      if (!m.token.empty()) map.emplace_back(str("t"), Value{m.token});
       break;
     case SyncMessage::Kind::kPart:
       map = {{str("k"), str("part")}, {str("d"), Value{m.doc}}, {str("id"), Value{m.part_id}},
              {str("i"), Value{std::uint64_t{m.part_index}}}, {str("n"), Value{std::uint64_t{m.part_count}}},
              {str("b"), Value{m.bytes}}};
+      if (!m.token.empty()) map.emplace_back(str("t"), Value{m.token});
       break;
   }
   return codec::encode(Value{std::move(map)});
@@ -111,6 +123,29 @@ Result<SyncMessage> decode_sync_message(std::span<const std::uint8_t> bytes) {
   } else {
     return Status(decode_error("doc.sync: unknown message kind"));
   }
+  if (out.kind != SyncMessage::Kind::kVector) NITRO_TRY(read_token(*v, out.token));
+  return out;
+}
+
+Bytes encode_gossip_update(std::span<const std::uint8_t> update, const std::string& token) {
+  Value u{Bytes(update.begin(), update.end())};
+  return codec::encode(token.empty() ? u : Value{nitro::Array{std::move(u), Value{token}}});
+}
+
+Result<GossipUpdate> decode_gossip_update(std::span<const std::uint8_t> payload) {
+  codec::Limits limits;
+  limits.depth_max = 2;
+  limits.collection_len_max = 2;
+  auto v = codec::decode(payload, limits);
+  if (!v.ok()) return v.status();
+  if (v->is<Bytes>()) return GossipUpdate{v->as<Bytes>(), {}};
+  if (!v->is<nitro::Array>() || v->as<nitro::Array>().size() != 2 || !v->as<nitro::Array>()[0].is<Bytes>()) {
+    return Status(decode_error("doc gossip: an update is a bin or [bin, token]"));
+  }
+  GossipUpdate out{v->as<nitro::Array>()[0].as<Bytes>(), {}};
+  const Value& t = v->as<nitro::Array>()[1];
+  if (!t.is<std::string>() || t.as<std::string>().size() != kTokenRefBytes) return Status(decode_error("doc gossip: bad token reference"));
+  out.token = t.as<std::string>();
   return out;
 }
 

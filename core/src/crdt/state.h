@@ -253,6 +253,9 @@ Result<Update> read_update(std::span<const std::uint8_t> body, const Limits& lim
 // The packed text column (encoding_text.cpp). unpack_text decodes exactly `size` bytes.
 void pack_text(std::string_view text, std::vector<std::uint8_t>& out);
 std::string unpack_text(std::span<const std::uint8_t> in, std::size_t size);
+// The coded text column (encoding_huffman.cpp). huffman_unpack_text decodes exactly `size` bytes.
+void huffman_pack_text(std::string_view text, std::vector<std::uint8_t>& out);
+bool huffman_unpack_text(std::span<const std::uint8_t> in, std::size_t size, std::string& text);
 Update state_as_update(const DocState& d, const std::map<ClientId, std::uint32_t>& from, bool only_listed);
 void append_all_deletes(const DocState& d, Update& u, const std::map<ClientId, std::uint32_t>& from);
 void append_txn_deletes(const DocState& d, Update& u);

@@ -10,12 +10,15 @@ namespace nitro::crdt::detail {
 
 // Every frame starts with one byte: the format version (high nibble) and the frame kind.
 constexpr std::uint8_t kVersion = 1;
-// kPacked: an update whose text column is packed (encoding_text.cpp); otherwise as kUpdate.
-enum class Frame : std::uint8_t { kUpdate = 0, kSigned = 1, kBundle = 2, kStateVector = 3, kPacked = 4 };
+// kPacked: an update whose text column is packed (encoding_text.cpp, read only); kCoded: its
+// text column is Huffman-coded (encoding_huffman.cpp); otherwise both as kUpdate.
+enum class Frame : std::uint8_t { kUpdate = 0, kSigned = 1, kBundle = 2, kStateVector = 3, kPacked = 4, kCoded = 5 };
 // A text column this long or longer is packed when that saves bytes; the decoder refuses a packed
 // column that claims more than kPackRatioMax bytes per coded byte (the encoder never writes one).
+// Decoding costs time per declared byte, so this ratio bounds a hostile frame's cost by its own
+// size: prose and code pack to ~3x, only long repeats pack further (and then stay plain).
 constexpr std::size_t kPackTextMin = 256;
-constexpr std::size_t kPackRatioMax = 64;
+constexpr std::size_t kPackRatioMax = 16;
 constexpr std::uint8_t header(Frame f) { return static_cast<std::uint8_t>(kVersion << 4 | static_cast<std::uint8_t>(f)); }
 
 inline void put_varint(std::vector<std::uint8_t>& out, std::uint64_t v) {

@@ -273,11 +273,25 @@ Status NodeImpl::add_protocol(const std::string& channel, std::unique_ptr<Protoc
   return Status::ok_status();
 }
 
-Status NodeImpl::authorize(const PeerId& peer, std::string_view op, std::string_view resource) {
+auth::Access* NodeImpl::access() const {
   auto it = protocols_.find(auth::kChannel);
-  if (it == protocols_.end()) return Status::ok_status();
-  auto* access = dynamic_cast<auth::Access*>(&it->second->protocol());
-  return access ? access->authorize(peer, op, resource) : Status::ok_status();
+  return it == protocols_.end() ? nullptr : dynamic_cast<auth::Access*>(&it->second->protocol());
+}
+
+Status NodeImpl::authorize(const PeerId& peer, std::string_view op, std::string_view resource) {
+  auth::Access* a = access();
+  return a ? a->authorize(peer, op, resource) : Status::ok_status();
+}
+
+Status NodeImpl::authorize_with(const PeerId& peer, std::string_view op, std::string_view resource,
+                                std::string_view token_ref) {
+  auth::Access* a = access();
+  if (!a) return Status::ok_status();
+  return token_ref.empty() ? a->authorize(peer, op, resource) : a->authorize_with(peer, op, resource, token_ref);
+}
+
+void NodeImpl::committed_revocation(std::span<const std::uint8_t> record) {
+  if (auth::Access* a = access()) a->apply_committed(record);
 }
 
 // Pub/sub checks cover the application's topics; a protocol's own topics are checked by it.

@@ -57,6 +57,11 @@ StoredRecords ProtocolSlot::take_restored() { return node_.take_restored(channel
 Status ProtocolSlot::authorize(const PeerId& peer, std::string_view op, std::string_view resource) {
   return node_.authorize(peer, op, resource);
 }
+Status ProtocolSlot::authorize_with(const PeerId& peer, std::string_view op, std::string_view resource,
+                                    std::string_view token_ref) {
+  return node_.authorize_with(peer, op, resource, token_ref);
+}
+void ProtocolSlot::committed_revocation(std::span<const std::uint8_t> record) { node_.committed_revocation(record); }
 
 StoredRecords NodeImpl::take_restored(const std::string& channel) {
   const std::string prefix = channel + "/";
@@ -299,6 +304,9 @@ std::vector<PeerId> Node::passive_view() const { return impl_->passive_view(); }
 const NodeStats& Node::stats() const { return impl_->stats_view(); }
 Status Node::authorize(const PeerId& peer, std::string_view op, std::string_view resource) {
   return impl_->authorize(peer, op, resource);
+}
+Status Node::authorize_with(const PeerId& peer, std::string_view op, std::string_view resource, std::string_view token_ref) {
+  return impl_->authorize_with(peer, op, resource, token_ref);
 }
 Bytes Node::save_state() const { return impl_->save_state(); }
 

@@ -18,6 +18,10 @@
 #include "nitro/link.h"
 #include "nitro/node.h"
 
+namespace nitro::auth {
+class Access;
+}
+
 namespace nitro {
 
 class NodeImpl;
@@ -42,6 +46,9 @@ class ProtocolSlot final : public ProtocolContext {
   void store_delete(const std::string& key) override;
   StoredRecords take_restored() override;
   Status authorize(const PeerId& peer, std::string_view op, std::string_view resource) override;
+  Status authorize_with(const PeerId& peer, std::string_view op, std::string_view resource,
+                        std::string_view token_ref) override;
+  void committed_revocation(std::span<const std::uint8_t> record) override;
 
   Protocol& protocol() { return *protocol_; }
   const std::set<std::string>& topics() const { return topics_; }
@@ -85,6 +92,9 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   Status inject_frame(const PeerId& peer, std::span<const std::uint8_t> frame);
   Protocol* protocol(const std::string& channel) const;
   Status authorize(const PeerId& peer, std::string_view op, std::string_view resource);
+  Status authorize_with(const PeerId& peer, std::string_view op, std::string_view resource, std::string_view token_ref);
+  void committed_revocation(std::span<const std::uint8_t> record);
+  auth::Access* access() const;  // the attached access protocol, if any
   std::vector<PeerInfo> peers() const;
   bool knows_route(const PeerId& peer) const;
   std::vector<PeerId> neighbors() const { return membership_.active(); }

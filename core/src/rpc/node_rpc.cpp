@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "nitro/assert.h"
+#include "nitro/auth.h"
 
 namespace nitro::rpc {
 
@@ -38,10 +39,12 @@ void NodeRpc::attach(ProtocolContext& ctx) {
   for (std::uint8_t b : seed_bytes) seed = seed << 8 | b;
   engine_ = std::make_unique<Engine>(key(ctx.local_id()), seed, config_.engine);
   for (const auto& s : served_) engine_->serve(s);
-  engine_->set_admission([this](const PeerKey& from, const std::string& method) {
+  engine_->set_admission([this](const PeerKey& from, const std::string& method, const Metadata& metadata) {
     auto peer = PeerId::parse(from);
     if (!peer.ok()) return permission_denied("rpc: caller is not a peer id");
-    return ctx_->authorize(*peer, "rpc", method);
+    auto token = metadata.find(auth::kTokenMetadataKey);  // the caller names the token it calls with
+    return token == metadata.end() ? ctx_->authorize(*peer, "rpc", method)
+                                   : ctx_->authorize_with(*peer, "rpc", method, token->second);
   });
   engine_->track_dedupe(true);
   restore_dedupe(ctx.take_restored());

@@ -164,7 +164,7 @@ void Engine::on_request(const PeerKey& from, Frame&& f, std::int64_t now_ms) {
                   "method '" + f.method + "' is " + stream_kind_name(mit->second) + ", called as " + stream_kind_name(f.kind));
   }
   if (admission_) {
-    Status admitted = admission_(from, f.method);
+    Status admitted = admission_(from, f.method, f.metadata);
     if (!admitted.ok()) return reject(from, f.call_id, admitted.code(), admitted.message());
   }
   if (calls_.size() >= config_.calls_max || events_.size() >= config_.event_queue_max) {

@@ -17,6 +17,7 @@ import { codec } from '../codec.js';
 import { Doc, type DocOptions } from '../doc.js';
 import { NitroError, unwrap } from '../errors.js';
 import { Evented } from '../events.js';
+import { tokenRef } from '../auth.js';
 import type { DocStore } from '../store.js';
 import { getModule } from '../wasm.js';
 import type { NitroNode } from './node.js';
@@ -37,6 +38,13 @@ export interface DocSyncOptions {
   antiEntropyPeers?: number;
   /** Replaces the stored log by one snapshot after this many stored updates (default 64). */
   compactEvery?: number;
+  /**
+   * The token (bytes, or its id in hex) this node writes the document with: every update it sends
+   * names it, and receivers authorize doc.write with exactly that token of the ones this node
+   * presented (PERMISSION_DENIED, reported by their `rejected` event, if it is unknown there,
+   * expired, revoked or does not grant doc.write on this document). Default: all live tokens.
+   */
+  authToken?: Uint8Array | string;
 }
 
 /** A remote (or stored) update the document refused; the document is unchanged. */
@@ -301,7 +309,8 @@ export class DocReplica extends Evented<DocReplicaEvents> {
   private openCore(records: Array<[string, Uint8Array]>): void {
     if (this.closed || this.hub.node.closed) return;
     const { antiEntropyMs, antiEntropyPeers, compactEvery } = this.options;
-    const opts = { persist: this.store !== undefined, antiEntropyMs, antiEntropyPeers, compactEvery };
+    const token = this.options.authToken === undefined ? undefined : tokenRef(this.options.authToken);
+    const opts = { persist: this.store !== undefined, antiEntropyMs, antiEntropyPeers, compactEvery, token };
     this.hub.run((core) => unwrap(getModule().docSyncOpen(core, this.name, this.doc.core, opts, records)));
     this.opened = true;
     this.drainOutbox();

@@ -589,6 +589,7 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
   }
 
   private writeAhead(flat: Array<string | Uint8Array | null>): void {
+    if (!this.records && this.storeRoutes.size === 0) return;  // no store: nothing survives a restart anyway
     const { rest: ops, routed } = this.splitRoutes(recordOps(flat));
     if (!this.records && routed.length === 0) return;  // no store: nothing survives a restart anyway
     const records = this.records;

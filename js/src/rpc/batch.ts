@@ -25,6 +25,10 @@ export function packMetadata(md: Metadata): string {
 /** Input for the engine's next step() (layout in core/include/nitro/rpc_batch.h): messages received,
  *  handler responses, call starts and cancels since the last drain, so they cross into wasm together. */
 export class InboundQueue extends Writer {
+  private starts: number[] = [];  // where each queued record begins
+  private cut = 0;                // bytes handed out by the last take()
+  private cutRecords = 0;
+
   constructor() {
     super(4096);
   }
@@ -34,12 +38,14 @@ export class InboundQueue extends Writer {
   }
   /** A link message from `peer` (RPC over a link; a node's messages never pass through JS). */
   push(peer: string, frame: Uint8Array): void {
+    this.starts.push(this.pos);
     this.ensure(1);
     this.buf[this.pos++] = 1;
     this.str(peer);
     this.bin(frame);
   }
   respond(handle: number, code: string, message: string, payload: Uint8Array, trailer: string, details: Uint8Array): void {
+    this.starts.push(this.pos);
     this.ensure(9 + payload.length + details.length);
     this.buf[this.pos++] = 2;
     this.f64(handle);
@@ -54,6 +60,7 @@ export class InboundQueue extends Writer {
   start(handle: number, info: ClientCallInfo, metadata: string, contentType: ContentType, encoded: Uint8Array | null): void {
     const o = info.options;
     const start = this.pos;
+    this.starts.push(start);
     this.ensure(9);
     this.buf[this.pos++] = 3;
     this.f64(handle);
@@ -71,6 +78,7 @@ export class InboundQueue extends Writer {
         encodeInto(this, info.request);
       } catch (err) {
         this.pos = start;
+        this.starts.pop();
         throw err;
       }
       this.view.setUint32(lengthAt, this.pos - lengthAt - 4, true);
@@ -87,14 +95,28 @@ export class InboundQueue extends Writer {
     this.str(o.key ?? '');
   }
   cancel(handle: number): void {
+    this.starts.push(this.pos);
     this.ensure(9);
     this.buf[this.pos++] = 4;
     this.f64(handle);
   }
-  take(): Uint8Array {
-    const out = this.buf.subarray(0, this.pos);
-    this.pos = 0;
-    return out;  // copied by the engine call before the next push
+  /** The first `max` queued records (all when fewer), as a view to copy before the next push;
+   *  then drop() removes them. */
+  take(max: number): Uint8Array {
+    this.cutRecords = Math.min(max, this.starts.length);
+    this.cut = this.cutRecords < this.starts.length ? this.starts[this.cutRecords]! : this.pos;
+    return this.buf.subarray(0, this.cut);
+  }
+  drop(): void {
+    if (this.cut === this.pos) {
+      this.pos = 0;
+      this.starts.length = 0;
+    } else {
+      this.buf.copyWithin(0, this.cut, this.pos);
+      this.pos -= this.cut;
+      this.starts = this.starts.slice(this.cutRecords).map((at) => at - this.cut);
+    }
+    this.cut = this.cutRecords = 0;
   }
   private f64(v: number): void {
     this.view.setFloat64(this.pos, v, true);

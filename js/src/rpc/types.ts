@@ -35,6 +35,13 @@ export interface CallOptions {
   /** Per-attempt timeout for idempotent retries (moves off a silent instance). */
   attemptTimeoutMs?: number;
   metadata?: Metadata;
+  /**
+   * The token (bytes, or its id in hex) this call is authorized with: the server decides with
+   * exactly that one of the tokens this node presented (refusing with PERMISSION_DENIED if it is
+   * unknown there, expired, revoked or does not grant the method) instead of with all of them.
+   * Sent as metadata `nitro-token`. (Named apart from `token`, which apps' interceptors use.)
+   */
+  authToken?: Uint8Array | string;
   /** Call this peer directly instead of picking an instance of the service. */
   peer?: string;
   strategy?: Strategy;
@@ -99,6 +106,9 @@ export interface RpcOptions {
   /** RPC over a link: inbound messages per engine step (default 16); the rest of a burst is
    *  worked through in later macrotasks, so answers to its first part leave meanwhile. */
   framesPerStep?: number;
+  /** Queued call starts, responses and messages per engine step (default: all). A smaller bound
+   *  sends a burst in parts, so on idle cores the peer starts on the first part meanwhile. */
+  recordsPerStep?: number;
 }
 
 export interface ClientStream<Res = unknown> {
