@@ -217,6 +217,8 @@ class ProtocolContext {
   virtual Status subscribe(const std::string& topic) = 0;
   virtual Status unsubscribe(const std::string& topic) = 0;
   virtual std::vector<PeerInfo> peers() const = 0;       // established links
+  // Whether send(peer) has a way to the peer (a link, or an address to dial), without dialing.
+  virtual bool knows_route(const PeerId& peer) const { (void)peer; return true; }
   virtual std::vector<PeerId> neighbors() const = 0;     // active view
   virtual void emit(Bytes payload) = 0;                  // a kProtocol event for the host
   virtual void random_bytes(std::span<std::uint8_t> out) = 0;  // from the node's injected entropy

@@ -6,7 +6,8 @@
 //     one step leave as ONE link message (nitro/rpc_batch.h), so a burst costs one seal and write;
 //   * peers are named by their PeerId text (PeerId::to_string);
 //   * discovery: the services a node serves are advertised as origin-signed gossip on topic
-//     "rpc.ads" (every ad_interval_ms, and soon after a newcomer is heard) and directly to every
+//     "rpc.ads" (every ad_interval_ms, or one second per advertiser heard if longer, and soon
+//     after a newcomer is heard, by a few nodes of a large network) and directly to every
 //     peer whose link comes up, with a TTL; a direct ad from a peer not heard before is answered
 //     with ours, so two linked nodes know each other after one round trip;
 //   * a call for a service with no known instance waits inside the protocol until an instance is
@@ -110,6 +111,8 @@ class NodeRpc : public Protocol {
   void release_pending(std::uint64_t now_ms, bool expired_only);
   void launch(CallHandle handle, Pending pending, std::uint64_t now_ms);
   bool routable(const PeerId& peer);
+  bool chance(std::size_t k, std::size_t n);
+  std::uint64_t ad_period_ms() const;
   Advertisement own_advertisement() const;
   void advertise(std::uint64_t now_ms);
   void send_direct_ad(const PeerId& peer);
@@ -129,8 +132,11 @@ class NodeRpc : public Protocol {
   std::uint64_t last_ad_ms_ = 0;
   bool ad_due_ = false;
   bool direct_ads_due_ = false;
+  bool newcomer_ad_due_ = false;  // a newcomer was heard: answer, spaced by network size
   static constexpr std::size_t kPeerCacheMax = 4096;
   static constexpr std::size_t kHeardFromMax = 4096;
+  static constexpr std::size_t kNewcomerAdvertisers = 8;     // nodes answering a newcomer's first ad
+  static constexpr std::uint64_t kAdPeriodPerPeerMs = 1000;   // ad period per advertiser heard
 };
 
 }  // namespace nitro::rpc

@@ -54,6 +54,15 @@ struct SimConfig {
   std::size_t contacts = 3;        // each node bootstraps from up to this many earlier nodes
   std::uint64_t storage_sync_ms = 2;     // a drained store batch is durable this much later
   double torn_write_rate = 0.0;          // crash: chance a prefix of the unsynced batch survives
+  // Busy nodes: a node takes frame_cost_us of (virtual) processing time for every frame, connect
+  // and disconnect it handles, and timer_cost_us for every tick; input arriving while it is busy
+  // waits, in arrival order, until it is free. slow_nodes seeded nodes are slow_factor times
+  // slower (the slow-node fault). Zero costs: nodes process instantly, as before.
+  std::uint64_t frame_cost_us = 0;
+  std::uint64_t timer_cost_us = 0;
+  std::size_t slow_nodes = 0;
+  std::uint64_t slow_factor = 10;
+  bool one_process = false;  // all nodes share one processor (N nodes in one JS process)
   // Clocks: node i reads skew_i + t * (1 + drift_i) at virtual time t, with skew_i drawn in
   // [0, clock_skew_max_ms] and drift_i in [-clock_drift_max_ppm, +clock_drift_max_ppm].
   std::uint64_t clock_skew_max_ms = 0;
@@ -82,6 +91,8 @@ struct NetStats {
   std::uint64_t bytes_sent = 0;
   std::uint64_t events_processed = 0;
   std::uint64_t store_batches = 0, store_batches_lost = 0, store_batches_torn = 0;
+  std::uint64_t busy_waits = 0;        // inputs that waited for a busy node
+  std::uint64_t busy_wait_max_us = 0;  // longest such wait
 };
 
 class Simulator {
@@ -142,6 +153,8 @@ class Simulator {
     std::uint64_t ticks_at_same_ms = 0;  // a node whose deadline never moves is a bug: asserted
     int group = 0;
     NodeStats dead_stats;
+    std::uint64_t busy_until_us = 0;  // the busy-node model: the node processes until then
+    std::uint64_t cost_factor = 1;    // slow_factor for a slow node
   };
   enum class Kind : std::uint8_t { kStart, kTimer, kConnect, kDisconnect, kFrame, kSync };
   struct Ev {
@@ -154,6 +167,7 @@ class Simulator {
     std::uint64_t from_inc;
     bool initiator;
     std::shared_ptr<Bytes> bytes;
+    bool reserved = false;   // busy-node model: its processing time is already booked
     bool operator>(const Ev& o) const { return at_ms != o.at_ms ? at_ms > o.at_ms : order > o.order; }
   };
   struct Conn {
@@ -163,6 +177,8 @@ class Simulator {
 
   void schedule(Ev ev);
   void process(const Ev& ev);
+  bool wait_if_busy(const Ev& ev, std::uint64_t cost_us);
+  std::uint64_t& busy_until_us(std::size_t i) { return config_.one_process ? busy_until_us_ : slots_[i].busy_until_us; }
   void pump(std::size_t i);
   void reschedule_timer(std::size_t i);
   void dial(std::size_t from, std::size_t to);
@@ -191,6 +207,7 @@ class Simulator {
   NetStats net_;
   bool partitioned_ = false;
   bool partition_symmetric_ = true;
+  std::uint64_t busy_until_us_ = 0;  // one_process: the shared processor
 };
 
 }  // namespace nitro::sim

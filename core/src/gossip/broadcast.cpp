@@ -5,7 +5,7 @@
 namespace nitro::gossip {
 
 Broadcast::Broadcast(PeerId self, const NodeConfig& config, BroadcastHost& host)
-    : self_(self), config_(config), host_(host) {}
+    : self_(self), config_(config), host_(host), graft_wait_ms_(config.timers.ihave_timeout_ms) {}
 
 void Broadcast::neighbor_up(const PeerId& peer) {
   neighbors_.insert(peer);
@@ -14,6 +14,9 @@ void Broadcast::neighbor_up(const PeerId& peer) {
 
 void Broadcast::neighbor_down(const PeerId& peer) {
   neighbors_.erase(peer);
+  // Lateness taught the GRAFT wait to be patient; a lost neighbor means payloads are now lost,
+  // not late: the tree repairs at the base wait.
+  graft_wait_ms_ = config_.timers.ihave_timeout_ms;
   for (auto& [topic, lazy] : lazy_) lazy.erase(peer);
   for (auto& [topic, mesh] : mesh_) mesh.erase(peer);
   lazy_queues_.erase(peer);
@@ -92,6 +95,7 @@ Status Broadcast::on_gossip(const PeerId& from, const Msg& msg, std::uint64_t no
   // ordering state is gone after a restart): never accept them from a peer.
   if (received(id) || env->origin == self_) {
     host_.stats().duplicate_payloads++;
+    missing_.erase(id);  // e.g. a gap skipped while its pull was under way: stop pulling
     if (config_.mode == BroadcastMode::kPlumtree && neighbors_.count(from) != 0 && !is_lazy(id.topic, from) &&
         !came_by_flood(id)) {
       set_lazy(id.topic, from, true);
@@ -116,7 +120,7 @@ Status Broadcast::on_gossip(const PeerId& from, const Msg& msg, std::uint64_t no
 void Broadcast::accept(const crypto::Envelope& env, const Bytes& bytes, const PeerId& from, std::uint32_t hops,
                        std::uint64_t now_ms) {
   const MsgId id{env.origin, env.topic, env.seq};
-  missing_.erase(id);
+  note_arrival(id, from, now_ms);
   add_topic(env.topic);
   cache_put(id, bytes, hops, now_ms);
   forward(id, bytes, hops, from, now_ms);
@@ -161,7 +165,7 @@ void Broadcast::on_ihave(const PeerId& from, const Msg& msg, std::uint64_t now_m
     if (it == missing_.end()) {
       if (missing_.size() >= kMissingMax) continue;
       // gossipsub pulls at once (IWANT); Plumtree waits for the eager copy first.
-      Missing m{{from}, ir.round, 0, mesh ? now_ms : now_ms + config_.timers.ihave_timeout_ms};
+      Missing m{{from}, {}, ir.round, 0, mesh ? now_ms : now_ms + graft_wait_ms_};
       missing_.emplace(ir.id, std::move(m));
       continue;
     }

@@ -14,6 +14,12 @@
 // kFlood and kMesh (gossipsub-like: D-regular mesh per topic, IHAVE/IWANT gossip to D_lazy
 // non-mesh peers each heartbeat) are baselines measured in the same simulator.
 //
+// Load must not make more load: a GRAFT for a payload that was late rather than lost brings a
+// duplicate, and a busy node's eager pushes are all late. So the wait before a GRAFT adapts (it
+// doubles whenever the eager copy arrives after we pulled, up to kGraftWaitMaxMs, and decays back
+// to ihave_timeout_ms while nothing is late), and GRAFTs are paced by a token bucket
+// (kGraftsPerSecond, burst kGraftBurst): the pull work per node per second is bounded whatever the
+// network does; a pull without a token waits for the next one.
 // Every message is a signed crypto::Envelope (origin, per-topic seq, timestamp, topic, payload);
 // the signature is verified once, on first receipt, before relaying or delivering. Identity of a
 // message: (origin, topic, seq). Per (origin, topic) stream the node keeps the next seq to deliver
@@ -56,6 +62,10 @@ class Broadcast {
   static constexpr std::uint32_t kGraftAttemptsMax = 8;
   static constexpr std::size_t kMissingMax = 8192;
   static constexpr std::uint64_t kMeshHistoryHeartbeats = 3;
+  static constexpr std::uint64_t kGraftWaitMaxMs = 4000;
+  static constexpr std::uint64_t kGraftsPerSecond = 10;
+  static constexpr std::uint64_t kGraftBurst = 10;
+  static constexpr std::uint64_t kCacheSweepMs = 10000;
 
   Broadcast(PeerId self, const NodeConfig& config, BroadcastHost& host);
 
@@ -73,6 +83,8 @@ class Broadcast {
   std::size_t eager_count(const std::string& topic) const;
   std::size_t streams() const { return streams_.size(); }
   std::size_t cached() const { return cache_.size(); }
+  std::uint64_t graft_wait_ms() const { return graft_wait_ms_; }
+  std::uint64_t late_payloads() const { return late_payloads_; }
 
  private:
   struct Held {
@@ -94,6 +106,7 @@ class Broadcast {
   };
   struct Missing {
     std::vector<PeerId> announcers;
+    std::vector<PeerId> pulled_from;  // the peers a GRAFT went to, the latest at the back
     std::uint32_t round = 0;
     std::uint32_t attempts = 0;
     std::uint64_t deadline_ms = 0;
@@ -129,6 +142,8 @@ class Broadcast {
   std::uint32_t flood_hops() const { return config_.plumtree_flood_hops; }
   void send_payload(const PeerId& to, const MsgId& id);
 
+  void note_arrival(const MsgId& id, const PeerId& from, std::uint64_t now_ms);
+  bool take_graft_token(std::uint64_t now_ms);
   void tick_missing(std::uint64_t now_ms);
   void tick_lazy(std::uint64_t now_ms, bool force);
   void tick_gaps(std::uint64_t now_ms);
@@ -153,6 +168,11 @@ class Broadcast {
   std::map<std::string, std::deque<Recent>> recent_;  // kMesh: ids for heartbeat gossip
   std::uint64_t next_heartbeat_ms_ = 0;  // kMesh heartbeat; kPlumtree digest
   std::set<StreamKey> waiting_;  // streams holding messages behind a gap
+  std::uint64_t graft_wait_ms_ = 0;      // adaptive IHAVE -> GRAFT wait (0: not yet set)
+  std::uint64_t graft_wait_at_ms_ = 0;   // when it last grew (decay starts from here)
+  std::uint64_t graft_tokens_ = kGraftBurst;
+  std::uint64_t graft_tokens_at_ms_ = 0;
+  std::uint64_t late_payloads_ = 0;      // eager copies that came after we had pulled them
 };
 
 }  // namespace nitro::gossip

@@ -82,17 +82,62 @@ void Broadcast::tick_gaps(std::uint64_t now_ms) {
   for (const auto& key : done) waiting_.erase(key);
 }
 
+// A payload we had pulled arriving from someone other than the peer we last pulled it from was
+// late, not lost (the eager copy, or the answer to an earlier GRAFT): that GRAFT was wasted work,
+// so wait longer before the next one.
+void Broadcast::note_arrival(const MsgId& id, const PeerId& from, std::uint64_t now_ms) {
+  auto it = missing_.find(id);
+  if (it == missing_.end()) return;
+  const auto& pulled = it->second.pulled_from;
+  if (config_.mode == BroadcastMode::kPlumtree && !pulled.empty() && pulled.back() != from) {
+    late_payloads_++;
+    if (graft_wait_at_ms_ + graft_wait_ms_ / 2 <= now_ms) {  // one doubling per burst of lateness
+      graft_wait_ms_ = std::min(kGraftWaitMaxMs, 2 * graft_wait_ms_);
+      graft_wait_at_ms_ = now_ms;
+    }
+  }
+  missing_.erase(it);
+}
+
+bool Broadcast::take_graft_token(std::uint64_t now_ms) {
+  const std::uint64_t earned = (now_ms - std::min(now_ms, graft_tokens_at_ms_)) * kGraftsPerSecond / 1000;
+  if (earned > 0) {
+    graft_tokens_ = std::min(kGraftBurst, graft_tokens_ + earned);
+    graft_tokens_at_ms_ = now_ms;
+  }
+  if (graft_tokens_ == 0) return false;
+  if (graft_tokens_ == kGraftBurst) graft_tokens_at_ms_ = now_ms;  // a full bucket earns nothing
+  --graft_tokens_;
+  return true;
+}
+
 void Broadcast::tick_missing(std::uint64_t now_ms) {
+  // The wait halves back toward ihave_timeout_ms for every quiet stretch as long as itself.
+  const std::uint64_t base = config_.timers.ihave_timeout_ms;
+  while (graft_wait_ms_ > base && now_ms >= graft_wait_at_ms_ + 2 * graft_wait_ms_) {
+    graft_wait_at_ms_ += 2 * graft_wait_ms_;
+    graft_wait_ms_ = std::max(base, graft_wait_ms_ / 2);
+  }
   std::vector<MsgId> drop;
+  const std::uint64_t token_ms = 1000 / kGraftsPerSecond;
   for (auto& [id, m] : missing_) {
     if (m.deadline_ms > now_ms) continue;
-    if (m.announcers.empty() || m.attempts >= kGraftAttemptsMax) {
+    // received(): it came, or its ordering gap was skipped meanwhile; either way pulling it
+    // again would only bring a duplicate.
+    if (m.announcers.empty() || m.attempts >= kGraftAttemptsMax || received(id)) {
       drop.push_back(id);
       continue;
     }
+    if (config_.mode == BroadcastMode::kPlumtree && !take_graft_token(now_ms)) {
+      m.deadline_ms = now_ms + token_ms;  // paced: the next token
+      continue;
+    }
     const PeerId to = m.announcers[m.attempts % m.announcers.size()];
+    m.pulled_from.erase(std::remove(m.pulled_from.begin(), m.pulled_from.end(), to), m.pulled_from.end());
+    m.pulled_from.push_back(to);  // the last pulled from is at the back
     ++m.attempts;
-    m.deadline_ms = now_ms + config_.timers.graft_retry_ms;
+    // A busy peer answers late too: the retry waits as long as the adapted IHAVE wait.
+    m.deadline_ms = now_ms + std::max(config_.timers.graft_retry_ms, graft_wait_ms_);
     Msg pull;
     pull.kind = config_.mode == BroadcastMode::kMesh ? Kind::kIWant : Kind::kGraft;
     pull.ids.push_back(IdRound{id, m.round});
@@ -143,8 +188,10 @@ std::optional<std::uint64_t> Broadcast::next_deadline() const {
   }
   if (config_.mode == BroadcastMode::kMesh || !recent_.empty()) take(next_heartbeat_ms_);
   if (!cache_order_.empty()) {
+    // Expiry is swept on a coarse grid: one wake-up per kCacheSweepMs, not one per message.
     auto it = cache_.find(cache_order_.front());
-    if (it != cache_.end()) take(it->second.at_ms + config_.timers.message_ttl_ms);
+    const std::uint64_t due = it == cache_.end() ? 0 : it->second.at_ms + config_.timers.message_ttl_ms;
+    take((due / kCacheSweepMs + 1) * kCacheSweepMs);
   }
   return t;
 }

@@ -153,6 +153,13 @@ void Membership::on_shuffle(const PeerRef& from, const Msg& msg, std::uint64_t n
   reply.peers = sample_passive(msg.peers.size());
   std::vector<PeerId> sent;
   for (const auto& r : reply.peers) sent.push_back(r.id);
+  // A short passive view (a small network, where everyone is someone's neighbor) is topped up
+  // with neighbors: otherwise peers that only ever meet through a hub never learn of each other,
+  // and when the hub dies they are two islands with no address to rejoin by.
+  for (const auto& [id, address] : active_) {
+    if (reply.peers.size() >= msg.peers.size()) break;
+    if (id != msg.peer.id && id != from.id) reply.peers.push_back(PeerRef{id, address});
+  }
   host_.send(msg.peer, reply);
   integrate(msg.peers, sent);
 }
@@ -231,6 +238,17 @@ void Membership::remember(const PeerRef& ref) {
   known_[ref.id] = ref.address;
 }
 
+void Membership::remember_heard_of(const PeerRef& ref) {
+  if (heard_of_.count(ref.id) == 0) {
+    if (heard_of_order_.size() >= kHeardOfMax) {
+      heard_of_.erase(heard_of_order_.front());
+      heard_of_order_.pop_front();
+    }
+    heard_of_order_.push_back(ref.id);
+  }
+  heard_of_[ref.id] = ref.address;
+}
+
 void Membership::drop_random_active(std::uint64_t now_ms) {
   assert(!active_.empty());
   auto it = std::next(active_.begin(), static_cast<long>(host_.rng().below(active_.size())));
@@ -277,6 +295,13 @@ void Membership::on_link_down(const PeerId& peer, std::uint64_t now_ms) {
   remove_failed(peer, now_ms);
 }
 
+// A JOIN lost with its transport (a dial that failed, a handshake the contact gave up on) would
+// wait out neighbor_timeout_ms; a newcomer whose only contact is that one has nothing else to do.
+void Membership::on_transport_closed(const Address& address, std::uint64_t now_ms) {
+  auto it = joins_.find(address);
+  if (it != joins_.end()) it->second.deadline_ms = std::min(it->second.deadline_ms, now_ms + kJoinRedialMs);
+}
+
 void Membership::on_dial_failed(const Address& address, std::uint64_t now_ms) {
   std::vector<PeerId> failed;
   for (const auto& [id, p] : pending_) {
@@ -306,6 +331,7 @@ void Membership::add_passive(const PeerRef& ref) {
     passive_.erase(it);
   }
   passive_[ref.id] = ref.address;
+  remember_heard_of(ref);
 }
 
 void Membership::integrate(const std::vector<PeerRef>& refs, const std::vector<PeerId>& sent) {

@@ -56,8 +56,10 @@ class Membership {
   static constexpr std::uint32_t kIndirectOnlyMax = 2;
   static constexpr std::size_t kDeadMax = 64;
   static constexpr std::size_t kKnownMax = 64;
+  static constexpr std::size_t kHeardOfMax = 64;
   static constexpr std::size_t kJoinsMax = 16;
   static constexpr std::uint32_t kJoinAttemptsMax = 4;
+  static constexpr std::uint64_t kJoinRedialMs = 250;
   static constexpr std::size_t kRelaysMax = 64;
   static constexpr std::uint64_t kDeadTtlMs = 10 * 60 * 1000;
   static constexpr int kHealthMax = 8;
@@ -72,6 +74,8 @@ class Membership {
   void on_frame(const PeerRef& from, const Msg& msg, std::uint64_t now_ms);
   void on_link_down(const PeerId& peer, std::uint64_t now_ms);
   void on_dial_failed(const Address& address, std::uint64_t now_ms);
+  // The transport to `address` closed: a JOIN still unanswered on it is retried soon.
+  void on_transport_closed(const Address& address, std::uint64_t now_ms);
   void tick(std::uint64_t now_ms);
   std::optional<std::uint64_t> next_deadline() const;
 
@@ -117,11 +121,13 @@ class Membership {
   void tick_suspects(std::uint64_t now_ms);
   void tick_pending(std::uint64_t now_ms);
   void tick_repair(std::uint64_t now_ms);
+  bool repair_has_work() const;
   void tick_shuffle(std::uint64_t now_ms);
   void tick_reconnect(std::uint64_t now_ms);
   void rejoin(std::uint64_t now_ms);
   void tick_joins(std::uint64_t now_ms);
   void remember(const PeerRef& ref);
+  void remember_heard_of(const PeerRef& ref);
   std::uint64_t probe_timeout_ms() const;
 
   PeerRef self_;
@@ -137,6 +143,11 @@ class Membership {
   std::map<Address, JoinAttempt> joins_;  // JOINs not yet answered by their contact (<= kJoinsMax)
   std::map<PeerId, Address> known_;
   std::deque<PeerId> known_order_;
+  // Every peer a passive view ever held (bounded, oldest forgotten first). A passive entry is
+  // dropped after one failed request, and during a partition every request across it fails, so
+  // the passive view forgets the other side; this memory lets an isolated node rejoin through it.
+  std::map<PeerId, Address> heard_of_;
+  std::deque<PeerId> heard_of_order_;
   std::size_t rejoin_index_ = 0;
   std::map<PeerId, std::uint64_t> suspects_;  // peer -> suspicion deadline
   std::map<std::uint64_t, Relay> relays_;     // our ping nonce -> who asked (PING-REQ)

@@ -1,6 +1,7 @@
 // Membership timers: SWIM probing, suspicion, NEIGHBOR request timeouts, active-view repair,
 // shuffles and reconnects. Each runs at most once per tick() and arms its own next time.
 #include <algorithm>
+#include <set>
 
 #include "gossip/membership.h"
 
@@ -28,7 +29,11 @@ std::optional<std::uint64_t> Membership::next_deadline() const {
   if (!started_) return std::nullopt;
   // While a probe runs (it may outlast probe_interval when local health scales its timeout),
   // the next probe waits for it: only the running probe's own deadline counts.
-  std::uint64_t t = std::min({next_shuffle_ms_, next_repair_ms_, next_reconnect_ms_});
+  // Idle means idle: repair and reconnect wake the node only while they have work (a view to
+  // fill, a dead peer to retry); when work appears, their overdue time makes them run at once.
+  std::uint64_t t = next_shuffle_ms_;
+  if (repair_has_work()) t = std::min(t, next_repair_ms_);
+  if (!dead_.empty()) t = std::min(t, next_reconnect_ms_);
   if (!probe_.running) t = std::min(t, next_probe_ms_);
   if (probe_.running) {
     t = std::min(t, probe_.indirect_sent ? probe_.sent_ms + 2 * probe_timeout_ms()
@@ -127,6 +132,10 @@ void Membership::tick_joins(std::uint64_t now_ms) {
   }
 }
 
+bool Membership::repair_has_work() const {
+  return (passive_.empty() && pending_.empty()) || active_.size() + pending_.size() < config_.active_view_max;
+}
+
 void Membership::tick_repair(std::uint64_t now_ms) {
   next_repair_ms_ = now_ms + config_.timers.repair_interval_ms;
   // An empty passive view means we know nobody beyond our neighbors: either the view ran dry
@@ -173,16 +182,24 @@ void Membership::tick_shuffle(std::uint64_t now_ms) {
   host_.send(PeerRef{to, active_[to]}, m);
 }
 
+// Cycles through every address we have: bootstrap contacts, former neighbors and peers once in
+// the passive view. Peers known to have failed are retried by tick_reconnect already; they are
+// skipped here while any other candidate exists, so that an island whose former neighbors all
+// crashed reaches the rest of the network through peers it only heard of.
 void Membership::rejoin(std::uint64_t now_ms) {
-  std::vector<Address> candidates;
-  for (const auto& contact : config_.bootstrap) {
-    if (contact != self_.address) candidates.push_back(contact);
-  }
-  for (const auto& [id, address] : known_) {
-    if (!is_active(id)) candidates.push_back(address);
-  }
-  if (candidates.empty()) return;
-  join(candidates[rejoin_index_++ % candidates.size()], false, now_ms);
+  std::set<Address> fresh, failed;
+  auto consider = [&](const PeerId* id, const Address& address) {
+    if (address.empty() || address == self_.address) return;
+    if (id && is_active(*id)) return;
+    (id && dead_.count(*id) != 0 ? failed : fresh).insert(address);
+  };
+  for (const auto& contact : config_.bootstrap) consider(nullptr, contact);
+  for (const auto& [id, address] : known_) consider(&id, address);
+  for (const auto& [id, address] : heard_of_) consider(&id, address);
+  for (const auto& a : fresh) failed.erase(a);
+  const std::set<Address>& pool = fresh.empty() ? failed : fresh;
+  if (pool.empty()) return;
+  join(*std::next(pool.begin(), static_cast<long>(rejoin_index_++ % pool.size())), false, now_ms);
 }
 
 void Membership::tick_reconnect(std::uint64_t now_ms) {

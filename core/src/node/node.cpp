@@ -228,6 +228,14 @@ Result<std::uint64_t> NodeImpl::publish(const std::string& topic, std::span<cons
   return seq;
 }
 
+bool NodeImpl::knows_route(const PeerId& peer) const {
+  if (by_peer_.count(peer) != 0) return true;
+  for (const auto& ref : membership_.passive()) {
+    if (ref.id == peer && !ref.address.empty()) return true;
+  }
+  return false;
+}
+
 Status NodeImpl::send_channel(const PeerId& peer, const std::string& channel, std::span<const std::uint8_t> bytes,
                               std::uint64_t now_ms) {
   now_ms_ = now_ms;

@@ -36,6 +36,7 @@ Status ProtocolSlot::unsubscribe(const std::string& topic) {
   return topics_.erase(topic) ? Status::ok_status() : not_found("not subscribed");
 }
 std::vector<PeerInfo> ProtocolSlot::peers() const { return node_.peers(); }
+bool ProtocolSlot::knows_route(const PeerId& peer) const { return node_.knows_route(peer); }
 std::vector<PeerId> ProtocolSlot::neighbors() const { return node_.neighbors(); }
 void ProtocolSlot::emit(Bytes payload) {
   Event e;

@@ -37,6 +37,7 @@ class ProtocolSlot final : public ProtocolContext {
   Status subscribe(const std::string& topic) override;
   Status unsubscribe(const std::string& topic) override;
   std::vector<PeerInfo> peers() const override;
+  bool knows_route(const PeerId& peer) const override;
   std::vector<PeerId> neighbors() const override;
   void emit(Bytes payload) override;
   void random_bytes(std::span<std::uint8_t> out) override;
@@ -95,6 +96,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   void committed_revocation(std::span<const std::uint8_t> record);
   auth::Decider* access() const;  // the attached access protocol, if any
   std::vector<PeerInfo> peers() const;
+  bool knows_route(const PeerId& peer) const;
   std::vector<PeerId> neighbors() const { return membership_.active(); }
   std::vector<PeerId> passive_view() const;
   Bytes save_state() const;
@@ -139,6 +141,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
     std::uint64_t rekeyed_ms = 0; // established, or last moved to a fresh sending key
     std::deque<Bytes> pending;    // plaintext frames waiting for the handshake
     std::deque<Bytes> early;      // transport frames that overtook the last handshake frame
+    std::uint64_t early_since_ms = 0;  // when the first of them came
   };
 
   Link& open_link(const Address& address);
@@ -161,6 +164,10 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   bool user_topic(const std::string& topic) const;
 
   static constexpr std::size_t kEarlyFramesMax = 16;
+  // A transport frame means the dialer finished its handshake; if the last handshake frame has not
+  // come this long after it, it was lost (not reordered): fail the link now, so the dialer redials,
+  // instead of leaving it half open, its frames unread, until handshake_timeout_ms.
+  static constexpr std::uint64_t kEarlyWaitMs = 1000;
  public:
   // Sequence numbers are reserved this many at a time: one durable write per block of publishes.
   static constexpr std::uint64_t kSeqBlock = 1024;

@@ -164,6 +164,10 @@ Status NodeImpl::handle(const Address& address, std::span<const std::uint8_t> by
   if (!link.established && !bytes.empty() && bytes[0] == kTransportFrame &&
       link.secure->state() == crypto::LinkState::kHandshaking) {
     // The network reordered it ahead of the handshake's last message: replay it once established.
+    if (link.early.empty()) {
+      link.early_since_ms = now_ms;
+      links_deadline_ms_ = std::min(links_deadline_ms_, now_ms + kEarlyWaitMs);
+    }
     if (link.early.size() < kEarlyFramesMax) link.early.emplace_back(bytes.begin(), bytes.end());
     return Status::ok_status();
   }
@@ -257,6 +261,7 @@ void NodeImpl::close_link(Address address, bool hangup, std::uint64_t now_ms) {
   if (it == links_.end()) return;
   Link link = std::move(it->second);
   links_.erase(it);
+  membership_.on_transport_closed(address, now_ms);
   if (hangup) {
     Event hang;
     hang.type = EventType::kHangup;
@@ -298,6 +303,7 @@ void NodeImpl::tick_links(std::uint64_t now_ms) {
     std::uint64_t deadline = UINT64_MAX;
     if (!link.established) {
       deadline = link.created_ms + config_.timers.handshake_timeout_ms;
+      if (!link.early.empty()) deadline = std::min(deadline, link.early_since_ms + kEarlyWaitMs);
     } else if (!membership_.is_active(link.peer)) {
       deadline = link.active_ms + config_.timers.link_idle_ms;
     }

@@ -84,9 +84,16 @@ void NodeRpc::on_broadcast(const std::string& topic, const PeerId& origin, std::
                            std::span<const std::uint8_t> payload, std::uint64_t now_ms) {
   if (topic != kAdsTopic || origin == ctx_->local_id()) return;
   auto ad = decode_advertisement(payload, config_.engine.limits);
-  if (!ad.ok() || !routable(origin)) return;
-  // A newcomer joined after our last ad: advertise soon (rate-limited by ad_gap_ms).
-  if (!served_.empty() && heard_from_.size() < kHeardFromMax && heard_from_.insert(key(origin)).second) ad_due_ = true;
+  if (!ad.ok()) return;
+  // A newcomer joined after our last ad: advertise soon (rate-limited by ad_gap_ms). In a large
+  // network only about kNewcomerAdvertisers nodes answer each newcomer (every answer reaches every
+  // node: all answering would cost N^2 deliveries per join); the rest reach it with their next
+  // periodic ad.
+  if (!served_.empty() && heard_from_.size() < kHeardFromMax && heard_from_.insert(key(origin)).second &&
+      chance(kNewcomerAdvertisers, heard_from_.size())) {
+    newcomer_ad_due_ = true;
+  }
+  if (!routable(origin)) return;  // counted above all the same: it sets the ad period
   on_advertisement(*ad, origin, now_ms);
   after_callback(now_ms);
 }
@@ -297,18 +304,30 @@ void NodeRpc::launch(CallHandle handle, Pending p, std::uint64_t now_ms) {
 // Gossip reaches peers this node has no address for; an instance it cannot send to is useless.
 // A linked peer is routable; otherwise an empty frames message probes for a known address (and
 // dials it, so the call that follows finds the link up).
-bool NodeRpc::routable(const PeerId& peer) {
-  for (const auto& info : ctx_->peers()) {
-    if (info.peer == peer) return true;
-  }
-  static constexpr std::uint8_t kProbe[] = {kLinkFrames};
-  return ctx_->send(peer, kProbe).code() != Code::kUnavailable;
+// Dialing every advertiser to find out would open a link to every node of the network (and close
+// it again when idle, and reopen it at the next ad): ask the node whether it knows a way instead.
+bool NodeRpc::routable(const PeerId& peer) { return ctx_->knows_route(peer); }
+
+// True with probability min(1, k / n), from the node's injected entropy.
+bool NodeRpc::chance(std::size_t k, std::size_t n) {
+  if (n <= k) return true;
+  std::uint8_t b[4];
+  ctx_->random_bytes(b);
+  const std::uint32_t r = std::uint32_t{b[0]} | std::uint32_t{b[1]} << 8 | std::uint32_t{b[2]} << 16 | std::uint32_t{b[3]} << 24;
+  return static_cast<std::uint64_t>(r) * n < static_cast<std::uint64_t>(k) << 32;
+}
+
+// Each node's share of the network's periodic ads stays constant: the period grows with the
+// number of advertisers heard (and the TTL with it), so an idle node receives about
+// 1000 / kAdPeriodPerPeerMs ads per second whatever the size of the network.
+std::uint64_t NodeRpc::ad_period_ms() const {
+  return std::max<std::uint64_t>(config_.ad_interval_ms, heard_from_.size() * kAdPeriodPerPeerMs);
 }
 
 Advertisement NodeRpc::own_advertisement() const {
   Advertisement ad;
   ad.peer = key(ctx_->local_id());
-  ad.ttl_ms = config_.ad_ttl_ms;
+  ad.ttl_ms = std::max<std::uint64_t>(config_.ad_ttl_ms, 3 * ad_period_ms());
   for (const auto& s : served_) ad.services.push_back({s, {}});
   return ad;
 }
@@ -318,8 +337,18 @@ void NodeRpc::send_direct_ad(const PeerId& peer) {
 }
 
 // When the next gossip advertisement is due: the period, or sooner after news (rate-limited).
+// Answers to newcomers are spaced by heard / kNewcomerAdvertisers gaps: when many nodes join at
+// once, every node hears a newcomer every gap, and answering each time (every answer reaching
+// every node) kept a 100-node join busy for half a minute; this way the whole network sends about
+// kNewcomerAdvertisers answers per gap.
 std::uint64_t NodeRpc::ad_at() const {
-  return ad_due_ ? std::min(next_ad_ms_, last_ad_ms_ + config_.ad_gap_ms) : next_ad_ms_;
+  std::uint64_t at = next_ad_ms_;
+  if (ad_due_) at = std::min(at, last_ad_ms_ + config_.ad_gap_ms);
+  if (newcomer_ad_due_) {
+    const std::uint64_t gaps = std::max<std::uint64_t>(1, heard_from_.size() / kNewcomerAdvertisers);
+    at = std::min(at, last_ad_ms_ + gaps * config_.ad_gap_ms);
+  }
+  return at;
 }
 
 void NodeRpc::advertise(std::uint64_t now_ms) {
@@ -330,9 +359,14 @@ void NodeRpc::advertise(std::uint64_t now_ms) {
   if (served_.empty()) return;
   // Backpressure or no neighbors yet: the next period tries again.
   (void)ctx_->publish(kAdsTopic, encode_advertisement(own_advertisement()));
-  ad_due_ = false;
+  ad_due_ = newcomer_ad_due_ = false;
   last_ad_ms_ = now_ms;
-  next_ad_ms_ = now_ms + config_.ad_interval_ms;
+  // Jittered (0.75-1.25 of the period, within the TTL of 3 periods): nodes started together
+  // would otherwise re-advertise together, every ad of the network in the same instant.
+  std::uint8_t b[2];
+  ctx_->random_bytes(b);
+  const std::uint64_t permille = 750 + (std::uint64_t{b[0]} | std::uint64_t{b[1]} << 8) % 500;
+  next_ad_ms_ = now_ms + ad_period_ms() * permille / 1000;
 }
 
 void NodeRpc::remember_peer(const PeerKey& k, const PeerId& peer) {

@@ -69,6 +69,10 @@ Simulator::Simulator(const SimConfig& config) : config_(config), rng_(std::make_
     // Node 0 starts first so that every contact exists when it is dialed.
     schedule(Ev{i == 0 ? 0 : start + 1, 0, Kind::kStart, i, i, 0, 0, false, nullptr});
   }
+  // Drawn after everything else so that runs without slow nodes replay as before.
+  for (std::size_t k = 0; k < config_.slow_nodes && !slots_.empty(); ++k) {
+    slots_[rng_->below(slots_.size())].cost_factor = std::max<std::uint64_t>(1, config_.slow_factor);
+  }
 }
 
 Simulator::~Simulator() = default;
@@ -157,10 +161,34 @@ void Simulator::start_node(std::size_t i) {
   pump(i);
 }
 
+// The busy-node model, a FIFO processor: input for a node still busy is booked at once behind
+// the work already booked (so each input is re-queued once, and arrival order is kept).
+bool Simulator::wait_if_busy(const Ev& ev, std::uint64_t cost_us) {
+  std::uint64_t& busy = busy_until_us(ev.to);
+  const std::uint64_t now_us = now_ms_ * 1000;
+  if (ev.reserved) return false;
+  if (busy <= now_us) {
+    busy = now_us + cost_us;
+    return false;
+  }
+  Ev later = ev;
+  later.at_ms = (busy + cost_us + 999) / 1000;  // processed when its own work is done
+  later.reserved = true;
+  net_.busy_waits++;
+  net_.busy_wait_max_us = std::max(net_.busy_wait_max_us, busy - now_us);
+  busy += cost_us;
+  schedule(std::move(later));
+  return true;
+}
+
 void Simulator::process(const Ev& ev) {
   const std::size_t i = ev.to;
   if (!alive(i)) return;
   Node& n = *slots_[i].node;
+  // Starting and storage cost nothing; a superseded timer is no work either.
+  const std::uint64_t cost_us = (ev.kind == Kind::kTimer ? config_.timer_cost_us : config_.frame_cost_us) * slots_[i].cost_factor;
+  const bool stale_timer = ev.kind == Kind::kTimer && ev.gen != slots_[i].timer_gen;
+  if (cost_us > 0 && ev.kind != Kind::kStart && ev.kind != Kind::kSync && !stale_timer && wait_if_busy(ev, cost_us)) return;
   switch (ev.kind) {
     case Kind::kStart:
       if (ev.gen != slots_[i].incarnation) return;
@@ -210,6 +238,8 @@ void Simulator::reschedule_timer(std::size_t i) {
   if (!deadline) return;
   const std::uint64_t at = std::max(global_at(i, *deadline), now_ms_);
   if (at == s.timer_ms) return;
+  // An overdue tick already waits behind a busy node's backlog: re-booking it would starve it.
+  if (at == now_ms_ && s.timer_ms < now_ms_) return;
   s.timer_ms = at;
   schedule(Ev{at, 0, Kind::kTimer, i, i, ++s.timer_gen, 0, false, nullptr});
 }

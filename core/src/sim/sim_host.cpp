@@ -122,6 +122,7 @@ void Simulator::crash(std::size_t i) {
     s.unsynced.clear();
   }
   s.sync_until_ms = 0;
+  s.busy_until_us = 0;
   const NodeStats& st = s.node->stats();
   s.dead_stats.published += st.published;
   s.dead_stats.delivered += st.delivered;

@@ -126,8 +126,7 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
   private readonly topics = new Map<string, Set<MessageHandler>>();
   private readonly iterators = new Set<() => void>();  // ended on close
   private readonly protocolListeners = new Map<string, Set<(bytes: Uint8Array) => void>>();
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerDeadline = -1;
+  private timerArmed = false;
   private pumping = false;
   private pumpAgain = false;
   private closing: Promise<void> | undefined;
@@ -685,24 +684,68 @@ export class NitroNode extends Evented<PayloadEvents<NodeEvents>> {
 
   private arm(deadline: number): void {
     if (deadline < 0) return this.clearTimer();
-    if (this.timer !== undefined && deadline === this.timerDeadline) return;
-    this.clearTimer();
-    this.timerDeadline = deadline;
-    const delayMs = Math.max(0, Math.ceil(deadline - performance.now()));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerDeadline = -1;
-      // Fired early by a fraction of a millisecond, tick() is a no-op and the timer is re-armed.
-      if (this.core_ && !this.closed) this.run((core, nowMs) => core.tick(nowMs));
-    }, delayMs);
+    this.timerArmed = true;
+    processTimer.set(this.onTimer, deadline);
   }
 
+  // Fired by the process timer once the deadline has passed.
+  private readonly onTimer = (): void => {
+    this.timerArmed = false;
+    if (this.core_ && !this.closed) this.run((core, nowMs) => core.tick(nowMs));
+  };
+
   private clearTimer(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerDeadline = -1;
+    if (this.timerArmed) processTimer.clear(this.onTimer);
+    this.timerArmed = false;
   }
 }
+
+/**
+ * One host timer per process, shared by every node in it: each node's next deadline is kept here
+ * and a single setTimeout fires for the earliest, kCoalesceMs late, so that deadlines falling
+ * within that window cost one wake-up (a tick a little late is within the core's contract; an
+ * early one would be a no-op). 100 idle nodes in one process are then tens of wake-ups a second,
+ * not hundreds.
+ */
+class ProcessTimer {
+  static readonly kCoalesceMs = 5;
+  private readonly due = new Map<() => void, number>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private firesAt = Infinity;
+
+  set(fn: () => void, deadline: number): void {
+    this.due.set(fn, deadline);
+    if (deadline + ProcessTimer.kCoalesceMs < this.firesAt) this.schedule(deadline + ProcessTimer.kCoalesceMs);
+  }
+
+  clear(fn: () => void): void {
+    this.due.delete(fn);
+    if (this.due.size === 0) this.schedule(Infinity);
+  }
+
+  private schedule(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.firesAt = at;
+    if (at === Infinity) return;
+    this.timer = setTimeout(this.fire, Math.max(0, Math.ceil(at - performance.now())));
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    this.firesAt = Infinity;
+    const nowMs = Math.floor(performance.now());
+    const ready: Array<() => void> = [];
+    for (const [fn, deadline] of this.due) if (deadline <= nowMs) ready.push(fn);
+    for (const fn of ready) this.due.delete(fn);
+    for (const fn of ready) fn();  // each re-arms its node through set()
+    let next = Infinity;
+    for (const deadline of this.due.values()) next = Math.min(next, deadline);
+    if (next !== Infinity && next + ProcessTimer.kCoalesceMs < this.firesAt) this.schedule(next + ProcessTimer.kCoalesceMs);
+  };
+}
+
+const processTimer = new ProcessTimer();
 
 function reportUnhandled(error: Error): void {
   const g = globalThis as { reportError?: (e: unknown) => void };
