@@ -37,13 +37,26 @@ void Membership::join(const Address& contact, bool rejoin, std::uint64_t now_ms)
   auto it = joins_.find(contact);
   if (it == joins_.end() && joins_.size() < kJoinsMax) it = joins_.emplace(contact, JoinAttempt{}).first;
   if (it != joins_.end()) {
-    it->second.deadline_ms = now_ms + config_.timers.neighbor_timeout_ms;
-    it->second.rejoin = rejoin;
     it->second.attempts++;
+    it->second.deadline_ms = now_ms + join_wait_ms(it->second.attempts);
+    it->second.rejoin = rejoin;
   }
   Msg m = make(Kind::kJoin);
   m.flag = rejoin;
   host_.send_address(contact, m);
+}
+
+// The answer wait after the attempt-th JOIN to a contact: the neighbor timeout, then (only a
+// bootstrap contact is tried past kJoinAttemptsMax) doubling up to kBootstrapRetryMaxMs.
+std::uint64_t Membership::join_wait_ms(std::uint32_t attempt) const {
+  const std::uint64_t base = config_.timers.neighbor_timeout_ms;
+  if (attempt <= kJoinAttemptsMax) return base;
+  const std::uint32_t doublings = std::min<std::uint32_t>(attempt - kJoinAttemptsMax, 16);
+  return std::min(base << doublings, std::max(base, kBootstrapRetryMaxMs));
+}
+
+bool Membership::is_bootstrap(const Address& address) const {
+  return std::find(config_.bootstrap.begin(), config_.bootstrap.end(), address) != config_.bootstrap.end();
 }
 
 void Membership::heard(const PeerRef& from, std::uint64_t now_ms) {

@@ -60,6 +60,7 @@ class Membership {
   static constexpr std::size_t kJoinsMax = 16;
   static constexpr std::uint32_t kJoinAttemptsMax = 4;
   static constexpr std::uint64_t kJoinRedialMs = 250;
+  static constexpr std::uint64_t kBootstrapRetryMaxMs = 10000;  // unanswered bootstrap contact: retry at least this often
   static constexpr std::size_t kRelaysMax = 64;
   static constexpr std::uint64_t kDeadTtlMs = 10 * 60 * 1000;
   static constexpr int kHealthMax = 8;
@@ -129,6 +130,8 @@ class Membership {
   void remember(const PeerRef& ref);
   void remember_heard_of(const PeerRef& ref);
   std::uint64_t probe_timeout_ms() const;
+  std::uint64_t join_wait_ms(std::uint32_t attempt) const;
+  bool is_bootstrap(const Address& address) const;
 
   PeerRef self_;
   const NodeConfig& config_;

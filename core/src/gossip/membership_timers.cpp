@@ -119,8 +119,12 @@ void Membership::tick_joins(std::uint64_t now_ms) {
   for (auto it = joins_.begin(); it != joins_.end();) {
     if (it->second.deadline_ms > now_ms) {
       ++it;
-    } else if (it->second.attempts >= kJoinAttemptsMax) {
-      it = joins_.erase(it);  // give up on this contact; repair/rejoin will pick another
+    } else if (it->second.attempts >= kJoinAttemptsMax && !is_bootstrap(it->first)) {
+      // Give up on this contact; repair/rejoin will pick another. A bootstrap contact is never
+      // given up, only backed off (join_wait_ms): lost handshakes can leave it, and whoever
+      // joined only through it, an island that knows nobody else, and the nodes configured with
+      // its address are then the only way that island ever meets the rest.
+      it = joins_.erase(it);
     } else {
       retry.emplace_back(it->first, it->second.rejoin);
       ++it;
