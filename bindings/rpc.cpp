@@ -77,6 +77,7 @@ Result<rpc::NodeRpcConfig> node_config_from_js(const val& c) {
   auto engine = engine_config_from_js(c);
   if (!engine.ok()) return engine.status();
   config.engine = *engine;
+  config.engine.reconnect_grace_ms = rpc::node_engine_defaults().reconnect_grace_ms;  // a node's links come back
   config.emit_events = true;
   if (c.isUndefined() || c.isNull()) return config;
   if (c["name"].isString()) config.name = c["name"].as<std::string>();

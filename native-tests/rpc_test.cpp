@@ -453,6 +453,53 @@ TEST_CASE("rpc: a peer going down fails its calls and cancels its handlers", "[r
   REQUIRE(p.server_of(EventKind::kCancelled).size() == 1);
 }
 
+TEST_CASE("rpc: with a reconnect grace a call whose request died with its link is re-sent on the next link, once", "[rpc]") {
+  EngineConfig config;
+  config.reconnect_grace_ms = 500;
+  Pair p(config);
+  REQUIRE(p.srv().register_method("A.B", StreamKind::kUnary).ok());
+  int runs = 0;
+  p.serve_fn = [&](Event& e) {
+    if (e.kind != EventKind::kRequest) return;
+    ++runs;
+    REQUIRE(p.srv().respond(e.handle, {}, bytes_of("ok"), {}, {}, p.net.now()).ok());
+  };
+  auto lost = opts("srv", "A.B");
+  lost.timeout_ms = 5000;
+  auto gone = lost;
+  p.net.partition("cli", "srv", true);  // a half-open link: both requests vanish
+  REQUIRE(p.cli().start_call(lost, 0).ok());
+  REQUIRE(p.cli().start_call(gone, 0).ok());
+  p.net.pump();
+  p.cli().peer_down("srv", 0);
+  p.net.advance(100);
+  CHECK(p.client_of(EventKind::kDone).empty());  // waiting for a new link, not failed
+  p.net.partition("cli", "srv", false);
+  p.cli().peer_up("srv", p.net.now());
+  p.net.pump();
+  REQUIRE(p.client_of(EventKind::kDone).size() == 2);
+  for (const auto& e : p.client_of(EventKind::kDone)) CHECK(e.status.ok());
+  CHECK(runs == 2);
+}
+
+TEST_CASE("rpc: with a reconnect grace a call whose link never comes back fails UNAVAILABLE after the grace", "[rpc]") {
+  EngineConfig config;
+  config.reconnect_grace_ms = 500;
+  Pair p(config);
+  REQUIRE(p.srv().register_method("A.B", StreamKind::kUnary).ok());
+  auto o = opts("srv", "A.B");
+  o.timeout_ms = 5000;
+  p.net.partition("cli", "srv", true);
+  REQUIRE(p.cli().start_call(o, 0).ok());
+  p.net.pump();
+  p.cli().peer_down("srv", 0);
+  p.net.advance(499);
+  CHECK(p.client_of(EventKind::kDone).empty());
+  p.net.advance(2);
+  REQUIRE(p.client_of(EventKind::kDone).size() == 1);
+  CHECK(p.client_of(EventKind::kDone)[0].status.code() == Code::kUnavailable);
+}
+
 // ----------------------------------------------------------------------------------- streaming
 
 TEST_CASE("rpc: server streaming delivers every message in order, with flow control", "[rpc]") {

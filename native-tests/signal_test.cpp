@@ -140,7 +140,9 @@ struct Net {
       sessions[{i, h}] = *PeerId::parse(text_of(ev, "p"));
       // With no link to relay through (all lost for now) the host gives the session up, as the
       // JS host does when the core refuses its SDP.
-      Status s = sig[i]->local(h, t == "offer" ? signal::Kind::kOffer : signal::Kind::kAnswer, kSdp, "", now);
+      // Each session's SDP names its handle, as a real SDP names its own peer connection.
+      const std::string sdp = kSdp + "a=x-sim-handle:" + std::to_string(h) + "\r\n";
+      Status s = sig[i]->local(h, t == "offer" ? signal::Kind::kOffer : signal::Kind::kAnswer, sdp, "", now);
       if (s.ok()) s = sig[i]->local(h, signal::Kind::kCandidate, "a=" + kCandidate, "0", now);
       if (!s.ok()) {
         REQUIRE(s.code() == Code::kUnavailable);
@@ -155,16 +157,19 @@ struct Net {
       return;
     }
     if (t == "answer") {
-      // ICE "succeeds": pair with the newest session the other side holds for us.
+      // ICE "succeeds" between the two ends of this session only: the answer's SDP names the
+      // answerer's handle. Pairing with any other session of that peer would open a channel
+      // whose real counterpart still times out and sends a bye that closes it.
       const PeerId peer = sessions.at({i, h});
       const std::size_t j = peer == nodes[1]->id() ? 1 : 2;
-      std::optional<std::uint32_t> theirs;
-      for (auto it = sessions.rbegin(); it != sessions.rend() && !theirs; ++it) {
-        if (it->first.first == j && it->second == nodes[i]->id() && sig[j]->opened(it->first.second, now).ok()) {
-          theirs = it->first.second;
-        }
-      }
-      if (!theirs || !sig[i]->opened(h, now).ok()) return;
+      const std::string answer = text_of(ev, "d");
+      const std::string tag = "a=x-sim-handle:";
+      const auto at_tag = answer.find(tag);
+      REQUIRE(at_tag != std::string::npos);
+      const std::optional<std::uint32_t> theirs = static_cast<std::uint32_t>(std::stoul(answer.substr(at_tag + tag.size())));
+      auto known = sessions.find({j, *theirs});
+      if (known == sessions.end() || known->second != nodes[i]->id() || !sig[j]->opened(*theirs, now).ok()) return;
+      if (!sig[i]->opened(h, now).ok()) return;
       const Address mine = "rtc:" + peer.to_string();
       const Address at_j = "rtc-in:" + std::to_string(h);
       close(i, mine);

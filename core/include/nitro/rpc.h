@@ -206,6 +206,10 @@ struct EngineConfig {
   std::uint32_t window = 16;                  // receive window per stream direction (messages)
   std::int64_t retransmit_ms = 0;             // resend an unanswered REQUEST after this; 0 = off
   std::uint32_t retransmits_max = 8;
+  // A call whose link drops before it heard anything waits this long (within its deadline) for the
+  // link to come back and is then re-sent to the same peer (the server's dedupe window keeps it
+  // at most once) instead of failing UNAVAILABLE at once; 0 = fail at once.
+  std::int64_t reconnect_grace_ms = 0;
   std::size_t calls_max = 4096;               // active client + server calls
   std::size_t transmit_queue_max = 1u << 16;  // frames waiting for poll_transmit
   std::size_t event_queue_max = 1u << 16;     // events waiting for poll_event
@@ -285,6 +289,8 @@ class Engine {
   // The link to `peer` is gone: its client calls fail UNAVAILABLE (idempotent ones retry
   // elsewhere), its server calls are cancelled.
   void peer_down(const PeerKey& peer, std::int64_t now_ms);
+  // A link to `peer` is up: calls parked by peer_down() (reconnect_grace_ms) are re-sent now.
+  void peer_up(const PeerKey& peer, std::int64_t now_ms);
   // The host could not send to `peer` at all (no route): calls whose request was queued in this
   // very step and never left pick another instance — safe even when not idempotent, the request
   // was never delivered — and the rest is peer_down().
@@ -380,6 +386,7 @@ class Engine {
     std::int64_t retransmit_at_ms = kNoDeadline;
     std::uint32_t retransmits = 0;
     bool heard = false;           // any frame from the server for this attempt
+    std::int64_t parked_until_ms = kNoDeadline;  // link down, waiting for it (reconnect_grace_ms)
     std::optional<Frame> final_response;  // waiting for the stream messages it counts
     // Response headers: the server's to send, the client's received; `header_done` once sent
     // (server) or reported in an event (client).
@@ -426,6 +433,7 @@ class Engine {
   void send_request(Call& call, std::int64_t now_ms);
   void finish_client(CallHandle handle, Call& call, Status status, Bytes payload, Metadata trailer,
                      Value details, std::int64_t now_ms);
+  bool park(Call& call, std::int64_t now_ms);
   bool maybe_retry(CallHandle handle, Call& call, Code code, std::int64_t now_ms);
   void complete_response(CallHandle handle, Call& call, std::int64_t now_ms);
   // server internals

@@ -46,8 +46,16 @@ inline constexpr std::uint64_t kAdTtlMsDefault = 30000;
 inline constexpr std::uint64_t kAdIntervalMsDefault = 10000;
 static_assert(kAdIntervalMsDefault * 2 < kAdTtlMsDefault);
 
+// A node's links come back by themselves (membership redials): a call whose link dropped before
+// it heard anything waits for the new link rather than failing.
+inline EngineConfig node_engine_defaults() {
+  EngineConfig c;
+  c.reconnect_grace_ms = 3000;
+  return c;
+}
+
 struct NodeRpcConfig {
-  EngineConfig engine;
+  EngineConfig engine = node_engine_defaults();
   std::string name;                          // a service this node answers to ("": none yet)
   std::uint64_t ad_ttl_ms = kAdTtlMsDefault;            // an instance disappears this long after its last ad
   std::uint64_t ad_interval_ms = kAdIntervalMsDefault;  // re-advertise period (under half the TTL)

@@ -96,6 +96,7 @@ Status Engine::start_attempt(CallHandle handle, Call& call, std::int64_t now_ms)
   call.out = StreamOut{};
   if (server_sends_stream(call.kind)) call.in.granted_limit = config_.window;
   call.heard = false;
+  call.parked_until_ms = kNoDeadline;
   call.final_response.reset();
   call.retransmits = 0;
   call.attempt_started_ms = now_ms;

@@ -28,6 +28,7 @@ Engine::Engine(PeerKey self, std::uint64_t seed, EngineConfig config)
 Status validate(const EngineConfig& c) {
   if (c.window == 0 || c.window > c.limits.window_max) return invalid_argument("rpc config: window must be 1..limits.window_max");
   if (c.retransmit_ms < 0) return invalid_argument("rpc config: retransmit_ms must be >= 0");
+  if (c.reconnect_grace_ms < 0) return invalid_argument("rpc config: reconnect_grace_ms must be >= 0");
   if (c.calls_max == 0) return invalid_argument("rpc config: calls_max must be > 0");
   if (c.transmit_queue_max == 0) return invalid_argument("rpc config: transmit_queue_max must be > 0");
   if (c.event_queue_max == 0) return invalid_argument("rpc config: event_queue_max must be > 0");
@@ -67,7 +68,7 @@ void Engine::tick(std::int64_t now_ms) {
   std::vector<CallHandle> due;
   for (const auto& [h, c] : calls_) {
     std::int64_t at = std::min(c.deadline_at_ms, c.attempt_deadline_at_ms);
-    if (c.is_client && !c.heard) at = std::min(at, c.retransmit_at_ms);
+    if (c.is_client && !c.heard) at = std::min({at, c.retransmit_at_ms, c.parked_until_ms});
     if (at <= now_ms) due.push_back(h);
   }
   for (CallHandle h : due) {
@@ -89,6 +90,8 @@ void Engine::tick(std::int64_t now_ms) {
       if (!maybe_retry(h, c, Code::kDeadlineExceeded, now_ms)) {
         finish_client(h, c, deadline_exceeded("attempt deadline exceeded"), {}, {}, {}, now_ms);
       }
+    } else if (!c.heard && c.parked_until_ms <= now_ms) {
+      finish_client(h, c, unavailable("peer disconnected"), {}, {}, {}, now_ms);
     } else if (!c.heard && c.retransmit_at_ms <= now_ms) {
       ++c.retransmits;
       send_request(c, now_ms);
@@ -117,7 +120,7 @@ std::optional<std::int64_t> Engine::next_deadline() const {
   std::int64_t at = kNoDeadline;
   for (const auto& [h, c] : calls_) {
     at = std::min({at, c.deadline_at_ms, c.attempt_deadline_at_ms});
-    if (c.is_client && !c.heard) at = std::min(at, c.retransmit_at_ms);
+    if (c.is_client && !c.heard) at = std::min({at, c.retransmit_at_ms, c.parked_until_ms});
   }
   if (at == kNoDeadline) return std::nullopt;
   return at;
@@ -135,9 +138,27 @@ void Engine::peer_down(const PeerKey& peer, std::int64_t now_ms) {
     if (!c.is_client) {
       remember_done(c.peer, c.wire_id, nullptr);
       end_server_call(h, Status(Code::kCancelled, "the calling peer disconnected"), true);
-    } else if (!maybe_retry(h, c, Code::kUnavailable, now_ms)) {
+    } else if (!maybe_retry(h, c, Code::kUnavailable, now_ms) && !park(c, now_ms)) {
       finish_client(h, c, unavailable("peer disconnected"), {}, {}, {}, now_ms);
     }
+  }
+}
+
+// A request nobody answered yet may have gone down a link that was dead before anyone noticed (a
+// peer that crashed and restarted): it waits a bounded time for a new link to the same peer.
+bool Engine::park(Call& c, std::int64_t now_ms) {
+  const bool restartable = c.kind == StreamKind::kUnary || (c.kind == StreamKind::kServerStream && c.in.next_seq == 0);
+  if (config_.reconnect_grace_ms == 0 || c.heard || !restartable) return false;
+  if (c.parked_until_ms == kNoDeadline) c.parked_until_ms = std::min(c.deadline_at_ms, now_ms + config_.reconnect_grace_ms);
+  return now_ms < c.parked_until_ms;
+}
+
+void Engine::peer_up(const PeerKey& peer, std::int64_t now_ms) {
+  for (auto& [h, c] : calls_) {
+    if (!c.is_client || c.peer != peer || c.heard || c.parked_until_ms == kNoDeadline) continue;
+    c.parked_until_ms = kNoDeadline;
+    send_request(c, now_ms);
+    if (config_.retransmit_ms > 0) c.retransmit_at_ms = now_ms + config_.retransmit_ms;
   }
 }
 

@@ -101,6 +101,7 @@ void NodeRpc::on_broadcast(const std::string& topic, const PeerId& origin, std::
 // A new link may be a newcomer that missed earlier advertisements: tell it directly.
 void NodeRpc::on_peer_up(const PeerId& peer, std::uint64_t now_ms) {
   if (!served_.empty()) send_direct_ad(peer);
+  engine_->peer_up(key(peer), static_cast<std::int64_t>(now_ms));
   after_callback(now_ms);
 }
 
