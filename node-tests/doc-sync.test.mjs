@@ -124,7 +124,11 @@ test('doc-sync: edits on both sides of a partition converge after it heals', asy
 test('doc-sync: updates larger than one gossip payload travel in parts, to peers and late openers', async () => {
   const nodes = await cluster(3);
   const [a, b] = [nodes[0].doc('big'), nodes[1].doc('big')];
-  const big = 'x'.repeat(1_200_000);  // an update of ~1.2 MB: three 448 KiB parts
+  // ~1.2 MB of text the update's coder cannot shrink below one 448 KiB gossip payload (a repeated
+  // character would code to a bit per byte): 64 symbols from a fixed LCG, ~6 bits each after coding.
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .';
+  let x = 12345;
+  const big = Array.from({ length: 1_200_000 }, () => alphabet[(x = (x * 1103515245 + 12345) >>> 0) >>> 26]).join('');
   a.getText('t').insert(0, big);
   await waitFor(() => b.getText('t').length === big.length, { timeoutMs: kConvergeMs, what: 'the big update at b' });
   assert.equal(replicaOf(a).stats.sentDirect, 1);
