@@ -746,6 +746,46 @@ TEST_CASE("rpc: a response from another peer never completes a call", "[rpc]") {
   CHECK(done->handle == *h);
 }
 
+// Two clients whose engines drew the same session use the same wire ids: the server keeps their
+// calls apart by peer (answers, cancels and dedupe).
+TEST_CASE("rpc: calls from two peers with the same wire id are told apart", "[rpc]") {
+  Engine a("a", 5), b("b", 5), srv("srv", 9);
+  srv.serve("svc");
+  REQUIRE(srv.register_method("A.B", StreamKind::kUnary).ok());
+  auto call_a = a.start_call(opts("srv", "A.B"), 0);
+  REQUIRE(call_a.ok());
+  REQUIRE(b.start_call(opts("srv", "A.B"), 0).ok());
+  auto from_a = a.poll_transmit();
+  auto from_b = b.poll_transmit();
+  REQUIRE((from_a && from_b));
+  REQUIRE(decode_frame(from_a->bytes)->call_id == decode_frame(from_b->bytes)->call_id);
+  REQUIRE(srv.handle("a", from_a->bytes, 0).ok());
+  REQUIRE(srv.handle("b", from_b->bytes, 0).ok());
+  REQUIRE(srv.handle("a", from_a->bytes, 0).ok());  // a duplicate of a's request: not a new call
+  std::map<PeerKey, CallHandle> running;
+  while (auto e = srv.poll_event()) running[e->peer] = e->handle;
+  REQUIRE(running.size() == 2);
+  CHECK(srv.active_calls() == 2);
+  // a cancels: only a's handler learns of it.
+  REQUIRE(a.cancel(*call_a, 0).ok());
+  REQUIRE(srv.handle("a", a.poll_transmit()->bytes, 0).ok());
+  auto cancelled = srv.poll_event();
+  REQUIRE(cancelled);
+  CHECK(cancelled->kind == EventKind::kCancelled);
+  CHECK(cancelled->handle == running.at("a"));
+  REQUIRE(srv.respond(running.at("b"), {}, bytes_of("for b"), {}, {}, 0).ok());
+  auto answer = srv.poll_transmit();
+  REQUIRE(answer);
+  CHECK(answer->peer == "b");
+  REQUIRE(b.handle("srv", answer->bytes, 0).ok());
+  (void)a.poll_event();  // a's own cancelled kDone
+  auto done = b.poll_event();
+  REQUIRE(done);
+  CHECK(done->status.ok());
+  CHECK(str_of(done->payload) == "for b");
+  CHECK(srv.active_calls() == 0);
+}
+
 // ---------------------------------------------------------------- discovery and load balancing
 
 TEST_CASE("rpc: registry entries expire with their TTL, and advertisements round-trip", "[rpc]") {

@@ -146,6 +146,9 @@ class Registry {
   void remove_peer(const PeerKey& peer);
   // Unexpired instances of `service`, ordered by peer.
   std::vector<Instance> instances(const std::string& service, std::int64_t now_ms) const;
+  // The peers of instances(), into `out` (cleared first): no copies, for a pick on every call.
+  // The pointers are valid until the registry changes.
+  void live_peers(const std::string& service, std::int64_t now_ms, std::vector<const PeerKey*>& out) const;
   std::size_t count(const std::string& service, std::int64_t now_ms) const;  // live instances, no copies
   std::vector<std::string> services(std::int64_t now_ms) const;
   void expire(std::int64_t now_ms);  // drops expired entries (bounded work: the table size)
@@ -180,6 +183,10 @@ class Balancer {
   Result<PeerKey> pick(const std::string& service, const std::vector<Instance>& candidates,
                        Strategy strategy, std::string_view hash_key, const std::set<PeerKey>& exclude,
                        std::int64_t now_ms);
+  // The same pick over candidate peers (ordered), answering one of them.
+  Result<const PeerKey*> pick(const std::string& service, const std::vector<const PeerKey*>& candidates,
+                              Strategy strategy, std::string_view hash_key, const std::set<PeerKey>& exclude,
+                              std::int64_t now_ms);
   void report(const PeerKey& peer, bool success, std::int64_t now_ms);
   bool ejected(const PeerKey& peer, std::int64_t now_ms) const;
 
@@ -198,6 +205,7 @@ class Balancer {
   OutlierConfig outlier_;
   std::map<std::string, std::uint64_t> rr_next_;  // round-robin cursor per service
   std::map<PeerKey, Health> health_;
+  std::vector<const PeerKey*> open_, healthy_;    // scratch of pick(), kept for their capacity
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -398,6 +406,7 @@ class Engine {
     std::map<std::uint64_t, std::optional<Bytes>> done;  // seq -> cached response frame
     std::uint64_t last_used = 0;                     // LRU stamp (dedupe_clock_)
     std::uint64_t restored_high = 0;                 // seqs up to this may have run before a restart
+    bool dirty = false;                              // in dedupe_dirty_ (its mark not yet taken)
   };
   struct PeerDedupe {
     std::map<std::uint64_t, SessionWindow> sessions;  // by session (high bits of call ids)
@@ -420,6 +429,7 @@ class Engine {
   void on_cancel(const PeerKey& from, const Frame& f);
   Call* client_call_for(const PeerKey& from, std::uint64_t wire_id, CallHandle* handle);
   Call* server_call_for(const PeerKey& from, std::uint64_t wire_id, CallHandle* handle);
+  std::multimap<std::uint64_t, CallHandle>::iterator find_server_call(const PeerKey& from, std::uint64_t wire_id);
   // dedupe
   enum class Seen { kNew, kActive, kDone, kStale, kMaybeRan };
   Seen classify(const PeerKey& from, std::uint64_t wire_id, const Bytes** cached);
@@ -428,7 +438,7 @@ class Engine {
   void trim_dedupe(const PeerKey& touched_peer, PeerDedupe& touched);
   // client internals
   Status check_options(const CallOptions& options) const;
-  Status begin_call(CallHandle handle, CallOptions options, std::int64_t now_ms);
+  Status begin_call(CallHandle handle, CallOptions& options, std::int64_t now_ms);
   Status start_attempt(CallHandle handle, Call& call, std::int64_t now_ms);
   void send_request(Call& call, std::int64_t now_ms);
   void finish_client(CallHandle handle, Call& call, Status status, Bytes payload, Metadata trailer,
@@ -454,7 +464,9 @@ class Engine {
   CallHandle next_handle_ = 1;
   std::map<CallHandle, Call> calls_;
   std::map<std::uint64_t, CallHandle> client_by_wire_;                  // current attempts
-  std::map<std::pair<PeerKey, std::uint64_t>, CallHandle> server_by_key_;
+  // Server calls by wire id, checked against the calling peer (ids of different clients may
+  // collide): no key holds a copy of the peer's text.
+  std::multimap<std::uint64_t, CallHandle> server_by_wire_;
   std::map<PeerKey, PeerDedupe> dedupe_;
   std::size_t dedupe_cache_bytes_ = 0;
   std::uint64_t dedupe_clock_ = 0;
@@ -467,6 +479,7 @@ class Engine {
   std::deque<Event> events_;
   Registry registry_;
   Balancer balancer_;
+  std::vector<const PeerKey*> candidates_;  // scratch of start_attempt(), kept for its capacity
 };
 
 // Stable names, e.g. for JS: "unary", "server", "client", "bidi".

@@ -85,32 +85,41 @@ PeerKey Balancer::ring_owner(const std::vector<PeerKey>& peers, std::string_view
 Result<PeerKey> Balancer::pick(const std::string& service, const std::vector<Instance>& candidates,
                                Strategy strategy, std::string_view hash_key, const std::set<PeerKey>& exclude,
                                std::int64_t now_ms) {
-  std::vector<const PeerKey*> open;    // not excluded
-  std::vector<const PeerKey*> healthy;  // not excluded, not ejected
-  for (const auto& inst : candidates) {
-    if (exclude.count(inst.peer)) continue;
-    open.push_back(&inst.peer);
-    if (!ejected(inst.peer, now_ms)) healthy.push_back(&inst.peer);
+  std::vector<const PeerKey*> peers;
+  peers.reserve(candidates.size());
+  for (const auto& inst : candidates) peers.push_back(&inst.peer);
+  auto picked = pick(service, peers, strategy, hash_key, exclude, now_ms);
+  if (!picked.ok()) return picked.status();
+  return **picked;
+}
+
+Result<const PeerKey*> Balancer::pick(const std::string& service, const std::vector<const PeerKey*>& candidates,
+                                      Strategy strategy, std::string_view hash_key, const std::set<PeerKey>& exclude,
+                                      std::int64_t now_ms) {
+  open_.clear();     // not excluded
+  healthy_.clear();  // not excluded, not ejected
+  for (const PeerKey* peer : candidates) {
+    if (!exclude.empty() && exclude.count(*peer)) continue;
+    open_.push_back(peer);
+    if (!ejected(*peer, now_ms)) healthy_.push_back(peer);
   }
-  if (open.empty()) return unavailable("no available instance of service '" + service + "'");
-  const auto& pool = healthy.empty() ? open : healthy;
+  if (open_.empty()) return unavailable("no available instance of service '" + service + "'");
+  const auto& pool = healthy_.empty() ? open_ : healthy_;
   switch (strategy) {
     case Strategy::kRandom:
-      return *pool[next_random() % pool.size()];
+      return pool[next_random() % pool.size()];
     case Strategy::kRoundRobin: {
       std::uint64_t& cursor = rr_next_[service];
-      return *pool[cursor++ % pool.size()];
+      return pool[cursor++ % pool.size()];
     }
     case Strategy::kConsistentHash: {
       // The ring holds every candidate, so removing or ejecting one moves only its own keys.
-      std::vector<const PeerKey*> all;
-      for (const auto& inst : candidates) all.push_back(&inst.peer);
-      auto ring = build_ring(all);
+      auto ring = build_ring(candidates);
       std::set<PeerKey> in_pool;
       for (const PeerKey* p : pool) in_pool.insert(*p);
       const PeerKey* owner = ring_walk(ring, hash64(hash_key, 0), [&](const PeerKey& p) { return in_pool.count(p) > 0; });
       if (!owner) return unavailable("no available instance of service '" + service + "'");
-      return *owner;
+      return owner;
     }
   }
   return invalid_argument("unknown strategy");

@@ -26,21 +26,25 @@ Status Engine::check_options(const CallOptions& options) const {
   return {};
 }
 
-Status Engine::begin_call(CallHandle handle, CallOptions options, std::int64_t now_ms) {
-  Call c;
-  c.kind = options.kind;
-  c.deadline_at_ms = now_ms + options.timeout_ms;
-  c.options = std::move(options);
-  Call& call = calls_.emplace(handle, std::move(c)).first->second;
+// The options move into the call; a call that cannot start hands them back (for its kDone event).
+Status Engine::begin_call(CallHandle handle, CallOptions& options, std::int64_t now_ms) {
+  auto it = calls_.try_emplace(handle).first;
+  Call& call = it->second;
+  call.kind = options.kind;
+  call.deadline_at_ms = now_ms + options.timeout_ms;
+  call.options = std::move(options);
   Status s = start_attempt(handle, call, now_ms);
-  if (!s.ok()) calls_.erase(handle);
+  if (!s.ok()) {
+    options = std::move(call.options);
+    calls_.erase(it);
+  }
   return s;
 }
 
 Result<CallHandle> Engine::start_call(CallOptions options, std::int64_t now_ms) {
   NITRO_TRY(check_options(options));
   CallHandle h = next_handle_++;
-  NITRO_TRY(begin_call(h, std::move(options), now_ms));
+  NITRO_TRY(begin_call(h, options, now_ms));
   return h;
 }
 
@@ -78,10 +82,11 @@ Status Engine::fail_reserved(CallHandle handle, const CallOptions& options, Stat
 Status Engine::start_attempt(CallHandle handle, Call& call, std::int64_t now_ms) {
   PeerKey peer = call.options.peer;
   if (peer.empty()) {
-    auto picked = balancer_.pick(call.options.service, registry_.instances(call.options.service, now_ms),
-                                 call.options.strategy, call.options.hash_key, call.tried, now_ms);
+    registry_.live_peers(call.options.service, now_ms, candidates_);
+    auto picked = balancer_.pick(call.options.service, candidates_, call.options.strategy, call.options.hash_key,
+                                 call.tried, now_ms);
     if (!picked.ok()) return picked.status();
-    peer = std::move(*picked);
+    peer = **picked;
   }
   if (next_seq_ > kSeqMask) {  // 2^32 calls: move to a fresh session
     session_ = (session_ + 1) & kSessionMask;
@@ -106,19 +111,25 @@ Status Engine::start_attempt(CallHandle handle, Call& call, std::int64_t now_ms)
   return {};
 }
 
+// The frame borrows the call's service, method, metadata and payload for the encode and gives
+// them back: every attempt and retransmission re-sends them, so they stay with the call.
 void Engine::send_request(Call& call, std::int64_t now_ms) {
-  const CallOptions& o = call.options;
+  CallOptions& o = call.options;
   Frame f = control_frame(FrameType::kRequest, call.wire_id);
-  f.service = o.service;
-  f.method = o.method;
-  f.metadata = o.metadata;
+  f.service.swap(o.service);
+  f.method.swap(o.method);
+  f.metadata.swap(o.metadata);
+  f.payload.swap(o.payload);
   f.deadline_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(1, call.deadline_at_ms - now_ms));
   f.content_type = o.content_type;
   f.flags = o.idempotent ? kFlagIdempotent : 0;
   f.kind = call.kind;
   f.window = server_sends_stream(call.kind) ? config_.window : 0;
-  f.payload = o.payload;
   push_frame(call.peer, f);
+  f.service.swap(o.service);
+  f.method.swap(o.method);
+  f.metadata.swap(o.metadata);
+  f.payload.swap(o.payload);
 }
 
 Engine::Call* Engine::client_call_for(const PeerKey& from, std::uint64_t wire_id, CallHandle* handle) {
@@ -173,9 +184,15 @@ bool Engine::maybe_retry(CallHandle handle, Call& call, Code code, std::int64_t 
 void Engine::finish_client(CallHandle handle, Call& call, Status status, Bytes payload, Metadata trailer,
                            Value details, std::int64_t now_ms) {
   if (status.code() != Code::kCancelled) balancer_.report(call.peer, !is_instance_failure(status.code()), now_ms);
-  Event e = make_event(EventKind::kDone, handle, call.peer, call.kind);
-  e.service = call.options.service;
-  e.method = call.options.method;
+  client_by_wire_.erase(call.wire_id);
+  // The call ends here: its strings move into the event.
+  Event e;
+  e.kind = EventKind::kDone;
+  e.handle = handle;
+  e.peer = std::move(call.peer);
+  e.stream_kind = call.kind;
+  e.service = std::move(call.options.service);
+  e.method = std::move(call.options.method);
   e.metadata = std::move(trailer);
   if (!call.header_done) {
     call.header_done = true;
@@ -187,7 +204,6 @@ void Engine::finish_client(CallHandle handle, Call& call, Status status, Bytes p
   e.details = std::move(details);
   e.attempts = call.attempts;
   push_event(std::move(e));
-  client_by_wire_.erase(call.wire_id);
   calls_.erase(handle);
 }
 

@@ -6,6 +6,7 @@
 // kDecodeError with nothing returned half-built.
 #include <msgpack.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include "codec/utf8.h"
@@ -260,9 +261,16 @@ std::uint32_t read_fields(Cursor& c, Frame& f, std::uint32_t n, const FrameLimit
   return 3;
 }
 
+// Room for the frame up front (metadata aside): the packer appends a few bytes at a time.
+void reserve_for(const Frame& f, Bytes& out) {
+  const std::size_t need = 48 + f.service.size() + f.method.size() + f.message.size() + f.payload.size();
+  if (out.capacity() - out.size() < need) out.reserve(std::max(out.size() + need, 2 * out.capacity()));
+}
+
 }  // namespace
 
 void encode_frame(const Frame& f, Bytes& out) {
+  reserve_for(f, out);
   BytesWriter writer{out};
   Packer pk(writer);
   pk.pack_array(field_count(f));

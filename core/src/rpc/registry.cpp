@@ -55,6 +55,15 @@ std::vector<Instance> Registry::instances(const std::string& service, std::int64
   return out;
 }
 
+void Registry::live_peers(const std::string& service, std::int64_t now_ms, std::vector<const PeerKey*>& out) const {
+  out.clear();
+  auto it = table_.find(service);
+  if (it == table_.end()) return;
+  for (const auto& [peer, inst] : it->second) {
+    if (inst.expires_at_ms > now_ms) out.push_back(&peer);
+  }
+}
+
 std::size_t Registry::count(const std::string& service, std::int64_t now_ms) const {
   auto it = table_.find(service);
   if (it == table_.end()) return 0;

@@ -9,6 +9,7 @@
 // refuses the sequences at or below its mark (they may have run in the previous incarnation).
 #include <algorithm>
 
+#include "nitro/assert.h"
 #include "nitro/rpc.h"
 #include "rpc/internal.h"
 
@@ -27,7 +28,7 @@ void Engine::unregister_method(const std::string& method) { methods_.erase(metho
 
 Engine::Seen Engine::classify(const PeerKey& from, std::uint64_t wire_id, const Bytes** cached) {
   *cached = nullptr;
-  if (server_by_key_.count({from, wire_id})) return Seen::kActive;
+  if (find_server_call(from, wire_id) != server_by_wire_.end()) return Seen::kActive;
   auto pit = dedupe_.find(from);
   if (pit == dedupe_.end()) return Seen::kNew;
   auto sit = pit->second.sessions.find(wire_id >> 32);
@@ -53,7 +54,8 @@ Engine::SessionWindow& Engine::touch_window(const PeerKey& from, std::uint64_t w
   w.last_used = dedupe_clock_;
   if ((wire_id & kSeqMask) > w.high) {
     w.high = wire_id & kSeqMask;
-    if (track_dedupe_) dedupe_dirty_.insert({from, wire_id >> 32});
+    if (track_dedupe_ && !w.dirty) dedupe_dirty_.insert({from, wire_id >> 32});
+    w.dirty = track_dedupe_;
   }
   trim_dedupe(from, peer);
   while (!w.done.empty() && w.done.begin()->first + config_.dedupe_window <= w.high) {
@@ -108,7 +110,10 @@ std::vector<Engine::DedupeMark> Engine::take_dedupe_marks() {
   for (const auto& [peer, session] : dedupe_dirty_) {
     DedupeMark m{peer, session, std::nullopt};
     if (auto pit = dedupe_.find(peer); pit != dedupe_.end()) {
-      if (auto sit = pit->second.sessions.find(session); sit != pit->second.sessions.end()) m.high = sit->second.high;
+      if (auto sit = pit->second.sessions.find(session); sit != pit->second.sessions.end()) {
+        m.high = sit->second.high;
+        sit->second.dirty = false;
+      }
     }
     out.push_back(std::move(m));
   }
@@ -139,7 +144,7 @@ void Engine::on_request(const PeerKey& from, Frame&& f, std::int64_t now_ms) {
   const Bytes* cached = nullptr;
   switch (classify(from, f.call_id, &cached)) {
     case Seen::kActive: {  // a retransmission: the client may have missed our credit
-      CallHandle h = server_by_key_[{from, f.call_id}];
+      CallHandle h = find_server_call(from, f.call_id)->second;
       Call& c = calls_.at(h);
       if (client_sends_stream(c.kind)) {
         push_frame(from, control_frame(FrameType::kCredit, f.call_id, Dir::kFromServer, c.in.granted_limit));
@@ -170,9 +175,9 @@ void Engine::on_request(const PeerKey& from, Frame&& f, std::int64_t now_ms) {
   if (calls_.size() >= config_.calls_max || events_.size() >= config_.event_queue_max) {
     return reject(from, f.call_id, Code::kResourceExhausted, "server busy");
   }
-  touch_window(from, f.call_id);  // admitted: server_by_key_ marks it active until it ends
+  touch_window(from, f.call_id);  // admitted: server_by_wire_ marks it active until it ends
   CallHandle h = next_handle_++;
-  Call c;
+  Call& c = calls_.try_emplace(h).first->second;
   c.is_client = false;
   c.peer = from;
   c.wire_id = f.call_id;
@@ -191,8 +196,7 @@ void Engine::on_request(const PeerKey& from, Frame&& f, std::int64_t now_ms) {
   e.payload = std::move(f.payload);
   e.content_type = f.content_type;
   e.deadline_at_ms = c.deadline_at_ms;
-  calls_.emplace(h, std::move(c));
-  server_by_key_[{from, f.call_id}] = h;
+  server_by_wire_.emplace(f.call_id, h);
   push_event(std::move(e));
 }
 
@@ -249,7 +253,10 @@ void Engine::end_server_call(CallHandle handle, Status status, bool notify) {
     e.status = std::move(status);
     push_event(std::move(e));
   }
-  server_by_key_.erase({it->second.peer, it->second.wire_id});
+  auto [first, last] = server_by_wire_.equal_range(it->second.wire_id);
+  auto entry = std::find_if(first, last, [handle](const auto& kv) { return kv.second == handle; });
+  NITRO_ASSERT(entry != last);
+  server_by_wire_.erase(entry);
   calls_.erase(it);
 }
 
@@ -269,10 +276,18 @@ void Engine::on_cancel(const PeerKey& from, const Frame& f) {
 }
 
 Engine::Call* Engine::server_call_for(const PeerKey& from, std::uint64_t wire_id, CallHandle* handle) {
-  auto it = server_by_key_.find({from, wire_id});
-  if (it == server_by_key_.end()) return nullptr;
+  auto it = find_server_call(from, wire_id);
+  if (it == server_by_wire_.end()) return nullptr;
   *handle = it->second;
   return &calls_.at(it->second);
+}
+
+std::multimap<std::uint64_t, CallHandle>::iterator Engine::find_server_call(const PeerKey& from, std::uint64_t wire_id) {
+  auto [first, last] = server_by_wire_.equal_range(wire_id);
+  for (auto it = first; it != last; ++it) {
+    if (calls_.at(it->second).peer == from) return it;
+  }
+  return server_by_wire_.end();
 }
 
 }  // namespace nitro::rpc

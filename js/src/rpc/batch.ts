@@ -185,9 +185,12 @@ export class BatchReader {
     this.offset += n;
     return s;
   }
-  md(): Metadata {
+  // Most calls carry no metadata and no headers: no object for them.
+  md(): Metadata | undefined {
+    let n = this.u32();
+    if (n === 0) return undefined;
     const m: Metadata = {};
-    for (let n = this.u32(); n > 0; n--) {
+    for (; n > 0; n--) {
       const k = this.str();
       m[k] = this.str();
     }

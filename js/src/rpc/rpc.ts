@@ -23,6 +23,7 @@ const textEncoder = new TextEncoder();
 const HANDLE_BLOCK = 256;  // call handles reserved per crossing
 const textDecoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
+const NO_METADATA: Metadata = Object.freeze({});
 const kFramesPerStepDefault = 16;
 // Queued records (call starts, responses, inbound messages) per engine step: by default all. A
 // step's frames leave at once as one link message; a burst split in several steps reaches the peer
@@ -125,6 +126,15 @@ export class Rpc {
 
   /** Unary call. Rejects with a NitroError subclass carrying a stable `code`. */
   call<Res = unknown>(service: string, method: string, request: unknown, options: CallOptions = {}): Promise<Res> {
+    if (this.clientInterceptors.length === 0 && options.authToken === undefined) {
+      // Nothing can see or change the call on its way: no metadata copy, no interceptor chain.
+      const info = { service, method, kind: 'unary' as const, request, metadata: options.metadata ?? NO_METADATA, options };
+      try {
+        return this.open(info).result as Promise<Res>;
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     const info = this.info(service, method, 'unary', request, options);
     return this.intercept(info, (i) => this.open(i).result) as Promise<Res>;
   }
@@ -503,7 +513,7 @@ export class Rpc {
       }
     } else {
       const err = errorFor(e.code as ErrorCode, e.message ?? '', e.details ?? undefined);
-      (err as NitroError & { metadata?: Metadata }).metadata = e.metadata;
+      (err as NitroError & { metadata?: Metadata }).metadata = e.metadata ?? {};
       state.error = err;
       state.inbox?.end(err);
       state.settle?.reject(err);
@@ -557,7 +567,7 @@ export class Rpc {
     else void this.runHandler(e.handle, h, ctx, state, e.payload);
   }
 
-  private async runHandler(handle: number, h: { kind: StreamKind; fn: Handler } | undefined, ctx: HandlerContext,
+  private async runHandler(handle: number, h: { kind: StreamKind; fn: Handler } | undefined, ctx: ServerContext,
                            state: CallState, payload: Uint8Array | undefined): Promise<void> {
     try {
       if (!h) throw new NitroError('UNIMPLEMENTED', `no handler for ${ctx.method}`);
@@ -568,13 +578,13 @@ export class Rpc {
           if (state.ended) break;
           await this.sendBytes(handle, state, this.encode(item, state.contentType));
         }
-        this.respond(handle, state, 'OK', '', EMPTY, ctx.trailer, undefined);
+        this.respond(handle, state, 'OK', '', EMPTY, ctx.sentTrailer, undefined);
       } else {
-        this.respond(handle, state, 'OK', '', this.encode(result, state.contentType), ctx.trailer, undefined);
+        this.respond(handle, state, 'OK', '', this.encode(result, state.contentType), ctx.sentTrailer, undefined);
       }
     } catch (err) {
       const w = wireError(err);
-      this.respond(handle, state, w.code, w.message, EMPTY, ctx.trailer, w.details);
+      this.respond(handle, state, w.code, w.message, EMPTY, ctx.sentTrailer, w.details);
     }
   }
 
@@ -618,15 +628,27 @@ class ServerContext implements HandlerContext {
   readonly service: string;
   readonly method: string;
   readonly metadata: Readonly<Metadata>;
-  readonly trailer: Metadata = {};
-  readonly header: Metadata = {};
+  private trailerMd: Metadata | undefined;  // made on first use, like the signal
+  private headerMd: Metadata | undefined;
 
   constructor(e: EngineEvent, readonly deadline: number | undefined, private readonly state: CallState) {
-    state.header = this.header;
     this.peer = e.peer;
     this.service = e.service ?? '';
     this.method = e.method ?? '';
     this.metadata = e.metadata ?? {};
+  }
+
+  get trailer(): Metadata {
+    return (this.trailerMd ??= {});
+  }
+
+  get header(): Metadata {
+    return (this.headerMd ??= this.state.header = {});
+  }
+
+  /** The trailer to send: none if the handler never touched it. */
+  get sentTrailer(): Metadata {
+    return this.trailerMd ?? NO_METADATA;
   }
 
   get signal(): AbortSignal {
