@@ -80,6 +80,9 @@ Status Engine::fail_reserved(CallHandle handle, const CallOptions& options, Stat
 }
 
 Status Engine::start_attempt(CallHandle handle, Call& call, std::int64_t now_ms) {
+  // The peers of earlier attempts are not picked again; a call's first attempt (almost every
+  // call) has none, so it pays for no set entry.
+  if (call.attempts > 0) call.tried.insert(call.peer);
   PeerKey peer = call.options.peer;
   if (peer.empty()) {
     registry_.live_peers(call.options.service, now_ms, candidates_);
@@ -93,7 +96,6 @@ Status Engine::start_attempt(CallHandle handle, Call& call, std::int64_t now_ms)
     next_seq_ = 1;
   }
   call.peer = std::move(peer);
-  call.tried.insert(call.peer);
   ++call.attempts;
   call.wire_id = (session_ << 32) | next_seq_++;
   client_by_wire_[call.wire_id] = handle;
