@@ -9,6 +9,11 @@
 //
 //   npm run bench -- rpc [--calls N] [--concurrency C] [--rounds R] [--only jsonrpc,grpc,nitro,node]
 //                       [--frames-per-step 8,32,100000]
+//   npm run bench -- rpc --in-process [--base-dist DIR]
+//     only the CPU per call of a client and a server Rpc in ONE process over MemoryNetwork (the
+//     engine and the JS layer, no sockets, no secure link, no waiting on the other process): steady
+//     on a loaded machine. --base-dist adds the same row for another build's js/dist (e.g. main's),
+//     alternating with this one, for before/after.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -220,6 +225,42 @@ async function nodeClient(address, mode) {
   };
 }
 
+// A client and a server Rpc over MemoryNetwork in this process, built from `dist`.
+async function inProcessClient(dist) {
+  const { init } = await import(`${dist}/node.js`);
+  await init();
+  const { Rpc, MemoryNetwork } = await import(`${dist}/rpc.js`);
+  const net = new MemoryNetwork();
+  const [server, client] = ['s'.repeat(52), 'c'.repeat(52)];  // as long as a node's peer id text
+  new Rpc(net.link(server), { name: 'echo' }).handle('Echo.Echo', async (req) => req);
+  const rpc = new Rpc(net.link(client));
+  rpc.registry.add('echo', server);
+  return (i) => rpc.call('echo', 'Echo.Echo', { ...MESSAGE, id: i }, { timeoutMs: 10000 });
+}
+
+async function runInProcess(args, calls, concurrency, rounds) {
+  const dists = [['this build', '../js/dist']];
+  if (args.includes('--base-dist')) dists.push(['--base-dist', args[args.indexOf('--base-dist') + 1]]);
+  const rows = [];
+  for (const [label, dist] of dists) {
+    const call = await inProcessClient(dist);
+    await drive(call, Math.min(2000, calls), concurrency, process.pid);  // warm-up
+    rows.push({ label: `${label} (${dist})`, call, cpuUs: [] });
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const row of rows) {
+      const before = process.cpuUsage();
+      await drive(row.call, calls, concurrency, process.pid);
+      const used = process.cpuUsage(before);
+      row.cpuUs.push((used.user + used.system) / calls);
+    }
+  }
+  console.log(table(['two Rpc in one process (MemoryNetwork)', 'CPU µs/call (client + server)'],
+    rows.map((row) => [row.label, median(row.cpuUs).toFixed(2)])));
+  console.log(`
+${concurrency} calls in flight, ${calls} calls per round, median of ${rounds} alternating rounds.`);
+}
+
 export async function run(args = []) {
   const opt = (name, def) => {
     const i = args.indexOf(name);
@@ -228,6 +269,7 @@ export async function run(args = []) {
   const calls = opt('--calls', 20000);
   const concurrency = opt('--concurrency', 64);
   const rounds = opt('--rounds', 5);
+  if (args.includes('--in-process')) return runInProcess(args, calls, concurrency, rounds);
   const { init } = await import('../js/dist/node.js');
   await init();
   const impls = [['raw ws echo', 'raw', rawClient], ['JSON-RPC 2.0 over ws', 'jsonrpc', jsonRpcClient]];
