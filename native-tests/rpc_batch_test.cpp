@@ -13,11 +13,13 @@
 #include "nitro/codec.h"
 #include "nitro/rpc_batch.h"
 #include "nitro/rpc_node.h"
+#include "rpc_step_writer.h"
 #include "test_util.h"
 
 using namespace nitro;
 using namespace nitro::rpc;
 using nitro::test::from_hex;
+using nitro::test::StepWriter;
 using nitro::test::to_hex;
 
 namespace {
@@ -94,46 +96,6 @@ std::map<std::string, Frame> golden_frames() {
   m["cancel_deadline"] = deadline;
   return m;
 }
-
-// Little-endian step input, written from the layout in nitro/rpc_batch.h.
-struct StepWriter {
-  Bytes b;
-  void u8(std::uint8_t v) { b.push_back(v); }
-  void u32(std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
-  void f64(double d) {
-    std::uint64_t bits;
-    std::memcpy(&bits, &d, 8);
-    for (int i = 0; i < 8; ++i) b.push_back(static_cast<std::uint8_t>(bits >> (8 * i)));
-  }
-  void str(const std::string& s) {
-    u32(static_cast<std::uint32_t>(s.size()));
-    b.insert(b.end(), s.begin(), s.end());
-  }
-  void bin(const Bytes& x) {
-    u32(static_cast<std::uint32_t>(x.size()));
-    b.insert(b.end(), x.begin(), x.end());
-  }
-  void start(double handle, const std::string& peer, const std::string& method, const std::string& packed_md,
-             const Bytes& payload, double timeout_ms) {
-    u8(3);
-    f64(handle);
-    str(peer);
-    str("svc");
-    str(method);
-    str(packed_md);
-    bin(payload);
-    u8(0);           // msgpack
-    u8(0);           // unary
-    f64(timeout_ms);
-    f64(0);          // attempt timeout
-    u8(0);           // not idempotent
-    u32(0);          // retries
-    u8(1);           // round robin
-    str("");
-  }
-};
 
 }  // namespace
 

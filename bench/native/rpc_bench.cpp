@@ -16,6 +16,7 @@
 
 #include "nitro/rpc.h"
 #include "nitro/rpc_batch.h"
+#include "../../native-tests/rpc_step_writer.h"
 
 namespace {
 std::size_t g_allocations = 0;
@@ -33,52 +34,7 @@ namespace {
 
 using namespace nitro;
 using namespace nitro::rpc;
-
-// The step input records of nitro/rpc_batch.h (little endian).
-struct Input {
-  Bytes b;
-  void u8(std::uint8_t v) { b.push_back(v); }
-  void u32(std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
-  void f64(double d) {
-    std::uint64_t x;
-    std::memcpy(&x, &d, 8);
-    for (int i = 0; i < 8; ++i) b.push_back(static_cast<std::uint8_t>(x >> (8 * i)));
-  }
-  void bin(std::span<const std::uint8_t> s) {
-    u32(static_cast<std::uint32_t>(s.size()));
-    b.insert(b.end(), s.begin(), s.end());
-  }
-  void str(std::string_view s) { bin({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}); }
-
-  void start(CallHandle h, std::span<const std::uint8_t> payload) {
-    u8(3);
-    f64(static_cast<double>(h));
-    str("");
-    str("echo");
-    str("Echo.Echo");
-    str("");
-    bin(payload);
-    u8(0);  // msgpack
-    u8(0);  // unary
-    f64(10000);
-    f64(0);
-    u8(0);
-    u32(0);
-    u8(1);  // round-robin
-    str("");
-  }
-  void respond(double handle, std::span<const std::uint8_t> payload) {
-    u8(2);
-    f64(handle);
-    str("OK");
-    str("");
-    bin(payload);
-    str("");
-    bin({});
-  }
-};
+using nitro::test::StepWriter;
 
 // Walks a drain batch of request and done events; answers each request into `answers`.
 struct Drain {
@@ -105,7 +61,7 @@ struct Drain {
   void md() {
     for (std::uint32_t n = u32(); n > 0; --n) bin(), bin();
   }
-  int events(Input* answers) {
+  int events(StepWriter* answers) {
     f64();
     int n = 0;
     for (; p < b.size(); ++n) {
@@ -143,14 +99,15 @@ void send(Engine& from, Engine& to, std::int64_t now) {
 // One step of `inflight` calls there and back; false if a call did not complete.
 bool round_trip(Engine& client, Engine& server, int inflight, std::int64_t now, Bytes& drain) {
   static const Bytes payload(84, 'x');  // the size of bench/rpc.mjs's message
-  Input starts;
+  StepWriter starts;
+  starts.service = "echo";
   const CallHandle first = client.reserve_handles(static_cast<std::uint32_t>(inflight));
-  for (int i = 0; i < inflight; ++i) starts.start(first + static_cast<CallHandle>(i), payload);
+  for (int i = 0; i < inflight; ++i) starts.start(static_cast<double>(first + static_cast<CallHandle>(i)), "", "Echo.Echo", "", payload, 10000);
   (void)apply_step(client, starts.b, now);
   send(client, server, now);
   drain.clear();
   write_drain(server, std::nullopt, false, drain);
-  Input answers;
+  StepWriter answers;
   Drain{drain}.events(&answers);
   (void)apply_step(server, answers.b, now);
   send(server, client, now);
