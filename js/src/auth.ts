@@ -10,7 +10,7 @@
 // Rules: one per line, `allow|deny <op|*> <pattern> <any|grant|peer:<id>|role:<role>>`; a deny wins;
 // with no matching rule the default decides (open without rules or authorities, closed otherwise).
 import { NitroError, PermissionDeniedError, unwrap } from './errors.js';
-import { blsLoaded, getModule } from './wasm.js';
+import { blsUsable, getModule } from './wasm.js';
 import { randomBytes } from './random.js';
 import type { NodeCore } from './host/core.js';
 
@@ -216,7 +216,7 @@ export class NodeAuth {
   // First change on a node created without access control: attach it now, open as before.
   private attached(): void {
     if (attachedTo.has(this.node.core)) return;
-    if (!blsLoaded()) {
+    if (!blsUsable()) {
       throw new NitroError('FAILED_PRECONDITION',
         'access control is loaded with nitro-bls.wasm: `await loadBls()` first, or give createNode auth options');
     }

@@ -1,16 +1,19 @@
-// Node.js entry: reads nitro.wasm and nitro-bls.wasm from beside this file and hands the bytes to
-// the loader (Emscripten 3.1.6's fetch path misreads local files under Node 18+). Node loads the
-// BLS/beacon half during init(): download size does not matter here, and Beacon.verify stays
-// usable right after `await init()`.
+// Node.js entry: reads nitro.wasm from beside this file and hands the bytes to the loader
+// (Emscripten 3.1.6's fetch path misreads local files under Node 18+). The BLS/beacon half,
+// nitro-bls.wasm, is read and instantiated synchronously on its first use: Beacon.verify and the
+// like stay usable right after `await init()`, and a process that never needs BLS does not hold
+// its compiled code.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { setLoader } from './wasm.js';
+import { setBlsReader, setLoader } from './wasm.js';
+
+const wasmFile = (file: string) => new URL(`./wasm/${file}`, import.meta.url);
 
 setLoader(async (options) => {
-  const read = (file: string) => readFile(new URL(`./wasm/${file}`, import.meta.url));
-  const core = options.instantiateWasm || options.wasmModule || options.wasmBinary ? {} : { wasmBinary: await read('nitro.wasm') };
-  const bls = options.blsWasm || options.locateFile ? {} : { blsWasm: await read('nitro-bls.wasm').catch(() => undefined) };
-  return { bls: true, ...options, ...core, ...bls };
+  const core = options.instantiateWasm || options.wasmModule || options.wasmBinary ? {} : { wasmBinary: await readFile(wasmFile('nitro.wasm')) };
+  return { ...options, ...core };
 });
+setBlsReader(() => readFileSync(wasmFile('nitro-bls.wasm')));
 
 export * from './index.js';
 // Node-only additions: storage on the file system.

@@ -11,7 +11,7 @@ import { codec, type NitroValue } from './codec.js';
 import { NitroError, unwrap } from './errors.js';
 import { Evented, type PayloadEvents } from './events.js';
 import type { NitroNode } from './host/node.js';
-import { blsLoaded, getModule, loadBls } from './wasm.js';
+import { blsUsable, getModule, loadBls } from './wasm.js';
 
 export const kPresenceChannel = 'presence';
 
@@ -45,7 +45,7 @@ class Hub {
 
   /** Runs `call` now if the protocol's code is in and nothing waits before it, else after those. */
   run(call: () => void): void {
-    if (!this.#pending && blsLoaded()) return call();
+    if (!this.#pending && blsUsable()) return call();
     const next: Promise<void> = (this.#pending ?? loadBls()).then(() => {
       if (!this.node.closed) call();
     }).catch((e: unknown) => this.node.reportError(e instanceof Error ? e : new Error(String(e))));
@@ -55,7 +55,7 @@ class Hub {
 
   /** Whether the core holds this node's presence state (no call waiting). */
   get live(): boolean {
-    return !this.#pending && blsLoaded();
+    return !this.#pending && blsUsable();
   }
 }
 

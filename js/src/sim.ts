@@ -4,7 +4,7 @@
 // loaded nitro-bls.wasm (pages that do not simulate do not download it): Node's entry loads that
 // at init(), browsers and workers call loadBls() first.
 import { NitroError, unwrap } from './errors.js';
-import { blsLoaded, getModule } from './wasm.js';
+import { blsUsable, getModule } from './wasm.js';
 
 export interface SimulationOptions {
   seed?: number;          // one seed derives the whole run (default 1)
@@ -29,7 +29,7 @@ export class Simulation {
   /** In browsers and workers, `await loadBls()` first: the simulator ships in nitro-bls.wasm. */
   constructor(options: SimulationOptions = {}) {
     const m = getModule();
-    if (!blsLoaded()) {
+    if (!blsUsable()) {
       throw new NitroError('FAILED_PRECONDITION', 'the simulator is in nitro-bls.wasm: call `await loadBls()` (or `init({ bls: true })`) first');
     }
     this.#core = unwrap<SimCore>(m.simCreate(options));

@@ -52,10 +52,19 @@ let primary: WebAssembly.Instance | undefined;
 let placeholders = 0;  // placeholder imports nitro.wasm asked for: 0 means an unsplit build
 let blsLoading: Promise<void> | undefined;
 let blsReady = false;
+let readBlsSync: (() => WasmSource) | undefined;
 
 /** @internal Installs the platform's way of finding the wasm files (entry points only). */
 export function setLoader(next: Loader): void {
   loader = next;
+}
+
+/**
+ * @internal Node's entry: reads nitro-bls.wasm synchronously, so that the BLS half loads on its
+ * first use — also from a synchronous call such as Beacon.verify — instead of in every process.
+ */
+export function setBlsReader(read: () => WasmSource): void {
+  readBlsSync = read;
 }
 
 /** Loads the core; idempotent — every call returns the same module. */
@@ -80,6 +89,8 @@ export function init(options: InitOptions = {}): Promise<NitroModule> {
       } else {
         instantiate(CORE_FILE, resolved.wasmModule ?? resolved.wasmBinary, all)
           .then((instance) => accept(instance), fail);
+        // Instantiated, the bytes are garbage: not keeping them saves their size in every process.
+        resolved = { ...resolved, wasmModule: undefined, wasmBinary: undefined };
       }
       return {};
     };
@@ -96,18 +107,20 @@ export function init(options: InitOptions = {}): Promise<NitroModule> {
 }
 
 /**
- * Loads the BLS/beacon half of the core (nitro-bls.wasm) into the running core; idempotent. Node's
- * entry does it during init(); in browsers and workers call it before the first Beacon, bls,
+ * Loads the BLS/beacon half of the core (nitro-bls.wasm) into the running core; idempotent. Under
+ * Node it happens by itself on first use; in browsers and workers call it before the first Beacon, bls,
  * threshold or verifyRead call, node.beacon(), node.consensus() or `new Simulation()`.
  * `blsWasm` (compiled or bytes) wins over init's options.
  */
 export function loadBls(blsWasm?: WasmSource): Promise<void> {
   blsLoading ??= (async () => {
     await (loading ?? init());
+    if (blsReady) return;
     if (placeholders === 0) { blsReady = true; return; }  // an unsplit build holds BLS already
+    if (!blsWasm && syncBlsSource()) return loadBlsSync();
     // Instantiating writes the BLS functions into nitro.wasm's table, over the placeholders.
     await instantiate(BLS_FILE, blsWasm ?? resolved.blsWasm, { primary: primary!.exports });
-    blsReady = true;
+    markBlsLoaded();
   })();
   blsLoading.catch(() => { blsLoading = undefined; });  // a failed fetch may be retried
   return blsLoading;
@@ -116,6 +129,45 @@ export function loadBls(blsWasm?: WasmSource): Promise<void> {
 /** Whether BLS/beacon calls work now (after loadBls(), or in an unsplit build). */
 export function blsLoaded(): boolean {
   return blsReady;
+}
+
+/**
+ * @internal Whether BLS/beacon calls can run now: loaded, or (under Node) loadable synchronously,
+ * which this does. Not while an asynchronous loadBls() is on its way: it instantiates.
+ */
+export function blsUsable(): boolean {
+  if (blsReady || !primary || !syncBlsSource() || blsLoading) return blsReady;
+  try {
+    loadBlsSync();
+  } catch {
+    readBlsSync = undefined;  // not installed: BLS calls fail typed, as before any loading
+  }
+  return blsReady;
+}
+
+// Under Node (a reader installed): init's blsWasm, or the file beside the entry unless the caller
+// said where to fetch it from. Elsewhere compiling on the main thread is not allowed: none.
+function syncBlsSource(): (() => WasmSource) | undefined {
+  const read = readBlsSync;
+  if (!read) return undefined;
+  const given = resolved.blsWasm;
+  if (given) return () => given;
+  return resolved.locateFile ? undefined : read;
+}
+
+function loadBlsSync(): void {
+  if (placeholders > 0) {
+    const source = syncBlsSource()!();
+    const module = source instanceof WebAssembly.Module ? source : new WebAssembly.Module(source as BufferSource);
+    new WebAssembly.Instance(module, { primary: primary!.exports });
+  }
+  markBlsLoaded();
+}
+
+function markBlsLoaded(): void {
+  blsReady = true;
+  blsLoading ??= Promise.resolve();
+  resolved = { ...resolved, blsWasm: undefined };  // instantiated: the bytes are garbage
 }
 
 /** The loaded module; throws FAILED_PRECONDITION before `await init()`. */
@@ -132,7 +184,7 @@ function placeholderImports(): WebAssembly.ModuleImports {
     get(_target, slot) {
       placeholders++;
       return (...args: unknown[]) => {
-        if (!blsReady) {
+        if (!blsUsable()) {
           throw new NitroError('FAILED_PRECONDITION', 'BLS/beacon/simulator code is not loaded: call `await loadBls()` (or `init({ bls: true })`) first');
         }
         return (tableOf(primary!).get(Number(slot)) as (...a: unknown[]) => unknown)(...args);

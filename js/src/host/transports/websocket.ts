@@ -1,8 +1,9 @@
 // WebSocket transport: one binary WebSocket message per frame. Under Node it uses npm `ws` for the
 // server ({ listen }) and for dialing; in browsers and workers it dials with the global WebSocket
-// (a browser node is a client: it listens nowhere). `ws` is loaded by a dynamic import that only
-// Node paths reach, so the browser entry graph holds no Node built-ins.
+// (a browser node is a client: it listens nowhere). `ws` is loaded (loadPackage) only on Node
+// paths, so the browser entry graph holds no Node built-ins.
 import { NitroError } from '../../errors.js';
+import { loadPackage } from '../package.js';
 import type { Transport, TransportInstance, TransportSink } from '../transport.js';
 
 export interface WebSocketOptions {
@@ -66,7 +67,7 @@ const isNode = typeof process !== 'undefined' && typeof process.versions?.node =
 async function loadWs(): Promise<WsModule> {
   const specifier = 'ws';  // a variable: bundlers for browsers leave it alone
   try {
-    const mod = (await import(/* @vite-ignore */ specifier)) as WsModule & { default?: WsModule };
+    const mod = (await loadPackage(specifier)) as WsModule & { default?: WsModule };
     return mod.WebSocketServer ? mod : (mod.default as WsModule);
   } catch (e) {
     throw new NitroError('UNAVAILABLE', `websocket(): npm package 'ws' is needed under Node (${String(e)})`);
