@@ -278,6 +278,17 @@ ChainSim happy_chain(std::uint64_t seed) {
   return ChainSim(c, std::vector<Byzantine>(4, Byzantine::kNone));
 }
 
+// Fast blocks and frequent snapshots, for the state sync and pruning tests.
+ChainSim snapshot_chain(std::uint64_t seed, std::uint64_t interval, std::optional<std::size_t> late = std::nullopt) {
+  SimConfig c;
+  c.seed = seed;
+  c.nodes = 4;
+  return ChainSim(c, std::vector<Byzantine>(4, Byzantine::kNone), late, [interval](ConsensusConfig& cfg) {
+    cfg.snapshot_interval = interval;
+    cfg.empty_block_ms = 20;
+  });
+}
+
 // The validator a state-syncing node `who` asks first: the next one in index (id) order.
 std::size_t asked_first(ChainSim& s, std::size_t who) {
   std::vector<PeerId> ids;
@@ -426,11 +437,7 @@ TEST_CASE("consensus sim: a validator far behind catches up by state sync past a
   constexpr std::uint64_t kCatchUpBoundMs = 15000;  // after restart, back at the chain's height
   for (auto seed : test::test_seeds("consensus-statesync", 1)) {
     INFO("reproduce with NITRO_SEED=" << seed);
-    SimConfig c;
-    c.seed = seed;
-    c.nodes = 4;
-    ChainSim s(c, std::vector<Byzantine>(4, Byzantine::kNone), std::nullopt,
-               [](ConsensusConfig& cfg) { cfg.snapshot_interval = 32; cfg.empty_block_ms = 20; });
+    ChainSim s = snapshot_chain(seed, 32);
     // Node 3 asks the validators in index order (by id) after its own: the first one forges.
     const std::size_t forger = asked_first(s, 3);
     const std::size_t ref = forger == 0 ? 1 : 0;  // an honest reference
@@ -511,11 +518,7 @@ TEST_CASE("consensus sim: block records are pruned under snapshots and a restart
   constexpr std::uint64_t kCatchUpBoundMs = 15000;
   for (auto seed : test::test_seeds("consensus-prune", 1)) {
     INFO("reproduce with NITRO_SEED=" << seed);
-    SimConfig c;
-    c.seed = seed;
-    c.nodes = 4;
-    ChainSim s(c, std::vector<Byzantine>(4, Byzantine::kNone), std::nullopt,
-               [](ConsensusConfig& cfg) { cfg.snapshot_interval = kInterval; cfg.empty_block_ms = 20; });
+    ChainSim s = snapshot_chain(seed, kInterval);
     test::SplitMix rng{seed};
     auto records = [&](std::size_t i) {
       std::size_t n = 0;
@@ -572,12 +575,8 @@ TEST_CASE("consensus sim: a restarted validator serves its stored snapshot to a 
   constexpr std::uint64_t kCatchUpBoundMs = 15000;
   for (auto seed : test::test_seeds("consensus-snapserve", 1)) {
     INFO("reproduce with NITRO_SEED=" << seed);
-    SimConfig c;
-    c.seed = seed;
-    c.nodes = 4;
     const std::size_t late = 3;
-    ChainSim s(c, std::vector<Byzantine>(4, Byzantine::kNone), late,
-               [](ConsensusConfig& cfg) { cfg.snapshot_interval = kInterval; cfg.empty_block_ms = 20; });
+    ChainSim s = snapshot_chain(seed, kInterval, late);
     const std::size_t first_asked = asked_first(s, late);
     const std::size_t ref = first_asked == 0 ? 1 : 0;
     test::SplitMix rng{seed};
