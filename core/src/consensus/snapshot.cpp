@@ -349,8 +349,8 @@ bool Engine::restore_snapshot(const Bytes& bytes) {
 // The restored snapshot goes back on offer if its QC certifies the last block of the record, the
 // header carrying the snapshot's height and root.
 void Engine::serve_restored_snapshot(std::uint64_t height, std::uint64_t revision, const Hash& root, Entries entries,
-                                     const Block& header, const Value& qc_bytes) {
-  auto qc = qc_from(qc_bytes, n_);
+                                     const Block& header, const Value& stored_qc) {
+  auto qc = qc_from(stored_qc, n_);
   if (!qc.ok() || qc->hash != header.hash || qc->view != header.view || header.exec_height != height ||
       header.exec_root != root || !verify_qc(*qc)) {
     return;
