@@ -278,6 +278,27 @@ ChainSim happy_chain(std::uint64_t seed) {
   return ChainSim(c, std::vector<Byzantine>(4, Byzantine::kNone));
 }
 
+// Fast blocks and frequent snapshots, for the state sync and pruning tests.
+ChainSim snapshot_chain(std::uint64_t seed, std::uint64_t interval, std::optional<std::size_t> late = std::nullopt) {
+  SimConfig c;
+  c.seed = seed;
+  c.nodes = 4;
+  return ChainSim(c, std::vector<Byzantine>(4, Byzantine::kNone), late, [interval](ConsensusConfig& cfg) {
+    cfg.snapshot_interval = interval;
+    cfg.empty_block_ms = 20;
+  });
+}
+
+// The validator a state-syncing node `who` asks first: the next one in index (id) order.
+std::size_t asked_first(ChainSim& s, std::size_t who) {
+  std::vector<PeerId> ids;
+  for (std::size_t i = 0; i < s.sim.size(); ++i) ids.push_back(s.sim.node(i)->id());
+  std::vector<PeerId> order = ids;
+  std::sort(order.begin(), order.end());
+  const auto pos = static_cast<std::size_t>(std::find(order.begin(), order.end(), ids[who]) - order.begin());
+  return static_cast<std::size_t>(std::find(ids.begin(), ids.end(), order[(pos + 1) % ids.size()]) - ids.begin());
+}
+
 void put(ChainSim& s, std::size_t i, const std::string& key, Value v) {
   const Value args(Map{{Value("key"), Value(key)}, {Value("value"), std::move(v)}});
   s.sim.with_node(i, [&](Node&) { REQUIRE(s.chain(i)->submit("kv.put", args, s.sim.now_ms()).ok()); });
@@ -416,18 +437,9 @@ TEST_CASE("consensus sim: a validator far behind catches up by state sync past a
   constexpr std::uint64_t kCatchUpBoundMs = 15000;  // after restart, back at the chain's height
   for (auto seed : test::test_seeds("consensus-statesync", 1)) {
     INFO("reproduce with NITRO_SEED=" << seed);
-    SimConfig c;
-    c.seed = seed;
-    c.nodes = 4;
-    ChainSim s(c, std::vector<Byzantine>(4, Byzantine::kNone), std::nullopt,
-               [](ConsensusConfig& cfg) { cfg.snapshot_interval = 32; cfg.empty_block_ms = 20; });
+    ChainSim s = snapshot_chain(seed, 32);
     // Node 3 asks the validators in index order (by id) after its own: the first one forges.
-    std::vector<PeerId> ids;
-    for (std::size_t i = 0; i < 4; ++i) ids.push_back(s.sim.node(i)->id());
-    std::vector<PeerId> order = ids;
-    std::sort(order.begin(), order.end());
-    const auto pos = std::find(order.begin(), order.end(), ids[3]) - order.begin();
-    const auto forger = static_cast<std::size_t>(std::find(ids.begin(), ids.end(), order[(pos + 1) % 4]) - ids.begin());
+    const std::size_t forger = asked_first(s, 3);
     const std::size_t ref = forger == 0 ? 1 : 0;  // an honest reference
     s.byz[forger] = Byzantine::kBadSnapshot;
     s.crash(forger);
@@ -506,11 +518,7 @@ TEST_CASE("consensus sim: block records are pruned under snapshots and a restart
   constexpr std::uint64_t kCatchUpBoundMs = 15000;
   for (auto seed : test::test_seeds("consensus-prune", 1)) {
     INFO("reproduce with NITRO_SEED=" << seed);
-    SimConfig c;
-    c.seed = seed;
-    c.nodes = 4;
-    ChainSim s(c, std::vector<Byzantine>(4, Byzantine::kNone), std::nullopt,
-               [](ConsensusConfig& cfg) { cfg.snapshot_interval = kInterval; cfg.empty_block_ms = 20; });
+    ChainSim s = snapshot_chain(seed, kInterval);
     test::SplitMix rng{seed};
     auto records = [&](std::size_t i) {
       std::size_t n = 0;
@@ -556,5 +564,53 @@ TEST_CASE("consensus sim: block records are pruned under snapshots and a restart
     REQUIRE(s.chain(2)->committed(h).has_value());
     CHECK(s.chain(2)->committed(h)->state_root == s.chain(0)->committed(h)->state_root);
     CHECK(records(2) <= kRecordsMax);
+  }
+}
+
+// A restarted validator serves the snapshot on its disk at once: "snap" keeps the QC that
+// certifies it. A validator that joins far behind asks the restarted one first (index order after
+// its own), and must be served before the restarted one could have certified a newer snapshot.
+TEST_CASE("consensus sim: a restarted validator serves its stored snapshot to a far-behind one at once", "[consensus]") {
+  constexpr std::uint64_t kInterval = 100;
+  constexpr std::uint64_t kCatchUpBoundMs = 15000;
+  for (auto seed : test::test_seeds("consensus-snapserve", 1)) {
+    INFO("reproduce with NITRO_SEED=" << seed);
+    const std::size_t late = 3;
+    ChainSim s = snapshot_chain(seed, kInterval, late);
+    const std::size_t first_asked = asked_first(s, late);
+    const std::size_t ref = first_asked == 0 ? 1 : 0;
+    test::SplitMix rng{seed};
+    std::uint64_t waited = 0;
+    while (s.chain(ref)->committed_height() < 2 * kInterval + 30 && waited < 600000) {
+      s.sim.run_for(500);
+      waited += 500;
+      s.submit_some(rng);
+    }
+    REQUIRE(s.sim.stored(first_asked).count("chain/snap") == 1);
+    auto snap = codec::decode(s.sim.stored(first_asked).at("chain/snap"));
+    REQUIRE((snap.ok() && snap->is<Array>() && snap->as<Array>()[0].is<std::int64_t>()));
+    const auto snap_height = static_cast<std::uint64_t>(snap->as<Array>()[0].as<std::int64_t>());
+    INFO("stored snapshot at height " << snap_height);
+    s.crash(first_asked);
+    s.restart(first_asked);
+    s.attach(late);
+    const std::uint64_t target = s.chain(ref)->committed_height();
+    std::optional<std::uint64_t> served_at;  // the restarted validator's height when it first served
+    waited = 0;
+    while (s.chain(late)->committed_height() < target && waited < kCatchUpBoundMs) {
+      s.sim.run_for(100);
+      waited += 100;
+      if (!served_at && s.chain(first_asked)->stats().snapshots_served > 0) served_at = s.chain(first_asked)->committed_height();
+    }
+    INFO("late node at " << s.chain(late)->committed_height() << " of " << target << " after " << waited << " ms");
+    REQUIRE(s.chain(late)->committed_height() >= target);
+    s.check_safety();
+    CHECK(s.chain(late)->stats().snapshots_installed >= 1);
+    REQUIRE(served_at.has_value());
+    CHECK(*served_at < snap_height + kInterval);  // before it took (let alone certified) a newer one
+    s.sim.run_for(1000);
+    const std::uint64_t h = std::min(s.chain(late)->committed_height(), s.chain(ref)->committed_height());
+    REQUIRE(s.chain(late)->committed(h).has_value());
+    CHECK(s.chain(late)->committed(h)->state_root == s.chain(ref)->committed(h)->state_root);
   }
 }

@@ -26,8 +26,9 @@
 //     the chain halts with an error naming the height (event "halted").
 //   * Durability (write-ahead through ProtocolContext::store_put): "safety" (last voted view,
 //     highest QC) before any vote or timeout leaves; "b/<height 16 hex>" committed blocks at commit;
-//     "snap" the latest certified snapshot (ours or one a state sync installed; restored first,
-//     then the blocks above it); "b/" records more than 192 heights under it are deleted.
+//     "snap" the latest certified snapshot with its certifying QC (ours or one a state sync
+//     installed; restored first, then the blocks above it, and served again at once); "b/"
+//     records more than 192 heights under it are deleted.
 //   * State sync: every snapshot_interval heights a validator keeps a copy of the committed state,
 //     served once a QC certifies a header carrying its root. A replica further behind than block
 //     sync bridges (kSyncGapMax heights) fetches one in chunks from one validator, checks the

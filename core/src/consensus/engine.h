@@ -114,6 +114,10 @@ class Engine {
                      const std::vector<BlockPtr>& chain);
   bool restore_snapshot(const Bytes& bytes);
   void persist_snapshot(const Snapshot& s, const Block& header);
+  void write_snap(std::uint64_t height, std::uint64_t revision, const std::vector<const Block*>& chain,
+                  const Entries& entries, const QC& qc);
+  void serve_restored_snapshot(std::uint64_t height, std::uint64_t revision, const Hash& root, Entries entries,
+                               const Block& header, const Value& stored_qc);
   void prune_blocks(std::uint64_t below);
 
   // Blocks and certificates.

@@ -36,28 +36,35 @@ Hash root_of(const Entries& entries, std::uint64_t revision) {
   return state_root(revision, s.root());
 }
 
+// Where each chunk of bounded bytes and entries starts (an empty state is one empty chunk).
+std::vector<std::size_t> chunk_starts(const Entries& entries) {
+  std::vector<std::size_t> starts;
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& [k, e] = entries[i];
+    const std::size_t size = k.size() + codec::encode(e.value).size() + 32;
+    if (starts.empty() || bytes + size > kSnapshotChunkBytes || i - starts.back() >= kSnapshotChunkEntries) {
+      starts.push_back(i);
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (starts.empty()) starts.push_back(0);
+  return starts;
+}
+
 }  // namespace
 
 // ---- serving ---------------------------------------------------------------------------------
 
-// A copy of the committed state, cut into chunks of bounded bytes; served once certified.
+// A copy of the committed state, cut into chunks; served once certified.
 void Engine::take_snapshot() {
   auto s = std::make_shared<Snapshot>();
   s->height = committed_->height;
   s->revision = exec_.revision();
   s->root = exec_.root();
-  std::size_t bytes = 0;
-  for (const auto& [k, e] : exec_.store().entries()) {
-    const std::size_t size = k.size() + codec::encode(e.value).size() + 32;
-    if (s->chunk_starts.empty() || bytes + size > kSnapshotChunkBytes ||
-        s->entries.size() - s->chunk_starts.back() >= kSnapshotChunkEntries) {
-      s->chunk_starts.push_back(s->entries.size());
-      bytes = 0;
-    }
-    bytes += size;
-    s->entries.emplace_back(k, e);
-  }
-  if (s->chunk_starts.empty()) s->chunk_starts.push_back(0);  // an empty state is one empty chunk
+  s->entries.assign(exec_.store().entries().begin(), exec_.store().entries().end());
+  s->chunk_starts = chunk_starts(s->entries);
   snapshot_height_ = s->height;
   uncertified_ = std::move(s);
 }
@@ -82,14 +89,23 @@ void Engine::persist_snapshot(const Snapshot& s, const Block& header) {
   std::vector<const Block*> chain;
   for (const Block* b = &header; b && b->height >= lowest; b = block(b->parent)) chain.push_back(b);
   if (chain.empty() || chain.back()->height != lowest) return;  // a gap: keep every record
-  Array blocks, entries;
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) blocks.push_back(block_value(**it));
-  for (const auto& [k, e] : s.entries) entries.push_back(entry_value(k, e));
-  ctx_->store_put("snap", codec::encode(Value(Array{Value(s.height), Value(s.revision), Value(std::move(blocks)),
-                                                    Value(std::move(entries))})));
+  std::reverse(chain.begin(), chain.end());
+  write_snap(s.height, s.revision, chain, s.entries, s.qc);
   // Kept: the records block sync may still be asked for (a replica further behind than
   // kSyncGapMax state-syncs instead); a restart loads them back under the snapshot.
   prune_blocks(s.height > kSyncGapMax ? s.height - kSyncGapMax : 0);
+}
+
+// "snap": [height, revision, [block...], [entry...], QC], the blocks oldest first, ending at the
+// header whose exec fields are (height, root) and which the QC certifies. With the QC a restarted
+// validator serves the snapshot at once instead of after the next one is certified.
+void Engine::write_snap(std::uint64_t height, std::uint64_t revision, const std::vector<const Block*>& chain,
+                        const Entries& entries, const QC& qc) {
+  Array blocks, items;
+  for (const Block* b : chain) blocks.push_back(block_value(*b));
+  for (const auto& [k, e] : entries) items.push_back(entry_value(k, e));
+  ctx_->store_put("snap", codec::encode(Value(Array{Value(height), Value(revision), Value(std::move(blocks)),
+                                                    Value(std::move(items)), qc_value(qc)})));
 }
 
 // Deleted after the "snap" that replaces them, in the same store batch: a torn batch keeps a
@@ -257,10 +273,9 @@ bool Engine::anchor_snapshot(const std::vector<BlockPtr>& chain) {
   install_state(h, s.revision, s.header->exec_root, s.entries, chain);
   stats_.snapshots_installed++;
   // On disk: the state and the blocks around it, so a restart resumes from here.
-  Array blocks, entries;
-  for (const auto& b : chain) blocks.push_back(block_value(*b));
-  for (const auto& [k, e] : s.entries) entries.push_back(entry_value(k, e));
-  ctx_->store_put("snap", codec::encode(Value(Array{Value(h), Value(s.revision), Value(std::move(blocks)), Value(std::move(entries))})));
+  std::vector<const Block*> blocks;
+  for (const auto& b : chain) blocks.push_back(b.get());
+  write_snap(h, s.revision, blocks, s.entries, qc);
   prune_blocks(h);  // ours from before the gap: they no longer link to the chain
   process_qc(qc);  // commits the blocks between the snapshot and the header, executing them here
   for (const auto& b : chain) insert_pending_children(b->hash);
@@ -296,10 +311,11 @@ void Engine::install_state(std::uint64_t height, std::uint64_t revision, const H
   uncertified_.reset();
 }
 
-// The "snap" record: [height, revision, [block...], [entry...]] (written by anchor_snapshot).
+// The "snap" record (write_snap). A record without its QC (written before the QC was kept)
+// still restores the state; it is served once the next snapshot is certified.
 bool Engine::restore_snapshot(const Bytes& bytes) {
   auto v = codec::decode(bytes);
-  if (!v.ok() || !v->is<Array>() || v->as<Array>().size() != 4) return false;
+  if (!v.ok() || !v->is<Array>() || v->as<Array>().size() < 4 || v->as<Array>().size() > 5) return false;
   const auto& a = v->as<Array>();
   std::uint64_t height = 0, revision = 0;
   if (!u64(a[0], height) || !u64(a[1], revision) || !a[2].is<Array>() || !a[3].is<Array>()) return false;
@@ -326,7 +342,28 @@ bool Engine::restore_snapshot(const Bytes& bytes) {
   for (const auto& b : chain) certified = certified || (b->exec_height == height && b->exec_root == root);
   if (!certified) return false;
   install_state(height, revision, root, entries, chain);
+  if (a.size() == 5) serve_restored_snapshot(height, revision, root, std::move(entries), *chain.back(), a[4]);
   return true;
+}
+
+// The restored snapshot goes back on offer if its QC certifies the last block of the record, the
+// header carrying the snapshot's height and root.
+void Engine::serve_restored_snapshot(std::uint64_t height, std::uint64_t revision, const Hash& root, Entries entries,
+                                     const Block& header, const Value& stored_qc) {
+  auto qc = qc_from(stored_qc, n_);
+  if (!qc.ok() || qc->hash != header.hash || qc->view != header.view || header.exec_height != height ||
+      header.exec_root != root || !verify_qc(*qc)) {
+    return;
+  }
+  auto s = std::make_shared<Snapshot>();
+  s->height = height;
+  s->revision = revision;
+  s->root = root;
+  s->entries = std::move(entries);
+  s->chunk_starts = chunk_starts(s->entries);
+  s->header = header_value(header);
+  s->qc = std::move(*qc);
+  snapshots_.push_back(std::move(s));
 }
 
 }  // namespace nitro::consensus
