@@ -3,7 +3,7 @@
 // promises: submit() resolves at commit with { height, result }, or rejects with the handler's
 // typed error. JS handlers registered with register() run synchronously inside the core's
 // execution of a committed block and must be deterministic: state, args and ctx only.
-import { bls, toBytes, toHex, type BytesLike } from './beacon.js';
+import { bls, toBytes, type BytesLike } from './beacon.js';
 import { codec, type NitroValue } from './codec.js';
 import { Evented } from './events.js';
 import { NitroError, errorFor, unwrap, type ErrorCode } from './errors.js';
@@ -61,6 +61,9 @@ const coreValidators = (vs: ChainValidator[]) =>
 export function verifyRead(chainId: string, validators: ChainValidator[], proof: Uint8Array): VerifiedRead {
   return unwrap<VerifiedRead>(getModule().consensusVerifyRead(chainId, coreValidators(validators), proof));
 }
+
+// An op id as a map key: its bytes as one char each (cheaper than hex for a key made per op).
+const idKey = (id: Uint8Array): string => String.fromCharCode.apply(null, id as unknown as number[]);
 
 interface Queued {
   op: string; args: NitroValue; opts: { timeoutMs?: number; signal?: AbortSignal };
@@ -148,7 +151,7 @@ export class Chain extends Evented<ChainEvents> {
     }
     batch.forEach((b, i) => {
       try {
-        this.await(toHex(unwrap<Uint8Array>(ids[i])), b);
+        this.await(idKey(unwrap<Uint8Array>(ids[i])), b);
       } catch (e) {
         b.reject(e as Error);
       }
@@ -213,6 +216,20 @@ export class Chain extends Evented<ChainEvents> {
     this.close();
   }
 
+  // The outcomes of this node's ops in one block: ids are 32 bytes each, in the order of ok/results.
+  private settle(height: number, ids: Uint8Array, ok: boolean[], results: NitroValue[]): void {
+    for (let i = 0; i < ok.length; i++) {
+      const p = this.pending.get(idKey(ids.subarray(32 * i, 32 * i + 32)));
+      if (!p) continue;
+      if (ok[i]) {
+        p.resolve({ height, result: results[i] });
+      } else {
+        const [code, message] = results[i] as [ErrorCode, string];
+        p.reject(errorFor(code, message));
+      }
+    }
+  }
+
   private onEvent(bytes: Uint8Array): void {
     const ev = codec.decode(bytes) as Record<string, NitroValue>;
     if (ev.type === 'commit') {
@@ -221,11 +238,8 @@ export class Chain extends Evented<ChainEvents> {
         stateRoot: ev.state_root as Uint8Array, timeMs: ev.time_ms as number,
       };
       this.emit('commit', c);
-    } else if (ev.type === 'tx') {
-      const p = this.pending.get(toHex(ev.id as Uint8Array));
-      if (!p) return;
-      if (ev.ok) p.resolve({ height: ev.height as number, result: ev.result as NitroValue });
-      else p.reject(errorFor(ev.code as ErrorCode, ev.error as string));
+    } else if (ev.type === 'txs') {
+      this.settle(ev.height as number, ev.ids as Uint8Array, ev.ok as boolean[], ev.results as NitroValue[]);
     } else if (ev.type === 'halted') {
       this.haltedReason = ev.reason as string;
       for (const p of [...this.pending.values()]) p.reject(new NitroError('FAILED_PRECONDITION', this.haltedReason));

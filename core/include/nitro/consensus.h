@@ -37,7 +37,9 @@
 //     makes it ask the next validator.
 //   * Events (kProtocol on the channel, msgpack maps, "type" first):
 //       {"type":"commit","height":u64,"view":u64,"hash":bin32,"txs":u64,"state_root":bin32,"time_ms":u64}
-//       {"type":"tx","id":bin32,"height":u64,"ok":bool,"result":any | "error":str,"code":str}
+//       {"type":"txs","height":u64,"ids":bin(32 per op),"ok":[bool...],"results":[any | [code,message]...]}
+//         the outcomes of this node's own ops in a committed block (height 0: refused before it
+//         reached the mempool), one event per block
 //       {"type":"halted","height":u64,"reason":str}
 //   * Bounds: blocks carry at most txs_per_block_max txs and block_bytes_max bytes; pending
 //     out-of-order proposals, vote and timeout collections and the block tree are bounded.
@@ -165,8 +167,8 @@ class ConsensusProtocol final : public Protocol, public chain::ModuleRegistry {
   Result<Bytes> submit(Bytes tx, std::uint64_t now_ms);
   // Queues op(args) from this node; the next tick signs all ops queued since the last one as one
   // bundle (one Ed25519 signature for many ops) with config.identity_seed and submits it. Returns
-  // the op's id (its "tx" event carries it). kResourceExhausted when the mempool is full now; if it
-  // fills before the tick, the op's "tx" event reports it.
+  // the op's id (its "txs" event carries it). kResourceExhausted when the mempool is full now; if it
+  // fills before the tick, a "txs" event at height 0 reports it.
   Result<Bytes> submit(const std::string& op, const Value& args, std::uint64_t now_ms);
 
   std::uint64_t view() const;

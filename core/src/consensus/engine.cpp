@@ -453,7 +453,16 @@ void Engine::commit_chain(const Block* b0) {
 
 void Engine::execute(const Block& b) {
   const chain::BlockContext bc{b.height, b.time_ms, config_.validators[b.proposer].id, 0};
-  auto outs = exec_.execute(bc, b.txs);
+  std::vector<Hash> ids;
+  std::vector<const Tx*> decoded;
+  ids.reserve(b.txs.size());
+  decoded.reserve(b.txs.size());
+  for (const auto& t : b.txs) {
+    ids.push_back(sha256(t));
+    auto m = mempool_.by_id.find(ids.back());
+    decoded.push_back(m == mempool_.by_id.end() ? nullptr : m->second.decoded.get());
+  }
+  auto outs = exec_.execute(bc, b.txs, decoded);
   hand_over_revocations(outs);
   committed_ = &b;
   committed_by_height_[b.height] = b.hash;
@@ -466,8 +475,7 @@ void Engine::execute(const Block& b) {
     ctx_->store_put(block_key(b.height), b.encoded);
     stored_blocks_.insert(b.height);
   }
-  for (const auto& t : b.txs) {
-    const Hash id = sha256(t);
+  for (const Hash& id : ids) {
     if (auto m = mempool_.by_id.find(id); m != mempool_.by_id.end()) {
       mempool_.bytes -= m->second.tx.size();
       auto& q = mempool_.by_sender[m->second.sender];
@@ -813,17 +821,30 @@ void Engine::emit_commit(const Block& b, const std::vector<TxOutcome>& outs) {
                                    {"hash", hash_value(b.hash)}, {"txs", Value(std::uint64_t{outs.size()})},
                                    {"state_root", hash_value(exec_.root())}, {"time_ms", Value(b.time_ms)}})));
   const PeerId& me = ctx_->local_id();
+  std::vector<const TxOutcome*> mine;
   for (const auto& o : outs) {
-    if (o.sender != me) continue;
-    if (o.ok) {
-      ctx_->emit(codec::encode(map_of({{"type", Value("tx")}, {"id", hash_value(o.id)}, {"height", Value(b.height)},
-                                       {"ok", Value(true)}, {"result", o.result}})));
-    } else {
-      ctx_->emit(codec::encode(map_of({{"type", Value("tx")}, {"id", hash_value(o.id)}, {"height", Value(b.height)},
-                                       {"ok", Value(false)}, {"error", Value(o.error.message())},
-                                       {"code", Value(code_name(o.error.code()))}})));
-    }
+    if (o.sender == me) mine.push_back(&o);
   }
+  emit_outcomes(b.height, mine);
+}
+
+// The outcomes of this node's ops, one event for all of them (an event per op cost the host an
+// encode, a crossing and a decode each): {type: "txs", height, ids: 32 bytes per op,
+// results: [result | [code, message]...], ok: [bool...]}.
+void Engine::emit_outcomes(std::uint64_t height, const std::vector<const TxOutcome*>& outs) {
+  if (outs.empty()) return;
+  Bytes ids;
+  ids.reserve(outs.size() * 32);
+  Array ok, results;
+  ok.reserve(outs.size());
+  results.reserve(outs.size());
+  for (const TxOutcome* o : outs) {
+    ids.insert(ids.end(), o->id.begin(), o->id.end());
+    ok.push_back(Value(o->ok));
+    results.push_back(o->ok ? o->result : Value(Array{Value(code_name(o->error.code())), Value(o->error.message())}));
+  }
+  ctx_->emit(codec::encode(map_of({{"type", Value("txs")}, {"height", Value(height)}, {"ids", Value(std::move(ids))},
+                                   {"ok", Value(std::move(ok))}, {"results", Value(std::move(results))}})));
 }
 
 // Committed revocations reach the node's access protocol (nitro/auth.h), which honours them from
@@ -864,18 +885,19 @@ Result<Bytes> Engine::admit(Bytes tx, std::uint64_t now_ms, bool signed_here) {
   if (!decoded.ok()) return decoded.status();
   if (!signed_here && !verify_tx(*decoded)) return Status(invalid_argument("chain: bad tx signature"));
   if (ctx_) NITRO_TRY(authorize_tx(*ctx_, *decoded));
+  const PeerId sender = decoded->sender;
   if (is_validator()) {
-    auto& q = mempool_.by_sender[decoded->sender];
+    auto& q = mempool_.by_sender[sender];
     if (mempool_.by_id.size() >= config_.mempool_txs_max || mempool_.bytes + tx.size() > config_.mempool_bytes_max ||
         q.size() >= config_.mempool_per_sender_max) {
-      if (q.empty()) mempool_.by_sender.erase(decoded->sender);
+      if (q.empty()) mempool_.by_sender.erase(sender);
       return Status(resource_exhausted("chain: mempool full"));
     }
     q.push_back(id);
     mempool_.bytes += tx.size();
-    mempool_.by_id.emplace(id, Pooled{tx, decoded->sender});
+    mempool_.by_id.emplace(id, Pooled{tx, sender, std::make_shared<const Tx>(std::move(*decoded))});
   }
-  if (ctx_ && decoded->sender == ctx_->local_id()) {
+  if (ctx_ && sender == ctx_->local_id()) {
     outbox_bytes_ += tx.size();
     outbox_.push_back(Value(std::move(tx)));
     if (outbox_.size() >= 256 || outbox_bytes_ >= config_.block_bytes_max / 4) flush_txs();
@@ -910,7 +932,7 @@ Result<Bytes> Engine::submit(const std::string& op, const Value& args, std::uint
 }
 
 // Signs the queued ops as one bundle and admits it; if the mempool refuses it, each op's
-// submitter hears so through its "tx" event.
+// submitter hears so through a "txs" event.
 void Engine::flush_ops() {
   if (queued_ops_.empty()) return;
   Tx tx{identity_->peer_id(), queued_nonce_, std::move(queued_ops_), {}, true};
@@ -919,11 +941,14 @@ void Engine::flush_ops() {
   Bytes encoded = encode_signed_bundle(*identity_, tx.nonce, tx.ops);
   auto r = admit(std::move(encoded), now_ms_, true);
   if (r.ok() || !ctx_) return;
-  for (std::size_t i = 0; i < tx.ops.size(); ++i) {
-    ctx_->emit(codec::encode(map_of({{"type", Value("tx")}, {"id", hash_value(op_id(tx.sender, tx.nonce + i))},
-                                     {"height", Value(std::uint64_t{0})}, {"ok", Value(false)},
-                                     {"error", Value(r.status().message())}, {"code", Value(code_name(r.status().code()))}})));
+  std::vector<TxOutcome> failed(tx.ops.size());
+  std::vector<const TxOutcome*> outs;
+  for (std::size_t i = 0; i < failed.size(); ++i) {
+    failed[i].id = op_id(tx.sender, tx.nonce + i);
+    failed[i].error = r.status();
+    outs.push_back(&failed[i]);
   }
+  emit_outcomes(0, outs);
 }
 
 // Txs submitted here go to the validators in batches: one frame per tick instead of one per tx.

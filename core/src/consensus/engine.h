@@ -160,6 +160,7 @@ class Engine {
   void request_blocks(std::uint32_t from, const Hash& hash, std::size_t count);
   std::size_t fetch_count(std::uint64_t height) const;
   void emit_commit(const Block& b, const std::vector<TxOutcome>& outs);
+  void emit_outcomes(std::uint64_t height, const std::vector<const TxOutcome*>& outs);
   void byzantine_tick();
   void flush_txs();
   void flush_ops();
@@ -208,6 +209,7 @@ class Engine {
   struct Pooled {
     Bytes tx;
     PeerId sender;
+    std::shared_ptr<const Tx> decoded;  // at admission, so executing it does not decode it again
   };
   struct Mempool {
     std::map<Hash, Pooled> by_id;

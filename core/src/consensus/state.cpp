@@ -184,7 +184,8 @@ void Executor::install(const std::vector<std::pair<std::string, chain::KvEntry>>
   revision_ = revision;
 }
 
-std::vector<TxOutcome> Executor::execute(const chain::BlockContext& block, const std::vector<Bytes>& txs) {
+std::vector<TxOutcome> Executor::execute(const chain::BlockContext& block, const std::vector<Bytes>& txs,
+                                        const std::vector<const Tx*>& decoded) {
   chain::BlockContext b = block;
   b.revision = revision_ + 1;
   bool wrote = false;
@@ -200,29 +201,36 @@ std::vector<TxOutcome> Executor::execute(const chain::BlockContext& block, const
   if (wrote) revision_ = b.revision;
   std::vector<TxOutcome> out;
   out.reserve(txs.size());
-  for (const auto& tx : txs) apply_tx(chain::TxContext{block.height, block.time_ms, PeerId{}, 0}, tx, out);
+  const chain::TxContext context{block.height, block.time_ms, PeerId{}, 0};
+  for (std::size_t i = 0; i < txs.size(); ++i) {
+    if (i < decoded.size() && decoded[i]) {
+      apply_tx(context, txs[i], *decoded[i], out);
+      continue;
+    }
+    auto tx = decode_tx(txs[i]);
+    if (tx.ok()) {
+      apply_tx(context, txs[i], *tx, out);
+      continue;
+    }
+    ++revision_;  // voters never accept one; kept total for the executor's own tests
+    TxOutcome o;
+    o.id = sha256(txs[i]);
+    o.error = tx.status();
+    out.push_back(std::move(o));
+  }
   return out;
 }
 
-void Executor::apply_tx(const chain::TxContext& context, const Bytes& bytes, std::vector<TxOutcome>& out) {
-  auto tx = decode_tx(bytes);
-  if (!tx.ok()) {  // voters never accept one; kept total for the executor's own tests
-    ++revision_;
-    TxOutcome o;
-    o.id = sha256(bytes);
-    o.error = tx.status();
-    out.push_back(std::move(o));
-    return;
-  }
-  const auto ids = op_ids(*tx, bytes);
-  for (std::size_t i = 0; i < tx->ops.size(); ++i) {
+void Executor::apply_tx(const chain::TxContext& context, const Bytes& bytes, const Tx& tx, std::vector<TxOutcome>& out) {
+  const auto ids = op_ids(tx, bytes);
+  for (std::size_t i = 0; i < tx.ops.size(); ++i) {
     chain::TxContext ctx = context;
-    ctx.sender = tx->sender;
+    ctx.sender = tx.sender;
     ctx.revision = ++revision_;
-    TxOutcome o = apply_op(ctx, tx->ops[i]);
+    TxOutcome o = apply_op(ctx, tx.ops[i]);
     o.id = ids[i];
-    o.op = tx->ops[i].op;
-    o.sender = tx->sender;
+    o.op = tx.ops[i].op;
+    o.sender = tx.sender;
     out.push_back(std::move(o));
   }
 }

@@ -85,13 +85,17 @@ struct TxOutcome {
   Status error;
 };
 
+struct Tx;
+
 class Executor {
  public:
   Executor();
   Status register_module(const std::string& prefix, std::shared_ptr<chain::BuiltinModule> module);
   // Applies a committed block's txs (encoded, signatures already checked by the voters): one
-  // outcome per op, in order.
-  std::vector<TxOutcome> execute(const chain::BlockContext& block, const std::vector<Bytes>& txs);
+  // outcome per op, in order. decoded[i], when given and not null, is txs[i] already decoded (at
+  // mempool admission), so it is not decoded again.
+  std::vector<TxOutcome> execute(const chain::BlockContext& block, const std::vector<Bytes>& txs,
+                                 const std::vector<const Tx*>& decoded = {});
   const KvStore& store() const { return store_; }
   // Replaces the state with a snapshot's entries (key order) and executor revision.
   void install(const std::vector<std::pair<std::string, chain::KvEntry>>& entries, std::uint64_t revision);
@@ -99,7 +103,7 @@ class Executor {
   Hash root() const { return state_root(revision_, store_.root()); }  // the state root
 
  private:
-  void apply_tx(const chain::TxContext& ctx, const Bytes& tx, std::vector<TxOutcome>& out);
+  void apply_tx(const chain::TxContext& ctx, const Bytes& bytes, const Tx& tx, std::vector<TxOutcome>& out);
   TxOutcome apply_op(const chain::TxContext& ctx, const TxOp& op);
 
   KvStore store_;
