@@ -69,26 +69,21 @@ Array chain_array(const Chain& chain) {
   return out;
 }
 
-Result<Message> decode_complaint(const Array& a) {
-  if (a.size() != 5) return decode_error("complaint: bad shape");
-  auto complainer = get_index(a[1]), dealer = get_index(a[2]);
-  if (!complainer.ok() || !dealer.ok()) return decode_error("complaint: bad member index");
-  auto sig = get_bytes(a[3], kDealSigBytesMax);
-  if (!sig.ok()) return sig.status();
+// Complaints and justifications share a shape: [kind, index, index, bytes, chain].
+struct IndexedItem {
+  threshold::Index first = 0, second = 0;
+  Bytes bytes;
+  Chain chain;
+};
+Result<IndexedItem> decode_indexed_item(const Array& a, std::size_t bytes_max) {
+  if (a.size() != 5) return decode_error("dkg item: bad shape");
+  auto first = get_index(a[1]), second = get_index(a[2]);
+  if (!first.ok() || !second.ok()) return decode_error("dkg item: bad member index");
+  auto bytes = get_bytes(a[3], bytes_max);
+  if (!bytes.ok()) return bytes.status();
   auto chain = decode_chain(a[4]);
   if (!chain.ok()) return chain.status();
-  return Message{DkgComplaint{*complainer, *dealer, *sig, *chain}};
-}
-
-Result<Message> decode_justification(const Array& a) {
-  if (a.size() != 5) return decode_error("justification: bad shape");
-  auto dealer = get_index(a[1]), complainer = get_index(a[2]);
-  if (!dealer.ok() || !complainer.ok()) return decode_error("justification: bad member index");
-  auto share = get_bytes(a[3], kSecretKeyBytes);
-  if (!share.ok()) return share.status();
-  auto chain = decode_chain(a[4]);
-  if (!chain.ok()) return chain.status();
-  return Message{DkgJustification{*dealer, *complainer, *share, *chain}};
+  return IndexedItem{*first, *second, *bytes, *chain};
 }
 
 Result<Message> decode_dkg(std::int64_t kind, const Array& a) {
@@ -114,8 +109,14 @@ Result<Message> decode_dkg(std::int64_t kind, const Array& a) {
     if (!b.ok()) return b.status();
     return Message{DkgShare{*b}};
   }
-  if (kind == kDkgComplaint) return decode_complaint(a);
-  return decode_justification(a);
+  if (kind == kDkgComplaint) {
+    auto c = decode_indexed_item(a, kDealSigBytesMax);
+    if (!c.ok()) return c.status();
+    return Message{DkgComplaint{c->first, c->second, c->bytes, c->chain}};
+  }
+  auto j = decode_indexed_item(a, kSecretKeyBytes);
+  if (!j.ok()) return j.status();
+  return Message{DkgJustification{j->first, j->second, j->bytes, j->chain}};
 }
 
 Result<Message> decode_beacon(std::int64_t kind, const Array& a) {
