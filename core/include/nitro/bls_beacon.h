@@ -139,7 +139,7 @@ class Dkg {
   Status on_complaint(const wire::DkgComplaint& c, std::uint64_t now_ms);
   Status on_justification(const wire::DkgJustification& j, std::uint64_t now_ms);
   Result<std::vector<wire::RelaySig>> accept_chain(ByteSpan digest, std::optional<Index> author,
-                                                   const std::function<bool()>& author_signed,
+                                                   const std::function<bool()>& item_valid,
                                                    const std::vector<wire::RelaySig>& chain, std::uint64_t stage_ms,
                                                    std::uint64_t now_ms);
   bool share_valid(Index dealer, Index member, const SecretKey& share) const;

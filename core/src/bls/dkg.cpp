@@ -126,17 +126,18 @@ Status Dkg::handle(Index from, ByteSpan bytes, std::uint64_t now_ms) {
 // Dolev-Strong's rule: an item of a stage that starts at stage_ms, arriving at now_ms, is
 // accepted with k distinct valid signers (its author's signature and relayers') if
 // now_ms < stage_ms + k * phase_ms (items arriving before the stage need one). Claimed signers are
-// counted before any signature is checked, and checking stops at the k needed. Returns the chain
-// to relay it with: the valid relay signatures it needed, then ours.
+// counted before the item itself (`item_valid`: its author's signature, or a revealed share) or any
+// relay signature is checked, and checking stops at the k needed. Returns the chain to relay it
+// with: the valid relay signatures it needed, then ours.
 Result<wire::Chain> Dkg::accept_chain(ByteSpan digest, std::optional<Index> author,
-                                      const std::function<bool()>& author_signed, const wire::Chain& chain,
+                                      const std::function<bool()>& item_valid, const wire::Chain& chain,
                                       std::uint64_t stage_ms, std::uint64_t now_ms) {
   const std::size_t needed = now_ms < stage_ms ? 1 : (now_ms - stage_ms) / config_.phase_ms + 1;
   std::set<Index> signers;
   if (author) signers.insert(*author);
   for (const auto& r : chain) signers.insert(r.signer);
   if (signers.size() < needed) return failed_precondition("dkg: too few signatures for the time it arrived");
-  if (author && !author_signed()) return permission_denied("dkg: item not signed by its author");
+  if (!item_valid()) return permission_denied("dkg: item not signed by its author, or a wrong share");
   signers.clear();
   if (author) signers.insert(*author);
   const Bytes msg = dkg_relay_message(config_.session, digest);
@@ -221,10 +222,9 @@ Status Dkg::on_justification(const wire::DkgJustification& j, std::uint64_t now_
   auto& d = dealers_[j.dealer];
   if (d.justified.count(j.complainer)) return Status(Code::kAlreadyExists, "dkg: duplicate justification");
   auto sk = SecretKey::from_bytes(j.share);
-  if (!sk.ok() || !share_valid(j.dealer, j.complainer, *sk)) {
-    return invalid_argument("dkg: justification does not match the commitments");
-  }
-  auto relay = accept_chain(item_digest(j), std::nullopt, {}, j.chain, start_ms_ + 2 * stage_ms(), now_ms);
+  if (!sk.ok()) return sk.status();
+  const auto matches = [&] { return share_valid(j.dealer, j.complainer, *sk); };
+  auto relay = accept_chain(item_digest(j), std::nullopt, matches, j.chain, start_ms_ + 2 * stage_ms(), now_ms);
   if (!relay.ok()) return relay.status();
   d.justified.emplace(j.complainer, *sk);
   out_.push_back(Outgoing{std::nullopt, wire::encode(wire::DkgJustification{j.dealer, j.complainer, j.share, std::move(*relay)})});
