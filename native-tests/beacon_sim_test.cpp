@@ -853,6 +853,12 @@ TEST_CASE("beacon sim: DKG with t - 1 Byzantine members of every kind under loss
   for (std::uint64_t seed : test::test_seeds("beacon-dkg-byzantine", 4)) run_byzantine_dkg(seed);
 }
 
+// Seeds on which honest members once ended with different qualified sets (a complaint, or an
+// equivocator's second deal, landing at a deadline at some honest members only).
+TEST_CASE("beacon sim: the Byzantine DKG seeds that split honest members when each decided alone", "[beacon]") {
+  for (std::uint64_t seed : {318u, 483u}) run_byzantine_dkg(seed);
+}
+
 TEST_CASE("beacon sim: swarm of seeds for the Byzantine DKG under loss", "[beacon][slow]") {
   for (std::uint64_t seed : test::test_seeds("beacon-dkg-byzantine-swarm", 20)) run_byzantine_dkg(seed);
 }
