@@ -10,6 +10,7 @@
 #include <set>
 #include <vector>
 
+#include "bls/wire.h"
 #include "nitro/bls.h"
 #include "nitro/bls_beacon.h"
 #include "nitro/bls_threshold.h"
@@ -485,7 +486,9 @@ DkgConfig dkg_config(std::uint32_t n, std::uint32_t t, Index self, Bytes session
   return c;
 }
 
-constexpr std::uint64_t kDkgEndMs = 4500;  // four phases of 1000 ms, and time for the last messages
+// Three stages of dkg_relay_rounds (at most 4 for these groups) phases of 1000 ms, and time for
+// the last messages.
+constexpr std::uint64_t kDkgEndMs = 12500;
 
 struct DkgRun {
   Harness<Dkg> net;
@@ -648,13 +651,13 @@ TEST_CASE("bls: DKG disqualifies a dealer that broadcasts two different deals", 
 TEST_CASE("bls: DKG forwards: forged deals convict nobody, malformed forwards are rejected", "[bls]") {
   DkgRun run(85, 5, 3);
   OtherDealing other(5, 3, 2, 85);
-  const Bytes other_commitments(other.deal.begin() + 2, other.deal.end() - 66);  // [1, [c...], sig]: the array
+  const auto other_deal = std::get<wire::DkgDeal>(*wire::decode(other.deal));
   run.net.tamper = [&](InFlight& m) {
-    if (m.from != 2 || m.bytes.size() < 80 || m.bytes[1] != 0x05) return true;
-    Bytes forged(m.bytes.begin(), m.bytes.begin() + 3);  // [5, dealer, ...
-    forged.insert(forged.end(), other_commitments.begin(), other_commitments.end());
-    forged.insert(forged.end(), m.bytes.end() - 66, m.bytes.end());  // the true deal's signature
-    m.bytes = forged;
+    auto f = m.from == 2 ? wire::decode(m.bytes) : Result<wire::Message>(invalid_argument("not member 2's"));
+    if (!f.ok() || !std::holds_alternative<wire::DkgForward>(*f)) return true;
+    auto forged = std::get<wire::DkgForward>(*f);
+    forged.deal.commitments = other_deal.commitments;  // under the true deal's signature
+    m.bytes = wire::encode(forged);
     return true;
   };
   run.run();
@@ -665,18 +668,19 @@ TEST_CASE("bls: DKG forwards: forged deals convict nobody, malformed forwards ar
   auto dkg = *Dkg::create(dkg_config(5, 3, 1), seed_bytes(86, 3));
   dkg.start(0);
   OtherDealing three(5, 3, 3, 87);
-  Bytes forward{0x94, 0x05, 0x03};
-  forward.insert(forward.end(), three.deal.begin() + 2, three.deal.end());
-  Bytes wrong_dealer = forward;
-  wrong_dealer[2] = 0x04;  // dealer 4 did not sign it
-  CHECK(dkg.handle(2, wrong_dealer, 10).code() == Code::kPermissionDenied);
-  Bytes beyond = forward;
-  beyond[2] = 0x09;  // n = 5
-  CHECK(dkg.handle(2, beyond, 10).code() == Code::kInvalidArgument);
-  Bytes short_shape = forward;
-  short_shape[0] = 0x93;
+  const wire::DkgForward forward{3, std::get<wire::DkgDeal>(*wire::decode(three.deal)), {}};
+  auto wrong_dealer = forward;
+  wrong_dealer.dealer = 4;  // dealer 4 did not sign it
+  CHECK(dkg.handle(2, wire::encode(wrong_dealer), 10).code() == Code::kPermissionDenied);
+  auto beyond = forward;
+  beyond.dealer = 9;  // n = 5
+  CHECK(dkg.handle(2, wire::encode(beyond), 10).code() == Code::kInvalidArgument);
+  Bytes short_shape = wire::encode(forward);
+  short_shape[0] = 0x94;
   CHECK(dkg.handle(2, short_shape, 10).code() == Code::kDecodeError);
-  CHECK(dkg.handle(2, Bytes{0x94, 0x05, 0x03, 0x90, 0xc4, 0x00}, 10).code() == Code::kInvalidArgument);  // no commitments
+  auto no_commitments = forward;
+  no_commitments.deal.commitments.clear();
+  CHECK(dkg.handle(2, wire::encode(no_commitments), 10).code() == Code::kInvalidArgument);
   Bytes other_session_deal;
   {
     auto d = *Dkg::create(dkg_config(5, 3, 3, Bytes{'s', '2'}), seed_bytes(88, 0x5e));
@@ -684,9 +688,54 @@ TEST_CASE("bls: DKG forwards: forged deals convict nobody, malformed forwards ar
     while (auto o = d.poll_transmit()) if (!o->to) other_session_deal = o->bytes;
   }
   CHECK(dkg.handle(3, other_session_deal, 10).code() == Code::kPermissionDenied);  // signed for another session
-  CHECK(dkg.handle(2, forward, 10).ok());
-  CHECK(dkg.handle(4, forward, 10).code() == Code::kAlreadyExists);
+  CHECK(dkg.handle(2, wire::encode(forward), 10).ok());
+  CHECK(dkg.handle(4, wire::encode(forward), 10).code() == Code::kAlreadyExists);
   CHECK(dkg.handle(3, three.deal, 10).code() == Code::kAlreadyExists);  // the same deal, from its dealer
+}
+
+// The relay rule on a deal: after the first round (1000 ms) a deal needs a relayer's signature
+// besides its dealer's, after the second two; a forged or repeated relay signature counts for
+// nothing, a valid one is kept and ours appended.
+TEST_CASE("bls: DKG relays: an item needs one more valid signature per round late", "[bls]") {
+  OtherDealing three(5, 3, 3, 89);
+  const wire::DkgForward bare{3, std::get<wire::DkgDeal>(*wire::decode(three.deal)), {}};
+  const Bytes digest = [&] {
+    const auto d = beacon_randomness(wire::encode(bare));
+    return Bytes(d.begin(), d.end());
+  }();
+  const auto relay_sig = [&](Index by) {
+    const auto sig = member_identity(by).sign(dkg_relay_message(Bytes{'s', '1'}, digest));
+    return wire::RelaySig{by, Bytes(sig.begin(), sig.end())};
+  };
+  const auto fresh = [] {
+    auto dkg = *Dkg::create(dkg_config(5, 3, 1), seed_bytes(90, 3));
+    dkg.start(0);
+    while (dkg.poll_transmit()) {
+    }
+    return dkg;
+  };
+  auto late = fresh();
+  CHECK(late.handle(2, wire::encode(bare), 1000).code() == Code::kFailedPrecondition);
+  auto relayed = bare;
+  relayed.chain = {relay_sig(2)};
+  auto forged = relayed;
+  forged.chain[0].signer = 4;  // 2's signature in 4's name
+  CHECK(late.handle(2, wire::encode(forged), 1500).code() == Code::kPermissionDenied);
+  auto twice = relayed;
+  twice.chain.push_back(relay_sig(2));
+  CHECK(late.handle(2, wire::encode(twice), 2100).code() == Code::kFailedPrecondition);
+  REQUIRE(late.handle(2, wire::encode(relayed), 1999).ok());
+  auto out = late.poll_transmit();
+  REQUIRE(out.has_value());
+  const auto sent = std::get<wire::DkgForward>(*wire::decode(out->bytes));
+  REQUIRE(sent.chain.size() == 2);
+  CHECK(sent.chain[0].signer == 2);
+  CHECK(sent.chain[1].signer == 1);
+  CHECK(member_identity(1).peer_id().verify(dkg_relay_message(Bytes{'s', '1'}, digest), sent.chain[1].sig));
+  auto twice_late = fresh();
+  auto two = relayed;
+  two.chain.push_back(relay_sig(4));
+  CHECK(twice_late.handle(4, wire::encode(two), 2999).ok());
 }
 
 // Dealer 3's deal broadcast reaches only members 1 and 2 (its shares reach everyone): the others
@@ -703,9 +752,11 @@ TEST_CASE("bls: DKG adopts a deal that reached only some members", "[bls]") {
   }
 }
 
-// Member 2 complains about every other dealer at the right time, and again just before the
-// complaint deadline so that some members count the complaint and others see it late: each
-// honest dealer answers every complaint it sees, so every member keeps every honest dealer.
+// Member 2 complains about every other dealer: about the odd ones on time, about the even ones
+// just before the one-signature deadline (5000 ms: the complaint stage starts at 4000) at odd
+// members and just after it at even ones. The members that accepted it relay it in time for the
+// others, each honest dealer answers every complaint it accepts, and every member keeps every
+// honest dealer.
 TEST_CASE("bls: DKG false complaints, on time or at the deadline, disqualify no honest dealer", "[bls]") {
   for (std::uint64_t seed : {93u, 94u}) {
     INFO("reproduce with seed=" << seed);
@@ -713,10 +764,11 @@ TEST_CASE("bls: DKG false complaints, on time or at the deadline, disqualify no 
     run.start();
     for (Index dealer = 1; dealer <= 7; ++dealer) {
       if (dealer == 2) continue;
-      const Bytes complaint{0x92, 0x03, static_cast<std::uint8_t>(dealer)};
+      const auto sig = member_identity(2).sign(dkg_complaint_message(Bytes{'s', '1'}, 2, dealer));
+      const Bytes complaint = wire::encode(wire::DkgComplaint{2, dealer, Bytes(sig.begin(), sig.end()), {}});
       for (Index to = 1; to <= 7; ++to) {
         if (to == 2) continue;
-        const std::uint64_t at = dealer % 2 ? 2100 : (to % 2 ? 2990 : 3010);  // the deadline is 3000
+        const std::uint64_t at = dealer % 2 ? 4100 : (to % 2 ? 4990 : 5010);
         run.net.queue.emplace(std::make_pair(at, run.net.seq++), InFlight{2, to, complaint});
       }
     }

@@ -72,7 +72,7 @@ test('beacon-node: DKG mode agrees on one group key and its rounds verify', asyn
   const group = nodes.map((n) => n.id);
   const startMs = Date.now() + 200;
   const phaseMs = 300;
-  const genesisMs = startMs + 4 * phaseMs;
+  const genesisMs = startMs + 6 * phaseMs + 100;  // three DKG stages of 2 relay rounds (4 members, t = 3)
   const scheme = 'pedersen-bls-unchained';
   const beacons = nodes.map((n) => n.beacon({ group, threshold: 3, periodMs: PERIOD_MS, genesisMs, scheme, dkg: { startMs, phaseMs } }));
   const seen = beacons.map(watch);

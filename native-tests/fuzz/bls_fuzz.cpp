@@ -84,7 +84,7 @@ void check_engines(std::span<const std::uint8_t> in) {
   while (beacon.poll_event()) {}
   Dkg dkg = dkg_proto;
   (void)dkg.handle(3, in, 500);
-  dkg.tick(5000);  // runs every phase to the end
+  dkg.tick(20000);  // runs every stage to the end
   if (!dkg.poll_event()) std::abort();
 }
 

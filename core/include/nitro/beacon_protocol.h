@@ -50,7 +50,8 @@ struct BeaconNodeConfig {
   std::optional<bls::threshold::PublicPoly> poly;
   std::optional<bls::threshold::Share> share;
   // DKG mode (when poly/share are absent): every member starts at dkg_start_ms (node clock;
-  // 0: when attached) and runs four phases of dkg_phase_ms. The node's identity seed signs this
+  // 0: when attached) and lasts 3 * bls::dkg_relay_rounds(n, threshold) * dkg_phase_ms, where
+  // dkg_phase_ms bounds the delivery time between honest members. The node's identity seed signs this
   // member's deal (required in DKG mode; it must be the key of `self`). dkg_session is signed
   // along: give a group that runs the DKG more than once a fresh value each time (e.g. the
   // agreed start time), so deals of an earlier run cannot be replayed as equivocation.

@@ -33,6 +33,13 @@ namespace nitro::bls {
 
 using threshold::Index;
 
+namespace wire {  // the DKG's frames (core/src/bls/wire.h)
+struct RelaySig;
+struct DkgForward;
+struct DkgComplaint;
+struct DkgJustification;
+}  // namespace wire
+
 struct Outgoing {
   std::optional<Index> to;  // nullopt: to every other member
   Bytes bytes;
@@ -45,10 +52,13 @@ struct DkgConfig {
   std::uint32_t n = 0;
   std::uint32_t threshold = 0;
   Index self = 0;
-  std::uint64_t phase_ms = 1000;  // each of deal, forward, complaint, justification lasts this long
-  // Deals are signed so that a member can relay them and prove a dealer's equivocation, and
-  // nobody can forge one. `session` is signed along (one DKG's signatures are no use in another);
-  // `sign` signs with this member's key, `verify` checks a signature by member `index`.
+  // The delivery bound: what an honest member sends reaches every honest member within this.
+  // The DKG lasts 3 * dkg_relay_rounds(n, threshold) of it.
+  std::uint64_t phase_ms = 1000;
+  // Deals, complaints and relays are signed so that a member can relay them and prove a dealer's
+  // equivocation, and nobody can forge one. `session` is signed along (one DKG's signatures are
+  // no use in another); `sign` signs with this member's key, `verify` checks a signature by
+  // member `index`.
   Bytes session;
   std::function<Bytes(ByteSpan message)> sign;
   std::function<bool(Index index, ByteSpan message, ByteSpan signature)> verify;
@@ -57,6 +67,14 @@ struct DkgConfig {
 // The bytes a dealer signs for its deal: a domain tag, the session, the dealer's index and the
 // sha256 of its commitments.
 Bytes dkg_deal_message(ByteSpan session, Index dealer, ByteSpan commitments_digest);
+// The bytes a member signs to complain about a dealer, and to relay an item (sha256 of the
+// item's frame without its relay chain).
+Bytes dkg_complaint_message(ByteSpan session, Index complainer, Index dealer);
+Bytes dkg_relay_message(ByteSpan session, ByteSpan item_digest);
+
+// Rounds of each of the DKG's three agreements: f + 1 for the f = min(t - 1, n - t) faulty
+// members it tolerates (more than n - t would leave fewer than t honest dealers).
+std::uint32_t dkg_relay_rounds(std::uint32_t n, std::uint32_t threshold);
 
 struct DkgFinished {
   threshold::Share share;
@@ -68,30 +86,29 @@ struct DkgFailed {
 };
 using DkgEvent = std::variant<DkgFinished, DkgFailed>;
 
-// Phases run on fixed deadlines from start(): deal -> forward -> complaint -> justification ->
-// done. The protocol assumes the synchronous model of Pedersen's DKG: what an honest member sends
-// at the start of a phase reaches every honest member within phase_ms (the gossip layer's job),
-// and honest members send only at phase starts, or at once in answer to what they receive.
-//   deal:      every dealer broadcasts its commitments signed (DkgDeal) and sends each member its
-//              share privately.
-//   forward:   every member relays every signed deal it holds, its own included (DkgForward), and relays at once a
-//              deal it first learns in this phase, so a deal that reached some honest members
-//              reaches all. A member adopts a dealer's first validly signed deal until the end
-//              of this phase. A second, different deal signed by the same dealer is a proof of
-//              equivocation: the holder relays it (until the end), and every member that sees it
-//              drops the dealer. A lie is no proof: without the dealer's signature a forwarded
-//              deal is rejected, so nobody can frame an honest dealer.
-//   complaint: a member complains publicly about each adopted dealer whose share to it is
-//              missing or does not match the commitments.
-//   justify:   a dealer answers every complaint it has seen (and, at once, any arriving later)
-//              by revealing that share; a missing or wrong answer disqualifies it.
-// The group key is the sum of the qualified dealers' constant terms. Every honest dealer is
-// qualified at every honest member, so with at most t - 1 faulty members and n >= 2t - 1 the DKG
-// cannot fail, and faulty dealers are treated alike by every honest member as long as their
-// messages land inside the phases. Limit: a faulty member that releases a signed deal, a
-// complaint or a justification so that it reaches some honest members just before a phase
-// deadline and others just after can still split their views (closing that needs f + 1 relay
-// rounds with signature chains, as in Dolev-Strong).
+// Joint-Feldman DKG in the synchronous model: what an honest member sends reaches every honest
+// member within phase_ms (Δ), clocks agree, and up to f = min(t - 1, n - t) members are faulty in
+// any way. Each member decides alone, on deadlines, from the evidence it holds; the evidence
+// (signed deals, signed complaints, justifications checked against the deals) is agreed with
+// Dolev-Strong's rule, so every honest member holds the same evidence at each decision and
+// decides the same. An item of a stage starting at T is accepted when it arrives before
+// T + k * Δ carrying k distinct valid signatures (its author's and relayers'); an accepting member
+// relays it at once with its own signature added. A faulty author timing an item to land just
+// before a deadline at some honest members thus reaches them all: whoever accepted it before
+// T + k * Δ relays it with k + 1 signatures, in time for T + (k + 1) * Δ, and an item with f + 1
+// signatures was already relayed by an honest member. With R = f + 1 rounds per stage:
+//   deals      [T0, T1 = T0 + R Δ): every dealer broadcasts its signed commitments (DkgDeal) and
+//              sends each member its share privately. A dealer with other than exactly one
+//              accepted deal (none, or two signed deals: equivocation) is out.
+//   complaints [T1, T2 = T1 + R Δ): a member complains, signed, about each dealer in whose one
+//              deal its share is missing or wrong. A dealer answers every complaint about it it
+//              accepts, at once, by revealing that share (DkgJustification).
+//   justify    [T1, T3 = T2 + R Δ): justifications are accepted with the rule above from T2 on
+//              (a dealer's own answer carries its signature: it arrives before T2 + Δ).
+// At T3 the qualified dealers are those with one deal and a valid justification for every
+// accepted complaint; the group key is the sum of their constant terms. Every honest dealer is
+// qualified everywhere, so with n >= 2t - 1 the DKG cannot fail, and an honest member lacking a
+// qualified dealer's share complained, so it holds the justification.
 class Dkg {
  public:
   static Result<Dkg> create(const DkgConfig& config, ByteSpan seed);
@@ -102,7 +119,7 @@ class Dkg {
   std::optional<DkgEvent> poll_event();
   std::optional<std::uint64_t> next_deadline() const;
 
-  enum class Phase { kIdle, kDeal, kForward, kComplaint, kJustify, kDone };
+  enum class Phase { kIdle, kDeal, kComplaint, kJustify, kDone };
   Phase phase() const { return phase_; }
 
  private:
@@ -112,20 +129,22 @@ class Dkg {
     Bytes sig;
   };
   struct Dealer {
-    std::optional<Deal> deal;         // the first validly signed deal seen
-    std::optional<Deal> conflict;     // a second, different one: proof of equivocation
-    std::optional<SecretKey> share;   // the share this dealer gave us
-    std::set<Index> complaints;       // members who complained about this dealer
-    std::set<Index> justified;        // complaints answered with a valid share
-    bool disqualified = false;
+    std::vector<Deal> deals;                     // accepted signed deals; two convict the dealer
+    std::optional<SecretKey> share;              // the share this dealer gave us
+    std::set<Index> complaints;                  // accepted complaints about this dealer
+    std::map<Index, SecretKey> justified;        // accepted valid justifications, by complainer
   };
-  Status on_deal(Index dealer, const std::vector<Bytes>& commitments, const Bytes& sig);
+  Status on_deal(const wire::DkgForward& f, std::uint64_t now_ms);
   Status on_share(Index from, ByteSpan share);
-  Status on_complaint(Index from, Index dealer);
-  Status on_justification(Index from, Index complainer, ByteSpan share);
-  void forward(Index dealer, const Deal& deal);
-  void forward_all();
+  Status on_complaint(const wire::DkgComplaint& c, std::uint64_t now_ms);
+  Status on_justification(const wire::DkgJustification& j, std::uint64_t now_ms);
+  Result<std::vector<wire::RelaySig>> accept_chain(ByteSpan digest, std::optional<Index> author,
+                                                   const std::function<bool()>& item_valid,
+                                                   const std::vector<wire::RelaySig>& chain, std::uint64_t stage_ms,
+                                                   std::uint64_t now_ms);
   bool share_valid(Index dealer, Index member, const SecretKey& share) const;
+  const Deal* sole_deal(Index dealer) const;
+  std::uint64_t stage_ms() const;
   void send_complaints();
   void justify(Index complainer);
   void finish();
@@ -133,6 +152,7 @@ class Dkg {
   DkgConfig config_;
   std::optional<threshold::SecretPoly> poly_;
   Phase phase_ = Phase::kIdle;
+  std::uint64_t start_ms_ = 0;
   std::uint64_t deadline_ms_ = 0;
   std::map<Index, Dealer> dealers_;
   std::deque<Outgoing> out_;
@@ -170,8 +190,8 @@ struct RejectedEvent {
 using BeaconEvent = std::variant<RoundEvent, RejectedEvent>;
 
 // Rounds: each member signs a round when it starts and recovers it from any t verified partials.
-// Unchained rounds are independent: a round that fewer than t members signed is skipped for
-// good. Chained rounds need their predecessor, so a chained member always signs the round after
+// Unchained rounds are independent: a round that fewer than t members signed in time stays open
+// for pending_rounds_max rounds (signed late and re-sent once a period, like drand's catch-up). Chained rounds need their predecessor, so a chained member always signs the round after
 // its head (the latest recovered round) up to the current one: after a stall (fewer than t
 // alive) the group re-signs the missing rounds in order as soon as t members are back, like
 // drand's catch-up, and re-sends its partial of a stalled round once a period. Members behind

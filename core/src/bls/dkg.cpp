@@ -1,39 +1,74 @@
 // Joint-Feldman DKG with complaints (Pedersen 1991; the "Pedersen/Feldman VSS" drand's DKG
 // follows): every member deals a random polynomial, broadcasts its signed commitments and sends
-// each peer its share privately; members relay the signed deals (so all adopt the same ones and
-// two different signed deals convict their dealer); bad or missing shares draw a public
-// complaint, which the dealer must answer by revealing that share; an unanswered or wrong answer
-// disqualifies the dealer. The phases and the fault model are in nitro/bls_beacon.h.
-#include <cassert>
+// each peer its share privately; bad or missing shares draw a signed public complaint, which the
+// dealer must answer by revealing that share. Deals, complaints and answers are relayed with
+// signature chains (Dolev-Strong), so that every honest member decides on the same evidence. The
+// stages, the fault model and the argument are in nitro/bls_beacon.h.
+#include <algorithm>
 #include <string>
 
 #include "bls/curve.h"
 #include "bls/wire.h"
+#include "nitro/assert.h"
 #include "nitro/bls_beacon.h"
 
 namespace nitro::bls {
 namespace {
 
-Bytes commitments_digest(const threshold::PublicPoly& poly) {
-  Bytes all;
-  for (const auto& c : poly.commitments) all.insert(all.end(), c.begin(), c.end());
-  const auto d = beacon_randomness(all);  // sha256; points have a fixed size, so unambiguous
+Bytes sha256_bytes(ByteSpan data) {
+  const auto d = beacon_randomness(data);  // sha256
   return Bytes(d.begin(), d.end());
 }
+
+Bytes commitments_digest(const threshold::PublicPoly& poly) {
+  Bytes all;  // points have a fixed size, so the concatenation is unambiguous
+  for (const auto& c : poly.commitments) all.insert(all.end(), c.begin(), c.end());
+  return sha256_bytes(all);
+}
+
+// What relayers sign: the item's frame without its chain.
+template <typename Item>
+Bytes item_digest(Item item) {
+  item.chain.clear();
+  return sha256_bytes(wire::encode(item));
+}
+
+// A domain tag and its NUL, then length-prefixed or fixed-size fields: unambiguous across kinds.
+class Tagged {
+ public:
+  explicit Tagged(const char* tag) : m_(tag, tag + std::char_traits<char>::length(tag) + 1) {}
+  Tagged& u32(std::uint64_t v) {
+    for (int k = 3; k >= 0; --k) m_.push_back(static_cast<std::uint8_t>(v >> (8 * k)));
+    return *this;
+  }
+  Tagged& raw(ByteSpan b) {
+    m_.insert(m_.end(), b.begin(), b.end());
+    return *this;
+  }
+  Tagged& prefixed(ByteSpan b) { return u32(b.size()).raw(b); }
+  Bytes take() { return std::move(m_); }
+
+ private:
+  Bytes m_;
+};
 
 }  // namespace
 
 Bytes dkg_deal_message(ByteSpan session, Index dealer, ByteSpan commitments_digest) {
-  static constexpr char kTag[] = "nitro/dkg-deal/v1";
-  Bytes m(kTag, kTag + sizeof(kTag));  // the tag and its NUL
-  const auto put_u32 = [&m](std::uint64_t v) {
-    for (int k = 3; k >= 0; --k) m.push_back(static_cast<std::uint8_t>(v >> (8 * k)));
-  };
-  put_u32(session.size());
-  m.insert(m.end(), session.begin(), session.end());
-  put_u32(dealer);
-  m.insert(m.end(), commitments_digest.begin(), commitments_digest.end());
-  return m;
+  return Tagged("nitro/dkg-deal/v1").prefixed(session).u32(dealer).raw(commitments_digest).take();
+}
+
+Bytes dkg_complaint_message(ByteSpan session, Index complainer, Index dealer) {
+  return Tagged("nitro/dkg-complaint/v1").prefixed(session).u32(complainer).u32(dealer).take();
+}
+
+Bytes dkg_relay_message(ByteSpan session, ByteSpan item_digest) {
+  return Tagged("nitro/dkg-relay/v1").prefixed(session).raw(item_digest).take();
+}
+
+std::uint32_t dkg_relay_rounds(std::uint32_t n, std::uint32_t threshold) {
+  NITRO_ASSERT(threshold >= 1 && threshold <= n);
+  return std::min(threshold - 1, n - threshold) + 1;
 }
 
 Result<Dkg> Dkg::create(const DkgConfig& config, ByteSpan seed) {
@@ -54,13 +89,14 @@ Result<Dkg> Dkg::create(const DkgConfig& config, ByteSpan seed) {
 void Dkg::start(std::uint64_t now_ms) {
   if (phase_ != Phase::kIdle) return;
   phase_ = Phase::kDeal;
-  deadline_ms_ = now_ms + config_.phase_ms;
+  start_ms_ = now_ms;
+  deadline_ms_ = now_ms + stage_ms();
   auto commitments = poly_->commit(config_.pk_group);
   Deal mine{commitments, commitments_digest(commitments), {}};
   mine.sig = config_.sign(dkg_deal_message(config_.session, config_.self, mine.digest));
   out_.push_back(Outgoing{std::nullopt, wire::encode(wire::DkgDeal{commitments.commitments, mine.sig})});
   auto& me = dealers_[config_.self];
-  me.deal = std::move(mine);
+  me.deals.push_back(std::move(mine));
   me.share = poly_->eval(config_.self);
   for (Index j = 1; j <= config_.n; ++j) {
     if (j == config_.self) continue;
@@ -69,63 +105,80 @@ void Dkg::start(std::uint64_t now_ms) {
   }
 }
 
+std::uint64_t Dkg::stage_ms() const {
+  return config_.phase_ms * dkg_relay_rounds(config_.n, config_.threshold);
+}
+
 Status Dkg::handle(Index from, ByteSpan bytes, std::uint64_t now_ms) {
   tick(now_ms);
   if (from == 0 || from > config_.n) return permission_denied("dkg: sender not in the group");
   if (from == config_.self) return invalid_argument("dkg: message from self");
   auto msg = wire::decode(bytes);
   if (!msg.ok()) return msg.status();
-  if (auto* d = std::get_if<wire::DkgDeal>(&*msg)) return on_deal(from, d->commitments, d->sig);
-  if (auto* f = std::get_if<wire::DkgForward>(&*msg)) {
-    if (f->dealer > config_.n) return invalid_argument("dkg: forwarded deal of a non-dealer");
-    return on_deal(f->dealer, f->deal.commitments, f->deal.sig);
-  }
+  if (auto* d = std::get_if<wire::DkgDeal>(&*msg)) return on_deal(wire::DkgForward{from, *d, {}}, now_ms);
+  if (auto* f = std::get_if<wire::DkgForward>(&*msg)) return on_deal(*f, now_ms);
   if (auto* s = std::get_if<wire::DkgShare>(&*msg)) return on_share(from, s->share);
-  if (auto* c = std::get_if<wire::DkgComplaint>(&*msg)) return on_complaint(from, c->dealer);
-  if (auto* j = std::get_if<wire::DkgJustification>(&*msg)) return on_justification(from, j->complainer, j->share);
+  if (auto* c = std::get_if<wire::DkgComplaint>(&*msg)) return on_complaint(*c, now_ms);
+  if (auto* j = std::get_if<wire::DkgJustification>(&*msg)) return on_justification(*j, now_ms);
   return invalid_argument("dkg: not a DKG message");
+}
+
+// Dolev-Strong's rule: an item of a stage that starts at stage_ms, arriving at now_ms, is
+// accepted with k distinct valid signers (its author's signature and relayers') if
+// now_ms < stage_ms + k * phase_ms (items arriving before the stage need one). Claimed signers are
+// counted before the item itself (`item_valid`: its author's signature, or a revealed share) or any
+// relay signature is checked, and checking stops at the k needed. Returns the chain to relay it
+// with: the valid relay signatures it needed, then ours.
+Result<wire::Chain> Dkg::accept_chain(ByteSpan digest, std::optional<Index> author,
+                                      const std::function<bool()>& item_valid, const wire::Chain& chain,
+                                      std::uint64_t stage_ms, std::uint64_t now_ms) {
+  const std::size_t needed = now_ms < stage_ms ? 1 : (now_ms - stage_ms) / config_.phase_ms + 1;
+  std::set<Index> signers;
+  if (author) signers.insert(*author);
+  for (const auto& r : chain) signers.insert(r.signer);
+  if (signers.size() < needed) return failed_precondition("dkg: too few signatures for the time it arrived");
+  if (!item_valid()) return permission_denied("dkg: item not signed by its author, or a wrong share");
+  signers.clear();
+  if (author) signers.insert(*author);
+  const Bytes msg = dkg_relay_message(config_.session, digest);
+  wire::Chain relay;
+  for (const auto& r : chain) {
+    if (signers.size() >= needed) break;
+    if (r.signer > config_.n || signers.count(r.signer) || !config_.verify(r.signer, msg, r.sig)) continue;
+    signers.insert(r.signer);
+    relay.push_back(r);
+  }
+  if (signers.size() < needed) return permission_denied("dkg: relay signatures do not verify");
+  if (!signers.count(config_.self)) relay.push_back(wire::RelaySig{config_.self, config_.sign(msg)});
+  return relay;
 }
 
 // A signed deal, from its dealer or relayed. Cheap checks first: with every member relaying
 // every deal, most arrivals are duplicates, answered before any signature or point check.
-Status Dkg::on_deal(Index dealer, const std::vector<Bytes>& commitments, const Bytes& sig) {
-  if (phase_ == Phase::kIdle || phase_ == Phase::kDone) return failed_precondition("dkg: deal outside the DKG");
-  threshold::PublicPoly poly{config_.pk_group, commitments};
+Status Dkg::on_deal(const wire::DkgForward& f, std::uint64_t now_ms) {
+  if (phase_ != Phase::kDeal) return failed_precondition("dkg: deal outside the deal stage");
+  if (f.dealer > config_.n) return invalid_argument("dkg: forwarded deal of a non-dealer");
+  threshold::PublicPoly poly{config_.pk_group, f.deal.commitments};
   if (poly.threshold() != config_.threshold) return invalid_argument("dkg: commitments of the wrong degree");
-  auto& d = dealers_[dealer];
+  auto& d = dealers_[f.dealer];
   const Bytes digest = commitments_digest(poly);
-  if ((d.deal && d.deal->digest == digest) || (d.conflict && d.conflict->digest == digest)) {
-    return Status(Code::kAlreadyExists, "dkg: a deal already seen");
+  for (const auto& seen : d.deals) {
+    if (seen.digest == digest) return Status(Code::kAlreadyExists, "dkg: a deal already seen");
   }
-  if (d.conflict) return Status(Code::kAlreadyExists, "dkg: this dealer's equivocation is already proven");
-  if (!d.deal && phase_ > Phase::kForward) return failed_precondition("dkg: a first deal after the forward phase");
-  if (!config_.verify(dealer, dkg_deal_message(config_.session, dealer, digest), sig)) {
-    return permission_denied("dkg: deal not signed by its dealer");
-  }
+  if (d.deals.size() >= 2) return Status(Code::kAlreadyExists, "dkg: this dealer's equivocation is already proven");
+  const auto signed_by_dealer = [&] {
+    return config_.verify(f.dealer, dkg_deal_message(config_.session, f.dealer, digest), f.deal.sig);
+  };
+  auto relay = accept_chain(item_digest(f), f.dealer, signed_by_dealer, f.chain, start_ms_, now_ms);
+  if (!relay.ok()) return relay.status();
   NITRO_TRY(threshold::validate(poly));
-  Deal deal{std::move(poly), digest, sig};
-  auto& slot = d.deal ? d.conflict : d.deal;  // a second deal: the proof, relayed to everyone
-  slot = std::move(deal);
-  if (phase_ != Phase::kDeal && dealer != config_.self) forward(dealer, *slot);
+  d.deals.push_back(Deal{std::move(poly), digest, f.deal.sig});
+  out_.push_back(Outgoing{std::nullopt, wire::encode(wire::DkgForward{f.dealer, f.deal, std::move(*relay)})});
   return Status::ok_status();
 }
 
-void Dkg::forward(Index dealer, const Deal& deal) {
-  out_.push_back(Outgoing{std::nullopt, wire::encode(wire::DkgForward{dealer, {deal.poly.commitments, deal.sig}})});
-}
-
-// Our own deal goes out again too: the broadcast at the start is sent once, and if it reached
-// nobody (lost, or our links were not up yet) an honest dealer would be left out of every honest
-// member's qualified set.
-void Dkg::forward_all() {
-  for (const auto& [i, d] : dealers_) {
-    if (d.deal) forward(i, *d.deal);
-    if (d.conflict) forward(i, *d.conflict);
-  }
-}
-
 Status Dkg::on_share(Index from, ByteSpan share) {
-  if (phase_ != Phase::kDeal && phase_ != Phase::kForward) return failed_precondition("dkg: share after the forward phase");
+  if (phase_ != Phase::kDeal) return failed_precondition("dkg: share after the deal stage");
   auto& d = dealers_[from];
   if (d.share) return Status(Code::kAlreadyExists, "dkg: duplicate message from this dealer");
   auto sk = SecretKey::from_bytes(share);
@@ -134,92 +187,110 @@ Status Dkg::on_share(Index from, ByteSpan share) {
   return Status::ok_status();
 }
 
-// Complaints count until the end of the complaint phase. A dealer answers a complaint about it
-// whenever it sees one, even late: a complaint that reached another member just before the
-// deadline is answered in time for that member too.
-Status Dkg::on_complaint(Index from, Index dealer) {
-  if (phase_ == Phase::kIdle || phase_ == Phase::kDone) return failed_precondition("dkg: complaint outside the DKG");
-  if (dealer > config_.n || dealer == from) return invalid_argument("dkg: complaint about a non-dealer");
-  auto& d = dealers_[dealer];
-  if (phase_ == Phase::kJustify) {
-    if (dealer == config_.self && d.complaints.insert(from).second) {
-      d.justified.insert(from);
-      justify(from);
-    }
-    return failed_precondition("dkg: complaint after the complaint phase");
+// A complaint counts only against a dealer with exactly one deal (the others are out anyway);
+// the deals are agreed by the time complaints are accepted. A dealer answers at once.
+Status Dkg::on_complaint(const wire::DkgComplaint& c, std::uint64_t now_ms) {
+  if (phase_ != Phase::kComplaint) return failed_precondition("dkg: complaint outside the complaint stage");
+  if (c.complainer > config_.n || c.dealer > config_.n || c.dealer == c.complainer) {
+    return invalid_argument("dkg: complaint about a non-dealer");
   }
-  if (!d.complaints.insert(from).second) return Status(Code::kAlreadyExists, "dkg: duplicate complaint");
+  if (!sole_deal(c.dealer)) return failed_precondition("dkg: complaint about a dealer already out");
+  auto& d = dealers_[c.dealer];
+  if (d.complaints.count(c.complainer)) return Status(Code::kAlreadyExists, "dkg: duplicate complaint");
+  const auto signed_by_complainer = [&] {
+    return config_.verify(c.complainer, dkg_complaint_message(config_.session, c.complainer, c.dealer), c.sig);
+  };
+  auto relay = accept_chain(item_digest(c), c.complainer, signed_by_complainer, c.chain,
+                            start_ms_ + stage_ms(), now_ms);
+  if (!relay.ok()) return relay.status();
+  d.complaints.insert(c.complainer);
+  if (c.complainer != config_.self) {
+    out_.push_back(Outgoing{std::nullopt, wire::encode(wire::DkgComplaint{c.complainer, c.dealer, c.sig, std::move(*relay)})});
+  }
+  if (c.dealer == config_.self) justify(c.complainer);
   return Status::ok_status();
 }
 
-Status Dkg::on_justification(Index from, Index complainer, ByteSpan share) {
-  if (phase_ != Phase::kJustify && phase_ != Phase::kComplaint) {
-    return failed_precondition("dkg: justification outside the justification phase");
+// A justification is evidence on its own (the share checks against the dealer's one deal), so it
+// needs no author; the dealer's answer carries the dealer's relay signature.
+Status Dkg::on_justification(const wire::DkgJustification& j, std::uint64_t now_ms) {
+  if (phase_ != Phase::kComplaint && phase_ != Phase::kJustify) {
+    return failed_precondition("dkg: justification outside the justification stage");
   }
-  auto& d = dealers_[from];
-  if (complainer > config_.n || !d.complaints.count(complainer)) return invalid_argument("dkg: no such complaint");
-  if (d.justified.count(complainer)) return Status(Code::kAlreadyExists, "dkg: duplicate justification");
-  auto sk = SecretKey::from_bytes(share);
-  if (!sk.ok() || !share_valid(from, complainer, *sk)) {
-    d.disqualified = true;  // a public, wrong answer: every honest member sees the same
-    return invalid_argument("dkg: justification does not match the commitments");
-  }
-  d.justified.insert(complainer);
-  if (complainer == config_.self) d.share = *sk;
+  if (j.dealer > config_.n || j.complainer > config_.n) return invalid_argument("dkg: justification of a non-member");
+  if (!sole_deal(j.dealer)) return failed_precondition("dkg: justification by a dealer already out");
+  auto& d = dealers_[j.dealer];
+  if (d.justified.count(j.complainer)) return Status(Code::kAlreadyExists, "dkg: duplicate justification");
+  auto sk = SecretKey::from_bytes(j.share);
+  if (!sk.ok()) return sk.status();
+  const auto matches = [&] { return share_valid(j.dealer, j.complainer, *sk); };
+  auto relay = accept_chain(item_digest(j), std::nullopt, matches, j.chain, start_ms_ + 2 * stage_ms(), now_ms);
+  if (!relay.ok()) return relay.status();
+  d.justified.emplace(j.complainer, *sk);
+  out_.push_back(Outgoing{std::nullopt, wire::encode(wire::DkgJustification{j.dealer, j.complainer, j.share, std::move(*relay)})});
   return Status::ok_status();
+}
+
+const Dkg::Deal* Dkg::sole_deal(Index dealer) const {
+  const auto& d = dealers_.at(dealer);
+  return d.deals.size() == 1 ? &d.deals.front() : nullptr;
 }
 
 bool Dkg::share_valid(Index dealer, Index member, const SecretKey& share) const {
-  const auto& d = dealers_.at(dealer);
-  if (!d.deal) return false;
-  auto ok = threshold::share_matches(d.deal->poly, threshold::Share{member, share});
+  const auto* deal = sole_deal(dealer);
+  if (!deal) return false;
+  auto ok = threshold::share_matches(deal->poly, threshold::Share{member, share});
   return ok.ok() && *ok;
 }
 
 void Dkg::tick(std::uint64_t now_ms) {
-  // Phases advance one deadline at a time; a late tick runs the missed transitions in order.
+  // Stages advance one deadline at a time; a late tick runs the missed transitions in order.
   while (phase_ != Phase::kIdle && phase_ != Phase::kDone && now_ms >= deadline_ms_) {
     if (phase_ == Phase::kDeal) {
-      forward_all();
-      phase_ = Phase::kForward;
-    } else if (phase_ == Phase::kForward) {
-      send_complaints();
       phase_ = Phase::kComplaint;
+      send_complaints();
     } else if (phase_ == Phase::kComplaint) {
-      auto& me = dealers_[config_.self];
-      for (Index complainer : me.complaints) justify(complainer);
-      me.justified = me.complaints;
       phase_ = Phase::kJustify;
     } else {
       finish();
       phase_ = Phase::kDone;
       return;
     }
-    deadline_ms_ += config_.phase_ms;
+    deadline_ms_ += stage_ms();
   }
 }
 
 void Dkg::send_complaints() {
   for (auto& [i, d] : dealers_) {
-    if (i == config_.self || !d.deal || d.conflict) continue;  // no deal, or convicted: excluded anyway
+    if (i == config_.self || !sole_deal(i)) continue;  // no deal, or convicted: out anyway
     if (d.share && share_valid(i, config_.self, *d.share)) continue;
     d.share.reset();
     d.complaints.insert(config_.self);
-    out_.push_back(Outgoing{std::nullopt, wire::encode(wire::DkgComplaint{i})});
+    const Bytes sig = config_.sign(dkg_complaint_message(config_.session, config_.self, i));
+    out_.push_back(Outgoing{std::nullopt, wire::encode(wire::DkgComplaint{config_.self, i, sig, {}})});
   }
 }
 
 void Dkg::justify(Index complainer) {
-  const auto s = poly_->eval(complainer).bytes();
-  out_.push_back(Outgoing{std::nullopt, wire::encode(wire::DkgJustification{complainer, Bytes(s.begin(), s.end())})});
+  const auto s = poly_->eval(complainer);
+  const auto bytes = s.bytes();
+  wire::DkgJustification j{config_.self, complainer, Bytes(bytes.begin(), bytes.end()), {}};
+  const Bytes msg = dkg_relay_message(config_.session, item_digest(j));
+  j.chain.push_back(wire::RelaySig{config_.self, config_.sign(msg)});
+  dealers_[config_.self].justified.emplace(complainer, s);
+  out_.push_back(Outgoing{std::nullopt, wire::encode(j)});
 }
 
+// A qualified dealer has one deal and answered every complaint. Our share from it is the one it
+// sent, or, if that was missing or wrong, the one it revealed answering our complaint.
 void Dkg::finish() {
   std::vector<Index> qual;
   for (auto& [i, d] : dealers_) {
-    if (!d.deal || d.conflict || d.disqualified) continue;
-    if (d.justified.size() != d.complaints.size()) continue;  // an unanswered complaint
-    if (!d.share || !share_valid(i, config_.self, *d.share)) continue;  // not for honest dealers
+    if (!sole_deal(i)) continue;
+    const bool answered = std::all_of(d.complaints.begin(), d.complaints.end(),
+                                      [&d](Index c) { return d.justified.count(c) != 0; });
+    if (!answered) continue;
+    if (!d.share) d.share = d.justified.at(config_.self);  // we complained, so it answered us
     qual.push_back(i);
   }
   if (qual.size() < config_.threshold) {
@@ -235,8 +306,8 @@ void Dkg::finish() {
     blst_fr s = detail::fr_from_scalar(detail::scalar_of(*d.share));
     blst_fr_add(&share, &share, &s);
     for (std::uint32_t k = 0; k < config_.threshold; ++k) {
-      auto c = detail::decode_point(config_.pk_group, d.deal->poly.commitments[k], true);
-      assert(c.ok());  // validated on receipt
+      auto c = detail::decode_point(config_.pk_group, d.deals.front().poly.commitments[k], true);
+      NITRO_ASSERT(c.ok());  // validated on receipt
       detail::acc_add(sum[k], *c);
     }
   }

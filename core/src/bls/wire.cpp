@@ -49,6 +49,43 @@ Result<DkgDeal> decode_deal(const Value& commitments, const Value& sig) {
   return d;
 }
 
+Result<Chain> decode_chain(const Value& v) {
+  if (!v.is<Array>()) return decode_error("relay chain: bad shape");
+  Chain chain;
+  for (const auto& item : v.as<Array>()) {
+    if (!item.is<Array>() || item.as<Array>().size() != 2) return decode_error("relay chain: bad entry");
+    auto signer = get_index(item.as<Array>()[0]);
+    if (!signer.ok()) return signer.status();
+    auto sig = get_bytes(item.as<Array>()[1], kDealSigBytesMax);
+    if (!sig.ok()) return sig.status();
+    chain.push_back(RelaySig{*signer, *sig});
+  }
+  return chain;
+}
+
+Array chain_array(const Chain& chain) {
+  Array out;
+  for (const auto& r : chain) out.push_back(Value(Array{Value(std::uint64_t{r.signer}), bytes_value(r.sig)}));
+  return out;
+}
+
+// Complaints and justifications share a shape: [kind, index, index, bytes, chain].
+struct IndexedItem {
+  threshold::Index first = 0, second = 0;
+  Bytes bytes;
+  Chain chain;
+};
+Result<IndexedItem> decode_indexed_item(const Array& a, std::size_t bytes_max) {
+  if (a.size() != 5) return decode_error("dkg item: bad shape");
+  auto first = get_index(a[1]), second = get_index(a[2]);
+  if (!first.ok() || !second.ok()) return decode_error("dkg item: bad member index");
+  auto bytes = get_bytes(a[3], bytes_max);
+  if (!bytes.ok()) return bytes.status();
+  auto chain = decode_chain(a[4]);
+  if (!chain.ok()) return chain.status();
+  return IndexedItem{*first, *second, *bytes, *chain};
+}
+
 Result<Message> decode_dkg(std::int64_t kind, const Array& a) {
   if (kind == kDkgDeal) {
     if (a.size() != 3) return decode_error("deal: bad shape");
@@ -57,12 +94,14 @@ Result<Message> decode_dkg(std::int64_t kind, const Array& a) {
     return Message{*d};
   }
   if (kind == kDkgForward) {
-    if (a.size() != 4) return decode_error("forward: bad shape");
+    if (a.size() != 5) return decode_error("forward: bad shape");
     auto dealer = get_index(a[1]);
     if (!dealer.ok()) return dealer.status();
     auto d = decode_deal(a[2], a[3]);
     if (!d.ok()) return d.status();
-    return Message{DkgForward{*dealer, *d}};
+    auto chain = decode_chain(a[4]);
+    if (!chain.ok()) return chain.status();
+    return Message{DkgForward{*dealer, *d, *chain}};
   }
   if (kind == kDkgShare) {
     if (a.size() != 2) return decode_error("share: bad shape");
@@ -71,17 +110,13 @@ Result<Message> decode_dkg(std::int64_t kind, const Array& a) {
     return Message{DkgShare{*b}};
   }
   if (kind == kDkgComplaint) {
-    if (a.size() != 2) return decode_error("complaint: bad shape");
-    auto d = get_index(a[1]);
-    if (!d.ok()) return d.status();
-    return Message{DkgComplaint{*d}};
+    auto c = decode_indexed_item(a, kDealSigBytesMax);
+    if (!c.ok()) return c.status();
+    return Message{DkgComplaint{c->first, c->second, c->bytes, c->chain}};
   }
-  if (a.size() != 3) return decode_error("justification: bad shape");
-  auto c = get_index(a[1]);
-  if (!c.ok()) return c.status();
-  auto b = get_bytes(a[2], kSecretKeyBytes);
-  if (!b.ok()) return b.status();
-  return Message{DkgJustification{*c, *b}};
+  auto j = decode_indexed_item(a, kSecretKeyBytes);
+  if (!j.ok()) return j.status();
+  return Message{DkgJustification{j->first, j->second, j->bytes, j->chain}};
 }
 
 Result<Message> decode_beacon(std::int64_t kind, const Array& a) {
@@ -129,12 +164,15 @@ Bytes encode(const Message& msg) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, DkgDeal>) return {Value(kDkgDeal), Value(bytes_array(m.commitments)), bytes_value(m.sig)};
         else if constexpr (std::is_same_v<T, DkgShare>) return {Value(kDkgShare), bytes_value(m.share)};
-        else if constexpr (std::is_same_v<T, DkgComplaint>) return {Value(kDkgComplaint), Value(std::uint64_t{m.dealer})};
-        else if constexpr (std::is_same_v<T, DkgJustification>)
-          return {Value(kDkgJustification), Value(std::uint64_t{m.complainer}), bytes_value(m.share)};
-        else if constexpr (std::is_same_v<T, DkgForward>) {
+        else if constexpr (std::is_same_v<T, DkgComplaint>) {
+          return {Value(kDkgComplaint), Value(std::uint64_t{m.complainer}), Value(std::uint64_t{m.dealer}),
+                  bytes_value(m.sig), Value(chain_array(m.chain))};
+        } else if constexpr (std::is_same_v<T, DkgJustification>) {
+          return {Value(kDkgJustification), Value(std::uint64_t{m.dealer}), Value(std::uint64_t{m.complainer}),
+                  bytes_value(m.share), Value(chain_array(m.chain))};
+        } else if constexpr (std::is_same_v<T, DkgForward>) {
           return {Value(kDkgForward), Value(std::uint64_t{m.dealer}), Value(bytes_array(m.deal.commitments)),
-                  bytes_value(m.deal.sig)};
+                  bytes_value(m.deal.sig), Value(chain_array(m.chain))};
         } else if constexpr (std::is_same_v<T, Partial>) return {Value(kPartial), Value(m.round), bytes_value(m.sig)};
         else if constexpr (std::is_same_v<T, SyncRequest>) return {Value(kSyncRequest), Value(m.first), Value(m.last)};
         else {
