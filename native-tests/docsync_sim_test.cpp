@@ -235,7 +235,8 @@ void fault_phase(Harness& h) {
 }  // namespace
 
 TEST_CASE("docsync sim: replicas converge to every acknowledged edit after faults heal", "[docsync][sim]") {
-  for (std::uint64_t seed : nitro::test::test_seeds("docsync-sim", 12)) {
+  // 2717718521283643: a compaction dropped an update still waiting for its dependency.
+  for (std::uint64_t seed : nitro::test::test_seeds("docsync-sim", 12, {2717718521283643})) {
     Harness h(seed);
     INFO(h.sim().describe() << " -- reproduce with NITRO_SEED=" << seed);
     h.sim().run_for(3000);  // nodes start and join

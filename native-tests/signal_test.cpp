@@ -260,7 +260,8 @@ struct Net {
 }  // namespace
 
 TEST_CASE("signal: under frame loss sessions stay bounded, then after healing the peers link within a bound", "[signal]") {
-  for (std::uint64_t seed : test::test_seeds("signal-faults", 5)) {
+  // 5650144980840167: a JOIN retry to a contact already linked by its own dial hung up that link.
+  for (std::uint64_t seed : test::test_seeds("signal-faults", 5, {5650144980840167})) {
     INFO("reproduce with NITRO_SEED=" << seed);
     Net net(seed);
     SplitMix mix{seed};

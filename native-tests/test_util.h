@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -57,6 +58,14 @@ inline std::vector<std::uint64_t> test_seeds(const std::string& salt, std::size_
   SplitMix mix{base_seed() ^ fnv1a(salt)};
   std::vector<std::uint64_t> out;
   for (std::size_t i = 0; i < count; ++i) out.push_back(mix.next() >> 11);
+  return out;
+}
+
+// The same, followed by seeds that once failed (each run keeps replaying them as regressions).
+inline std::vector<std::uint64_t> test_seeds(const std::string& salt, std::size_t count,
+                                             std::initializer_list<std::uint64_t> regressions) {
+  std::vector<std::uint64_t> out = test_seeds(salt, count);
+  if (!replay_seed()) out.insert(out.end(), regressions.begin(), regressions.end());
   return out;
 }
 

@@ -4,21 +4,13 @@
 // token: allowed when it grants the operation, refused with PERMISSION_DENIED naming the reason
 // when it does not (although another of alice's tokens would have allowed it), when it expired,
 // was revoked, or was never presented. Without a reference every live token counts, as before.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { init, Identity, issueToken, revocationRecord, inspectToken } from '../js/dist/node.js';
-import { ChildProcess } from './support/child.mjs';
+import { init, issueToken, revocationRecord, inspectToken } from '../js/dist/node.js';
+import { authNodes, b64, keys } from './support/auth-procs.mjs';
 import { waitFor } from './support/wait.mjs';
 
 await init();
-const script = new URL('./support/auth-node.mjs', import.meta.url).pathname;
-const b64 = (b) => Buffer.from(b).toString('base64');
-const keys = () => {
-  const id = Identity.generate();
-  const out = { seed: id.exportSeed(), id: id.peerId };
-  id.dispose();
-  return out;
-};
 const root = keys(), alice = keys(), verifier = keys();
 const hour = 3600_000;
 const rules = 'deny rpc Greeter.Admin any';
@@ -32,19 +24,7 @@ const doomed = issueToken(root.seed, { subject: alice.id, ttlMs: hour, grants: [
 const stranger = issueToken(root.seed, { subject: alice.id, ttlMs: hour, grants: [{ op: 'rpc', resource: 'Greeter.*' }] });  // never presented
 const id = (t) => inspectToken(t).id;
 
-const procs = [];
-function spawnNode(name, who, tokens, bootstrap) {
-  const auth = { authorities: [root.id], rules, tokens: tokens.map(b64) };
-  const p = new ChildProcess(name, script, [JSON.stringify({ name, seed: Buffer.from(who.seed).toString('hex'), bootstrap, auth })]);
-  procs.push(p);
-  return p;
-}
-after(async () => {
-  for (const p of procs) {
-    await p.request('close').catch(() => p.child.kill());
-    await p.exited;
-  }
-});
+const spawnNode = authNodes({ root, rules });
 
 const v = spawnNode('verifier', verifier, [], []);
 const vReady = await v.next((e) => e.ev === 'ready', 20000, 'ready');

@@ -3,23 +3,15 @@
 // token; mallory presents, in turn, no token, a forged one, an expired one, a delegation that widens
 // its parent, and a narrowing delegation that is then revoked on alice's node. Each refusal is
 // PERMISSION_DENIED naming the deciding rule and is counted in the verifier's stats().
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { init, Identity, issueToken, delegateToken, revocationRecord, inspectToken } from '../js/dist/node.js';
-import { ChildProcess } from './support/child.mjs';
+import { init, issueToken, delegateToken, revocationRecord, inspectToken } from '../js/dist/node.js';
+import { authNodes, b64, keys } from './support/auth-procs.mjs';
 import { waitFor } from './support/wait.mjs';
 
 const kRevocationBoundMs = 5000;  // a revocation on one node is enforced on the verifier within this
 
 await init();
-const script = new URL('./support/auth-node.mjs', import.meta.url).pathname;
-const b64 = (b) => Buffer.from(b).toString('base64');
-const keys = () => {
-  const id = Identity.generate();
-  const out = { seed: id.exportSeed(), id: id.peerId };
-  id.dispose();
-  return out;
-};
 const root = keys(), alice = keys(), mallory = keys(), verifier = keys();
 const hour = 3600_000;
 
@@ -35,19 +27,7 @@ const aliceToken = issueToken(root.seed, {
     { op: 'publish', resource: 'secret.>' }, { op: 'doc.write', resource: 'board' }],
 });
 
-const procs = [];
-function spawnNode(name, who, tokens, bootstrap) {
-  const auth = { authorities: [root.id], rules, tokens: tokens.map(b64) };
-  const p = new ChildProcess(name, script, [JSON.stringify({ name, seed: Buffer.from(who.seed).toString('hex'), bootstrap, auth })]);
-  procs.push(p);
-  return p;
-}
-after(async () => {
-  for (const p of procs) {
-    await p.request('close').catch(() => p.child.kill());
-    await p.exited;
-  }
-});
+const spawnNode = authNodes({ root, rules });
 
 const v = spawnNode('verifier', verifier, [], []);
 const vReady = await v.next((e) => e.ev === 'ready', 20000, 'ready');

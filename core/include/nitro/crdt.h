@@ -284,6 +284,10 @@ class Doc {
   std::optional<ParentLink> parent_of(std::uint32_t type) const;  // nullopt for root types
   SharedKind kind_of(std::uint32_t type) const;
 
+  // The updates still waiting for missing dependencies, as one unsigned update (empty when none).
+  // encode_state() leaves them out: they are not part of the document yet.
+  std::vector<std::uint8_t> encode_pending() const;
+
   // Diagnostics: items in memory, items waiting for dependencies.
   std::size_t item_count() const;
   std::size_t pending_count() const;

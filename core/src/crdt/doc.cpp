@@ -374,6 +374,13 @@ std::vector<std::uint8_t> Doc::encode_state() const {
   return out;
 }
 
+std::vector<std::uint8_t> Doc::encode_pending() const {
+  Bytes out;
+  if (d_->pending.recs.empty() && d_->pending.deletes.empty()) return out;
+  detail::write_update(d_->pending, out);
+  return out;
+}
+
 std::vector<std::uint8_t> Doc::encode_state_vector() const {
   Bytes out{detail::header(detail::Frame::kStateVector)};
   std::size_t n = 0;

@@ -141,10 +141,21 @@ void DocSync::persist(Replica& r, std::span<const std::uint8_t> update) {
   if (r.logged.size() >= r.options.compact_every) compact(r);
 }
 
+// The state leaves out updates still waiting for a missing dependency, and the log records are
+// their only durable copy: they are written back as one record after the state. Signed ones
+// (writer-restricted documents) cannot be rewritten unsigned, so their log is kept until the
+// dependency arrives.
 void DocSync::compact(Replica& r) {
+  Bytes pending = r.doc->encode_pending();
+  if (!pending.empty() && !r.doc->writers().empty()) return;
   ctx_->store_put(r.key_prefix + "s", r.doc->encode_state());
   for (std::uint64_t seq : r.logged) ctx_->store_delete(log_key(r.key_prefix, seq));
   r.logged.clear();
+  if (!pending.empty()) {
+    const std::uint64_t seq = r.next_seq++;
+    ctx_->store_put(log_key(r.key_prefix, seq), std::move(pending));
+    r.logged.insert(seq);
+  }
   r.stats.compactions++;
 }
 

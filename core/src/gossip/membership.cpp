@@ -332,6 +332,10 @@ void Membership::on_dial_failed(const Address& address, std::uint64_t now_ms) {
   }
 }
 
+bool Membership::is_active_address(const Address& address) const {
+  return std::any_of(active_.begin(), active_.end(), [&](const auto& entry) { return entry.second == address; });
+}
+
 void Membership::add_passive(const PeerRef& ref) {
   if (ref.id == self_.id || ref.address.empty() || is_active(ref.id)) return;
   if (passive_.count(ref.id) != 0) {

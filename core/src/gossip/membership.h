@@ -81,6 +81,7 @@ class Membership {
   std::optional<std::uint64_t> next_deadline() const;
 
   bool is_active(const PeerId& peer) const { return active_.count(peer) != 0; }
+  bool is_active_address(const Address& address) const;
   std::vector<PeerId> active() const;
   std::vector<PeerRef> passive() const;
   void add_passive(const PeerRef& ref);

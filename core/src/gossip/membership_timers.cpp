@@ -119,6 +119,10 @@ void Membership::tick_joins(std::uint64_t now_ms) {
   for (auto it = joins_.begin(); it != joins_.end();) {
     if (it->second.deadline_ms > now_ms) {
       ++it;
+    } else if (is_active_address(it->first)) {
+      // The contact became our neighbor by another way (its own dial, a forward join) and its
+      // answer was lost: the join is done. Retrying would hang up the very link that serves it.
+      it = joins_.erase(it);
     } else if (it->second.attempts >= kJoinAttemptsMax && !is_bootstrap(it->first)) {
       // Give up on this contact; repair/rejoin will pick another. A bootstrap contact is never
       // given up, only backed off (join_wait_ms): lost handshakes can leave it, and whoever
