@@ -287,8 +287,9 @@ void Dkg::finish() {
   std::vector<Index> qual;
   for (auto& [i, d] : dealers_) {
     if (!sole_deal(i)) continue;
+    const auto& justified = d.justified;
     const bool answered = std::all_of(d.complaints.begin(), d.complaints.end(),
-                                      [&d](Index c) { return d.justified.count(c) != 0; });
+                                      [&justified](Index c) { return justified.count(c) != 0; });
     if (!answered) continue;
     if (!d.share) d.share = d.justified.at(config_.self);  // we complained, so it answered us
     qual.push_back(i);
