@@ -18,7 +18,7 @@ bool known_kind(std::int64_t k) {
     case Kind::kNeighborReply: case Kind::kDisconnect: case Kind::kShuffle: case Kind::kShuffleReply:
     case Kind::kPing: case Kind::kAck: case Kind::kPingReq: case Kind::kGossip: case Kind::kIHave:
     case Kind::kGraft: case Kind::kPrune: case Kind::kIWant: case Kind::kMeshGraft:
-    case Kind::kMeshPrune: case Kind::kHeads: case Kind::kDirect:
+    case Kind::kMeshPrune: case Kind::kDirect:
       return k >= 0 && k < 256;
   }
   return false;

@@ -32,14 +32,13 @@ enum class Kind : std::uint8_t {
   kPing = 9,           // nonce
   kAck = 10,           // nonce
   kPingReq = 11,       // peer = target, nonce
-  kGossip = 20,        // body = signed envelope, round = hops so far, flag = pushed along the origin's own tree
+  kGossip = 20,        // body = signed envelope, round = hops so far
   kIHave = 21,         // ids
-  kGraft = 22,         // ids (Plumtree: also makes the link eager for those topics; flag = link only, no payload)
-  kPrune = 23,         // name = topic; ids (seq 0) = prune only those (origin, topic) trees
+  kGraft = 22,         // ids (Plumtree: also makes the link eager for those topics)
+  kPrune = 23,         // name = topic
   kIWant = 24,         // ids (kMesh)
   kMeshGraft = 25,     // name = topic (kMesh)
   kMeshPrune = 26,     // name = topic (kMesh)
-  kHeads = 27,         // no ids: a request; ids = (origin, topic, next seq the sender delivers)
   kDirect = 40,        // name = channel, body = bytes
 };
 
