@@ -21,10 +21,12 @@ const kChainName = 'demo';
 const kChainEmptyBlockMs = 1500;
 
 // A 2-of-3 beacon with a DKG (no dealer): every member uses the same start and genesis times.
+// The DKG takes 3 (f + 1) phases (f = 1 here: deals, complaints, justifications, each relayed for
+// f + 1 delivery bounds); genesis comes one phase after it.
 function startBeacon(nodes) {
   const group = nodes.map((n) => n.id);
   const startMs = Date.now() + 300;
-  const genesisMs = startMs + 6 * kDkgPhaseMs;
+  const genesisMs = startMs + 7 * kDkgPhaseMs;
   return nodes.map((n) => n.beacon({
     group, threshold: 2, periodMs: kBeaconPeriodMs, genesisMs, scheme: kBeaconScheme, dkg: { startMs, phaseMs: kDkgPhaseMs },
   }));
