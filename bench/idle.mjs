@@ -31,7 +31,7 @@ function rssMb(pid) {
 
 const kMallocHeapKb = 64 * 1024;  // glibc's per-thread arena heap (HEAP_MAX_SIZE on 64-bit)
 const kReservationKb = 1024 * 1024;  // V8 reserves more than this around a wasm memory (guard)
-const kinds = ['node binary', 'libraries', 'V8 heap, stacks', 'malloc main', 'malloc threads', 'JIT code', 'wasm memory'];
+const mappingKinds = ['node binary', 'libraries', 'V8 heap, stacks', 'malloc main', 'malloc threads', 'JIT code', 'wasm memory'];
 
 function mappings(pid) {
   const all = [];
@@ -64,7 +64,7 @@ function kindOf(m, next, executable) {
 
 function rssByKindMb(pid, executable) {
   const all = mappings(pid);
-  const mb = Object.fromEntries(kinds.map((k) => [k, 0]));
+  const mb = Object.fromEntries(mappingKinds.map((k) => [k, 0]));
   all.forEach((m, i) => { mb[kindOf(m, all[i + 1], executable)] += m.rssKb / 1024; });
   return mb;
 }
@@ -107,7 +107,7 @@ async function measure(kind, procs, settleS, windowS) {
     const rss = children.map((c) => rssMb(c.pid));
     const executable = realpathSync(process.execPath);
     const byKind = children.map((c) => rssByKindMb(c.pid, executable));
-    const rssByKind = Object.fromEntries(kinds.map((k) => [k, median(byKind.map((b) => b[k]))]));
+    const rssByKind = Object.fromEntries(mappingKinds.map((k) => [k, median(byKind.map((b) => b[k]))]));
     return { kind, cpuMedian: median(cpu), cpuMax: Math.max(...cpu), cpuTotal: cpu.reduce((a, b) => a + b, 0), rssMedian: median(rss), rssByKind };
   } finally {
     await stop(children);
@@ -129,9 +129,9 @@ export async function run(args = []) {
     console.log(`| ${stackName(kind)} | ${r.cpuMedian.toFixed(2)}% | ${r.cpuMax.toFixed(2)}% | ${r.cpuTotal.toFixed(1)}% | ${r.rssMedian.toFixed(0)} MB |`);
   }
   console.log('\nRSS per process by kind of mapping, MB (median of each column, so they need not add up):\n');
-  console.log(`| stack | ${kinds.join(' | ')} |`);
-  console.log(`|---|${kinds.map(() => '---:').join('|')}|`);
-  for (const r of results) console.log(`| ${stackName(r.kind)} | ${kinds.map((k) => r.rssByKind[k].toFixed(1)).join(' | ')} |`);
+  console.log(`| stack | ${mappingKinds.join(' | ')} |`);
+  console.log(`|---|${mappingKinds.map(() => '---:').join('|')}|`);
+  for (const r of results) console.log(`| ${stackName(r.kind)} | ${mappingKinds.map((k) => r.rssByKind[k].toFixed(1)).join(' | ')} |`);
 }
 
 function stackName(kind) {
