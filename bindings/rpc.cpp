@@ -60,9 +60,9 @@ Result<rpc::Metadata> metadata_from_js(const val& obj) {
   return md;
 }
 
-// Options JS may set: { window, retransmitMs, name, adTtlMs, adIntervalMs, discoveryWaitMs }.
-Result<rpc::EngineConfig> engine_config_from_js(const val& c) {
-  rpc::EngineConfig config;
+// Options JS may set: { window, retransmitMs, name, adTtlMs, adIntervalMs, discoveryWaitMs },
+// over the defaults of a bare engine or of a node's (`config`).
+Result<rpc::EngineConfig> engine_config_from_js(const val& c, rpc::EngineConfig config = {}) {
   if (c.isUndefined() || c.isNull()) return config;
   NITRO_TRY(read_u64_field(c, "window", config.window));
   std::uint64_t retransmit = 0;
@@ -74,10 +74,9 @@ Result<rpc::EngineConfig> engine_config_from_js(const val& c) {
 
 Result<rpc::NodeRpcConfig> node_config_from_js(const val& c) {
   rpc::NodeRpcConfig config;
-  auto engine = engine_config_from_js(c);
+  auto engine = engine_config_from_js(c, rpc::node_engine_defaults());
   if (!engine.ok()) return engine.status();
   config.engine = *engine;
-  config.engine.reconnect_grace_ms = rpc::node_engine_defaults().reconnect_grace_ms;  // a node's links come back
   config.emit_events = true;
   if (c.isUndefined() || c.isNull()) return config;
   if (c["name"].isString()) config.name = c["name"].as<std::string>();

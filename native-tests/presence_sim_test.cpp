@@ -122,10 +122,16 @@ class Harness {
 }  // namespace
 
 TEST_CASE("presence sim: states converge under loss and a crashed peer's state times out", "[presence][sim]") {
-  for (std::uint64_t seed : nitro::test::test_seeds("presence-sim", 12)) {
+  for (std::uint64_t seed : nitro::test::test_seeds("presence-sim", 12, {5140829565650035, 8720429391694864})) {
     Harness h(seed);
     INFO(h.sim().describe() << " -- reproduce with NITRO_SEED=" << seed);
     h.sim().run_for(3000);  // nodes start and join
+    // Faults start once the overlay has formed. Before that a crash can orphan a node: with 5
+    // nodes, one may be the only node whose contacts name another, and if its JOINs are lost
+    // and it crashes, nobody left knows the other's address (no protocol can connect them).
+    const std::uint64_t formed_by = h.sim().now_ms() + kConvergeBoundMs;
+    while (!h.sim().membership_converged() && h.sim().now_ms() < formed_by) h.sim().run_for(100);
+    REQUIRE(h.sim().membership_converged());
     const std::size_t victim = h.rng().below(kNodes);
     bool crashed = false;
     std::uint64_t crashed_at = 0;

@@ -154,6 +154,15 @@ class Registry {
   void expire(std::int64_t now_ms);  // drops expired entries (bounded work: the table size)
 
  private:
+  template <typename F>
+  void for_live(const std::string& service, std::int64_t now_ms, F&& f) const {  // in peer order
+    auto it = table_.find(service);
+    if (it == table_.end()) return;
+    for (const auto& [peer, inst] : it->second) {
+      if (inst.expires_at_ms > now_ms) f(peer, inst);
+    }
+  }
+
   std::map<std::string, std::map<PeerKey, Instance>> table_;
 };
 

@@ -82,6 +82,9 @@ class Membership {
   static constexpr std::size_t kRelaysMax = 64;
   static constexpr std::uint64_t kDeadTtlMs = 10 * 60 * 1000;
   static constexpr int kHealthMax = 8;
+  // A node with a full active view asks a passive peer to swap in, on average once per this many
+  // shuffles (see refresh_active).
+  static constexpr std::uint64_t kRefreshOneInShuffles = 6;
   static_assert(kPassiveWalkLength < kActiveWalkLength);
 
   Membership(PeerRef self, const NodeConfig& config, MembershipHost& host);
@@ -148,6 +151,7 @@ class Membership {
   void tick_repair(std::uint64_t now_ms);
   bool repair_has_work() const;
   void tick_shuffle(std::uint64_t now_ms);
+  void refresh_active(std::uint64_t now_ms);
   void tick_reconnect(std::uint64_t now_ms);
   void rejoin(std::uint64_t now_ms);
   void tick_joins(std::uint64_t now_ms);

@@ -1,6 +1,5 @@
 // Service registry (instances with TTLs) and its advertisement codec. Ordered maps throughout,
 // so every listing is sorted by peer and deterministic.
-#include <algorithm>
 
 #include "nitro/codec.h"
 #include "nitro/rpc.h"
@@ -47,28 +46,19 @@ void Registry::remove_peer(const PeerKey& peer) {
 
 std::vector<Instance> Registry::instances(const std::string& service, std::int64_t now_ms) const {
   std::vector<Instance> out;
-  auto it = table_.find(service);
-  if (it == table_.end()) return out;
-  for (const auto& [peer, inst] : it->second) {
-    if (inst.expires_at_ms > now_ms) out.push_back(inst);
-  }
+  for_live(service, now_ms, [&](const PeerKey&, const Instance& inst) { out.push_back(inst); });
   return out;
 }
 
 void Registry::live_peers(const std::string& service, std::int64_t now_ms, std::vector<const PeerKey*>& out) const {
   out.clear();
-  auto it = table_.find(service);
-  if (it == table_.end()) return;
-  for (const auto& [peer, inst] : it->second) {
-    if (inst.expires_at_ms > now_ms) out.push_back(&peer);
-  }
+  for_live(service, now_ms, [&](const PeerKey& peer, const Instance&) { out.push_back(&peer); });
 }
 
 std::size_t Registry::count(const std::string& service, std::int64_t now_ms) const {
-  auto it = table_.find(service);
-  if (it == table_.end()) return 0;
-  return static_cast<std::size_t>(std::count_if(it->second.begin(), it->second.end(),
-                                                [now_ms](const auto& kv) { return kv.second.expires_at_ms > now_ms; }));
+  std::size_t n = 0;
+  for_live(service, now_ms, [&](const PeerKey&, const Instance&) { ++n; });
+  return n;
 }
 
 std::vector<std::string> Registry::services(std::int64_t now_ms) const {

@@ -70,15 +70,32 @@ const kPendingCandidatesMax = 64;
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
-async function loadImplementation(options: WebRtcOptions): Promise<PeerConnectionCtor> {
-  if (options.implementation) return options.implementation.RTCPeerConnection;
+/** How an endpoint got its RTCPeerConnection; `release` runs when the endpoint closes. */
+interface Implementation { Ctor: PeerConnectionCtor; release(): void }
+
+// node-datachannel keeps native threads (and, for a channel whose close never completes, a handle
+// that holds the event loop) until its global cleanup(). It also closes every connection in the
+// process, so it runs only when the last endpoint using the library closes.
+let datachannelUsers = 0;
+
+async function loadImplementation(options: WebRtcOptions): Promise<Implementation> {
+  const none = () => {};
+  if (options.implementation) return { Ctor: options.implementation.RTCPeerConnection, release: none };
   const global = (globalThis as { RTCPeerConnection?: PeerConnectionCtor }).RTCPeerConnection;
-  if (global) return global;
+  if (global) return { Ctor: global, release: none };
   if (!isNode) throw new NitroError('UNAVAILABLE', 'webrtc(): no RTCPeerConnection in this runtime');
-  const specifier = 'node-datachannel/polyfill';  // a variable: bundlers for browsers leave it alone
+  const [polyfill, library] = ['node-datachannel/polyfill', 'node-datachannel'];  // variables: bundlers for browsers leave them alone
   try {
-    const mod = (await import(/* @vite-ignore */ specifier)) as { RTCPeerConnection: PeerConnectionCtor };
-    return mod.RTCPeerConnection;
+    const mod = (await import(/* @vite-ignore */ polyfill)) as { RTCPeerConnection: PeerConnectionCtor };
+    const lib = (await import(/* @vite-ignore */ library)) as { cleanup(): void };
+    datachannelUsers += 1;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (--datachannelUsers === 0) lib.cleanup();
+    };
+    return { Ctor: mod.RTCPeerConnection, release };
   } catch (e) {
     throw new NitroError('UNAVAILABLE', `webrtc(): npm package 'node-datachannel' is needed under Node (${String(e)})`);
   }
@@ -109,6 +126,7 @@ class RtcEndpoint implements TransportInstance {
   constructor(
     private readonly sink: TransportSink,
     private readonly Ctor: PeerConnectionCtor,
+    private readonly release: () => void,
     readonly listenAddress: string,
     private readonly options: WebRtcOptions,
   ) {
@@ -161,6 +179,7 @@ class RtcEndpoint implements TransportInstance {
     if (this.closed) return;
     this.closed = true;
     for (const session of [...this.sessions.values()]) this.teardown(session, false);
+    this.release();
   }
 
   // ---- the core's signalling events ----------------------------------------------------------
@@ -328,8 +347,8 @@ export function webrtc(options: WebRtcOptions = {}): Transport {
     kind: 'webrtc',
     async open(sink, context) {
       if (!context.id) throw new NitroError('INVALID_ARGUMENT', 'webrtc(): the node id is needed (use createNode)');
-      const Ctor = await loadImplementation(options);
-      return new RtcEndpoint(sink, Ctor, `rtc:${context.id}`, options);
+      const { Ctor, release } = await loadImplementation(options);
+      return new RtcEndpoint(sink, Ctor, release, `rtc:${context.id}`, options);
     },
   };
 }
