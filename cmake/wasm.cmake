@@ -34,8 +34,9 @@ set(NITRO_WASM_BLS_SOURCES "^/(core/src/(bls|beacon|consensus|sync|sim|auth|pres
 # Proxy, unwinds through their frames and must run their destructors) and the two sources that
 # include msgpack-c (whose parser throws; codec::decode catches it) are compiled with exceptions.
 # The rest of the core calls no JS and catches nothing, so its unwinding code (about 8% of its
-# code) is dead weight: a throw there is a broken invariant (`.at()` of a checked key), which now
-# aborts the instance instead of reaching JS with the state half-updated.
+# code) is dead weight: what can throw there is a broken invariant (`.at()` of a key checked just
+# before) or std::bad_alloc, fatal either way; it now aborts, or reaches JS without running the
+# core's destructors.
 set(NITRO_WASM_EXCEPTION_SOURCES "^/core/src/(codec/codec|rpc/frame)\\.cpp$")
 get_target_property(NITRO_CORE_SOURCES_ALL nitro_core SOURCES)
 foreach(src IN LISTS NITRO_CORE_SOURCES_ALL NITRO_BINDING_SOURCES)
