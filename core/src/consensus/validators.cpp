@@ -7,7 +7,8 @@
 // members of the current set have voted for the same change since the last one, it applies: the
 // set moves to epoch + 1 and every pending vote is dropped (votes name the epoch they were cast
 // in, so none can count twice). The proof of possession is checked before the first vote is
-// recorded: a rogue key would let its owner forge aggregate signatures.
+// recorded: a rogue key would let its owner forge aggregate signatures. A member has at most
+// kVotesPerMemberMax changes pending.
 #include "consensus/validators.h"
 
 #include <algorithm>
@@ -74,6 +75,14 @@ std::string votes_key(const ValidatorSet& s, const std::string& op, const Value&
   return key;
 }
 
+std::size_t pending_votes_of(const chain::KvState& s, const Value& member) {
+  std::size_t count = 0;
+  for (const auto& [k, e] : s.scan(kValidatorVotesPrefix, "", kChangesPendingMax)) {
+    if (e.value.is<Array>()) count += static_cast<std::size_t>(std::count(e.value.as<Array>().begin(), e.value.as<Array>().end(), member));
+  }
+  return count;
+}
+
 Value outcome(bool applied, std::size_t votes, std::size_t needed, std::uint64_t epoch) {
   return Value(Map{{Value("applied"), Value(applied)}, {Value("votes"), Value(std::uint64_t{votes})},
                    {Value("needed"), Value(std::uint64_t{needed})}, {Value("epoch"), Value(epoch)}});
@@ -103,23 +112,20 @@ class ValidatorsModule final : public chain::BuiltinModule {
                              : Value(Array{id});
     const std::string key = votes_key(set, op, change);
     Array votes;
-    if (const chain::KvEntry* e = s.get(key); e && e->value.is<Array>()) {
-      votes = e->value.as<Array>();
-    } else {
-      if (s.scan(kValidatorVotesPrefix, "", kValidatorChangesPendingMax).size() >= kValidatorChangesPendingMax) {
-        return Status(resource_exhausted(op + ": too many changes pending"));
-      }
-      if (op == "validators.add") NITRO_TRY(check_key(*bytes_arg(args, "blsPublicKey"), *bytes_arg(args, "blsPop")));
-    }
     const Value me = bytes_value(ctx.sender.bytes());
-    if (std::find(votes.begin(), votes.end(), me) == votes.end()) votes.push_back(me);
+    if (const chain::KvEntry* e = s.get(key); e && e->value.is<Array>()) votes = e->value.as<Array>();
+    if (std::find(votes.begin(), votes.end(), me) == votes.end()) {
+      if (pending_votes_of(s, me) >= kVotesPerMemberMax) return Status(resource_exhausted(op + ": too many of your changes pending"));
+      if (votes.empty() && op == "validators.add") NITRO_TRY(check_key(*bytes_arg(args, "blsPublicKey"), *bytes_arg(args, "blsPop")));
+      votes.push_back(me);
+    }
     if (votes.size() < set.quorum()) {
       const std::size_t count = votes.size();
       NITRO_TRY(s.put(key, Value(std::move(votes))));
       return outcome(false, count, set.quorum(), set.epoch);
     }
     next.root_height = ctx.height;
-    for (const auto& [k, e] : s.scan(kValidatorVotesPrefix, "", kValidatorChangesPendingMax)) s.erase(k);
+    for (const auto& [k, e] : s.scan(kValidatorVotesPrefix, "", kChangesPendingMax)) s.erase(k);
     NITRO_TRY(s.put(kValidatorSetKey, set_value(next)));
     return outcome(true, votes.size(), set.quorum(), next.epoch);
   }

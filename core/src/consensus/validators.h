@@ -15,7 +15,9 @@ namespace nitro::consensus {
 inline const std::string kValidatorSetKey = std::string("\0validators/set", 15);
 inline const std::string kValidatorVotesPrefix = std::string("\0validators/votes/", 18);
 inline constexpr std::size_t kValidatorsMin = 4;             // f = 0 below this: nobody tolerated
-inline constexpr std::size_t kValidatorChangesPendingMax = 64;  // distinct changes awaiting votes
+// Pending changes a member may have voted for: one Byzantine member cannot crowd out the others.
+inline constexpr std::size_t kVotesPerMemberMax = 8;
+inline constexpr std::size_t kChangesPendingMax = kValidatorsMax * kVotesPerMemberMax;
 
 struct ValidatorSet {
   std::uint64_t epoch = 0;
