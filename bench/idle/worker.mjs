@@ -1,4 +1,5 @@
-// One idle node in its own process, for bench/idle.mjs: `node worker.mjs nitro|libp2p [contact...]`.
+// One idle node in its own process, for bench/idle.mjs: `node worker.mjs nitro|libp2p|bare [contact...]`
+// (bare: Node itself and nothing else, the floor both stacks stand on).
 // Prints "READY <address>" once listening (and joined through the contacts), then idles until
 // its parent closes stdin.
 const [kind, ...contacts] = process.argv.slice(2);
@@ -39,7 +40,8 @@ async function libp2p() {
   return { address: node.getMultiaddrs()[0].toString(), close: () => node.stop() };
 }
 
-const running = kind === 'libp2p' ? await libp2p() : await nitro();
+const stacks = { nitro, libp2p, bare: async () => ({ address: 'none', close: async () => {} }) };
+const running = await stacks[kind]();
 console.log(`READY ${running.address}`);
 process.stdin.resume();
 process.stdin.on('end', async () => {

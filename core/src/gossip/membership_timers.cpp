@@ -188,6 +188,25 @@ void Membership::tick_shuffle(std::uint64_t now_ms) {
   for (const auto& r : m.peers) last_shuffle_sent_.push_back(r.id);
   const PeerId to = act[0];
   host_.send(PeerRef{to, active_[to]}, m);
+  if (host_.rng().below(kRefreshOneInShuffles) == 0) refresh_active(now_ms);
+}
+
+// Full active views never repair and their shuffles walk only among neighbors, so
+// active_view_max + 1 nodes holding exactly each other form a closed clique: two of them split a
+// small overlay for good, each clique's nodes only in the other's passive views. Now and then a
+// node with a full view therefore asks a random passive peer to become its neighbor with high
+// priority (it cannot refuse); each side makes room by dropping a random neighbor, which repairs
+// from its own passive view. Rare enough to cost little link churn at any network size.
+void Membership::refresh_active(std::uint64_t now_ms) {
+  if (active_.size() < config_.active_view_max || !pending_.empty()) return;
+  std::vector<PeerRef> candidates;
+  for (const auto& [id, address] : passive_) candidates.push_back(PeerRef{id, address});
+  if (candidates.empty()) return;
+  const PeerRef pick = candidates[host_.rng().below(candidates.size())];
+  Msg m = make(Kind::kNeighbor);
+  m.flag = true;
+  pending_[pick.id] = Pending{pick.address, now_ms + config_.timers.neighbor_timeout_ms};
+  host_.send(pick, m);
 }
 
 // Cycles through every address we have: bootstrap contacts, former neighbors and peers once in
@@ -202,8 +221,8 @@ void Membership::rejoin(std::uint64_t now_ms) {
     (id && dead_.count(*id) != 0 ? failed : fresh).insert(address);
   };
   for (const auto& contact : config_.bootstrap) consider(nullptr, contact);
-  for (const auto& [id, address] : known_) consider(&id, address);
-  for (const auto& [id, address] : heard_of_) consider(&id, address);
+  for (const auto& [id, address] : known_.entries()) consider(&id, address);
+  for (const auto& [id, address] : heard_of_.entries()) consider(&id, address);
   for (const auto& a : fresh) failed.erase(a);
   const std::set<Address>& pool = fresh.empty() ? failed : fresh;
   if (pool.empty()) return;
