@@ -280,8 +280,11 @@ void DocSync::on_vector(const std::string& name, Replica& r, const PeerId& from,
     ctx_->emit(codec::encode(Value{nitro::Map{{str("type"), str("synced")}, {str("doc"), Value{name}},
                                               {str("from"), Value{from.to_string()}}}}));
   }
-  // Equal vectors still get a delta: a state vector counts insertions only, and the delta carries
-  // the whole delete set, so a deletion one replica missed is repaired here and nowhere else.
+  const Bytes mine = r.doc->encode_state_vector();
+  if (mine == m.bytes) {
+    if (m.ask_back) send_vector(name, r, from, false);  // equal: the asker learns it is caught up
+    return;
+  }
   auto delta = m.writers.empty() ? r.doc->encode_state_as_update(m.bytes)
                                  : r.doc->encode_state_as_update(m.bytes, m.writers);
   if (!delta.ok()) {
