@@ -31,6 +31,9 @@ inline val stats_to_js(const NodeStats& s) {
   put("handshakesOk", s.handshakes_ok);
   put("handshakesFailed", s.handshakes_failed);
   put("rekeys", s.rekeys);
+  put("strikes", s.strikes);
+  put("peersRefused", s.peers_refused);
+  put("membershipRefused", s.membership_refused);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "gossip/membership.h"
 #include "gossip/rng.h"
 #include "gossip/wire.h"
 #include "nitro/envelope.h"
@@ -110,6 +111,7 @@ TEST_CASE("gossip sim: swarm of 200 seeds delivers to every live subscriber in o
     CHECK(cov.ratio() >= 0.999);
     CHECK(ordered(s));
     CHECK(converge_within(s, 20000).has_value());  // views stay (or become again) symmetric and connected
+    CHECK(s.total_stats().strikes == 0);  // no honest peer is ever struck, let alone refused
     perfect += cov.delivered == cov.expected;
   }
   CHECK(perfect >= seeds.size() - seeds.size() / 40);
@@ -276,6 +278,7 @@ TEST_CASE("gossip sim: a publisher crashed at any instant restarts from its stor
       }
     }
     CHECK(ordered(s, pub));
+    CHECK(s.total_stats().strikes == 0);
   }
 }
 
@@ -301,6 +304,7 @@ TEST_CASE("gossip sim: a restarted node keeps its identity and rejoins from its 
   REQUIRE(converge_within(s, 20000).has_value());
   auto cov = publish_and_count(s, 5, 100, 5000, seed);
   CHECK(cov.delivered == cov.expected);
+  CHECK(s.total_stats().strikes == 0);
 }
 
 TEST_CASE("gossip sim: one seed replays exactly", "[gossip]") {
@@ -322,6 +326,21 @@ TEST_CASE("gossip sim: one seed replays exactly", "[gossip]") {
   CHECK(run(seed) != run(seed + 1));
 }
 
+// No honest node refuses another; every node the attacker is still linked to was never struck
+// enough to refuse it (a node refusing it has no link to it left).
+void check_refusals(Simulator& s, std::size_t byz) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (i == byz || !s.alive(i)) continue;
+    for (std::size_t j = 0; j < s.size(); ++j) {
+      if (j == byz || j == i || !s.alive(j)) continue;
+      INFO("honest node " << i << " refuses honest node " << j);
+      CHECK(!s.node(i)->refuses(s.node(j)->id()));
+    }
+    const auto n = s.node(i)->neighbors();
+    if (s.node(i)->refuses(s.node(byz)->id())) CHECK(std::find(n.begin(), n.end(), s.node(byz)->id()) == n.end());
+  }
+}
+
 // A Byzantine peer: authenticated (a real node with a real link), but everything it injects is
 // hostile — envelopes whose origin is an honest node (forged: the signature is its own), its own
 // signed messages replayed many times in reverse order (duplication and reordering above the link
@@ -330,7 +349,7 @@ TEST_CASE("gossip sim: one seed replays exactly", "[gossip]") {
 // kept; the refusals are counted. Liveness: every honest message published during the attack and
 // after it reaches every honest node (bound: 8 s of virtual time after the last publish).
 TEST_CASE("gossip sim: a Byzantine peer's forgeries, replays, junk and fake peers are refused and cost no honest delivery", "[gossip][byzantine]") {
-  for (std::uint64_t seed : nitro::test::test_seeds("gossip-byzantine", 10)) {
+  for (std::uint64_t seed : nitro::test::test_seeds("gossip-byzantine", 10, {6725701186045846})) {
     nitro::test::SplitMix r{seed};
     SimConfig c = SimConfig::swarm(seed, 8 + seed % 7).with_clock_faults();
     c.drop_rate = 0;  // every miss is then the attack's doing, not the network's
@@ -410,8 +429,12 @@ TEST_CASE("gossip sim: a Byzantine peer's forgeries, replays, junk and fake peer
     CHECK(total.auth_failures > 0);   // forgeries refused and counted
     CHECK(total.decode_errors > 0);   // junk refused and counted
     CHECK(total.duplicate_payloads > 0);
-    // After the attack the overlay still heals and carries new honest messages everywhere (the
-    // Byzantine node's own later messages reuse ids it already burned, so they are not counted).
+    CHECK(total.strikes > 0);
+    CHECK(total.peers_refused > 0);   // its neighbors cut it off after kStrikesMax strikes
+    check_refusals(s, byz);
+    // After the attack (the refused attacker gone) the overlay still heals and carries new honest
+    // messages everywhere.
+    s.crash(byz);
     REQUIRE(converge_within(s, 30000).has_value());
     s.clear_deliveries();
     std::vector<std::pair<PeerId, std::uint64_t>> after;
@@ -426,10 +449,104 @@ TEST_CASE("gossip sim: a Byzantine peer's forgeries, replays, junk and fake peer
     s.run_for(5000);
     const auto healed = delivery_counts(s);
     for (std::size_t i = 0; i < s.size(); ++i) {
+      if (i == byz) continue;
       for (const auto& [origin, seq] : after) {
         INFO("after the attack, node " << i << " missed seq " << seq);
         CHECK(healed.count({i, origin, seq}) == 1);
       }
     }
+  }
+}
+
+// Membership poisoning: an authenticated peer that never sends a bad frame (so it is never struck)
+// but answers shuffles nobody sent, ends shuffle walks at itself and forwards joins of peers that
+// do not exist, each with more made-up peers than an honest message carries. Safety: made-up
+// peers never fill an honest passive view, the refusals are counted, no honest message is lost. Liveness: once it stops, the made-up peers fail their
+// dials and the overlay carries every new message everywhere.
+TEST_CASE("gossip sim: a peer poisoning membership with made-up peers is budgeted and costs no honest delivery", "[gossip][byzantine]") {
+  for (std::uint64_t seed : nitro::test::test_seeds("gossip-poison", 10)) {
+    nitro::test::SplitMix r{seed};
+    SimConfig c = SimConfig::swarm(seed, 8 + seed % 7).with_clock_faults();
+    c.drop_rate = 0;
+    Simulator s(c);
+    subscribe_all(s, "t");
+    s.run_until(4000);
+    INFO("reproduce with NITRO_SEED=" << seed << " (" << s.describe() << ")");
+    REQUIRE(converge_within(s, 20000).has_value());
+    const std::size_t byz = 1 + r.below(s.size() - 1);
+    INFO("byzantine node " << byz);
+    std::uint32_t fakes = 0;
+    auto made_up = [&](std::size_t n) {
+      std::vector<gossip::PeerRef> out;
+      for (std::size_t k = 0; k < n; ++k, ++fakes) {
+        crypto::Seed fake{};
+        for (int b = 0; b < 4; ++b) fake[b] = static_cast<std::uint8_t>(fakes >> (8 * b));
+        fake[4] = 0xfa;
+        out.push_back(gossip::PeerRef{crypto::Identity::from_seed(fake).peer_id(), "fake" + std::to_string(fakes)});
+      }
+      return out;
+    };
+    auto attack = [&] {
+      s.with_node(byz, [&](Node& n) {
+        const gossip::PeerRef self{n.id(), n.config().listen_address};
+        for (const auto& peer : n.neighbors()) {
+          gossip::Msg reply;
+          reply.kind = gossip::Kind::kShuffleReply;
+          reply.peers = made_up(40);
+          (void)n.inject_frame(peer, gossip::encode(reply));
+          gossip::Msg walk_end;  // ttl 0: the receiver integrates it and answers
+          walk_end.kind = gossip::Kind::kShuffle;
+          walk_end.has_peer = true;
+          walk_end.peer = self;
+          walk_end.peers = made_up(40);
+          (void)n.inject_frame(peer, gossip::encode(walk_end));
+          gossip::Msg join;  // at the passive walk length: the receiver keeps the joiner
+          join.kind = gossip::Kind::kForwardJoin;
+          join.has_peer = true;
+          join.peer = made_up(1)[0];
+          join.ttl = gossip::Membership::kPassiveWalkLength;
+          (void)n.inject_frame(peer, gossip::encode(join));
+        }
+      });
+    };
+    auto fake_entries = [&](std::size_t i) {
+      std::size_t n = 0;
+      for (const auto& p : s.node(i)->passive_view()) n += s.index_of(p) == s.size();
+      return n;
+    };
+    const std::size_t share_max = (c.node.passive_view_max + 1) / 2;
+    std::vector<std::pair<PeerId, std::uint64_t>> published;
+    for (std::uint64_t round = 0; round < 20; ++round) {
+      attack();
+      std::size_t from = r.below(s.size());
+      if (from == byz) from = (byz + 1) % s.size();
+      auto seq = s.publish(from, "t", Bytes{static_cast<std::uint8_t>(round)});
+      REQUIRE(seq.ok());
+      published.emplace_back(s.node(from)->id(), *seq);
+      s.run_for(100);
+      // Only refs the liar hands over itself are budgeted against it; honest peers pass its made-up
+      // peers on in their own shuffles (seed 820089765940393: 18 of a 24-entry view), so the bound
+      // that holds is that they never take the whole view (docs/notes/faults.md, Open).
+      for (std::size_t i = 0; i < s.size(); ++i) {
+        INFO("node " << i << " passive view " << s.node(i)->passive_view().size() << ", share " << share_max);
+        if (i != byz) CHECK(fake_entries(i) < c.node.passive_view_max);
+      }
+    }
+    s.run_for(8000);
+    const auto counts = delivery_counts(s);
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      for (const auto& [origin, seq] : published) {
+        INFO("node " << i << " missed seq " << seq);
+        CHECK(counts.count({i, origin, seq}) == 1);
+      }
+    }
+    CHECK(ordered(s));
+    const NodeStats total = s.total_stats();
+    CHECK(total.membership_refused > 0);
+    CHECK(total.strikes == 0);  // well-formed frames: poisoning is budgeted, not struck
+    REQUIRE(converge_within(s, 30000).has_value());
+    s.clear_deliveries();
+    auto cov = publish_and_count(s, 5, 100, 5000, seed);
+    CHECK(cov.delivered == cov.expected);
   }
 }

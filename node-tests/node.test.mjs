@@ -114,6 +114,11 @@ test('node: 8 nodes — every subscriber gets every message, per publisher in or
   assert.ok(subscribers[3].got.filter((d) => d.meta.from === p1.id).every((d) => d.meta.hops === 0));
   assert.ok(subscribers[0].got.every((d) => d.meta.hops >= 1));
   assert.equal(bystander.got.length, 0);
+  // Honest peers are never struck, refused or budgeted (the Byzantine cases are native sims).
+  for (const n of nodes) {
+    const { strikes, peersRefused, membershipRefused } = n.stats();
+    assert.deepEqual({ strikes, peersRefused, membershipRefused }, { strikes: 0, peersRefused: 0, membershipRefused: 0 });
+  }
   await close();
 });
 

@@ -178,6 +178,10 @@ struct NodeStats {
   std::uint64_t neighbors_up = 0, neighbors_down = 0, suspicions = 0, deaths = 0;
   std::uint64_t handshakes_ok = 0, handshakes_failed = 0;
   std::uint64_t rekeys = 0;               // time-based link rekeys (count-based ones are in the link)
+  // Byzantine peers (docs/notes/faults.md): a strike is an undecodable or forged frame from an
+  // authenticated peer; kStrikesMax of them and the peer is refused for a while.
+  std::uint64_t strikes = 0, peers_refused = 0;
+  std::uint64_t membership_refused = 0;   // peer refs beyond what one sender may place in our views
 };
 
 class ProtocolContext;
@@ -317,6 +321,7 @@ class Node {
   std::vector<PeerInfo> peers() const;
   std::vector<PeerId> neighbors() const;          // active view
   std::vector<PeerId> passive_view() const;
+  bool refuses(const PeerId& peer) const;          // refused after too many strikes, for now
   const NodeStats& stats() const;
   Bytes save_state() const;
 

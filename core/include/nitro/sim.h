@@ -163,7 +163,7 @@ class Simulator {
     Kind kind;
     std::size_t to;
     std::size_t from;
-    std::uint64_t gen;       // timer generation, or incarnation pair check for frames
+    std::uint64_t gen;       // timer generation, incarnation (start, sync, disconnect) or connection id (connect, frame)
     std::uint64_t from_inc;
     bool initiator;
     std::shared_ptr<Bytes> bytes;

@@ -7,9 +7,29 @@ namespace nitro::gossip {
 Broadcast::Broadcast(PeerId self, const NodeConfig& config, BroadcastHost& host)
     : self_(self), config_(config), host_(host), graft_wait_ms_(config.timers.ihave_timeout_ms) {}
 
-void Broadcast::neighbor_up(const PeerId& peer) {
+void Broadcast::neighbor_up(const PeerId& peer, std::uint64_t now_ms) {
   neighbors_.insert(peer);
   for (auto& [topic, lazy] : lazy_) lazy.erase(peer);  // a new neighbor starts eager
+  offer_recent(peer, now_ms);
+}
+
+// A route repaired after a message went by (a neighbor lost or refused, which may have been a
+// publisher's only link) must still carry it, and the heartbeat digest covers only its last few
+// heartbeats: so a new neighbor hears of the messages cached in the last kOfferMs and pulls what
+// it lacks.
+void Broadcast::offer_recent(const PeerId& peer, std::uint64_t now_ms) {
+  if (config_.mode != BroadcastMode::kPlumtree) return;
+  Msg ihave;
+  ihave.kind = Kind::kIHave;
+  for (auto it = cache_order_.rbegin(); it != cache_order_.rend(); ++it) {
+    auto cached = cache_.find(*it);
+    if (cached == cache_.end()) continue;
+    if (cached->second.at_ms + kOfferMs < now_ms || ihave.ids.size() >= config_.limits.lazy_queue_per_peer_max) break;
+    ihave.ids.push_back(IdRound{*it, cached->second.hops});
+  }
+  if (ihave.ids.empty()) return;
+  host_.stats().ihave_sent++;
+  host_.send(peer, ihave);
 }
 
 void Broadcast::neighbor_down(const PeerId& peer) {

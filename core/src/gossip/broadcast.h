@@ -10,7 +10,8 @@
 // Anti-entropy (kPlumtree): every heartbeat each neighbor gets an IHAVE digest of the ids received
 // in the last kMeshHistoryHeartbeats heartbeats (only while there are any), so an eager push lost
 // on the only link to a leaf is still pulled (Plumtree alone has no lazy path to a node of degree
-// one, nor a second chance when an IHAVE is lost).
+// one, nor a second chance when an IHAVE is lost). A new neighbor is also offered the ids cached in
+// the last kOfferMs, so a route repaired after a message went by still carries it.
 // kFlood and kMesh (gossipsub-like: D-regular mesh per topic, IHAVE/IWANT gossip to D_lazy
 // non-mesh peers each heartbeat) are baselines measured in the same simulator.
 //
@@ -66,10 +67,11 @@ class Broadcast {
   static constexpr std::uint64_t kGraftsPerSecond = 10;
   static constexpr std::uint64_t kGraftBurst = 10;
   static constexpr std::uint64_t kCacheSweepMs = 10000;
+  static constexpr std::uint64_t kOfferMs = 10000;  // what a new neighbor is offered (offer_recent)
 
   Broadcast(PeerId self, const NodeConfig& config, BroadcastHost& host);
 
-  void neighbor_up(const PeerId& peer);
+  void neighbor_up(const PeerId& peer, std::uint64_t now_ms);
   void neighbor_down(const PeerId& peer);
   // kMesh keeps a mesh per known topic; subscribing makes a topic known before traffic arrives.
   void add_topic(const std::string& topic);
@@ -141,6 +143,7 @@ class Broadcast {
   bool came_by_flood(const MsgId& id) const;
   std::uint32_t flood_hops() const { return config_.plumtree_flood_hops; }
   void send_payload(const PeerId& to, const MsgId& id);
+  void offer_recent(const PeerId& peer, std::uint64_t now_ms);
 
   void note_arrival(const MsgId& id, const PeerId& from, std::uint64_t now_ms);
   bool take_graft_token(std::uint64_t now_ms);

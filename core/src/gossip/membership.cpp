@@ -83,7 +83,7 @@ void Membership::on_frame(const PeerRef& from, const Msg& msg, std::uint64_t now
       break;
     case Kind::kDisconnect: on_disconnect(from, msg, now_ms); break;
     case Kind::kShuffle: on_shuffle(from, msg, now_ms); break;
-    case Kind::kShuffleReply: integrate(msg.peers, last_shuffle_sent_); break;
+    case Kind::kShuffleReply: integrate(from.id, msg.peers, last_shuffle_sent_); break;
     case Kind::kPing: on_ping(from, msg, now_ms); break;
     case Kind::kAck: on_ack(from, msg, now_ms); break;
     case Kind::kPingReq: on_ping_req(from, msg, now_ms); break;
@@ -126,11 +126,11 @@ void Membership::on_forward_join(const PeerRef& from, const Msg& msg, std::uint6
     host_.send(joiner, m);
     return;
   }
-  if (msg.ttl == kPassiveWalkLength) add_passive(joiner);
+  if (msg.ttl == kPassiveWalkLength) integrate(from.id, {joiner}, {});
   auto next = random_active_except(from.id, joiner.id);
   if (!next) return;
   Msg fwd = msg;
-  fwd.ttl = msg.ttl - 1;
+  fwd.ttl = std::min(msg.ttl, kActiveWalkLength) - 1;  // a walk no longer than an honest one
   host_.send(PeerRef{*next, active_[*next]}, fwd);
 }
 
@@ -157,7 +157,7 @@ void Membership::on_shuffle(const PeerRef& from, const Msg& msg, std::uint64_t n
     auto next = random_active_except(from.id, msg.peer.id);
     if (next) {
       Msg fwd = msg;
-      fwd.ttl = msg.ttl - 1;
+      fwd.ttl = std::min(msg.ttl, kShuffleWalkLength) - 1;  // a walk no longer than an honest one
       host_.send(PeerRef{*next, active_[*next]}, fwd);
       return;
     }
@@ -174,7 +174,7 @@ void Membership::on_shuffle(const PeerRef& from, const Msg& msg, std::uint64_t n
     if (id != msg.peer.id && id != from.id) reply.peers.push_back(PeerRef{id, address});
   }
   host_.send(msg.peer, reply);
-  integrate(msg.peers, sent);
+  integrate(from.id, msg.peers, sent);
 }
 
 void Membership::on_ping(const PeerRef& from, const Msg& msg, std::uint64_t now_ms) {
@@ -231,7 +231,7 @@ void Membership::add_active(const PeerRef& ref, std::uint64_t now_ms) {
   }
   if (active_.size() >= config_.active_view_max) drop_random_active(now_ms);
   active_[ref.id] = ref.address;
-  remember(ref);
+  known_.remember(ref);
   passive_.erase(ref.id);
   dead_.erase(ref.id);
   suspects_.erase(ref.id);
@@ -239,27 +239,20 @@ void Membership::add_active(const PeerRef& ref, std::uint64_t now_ms) {
   host_.neighbor_up(ref.id, now_ms);
 }
 
-void Membership::remember(const PeerRef& ref) {
+void PeerMemory::remember(const PeerRef& ref) {
   if (ref.address.empty()) return;
-  if (known_.count(ref.id) == 0) {
-    if (known_order_.size() >= kKnownMax) {
-      known_.erase(known_order_.front());
-      known_order_.pop_front();
+  if (entries_.count(ref.id) == 0) {
+    if (order_.size() >= max_) {
+      entries_.erase(order_.front());
+      order_.pop_front();
     }
-    known_order_.push_back(ref.id);
+    order_.push_back(ref.id);
   }
-  known_[ref.id] = ref.address;
+  entries_[ref.id] = ref.address;
 }
 
-void Membership::remember_heard_of(const PeerRef& ref) {
-  if (heard_of_.count(ref.id) == 0) {
-    if (heard_of_order_.size() >= kHeardOfMax) {
-      heard_of_.erase(heard_of_order_.front());
-      heard_of_order_.pop_front();
-    }
-    heard_of_order_.push_back(ref.id);
-  }
-  heard_of_[ref.id] = ref.address;
+void PeerMemory::forget(const PeerId& peer) {
+  if (entries_.erase(peer) != 0) order_.erase(std::find(order_.begin(), order_.end(), peer));
 }
 
 void Membership::drop_random_active(std::uint64_t now_ms) {
@@ -348,23 +341,56 @@ void Membership::add_passive(const PeerRef& ref) {
     passive_.erase(it);
   }
   passive_[ref.id] = ref.address;
-  remember_heard_of(ref);
+  passive_source_.erase(ref.id);
+  heard_of_.remember(ref);
 }
 
-void Membership::integrate(const std::vector<PeerRef>& refs, const std::vector<PeerId>& sent) {
-  std::vector<PeerId> evictable = sent;
-  for (const auto& ref : refs) {
-    if (ref.id == self_.id || ref.address.empty() || is_active(ref.id) || passive_.count(ref.id) != 0 ||
-        dead_.count(ref.id) != 0) {
+void Membership::forget(const PeerId& peer, std::uint64_t now_ms) {
+  remove_failed(peer, now_ms);  // closing its link has done so already, unless it had none
+  passive_.erase(peer);
+  pending_.erase(peer);
+  dead_.erase(peer);
+  suspects_.erase(peer);
+  known_.forget(peer);
+  heard_of_.forget(peer);
+}
+
+// Whether `source` may place one more peer in our passive view (counted when it may not).
+bool Membership::admit_ref(const PeerId& source) {
+  const std::size_t share_max = (config_.passive_view_max + 1) / 2;
+  std::size_t share = 0;
+  for (auto it = passive_source_.begin(); it != passive_source_.end();) {
+    if (passive_.count(it->first) == 0) {
+      it = passive_source_.erase(it);  // left the passive view since
       continue;
     }
-    // Prefer evicting entries we just handed to the other side (HyParView's shuffle rule).
-    while (passive_.size() >= config_.passive_view_max && !evictable.empty()) {
-      passive_.erase(evictable.back());
-      evictable.pop_back();
-    }
-    add_passive(ref);
+    share += it->second == source;
+    ++it;
   }
+  if (share < share_max) return true;
+  host_.stats().membership_refused++;
+  return false;
+}
+
+// A peer we only heard of from `source`: budgeted (before it may evict anything), and remembered
+// as that source's. Entries we just handed to the other side go first (HyParView's shuffle rule).
+void Membership::add_passive_from(const PeerId& source, const PeerRef& ref, std::vector<PeerId>& evictable) {
+  if (ref.id == self_.id || ref.address.empty() || is_active(ref.id) || passive_.count(ref.id) != 0 ||
+      dead_.count(ref.id) != 0) {
+    return;
+  }
+  if (ref.id != source && !admit_ref(source)) return;
+  while (passive_.size() >= config_.passive_view_max && !evictable.empty()) {
+    passive_.erase(evictable.back());
+    evictable.pop_back();
+  }
+  add_passive(ref);
+  if (passive_.count(ref.id) != 0 && ref.id != source) passive_source_[ref.id] = source;
+}
+
+void Membership::integrate(const PeerId& source, const std::vector<PeerRef>& refs, std::vector<PeerId> evictable) {
+  if (refs.size() > kRefsPerMessageMax) host_.stats().membership_refused += refs.size() - kRefsPerMessageMax;
+  for (std::size_t k = 0; k < refs.size() && k < kRefsPerMessageMax; ++k) add_passive_from(source, refs[k], evictable);
 }
 
 std::vector<PeerRef> Membership::sample_passive(std::size_t n) {

@@ -42,6 +42,20 @@ class MembershipHost {
   virtual NodeStats& stats() = 0;
 };
 
+// Addresses of peers met one way or another, bounded: the oldest is forgotten first.
+class PeerMemory {
+ public:
+  explicit PeerMemory(std::size_t max) : max_(max) {}
+  void remember(const PeerRef& ref);
+  void forget(const PeerId& peer);
+  const std::map<PeerId, Address>& entries() const { return entries_; }
+
+ private:
+  std::size_t max_;
+  std::map<PeerId, Address> entries_;
+  std::deque<PeerId> order_;  // oldest first
+};
+
 class Membership {
  public:
   static constexpr std::uint32_t kActiveWalkLength = 6;   // ARWL
@@ -57,6 +71,10 @@ class Membership {
   static constexpr std::size_t kDeadMax = 64;
   static constexpr std::size_t kKnownMax = 64;
   static constexpr std::size_t kHeardOfMax = 64;
+  // Peer refs cannot be verified until dialed, so one sender (the authenticated neighbor that
+  // handed them to us) may hold at most half of the passive view, and one message carries at most
+  // what an honest welcome does: a flood of made-up peers cannot crowd out the real ones.
+  static constexpr std::size_t kRefsPerMessageMax = 2 * (kShuffleActive + kShufflePassive);
   static constexpr std::size_t kJoinsMax = 16;
   static constexpr std::uint32_t kJoinAttemptsMax = 4;
   static constexpr std::uint64_t kJoinRedialMs = 250;
@@ -88,6 +106,8 @@ class Membership {
   std::vector<PeerId> active() const;
   std::vector<PeerRef> passive() const;
   void add_passive(const PeerRef& ref);
+  // A refused peer: out of every view and memory, so nothing dials it again.
+  void forget(const PeerId& peer, std::uint64_t now_ms);
   std::size_t suspects() const { return suspects_.size(); }
 
  private:
@@ -117,7 +137,10 @@ class Membership {
   void drop_random_active(std::uint64_t now_ms);
   void remove_failed(const PeerId& peer, std::uint64_t now_ms);
   void mark_dead(const PeerId& peer, const Address& address, std::uint64_t now_ms);
-  void integrate(const std::vector<PeerRef>& refs, const std::vector<PeerId>& sent);
+  // Peer refs `source` told us of; `evictable`: passive entries we just sent it, dropped first.
+  void integrate(const PeerId& source, const std::vector<PeerRef>& refs, std::vector<PeerId> evictable);
+  bool admit_ref(const PeerId& source);
+  void add_passive_from(const PeerId& source, const PeerRef& ref, std::vector<PeerId>& evictable);
   std::vector<PeerRef> sample_passive(std::size_t n);
   std::optional<PeerId> random_active_except(const PeerId& a, const PeerId& b);
 
@@ -132,8 +155,6 @@ class Membership {
   void tick_reconnect(std::uint64_t now_ms);
   void rejoin(std::uint64_t now_ms);
   void tick_joins(std::uint64_t now_ms);
-  void remember(const PeerRef& ref);
-  void remember_heard_of(const PeerRef& ref);
   std::uint64_t probe_timeout_ms() const;
   std::uint64_t join_wait_ms(std::uint32_t attempt) const;
   bool is_bootstrap(const Address& address) const;
@@ -149,13 +170,12 @@ class Membership {
   // passive view runs dry, rejoining through one of these reconnects an island to the rest.
   struct JoinAttempt { std::uint64_t deadline_ms = 0; std::uint32_t attempts = 0; bool rejoin = false; };
   std::map<Address, JoinAttempt> joins_;  // JOINs not yet answered by their contact (<= kJoinsMax)
-  std::map<PeerId, Address> known_;
-  std::deque<PeerId> known_order_;
-  // Every peer a passive view ever held (bounded, oldest forgotten first). A passive entry is
-  // dropped after one failed request, and during a partition every request across it fails, so
-  // the passive view forgets the other side; this memory lets an isolated node rejoin through it.
-  std::map<PeerId, Address> heard_of_;
-  std::deque<PeerId> heard_of_order_;
+  PeerMemory known_{kKnownMax};
+  // Every peer a passive view ever held. A passive entry is dropped after one failed request, and
+  // during a partition every request across it fails, so the passive view forgets the other side;
+  // this memory lets an isolated node rejoin through it.
+  PeerMemory heard_of_{kHeardOfMax};
+  std::map<PeerId, PeerId> passive_source_;  // passive entry -> the neighbor that told us of it
   std::size_t rejoin_index_ = 0;
   std::map<PeerId, std::uint64_t> suspects_;  // peer -> suspicion deadline
   std::map<std::uint64_t, Relay> relays_;     // our ping nonce -> who asked (PING-REQ)

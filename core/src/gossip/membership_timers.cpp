@@ -221,8 +221,8 @@ void Membership::rejoin(std::uint64_t now_ms) {
     (id && dead_.count(*id) != 0 ? failed : fresh).insert(address);
   };
   for (const auto& contact : config_.bootstrap) consider(nullptr, contact);
-  for (const auto& [id, address] : known_) consider(&id, address);
-  for (const auto& [id, address] : heard_of_) consider(&id, address);
+  for (const auto& [id, address] : known_.entries()) consider(&id, address);
+  for (const auto& [id, address] : heard_of_.entries()) consider(&id, address);
   for (const auto& a : fresh) failed.erase(a);
   const std::set<Address>& pool = fresh.empty() ? failed : fresh;
   if (pool.empty()) return;

@@ -53,6 +53,7 @@ Status NodeImpl::on_plaintext(Link& link, std::span<const std::uint8_t> bytes, s
   auto msg = gossip::decode(bytes, limits);
   if (!msg.ok()) {
     stats_.decode_errors++;
+    strike(link.peer, now_ms);
     return msg.status();
   }
   link.active_ms = now_ms;
@@ -75,6 +76,7 @@ void NodeImpl::dispatch(const gossip::PeerRef& from, gossip::Msg& msg, std::uint
   if (msg.kind != gossip::Kind::kDirect) {
     Status s = broadcast_.on_frame(from.id, msg, now_ms);
     if (s.code() == Code::kDecodeError) stats_.decode_errors++;
+    if (!s.ok()) strike(from.id, now_ms);
     return;
   }
   auto it = protocols_.find(msg.name);
@@ -136,9 +138,8 @@ std::optional<Event> NodeImpl::poll_event() {
 }
 
 void NodeImpl::neighbor_up(const PeerId& peer, std::uint64_t now_ms) {
-  (void)now_ms;
   peers_dirty_ = true;
-  broadcast_.neighbor_up(peer);
+  broadcast_.neighbor_up(peer, now_ms);
   Event e;
   e.type = EventType::kNeighborUp;
   e.peer = peer;

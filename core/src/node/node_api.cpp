@@ -301,6 +301,7 @@ Protocol* Node::protocol(const std::string& channel) const { return impl_->proto
 std::vector<PeerInfo> Node::peers() const { return impl_->peers(); }
 std::vector<PeerId> Node::neighbors() const { return impl_->neighbors(); }
 std::vector<PeerId> Node::passive_view() const { return impl_->passive_view(); }
+bool Node::refuses(const PeerId& peer) const { return impl_->refused(peer, impl_->now_ms()); }
 const NodeStats& Node::stats() const { return impl_->stats_view(); }
 Status Node::authorize(const PeerId& peer, std::string_view op, std::string_view resource) {
   return impl_->authorize(peer, op, resource);

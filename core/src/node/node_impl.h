@@ -99,6 +99,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   bool knows_route(const PeerId& peer) const;
   std::vector<PeerId> neighbors() const { return membership_.active(); }
   std::vector<PeerId> passive_view() const;
+  bool refused(const PeerId& peer, std::uint64_t now_ms) const;
   Bytes save_state() const;
   Status restore_state(std::span<const std::uint8_t> state);
   // Durable records under "node/" (see node_api.cpp): written ahead through store_ops_.
@@ -151,6 +152,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   Status on_plaintext(Link& link, std::span<const std::uint8_t> bytes, std::uint64_t now_ms);
   void dispatch(const gossip::PeerRef& from, gossip::Msg& msg, std::uint64_t now_ms);
   void close_link(Address address, bool hangup, std::uint64_t now_ms);
+  void strike(const PeerId& peer, std::uint64_t now_ms);
   void tick_links(std::uint64_t now_ms);
   std::uint64_t rekey_if_due(Link& link, std::uint64_t now_ms);
   void push_transmit(const Address& address, Bytes bytes);
@@ -168,6 +170,14 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   // come this long after it, it was lost (not reordered): fail the link now, so the dialer redials,
   // instead of leaving it half open, its frames unread, until handshake_timeout_ms.
   static constexpr std::uint64_t kEarlyWaitMs = 1000;
+  // An honest peer never sends a frame we cannot decode or an envelope whose signature fails (it
+  // verifies before relaying), so each one is a strike; kStrikesMax allows for a version skew
+  // while a flooder is cut off after a handful of frames. A refused peer's links are closed on
+  // sight for kRefuseMs (long enough that redialing costs it more than it costs us). Both maps
+  // are bounded: the oldest strike record / the earliest-expiring refusal makes room.
+  static constexpr std::uint32_t kStrikesMax = 8;
+  static constexpr std::uint64_t kRefuseMs = 10 * 60 * 1000;
+  static constexpr std::size_t kStrikeRecordsMax = 64;
  public:
   // Sequence numbers are reserved this many at a time: one durable write per block of publishes.
   static constexpr std::uint64_t kSeqBlock = 1024;
@@ -183,6 +193,8 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   gossip::Broadcast broadcast_;
   std::map<Address, Link> links_;
   std::map<PeerId, Address> by_peer_;  // established links
+  std::map<PeerId, std::uint32_t> strikes_;  // strikes per peer not yet refused
+  std::map<PeerId, std::uint64_t> refused_;  // refused peer -> until (now_ms)
   std::deque<Transmit> transmits_;
   std::deque<Event> events_;
   std::deque<StoreOp> store_ops_;  // write-ahead: drained by the host before transmits

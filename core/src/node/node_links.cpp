@@ -205,6 +205,10 @@ void NodeImpl::on_established(Link& link, const PeerId& peer, std::uint64_t now_
     close_link(link.address, true, now_ms);
     return;
   }
+  if (refused(peer, now_ms)) {
+    close_link(link.address, true, now_ms);
+    return;
+  }
   link.established = true;
   link.peer = peer;
   link.active_ms = now_ms;
@@ -282,6 +286,26 @@ void NodeImpl::close_link(Address address, bool hangup, std::uint64_t now_ms) {
   emit(std::move(down));
   membership_.on_link_down(link.peer, now_ms);
   for (auto& [channel, slot] : protocols_) slot->protocol().on_peer_down(link.peer, now_ms);
+}
+
+void NodeImpl::strike(const PeerId& peer, std::uint64_t now_ms) {
+  stats_.strikes++;
+  if (strikes_.count(peer) == 0 && strikes_.size() >= kStrikeRecordsMax) strikes_.erase(strikes_.begin());
+  if (++strikes_[peer] < kStrikesMax) return;
+  strikes_.erase(peer);
+  if (refused_.count(peer) == 0 && refused_.size() >= kStrikeRecordsMax) {
+    refused_.erase(std::min_element(refused_.begin(), refused_.end(),
+                                    [](const auto& a, const auto& b) { return a.second < b.second; }));
+  }
+  refused_[peer] = now_ms + kRefuseMs;
+  stats_.peers_refused++;
+  hangup(peer);
+  membership_.forget(peer, now_ms);
+}
+
+bool NodeImpl::refused(const PeerId& peer, std::uint64_t now_ms) const {
+  auto it = refused_.find(peer);
+  return it != refused_.end() && it->second > now_ms;
 }
 
 // Time-based rekeying: the sending direction moves to a fresh key every link_rekey_ms (the link

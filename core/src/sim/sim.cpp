@@ -204,7 +204,8 @@ void Simulator::process(const Ev& ev) {
       n.tick(local_ms(i));
       break;
     case Kind::kConnect:
-      if (!conn_alive(i, ev.from)) return;
+      // The notice of a connection since replaced would start a handshake on the new one.
+      if (!conn_alive(i, ev.from) || conn_id(i, ev.from) != ev.gen) return;
       n.connect(address(ev.from), ev.initiator, local_ms(i));
       break;
     case Kind::kDisconnect:
@@ -221,7 +222,10 @@ void Simulator::process(const Ev& ev) {
       return;
     }
     case Kind::kFrame:
-      if (!conn_alive(i, ev.from) || ev.from_inc != slots_[ev.from].incarnation || blocked(ev.from, i)) {
+      // A frame belongs to the connection it was sent on: one still in flight when that connection
+      // was replaced between the same pair must not reach the new link's secure session.
+      if (!conn_alive(i, ev.from) || conn_id(i, ev.from) != ev.gen || ev.from_inc != slots_[ev.from].incarnation ||
+          blocked(ev.from, i)) {
         net_.frames_dropped++;
         return;
       }

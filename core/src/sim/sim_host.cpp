@@ -50,10 +50,11 @@ void Simulator::pump(std::size_t i) {
       continue;
     }
     auto bytes = std::make_shared<Bytes>(std::move(t->bytes));
-    schedule(Ev{now_ms_ + hold_ms + link_delay_ms(i, *to), 0, Kind::kFrame, *to, i, 0, s.incarnation, false, bytes});
+    const std::uint64_t conn = conn_id(i, *to);
+    schedule(Ev{now_ms_ + hold_ms + link_delay_ms(i, *to), 0, Kind::kFrame, *to, i, conn, s.incarnation, false, bytes});
     if (config_.duplicate_rate > 0 && rng_->chance(config_.duplicate_rate)) {
       net_.frames_duplicated++;
-      schedule(Ev{now_ms_ + hold_ms + link_delay_ms(i, *to), 0, Kind::kFrame, *to, i, 0, s.incarnation, false, bytes});
+      schedule(Ev{now_ms_ + hold_ms + link_delay_ms(i, *to), 0, Kind::kFrame, *to, i, conn, s.incarnation, false, bytes});
     }
   }
   while (auto e = s.node->poll_event()) {
@@ -87,9 +88,10 @@ void Simulator::dial(std::size_t from, std::size_t to) {
   }
   if (conn_alive(from, to)) return;  // the other side dialed first; its connect() is on the way
   const std::size_t lo = std::min(from, to), hi = std::max(from, to);
-  conns_[{lo, hi}] = Conn{slots_[lo].incarnation, slots_[hi].incarnation, ++conn_ids_};
-  schedule(Ev{now_ms_ + d, 0, Kind::kConnect, to, from, 0, 0, false, nullptr});
-  schedule(Ev{now_ms_ + d, 0, Kind::kConnect, from, to, 0, 0, true, nullptr});
+  const std::uint64_t conn = ++conn_ids_;
+  conns_[{lo, hi}] = Conn{slots_[lo].incarnation, slots_[hi].incarnation, conn};
+  schedule(Ev{now_ms_ + d, 0, Kind::kConnect, to, from, conn, 0, false, nullptr});
+  schedule(Ev{now_ms_ + d, 0, Kind::kConnect, from, to, conn, 0, true, nullptr});
 }
 
 void Simulator::hangup(std::size_t from, std::size_t to) {
@@ -128,6 +130,8 @@ void Simulator::crash(std::size_t i) {
   s.dead_stats.delivered += st.delivered;
   s.dead_stats.payloads_received += st.payloads_received;
   s.dead_stats.duplicate_payloads += st.duplicate_payloads;
+  s.dead_stats.strikes += st.strikes;
+  s.dead_stats.peers_refused += st.peers_refused;
   s.node.reset();
   for (auto it = conns_.begin(); it != conns_.end();) {
     if (it->first.first != i && it->first.second != i) {
@@ -190,6 +194,8 @@ NodeStats Simulator::total_stats() const {
     t.delivered += d.delivered;
     t.payloads_received += d.payloads_received;
     t.duplicate_payloads += d.duplicate_payloads;
+    t.strikes += d.strikes;
+    t.peers_refused += d.peers_refused;
     if (!s.node) continue;
     const NodeStats& st = s.node->stats();
     t.published += st.published;
@@ -209,6 +215,9 @@ NodeStats Simulator::total_stats() const {
     t.handshakes_ok += st.handshakes_ok;
     t.handshakes_failed += st.handshakes_failed;
     t.rekeys += st.rekeys;
+    t.strikes += st.strikes;
+    t.peers_refused += st.peers_refused;
+    t.membership_refused += st.membership_refused;
     t.frames_out += st.frames_out;
     t.dropped_backpressure += st.dropped_backpressure;
   }

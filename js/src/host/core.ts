@@ -83,6 +83,10 @@ export interface NodeStats {
   ihaveSent: number; graftsSent: number; prunesSent: number; orderingGapsSkipped: number;
   neighborsUp: number; neighborsDown: number; suspicions: number; deaths: number;
   handshakesOk: number; handshakesFailed: number; rekeys: number;
+  /** Undecodable or forged frames from authenticated peers; after 8 the peer is refused for a while. */
+  strikes: number; peersRefused: number;
+  /** Peer refs refused: beyond one sender's share of the passive view, or beyond one message's. */
+  membershipRefused: number;
   /** Access-control counters (js/src/auth.ts AuthStats) when createNode attached auth. */
   auth?: import('../auth.js').AuthStats;
 }
