@@ -30,11 +30,22 @@ target_link_options(nitro_wasm PRIVATE ${NITRO_WASM_FLAGS}
 # calls stays in nitro.wasm too).
 set(NITRO_WASM_BLS_SOURCES "^/(core/src/(bls|beacon|consensus|sync|sim|auth|presence)/|core/src/crypto/sealed_identity|bindings/(bls|beacon|consensus|sim|auth|presence|sealed)[^/]*$|.*/blst/)")
 # Size over speed everywhere but the BLS code (whose speed is benchmarked against blst natively).
+# In that size-optimized part, only the bindings (a JS exception from a user's value, a getter or a
+# Proxy, unwinds through their frames and must run their destructors) and the two sources that
+# include msgpack-c (whose parser throws; codec::decode catches it) are compiled with exceptions.
+# The rest of the core calls no JS and catches nothing, so its unwinding code (about 8% of its
+# code) is dead weight: what can throw there is a broken invariant (`.at()` of a key checked just
+# before) or std::bad_alloc, fatal either way; it now aborts, or reaches JS without running the
+# core's destructors.
+set(NITRO_WASM_EXCEPTION_SOURCES "^/core/src/(codec/codec|rpc/frame)\\.cpp$")
 get_target_property(NITRO_CORE_SOURCES_ALL nitro_core SOURCES)
 foreach(src IN LISTS NITRO_CORE_SOURCES_ALL NITRO_BINDING_SOURCES)
   file(RELATIVE_PATH rel "${CMAKE_CURRENT_SOURCE_DIR}" "${src}")
   if(NOT "/${rel}" MATCHES "${NITRO_WASM_BLS_SOURCES}")
     set_property(SOURCE "${src}" APPEND PROPERTY COMPILE_OPTIONS -Oz)
+    if("/${rel}" MATCHES "^/core/src/" AND NOT "/${rel}" MATCHES "${NITRO_WASM_EXCEPTION_SOURCES}")
+      set_property(SOURCE "${src}" APPEND PROPERTY COMPILE_OPTIONS -fno-exceptions)
+    endif()
   endif()
 endforeach()
 find_program(NITRO_LLVM_NM NAMES llvm-nm-14 llvm-nm REQUIRED)

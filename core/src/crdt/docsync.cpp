@@ -2,7 +2,6 @@
 // rejection reports and write-ahead persistence of documents (contract in nitro/docsync.h).
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 
 #include "nitro/assert.h"
 #include "nitro/codec.h"
@@ -25,10 +24,12 @@ std::string hex(std::string_view s) {
   return out;
 }
 
+// Fixed-width hex, so keys sort by sequence number (formatted by hand: snprintf would bring the
+// whole printf machinery into nitro.wasm for this one key).
 std::string log_key(const std::string& prefix, std::uint64_t seq) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(seq));
-  return prefix + "u/" + buf;
+  std::string key = prefix + "u/";
+  for (int shift = 60; shift >= 0; shift -= 4) key += "0123456789abcdef"[(seq >> shift) & 15];
+  return key;
 }
 
 std::optional<std::uint64_t> log_seq(const std::string& key, const std::string& prefix) {
