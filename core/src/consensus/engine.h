@@ -27,7 +27,8 @@ inline constexpr std::size_t kSnapshotChunkEntries = 1024;
 inline constexpr std::uint64_t kSnapshotEntriesMax = 1u << 24;
 inline constexpr std::size_t kSnapshotsKept = 2;  // a fetch of the older one still completes
 inline constexpr std::uint32_t kSyncRetries = 2;   // a request asked again before the next peer
-inline constexpr std::size_t kEpochProofsKept = 1024;  // in memory; every one stays on disk as "e/<epoch>"
+inline constexpr std::size_t kEpochProofsKept = 1024;
+inline constexpr std::size_t kProofPushPeersMax = 1024;  // peers with a recent proof push remembered  // in memory; every one stays on disk as "e/<epoch>"
 
 using Entries = std::vector<std::pair<std::string, chain::KvEntry>>;
 
@@ -148,6 +149,7 @@ class Engine {
   void record_epoch_proof(std::uint64_t ended, const Block& root);
   void announce_epoch(const std::set<PeerId>& to);
   bool epoch_gate(const PeerId& from, FrameType type, const Array& a);
+  void push_epoch_proof(const PeerId& to, std::uint64_t epoch);
   void handle_epoch_fetch(const PeerId& from, const Array& a);
   void handle_epoch_proof(const PeerId& from, const Array& a);
   void take_epoch_qc(const Hash& inserted);
@@ -196,6 +198,7 @@ class Engine {
   bool open_epoch_ = false;        // time out at once: the new set's first leader proposes via a TC
   bool restoring_ = false;
   std::uint64_t epoch_fetch_ms_ = 0;
+  std::map<PeerId, std::uint64_t> proof_pushed_ms_;  // peer in an older epoch -> next push allowed
   std::uint32_t self_ = 0;
   std::size_t n_ = 0;
   std::vector<bls::PublicKey> pks_;

@@ -110,7 +110,11 @@ void Engine::record_epoch_proof(std::uint64_t ended, const Block& root) {
 
 // Proposals and timeouts name their epoch: ours goes on; a newer one means we missed a switch,
 // so ask the sender for the proof that ended ours (at most every half timeout); an older one
-// carries nothing that verifies now.
+// carries nothing that verifies now, but tells us the sender missed a switch we made, so we send
+// it the proof that ended its epoch. Without that push, a replica left in epoch e hears only
+// members of e: once the proof sent at the switch is lost, the ones that switched (the old set's
+// members among them) never propose in e again, and the replicas left behind, fewer than a
+// quorum of e, time out in e for good while no one of e + 1 ever shows them a newer epoch.
 bool Engine::epoch_gate(const PeerId& from, FrameType type, const Array& a) {
   const std::size_t at = type == FrameType::kProposal ? 3 : type == FrameType::kTimeout ? 5 : 0;
   if (at == 0 || a.size() <= at) return at == 0 || set_.epoch == 0;
@@ -120,11 +124,27 @@ bool Engine::epoch_gate(const PeerId& from, FrameType type, const Array& a) {
   }
   const auto epoch = static_cast<std::uint64_t>(a[at].as<std::int64_t>());
   if (epoch == set_.epoch) return true;
-  if (epoch > set_.epoch && now_ms_ >= epoch_fetch_ms_ && ctx_) {
+  if (epoch < set_.epoch) {
+    push_epoch_proof(from, epoch);
+    return false;
+  }
+  if (now_ms_ >= epoch_fetch_ms_ && ctx_) {
     epoch_fetch_ms_ = now_ms_ + config_.timeout_ms / 2;
     send_peer(from, frame({Value(static_cast<int>(FrameType::kEpochFetch)), Value(set_.epoch)}));
   }
   return false;
+}
+
+// The proof that ended `epoch` to a peer still in it, at most every half timeout per peer (its
+// timeouts keep coming while it lags, and a Byzantine peer must not make us flood).
+void Engine::push_epoch_proof(const PeerId& to, std::uint64_t epoch) {
+  auto proof = epoch_proofs_.find(epoch);
+  if (proof == epoch_proofs_.end() || !ctx_) return;
+  if (proof_pushed_ms_.size() >= kProofPushPeersMax && !proof_pushed_ms_.count(to)) proof_pushed_ms_.clear();
+  std::uint64_t& next = proof_pushed_ms_[to];
+  if (now_ms_ < next) return;
+  next = now_ms_ + config_.timeout_ms / 2;
+  send_peer(to, proof->second);
 }
 
 void Engine::handle_epoch_fetch(const PeerId& from, const Array& a) {
