@@ -201,8 +201,22 @@ export class Chain extends Evented<ChainEvents> {
         return { value: v.found ? v.value : undefined, found: v.found, modRevision: v.modRevision, proof };
       } catch (e) {
         if (!(e instanceof NitroError) || e.code !== 'UNAVAILABLE' || Date.now() > deadline) throw e;
-        await this.once('commit');
+        await this.nextCommit(deadline);
       }
+    }
+  }
+
+  // The next commit, or nothing once `deadline` passes (a chain that stopped committing must not
+  // leave a bounded read waiting for good); rejects only if the chain closes.
+  private async nextCommit(deadline: number): Promise<void> {
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), Math.max(1, deadline - Date.now() + 1));
+    try {
+      await this.once('commit', { signal: stop.signal });
+    } catch (e) {
+      if (!stop.signal.aborted) throw e;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -224,6 +238,7 @@ export class Chain extends Evented<ChainEvents> {
    * Resolves at commit with { applied, votes, needed, epoch }: the change applies when 2f+1
    * members of the current set voted for it, and the 'epoch' event follows. A vote committed
    * after the set moved on fails (FAILED_PRECONDITION) instead of counting in the next epoch.
+   * A node not in the set it knows is refused at once (PERMISSION_DENIED).
    */
   changeValidators(change: ValidatorChange, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<SubmitResult> {
     const epoch = this.info().epoch;

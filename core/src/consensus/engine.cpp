@@ -952,6 +952,13 @@ Result<Bytes> Engine::submit(const std::string& op, const Value& args, std::uint
   now_ms_ = std::max(now_ms_, now_ms);
   if (!config_.identity_seed) return Status(failed_precondition("chain: no identity to sign txs with"));
   if (!identity_) identity_ = crypto::Identity::from_seed(*config_.identity_seed);
+  // The validators module refuses a set change from a non-member at commit, but a non-member
+  // hears no proposals, so it would never learn that outcome (its submit would wait for good):
+  // refuse it here, against the set this node knows. A member left behind in an older epoch
+  // passes here and its vote, naming that epoch, fails at commit.
+  if (op.starts_with("validators.") && !index_of(identity_->peer_id())) {
+    return Status(permission_denied(op + ": only a current validator votes on the set"));
+  }
   const std::size_t bytes = codec::encode(args).size() + op.size() + 16;
   if (bytes > chain::kValueBytesMax + 4096) return Status(invalid_argument("chain: tx too large"));
   if (is_validator() && (mempool_.by_id.size() >= config_.mempool_txs_max ||
