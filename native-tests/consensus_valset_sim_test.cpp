@@ -109,6 +109,12 @@ TEST_CASE("consensus valset sim: a fifth validator added by 2f+1 members votes a
       auto r = s.chain(4)->submit(add.op, change_args(s, add, 0), s.sim.now_ms());
       CHECK(r.status().code() == Code::kPermissionDenied);
     });
+    // Its vote signed anyway and handed to a member commits, and the module does not count it
+    // (counted, it would be the third vote and apply the change).
+    const auto outsider = crypto::Identity::from_seed(s.sim.node(4)->config().identity_seed);
+    s.sim.with_node(0, [&](Node&) {
+      CHECK(s.chain(0)->submit(consensus::make_tx(outsider, 1, add.op, change_args(s, add, 0)), s.sim.now_ms()).ok());
+    });
     for (int t = 0; t < 30; ++t) {
       s.sim.run_for(100);
       s.submit_some(rng);

@@ -27,8 +27,8 @@ inline constexpr std::size_t kSnapshotChunkEntries = 1024;
 inline constexpr std::uint64_t kSnapshotEntriesMax = 1u << 24;
 inline constexpr std::size_t kSnapshotsKept = 2;  // a fetch of the older one still completes
 inline constexpr std::uint32_t kSyncRetries = 2;   // a request asked again before the next peer
-inline constexpr std::size_t kEpochProofsKept = 1024;
-inline constexpr std::size_t kProofPushPeersMax = 1024;  // peers with a recent proof push remembered  // in memory; every one stays on disk as "e/<epoch>"
+inline constexpr std::size_t kEpochProofsKept = 1024;  // in memory; every one stays on disk as "e/<epoch>"
+inline constexpr std::size_t kProofPushPeersMax = 1024;  // peers with a recent proof push remembered
 
 using Entries = std::vector<std::pair<std::string, chain::KvEntry>>;
 
