@@ -274,7 +274,7 @@ void run_valset_seed(std::uint64_t seed) {
 TEST_CASE("consensus valset sim: add, remove and replace a majority over six epochs under faults", "[consensus]") {
   const char* env = std::getenv("NITRO_VALSET_SEEDS");
   const std::size_t count = env && *env ? std::strtoull(env, nullptr, 10) : 24;
-  for (auto seed : test::test_seeds("consensus-valset-swarm", count, {137021521741203})) run_valset_seed(seed);
+  for (auto seed : test::test_seeds("consensus-valset-swarm", count, {137021521741203, 2790272781119427})) run_valset_seed(seed);
 }
 
 namespace {

@@ -25,7 +25,7 @@
 //     only if it matches its own. A QC-certified root that differs from ours means we diverged:
 //     the chain halts with an error naming the height (event "halted").
 //   * Durability (write-ahead through ProtocolContext::store_put): "safety" (last voted view,
-//     highest QC) before any vote or timeout leaves; "b/<height 16 hex>" committed blocks at commit;
+//     highest QC, latest TC) before any vote or timeout leaves; "b/<height 16 hex>" committed blocks at commit;
 //     "snap" the latest certified snapshot with its certifying QC (ours or one a state sync
 //     installed; restored first, then the blocks above it, and served again at once); "b/"
 //     records more than 192 heights under it are deleted.

@@ -737,10 +737,15 @@ std::vector<Bytes> Engine::pick_txs(const Block& parent) {
   return out;
 }
 
+// [last voted view, high QC, timed-out view, epoch, latest TC | nil]. The TC is the evidence for
+// the view a restart resumes in: a replica that entered view v through TC(v - 1), timed out in v
+// and restarted without it sends timeouts for v that nobody still in v - 1 can follow, and it no
+// longer signs for v - 1 itself, so when its vote is needed for TC(v - 1) the view never changes
+// again (swarm seed 2790272781119427: the TC never left its partition side before the crash).
 void Engine::persist_safety() {
   if (!ctx_) return;
   ctx_->store_put("safety", codec::encode(Value(Array{Value(last_voted_view_), qc_value(high_qc_), Value(timed_out_view_),
-                                                      Value(set_.epoch)})));
+                                                      Value(set_.epoch), last_tc_ ? tc_value(*last_tc_) : Value()})));
 }
 
 // A state installed by state sync first, then the committed blocks above it replay through the
@@ -786,7 +791,7 @@ void Engine::restore(StoredRecords records) {
   auto it = records.find("safety");
   if (it == records.end()) return;
   auto v = codec::decode(it->second);
-  if (!v.ok() || !v->is<Array>() || v->as<Array>().size() < 3 || v->as<Array>().size() > 4) return;
+  if (!v.ok() || !v->is<Array>() || v->as<Array>().size() < 3 || v->as<Array>().size() > 5) return;
   const auto& a = v->as<Array>();
   auto qc = qc_from(a[1], n_);
   if (!a[0].is<std::int64_t>() || !a[2].is<std::int64_t>() || !qc.ok()) return;
@@ -796,6 +801,11 @@ void Engine::restore(StoredRecords records) {
   timed_out_view_ = static_cast<std::uint64_t>(a[2].as<std::int64_t>());
   if (same_epoch && qc->view > high_qc_.view) high_qc_ = *qc;
   view_ = last_voted_view_;
+  if (a.size() < 5 || a[4].is_nil() || !same_epoch) return;  // a TC, like a QC, counts in its epoch only
+  if (auto tc = tc_from(a[4], n_); tc.ok()) {
+    last_tc_ = std::move(*tc);
+    view_ = std::max(view_, last_tc_->view + 1);
+  }
 }
 
 // ---- output and host calls -------------------------------------------------------------------
