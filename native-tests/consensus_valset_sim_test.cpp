@@ -135,6 +135,12 @@ TEST_CASE("consensus valset sim: a fifth validator added by 2f+1 members votes a
     });
     CHECK(min_height(s, {1, 2, 3, 4}) >= before + 5);
     CHECK(s.chain(4)->stats().votes_sent > 0);
+    // Same root at the same height (at one instant one of them may be a commit ahead).
+    const std::uint64_t h = min_height(s, {1, 4});
+    const auto at4 = s.chain(4)->committed(h), at1 = s.chain(1)->committed(h);
+    REQUIRE((at4 && at1));
+    CHECK(at4->state_root == at1->state_root);
+    s.sim.run_for(3000);  // no more txs: what is in flight commits, then blocks are empty
     CHECK(s.chain(4)->state_root() == s.chain(1)->state_root());
     const auto* mine = s.chain(4)->get("k0");
     const auto* theirs = s.chain(1)->get("k0");
@@ -330,10 +336,12 @@ TEST_CASE("consensus valset sim: a validator down far below a change catches up"
   for (auto seed : test::test_seeds("consensus-valset-away-before", 1)) run_away_seed(seed, 400, 50);
 }
 
-// Open (hidden: not built, see "State sync across an epoch change" in docs/notes/consensus.md):
-// as above, but the others restarted meanwhile and no longer hold the blocks it needs (their
-// disks keep ~192 heights under the last snapshot), and the snapshots they serve are certified
-// by a set it cannot verify yet.
-TEST_CASE("consensus valset sim: a validator down far below a change catches up from peers that pruned", "[.][consensus-open]") {
+// Open, so it runs only with NITRO_OPEN_TESTS=1 (not built: see "State sync across an epoch
+// change" in docs/notes/consensus.md): as above, but the others restarted meanwhile and no longer
+// hold the blocks it needs (their disks keep ~192 heights under the last snapshot), and the
+// snapshots they serve are certified by a set it cannot verify yet.
+TEST_CASE("consensus valset sim: a validator down far below a change catches up from peers that pruned", "[consensus-open]") {
+  const char* open = std::getenv("NITRO_OPEN_TESTS");
+  if (!open || std::string(open) != "1") return;
   for (auto seed : test::test_seeds("consensus-valset-away-pruned", 1)) run_away_seed(seed, 400, 50, true);
 }
