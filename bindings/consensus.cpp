@@ -203,16 +203,32 @@ val consensus_info(NodeCore& core, const std::string& channel) {
   out.set("height", static_cast<double>(c->committed_height()));
   out.set("stateRoot", bytes_to_js(c->state_root()));
   out.set("snapshotsInstalled", static_cast<double>(c->stats().snapshots_installed));
+  out.set("epoch", static_cast<double>(c->epoch()));
   const auto halted = c->halted();
   if (halted) out.set("halted", *halted);
   return out;
 }
 
-val consensus_verify_read(const std::string& chain_id, const val& validators, const val& proof) {
+// The current epoch's set: [{ id, blsPublicKey, blsPop }] by id.
+val consensus_validators(NodeCore& core, const std::string& channel) {
+  auto* c = chain_of(core, channel);
+  if (!c) return error_to_js(not_found("consensus: no chain on " + channel));
+  val out = val::array();
+  for (const auto& v : c->validators()) {
+    val item = val::object();
+    item.set("id", v.id.to_string());
+    item.set("blsPublicKey", bytes_to_js(v.bls_pk));
+    item.set("blsPop", bytes_to_js(v.bls_pop));
+    out.call<void>("push", item);
+  }
+  return out;
+}
+
+val consensus_verify_read(const std::string& chain_id, const val& validators, const val& proof, double epoch) {
   auto vs = validators_from_js(validators);
   if (!vs.ok()) return error_to_js(vs.status());
   const auto bytes = bytes_from_js(proof);
-  auto r = consensus::verify_read(chain_id, std::move(*vs), bytes);
+  auto r = consensus::verify_read(chain_id, std::move(*vs), bytes, static_cast<std::uint64_t>(epoch));
   if (!r.ok()) return error_to_js(r.status());
   val out = val::object();
   out.set("height", static_cast<double>(r->height));
@@ -246,6 +262,7 @@ EMSCRIPTEN_BINDINGS(nitro_consensus) {
   emscripten::function("consensusGet", &consensus_get);
   emscripten::function("consensusReadProof", &consensus_read_proof);
   emscripten::function("consensusInfo", &consensus_info);
+  emscripten::function("consensusValidators", &consensus_validators);
   emscripten::function("consensusVerifyRead", &consensus_verify_read);
   emscripten::function("consensusBlsPop", &consensus_bls_pop);
 }

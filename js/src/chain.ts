@@ -37,6 +37,10 @@ export interface ChainState {
 export interface ChainContext { height: number; time: number; sender: string; revision: number; op: string }
 export type ChainHandler = (state: ChainState, args: NitroValue, ctx: ChainContext) => NitroValue;
 
+/** A validator set change took effect: blocks above `height` are certified by `validators`. */
+export interface EpochEvent { epoch: number; height: number; validators: ChainValidator[] }
+/** One vote for a set change: add a validator (its keys), or remove one (its id). */
+export type ValidatorChange = { add: ChainValidator; remove?: never } | { remove: string; add?: never };
 export interface CommitEvent { height: number; view: number; hash: Uint8Array; txs: number; stateRoot: Uint8Array; timeMs: number }
 export interface SubmitResult { height: number; result: NitroValue }
 export interface ReadResult { value: NitroValue | undefined; found: boolean; modRevision: number; proof?: Uint8Array }
@@ -57,9 +61,12 @@ export function chainKeys(seed: BytesLike): ChainKeys {
 const coreValidators = (vs: ChainValidator[]) =>
   vs.map((v) => ({ id: v.id, blsPublicKey: toBytes(v.blsPublicKey, 'blsPublicKey'), blsPop: toBytes(v.blsPop, 'blsPop') }));
 
-/** Light client: checks a read proof against the validator set alone (QC, then Merkle path). */
-export function verifyRead(chainId: string, validators: ChainValidator[], proof: Uint8Array): VerifiedRead {
-  return unwrap<VerifiedRead>(getModule().consensusVerifyRead(chainId, coreValidators(validators), proof));
+/**
+ * Light client: checks a read proof against the validator set alone (QC, then Merkle path). A
+ * chain whose set changed signs in the set's epoch: pass that epoch with that set.
+ */
+export function verifyRead(chainId: string, validators: ChainValidator[], proof: Uint8Array, epoch = 0): VerifiedRead {
+  return unwrap<VerifiedRead>(getModule().consensusVerifyRead(chainId, coreValidators(validators), proof, epoch));
 }
 
 // An op id as a map key: its bytes as one char each (cheaper than hex for a key made per op).
@@ -73,6 +80,7 @@ interface Pending { resolve: (r: SubmitResult) => void; reject: (e: Error) => vo
 
 export interface ChainEvents {
   commit: [CommitEvent];
+  epoch: [EpochEvent];
 }
 
 export class Chain extends Evented<ChainEvents> {
@@ -81,7 +89,6 @@ export class Chain extends Evented<ChainEvents> {
   private readonly offProtocol: () => void;
   private readonly queued: Queued[] = [];
   private haltedReason: string | undefined;
-  private readonly validators: ChainValidator[];
 
   constructor(private readonly node: NitroNode, options: ConsensusOptions) {
     super();
@@ -89,7 +96,6 @@ export class Chain extends Evented<ChainEvents> {
       throw new NitroError('INVALID_ARGUMENT', 'consensus expects { validators: [...] }');
     }
     this.name = options.name ?? 'chain';
-    this.validators = options.validators;
     const core: Record<string, unknown> = { chainId: this.name, validators: coreValidators(options.validators) };
     if (options.blsSecretKey !== undefined) core.blsSecretKey = toBytes(options.blsSecretKey, 'blsSecretKey');
     for (const k of ['timeoutMs', 'emptyBlockMs', 'txsPerBlockMax', 'mempoolTxsMax', 'snapshotInterval'] as const) {
@@ -191,18 +197,59 @@ export class Chain extends Evented<ChainEvents> {
     for (;;) {
       try {
         const proof = unwrap<Uint8Array>(getModule().consensusReadProof(this.node.core, this.name, key));
-        const v = verifyRead(this.name, this.validators, proof);
+        const v = verifyRead(this.name, this.validators(), proof, this.info().epoch);
         return { value: v.found ? v.value : undefined, found: v.found, modRevision: v.modRevision, proof };
       } catch (e) {
         if (!(e instanceof NitroError) || e.code !== 'UNAVAILABLE' || Date.now() > deadline) throw e;
-        await this.once('commit');
+        await this.nextCommit(deadline);
       }
     }
   }
 
-  /** snapshotsInstalled: state snapshots this node installed to catch up (since it started). */
-  info(): { view: number; height: number; stateRoot: Uint8Array; snapshotsInstalled: number; halted?: string } {
+  // The next commit, or nothing once `deadline` passes (a chain that stopped committing must not
+  // leave a bounded read waiting for good); rejects only if the chain closes.
+  private async nextCommit(deadline: number): Promise<void> {
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), Math.max(1, deadline - Date.now() + 1));
+    try {
+      await this.once('commit', { signal: stop.signal });
+    } catch (e) {
+      if (!stop.signal.aborted) throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * snapshotsInstalled: state snapshots this node installed to catch up (since it started);
+   * epoch: validator set changes applied so far.
+   */
+  info(): { view: number; height: number; epoch: number; stateRoot: Uint8Array; snapshotsInstalled: number; halted?: string } {
     return unwrap(getModule().consensusInfo(this.node.core, this.name));
+  }
+
+  /** The current validator set (by id), as this node's committed chain has it. */
+  validators(): ChainValidator[] {
+    return unwrap<ChainValidator[]>(getModule().consensusValidators(this.node.core, this.name));
+  }
+
+  /**
+   * Votes, as this validator, for one change of the set (validators.add / validators.remove).
+   * Resolves at commit with { applied, votes, needed, epoch }: the change applies when 2f+1
+   * members of the current set voted for it, and the 'epoch' event follows. A vote committed
+   * after the set moved on fails (FAILED_PRECONDITION) instead of counting in the next epoch.
+   * A node not in the set it knows is refused at once (PERMISSION_DENIED).
+   */
+  changeValidators(change: ValidatorChange, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<SubmitResult> {
+    const epoch = this.info().epoch;
+    if (change?.add) {
+      const v = change.add;
+      return this.submit('validators.add', {
+        id: v.id, blsPublicKey: toBytes(v.blsPublicKey, 'blsPublicKey'), blsPop: toBytes(v.blsPop, 'blsPop'), epoch,
+      }, opts);
+    }
+    if (typeof change?.remove === 'string') return this.submit('validators.remove', { id: change.remove, epoch }, opts);
+    return Promise.reject(new NitroError('INVALID_ARGUMENT', 'changeValidators expects { add: validator } or { remove: id }'));
   }
 
   close(): void {
@@ -240,6 +287,8 @@ export class Chain extends Evented<ChainEvents> {
       this.emit('commit', c);
     } else if (ev.type === 'txs') {
       this.settle(ev.height as number, ev.ids as Uint8Array, ev.ok as boolean[], ev.results as NitroValue[]);
+    } else if (ev.type === 'epoch') {
+      this.emit('epoch', { epoch: ev.epoch as number, height: ev.height as number, validators: this.validators() });
     } else if (ev.type === 'halted') {
       this.haltedReason = ev.reason as string;
       for (const p of [...this.pending.values()]) p.reject(new NitroError('FAILED_PRECONDITION', this.haltedReason));

@@ -56,7 +56,7 @@ export type { SimulationOptions, SimDelivery } from './sim.js';
 // ---- beacon on a node ----
 export { NodeBeacon, kBeaconHistoryMax, kWatchBufferMax } from './host/beacon.js';
 export { Chain, chainKeys, verifyRead } from './chain.js';
-export type { ChainValidator, ChainKeys, ConsensusOptions, ChainState, ChainContext, ChainHandler, ChainEvents, CommitEvent, SubmitResult, ReadResult, VerifiedRead } from './chain.js';
+export type { ChainValidator, ChainKeys, ConsensusOptions, ChainState, ChainContext, ChainHandler, ChainEvents, CommitEvent, EpochEvent, ValidatorChange, SubmitResult, ReadResult, VerifiedRead } from './chain.js';
 export type { BeaconNodeOptions, BeaconDealer, BeaconRound, BeaconRejected, NodeBeaconEvents } from './host/beacon.js';
 // ---- end beacon on a node ----
 

@@ -25,7 +25,7 @@
 //     only if it matches its own. A QC-certified root that differs from ours means we diverged:
 //     the chain halts with an error naming the height (event "halted").
 //   * Durability (write-ahead through ProtocolContext::store_put): "safety" (last voted view,
-//     highest QC) before any vote or timeout leaves; "b/<height 16 hex>" committed blocks at commit;
+//     highest QC, latest TC) before any vote or timeout leaves; "b/<height 16 hex>" committed blocks at commit;
 //     "snap" the latest certified snapshot with its certifying QC (ours or one a state sync
 //     installed; restored first, then the blocks above it, and served again at once); "b/"
 //     records more than 192 heights under it are deleted.
@@ -41,6 +41,15 @@
 //         the outcomes of this node's own ops in a committed block (height 0: refused before it
 //         reached the mempool), one event per block
 //       {"type":"halted","height":u64,"reason":str}
+//       {"type":"epoch","epoch":u64,"height":u64,"validators":[bin32...]}  a committed change took
+//         effect: blocks above `height` are certified by the new set
+//   * Validator set changes: the built-in ops validators.add {id, blsPublicKey, blsPop} and
+//     validators.remove {id} (nitro id text or 32 bytes), submitted by members of the current set;
+//     the 2f+1-th distinct member submitting the same change applies it when its block executes
+//     (4 <= n <= kValidatorsMax; the new key's proof of possession is checked). The block R whose
+//     execution changed the set ends the epoch: epoch e+1 starts right above R, its votes and
+//     timeouts are signed over (chain id, epoch, set hash), and a replica that missed the switch
+//     fetches the QC that committed R (records "e/<epoch>") and block-syncs to it.
 //   * Bounds: blocks carry at most txs_per_block_max txs and block_bytes_max bytes; pending
 //     out-of-order proposals, vote and timeout collections and the block tree are bounded.
 #pragma once
@@ -132,9 +141,10 @@ struct VerifiedRead {
 // Light client: checks a read proof (ConsensusProtocol::read_proof) against the validator set
 // alone: the header's QC (2f+1 BLS signers, one aggregate), then the key's Merkle path to the
 // header's state root. kDecodeError for malformed bytes, kUnauthenticated for a proof that does
-// not verify, kInvalidArgument for a bad validator set.
+// not verify, kInvalidArgument for a bad validator set. After set changes, pass the set of the
+// epoch the proof's header was certified in, with that epoch (ConsensusProtocol::epoch()).
 Result<VerifiedRead> verify_read(const std::string& chain_id, std::vector<Validator> validators,
-                                 std::span<const std::uint8_t> proof);
+                                 std::span<const std::uint8_t> proof, std::uint64_t epoch = 0);
 
 // Signs a tx for `op(args)` from `identity` (nonce makes equal txs distinct). Encoded tx bytes.
 Bytes make_tx(const crypto::Identity& identity, std::uint64_t nonce, const std::string& op, const Value& args);
@@ -182,6 +192,9 @@ class ConsensusProtocol final : public Protocol, public chain::ModuleRegistry {
   Result<Bytes> read_proof(const std::string& key) const;
   std::optional<std::string> halted() const;
   const ConsensusStats& stats() const;
+  // The current epoch (0 until the first change) and its validator set, by id.
+  std::uint64_t epoch() const;
+  std::vector<Validator> validators() const;
 
  private:
   ConsensusProtocol() = default;

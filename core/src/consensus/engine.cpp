@@ -54,8 +54,10 @@ bool verify_memo(const bls::PublicKey& pk, const Bytes& msg, const Bytes& sig) {
 
 }  // namespace
 
-Engine::Engine(ConsensusConfig config, std::uint32_t self, std::vector<bls::PublicKey> pks)
-    : config_(std::move(config)), self_(self), n_(config_.validators.size()), pks_(std::move(pks)) {
+Engine::Engine(ConsensusConfig config, const PeerId& self) : config_(std::move(config)), self_id_(self) {
+  genesis_set_.members = config_.validators;
+  adopt_set(genesis_set_);
+  (void)exec_.register_module("validators", make_validators_module(genesis_set_));
   Block g;
   g.parent = sha256(codec::encode(Value(config_.chain_id)));
   g.exec_root = exec_.root();  // the empty state's
@@ -65,6 +67,7 @@ Engine::Engine(ConsensusConfig config, std::uint32_t self, std::vector<bls::Publ
   committed_by_height_[0] = genesis_->hash;
   roots_by_height_[0] = genesis_->exec_root;
   high_qc_.hash = genesis_->hash;
+  epoch_root_qc_ = high_qc_;
   // A protocol topic ("chain" prefix): per chain, and valid whatever the chain id's characters.
   char hex[17];
   for (int i = 0; i < 8; ++i) std::snprintf(hex + 2 * i, 3, "%02x", static_cast<unsigned>(genesis_->parent[i]));
@@ -80,7 +83,7 @@ void Engine::attach(ProtocolContext& ctx) {
 
 std::optional<std::uint32_t> Engine::index_of(const PeerId& p) const {
   for (std::uint32_t i = 0; i < n_; ++i) {
-    if (config_.validators[i].id == p) return i;
+    if (set_.members[i].id == p) return i;
   }
   return std::nullopt;
 }
@@ -100,7 +103,7 @@ std::uint32_t Engine::leader(std::uint64_t view, const Hash& anchor) {
     std::set<std::uint32_t> active;
     const Block* b = block(anchor);
     std::size_t seen = 0;
-    for (; b && b->height > 0 && seen < kReputationWindow; ++seen) {
+    for (; b && b->height > epoch_root_height_ && seen < kReputationWindow; ++seen) {  // this epoch's proposers
       active.insert(b->proposer);
       b = block(b->parent);
     }
@@ -130,6 +133,10 @@ void Engine::on_message(const PeerId& from, std::span<const std::uint8_t> bytes,
   if (type == FrameType::kTxs) return handle_txs(a);
   if (type == FrameType::kFetch) return handle_fetch(from, a);
   if (type == FrameType::kSnapshotFetch) return handle_snapshot_fetch(from, a);
+  if (type == FrameType::kEpochFetch) return handle_epoch_fetch(from, a);
+  if (type == FrameType::kEpochProof) return halted_ ? void() : handle_epoch_proof(from, a);
+  if (type == FrameType::kBlocks) return halted_ ? void() : handle_blocks(from, a);
+  if (!epoch_gate(from, type, a)) return;
   auto idx = index_of(from);
   if (!idx) {
     stats_.foreign++;
@@ -140,14 +147,13 @@ void Engine::on_message(const PeerId& from, std::span<const std::uint8_t> bytes,
     case FrameType::kProposal: return handle_proposal(*idx, a, now_ms);
     case FrameType::kVote: return handle_vote(*idx, a);
     case FrameType::kTimeout: return handle_timeout(*idx, a);
-    case FrameType::kBlocks: return handle_blocks(*idx, a);
     case FrameType::kSnapshotChunk: return handle_snapshot_chunk(*idx, a);
     default: stats_.bad_frames++;
   }
 }
 
 void Engine::handle_proposal(std::uint32_t from, const Array& a, std::uint64_t) {
-  if (a.size() != 3) { stats_.bad_frames++; return; }
+  if (a.size() != 3 && a.size() != 4) { stats_.bad_frames++; return; }
   auto b = block_from(a[1], n_);
   if (!b.ok()) { stats_.bad_frames++; return; }
   std::optional<TC> tc;
@@ -173,7 +179,7 @@ void Engine::handle_proposal(std::uint32_t from, const Array& a, std::uint64_t) 
     return;
   }
   if (r == Insert::kInvalid) { stats_.rejected_proposals++; return; }
-  maybe_vote(*block(blk->hash), tc);
+  if (const Block* in = block(blk->hash)) maybe_vote(*in, tc);  // gone if it ended the epoch
 }
 
 void Engine::handle_vote(std::uint32_t from, const Array& a) {
@@ -194,11 +200,12 @@ void Engine::handle_vote(std::uint32_t from, const Array& a) {
 }
 
 void Engine::handle_timeout(std::uint32_t from, const Array& a) {
-  if ((a.size() != 4 && a.size() != 5) || !a[1].is<std::int64_t>() || a[1].as<std::int64_t>() < 0 || !a[3].is<Bytes>()) {
+  if (a.size() < 4 || a.size() > 6 || !a[1].is<std::int64_t>() || a[1].as<std::int64_t>() < 0 || !a[3].is<Bytes>()) {
     stats_.bad_frames++;
     return;
   }
-  if (a.size() == 5 && !a[4].is_nil()) {  // the sender's latest TC: lets a replica left behind move on
+  const std::uint64_t epoch = set_.epoch;
+  if (a.size() >= 5 && !a[4].is_nil()) {  // the sender's latest TC: lets a replica left behind move on
     auto tc = tc_from(a[4], n_);
     if (!tc.ok() || !verify_tc(*tc)) { stats_.bad_frames++; return; }
     process_tc(*tc);
@@ -207,13 +214,14 @@ void Engine::handle_timeout(std::uint32_t from, const Array& a) {
   auto qc = qc_from(a[2], n_);
   if (!qc.ok() || qc->view >= view) { stats_.bad_frames++; return; }
   if (qc->view > high_qc_.view && verify_qc(*qc)) process_qc(*qc);  // evidence even from a far view
+  if (set_.epoch != epoch) return;  // that QC ended the epoch the timeout was signed in
   if (view < view_ || view > view_ + kViewsTrackedMax || timeouts_[view].count(from)) return;
-  if (!verify_memo(pks_[from], timeout_message(config_.chain_id, view, qc->view), a[3].as<Bytes>()) || !verify_qc(*qc)) {
+  if (!verify_memo(pks_[from], timeout_message(domain_, view, qc->view), a[3].as<Bytes>()) || !verify_qc(*qc)) {
     stats_.invalid_sigs++;
     return;
   }
   process_qc(*qc);
-  if (view < view_) return;
+  if (view < view_ || set_.epoch != epoch) return;
   timeouts_[view][from] = TimeoutVote{qc->view, a[3].as<Bytes>()};
   if (timeouts_[view].size() >= f_plus_1() && timed_out_view_ < view && config_.byzantine != Byzantine::kWithhold) {
     advance_view(view, false);
@@ -263,7 +271,7 @@ void Engine::handle_fetch(const PeerId& from, const Array& a) {
   send_peer(from, frame);
 }
 
-void Engine::handle_blocks(std::uint32_t from, const Array& a) {
+void Engine::handle_blocks(const PeerId& from, const Array& a) {
   if (a.size() != 2 || !a[1].is<Array>() || a[1].as<Array>().size() > kFetchCountMax) { stats_.bad_frames++; return; }
   std::vector<BlockPtr> chain;
   for (const auto& v : a[1].as<Array>()) {
@@ -274,7 +282,9 @@ void Engine::handle_blocks(std::uint32_t from, const Array& a) {
   if (chain.empty() || !requested_.erase(chain.back()->hash)) return;  // only what we asked for
   if (sync_ && sync_->anchoring && anchor_snapshot(chain)) return;
   bool first = true;
+  const std::uint64_t epoch = set_.epoch;
   for (const auto& b : chain) {
+    if (set_.epoch != epoch) return;  // the blocks above the root of the new epoch are void
     // An answer may reach below our committed height (after a state sync we hold no blocks
     // there): those are not needed, and insert_block would call them invalid and drop the rest.
     if (b->height <= committed_->height) continue;
@@ -296,7 +306,7 @@ void Engine::handle_txs(const Array& a) {
 // ---- certificates and blocks -----------------------------------------------------------------
 
 bool Engine::verify_qc(const QC& qc) {
-  if (qc.view == 0) return qc.hash == genesis_->hash && qc.bitmap.empty() && qc.sig.empty();
+  if (qc.bitmap.empty() && qc.sig.empty()) return qc.view == epoch_root_qc_.view && qc.hash == epoch_root_qc_.hash;
   if (popcount(qc.bitmap) < quorum() || qc.sig.size() != bls::kG1Bytes) return false;
   for (std::size_t i = n_; i < qc.bitmap.size() * 8; ++i) {
     if (bit(qc.bitmap, i)) return false;
@@ -304,7 +314,7 @@ bool Engine::verify_qc(const QC& qc) {
   const Hash key = sha256(codec::encode(qc_value(qc)));
   if (verified_qcs_.count(key)) return true;
   auto pk = aggregate_key(qc.bitmap);
-  if (!pk.ok() || !verify_memo(*pk, vote_message(config_.chain_id, qc.view, qc.hash), qc.sig)) {
+  if (!pk.ok() || !verify_memo(*pk, vote_message(domain_, qc.view, qc.hash), qc.sig)) {
     stats_.invalid_sigs++;
     return false;
   }
@@ -341,9 +351,9 @@ bool Engine::verify_tc(const TC& tc) {
   std::vector<Bytes> pks, msgs;
   for (const auto& [s, hv] : tc.entries) {
     pks.push_back(pks_[s].bytes());
-    msgs.push_back(timeout_message(config_.chain_id, tc.view, hv));
+    msgs.push_back(timeout_message(domain_, tc.view, hv));
   }
-  const Hash memo = sha256(codec::encode(Value(Array{tc_value(tc), Value(config_.chain_id)})));
+  const Hash memo = sha256(codec::encode(Value(Array{tc_value(tc), Value(domain_)})));
   if (!verified_memo.count(memo)) {
     auto ok = bls::aggregate_verify(kSuite, pks, msgs, tc.sig);
     if (!ok.ok() || !*ok) { stats_.invalid_sigs++; return false; }
@@ -377,6 +387,9 @@ Engine::Insert Engine::insert_block(const BlockPtr& b) {
   if (!verify_qc(b->justify)) return Insert::kInvalid;
   blocks_[b->hash] = b;
   process_qc(b->justify);
+  if (!blocks_.count(b->hash)) return Insert::kInvalid;  // its QC ended the epoch: b is void
+  take_epoch_qc(b->hash);
+  if (!blocks_.count(b->hash)) return Insert::kInvalid;
   insert_pending_children(b->hash);
   try_propose();  // it may be the block our highest QC certifies
   return Insert::kOk;
@@ -389,7 +402,8 @@ void Engine::insert_pending_children(const Hash& parent) {
   pending_.erase(it);
   pending_count_ -= children.size();
   for (const auto& c : children) {
-    if (insert_block(c) == Insert::kOk) maybe_vote(*block(c->hash), std::nullopt);
+    if (insert_block(c) != Insert::kOk) continue;
+    if (const Block* in = block(c->hash)) maybe_vote(*in, std::nullopt);
   }
 }
 
@@ -433,7 +447,11 @@ void Engine::try_commit(const QC& qc) {
   const Block* b1 = block(qc.hash);
   if (!b1 || b1->height == 0) return;
   const Block* b0 = block(b1->parent);
-  if (b0 && b0->view + 1 == b1->view && b0->height > committed_->height) commit_chain(b0);
+  if (b0 && b0->view + 1 == b1->view && b0->height > committed_->height) {
+    committing_qc_ = &qc;
+    commit_chain(b0);
+    committing_qc_ = nullptr;
+  }
 }
 
 void Engine::commit_chain(const Block* b0) {
@@ -447,12 +465,13 @@ void Engine::commit_chain(const Block* b0) {
   // Two QC chains that commit conflicting blocks would need 2f+1 + 2f+1 votes from 3f+1 with at
   // most f equivocating: impossible. Reaching another block at our committed height is a bug.
   NITRO_ASSERT(b == committed_);
-  for (auto it = chain.rbegin(); it != chain.rend() && !halted_; ++it) execute(**it);
+  const std::uint64_t epoch = set_.epoch;
+  for (auto it = chain.rbegin(); it != chain.rend() && !halted_ && set_.epoch == epoch; ++it) execute(**it);
   if (!halted_ && committed_->height >= snapshot_height_ + config_.snapshot_interval) take_snapshot();
 }
 
 void Engine::execute(const Block& b) {
-  const chain::BlockContext bc{b.height, b.time_ms, config_.validators[b.proposer].id, 0};
+  const chain::BlockContext bc{b.height, b.time_ms, set_.members[b.proposer].id, 0};
   std::vector<Hash> ids;
   std::vector<const Tx*> decoded;
   ids.reserve(b.txs.size());
@@ -493,6 +512,7 @@ void Engine::execute(const Block& b) {
   stats_.commits++;
   stats_.txs_committed += outs.size();
   emit_commit(b, outs);
+  if (set_changed()) return begin_epoch(b);
   if (b.height % 64 == 0) {  // forget forks below the committed height and old committed blocks
     for (auto it = blocks_.begin(); it != blocks_.end();) {
       const Block& x = *it->second;
@@ -548,10 +568,10 @@ void Engine::on_view_timeout() {
 }
 
 void Engine::send_timeout() {
-  const Bytes sig = bls::sign(*config_.bls_sk, kSuite, timeout_message(config_.chain_id, view_, high_qc_.view));
+  const Bytes sig = bls::sign(*config_.bls_sk, kSuite, timeout_message(domain_, view_, high_qc_.view));
   const Value tc = last_tc_ ? tc_value(*last_tc_) : Value();
   const Bytes frame = codec::encode(Value(Array{Value(static_cast<int>(FrameType::kTimeout)), Value(view_),
-                                                qc_value(high_qc_), Value(sig), tc}));
+                                                qc_value(high_qc_), Value(sig), tc, Value(set_.epoch)}));
   send_all(frame);
   Array local{Value(static_cast<int>(FrameType::kTimeout)), Value(view_), qc_value(high_qc_), Value(sig)};
   if (!timeouts_[view_].count(self_)) handle_timeout(self_, local);
@@ -585,7 +605,7 @@ void Engine::maybe_vote(const Block& b, const std::optional<TC>& tc) {
   }
   last_voted_view_ = std::max(last_voted_view_, b.view);
   persist_safety();
-  const Bytes sig = bls::sign(*config_.bls_sk, kSuite, vote_message(config_.chain_id, b.view, b.hash));
+  const Bytes sig = bls::sign(*config_.bls_sk, kSuite, vote_message(domain_, b.view, b.hash));
   Array vote{Value(static_cast<int>(FrameType::kVote)), Value(b.view), hash_value(b.hash), Value(sig)};
   const Bytes frame = codec::encode(Value(vote));
   stats_.votes_sent++;
@@ -594,7 +614,7 @@ void Engine::maybe_vote(const Block& b, const std::optional<TC>& tc) {
     Hash junk{};
     ctx_->random_bytes(junk);
     send_all(codec::encode(Value(Array{Value(static_cast<int>(FrameType::kVote)), Value(b.view), hash_value(junk),
-                                       Value(bls::sign(*config_.bls_sk, kSuite, vote_message(config_.chain_id, b.view, junk)))})));
+                                       Value(bls::sign(*config_.bls_sk, kSuite, vote_message(domain_, b.view, junk)))})));
     return;
   }
   const std::uint32_t next = leader(b.view + 1, b.hash);
@@ -614,9 +634,9 @@ void Engine::try_form_qc(std::uint64_t view, const Hash& hash) {
   }
   auto agg = bls::aggregate(kSuite.sig_group, sigs);
   auto pk = aggregate_key(qc.bitmap);
-  if (!agg.ok() || !pk.ok() || !verify_memo(*pk, vote_message(config_.chain_id, view, hash), *agg)) {  // someone sent a bad signature: keep only the valid votes
+  if (!agg.ok() || !pk.ok() || !verify_memo(*pk, vote_message(domain_, view, hash), *agg)) {  // someone sent a bad signature: keep only the valid votes
     for (auto it = slot.begin(); it != slot.end();) {
-      if (verify_memo(pks_[it->first], vote_message(config_.chain_id, view, hash), it->second)) { ++it; continue; }
+      if (verify_memo(pks_[it->first], vote_message(domain_, view, hash), it->second)) { ++it; continue; }
       stats_.invalid_sigs++;
       it = slot.erase(it);
     }
@@ -629,8 +649,9 @@ void Engine::try_form_qc(std::uint64_t view, const Hash& hash) {
     if (s != self_) holder = s;
   }
   verified_qcs_.insert(sha256(codec::encode(qc_value(qc))));
+  const std::uint64_t epoch = set_.epoch;
   process_qc(qc);
-  if (!block(hash)) request_blocks(holder, hash, kFetchCountMax);
+  if (!block(hash) && set_.epoch == epoch) request_blocks(holder, hash, kFetchCountMax);
 }
 
 void Engine::try_propose() {
@@ -669,14 +690,16 @@ void Engine::try_propose() {
       Block v = b;
       v.time_ms += i;
       auto sealed = seal(std::move(v));
-      if (i != self_) send_to(i, codec::encode(Value(Array{Value(1), block_value(*sealed), tc})));
+      if (i != self_) send_to(i, codec::encode(Value(Array{Value(1), block_value(*sealed), tc, Value(set_.epoch)})));
     }
   }
   auto sealed = seal(std::move(b));
-  const Bytes frame = codec::encode(Value(Array{Value(static_cast<int>(FrameType::kProposal)), block_value(*sealed), tc}));
+  const Bytes frame = codec::encode(Value(Array{Value(static_cast<int>(FrameType::kProposal)), block_value(*sealed), tc,
+                                                Value(set_.epoch)}));
   if (config_.byzantine != Byzantine::kEquivocate) send_all(frame);
+  const std::optional<TC> via = last_tc_ && via_tc ? last_tc_ : std::nullopt;
   if (insert_block(sealed) == Insert::kOk) {
-    maybe_vote(*block(sealed->hash), last_tc_ && via_tc ? last_tc_ : std::nullopt);
+    if (const Block* in = block(sealed->hash)) maybe_vote(*in, via);
   }
 }
 
@@ -714,16 +737,31 @@ std::vector<Bytes> Engine::pick_txs(const Block& parent) {
   return out;
 }
 
+// [last voted view, high QC, timed-out view, epoch, latest TC | nil]. The TC is the evidence for
+// the view a restart resumes in: a replica that entered view v through TC(v - 1), timed out in v
+// and restarted without it sends timeouts for v that nobody still in v - 1 can follow, and it no
+// longer signs for v - 1 itself, so when its vote is needed for TC(v - 1) the view never changes
+// again (swarm seed 2790272781119427: the TC never left its partition side before the crash).
 void Engine::persist_safety() {
   if (!ctx_) return;
-  ctx_->store_put("safety", codec::encode(Value(Array{Value(last_voted_view_), qc_value(high_qc_), Value(timed_out_view_)})));
+  ctx_->store_put("safety", codec::encode(Value(Array{Value(last_voted_view_), qc_value(high_qc_), Value(timed_out_view_),
+                                                      Value(set_.epoch), last_tc_ ? tc_value(*last_tc_) : Value()})));
 }
 
 // A state installed by state sync first, then the committed blocks above it replay through the
 // executor (so the state is rebuilt); the safety record
 // restores the last voted view and the highest QC so a restarted validator never votes twice.
 void Engine::restore(StoredRecords records) {
-  if (auto snap = records.find("snap"); snap != records.end()) (void)restore_snapshot(snap->second);
+  // Epochs replayed here switch quietly: nothing is announced and no opening timeout is sent.
+  struct Quiet {
+    bool& flag;
+    explicit Quiet(bool& f) : flag(f) { flag = true; }
+    ~Quiet() { flag = false; }
+  } quiet(restoring_);
+  for (const auto& [key, bytes] : records) {
+    if (key.starts_with("e/")) epoch_proofs_[std::strtoull(key.c_str() + 2, nullptr, 16)] = bytes;
+  }
+  if (auto snap = records.find("snap"); snap != records.end() && restore_snapshot(snap->second)) restore_epoch_root();
   for (const auto& [key, bytes] : records) {  // every record on disk is pruned in time
     if (key.starts_with("b/")) stored_blocks_.insert(std::strtoull(key.c_str() + 2, nullptr, 16));
   }
@@ -739,7 +777,7 @@ void Engine::restore(StoredRecords records) {
     }
     if (!b.ok() || (*b)->parent != committed_->hash || (*b)->height != committed_->height + 1) break;
     blocks_[(*b)->hash] = *b;
-    execute(*blocks_[(*b)->hash]);
+    execute(*blocks_[(*b)->hash]);  // through begin_epoch where a block changed the set
   }
   // Link the blocks under the snapshot's chain, newest first, while each is the parent we hold.
   const Block* low = committed_;
@@ -753,21 +791,28 @@ void Engine::restore(StoredRecords records) {
   auto it = records.find("safety");
   if (it == records.end()) return;
   auto v = codec::decode(it->second);
-  if (!v.ok() || !v->is<Array>() || v->as<Array>().size() != 3) return;
+  if (!v.ok() || !v->is<Array>() || v->as<Array>().size() < 3 || v->as<Array>().size() > 5) return;
   const auto& a = v->as<Array>();
   auto qc = qc_from(a[1], n_);
   if (!a[0].is<std::int64_t>() || !a[2].is<std::int64_t>() || !qc.ok()) return;
+  // Views only grow across epochs, so the last voted view holds in any epoch; the QC only in its own.
+  const bool same_epoch = a.size() == 3 ? set_.epoch == 0 : a[3] == Value(set_.epoch);
   last_voted_view_ = static_cast<std::uint64_t>(a[0].as<std::int64_t>());
   timed_out_view_ = static_cast<std::uint64_t>(a[2].as<std::int64_t>());
-  if (qc->view > high_qc_.view) high_qc_ = *qc;
+  if (same_epoch && qc->view > high_qc_.view) high_qc_ = *qc;
   view_ = last_voted_view_;
+  if (a.size() < 5 || a[4].is_nil() || !same_epoch) return;  // a TC, like a QC, counts in its epoch only
+  if (auto tc = tc_from(a[4], n_); tc.ok()) {
+    last_tc_ = std::move(*tc);
+    view_ = std::max(view_, last_tc_->view + 1);
+  }
 }
 
 // ---- output and host calls -------------------------------------------------------------------
 
 void Engine::send_to(std::uint32_t to, const Bytes& frame) {
-  if (to == self_ || !ctx_) return;
-  send_peer(config_.validators[to].id, frame);
+  if (to == self_ || !ctx_ || to >= n_) return;
+  send_peer(set_.members[to].id, frame);
 }
 
 // Over the direct link; if there is none and no address to dial (the overlay connects each node
@@ -809,9 +854,14 @@ std::size_t Engine::fetch_count(std::uint64_t height) const {
 }
 
 void Engine::request_blocks(std::uint32_t from, const Hash& hash, std::size_t count) {
+  if (from != self_ && from < n_) request_blocks(set_.members[from].id, hash, count);
+}
+
+void Engine::request_blocks(const PeerId& from, const Hash& hash, std::size_t count) {
+  if (!ctx_ || from == self_id_) return;
   if (requested_.size() >= 1024) requested_.clear();
   requested_.insert(hash);
-  send_to(from, codec::encode(Value(Array{Value(static_cast<int>(FrameType::kFetch)), hash_value(hash),
+  send_peer(from, codec::encode(Value(Array{Value(static_cast<int>(FrameType::kFetch)), hash_value(hash),
                                           Value(std::uint64_t{std::max<std::size_t>(count, 1)})})));
 }
 
@@ -912,6 +962,13 @@ Result<Bytes> Engine::submit(const std::string& op, const Value& args, std::uint
   now_ms_ = std::max(now_ms_, now_ms);
   if (!config_.identity_seed) return Status(failed_precondition("chain: no identity to sign txs with"));
   if (!identity_) identity_ = crypto::Identity::from_seed(*config_.identity_seed);
+  // The validators module refuses a set change from a non-member at commit, but a non-member
+  // hears no proposals, so it would never learn that outcome (its submit would wait for good):
+  // refuse it here, against the set this node knows. A member left behind in an older epoch
+  // passes here and its vote, naming that epoch, fails at commit.
+  if (op.starts_with("validators.") && !index_of(identity_->peer_id())) {
+    return Status(permission_denied(op + ": only a current validator votes on the set"));
+  }
   const std::size_t bytes = codec::encode(args).size() + op.size() + 16;
   if (bytes > chain::kValueBytesMax + 4096) return Status(invalid_argument("chain: tx too large"));
   if (is_validator() && (mempool_.by_id.size() >= config_.mempool_txs_max ||
@@ -980,6 +1037,10 @@ void Engine::tick(std::uint64_t now_ms) {
     view_deadline_ms_ = now_ms_ + timeout_ms();
     if (view_ == 0) advance_view(1, true);
   }
+  if (open_epoch_ && !halted_) {
+    open_epoch_ = false;
+    on_view_timeout();
+  }
   flush_ops();
   flush_txs();
   if (halted_) return;
@@ -996,7 +1057,7 @@ std::optional<std::uint64_t> Engine::next_deadline() const {
   std::uint64_t d = view_deadline_ms_;
   d = std::min(d, propose_retry_ms_);
   if (sync_) d = std::min(d, sync_->deadline_ms);
-  if (!outbox_.empty() || !queued_ops_.empty()) d = now_ms_;
+  if (!outbox_.empty() || !queued_ops_.empty() || open_epoch_) d = now_ms_;
   if (config_.byzantine == Byzantine::kGarbage) d = std::min(d, now_ms_ + 50);
   return std::max(d, now_ms_ + 1);
 }

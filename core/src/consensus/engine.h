@@ -6,6 +6,7 @@
 #include <set>
 
 #include "consensus/state.h"
+#include "consensus/validators.h"
 #include "consensus/wire.h"
 #include "nitro/consensus.h"
 
@@ -26,6 +27,8 @@ inline constexpr std::size_t kSnapshotChunkEntries = 1024;
 inline constexpr std::uint64_t kSnapshotEntriesMax = 1u << 24;
 inline constexpr std::size_t kSnapshotsKept = 2;  // a fetch of the older one still completes
 inline constexpr std::uint32_t kSyncRetries = 2;   // a request asked again before the next peer
+inline constexpr std::size_t kEpochProofsKept = 1024;  // in memory; every one stays on disk as "e/<epoch>"
+inline constexpr std::size_t kProofPushPeersMax = 1024;  // peers with a recent proof push remembered
 
 using Entries = std::vector<std::pair<std::string, chain::KvEntry>>;
 
@@ -57,7 +60,7 @@ struct StateSync {
 
 class Engine {
  public:
-  Engine(ConsensusConfig config, std::uint32_t self, std::vector<bls::PublicKey> pks);
+  Engine(ConsensusConfig config, const PeerId& self);
   void attach(ProtocolContext& ctx);
   void on_message(const PeerId& from, std::span<const std::uint8_t> bytes, std::uint64_t now_ms);
   void on_peer_up(const PeerId& peer, std::uint64_t now_ms);
@@ -80,6 +83,8 @@ class Engine {
   Result<Bytes> read_proof(const std::string& key) const;
   const std::optional<std::string>& halted() const { return halted_; }
   const ConsensusStats& stats() const { return stats_; }
+  std::uint64_t epoch() const { return set_.epoch; }
+  const std::vector<Validator>& validators() const { return set_.members; }
 
  private:
   bool is_validator() const { return self_ < n_; }
@@ -94,7 +99,7 @@ class Engine {
   void handle_vote(std::uint32_t from, const Array& a);
   void handle_timeout(std::uint32_t from, const Array& a);
   void handle_fetch(const PeerId& from, const Array& a);
-  void handle_blocks(std::uint32_t from, const Array& a);
+  void handle_blocks(const PeerId& from, const Array& a);
   void handle_txs(const Array& a);
 
   // State sync (snapshot.cpp).
@@ -137,6 +142,19 @@ class Engine {
   void check_certified_root(const Block& b);
   void halt(std::uint64_t height, const std::string& reason);
 
+  // Epochs: validator set changes (validators.cpp makes them, these switch to them).
+  void adopt_set(ValidatorSet set);
+  bool set_changed() const;
+  void begin_epoch(const Block& root);
+  void record_epoch_proof(std::uint64_t ended, const Block& root);
+  void announce_epoch(const std::set<PeerId>& to);
+  bool epoch_gate(const PeerId& from, FrameType type, const Array& a);
+  void push_epoch_proof(const PeerId& to, std::uint64_t epoch);
+  void handle_epoch_fetch(const PeerId& from, const Array& a);
+  void handle_epoch_proof(const PeerId& from, const Array& a);
+  void take_epoch_qc(const Hash& inserted);
+  void restore_epoch_root();
+
   // Pacemaker and roles.
   void advance_view(std::uint64_t v, bool progress);
   std::uint64_t timeout_ms() const;
@@ -158,6 +176,7 @@ class Engine {
   void send_peer(const PeerId& to, const Bytes& frame);
   void send_all(const Bytes& frame);
   void request_blocks(std::uint32_t from, const Hash& hash, std::size_t count);
+  void request_blocks(const PeerId& from, const Hash& hash, std::size_t count);
   std::size_t fetch_count(std::uint64_t height) const;
   void emit_commit(const Block& b, const std::vector<TxOutcome>& outs);
   void emit_outcomes(std::uint64_t height, const std::vector<const TxOutcome*>& outs);
@@ -166,8 +185,22 @@ class Engine {
   void flush_ops();
 
   ConsensusConfig config_;
-  std::uint32_t self_;
-  std::size_t n_;
+  PeerId self_id_;
+  ValidatorSet genesis_set_;
+  ValidatorSet set_;               // the current epoch's; n_, pks_ and self_ follow it
+  std::uint64_t set_revision_ = 0;  // mod_revision of the state's set record when adopted
+  std::string domain_;             // votes and timeouts sign over it: chain id, epoch, set hash
+  QC epoch_root_qc_;               // the genesis QC generalised: (view, hash) of the epoch's root
+  std::uint64_t epoch_root_height_ = 0;
+  std::map<std::uint64_t, Bytes> epoch_proofs_;  // ended epoch -> its proof frame
+  std::optional<QC> epoch_qc_;     // from a proof, processed once its block is in
+  const QC* committing_qc_ = nullptr;
+  bool open_epoch_ = false;        // time out at once: the new set's first leader proposes via a TC
+  bool restoring_ = false;
+  std::uint64_t epoch_fetch_ms_ = 0;
+  std::map<PeerId, std::uint64_t> proof_pushed_ms_;  // peer in an older epoch -> next push allowed
+  std::uint32_t self_ = 0;
+  std::size_t n_ = 0;
   std::vector<bls::PublicKey> pks_;
   ProtocolContext* ctx_ = nullptr;
   std::string relay_topic_;  // frames for validators we have no link to (send_peer)

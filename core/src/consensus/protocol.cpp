@@ -4,6 +4,7 @@
 
 #include "consensus/engine.h"
 #include "consensus/proof.h"
+#include "consensus/validators.h"
 #include "nitro/codec.h"
 
 namespace nitro::consensus {
@@ -34,7 +35,7 @@ Bytes make_tx(const crypto::Identity& identity, std::uint64_t nonce, const std::
 Bytes bls_pop(const bls::SecretKey& sk) { return bls::pop_prove(sk, bls::kMinSigPop.sig_group); }
 
 Result<VerifiedRead> verify_read(const std::string& chain_id, std::vector<Validator> validators,
-                                 std::span<const std::uint8_t> proof) {
+                                 std::span<const std::uint8_t> proof, std::uint64_t epoch) {
   std::sort(validators.begin(), validators.end(), [](const Validator& a, const Validator& b) { return a.id < b.id; });
   const std::size_t n = validators.size();
   if (n < 4 || n > kValidatorsMax) return Status(invalid_argument("consensus: need 4..256 validators"));
@@ -67,7 +68,11 @@ Result<VerifiedRead> verify_read(const std::string& chain_id, std::vector<Valida
     ++signers;
   }
   if (signers < n - (n - 1) / 3 || qc->bitmap.size() > (n + 7) / 8) return Status(unauthenticated("proof: QC below quorum"));
-  auto ok = bls::fast_aggregate_verify(bls::kMinSigPop, pks, vote_message(chain_id, qc->view, qc->hash), qc->sig);
+  ValidatorSet set;
+  set.epoch = epoch;
+  set.members = validators;
+  const std::string domain = signing_domain(chain_id, epoch, set.hash());
+  auto ok = bls::fast_aggregate_verify(bls::kMinSigPop, pks, vote_message(domain, qc->view, qc->hash), qc->sig);
   if (!ok.ok() || !*ok) return Status(unauthenticated("proof: QC signature does not verify"));
   auto read = verify_state_proof(a[3], a[2].as<std::string>(), (*header)->exec_root);
   if (!read.ok()) return read.status();
@@ -81,15 +86,13 @@ Result<std::unique_ptr<ConsensusProtocol>> ConsensusProtocol::create(ConsensusCo
   for (std::size_t i = 1; i < vs.size(); ++i) {
     if (vs[i].id == vs[i - 1].id) return Status(invalid_argument("consensus: duplicate validator"));
   }
-  std::vector<bls::PublicKey> pks;
   const auto pk_group = bls::kMinSigPop.pk_group();
   for (const auto& v : vs) {
     auto pk = checked_key(v);
     if (!pk.ok()) return pk.status();
-    pks.push_back(*pk);
   }
+  // A node outside the genesis set may hold a key already: it votes once a change adds it.
   auto it = std::find_if(vs.begin(), vs.end(), [&](const Validator& v) { return v.id == self; });
-  const auto self_index = static_cast<std::uint32_t>(it - vs.begin());
   if (it != vs.end()) {
     if (!config.bls_sk || bls::sk_to_pk(*config.bls_sk, pk_group) != it->bls_pk) {
       return Status(invalid_argument("consensus: the BLS secret key is not this validator's"));
@@ -103,7 +106,7 @@ Result<std::unique_ptr<ConsensusProtocol>> ConsensusProtocol::create(ConsensusCo
     return Status(invalid_argument("consensus: snapshot_interval must be 1..128"));
   }
   std::unique_ptr<ConsensusProtocol> p(new ConsensusProtocol());
-  p->engine_ = std::make_unique<Engine>(std::move(config), self_index, std::move(pks));
+  p->engine_ = std::make_unique<Engine>(std::move(config), self);
   return p;
 }
 
@@ -136,5 +139,7 @@ Result<Bytes> ConsensusProtocol::read_proof(const std::string& key) const { retu
 Bytes ConsensusProtocol::state_root() const { return engine_->state_root(); }
 std::optional<std::string> ConsensusProtocol::halted() const { return engine_->halted(); }
 const ConsensusStats& ConsensusProtocol::stats() const { return engine_->stats(); }
+std::uint64_t ConsensusProtocol::epoch() const { return engine_->epoch(); }
+std::vector<Validator> ConsensusProtocol::validators() const { return engine_->validators(); }
 
 }  // namespace nitro::consensus

@@ -132,6 +132,14 @@ BlockPtr seal(Block b) {
   return std::make_shared<const Block>(std::move(b));
 }
 
+std::string signing_domain(const std::string& chain_id, std::uint64_t epoch, const Hash& set_hash) {
+  if (epoch == 0) return chain_id;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = chain_id + "/" + std::to_string(epoch) + "/";
+  for (auto byte : set_hash) { out += kHex[byte >> 4]; out += kHex[byte & 15]; }
+  return out;
+}
+
 Bytes vote_message(const std::string& chain_id, std::uint64_t view, const Hash& hash) {
   return codec::encode(Value(Array{Value("nitro-vote"), Value(chain_id), Value(view), hash_value(hash)}));
 }

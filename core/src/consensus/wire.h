@@ -3,9 +3,9 @@
 //   TC       [view, [[signer, hqc_view]...], sig bin48]
 //   Block    [view, height, parent bin32, QC, time_ms, proposer, exec_height, exec_root bin32, [tx bin...]]
 //   Header   the same with the tx list replaced by sha256(msgpack(tx list)); hash = sha256(Header)
-//   Frames   [1, Block, TC|nil]               proposal
+//   Frames   [1, Block, TC|nil, epoch]        proposal (epoch absent: 0)
 //            [2, view, hash, sig]             vote (signer = the link's peer)
-//            [3, view, QC, sig, TC|nil]       timeout (signed over view and the QC's view), with the
+//            [3, view, QC, sig, TC|nil, epoch] timeout (signed over view and the QC's view), with the
 //                                             sender's latest TC so a replica left behind catches up
 //            [4, hash, count]                 fetch a block and up to count-1 ancestors
 //            [5, [Block...]]                  blocks, oldest first
@@ -15,6 +15,12 @@
 //                                             a snapshot chunk: the state after `height` (count entries
 //                                             in key order, executor revision), certified by the header
 //                                             (exec_height = height) and its QC
+//            [9, epoch]                       fetch the proof that ended `epoch`
+//            [10, epoch, [Block...], QC]      that proof: blocks oldest first up to the block the QC
+//                                             (by epoch's set) certifies; the QC commits the block
+//                                             whose execution changed the set
+//   Votes and timeouts are signed over a domain: the chain id in epoch 0, then
+//   "<chain id>/<epoch>/<set hash hex>", so no signature counts in another epoch.
 #pragma once
 
 #include <memory>
@@ -64,7 +70,10 @@ struct Block {
 };
 using BlockPtr = std::shared_ptr<const Block>;
 
-enum class FrameType : std::uint8_t { kProposal = 1, kVote = 2, kTimeout = 3, kFetch = 4, kBlocks = 5, kTxs = 6, kSnapshotFetch = 7, kSnapshotChunk = 8 };
+enum class FrameType : std::uint8_t {
+  kProposal = 1, kVote = 2, kTimeout = 3, kFetch = 4, kBlocks = 5, kTxs = 6, kSnapshotFetch = 7, kSnapshotChunk = 8,
+  kEpochFetch = 9, kEpochProof = 10
+};
 
 Value qc_value(const QC& qc);
 Value tc_value(const TC& tc);
@@ -80,8 +89,11 @@ Result<std::pair<BlockPtr, Hash>> header_from(const Value& v, std::size_t valida
 // Fills hash and encoded.
 BlockPtr seal(Block b);
 
-Bytes vote_message(const std::string& chain_id, std::uint64_t view, const Hash& hash);
-Bytes timeout_message(const std::string& chain_id, std::uint64_t view, std::uint64_t hqc_view);
+// What votes and timeouts sign over besides their fields: the chain id in epoch 0 (as before
+// sets could change), then "<chain id>/<epoch>/<set hash hex>".
+std::string signing_domain(const std::string& chain_id, std::uint64_t epoch, const Hash& set_hash);
+Bytes vote_message(const std::string& domain, std::uint64_t view, const Hash& hash);
+Bytes timeout_message(const std::string& domain, std::uint64_t view, std::uint64_t hqc_view);
 
 bool bit(const Bytes& bitmap, std::size_t i);
 void set_bit(Bytes& bitmap, std::size_t i);
