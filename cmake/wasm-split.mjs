@@ -75,12 +75,19 @@ function callGraph() {
   return { calls, lines, table, exported };
 }
 const { calls, lines, table, exported } = callGraph();
-// Indirect calls cannot be traced: a tiny function in the table (an empty virtual, a getter) may
-// be the merged stand-in for other code's, so those stay too. Large bodies are not merged by chance.
-// Except a tiny wrapper that calls code no object outside the rule names (an embind entry such as
-// `sim_run_for`): code outside could not have had the same body, so it was nobody's stand-in.
-const wrapsPrivateCode = (f) => [...(calls.get(f) ?? [])].some((c) => c !== f && candidates.has(c) && !referencedOutside.has(plain(c)));
-for (const f of [...candidates]) if (table.has(f) && lines.get(f) < 16 && !wrapsPrivateCode(f)) candidates.delete(f);
+// Indirect calls cannot be traced: a function in the table may be the merged stand-in for other
+// code's, so those stay too when they are tiny (an empty virtual, a getter: large bodies are not
+// merged by chance) or library templates (std::), merged whatever their size: a variant's
+// destructor dispatch freeing a vector is the same code for every element type (one named after
+// an auth type served DocSync too, and nitro.wasm then called a placeholder before nitro-bls.wasm
+// was loaded). Except a wrapper that calls code of ours no object outside the rule names (an embind
+// entry such as `sim_run_for`): code outside could not have had the same body.
+const libraryTemplate = (f) => /^(?:[\w()]+ )?std::/.test(plain(f));
+const privateCode = (c) => candidates.has(c) && !referencedOutside.has(plain(c)) && !libraryTemplate(c);
+const wrapsPrivateCode = (f) => [...(calls.get(f) ?? [])].some((c) => c !== f && privateCode(c));
+for (const f of [...candidates]) {
+  if (table.has(f) && (lines.get(f) < 16 || libraryTemplate(f)) && !wrapsPrivateCode(f)) candidates.delete(f);
+}
 // Library code (libc, libc++, libsodium: defined by no object here) moves too when only moved code
 // reaches it: argon2 behind the sealed identity export, say. Everything else is a root: what stays
 // keeps what it calls, exports (which name their functions) and the table keep theirs.

@@ -166,7 +166,8 @@ TEST_CASE("gossip sim: 200 nodes with 20% crashed and 10% loss reach at least 99
 TEST_CASE("gossip sim: after a partition heals membership re-converges within 30 s", "[gossip][partition]") {
   // Stated bound: 30 s of virtual time after heal() (reconnect_interval 2 s, suspicion 3 s).
   constexpr std::uint64_t kBoundMs = 30000;
-  for (std::uint64_t seed : nitro::test::test_seeds("gossip-partition", 10)) {
+  // 5699077232671028: three nodes holding only each other never opened to the rest.
+  for (std::uint64_t seed : nitro::test::test_seeds("gossip-partition", 10, {5699077232671028})) {
     const bool symmetric = seed % 2 == 0;
     SimConfig c = SimConfig::swarm(seed, 24 + seed % 9).with_clock_faults();
     Simulator s(c);

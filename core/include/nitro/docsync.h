@@ -66,7 +66,7 @@ struct DocSyncStats {
 };
 
 // ---- the channel's messages (msgpack maps; key order fixed as listed) --------------------------
-//   vector:  {k:"sv", d: name, v: state vector, a: ask back, [w: [writer public keys]]}
+//   vector:  {k:"sv", d: name, v: state vector, a: ask back, [w: [writer public keys]], [x: delete-set digest]}
 //   update:  {k:"up", d: name, u: update, [t: token id hex]}
 //   part:    {k:"part", d: name, id, i, n, b, [t: token id hex]}   part i of n of one update, in order on one link
 // Gossip payload on "doc/<name>": the update as a bin, or [update bin, token id hex] when the
@@ -78,6 +78,7 @@ struct SyncMessage {
   Bytes bytes;                           // kVector: the vector; kUpdate: the update; kPart: the part
   bool ask_back = false;                 // kVector
   std::vector<Bytes> writers;            // kVector: the asker's writer restriction (empty: none)
+  Bytes deletes;                         // kVector: digest of the sender's delete set (empty: none)
   std::uint64_t part_id = 0;             // kPart
   std::uint32_t part_index = 0, part_count = 0;
   std::string token;                     // kUpdate, kPart: the sender's token reference (empty: none)
@@ -88,6 +89,7 @@ constexpr std::size_t kGossipBytesMax = 500 * 1024;  // under the node's 512 KiB
 constexpr std::size_t kPartBytes = 448 * 1024;
 constexpr std::size_t kPartsMax = 80;             // 35 MiB: above a Doc's 32 MiB update limit
 constexpr std::size_t kWritersMax = 256;
+constexpr std::size_t kDeletesDigestBytes = 16;
 constexpr std::size_t kDocsMax = 1024;
 
 Bytes encode_sync_message(const SyncMessage& m);
@@ -164,6 +166,7 @@ class DocSync final : public Protocol {
   void on_vector(const std::string& name, Replica& r, const PeerId& from, const SyncMessage& m);
   bool on_part(const PeerId& from, SyncMessage& m);
   void send_vector(const std::string& name, Replica& r, const PeerId& peer, bool ask_back);
+  static Bytes deletes_digest(Replica& r);
   void send(Replica& r, const PeerId& peer, const SyncMessage& m);
   void send_update(const std::string& name, Replica& r, const PeerId& peer, std::span<const std::uint8_t> update);
   void round(const std::string& name, Replica& r);

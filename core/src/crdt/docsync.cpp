@@ -7,6 +7,8 @@
 #include "nitro/codec.h"
 #include "nitro/docsync.h"
 
+#include <sodium.h>
+
 namespace nitro::crdt {
 namespace {
 
@@ -281,8 +283,11 @@ void DocSync::on_vector(const std::string& name, Replica& r, const PeerId& from,
     ctx_->emit(codec::encode(Value{nitro::Map{{str("type"), str("synced")}, {str("doc"), Value{name}},
                                               {str("from"), Value{from.to_string()}}}}));
   }
+  // A state vector counts insertions only, so equal vectors are in sync only if their delete sets
+  // are too: a deletion one replica missed is repaired through the digest and nowhere else. A
+  // vector sent without asking back is answered by a delta at most, so no exchange loops.
   const Bytes mine = r.doc->encode_state_vector();
-  if (mine == m.bytes) {
+  if (mine == m.bytes && (m.deletes.empty() || m.deletes == deletes_digest(r))) {
     if (m.ask_back) send_vector(name, r, from, false);  // equal: the asker learns it is caught up
     return;
   }
@@ -316,8 +321,20 @@ void DocSync::send_vector(const std::string& name, Replica& r, const PeerId& pee
   m.bytes = r.doc->encode_state_vector();
   m.ask_back = ask_back;
   m.writers = r.doc->writers();
+  if (m.writers.empty()) m.deletes = deletes_digest(r);
   send(r, peer, m);
   r.stats.vectors_sent++;
+}
+
+// A writer-restricted doc has none: its deletions travel in signed transactions, which advance
+// the state vector like any other.
+Bytes DocSync::deletes_digest(Replica& r) {
+  if (!r.doc->writers().empty()) return {};
+  auto only_deletes = r.doc->encode_state_as_update(r.doc->encode_state_vector());
+  if (!only_deletes.ok()) return {};
+  Bytes out(kDeletesDigestBytes);
+  crypto_generichash(out.data(), out.size(), only_deletes->data(), only_deletes->size(), nullptr, 0);
+  return out;
 }
 
 void DocSync::send(Replica& r, const PeerId& peer, const SyncMessage& m) {

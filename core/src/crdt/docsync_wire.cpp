@@ -33,6 +33,10 @@ Status read_vector(const Value& m, SyncMessage& out) {
   if (!v || !a || !a->is<bool>()) return decode_error("doc.sync: a vector message needs v (bin) and a (bool)");
   out.bytes = *v;
   out.ask_back = a->as<bool>();
+  if (const Value* x = m.find("x")) {
+    if (!x->is<Bytes>() || x->as<Bytes>().size() != kDeletesDigestBytes) return decode_error("doc.sync: x is a 16-byte digest");
+    out.deletes = x->as<Bytes>();
+  }
   const Value* w = m.find("w");
   if (!w) return {};
   if (!w->is<nitro::Array>() || w->as<nitro::Array>().size() > kWritersMax) return decode_error("doc.sync: w is an array of keys");
@@ -79,6 +83,7 @@ Bytes encode_sync_message(const SyncMessage& m) {
         for (const auto& k : m.writers) w.emplace_back(k);
         map.emplace_back(str("w"), Value{std::move(w)});
       }
+      if (!m.deletes.empty()) map.emplace_back(str("x"), Value{m.deletes});
       break;
     }
     case SyncMessage::Kind::kUpdate:

@@ -165,9 +165,10 @@ void Membership::tick_repair(std::uint64_t now_ms) {
     if (candidates.empty()) return;
     const PeerRef pick = candidates[host_.rng().below(candidates.size())];
     Msg m = make(Kind::kNeighbor);
-    // High priority (the receiver must accept) with at most one neighbor: two nodes holding only
-    // each other form an island that low-priority requests, refused by full views, never open.
-    m.flag = active_.size() <= 1;
+    // High priority (the receiver must accept) with fewer than half the neighbors wanted: a few
+    // nodes holding only each other (three, each with two neighbors: gossip partition sim, seed
+    // 5699077232671028) form an island that low-priority requests, refused by full views, never open.
+    m.flag = active_.size() * 2 < config_.active_view_max;
     pending_[pick.id] = Pending{pick.address, now_ms + config_.timers.neighbor_timeout_ms};
     host_.send(pick, m);
   }
@@ -191,14 +192,15 @@ void Membership::tick_shuffle(std::uint64_t now_ms) {
   if (host_.rng().below(kRefreshOneInShuffles) == 0) refresh_active(now_ms);
 }
 
-// Full active views never repair and their shuffles walk only among neighbors, so
-// active_view_max + 1 nodes holding exactly each other form a closed clique: two of them split a
-// small overlay for good, each clique's nodes only in the other's passive views. Now and then a
-// node with a full view therefore asks a random passive peer to become its neighbor with high
-// priority (it cannot refuse); each side makes room by dropping a random neighbor, which repairs
-// from its own passive view. Rare enough to cost little link churn at any network size.
+// Shuffles walk only among neighbors, and full active views never repair, so a few nodes holding
+// exactly each other form a closed island: active_view_max + 1 of them with full views, or fewer
+// whose low-priority requests every full view refuses. Two such islands split a small overlay for
+// good, each one's nodes only in the other's passive views. Now and then a node therefore asks a
+// random passive peer to become its neighbor with high priority (it cannot refuse); each side
+// makes room by dropping a random neighbor, which repairs from its own passive view. Rare enough
+// to cost little link churn at any network size.
 void Membership::refresh_active(std::uint64_t now_ms) {
-  if (active_.size() < config_.active_view_max || !pending_.empty()) return;
+  if (!pending_.empty()) return;
   std::vector<PeerRef> candidates;
   for (const auto& [id, address] : passive_) candidates.push_back(PeerRef{id, address});
   if (candidates.empty()) return;

@@ -152,7 +152,7 @@ class NodeImpl final : public gossip::MembershipHost, public gossip::BroadcastHo
   Status on_plaintext(Link& link, std::span<const std::uint8_t> bytes, std::uint64_t now_ms);
   void dispatch(const gossip::PeerRef& from, gossip::Msg& msg, std::uint64_t now_ms);
   void close_link(Address address, bool hangup, std::uint64_t now_ms);
-  void strike(const PeerId& peer, std::uint64_t now_ms);
+  void strike(PeerId peer, std::uint64_t now_ms);
   void tick_links(std::uint64_t now_ms);
   std::uint64_t rekey_if_due(Link& link, std::uint64_t now_ms);
   void push_transmit(const Address& address, Bytes bytes);

@@ -288,7 +288,8 @@ void NodeImpl::close_link(Address address, bool hangup, std::uint64_t now_ms) {
   for (auto& [channel, slot] : protocols_) slot->protocol().on_peer_down(link.peer, now_ms);
 }
 
-void NodeImpl::strike(const PeerId& peer, std::uint64_t now_ms) {
+// `peer` by value: the caller's may live in the link that hangup() frees.
+void NodeImpl::strike(PeerId peer, std::uint64_t now_ms) {
   stats_.strikes++;
   if (strikes_.count(peer) == 0 && strikes_.size() >= kStrikeRecordsMax) strikes_.erase(strikes_.begin());
   if (++strikes_[peer] < kStrikesMax) return;
