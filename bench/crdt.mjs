@@ -192,23 +192,22 @@ function nativeTrace() {
 
 const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
 
-// Median ms of `runs` calls of fn (each call's result handed to done, e.g. to free it).
-function medianTime(runs, fn, done = () => {}) {
-  const times = [];
-  for (let r = 0; r < runs; r++) {
-    const [ms, out] = time(fn);
-    times.push(ms);
-    done(out);
-  }
-  return median(times);
+// CPU ms per call of fn over `calls` calls after two warm-up calls (each result handed to done):
+// on a shared machine wall time also counts other processes' turns, CPU time mostly does not.
+function cpuTime(calls, fn, done = () => {}) {
+  for (let r = 0; r < 2; r++) done(fn());
+  const t0 = process.cpuUsage();
+  for (let r = 0; r < calls; r++) done(fn());
+  const t = process.cpuUsage(t0);
+  return (t.user + t.system) / 1000 / calls;
 }
 
 // One trace, Nitro and Yjs: replay medians, Nitro's encoded state (which must load back to the
 // same text) against Yjs's v1 and v2 encodings, and the encode and load (decode into a fresh
-// document) medians of Nitro's state against Yjs's v2 (encodeStateAsUpdateV2 / applyUpdateV2).
+// document) of Nitro's state against Yjs's v2 (encodeStateAsUpdateV2 / applyUpdateV2) in CPU time.
 function sizeRow(name, trace, runs) {
   const out = {};
-  const codecRuns = Math.max(runs, 5);
+  const codecCalls = 4 * Math.max(runs, 5);
   for (const lib of ['nitro', 'yjs']) {
     const times = [];
     let d;
@@ -225,8 +224,8 @@ function sizeRow(name, trace, runs) {
       const loaded = libs.nitro.load(bytes);
       if (libs.nitro.content(loaded) !== trace.endContent) throw new Error(`nitro: ${name} load diverged`);
       libs.nitro.free(loaded);
-      const encode = medianTime(codecRuns, () => d.encodeState());
-      const load = medianTime(codecRuns, () => libs.nitro.load(bytes), (x) => libs.nitro.free(x));
+      const encode = cpuTime(codecCalls, () => d.encodeState());
+      const load = cpuTime(codecCalls, () => libs.nitro.load(bytes), (x) => libs.nitro.free(x));
       Object.assign(out.nitro, { bytes: bytes.length, encode, load, frame: bytes[0] });
     } else {
       const v2 = Y.encodeStateAsUpdateV2(d);
@@ -234,8 +233,8 @@ function sizeRow(name, trace, runs) {
       Y.applyUpdateV2(check, v2);
       if (check.getText('text').toString() !== trace.endContent) throw new Error(`yjs: ${name} v2 load diverged`);
       check.destroy();
-      const encode = medianTime(codecRuns, () => Y.encodeStateAsUpdateV2(d));
-      const load = medianTime(codecRuns, () => { const x = new Y.Doc(); Y.applyUpdateV2(x, v2); return x; }, (x) => x.destroy());
+      const encode = cpuTime(codecCalls, () => Y.encodeStateAsUpdateV2(d));
+      const load = cpuTime(codecCalls, () => { const x = new Y.Doc(); Y.applyUpdateV2(x, v2); return x; }, (x) => x.destroy());
       Object.assign(out.yjs, { v1: Y.encodeStateAsUpdate(d).length, v2: v2.length, encode, load });
     }
     libs[lib].free(d);
@@ -252,7 +251,7 @@ function coderRows() {
   const exe = new URL('../build/native/crdt_bench', import.meta.url).pathname;
   if (!existsSync(exe)) return null;
   return ['automerge-paper', 'seph-blog1'].map((t) => {
-    const r = JSON.parse(execFileSync(exe, [t, '5']).toString());
+    const r = JSON.parse(execFileSync(exe, [t, '5', '20']).toString());
     return [t, r.bytes, r.encode_ms, r.pack_ms, `${Math.round((100 * r.pack_ms) / r.encode_ms)}%`, r.load_ms, r.unpack_ms,
       `${Math.round((100 * r.unpack_ms) / r.load_ms)}%`, `${r.text_bytes} → ${r.coded_bytes}`,
       `${r.cm_bytes} (${r.cm_pack_ms} / ${r.cm_unpack_ms} ms)`];
@@ -264,15 +263,15 @@ function traceSizeTable(runs) {
     ...codeTraces().map(({ name, trace }) => [name, trace])];
   const rows = traces.map(([name, trace]) => { const r = sizeRow(name, trace, runs); console.error(`crdt: ${name} done`); return r; });
   console.log(table(['trace', 'edits', 'final chars', 'nitro bytes', 'frame', 'Yjs v2 bytes', 'nitro / Yjs v2', 'Yjs v1 bytes',
-    'nitro replay ms', 'Yjs replay ms', 'nitro / Yjs time', 'nitro encode ms', 'Yjs v2 encode ms', 'encode vs Yjs',
-    'nitro load ms', 'Yjs v2 load ms', 'load vs Yjs'], rows));
-  console.log(`\nEncoded size: Nitro's encodeState() against Yjs's encodeStateAsUpdateV2 (and v1) of the same replayed document; replay: medians of ${runs} runs, every edit its own transaction; encode and load (into a fresh document): medians of ${Math.max(runs, 5)} runs.`);
+    'nitro replay ms', 'Yjs replay ms', 'nitro / Yjs time', 'nitro encode CPU ms', 'Yjs v2 encode CPU ms', 'encode vs Yjs',
+    'nitro load CPU ms', 'Yjs v2 load CPU ms', 'load vs Yjs'], rows));
+  console.log(`\nEncoded size: Nitro's encodeState() against Yjs's encodeStateAsUpdateV2 (and v1) of the same replayed document; replay: medians of ${runs} runs (wall time), every edit its own transaction; encode and load (into a fresh document): CPU time per call over ${4 * Math.max(runs, 5)} calls after 2 warm-up calls.`);
   const coder = coderRows();
   if (coder) {
     console.log('');
     console.log(table(['trace (native)', 'bytes', 'encode ms', 'of which 0x15 coder ms', 'share', 'load ms', 'of which 0x15 decoder ms', 'share',
       'text → coded bytes', '0x14 coder: bytes (pack / unpack ms)'], coder));
-    console.log('\nNative (build/native/crdt_bench, medians of 5): the text coder alone on the final text.');
+    console.log('\nNative (build/native/crdt_bench <trace> 5 20): CPU time, medians of 5 runs of 20 calls; the text coder alone on the final text.');
   }
 }
 

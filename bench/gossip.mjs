@@ -1,7 +1,7 @@
 // Gossip pub/sub in the deterministic simulator (build/native/gossip_bench): 1,000 nodes by
 // default, Plumtree (Nitro's broadcast) next to a flood-gossip and a gossipsub-like D=6 mesh
 // baseline run in the same simulator on the same seed, over the same secure links.
-//   npm run bench -- gossip [--nodes 1000] [--messages 100] [--seed 1] [--drop 0]
+//   npm run bench -- gossip [--nodes 1000] [--messages 50] [--publishers 10] [--warmup 100] [--seed 1] [--drop 0]
 // Metrics per mode: delivery ratio (deliveries / (messages × nodes)), mean and max overlay hops,
 // duplicate payloads received per delivered message, frames sent per delivery (all traffic:
 // membership, probes, IHAVE/GRAFT, payloads), delivery latency (virtual ms, p50/p99), the worst
@@ -25,8 +25,9 @@ export async function run(args = []) {
     .map((l) => JSON.parse(l));
   const rows = lines.filter((l) => l.mode);
   const targets = lines.find((l) => l.targets);
-  const first = rows[0] ?? {};
-  console.log(`${first.nodes} nodes, ${first.messages} messages of 256 B from random publishers, one seed, same simulator`);
+  const setup = lines.find((l) => l.setup) ?? {};
+  const from = setup.publishers ? `${setup.publishers} busy publishers after ${setup.warmup_messages} warm-up messages` : 'random publishers';
+  console.log(`${setup.nodes} nodes, ${setup.measured_messages} messages of 256 B from ${from}, seed ${setup.seed}, same simulator`);
   console.log();
   console.log(
     table(

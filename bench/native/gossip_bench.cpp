@@ -4,8 +4,11 @@
 // publish), and the latency of the first message a node gets that subscribes, or restarts,
 // while a publisher is mid-stream (first_contact). Then Plumtree against the targets:
 // hops mean <= kHopsVsMesh x the mesh's in the same run, duplicates <= kDupMax, first contact <=
-// kFirstContactMaxMs. Prints one JSON object per line plus a table. Usage:
-//   gossip_bench [--nodes 1000] [--messages 100] [--seed 1] [--drop 0.0] [--modes plumtree,flood,mesh] [--view 5] [--flood-hops 3]
+// kFirstContactMaxMs. Messages come from --publishers busy publishers (0: each from a random node)
+// and are measured after --warmup messages from the same publishers, so that Plumtree's
+// per-publisher trees have formed and settled. Prints one JSON object per line plus a table. Usage:
+//   gossip_bench [--nodes 1000] [--messages 50] [--publishers 10] [--warmup 100] [--seed 1] [--drop 0.0]
+//                [--modes plumtree,flood,mesh] [--view 5] [--flood-hops 3]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +31,8 @@ constexpr double kHopsVsMesh = 1.15, kDupMax = 0.6, kFirstContactMaxMs = 200;
 struct Args {
   std::size_t nodes = 1000;
   std::size_t messages = 50;
+  std::size_t publishers = 10;
+  std::size_t warmup = 100;
   std::uint64_t seed = 1;
   double drop = 0.0;
   std::string modes = "plumtree,flood,mesh";
@@ -125,17 +130,23 @@ Row run(const Args& a, BroadcastMode mode, const char* name) {
   for (std::size_t i = 0; i < s.size(); ++i) (void)s.subscribe(i, "bench");
   s.run_until(30000);
   std::uint64_t x = a.seed;
+  std::vector<std::size_t> publishers;
+  for (std::size_t k = 0; k < a.publishers; ++k) publishers.push_back(gossip::Rng::splitmix(x) % s.size());
+  auto pick = [&] {
+    const std::size_t r = gossip::Rng::splitmix(x);
+    return publishers.empty() ? r % s.size() : publishers[r % publishers.size()];
+  };
   std::map<std::pair<PeerId, std::uint64_t>, std::uint64_t> sent_at;
   auto publish_some = [&](std::size_t n, std::vector<std::pair<PeerId, std::uint64_t>>* out) {
     for (std::size_t m = 0; m < n; ++m) {
-      const std::size_t from = gossip::Rng::splitmix(x) % s.size();
+      const std::size_t from = pick();
       auto seq = s.publish(from, "bench", Bytes(256, static_cast<std::uint8_t>(m)));
       if (seq.ok() && out) out->emplace_back(s.node(from)->id(), *seq);
       if (seq.ok()) sent_at[{s.node(from)->id(), *seq}] = s.now_ms();
       s.run_for(50);
     }
   };
-  publish_some(20, nullptr);  // warm-up: lets Plumtree prune its tree / the mesh form
+  publish_some(a.warmup, nullptr);  // warm-up: lets Plumtree prune and shorten its trees / the mesh form
   s.run_for(5000);
   const NodeStats before = s.total_stats();
   s.clear_deliveries();
@@ -221,12 +232,17 @@ int main(int argc, char** argv) {
     const char* v = argv[i + 1];
     if (k == "--nodes") a.nodes = std::strtoull(v, nullptr, 10);
     else if (k == "--messages") a.messages = std::strtoull(v, nullptr, 10);
+    else if (k == "--publishers") a.publishers = std::strtoull(v, nullptr, 10);
+    else if (k == "--warmup") a.warmup = std::strtoull(v, nullptr, 10);
     else if (k == "--seed") a.seed = std::strtoull(v, nullptr, 10);
     else if (k == "--drop") a.drop = std::strtod(v, nullptr);
     else if (k == "--modes") a.modes = v;
     else if (k == "--view") a.view = std::strtoull(v, nullptr, 10);
     else if (k == "--flood-hops") a.flood_hops = static_cast<std::uint32_t>(std::strtoul(v, nullptr, 10));
   }
+  std::printf("{\"setup\":\"gossip\",\"nodes\":%zu,\"publishers\":%zu,\"warmup_messages\":%zu,\"measured_messages\":%zu,"
+              "\"seed\":%llu}\n",
+              a.nodes, a.publishers, a.warmup, a.messages, static_cast<unsigned long long>(a.seed));
   std::vector<Row> rows;
   if (a.modes.find("plumtree") != std::string::npos) rows.push_back(run(a, BroadcastMode::kPlumtree, "plumtree"));
   if (a.modes.find("flood") != std::string::npos) rows.push_back(run(a, BroadcastMode::kFlood, "flood"));

@@ -149,8 +149,13 @@ Status read_items(Reader& r, Update& u, std::uint64_t& text_units) {
   const std::size_t groups = r.count(2);
   if (groups > u.clients.size()) return bad("more groups than clients");
   std::vector<std::uint64_t> header(2 * groups);
-  for (auto& h : header) h = r.varint();
+  std::uint64_t items = 0;
+  for (std::size_t k = 0; k < header.size(); ++k) {
+    header[k] = r.varint();
+    if (k % 2) items += header[k];
+  }
   if (!r.ok()) return bad("truncated groups");
+  u.recs.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(items, r.remaining())));  // an item is a byte or more
   for (std::size_t g = 0; g < groups; ++g) {
     const std::uint64_t client = g, start = header[2 * g], n = header[2 * g + 1];
     if (start >= kClockMax || n == 0 || n > r.remaining()) return bad("bad group");

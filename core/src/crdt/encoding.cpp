@@ -167,17 +167,18 @@ void write_update(const Update& u, Bytes& out) {
   write_tables(u, out);
   write_groups(u, out);
   std::string text;
+  text.reserve(u.text.size());  // a byte per unit: the size of ASCII text
   for (const Rec& r : u.recs) write_item(u, r, out, text);
   write_deletes(u, out);
-  if (text.size() >= kPackTextMin) {
-    Bytes coded;
-    put_varint(coded, text.size());
-    huffman_pack_text(text, coded);
-    if (coded.size() < text.size()) {
+  const std::size_t body = out.size();
+  if (text.size() >= kPackTextMin) {  // coded in place, dropped again if it is not smaller
+    put_varint(out, text.size());
+    huffman_pack_text(text, out);
+    if (out.size() - body < text.size()) {
       out[start] = header(Frame::kCoded);
-      out.insert(out.end(), coded.begin(), coded.end());
       return;
     }
+    out.resize(body);
   }
   out.insert(out.end(), text.begin(), text.end());
 }

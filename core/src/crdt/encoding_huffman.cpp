@@ -5,11 +5,14 @@
 // 0x14 packs tighter but costs ~0.5 µs per byte; it is still read, never written.)
 //   column := varint(byte length), lo, hi, lengths of bytes lo..hi (a nibble each, high first,
 //             0 = absent), then the codes, most significant bit first, zero-padded to a byte.
-// Code lengths are at most kMaxBits, so one table lookup decodes a byte.
+// Code lengths are at most kMaxBits, so one table lookup decodes a byte (often two).
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstring>
 #include <cstdint>
 #include <queue>
+#include <vector>
 
 #include "crdt/state.h"
 #include "crdt/wire.h"
@@ -80,30 +83,77 @@ bool canonical(const Lengths& len, std::array<std::uint16_t, 256>& code) {
   return true;
 }
 
-class BitWriter {
- public:
-  explicit BitWriter(Bytes& out) : out_(out) {}
-  void put(std::uint32_t code, int bits) {
-    acc_ = acc_ << bits | code;
-    n_ += bits;
-    while (n_ >= 8) out_.push_back(static_cast<std::uint8_t>(acc_ >> (n_ -= 8)));
-  }
-  void flush() {
-    if (n_) out_.push_back(static_cast<std::uint8_t>(acc_ << (8 - n_)));
-  }
+// Bytes in and out of a 64-bit window, most significant byte first (the column's bit order).
+// The hot loops below use raw pointers and these forced-inline helpers: the default wasm page is
+// built for size (-Oz), where even a std::array subscript can stay a call.
+[[gnu::always_inline]] inline std::uint64_t big_endian(std::uint64_t v) {
+  if constexpr (std::endian::native == std::endian::little) return __builtin_bswap64(v);
+  return v;
+}
+[[gnu::always_inline]] inline void store_be64(std::uint8_t* p, std::uint64_t v) {
+  v = big_endian(v);
+  std::memcpy(p, &v, 8);
+}
+[[gnu::always_inline]] inline std::uint64_t load_be64(const std::uint8_t* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return big_endian(v);
+}
 
- private:
-  Bytes& out_;
-  std::uint64_t acc_ = 0;
-  int n_ = 0;
-};
+// Each byte's count, in four tables so consecutive equal bytes do not wait on each other.
+std::array<std::uint64_t, 256> byte_counts(std::string_view text) {
+  std::array<std::array<std::uint32_t, 256>, 4> part{};
+  std::array<std::uint64_t, 256> counts{};
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* const end = s + text.size();
+  std::uint32_t *c0 = part[0].data(), *c1 = part[1].data(), *c2 = part[2].data(), *c3 = part[3].data();
+  while (end - s >= 4) {
+    // a part table counts at most 2^30 bytes before it is drained, so it cannot overflow
+    const auto* const stop = s + std::min<std::size_t>(static_cast<std::size_t>(end - s) & ~std::size_t{3}, std::size_t{1} << 30);
+    for (; s != stop; s += 4) ++c0[s[0]], ++c1[s[1]], ++c2[s[2]], ++c3[s[3]];
+    for (int b = 0; b < 256; ++b) {
+      counts[b] += std::uint64_t{c0[b]} + c1[b] + c2[b] + c3[b];
+      c0[b] = c1[b] = c2[b] = c3[b] = 0;
+    }
+  }
+  for (; s != end; ++s) ++counts[*s];
+  return counts;
+}
+
+// Appends the codes of `text` to out, most significant bit first, zero-padded to a byte. The
+// pending bits sit at the top of a 64-bit window: up to four codes (at most 48 bits) join the at
+// most 7 pending bits, then the whole bytes leave in one 8-byte store (the next store overwrites
+// the bytes past them).
+void put_codes(std::string_view text, const std::array<std::uint16_t, 256>& entry, Bytes& out) {
+  const std::size_t start = out.size();
+  out.resize(start + (text.size() * kMaxBits + 7) / 8 + 8);
+  std::uint8_t* p = out.data() + start;
+  const std::uint16_t* const code = entry.data();  // code << 4 | length
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* const end = s + text.size();
+  std::uint64_t acc = 0;
+  int n = 0;
+  while (s != end) {
+    const auto* const stop = end - s >= 4 ? s + 4 : end;
+    for (; s != stop; ++s) {
+      const std::uint16_t e = code[*s];
+      n += e & 15;
+      acc |= std::uint64_t{static_cast<std::uint16_t>(e >> 4)} << (64 - n);
+    }
+    store_be64(p, acc);
+    const int whole = n >> 3;
+    p += whole;
+    acc = whole ? acc << (8 * whole) : acc;
+    n &= 7;
+  }
+  if (n) *p++ = static_cast<std::uint8_t>(acc >> 56);
+  out.resize(static_cast<std::size_t>(p - out.data()));
+}
 
 }  // namespace
 
 void huffman_pack_text(std::string_view text, Bytes& out) {
-  std::array<std::uint64_t, 256> counts{};
-  for (unsigned char c : text) ++counts[c];
-  const Lengths len = code_lengths(counts);
+  const Lengths len = code_lengths(byte_counts(text));
   std::array<std::uint16_t, 256> code{};
   canonical(len, code);
   int lo = 0, hi = 255;
@@ -112,10 +162,81 @@ void huffman_pack_text(std::string_view text, Bytes& out) {
   out.push_back(static_cast<std::uint8_t>(lo));
   out.push_back(static_cast<std::uint8_t>(hi));
   for (int s = lo; s <= hi; s += 2) out.push_back(static_cast<std::uint8_t>(len[s] << 4 | (s < hi ? len[s + 1] : 0)));
-  BitWriter w(out);
-  for (unsigned char c : text) w.put(code[c], len[c]);
-  w.flush();
+  for (int s = 0; s < 256; ++s) code[s] = static_cast<std::uint16_t>(code[s] << 4 | len[s]);
+  put_codes(text, code, out);
 }
+
+namespace {
+
+// Every kMaxBits-bit window maps to the one or two codes it starts with (two when both fit in
+// it, as they mostly do for text, halving the lookups in the decoder's dependency chain):
+// first byte | second byte << 8 | bits of both << 16 | bits of the first << 20 | codes << 24.
+// 0 marks a window no code starts.
+using Table = std::vector<std::uint32_t>;
+
+Table decode_table(const Lengths& len, const std::array<std::uint16_t, 256>& code) {
+  std::vector<std::uint16_t> single(1u << kMaxBits, 0);  // byte << 4 | code length
+  std::uint16_t* const one = single.data();
+  for (int s = 0; s < 256; ++s) {
+    if (!len[s]) continue;
+    const int spare = kMaxBits - len[s];
+    std::uint16_t* const first = one + (std::uint32_t{code[s]} << spare);
+    std::fill(first, first + (1u << spare), static_cast<std::uint16_t>(s << 4 | len[s]));
+  }
+  Table table(1u << kMaxBits, 0);
+  std::uint32_t* const t = table.data();
+  constexpr std::uint32_t kMask = (1u << kMaxBits) - 1;
+  for (std::uint32_t w = 0; w <= kMask; ++w) {
+    const std::uint32_t a = one[w], la = a & 15;
+    if (!a) continue;
+    const std::uint32_t b = one[(w << la) & kMask], lb = b & 15;  // known bits decide it if lb fits
+    const bool two = b && la + lb <= kMaxBits;
+    t[w] = (a >> 4) | (two ? (b >> 4) << 8 : 0) | (two ? la + lb : la) << 16 | la << 20 | (two ? 2u : 1u) << 24;
+  }
+  return table;
+}
+
+// Decodes `size` bytes from `bits` to out. The window is reloaded from the byte holding the next
+// bit, so it always has at least 57 bits: four lookups of at most 12 bits each per reload, their
+// validity checked once per four. Near the end the window is filled bytewise (zeros past the
+// input) and one byte is taken per lookup. False for a window no code starts or codes running
+// past the input.
+bool get_codes(std::span<const std::uint8_t> bits, const Table& table, char* out, std::size_t size) {
+  const std::uint32_t* const t = table.data();
+  const std::uint8_t* const in = bits.data();
+  const std::size_t avail = bits.size();
+  char* const end = out + size;
+  std::size_t pos = 0;  // bits consumed
+  while (end - out >= 8 && (pos >> 3) + 8 <= avail) {
+    std::uint64_t acc = load_be64(in + (pos >> 3)) << (pos & 7);
+    std::uint32_t missing = 0;
+    for (int k = 0; k < 4; ++k) {  // one or two bytes each (two are always written)
+      const std::uint32_t e = t[acc >> (64 - kMaxBits)];
+      missing |= e == 0;
+      out[0] = static_cast<char>(e);
+      out[1] = static_cast<char>(e >> 8);
+      out += e >> 24;
+      acc <<= (e >> 16) & 15;
+      pos += (e >> 16) & 15;
+    }
+    if (missing) return false;
+  }
+  while (out < end) {
+    std::uint64_t acc = 0;
+    for (std::size_t k = 0; k < 8; ++k) {
+      const std::size_t b = (pos >> 3) + k;
+      acc = acc << 8 | (b < avail ? in[b] : 0);
+    }
+    const std::uint32_t e = t[(acc << (pos & 7)) >> (64 - kMaxBits)];
+    if (!e) return false;
+    *out++ = static_cast<char>(e);
+    pos += (e >> 20) & 15;
+    if (pos > avail * 8) return false;
+  }
+  return pos <= avail * 8;
+}
+
+}  // namespace
 
 // False for a malformed table, a code that names no byte, or codes running past the input.
 // Each byte takes at least one bit, so the caller bounds `size` by 8 bits per coded byte first.
@@ -132,33 +253,8 @@ bool huffman_unpack_text(std::span<const std::uint8_t> in, std::size_t size, std
   }
   std::array<std::uint16_t, 256> code{};
   if (!canonical(len, code)) return false;
-  // Every kMaxBits-bit window maps to (byte << 4 | code length); 0 marks a window no code starts.
-  std::vector<std::uint16_t> table(1u << kMaxBits, 0);
-  for (int s = 0; s < 256; ++s) {
-    if (!len[s]) continue;
-    const int spare = kMaxBits - len[s];
-    const std::uint32_t first = std::uint32_t{code[s]} << spare;
-    std::fill_n(table.begin() + first, 1u << spare, static_cast<std::uint16_t>(s << 4 | len[s]));
-  }
-  const auto bits = in.subspan(2 + table_bytes);
-  std::size_t pos = 0;
-  std::uint64_t acc = 0;
-  int n = 0;
-  text.assign(size, '\0');
-  for (std::size_t i = 0; i < size; ++i) {
-    while (n <= 56) {
-      acc |= std::uint64_t{pos < bits.size() ? bits[pos] : std::uint8_t{0}} << (56 - n);
-      ++pos;
-      n += 8;
-    }
-    const std::uint16_t e = table[acc >> (64 - kMaxBits)];
-    if (!e) return false;
-    text[i] = static_cast<char>(e >> 4);
-    acc <<= (e & 15);
-    n -= e & 15;
-    if (pos * 8 - static_cast<std::size_t>(n) > bits.size() * 8) return false;  // the column is cut short
-  }
-  return true;
+  text.resize(size);
+  return get_codes(in.subspan(2 + table_bytes), decode_table(len, code), text.data(), size);
 }
 
 }  // namespace nitro::crdt::detail

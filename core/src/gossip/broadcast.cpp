@@ -10,6 +10,7 @@ Broadcast::Broadcast(PeerId self, const NodeConfig& config, BroadcastHost& host)
 void Broadcast::neighbor_up(const PeerId& peer, std::uint64_t now_ms) {
   neighbors_.insert(peer);
   for (auto& [topic, lazy] : lazy_) lazy.erase(peer);  // a new neighbor starts eager
+  for (auto& [key, tree] : trees_) tree.lazy.erase(peer);
   offer_recent(peer, now_ms);
 }
 
@@ -39,6 +40,7 @@ void Broadcast::neighbor_down(const PeerId& peer) {
   graft_wait_ms_ = config_.timers.ihave_timeout_ms;
   for (auto& [topic, lazy] : lazy_) lazy.erase(peer);
   for (auto& [topic, mesh] : mesh_) mesh.erase(peer);
+  for (auto& [key, tree] : trees_) tree.lazy.erase(peer);
   lazy_queues_.erase(peer);
   for (auto& [id, m] : missing_) {
     m.announcers.erase(std::remove(m.announcers.begin(), m.announcers.end(), peer), m.announcers.end());
@@ -90,7 +92,7 @@ Status Broadcast::on_frame(const PeerId& from, const Msg& msg, std::uint64_t now
     case Kind::kIHave: on_ihave(from, msg, now_ms); break;
     case Kind::kGraft:
     case Kind::kIWant: on_graft(from, msg); break;
-    case Kind::kPrune: set_lazy(msg.name, from, true); break;
+    case Kind::kPrune: on_prune(from, msg); break;
     case Kind::kMeshGraft: on_mesh_graft(from, msg.name); break;
     case Kind::kMeshPrune: {
       auto it = mesh_.find(msg.name);
@@ -116,15 +118,7 @@ Status Broadcast::on_gossip(const PeerId& from, const Msg& msg, std::uint64_t no
   if (received(id) || env->origin == self_) {
     host_.stats().duplicate_payloads++;
     missing_.erase(id);  // e.g. a gap skipped while its pull was under way: stop pulling
-    if (config_.mode == BroadcastMode::kPlumtree && neighbors_.count(from) != 0 && !is_lazy(id.topic, from) &&
-        !came_by_flood(id)) {
-      set_lazy(id.topic, from, true);
-      Msg prune;
-      prune.kind = Kind::kPrune;
-      prune.name = id.topic;
-      host_.send(from, prune);
-      host_.stats().prunes_sent++;
-    }
+    if (config_.mode == BroadcastMode::kPlumtree && neighbors_.count(from) != 0) on_duplicate(from, id, msg.flag);
     return Status::ok_status();
   }
   Status verified = env->verify();
@@ -137,14 +131,33 @@ Status Broadcast::on_gossip(const PeerId& from, const Msg& msg, std::uint64_t no
   return Status::ok_status();
 }
 
+// A duplicate pushed along the origin's tree prunes that link of that tree only. One pushed along
+// the topic tree prunes the topic link, unless our first copy came within the flooded first hops:
+// that says nothing about the tree (pruning it would cut the tree for other publishers).
+void Broadcast::on_duplicate(const PeerId& from, const MsgId& id, bool by_origin_tree) {
+  if (by_origin_tree) {
+    set_tree_lazy(id, from, true);
+    send_tree_link(from, id, Kind::kPrune);
+    return;
+  }
+  if (is_lazy(id.topic, from) || came_by_flood(id)) return;
+  set_lazy(id.topic, from, true);
+  Msg prune;
+  prune.kind = Kind::kPrune;
+  prune.name = id.topic;
+  host_.send(from, prune);
+  host_.stats().prunes_sent++;
+}
+
 void Broadcast::accept(const crypto::Envelope& env, const Bytes& bytes, const PeerId& from, std::uint32_t hops,
                        std::uint64_t now_ms) {
   const MsgId id{env.origin, env.topic, env.seq};
   note_arrival(id, from, now_ms);
   add_topic(env.topic);
-  cache_put(id, bytes, hops, now_ms);
+  cache_put(id, bytes, from, hops, now_ms);
   forward(id, bytes, hops, from, now_ms);
   hold(env, from, hops, now_ms);
+  plant_tree(id, now_ms);
 }
 
 void Broadcast::forward(const MsgId& id, const Bytes& bytes, std::uint32_t hops, const PeerId& except,
@@ -153,11 +166,21 @@ void Broadcast::forward(const MsgId& id, const Bytes& bytes, std::uint32_t hops,
   gossip.kind = Kind::kGossip;
   gossip.body = bytes;
   gossip.round = hops;
-  // Plumtree shares one tree among all publishers, so a publisher far from the tree's centre pays
-  // many hops. Flooding the first plumtree_flood_hops hops seeds the message at dozens of places in
-  // the tree at the cost of a few duplicates near the publisher.
-  const bool flood = config_.mode == BroadcastMode::kPlumtree && hops < flood_hops();
-  for (const auto& p : flood ? std::vector<PeerId>(neighbors_.begin(), neighbors_.end()) : eager_targets(id.topic)) {
+  const OriginTree* tree = origin_tree(id);
+  gossip.flag = tree != nullptr;
+  // The topic tree is shared by all publishers, so a publisher far from its centre pays many hops.
+  // Flooding the first plumtree_flood_hops hops seeds the message at dozens of places in the tree
+  // at the cost of a few duplicates near the publisher.
+  const bool flood = !tree && config_.mode == BroadcastMode::kPlumtree && hops < flood_hops();
+  std::vector<PeerId> targets;
+  if (tree || flood) {
+    for (const auto& p : neighbors_) {
+      if (!tree || tree->lazy.count(p) == 0) targets.push_back(p);
+    }
+  } else {
+    targets = eager_targets(id.topic);
+  }
+  for (const auto& p : targets) {
     if (p != except && host_.may_forward(p, id.topic)) host_.send(p, gossip);
   }
   if (config_.mode != BroadcastMode::kFlood && recent_.size() < config_.limits.topics_max) {
@@ -166,9 +189,17 @@ void Broadcast::forward(const MsgId& id, const Bytes& bytes, std::uint32_t hops,
     if (recent.size() > config_.limits.lazy_queue_per_peer_max) recent.pop_front();
   }
   if (config_.mode != BroadcastMode::kPlumtree || flood) return;
+  if (tree) {
+    announce(id, hops, except, tree->lazy, now_ms);
+    return;
+  }
   auto it = lazy_.find(id.topic);
-  if (it == lazy_.end()) return;
-  for (const auto& p : it->second) {
+  if (it != lazy_.end()) announce(id, hops, except, it->second, now_ms);
+}
+
+void Broadcast::announce(const MsgId& id, std::uint32_t hops, const PeerId& except, const std::set<PeerId>& lazy,
+                         std::uint64_t now_ms) {
+  for (const auto& p : lazy) {
     if (p == except) continue;
     auto& q = lazy_queues_[p];
     if (q.ids.empty()) q.flush_ms = now_ms + config_.timers.lazy_flush_ms;
@@ -180,7 +211,11 @@ void Broadcast::forward(const MsgId& id, const Bytes& bytes, std::uint32_t hops,
 void Broadcast::on_ihave(const PeerId& from, const Msg& msg, std::uint64_t now_ms) {
   const bool mesh = config_.mode == BroadcastMode::kMesh;
   for (const auto& ir : msg.ids) {
-    if (ir.id.seq == 0 || ir.id.origin == self_ || received(ir.id)) continue;
+    if (ir.id.seq == 0 || ir.id.origin == self_) continue;
+    if (received(ir.id)) {
+      if (!mesh) shorten(from, ir);
+      continue;
+    }
     auto it = missing_.find(ir.id);
     if (it == missing_.end()) {
       if (missing_.size() >= kMissingMax) continue;
@@ -203,9 +238,19 @@ bool Broadcast::came_by_flood(const MsgId& id) const {
 
 void Broadcast::on_graft(const PeerId& from, const Msg& msg) {
   for (const auto& ir : msg.ids) {
+    if (msg.kind == Kind::kGraft) set_tree_lazy(ir.id, from, false);
+    if (msg.kind == Kind::kGraft && msg.flag) continue;  // a shortcut: the link only, no payload
     if (msg.kind == Kind::kGraft) set_lazy(ir.id.topic, from, false);
     send_payload(from, ir.id);
   }
+}
+
+void Broadcast::on_prune(const PeerId& from, const Msg& msg) {
+  if (msg.ids.empty()) {
+    set_lazy(msg.name, from, true);
+    return;
+  }
+  for (const auto& ir : msg.ids) set_tree_lazy(ir.id, from, true);
 }
 
 void Broadcast::on_mesh_graft(const PeerId& from, const std::string& topic) {
@@ -231,13 +276,14 @@ void Broadcast::send_payload(const PeerId& to, const MsgId& id) {
   if (host_.may_forward(to, id.topic)) host_.send(to, gossip);
 }
 
-void Broadcast::cache_put(const MsgId& id, const Bytes& bytes, std::uint32_t hops, std::uint64_t now_ms) {
+void Broadcast::cache_put(const MsgId& id, const Bytes& bytes, const PeerId& from, std::uint32_t hops,
+                          std::uint64_t now_ms) {
   if (cache_.count(id) != 0) return;
   while (cache_.size() >= config_.limits.message_cache_max && !cache_order_.empty()) {
     cache_.erase(cache_order_.front());
     cache_order_.pop_front();
   }
-  cache_.emplace(id, Cached{bytes, hops, now_ms});
+  cache_.emplace(id, Cached{bytes, from, hops, now_ms});
   cache_order_.push_back(id);
 }
 

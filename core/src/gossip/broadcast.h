@@ -12,6 +12,15 @@
 // on the only link to a leaf is still pulled (Plumtree alone has no lazy path to a node of degree
 // one, nor a second chance when an IHAVE is lost). A new neighbor is also offered the ids cached in
 // the last kOfferMs, so a route repaired after a message went by still carries it.
+// Per-publisher trees (kPlumtree): one tree per topic makes a far publisher's message climb to the
+// tree's centre and down again. A publisher heard kOriginTreeAfter times gets its own tree at each
+// node (at most kOriginTreesMax, dropped after kOriginTreeIdleMs without traffic): it starts with
+// every neighbor eager, so its first message floods and duplicates prune it to that publisher's
+// first-arrival tree; then Plumtree's optimisation (section 3.8) shortens it: an IHAVE showing a
+// path at least one hop shorter than the copy we got grafts the announcer (link only, no payload)
+// and prunes the parent that gave us the copy. Frames pushed along such a tree carry flag = true,
+// and their PRUNE/GRAFT frames name the (origin, topic) in ids. Publishers without a tree use the
+// topic tree.
 // kFlood and kMesh (gossipsub-like: D-regular mesh per topic, IHAVE/IWANT gossip to D_lazy
 // non-mesh peers each heartbeat) are baselines measured in the same simulator.
 //
@@ -68,6 +77,9 @@ class Broadcast {
   static constexpr std::uint64_t kGraftBurst = 10;
   static constexpr std::uint64_t kCacheSweepMs = 10000;
   static constexpr std::uint64_t kOfferMs = 10000;  // what a new neighbor is offered (offer_recent)
+  static constexpr std::size_t kOriginTreesMax = 64;
+  static constexpr std::uint64_t kOriginTreeAfter = 3;
+  static constexpr std::uint64_t kOriginTreeIdleMs = 60000;
 
   Broadcast(PeerId self, const NodeConfig& config, BroadcastHost& host);
 
@@ -84,6 +96,7 @@ class Broadcast {
 
   std::size_t eager_count(const std::string& topic) const;
   std::size_t streams() const { return streams_.size(); }
+  std::size_t origin_trees() const { return trees_.size(); }
   std::size_t cached() const { return cache_.size(); }
   std::uint64_t graft_wait_ms() const { return graft_wait_ms_; }
   std::uint64_t late_payloads() const { return late_payloads_; }
@@ -99,10 +112,12 @@ class Broadcast {
     std::map<std::uint64_t, Held> held;
     std::uint64_t gap_since_ms = 0;  // when the lowest held message started waiting
     std::uint64_t use = 0;           // LRU stamp
+    std::uint64_t heard = 0;         // messages accepted (a busy publisher gets its own tree)
   };
   using StreamKey = std::pair<PeerId, std::string>;
   struct Cached {
     Bytes envelope;
+    PeerId from;  // the neighbor whose copy we took (self for our own)
     std::uint32_t hops = 0;
     std::uint64_t at_ms = 0;
   };
@@ -117,6 +132,10 @@ class Broadcast {
     std::vector<IdRound> ids;
     std::uint64_t flush_ms = 0;
   };
+  struct OriginTree {
+    std::set<PeerId> lazy;
+    std::uint64_t used_ms = 0;
+  };
   struct Recent {
     MsgId id;
     std::uint32_t round = 0;
@@ -126,6 +145,16 @@ class Broadcast {
   Status on_gossip(const PeerId& from, const Msg& msg, std::uint64_t now_ms);
   void on_ihave(const PeerId& from, const Msg& msg, std::uint64_t now_ms);
   void on_graft(const PeerId& from, const Msg& msg);
+  void on_prune(const PeerId& from, const Msg& msg);
+  void on_duplicate(const PeerId& from, const MsgId& id, bool by_origin_tree);
+  void shorten(const PeerId& announcer, const IdRound& ir);
+  OriginTree* origin_tree(const MsgId& id);
+  void plant_tree(const MsgId& id, std::uint64_t now_ms);
+  void set_tree_lazy(const MsgId& id, const PeerId& peer, bool lazy);
+  void send_tree_link(const PeerId& to, const MsgId& id, Kind kind);
+  void sweep_trees(std::uint64_t now_ms);
+  void announce(const MsgId& id, std::uint32_t hops, const PeerId& except, const std::set<PeerId>& lazy,
+                std::uint64_t now_ms);
   void on_mesh_graft(const PeerId& from, const std::string& topic);
   void accept(const crypto::Envelope& env, const Bytes& bytes, const PeerId& from, std::uint32_t hops,
               std::uint64_t now_ms);
@@ -139,7 +168,7 @@ class Broadcast {
   Stream& stream(const PeerId& origin, const std::string& topic);
   void hold(const crypto::Envelope& env, const PeerId& from, std::uint32_t hops, std::uint64_t now_ms);
   void release(Stream& s, std::uint64_t now_ms);
-  void cache_put(const MsgId& id, const Bytes& bytes, std::uint32_t hops, std::uint64_t now_ms);
+  void cache_put(const MsgId& id, const Bytes& bytes, const PeerId& from, std::uint32_t hops, std::uint64_t now_ms);
   bool came_by_flood(const MsgId& id) const;
   std::uint32_t flood_hops() const { return config_.plumtree_flood_hops; }
   void send_payload(const PeerId& to, const MsgId& id);
@@ -161,6 +190,7 @@ class Broadcast {
   std::set<PeerId> neighbors_;
   std::map<std::string, std::set<PeerId>> lazy_;  // kPlumtree: lazy peers per topic
   std::map<std::string, std::set<PeerId>> mesh_;  // kMesh: mesh peers per topic
+  std::map<StreamKey, OriginTree> trees_;         // kPlumtree: busy publishers' own trees
   std::map<StreamKey, Stream> streams_;
   std::map<std::uint64_t, StreamKey> streams_by_use_;
   std::uint64_t use_clock_ = 0;

@@ -34,6 +34,7 @@ Broadcast::Stream& Broadcast::stream(const PeerId& origin, const std::string& to
 
 void Broadcast::hold(const crypto::Envelope& env, const PeerId& from, std::uint32_t hops, std::uint64_t now_ms) {
   Stream& s = stream(env.origin, env.topic);
+  s.heard++;
   if (s.next_seq == 0 && (env.seq == 1 || from == self_)) s.next_seq = env.seq;
   if (s.held.empty()) s.gap_since_ms = now_ms;
   s.held.emplace(env.seq, Held{env, from, hops});
@@ -141,7 +142,10 @@ void Broadcast::tick_missing(std::uint64_t now_ms) {
     Msg pull;
     pull.kind = config_.mode == BroadcastMode::kMesh ? Kind::kIWant : Kind::kGraft;
     pull.ids.push_back(IdRound{id, m.round});
-    if (pull.kind == Kind::kGraft) set_lazy(id.topic, to, false);
+    if (pull.kind == Kind::kGraft) {
+      set_lazy(id.topic, to, false);
+      set_tree_lazy(id, to, false);
+    }
     host_.stats().grafts_sent++;
     host_.send(to, pull);
   }
@@ -166,6 +170,7 @@ void Broadcast::tick(std::uint64_t now_ms) {
   if (!waiting_.empty()) tick_gaps(now_ms);
   if (config_.mode == BroadcastMode::kMesh && now_ms >= next_heartbeat_ms_) tick_mesh(now_ms);
   if (config_.mode == BroadcastMode::kPlumtree && now_ms >= next_heartbeat_ms_) tick_digest(now_ms);
+  if (!trees_.empty()) sweep_trees(now_ms);
   // Old cache entries go by age too (GRAFTs for them would come far too late to help).
   while (!cache_order_.empty()) {
     auto it = cache_.find(cache_order_.front());

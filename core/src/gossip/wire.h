@@ -32,10 +32,10 @@ enum class Kind : std::uint8_t {
   kPing = 9,           // nonce
   kAck = 10,           // nonce
   kPingReq = 11,       // peer = target, nonce
-  kGossip = 20,        // body = signed envelope, round = hops so far
+  kGossip = 20,        // body = signed envelope, round = hops so far, flag = pushed along the origin's own tree
   kIHave = 21,         // ids
-  kGraft = 22,         // ids (Plumtree: also makes the link eager for those topics)
-  kPrune = 23,         // name = topic
+  kGraft = 22,         // ids (Plumtree: also makes the link eager for those topics; flag = link only, no payload)
+  kPrune = 23,         // name = topic; ids (seq 0) = prune only those (origin, topic) trees
   kIWant = 24,         // ids (kMesh)
   kMeshGraft = 25,     // name = topic (kMesh)
   kMeshPrune = 26,     // name = topic (kMesh)
