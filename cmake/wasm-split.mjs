@@ -77,12 +77,14 @@ function callGraph() {
 const { calls, lines, table, exported } = callGraph();
 // Indirect calls cannot be traced: a function in the table may be the merged stand-in for other
 // code's, so those stay too when they are tiny (an empty virtual, a getter: large bodies are not
-// merged by chance) or library templates (std::), merged whatever their size: a variant's
-// destructor dispatch freeing a vector is the same code for every element type (one named after
-// an auth type served DocSync too, and nitro.wasm then called a placeholder before nitro-bls.wasm
-// was loaded). Except a wrapper that calls code of ours no object outside the rule names (an embind
-// entry such as `sim_run_for`): code outside could not have had the same body.
-const libraryTemplate = (f) => /^(?:[\w()]+ )?std::/.test(plain(f));
+// merged by chance) or small library templates (std::), whose code hardly depends on the type they
+// are named after: a variant's destructor dispatch freeing a vector is the same code for every
+// element type (one named after an auth type served DocSync too, and nitro.wasm then called a
+// placeholder before nitro-bls.wasm was loaded). Large ones inline our code (a std::visit of a
+// consensus message, a shared_ptr's control block destroying a Block) and move. Except a wrapper
+// that calls code of ours no object outside the rule names (an embind entry such as
+// `sim_run_for`): code outside could not have had the same body.
+const libraryTemplate = (f) => lines.get(f) < 64 && /^(?:[\w()]+ )?std::/.test(plain(f));
 const privateCode = (c) => candidates.has(c) && !referencedOutside.has(plain(c)) && !libraryTemplate(c);
 const wrapsPrivateCode = (f) => [...(calls.get(f) ?? [])].some((c) => c !== f && privateCode(c));
 for (const f of [...candidates]) {
